@@ -1,0 +1,319 @@
+"""The ``fridge-monitor`` command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+import sqlalchemy as sa
+
+from fridge_monitor import __version__
+from fridge_monitor.config import Config, ConfigError, load_config
+from fridge_monitor.readings import FORMATS, ParseContext
+
+log = logging.getLogger("fridge_monitor")
+
+
+class CliError(click.ClickException):
+    """One line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"fridge-monitor: error: {self.message}", err=True)
+
+
+def _load(ctx: click.Context, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    try:
+        config = load_config(ctx.obj["config_path"], overrides=overrides)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    _setup_logging(config.logging["level"], ctx.obj["verbose"])
+    return config
+
+
+def _setup_logging(level: str, verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, level),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def open_database(config: Config, *, require_current: bool = True) -> sa.Engine:
+    """An engine for the configured database, refusing to run on an old schema."""
+    from fridge_monitor import migrate
+    from fridge_monitor.db import create_engine, describe
+
+    engine = create_engine(config.database)
+    if not require_current:
+        return engine
+    try:
+        current = migrate.current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        raise CliError(f"cannot open database {describe(config.database['url'])}: {exc.orig}") from None
+    head = migrate.head_revision()
+    if current != head:
+        state = "empty" if current is None else f"at revision {current}"
+        raise CliError(
+            f"database {describe(config.database['url'])} is {state}; this version needs {head}: "
+            "run `fridge-monitor db upgrade`"
+        )
+    return engine
+
+
+def sync_declarations(config: Config, engine: sa.Engine) -> None:
+    from fridge_monitor.db import session_factory
+    from fridge_monitor.sync import sync_config
+
+    with session_factory(engine).begin() as session:
+        sync_config(session, config, datetime.now(timezone.utc))
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or Ctrl-C, so roles can shut down cleanly."""
+    stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def _handler(signum: int, _frame: Any) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, _handler)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="FRIDGE_MONITOR_CONFIG",
+    help="TOML settings file (env FRIDGE_MONITOR_CONFIG). Every key can be overridden by "
+    "env FRIDGE_MONITOR_<SECTION>_<KEY>.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.version_option(__version__, prog_name="fridge-monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Fridge Monitor: temperature logging and lot safety for medical fridges."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["verbose"] = verbose
+
+
+# -- roles -----------------------------------------------------------------
+
+
+def _run_ingest(config: Config, engine: sa.Engine, stop: threading.Event) -> None:
+    from fridge_monitor.ingest import Ingest
+
+    ingest = Ingest(config, engine)
+    ingest.start()
+    try:
+        stop.wait()
+    finally:
+        ingest.stop()
+
+
+@main.command()
+@click.option("--shared-group", default=None, help="Share the load with other ingest processes "
+              "through MQTT shared subscriptions ($share/NAME/...).")
+@click.option("--client-id", default=None, help="MQTT client id (each ingest process needs its own).")
+@click.pass_context
+def ingest(ctx: click.Context, shared_group: str | None, client_id: str | None) -> None:
+    """Receive readings over MQTT and store them (one role, for scale-out)."""
+    overrides: dict[str, dict[str, Any]] = {}
+    if shared_group is not None:
+        overrides["ingest"] = {"shared_group": shared_group}
+    if client_id is not None:
+        overrides["mqtt"] = {"client_id": client_id}
+    config = _load(ctx, overrides)
+    engine = open_database(config)
+    sync_declarations(config, engine)
+    with stop_on_signals() as stop:
+        _run_ingest(config, engine, stop)
+
+
+@main.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Production single box: every role in one process (plus the embedded broker if configured)."""
+    from fridge_monitor.broker import EmbeddedBroker
+    from fridge_monitor.mqtt import broker_address
+
+    config = _load(ctx)
+    engine = open_database(config)
+    sync_declarations(config, engine)
+    broker = None
+    if config.mqtt["embedded"]:
+        address = broker_address(config.mqtt["url"])
+        broker = EmbeddedBroker(address.host, address.port)
+        try:
+            broker.start()
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from None
+        if config.mqtt["protocol"] != "3.1.1":
+            config = config.replace("mqtt", protocol="3.1.1")  # amqtt speaks MQTT 3.1.1 only
+    try:
+        with stop_on_signals() as stop:
+            _run_ingest(config, engine, stop)
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/demo"),
+              show_default=True, help="Where the demo keeps its SQLite database.")
+@click.option("--fresh", is_flag=True, help="Start from an empty database.")
+@click.option("--mqtt-port", type=int, default=None, help="Port for the embedded broker (default 1883, or a free one).")
+@click.option("--status-every", type=float, default=5.0, show_default=True, help="Seconds between status lines.")
+@click.option("--duration", type=float, default=None, help="Stop by itself after this many seconds.")
+@click.pass_context
+def demo(ctx: click.Context, data_dir: Path, fresh: bool, mqtt_port: int | None,
+         status_every: float, duration: float | None) -> None:
+    """Everything on one machine with nothing installed: broker, database, simulated fridges."""
+    from fridge_monitor.demo import run_demo
+
+    _setup_logging("WARNING", ctx.obj["verbose"])
+    with stop_on_signals() as stop:
+        if duration is not None:
+            threading.Timer(duration, stop.set).start()
+        try:
+            run_demo(data_dir, stop, fresh=fresh, mqtt_port=mqtt_port, status_every=status_every, out=sys.stdout)
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from None
+
+
+# -- database --------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply migrations up to the newest schema."""
+    from fridge_monitor import migrate
+    from fridge_monitor.db import describe
+
+    config = _load(ctx)
+    engine = open_database(config, require_current=False)
+    try:
+        migrate.upgrade(engine)
+    except sa.exc.OperationalError as exc:
+        raise CliError(f"cannot upgrade {describe(config.database['url'])}: {exc.orig}") from None
+    click.echo(f"database {describe(config.database['url'])} is at revision {migrate.current_revision(engine)}")
+
+
+@db.command("check")
+@click.pass_context
+def db_check(ctx: click.Context) -> None:
+    """Fail if the models and the migrations disagree (for CI)."""
+    from alembic.util.exc import AutogenerateDiffsDetected
+
+    from fridge_monitor import migrate
+
+    config = _load(ctx)
+    engine = open_database(config)
+    try:
+        migrate.check(engine)
+    except AutogenerateDiffsDetected as exc:
+        raise CliError(f"models and migrations disagree: {exc}") from None
+    click.echo("models and migrations agree")
+
+
+# -- tools -----------------------------------------------------------------
+
+
+@main.command("parse")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Payload format.")
+@click.option("--topic", required=True, help="The MQTT topic the payload was published on.")
+@click.option("--timezone", "tz_name", default="UTC", show_default=True,
+              help="Local time zone for devices that send clock time without an offset (Tasmota).")
+def parse_command(fmt: str, topic: str, tz_name: str) -> None:
+    """Read one payload on stdin and print the readings it holds, or why not."""
+    from fridge_monitor.parsers import explain, parse
+
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--timezone: unknown time zone {tz_name!r}") from None
+    payload = sys.stdin.buffer.read()
+    result = parse(fmt, topic, payload, ParseContext(datetime.now(timezone.utc), lambda _sid: tz))
+    for line in explain(result):
+        click.echo(line)
+    if result.rejections and not result.readings:
+        sys.exit(1)
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["readings", "rejected"]))
+@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD) or ISO date-time.")
+@click.option("--to", "end", required=True, help="Last day, included (YYYY-MM-DD) or ISO date-time (excluded).")
+@click.option("--fridge", default=None, help="Only this fridge's readings.")
+@click.option("--tz", "tz_name", default=None, help="Read dates in this zone and add a local-time column.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="File (default stdout).")
+@click.pass_context
+def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: str | None,
+                   tz_name: str | None, out: str | None) -> None:
+    """Write a CSV export for a period (streamed; no row limit)."""
+    from fridge_monitor import export
+
+    config = _load(ctx)
+    tz = None
+    if tz_name is not None:
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CliError(f"--tz: unknown time zone {tz_name!r}") from None
+    try:
+        lo, hi = export.parse_period(start, end, tz or timezone.utc)
+    except export.PeriodError as exc:
+        raise CliError(str(exc)) from None
+    engine = open_database(config)
+    if fridge is not None and kind == "readings":
+        from fridge_monitor import models as m
+
+        with engine.connect() as conn:
+            if conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == fridge)) is None:
+                raise CliError(f"--fridge: no fridge named {fridge!r}")
+    with _output(out) as stream:
+        if kind == "readings":
+            rows = export.export_readings(engine, stream, lo, hi, fridge=fridge, tz=tz)
+        else:
+            rows = export.export_rejected(engine, stream, lo, hi)
+    if out is not None:
+        click.echo(f"{rows} rows written to {out}", err=True)
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    tmp = Path(path + ".partial")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        yield fh
+    tmp.replace(path)  # never leave a half-written export under the real name

@@ -1,0 +1,450 @@
+"""Settings in layers: defaults, then the TOML file, then environment variables.
+
+Every setting is declared once in :data:`SETTINGS` with its type and default;
+``config.example.toml`` documents each one (a test keeps the two in step).
+Nothing is read at import time: :func:`load_config` builds a frozen
+:class:`Config` and raises :class:`ConfigError` with one line naming the bad
+key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fridge_monitor.readings import FORMATS
+
+ENV_PREFIX = "FRIDGE_MONITOR_"
+CONFIG_ENV = "FRIDGE_MONITOR_CONFIG"
+
+# section -> key -> default. The default's type is the setting's type.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "database": {
+        "url": "sqlite:///fridge-monitor.db",
+        "sqlite_synchronous": "full",
+        "busy_timeout_s": 30.0,
+        "retry_max_s": 30.0,
+    },
+    "mqtt": {
+        "url": "mqtt://127.0.0.1:1883",
+        "username": "",
+        "password": "",
+        "client_id": "fridge-monitor-ingest",
+        "protocol": "5",
+        "keepalive_s": 60,
+        "session_expiry_s": 7 * 24 * 3600,
+        "receive_maximum": 1000,
+        "ca_file": "",
+        "cert_file": "",
+        "key_file": "",
+        "embedded": False,
+    },
+    "ingest": {
+        "batch_size": 1000,
+        "shared_group": "",
+        "max_payload_bytes": 64 * 1024,
+        "min_temperature_c": -100.0,
+        "max_temperature_c": 100.0,
+        "future_tolerance_s": 300.0,
+        "device_clock_tolerance_s": 300.0,
+        "default_timezone": "UTC",
+        "shelly_gen1_unit": "C",
+    },
+    "logging": {
+        "level": "INFO",
+    },
+}
+
+# (topic filter, format) pairs subscribed when [[mqtt.subscriptions]] is absent.
+DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
+    ("fridge-monitor/readings/+", "native"),
+    ("fridge-monitor/availability/+", "native"),
+    ("fridge-monitor/senml/#", "senml"),
+    ("zigbee2mqtt/+", "zigbee2mqtt"),
+    ("zigbee2mqtt/+/availability", "zigbee2mqtt"),
+    ("tele/+/SENSOR", "tasmota"),
+    ("tele/+/LWT", "tasmota"),
+    ("+/sensor/+/state", "esphome"),
+    ("+/status", "esphome"),
+    ("shellies/+/sensor/+", "shelly"),
+    ("shellies/+/online", "shelly"),
+    ("+/status/+", "shelly"),
+    ("+/events/rpc", "shelly"),
+    ("+/online", "shelly"),
+)
+
+FRIDGE_KINDS: dict[str, tuple[float, float] | None] = {
+    "refrigerator": (2.0, 8.0),
+    "freezer": (-50.0, -15.0),
+    "ultra-cold": (-90.0, -60.0),
+    "room": (20.0, 25.0),
+    "custom": None,
+}
+
+DEFAULT_ALARM_PROFILES = {
+    "refrigerator": "cdc-refrigerator",
+    "freezer": "cdc-freezer",
+}
+
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("database", "sqlite_synchronous"): ("full", "normal", "extra"),
+    ("mqtt", "protocol"): ("5", "3.1.1"),
+    ("ingest", "shelly_gen1_unit"): ("C", "F"),
+    ("logging", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one line naming it."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Subscription:
+    topic: str
+    fmt: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SiteDecl:
+    name: str
+    timezone: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FridgeDecl:
+    name: str
+    site: str
+    kind: str
+    low_c: float
+    high_c: float
+    alarm_profile: str
+    sensors: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    """All settings, validated. Sections are plain dicts of typed values."""
+
+    database: Mapping[str, Any]
+    mqtt: Mapping[str, Any]
+    ingest: Mapping[str, Any]
+    logging: Mapping[str, Any]
+    subscriptions: tuple[Subscription, ...]
+    sites: tuple[SiteDecl, ...]
+    fridges: tuple[FridgeDecl, ...]
+    source: str = "defaults"
+
+    def replace(self, section: str, **values: Any) -> Config:
+        """A copy with some keys of one section changed (validated)."""
+        merged = {**getattr(self, section), **values}
+        for key, value in values.items():
+            merged[key] = _coerce(section, key, value, "override")
+        _check_section(section, merged, "override")
+        return dataclasses.replace(self, **{section: merged})
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``FRIDGE_MONITOR_*`` env."""
+    environ = os.environ if environ is None else environ
+    if path is None:
+        path = environ.get(CONFIG_ENV) or None
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return build_config(raw, environ, overrides or {}, source)
+
+
+def build_config(
+    raw: Mapping[str, Any],
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Mapping[str, Any]],
+    source: str,
+) -> Config:
+    """Validate a parsed TOML document plus env and explicit overrides."""
+    sections: dict[str, dict[str, Any]] = {s: dict(keys) for s, keys in SETTINGS.items()}
+    subscriptions_raw: Any = None
+    for top, value in raw.items():
+        if top in ("sites", "fridges"):
+            continue
+        if top not in SETTINGS:
+            known = ", ".join([*SETTINGS, "sites", "fridges"])
+            raise ConfigError(f"{source}: unknown section [{top}] (known: {known})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{top}] must be a table")
+        for key, item in value.items():
+            if top == "mqtt" and key == "subscriptions":
+                subscriptions_raw = item
+                continue
+            sections[top][key] = _coerce(top, key, item, source)
+
+    for name, text in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        section, key = _env_target(name)
+        sections[section][key] = _coerce(section, key, text, f"env {name}", from_env=True)
+
+    for section, values in overrides.items():
+        for key, value in values.items():
+            if section not in SETTINGS or key not in SETTINGS[section]:
+                raise ConfigError(f"override: unknown setting [{section}] {key}")
+            sections[section][key] = _coerce(section, key, value, "override")
+
+    for section, values in sections.items():
+        _check_section(section, values, source)
+
+    subscriptions = _subscriptions(subscriptions_raw, source)
+    sites = _sites(raw.get("sites", []), source)
+    fridges = _fridges(raw.get("fridges", []), {s.name for s in sites}, source)
+    return Config(
+        database=sections["database"],
+        mqtt=sections["mqtt"],
+        ingest=sections["ingest"],
+        logging=sections["logging"],
+        subscriptions=subscriptions,
+        sites=sites,
+        fridges=fridges,
+        source=source,
+    )
+
+
+def _env_target(name: str) -> tuple[str, str]:
+    rest = name[len(ENV_PREFIX):].lower()
+    for section in SETTINGS:
+        if rest.startswith(section + "_"):
+            key = rest[len(section) + 1:]
+            if key in SETTINGS[section]:
+                return section, key
+            raise ConfigError(
+                f"env {name}: unknown setting [{section}] {key} "
+                f"(known: {', '.join(SETTINGS[section])})"
+            )
+    raise ConfigError(
+        f"env {name}: unknown setting; expected FRIDGE_MONITOR_<SECTION>_<KEY> "
+        f"with SECTION one of {', '.join(s.upper() for s in SETTINGS)}"
+    )
+
+
+def _coerce(section: str, key: str, value: Any, source: str, from_env: bool = False) -> Any:
+    if key not in SETTINGS[section]:
+        known = ", ".join(SETTINGS[section])
+        raise ConfigError(f"{source}: unknown setting [{section}] {key} (known: {known})")
+    default = SETTINGS[section][key]
+    where = f"{source}: [{section}] {key}"
+    if isinstance(default, bool):
+        if from_env and isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be true or false, not {value!r}")
+    if isinstance(default, int):
+        if from_env and isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be a whole number, not {value!r}")
+    if isinstance(default, float):
+        if from_env and isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                pass
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        raise ConfigError(f"{where} must be a number, not {value!r}")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string, not {value!r}")
+    return _resolve_secret(value, where)
+
+
+def _resolve_secret(value: str, where: str) -> str:
+    """``$env:NAME`` and ``$file:PATH`` keep secrets out of the config file."""
+    if value.startswith("$env:"):
+        name = value[5:]
+        if name not in os.environ:
+            raise ConfigError(f"{where} refers to environment variable {name}, which is not set")
+        return os.environ[name]
+    if value.startswith("$file:"):
+        try:
+            return Path(value[6:]).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{where} refers to {value[6:]}, which cannot be read: {exc.strerror}") from None
+    return value
+
+
+def _check_section(section: str, values: Mapping[str, Any], source: str) -> None:
+    for (sec, key), allowed in CHOICES.items():
+        if sec == section and values[key] not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{source}: [{section}] {key} must be one of {choices}, not {values[key]!r}")
+    if section == "database":
+        url = values["url"]
+        if not (url.startswith("sqlite:") or url.startswith("postgresql")):
+            raise ConfigError(
+                f"{source}: [database] url must start with sqlite:/// or postgresql://, not {url!r}"
+            )
+        _positive(values, section, "busy_timeout_s", source)
+        _positive(values, section, "retry_max_s", source)
+    elif section == "mqtt":
+        parts = urlsplit(values["url"])
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ConfigError(
+                f"{source}: [mqtt] url must look like mqtt://HOST:PORT or mqtts://HOST:PORT, "
+                f"not {values['url']!r}"
+            )
+        try:
+            parts.port
+        except ValueError:
+            raise ConfigError(f"{source}: [mqtt] url has a bad port: {values['url']!r}") from None
+        if not values["client_id"]:
+            raise ConfigError(f"{source}: [mqtt] client_id must not be empty")
+        for key in ("keepalive_s", "receive_maximum"):
+            _positive(values, section, key, source)
+        if values["receive_maximum"] > 65535:
+            raise ConfigError(f"{source}: [mqtt] receive_maximum must be at most 65535")
+        for key in ("ca_file", "cert_file", "key_file"):
+            if values[key] and not Path(values[key]).is_file():
+                raise ConfigError(f"{source}: [mqtt] {key} {values[key]} is not a readable file")
+    elif section == "ingest":
+        _positive(values, section, "batch_size", source)
+        _positive(values, section, "max_payload_bytes", source)
+        if values["min_temperature_c"] >= values["max_temperature_c"]:
+            raise ConfigError(f"{source}: [ingest] min_temperature_c must be below max_temperature_c")
+        _timezone(values["default_timezone"], f"{source}: [ingest] default_timezone")
+        group = values["shared_group"]
+        if any(ch in group for ch in "/+#"):
+            raise ConfigError(f"{source}: [ingest] shared_group must not contain '/', '+' or '#'")
+
+
+def _positive(values: Mapping[str, Any], section: str, key: str, source: str) -> None:
+    if values[key] <= 0:
+        raise ConfigError(f"{source}: [{section}] {key} must be greater than 0, not {values[key]!r}")
+
+
+def _timezone(name: Any, where: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where} must be an IANA time zone name such as 'Europe/Berlin'")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r} (use an IANA name such as 'Europe/Berlin')") from None
+
+
+def _table_list(value: Any, name: str, source: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: {name} must be an array of tables ([[{name}]])")
+    return value
+
+
+def _only_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
+
+
+def _subscriptions(value: Any, source: str) -> tuple[Subscription, ...]:
+    if value is None:
+        return tuple(Subscription(t, f) for t, f in DEFAULT_SUBSCRIPTIONS)
+    subs = []
+    for i, table in enumerate(_table_list(value, "mqtt.subscriptions", source), 1):
+        where = f"{source}: [[mqtt.subscriptions]] #{i}"
+        _only_keys(table, {"topic", "format"}, where)
+        topic, fmt = table.get("topic"), table.get("format")
+        if not isinstance(topic, str) or not topic or topic.startswith("$share/"):
+            raise ConfigError(f"{where} needs a topic filter (without $share/; use [ingest] shared_group)")
+        if fmt not in FORMATS:
+            raise ConfigError(f"{where} format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        subs.append(Subscription(topic, fmt))
+    if not subs:
+        raise ConfigError(f"{source}: [[mqtt.subscriptions]] is empty; remove it to use the defaults")
+    return tuple(subs)
+
+
+def _sites(value: Any, source: str) -> tuple[SiteDecl, ...]:
+    sites: list[SiteDecl] = []
+    for i, table in enumerate(_table_list(value, "sites", source), 1):
+        where = f"{source}: [[sites]] #{i}"
+        _only_keys(table, {"name", "timezone"}, where)
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} needs a name")
+        if any(s.name == name for s in sites):
+            raise ConfigError(f"{where}: site {name!r} is declared twice")
+        _timezone(table.get("timezone"), f"{where} ({name}) timezone")
+        sites.append(SiteDecl(name, table["timezone"]))
+    return tuple(sites)
+
+
+def _fridges(value: Any, site_names: set[str], source: str) -> tuple[FridgeDecl, ...]:
+    fridges: list[FridgeDecl] = []
+    claimed: dict[str, str] = {}
+    allowed = {"name", "site", "kind", "low_c", "high_c", "alarm_profile", "sensors"}
+    for i, table in enumerate(_table_list(value, "fridges", source), 1):
+        where = f"{source}: [[fridges]] #{i}"
+        _only_keys(table, allowed, where)
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} needs a name")
+        where = f"{source}: fridge {name!r}"
+        if any(f.name == name for f in fridges):
+            raise ConfigError(f"{where} is declared twice")
+        site = table.get("site")
+        if site not in site_names:
+            raise ConfigError(f"{where}: site {site!r} is not declared in [[sites]]")
+        kind = table.get("kind", "refrigerator")
+        if kind not in FRIDGE_KINDS:
+            raise ConfigError(f"{where}: kind must be one of {', '.join(FRIDGE_KINDS)}, not {kind!r}")
+        default_range = FRIDGE_KINDS[kind]
+        low, high = table.get("low_c"), table.get("high_c")
+        if default_range is None and (low is None or high is None):
+            raise ConfigError(f"{where}: kind 'custom' needs low_c and high_c")
+        low = default_range[0] if low is None else low
+        high = default_range[1] if high is None else high
+        for key, v in (("low_c", low), ("high_c", high)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"{where}: {key} must be a number, not {v!r}")
+        if low >= high:
+            raise ConfigError(f"{where}: low_c ({low}) must be below high_c ({high})")
+        profile = table.get("alarm_profile", DEFAULT_ALARM_PROFILES.get(kind, ""))
+        if not isinstance(profile, str):
+            raise ConfigError(f"{where}: alarm_profile must be a string")
+        sensors = table.get("sensors", [])
+        if not isinstance(sensors, list) or not all(isinstance(s, str) for s in sensors):
+            raise ConfigError(f"{where}: sensors must be a list of sensor ids such as \"native:a1-probe\"")
+        for sid in sensors:
+            fmt, _, device = sid.partition(":")
+            if fmt not in FORMATS or not device:
+                raise ConfigError(
+                    f"{where}: sensor id {sid!r} must look like <format>:<device>[:<channel>] "
+                    f"with format one of {', '.join(FORMATS)}"
+                )
+            if sid in claimed:
+                raise ConfigError(f"{where}: sensor {sid!r} is already assigned to fridge {claimed[sid]!r}")
+            claimed[sid] = name
+        fridges.append(FridgeDecl(name, site, kind, float(low), float(high), profile, tuple(sensors)))
+    return tuple(fridges)

@@ -1,0 +1,58 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+log = logging.getLogger(__name__)
+
+
+def normalise_url(url: str) -> str:
+    """Let ``postgresql://`` mean the psycopg 3 driver this project ships with."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
+    """An engine for ``[database]`` settings, with SQLite tuned for safe concurrency."""
+    url = sa.make_url(normalise_url(settings["url"]))
+    if url.get_backend_name() == "sqlite":
+        busy_ms = int(settings["busy_timeout_s"] * 1000)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": settings["busy_timeout_s"], "check_same_thread": False},
+        )
+        synchronous = settings["sqlite_synchronous"].upper()
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets readers (web, export) run while ingest writes; the busy
+            # timeout makes writers wait for each other instead of failing.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def session_factory(engine: sa.Engine) -> so.sessionmaker[so.Session]:
+    return so.sessionmaker(engine, expire_on_commit=False)
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for logs and status lines."""
+    return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)

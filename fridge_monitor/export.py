@@ -1,0 +1,121 @@
+"""CSV exports, streamed row by row in constant memory with no row cap."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import TextIO
+
+import sqlalchemy as sa
+
+from fridge_monitor import models as m
+
+READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
+REJECTED_HEADER = ["received_at_utc", "topic", "reason", "payload"]
+STREAM_ROWS = 5000
+
+
+class PeriodError(ValueError):
+    """A --from/--to value that cannot be understood."""
+
+
+def parse_bound(text: str, tz: tzinfo, *, end: bool) -> datetime:
+    """A date (whole day in ``tz``; an end date includes that day) or an ISO datetime."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        if end:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise PeriodError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(timezone.utc)
+
+
+def parse_period(start: str, end: str, tz: tzinfo = timezone.utc) -> tuple[datetime, datetime]:
+    """[from, to) in UTC; ``--to 2026-11-30`` includes all of 30 November."""
+    lo, hi = parse_bound(start, tz, end=False), parse_bound(end, tz, end=True)
+    if hi <= lo:
+        raise PeriodError(f"the period is empty: --to {end} is not after --from {start}")
+    return lo, hi
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+
+
+def readings_query(start: datetime, end: datetime, fridge: str | None = None) -> sa.Select[tuple]:
+    """Readings in [start, end), each with the fridge its sensor was in at that time."""
+    r, a, f = m.Reading, m.SensorAssignment, m.Fridge
+    in_assignment = sa.and_(
+        a.sensor_id == r.sensor_id,
+        sa.or_(a.since.is_(None), a.since <= r.measured_at),
+        sa.or_(a.until.is_(None), r.measured_at < a.until),
+    )
+    query = (
+        sa.select(r.measured_at, f.name, r.sensor_id, r.temperature_c, r.received_at)
+        .select_from(r)
+        .outerjoin(a, in_assignment)
+        .outerjoin(f, f.id == a.fridge_id)
+        .where(r.measured_at >= start, r.measured_at < end)
+        .order_by(r.measured_at, r.sensor_id)
+    )
+    if fridge is not None:
+        query = query.where(f.name == fridge)
+    return query
+
+
+def _stream(engine: sa.Engine, query: sa.Select[tuple]) -> Iterator[sa.Row[tuple]]:
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query)
+        for partition in result.partitions():
+            yield from partition
+
+
+def export_readings(
+    engine: sa.Engine,
+    out: TextIO,
+    start: datetime,
+    end: datetime,
+    *,
+    fridge: str | None = None,
+    tz: tzinfo | None = None,
+) -> int:
+    """Write the readings CSV; return the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(READINGS_HEADER + (["measured_at_local"] if tz else []))
+    count = 0
+    for measured, fridge_name, sensor, temp, received in _stream(engine, readings_query(start, end, fridge)):
+        row = [iso_utc(measured), fridge_name or "", sensor, repr(temp), iso_utc(received)]
+        if tz is not None:
+            row.append(measured.astimezone(tz).isoformat())
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: datetime) -> int:
+    """Write the rejected-messages CSV (payload as text, undecodable bytes escaped)."""
+    rm = m.RejectedMessage
+    query = (
+        sa.select(rm.received_at, rm.topic, rm.reason, rm.payload, rm.payload_size)
+        .where(rm.received_at >= start, rm.received_at < end)
+        .order_by(rm.received_at, rm.id)
+    )
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REJECTED_HEADER)
+    count = 0
+    for received, topic, reason, payload, size in _stream(engine, query):
+        text = bytes(payload).decode("utf-8", "backslashreplace")
+        if size > len(payload):
+            text += f"… [{size - len(payload)} more bytes not kept]"
+        writer.writerow([iso_utc(received), topic, reason, text])
+        count += 1
+    return count

@@ -1,0 +1,84 @@
+"""Building paho clients from the ``[mqtt]`` settings (URL, TLS, auth, session)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ssl
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+
+def broker_address(url: str) -> BrokerAddress:
+    parts = urlsplit(url)
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(parts.hostname or "127.0.0.1", parts.port or (8883 if tls else 1883), tls)
+
+
+def is_v5(settings: Mapping[str, Any]) -> bool:
+    return settings["protocol"] == "5"
+
+
+def make_client(
+    settings: Mapping[str, Any],
+    client_id: str,
+    *,
+    persistent: bool,
+    manual_ack: bool = False,
+) -> paho.Client:
+    """A paho client (callback API v2) configured for TLS, auth and reconnects.
+
+    ``persistent`` keeps the broker-side session (subscriptions and queued
+    QoS 1 messages) across disconnects: MQTT 3.1.1 ``clean_session=False`` or
+    MQTT 5 ``clean_start=False`` with a session expiry (see :func:`connect`).
+    """
+    v5 = is_v5(settings)
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+        clean_session=None if v5 else not persistent,
+        manual_ack=manual_ack,
+    )
+    address = broker_address(settings["url"])
+    if address.tls:
+        context = ssl.create_default_context(cafile=settings["ca_file"] or None)
+        if settings["cert_file"]:
+            context.load_cert_chain(settings["cert_file"], settings["key_file"] or None)
+        client.tls_set_context(context)
+    if settings["username"]:
+        client.username_pw_set(settings["username"], settings["password"] or None)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    return client
+
+
+def connect(client: paho.Client, settings: Mapping[str, Any], *, persistent: bool) -> None:
+    """Start connecting in the background; paho's loop thread retries with backoff."""
+    address = broker_address(settings["url"])
+    if is_v5(settings):
+        props = Properties(PacketTypes.CONNECT)
+        if persistent:
+            props.SessionExpiryInterval = settings["session_expiry_s"]
+        # How many unacknowledged QoS 1 messages the broker may send us at once:
+        # this is what lets ingest commit in batches rather than one by one.
+        props.ReceiveMaximum = settings["receive_maximum"]
+        client.connect_async(
+            address.host,
+            address.port,
+            keepalive=settings["keepalive_s"],
+            clean_start=not persistent,
+            properties=props,
+        )
+    else:
+        client.connect_async(address.host, address.port, keepalive=settings["keepalive_s"])

@@ -1,0 +1,198 @@
+"""Writes what ingest understood: one transaction per batch, idempotent.
+
+Readings are inserted with ON CONFLICT DO NOTHING on (sensor, measured time),
+so a message delivered twice (after a crash before its acknowledgement, or a
+broker redelivery) is stored once. Unknown sensors are registered unassigned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fridge_monitor import models as m
+from fridge_monitor.readings import Availability, BatteryLevel, Reading
+
+REJECTED_PAYLOAD_KEEP = 64 * 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message (or part of one) to keep as a rejected message."""
+
+    received_at: datetime
+    topic: str
+    fmt: str | None
+    sensor_id: str | None
+    reason: str
+    payload: bytes
+
+
+@dataclasses.dataclass(slots=True)
+class Batch:
+    """What one batch of MQTT messages amounts to, ready to be written."""
+
+    readings: list[tuple[Reading, datetime]] = dataclasses.field(default_factory=list)
+    rejected: list[Rejected] = dataclasses.field(default_factory=list)
+    availability: list[tuple[Availability, datetime]] = dataclasses.field(default_factory=list)
+    batteries: list[BatteryLevel] = dataclasses.field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.readings or self.rejected or self.availability or self.batteries)
+
+
+def _later(column: sa.ColumnElement[datetime], value: sa.BindParameter[datetime]) -> sa.Case[datetime]:
+    return sa.case((column.is_(None), value), (column < value, value), else_=column)
+
+
+def _insert(dialect_name: str, table: sa.Table) -> sa.Insert:
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class Store:
+    """The ingest side of the database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        name = engine.dialect.name
+        self._known_sensors: set[str] = set()
+        self._insert_reading = _insert(name, m.Reading.__table__).on_conflict_do_nothing(
+            index_elements=["sensor_id", "measured_at"]
+        )
+        insert_sensor = _insert(name, m.Sensor.__table__)
+        # A sensor declared in the config before it ever reported gets its
+        # device name and first-seen time from its first reading.
+        self._insert_sensor = insert_sensor.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "device": insert_sensor.excluded.device,
+                "first_seen_at": sa.func.coalesce(
+                    m.Sensor.__table__.c.first_seen_at, insert_sensor.excluded.first_seen_at
+                ),
+            },
+        )
+        sensors = m.Sensor.__table__
+        seen = sa.bindparam("seen", type_=m.UTCDateTime())
+        measured = sa.bindparam("measured", type_=m.UTCDateTime())
+        at = sa.bindparam("at", type_=m.UTCDateTime())
+        # Late data must not move "last seen" backwards: keep the later time.
+        self._touch_sensor = (
+            sa.update(sensors)
+            .where(sensors.c.id == sa.bindparam("sid"))
+            .values(
+                last_seen_at=_later(sensors.c.last_seen_at, seen),
+                last_measured_at=_later(sensors.c.last_measured_at, measured),
+            )
+        )
+        newer_battery = sa.or_(sensors.c.battery_at.is_(None), sensors.c.battery_at <= at)
+        self._battery_by_sensor = (
+            sa.update(sensors)
+            .where(sensors.c.id == sa.bindparam("sid"), newer_battery)
+            .values(battery_pct=sa.bindparam("pct"), battery_at=at)
+        )
+        self._battery_by_device = (
+            sa.update(sensors)
+            .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"), newer_battery)
+            .values(battery_pct=sa.bindparam("pct"), battery_at=at)
+        )
+        self._availability = (
+            sa.update(sensors)
+            .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
+            .values(online=sa.bindparam("online"), online_changed_at=at)
+        )
+
+    def write(self, batch: Batch) -> None:
+        """Commit the whole batch or nothing (raises; the caller retries)."""
+        with self.engine.begin() as conn:
+            self._register_sensors(conn, batch)
+            if batch.readings:
+                conn.execute(
+                    self._insert_reading,
+                    [
+                        {
+                            "sensor_id": r.sensor_id,
+                            "measured_at": r.measured_at,
+                            "received_at": received,
+                            "temperature_c": r.temperature_c,
+                        }
+                        for r, received in batch.readings
+                    ],
+                )
+                self._update_sensor_state(conn, batch)
+            if batch.rejected:
+                conn.execute(
+                    sa.insert(m.RejectedMessage),
+                    [
+                        {
+                            "received_at": rej.received_at,
+                            "topic": rej.topic,
+                            "format": rej.fmt,
+                            "sensor_id": rej.sensor_id,
+                            "reason": rej.reason,
+                            "payload": rej.payload[:REJECTED_PAYLOAD_KEEP],
+                            "payload_size": len(rej.payload),
+                        }
+                        for rej in batch.rejected
+                    ],
+                )
+            if batch.batteries:
+                conn.execute(
+                    self._battery_by_device,
+                    [{"fmt": b.fmt, "dev": b.device, "pct": b.battery_pct, "at": b.at} for b in batch.batteries],
+                )
+            if batch.availability:
+                conn.execute(
+                    self._availability,
+                    [{"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at} for a, at in batch.availability],
+                )
+        self._known_sensors.update(r.sensor_id for r, _ in batch.readings)
+
+    def _register_sensors(self, conn: sa.Connection, batch: Batch) -> None:
+        new: dict[str, Reading] = {}
+        for reading, _ in batch.readings:
+            if reading.sensor_id not in self._known_sensors and reading.sensor_id not in new:
+                new[reading.sensor_id] = reading
+        if not new:
+            return
+        first_seen = {sid: received for (r, received) in batch.readings for sid in (r.sensor_id,) if sid in new}
+        conn.execute(
+            self._insert_sensor,
+            [
+                {
+                    "id": sid,
+                    "format": r.fmt,
+                    "device": r.device,
+                    "first_seen_at": first_seen[sid],
+                    "created_at": first_seen[sid],
+                }
+                for sid, r in new.items()
+            ],
+        )
+
+    def _update_sensor_state(self, conn: sa.Connection, batch: Batch) -> None:
+        seen: dict[str, tuple[datetime, datetime]] = {}
+        battery: dict[str, tuple[datetime, float]] = {}
+        for r, received in batch.readings:
+            prev = seen.get(r.sensor_id)
+            if prev is None:
+                seen[r.sensor_id] = (received, r.measured_at)
+            else:
+                seen[r.sensor_id] = (max(prev[0], received), max(prev[1], r.measured_at))
+            if r.battery_pct is not None:
+                b = battery.get(r.sensor_id)
+                if b is None or b[0] <= r.measured_at:
+                    battery[r.sensor_id] = (r.measured_at, r.battery_pct)
+        conn.execute(
+            self._touch_sensor,
+            [{"sid": sid, "seen": s, "measured": mt} for sid, (s, mt) in seen.items()],
+        )
+        if battery:
+            conn.execute(
+                self._battery_by_sensor,
+                [{"sid": sid, "at": at, "pct": pct} for sid, (at, pct) in battery.items()],
+            )

@@ -1,0 +1,317 @@
+"""Fixtures for the real services this project is tested against.
+
+Integration tests use the Mosquitto and PostgreSQL running on this machine.
+Without them (a laptop), MQTT tests fall back to the embedded broker and
+PostgreSQL tests skip — except under CI (env CI set), where a missing service
+is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from fridge_monitor import migrate
+from fridge_monitor.broker import EmbeddedBroker, free_port
+from fridge_monitor.config import Config, build_config
+from fridge_monitor.db import create_engine
+
+IN_CI = bool(os.environ.get("CI"))
+MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+POSTGRES_URL = os.environ.get("FM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def missing_service(what: str) -> None:
+    """Skip on a developer machine without the service; fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available", pytrace=False)
+    pytest.skip(f"{what} is not available")
+
+
+def _reachable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+# -- MQTT --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> Iterator[str]:
+    """The machine's Mosquitto, or an embedded broker where there is none."""
+    host, port = MOSQUITTO_URL.split("://")[1].split(":")
+    if _reachable(host, int(port)):
+        yield MOSQUITTO_URL
+        return
+    if IN_CI:
+        pytest.fail(f"Mosquitto is required in CI but {MOSQUITTO_URL} is not reachable", pytrace=False)
+    broker = EmbeddedBroker(port=free_port())
+    broker.start()
+    yield broker.url
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def mqtt_protocol(mqtt_url: str) -> str:
+    return "5" if mqtt_url == MOSQUITTO_URL else "3.1.1"
+
+
+class Mosquitto:
+    """A private Mosquitto on a free port, for tests that restart or reconfigure the broker."""
+
+    def __init__(self, workdir: Path, extra_conf: str = "") -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {workdir}/\n"
+            "autosave_interval 1\n"
+            "max_queued_messages 200000\n"
+            "max_inflight_messages 0\n"
+            f"log_dest file {workdir}/mosquitto.log\n"
+            f"{extra_conf}"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_until(lambda: _reachable("127.0.0.1", self.port), 10, what="mosquitto to listen")
+
+    def stop(self) -> None:
+        """A clean stop: Mosquitto writes its persistence file (sessions, queued messages)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture
+def private_mosquitto(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
+    if shutil.which("mosquitto") is None:
+        missing_service("the mosquitto binary")
+    started: list[Mosquitto] = []
+
+    def factory(extra_conf: str = "") -> Mosquitto:
+        broker = Mosquitto(tmp_path / f"mosquitto-{len(started)}", extra_conf)
+        broker.start()
+        started.append(broker)
+        return broker
+
+    yield factory
+    for broker in started:
+        broker.stop()
+
+
+# -- databases ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError:
+        engine.dispose()
+        missing_service(f"PostgreSQL at {POSTGRES_URL}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: sa.Engine) -> Iterator[str]:
+    """A database migrated once with `db upgrade`, copied for each test."""
+    name = f"fm_template_{uuid.uuid4().hex[:8]}"
+    with postgres_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(POSTGRES_URL).set(database=name)
+    engine = create_engine(_db_settings(url.render_as_string(hide_password=False)))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield name
+    with postgres_admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _db_settings(url: str) -> dict[str, Any]:
+    return {"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0}
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: sa.Engine, postgres_template: str) -> Iterator[str]:
+    name = f"fm_test_{uuid.uuid4().hex[:8]}"
+    with postgres_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with postgres_admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'fridge-monitor.db'}"
+    engine = create_engine(_db_settings(url))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def engine_for() -> Iterator[Callable[[str], sa.Engine]]:
+    engines: list[sa.Engine] = []
+
+    def factory(url: str) -> sa.Engine:
+        engine = create_engine(_db_settings(url))
+        engines.append(engine)
+        return engine
+
+    yield factory
+    for engine in engines:
+        engine.dispose()
+
+
+# -- configuration -----------------------------------------------------------
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A topic prefix of this test's own, so tests on the shared broker never mix."""
+    return f"t{uuid.uuid4().hex[:10]}/"
+
+
+def test_subscriptions(prefix: str) -> list[dict[str, str]]:
+    from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
+
+    return [{"topic": prefix + topic, "format": fmt} for topic, fmt in DEFAULT_SUBSCRIPTIONS]
+
+
+test_subscriptions.__test__ = False  # type: ignore[attr-defined]
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def render_toml(doc: dict[str, Any]) -> str:
+    """Enough TOML for test configs: tables of scalars and arrays of tables."""
+    lines: list[str] = []
+    for section, body in doc.items():
+        if isinstance(body, list):
+            continue
+        lines.append(f"[{section}]")
+        nested = []
+        for key, value in body.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                nested.append((key, value))
+            else:
+                lines.append(f"{key} = {toml_value(value)}")
+        for key, tables in nested:
+            for table in tables:
+                lines.append(f"[[{section}.{key}]]")
+                lines.extend(f"{k} = {toml_value(v)}" for k, v in table.items())
+    for section, body in doc.items():
+        if isinstance(body, list):
+            for table in body:
+                lines.append(f"[[{section}]]")
+                lines.extend(f"{k} = {toml_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) -> Callable[..., tuple[Config, Path]]:
+    """A validated Config and the same settings as a TOML file (for subprocesses)."""
+
+    def factory(database_url: str, *, broker_url: str | None = None, protocol: str | None = None,
+                client_id: str | None = None, sections: dict[str, Any] | None = None,
+                sites: list[dict[str, Any]] | None = None, fridges: list[dict[str, Any]] | None = None) -> tuple[Config, Path]:
+        doc: dict[str, Any] = {
+            "database": {"url": database_url, "retry_max_s": 2.0},
+            "mqtt": {
+                "url": broker_url or mqtt_url,
+                "protocol": protocol or ("5" if broker_url else mqtt_protocol),
+                "client_id": client_id or f"fm-test-{prefix.strip('/')}",
+                "session_expiry_s": 600,
+                "subscriptions": test_subscriptions(prefix),
+            },
+            "ingest": {},
+            "logging": {"level": "INFO"},
+        }
+        for section, values in (sections or {}).items():
+            doc[section].update(values)
+        if sites:
+            doc["sites"] = sites
+        if fridges:
+            doc["fridges"] = fridges
+        path = tmp_path / f"config-{uuid.uuid4().hex[:6]}.toml"
+        path.write_text(render_toml(doc))
+        import tomllib
+
+        config = build_config(tomllib.loads(path.read_text()), {}, {}, str(path))
+        return config, path
+
+    return factory
+
+
+def cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the installed command line as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FRIDGE_MONITOR_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "fridge_monitor", *args],
+        input=input.decode() if input is not None else None,
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
+    )
+
+
+def start_cli(*args: str, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FRIDGE_MONITOR_")}
+    full_env.update(env or {})
+    log_file = open(log_path, "ab")
+    return subprocess.Popen([sys.executable, "-m", "fridge_monitor", *args], stdout=log_file,
+                            stderr=subprocess.STDOUT, env=full_env, cwd=REPO)
