@@ -121,10 +121,10 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 # -- roles -----------------------------------------------------------------
 
 
-def _run_ingest(config: Config, engine: sa.Engine, stop: threading.Event) -> None:
+def _run_ingest(config: Config, stop: threading.Event) -> None:
     from fridge_monitor.ingest import Ingest
 
-    ingest = Ingest(config, engine)
+    ingest = Ingest(config)
     ingest.start()
     try:
         stop.wait()
@@ -148,7 +148,7 @@ def ingest(ctx: click.Context, shared_group: str | None, client_id: str | None) 
     engine = open_database(config)
     sync_declarations(config, engine)
     with stop_on_signals() as stop:
-        _run_ingest(config, engine, stop)
+        _run_ingest(config, stop)
 
 
 @main.command()
@@ -173,7 +173,7 @@ def run(ctx: click.Context) -> None:
             config = config.replace("mqtt", protocol="3.1.1")  # amqtt speaks MQTT 3.1.1 only
     try:
         with stop_on_signals() as stop:
-            _run_ingest(config, engine, stop)
+            _run_ingest(config, stop)
     finally:
         if broker is not None:
             broker.stop()

@@ -1,11 +1,12 @@
 """The ingest role: MQTT messages in, committed readings out, then acknowledged.
 
-Two threads. paho's network thread runs :meth:`Ingest._on_message`, which only
-copies the message into an in-memory inbox (it never touches the database and
-never raises). The writer thread drains the inbox in batches, parses, commits
-one transaction per batch, and only then acknowledges each message (paho
-``manual_ack``). A crash at any point before the acknowledgement makes the
-broker deliver the message again; the idempotent insert keeps it single.
+paho's network thread runs :meth:`Ingest._on_message`, which only copies the
+message into an inbox (it never touches the database and never raises). A
+shipper thread sends the inbox in batches to the writer process
+(:mod:`fridge_monitor.writer`), which parses and commits them; when it answers
+that a batch is committed, each of its messages is acknowledged to the broker
+(paho ``manual_ack``). A crash anywhere before the acknowledgement makes the
+broker deliver the message again, and the idempotent insert keeps it single.
 """
 
 from __future__ import annotations
@@ -13,28 +14,20 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as paho
-import sqlalchemy as sa
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from fridge_monitor import models as m
 from fridge_monitor.config import Config, Subscription
 from fridge_monitor.mqtt import connect, is_v5, make_client
-from fridge_monitor.parsers import parse
-from fridge_monitor.readings import ParseContext
-from fridge_monitor.store import Batch, Rejected, Store
+from fridge_monitor.writer import writer_main
 
 log = logging.getLogger(__name__)
-
-TZ_REFRESH_S = 60.0
-MAX_REASONS_SHOWN = 5
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,27 +53,9 @@ class IngestStats:
     ignored_messages: int = 0
     batches: int = 0
     database_errors: int = 0
+    writer_restarts: int = 0
     last_commit_at: float | None = None
     last_lag_s: float = 0.0
-
-
-class Router:
-    """Which payload format a topic is in: the first configured filter that matches."""
-
-    def __init__(self, subscriptions: Sequence[Subscription]) -> None:
-        self._subscriptions = tuple(subscriptions)
-        self._cache: dict[str, str | None] = {}
-
-    def format_for(self, topic: str) -> str | None:
-        try:
-            return self._cache[topic]
-        except KeyError:
-            pass
-        fmt = next((s.fmt for s in self._subscriptions if paho.topic_matches_sub(s.topic, topic)), None)
-        if len(self._cache) > 50_000:  # a flood of distinct topics must not grow memory forever
-            self._cache.clear()
-        self._cache[topic] = fmt
-        return fmt
 
 
 def subscription_topics(subscriptions: Sequence[Subscription], shared_group: str) -> list[str]:
@@ -89,67 +64,42 @@ def subscription_topics(subscriptions: Sequence[Subscription], shared_group: str
     return [s.topic for s in subscriptions]
 
 
-def _first_line(exc: sa.exc.SQLAlchemyError) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _is_transient(exc: sa.exc.SQLAlchemyError) -> bool:
-    """Errors that go away by waiting: server down, network, locks."""
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)):
-        return True
-    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
-
-
 class Ingest:
-    """Subscribes, stores and acknowledges. ``start()`` returns at once; ``stop()`` flushes."""
+    """Subscribes, ships to the writer, acknowledges. ``start()`` returns at once; ``stop()`` flushes."""
 
-    def __init__(
-        self,
-        config: Config,
-        engine: sa.Engine,
-        *,
-        clock: Callable[[], float] = time.time,
-        on_commit: Callable[[Batch], None] | None = None,
-    ) -> None:
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.stats = IngestStats()
-        self._engine = engine
-        self._store = Store(engine)
         self._clock = clock
-        self._on_commit = on_commit
-        self._router = Router(config.subscriptions)
         self._topics = subscription_topics(config.subscriptions, config.ingest["shared_group"])
+        self._batch_size = config.ingest["batch_size"]
         self._inbox: collections.deque[Incoming] = collections.deque()
+        self._in_flight: dict[int, list[Incoming]] = {}
+        self._in_flight_lock = threading.Lock()
+        self._batch_ids = iter(range(1, 1 << 62))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._accepting = True
         self._connection = 0
         self._connected = threading.Event()
-        self._default_tz: tzinfo = ZoneInfo(config.ingest["default_timezone"])
-        self._sensor_tz: dict[str, tzinfo] = {}
-        self._tz_loaded_at = float("-inf")
-        ingest = config.ingest
-        self._context_args = dict(
-            shelly_gen1_unit=ingest["shelly_gen1_unit"],
-            min_temperature_c=ingest["min_temperature_c"],
-            max_temperature_c=ingest["max_temperature_c"],
-            future_tolerance=timedelta(seconds=ingest["future_tolerance_s"]),
-            device_clock_tolerance=timedelta(seconds=ingest["device_clock_tolerance_s"]),
-            max_payload_bytes=ingest["max_payload_bytes"],
-        )
+        self._mp = multiprocessing.get_context("spawn")
+        self._pipe: Any = None
+        self._process: Any = None
+        self._writer_lock = threading.Lock()
         self._client = make_client(config.mqtt, config.mqtt["client_id"], persistent=True, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
-        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._shipper = threading.Thread(target=self._ship_loop, name="ingest-shipper", daemon=True)
+        self._acker: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------
 
     def start(self) -> None:
-        self._writer.start()
+        self._start_writer()
+        self._shipper.start()
         connect(self._client, self.config.mqtt, persistent=True)
         self._client.loop_start()
 
@@ -163,20 +113,35 @@ class Ingest:
     @property
     def backlog(self) -> int:
         """Messages received but not yet committed and acknowledged."""
-        return len(self._inbox)
+        with self._in_flight_lock:
+            return len(self._inbox) + sum(len(b) for b in self._in_flight.values())
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
         """Stop taking messages, commit and acknowledge what was taken, disconnect.
 
-        Messages that arrive after this call are not acknowledged, so the broker
-        keeps them for the next start.
+        Messages that arrive after this call are not acknowledged, so the
+        broker keeps them for the next start. If the database is down, what
+        is still uncommitted after ``timeout`` is left to the broker too.
         """
         self._accepting = False
         self._stopping.set()
         self._wake.set()
-        self._writer.join(timeout)
-        deadline = time.monotonic() + 2.0
-        while self._client.want_write() and time.monotonic() < deadline:
+        self._shipper.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self.backlog and time.monotonic() < deadline and self._process.is_alive():
+            time.sleep(0.02)
+        if self.backlog:
+            log.error("stopping with %d messages not yet stored; the broker will deliver them again", self.backlog)
+        with self._writer_lock:
+            try:
+                self._pipe.send(None)
+            except OSError:
+                pass
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(5)
+        while self._client.want_write() and time.monotonic() < deadline + 2:
             time.sleep(0.01)  # let paho send the last acknowledgements
         self._client.disconnect()
         self._client.loop_stop()
@@ -194,7 +159,7 @@ class Ingest:
         else:
             client.subscribe([(t, 1) for t in self._topics])
         self._connected.set()
-        log.info("connected to MQTT broker %s; subscribed to %d topic filters", self.config.mqtt["url"], len(self._topics))
+        log.info("connected to MQTT broker %s; subscribing to %d topic filters", self.config.mqtt["url"], len(self._topics))
 
     def _on_connect_fail(self, _client: paho.Client, _u: Any) -> None:
         log.warning("cannot reach MQTT broker %s; retrying", self.config.mqtt["url"])
@@ -220,137 +185,83 @@ class Ingest:
         if not self._wake.is_set():
             self._wake.set()
 
-    # -- writer thread ----------------------------------------------------
+    # -- writer process --------------------------------------------------
 
-    def _write_loop(self) -> None:
-        batch_size = self.config.ingest["batch_size"]
+    def _start_writer(self) -> None:
+        ours, theirs = self._mp.Pipe(duplex=True)
+        level = logging.getLogger("fridge_monitor").getEffectiveLevel()
+        process = self._mp.Process(
+            target=writer_main, args=(theirs, self.config, level), name="fridge-monitor-writer", daemon=True
+        )
+        process.start()
+        theirs.close()
+        self._pipe, self._process = ours, process
+        self._acker = threading.Thread(target=self._ack_loop, args=(ours, process), name="ingest-acker", daemon=True)
+        self._acker.start()
+
+    def _ship_loop(self) -> None:
+        """Send the inbox to the writer in batches, as fast as it arrives."""
         while True:
             self._wake.wait(0.5)
             self._wake.clear()
             while self._inbox:
-                messages = [self._inbox.popleft() for _ in range(min(batch_size, len(self._inbox)))]
-                try:
-                    self._process(messages)
-                except Exception:
-                    # A bug must not kill the writer. The messages stay
-                    # unacknowledged, so the broker delivers them again.
-                    log.exception("unexpected error while storing %d messages", len(messages))
+                messages = [self._inbox.popleft() for _ in range(min(self._batch_size, len(self._inbox)))]
+                self._ship(messages)
             if self._stopping.is_set():
                 return
 
-    def _process(self, messages: list[Incoming]) -> None:
+    def _ship(self, messages: list[Incoming]) -> None:
+        batch_id = next(self._batch_ids)
+        with self._in_flight_lock:
+            self._in_flight[batch_id] = messages
         self.stats.messages_received += len(messages)
-        self._refresh_time_zones()
-        batch = self.understand(messages)
-        if not self._commit(batch, messages):
-            return
-        self._acknowledge(messages)
-        if self._on_commit is not None:
-            self._on_commit(batch)
+        payload = (batch_id, [(msg.topic, msg.payload, msg.received_at) for msg in messages])
+        with self._writer_lock:
+            try:
+                self._pipe.send(payload)
+            except OSError:
+                pass  # the acker notices the dead writer and re-ships everything in flight
 
-    def understand(self, messages: Sequence[Incoming]) -> Batch:
-        """Parse a batch of messages into what is to be stored (no I/O)."""
-        batch = Batch()
-        args = self._context_args
-        for msg in messages:
-            received = datetime.fromtimestamp(msg.received_at, timezone.utc)
-            fmt = self._router.format_for(msg.topic)
-            if fmt is None:
-                batch.rejected.append(
-                    Rejected(received, msg.topic, None, None, "no configured subscription matches this topic", msg.payload)
-                )
-                continue
-            result = parse(fmt, msg.topic, msg.payload, ParseContext(received, self._tz_for, **args))
-            for reading in result.readings:
-                batch.readings.append((reading, received))
-            if result.rejections:
-                reasons = [r.reason for r in result.rejections]
-                shown = "; ".join(reasons[:MAX_REASONS_SHOWN])
-                if len(reasons) > MAX_REASONS_SHOWN:
-                    shown += f"; and {len(reasons) - MAX_REASONS_SHOWN} more"
-                sensor = next((r.sensor_id for r in result.rejections if r.sensor_id), None)
-                batch.rejected.append(Rejected(received, msg.topic, fmt, sensor, shown, msg.payload))
-            if result.availability is not None:
-                batch.availability.append((result.availability, received))
-            batch.batteries.extend(result.batteries)
-            if result.ignored is not None and not result.readings:
-                self.stats.ignored_messages += 1
-        return batch
-
-    def _commit(self, batch: Batch, messages: list[Incoming]) -> bool:
-        """Write the batch, waiting out database outages. False if stopped while down."""
-        delay = 0.5
-        retry_max = self.config.database["retry_max_s"]
+    def _ack_loop(self, pipe: Any, process: Any) -> None:
+        """Acknowledge each batch the writer has committed; restart a writer that died."""
         while True:
             try:
-                if batch:
-                    self._store.write(batch)
+                batch_id, counts = pipe.recv()
+            except (EOFError, OSError):
                 break
-            except sa.exc.SQLAlchemyError as exc:
-                self.stats.database_errors += 1
-                if not _is_transient(exc):
-                    log.exception("batch of %d messages could not be stored; storing them one by one", len(messages))
-                    self._commit_one_by_one(messages)
-                    break
-                if self._stopping.is_set() and delay > 2:
-                    log.error("stopping while the database is unavailable: %d messages left unacknowledged "
-                              "for the broker to deliver again", len(messages) + len(self._inbox))
-                    self._inbox.clear()
-                    return False
-                log.warning("database unavailable (%s); %d messages waiting, none acknowledged; retrying in %.0f s",
-                            _first_line(exc), len(messages), delay)
-                time.sleep(delay)
-                delay = min(delay * 2, retry_max)
-        now = self._clock()
-        self.stats.batches += 1
-        self.stats.readings_written += len(batch.readings)
-        self.stats.rejected_messages += len(batch.rejected)
-        self.stats.last_commit_at = now
-        self.stats.last_lag_s = now - messages[0].received_at
-        return True
-
-    def _commit_one_by_one(self, messages: list[Incoming]) -> None:
-        """Isolate a message the database refuses so it cannot block the stream.
-
-        It is kept as a rejected message with the database's reason.
-        """
-        for msg in messages:
-            batch = self.understand([msg])
-            try:
-                self._store.write(batch)
-            except sa.exc.SQLAlchemyError as exc:
-                received = datetime.fromtimestamp(msg.received_at, timezone.utc)
-                reason = f"could not be stored: {_first_line(exc)}"
-                self._store.write(Batch(rejected=[Rejected(received, msg.topic, None, None, reason, msg.payload)]))
+            with self._in_flight_lock:
+                messages = self._in_flight.pop(batch_id)
+            self._acknowledge(messages)
+            stats = self.stats
+            stats.readings_written += counts["readings"]
+            stats.rejected_messages += counts["rejected"]
+            stats.ignored_messages += counts["ignored"]
+            stats.database_errors += counts["database_errors"]
+            stats.batches += 1
+            now = self._clock()
+            stats.last_commit_at = now
+            stats.last_lag_s = now - messages[0].received_at
+        process.join(5)
+        if self._stopping.is_set():
+            return
+        log.error("ingest writer process exited (code %s); restarting it", process.exitcode)
+        self.stats.writer_restarts += 1
+        with self._writer_lock:
+            self._start_writer()
+            with self._in_flight_lock:
+                pending = sorted(self._in_flight.items())
+            for batch_id, messages in pending:
+                self._pipe.send((batch_id, [(m.topic, m.payload, m.received_at) for m in messages]))
 
     def _acknowledge(self, messages: list[Incoming]) -> None:
         current = self._connection
-        client = self._client
+        ack = self._client.ack
         acked = 0
         for msg in messages:
             # A message from an earlier connection is redelivered by the broker
             # with the same packet id; acknowledging the old copy could confirm
             # a different message that reuses that id.
             if msg.qos and msg.connection == current:
-                client.ack(msg.mid, msg.qos)
+                ack(msg.mid, msg.qos)
                 acked += 1
         self.stats.messages_acked += acked
-
-    def _refresh_time_zones(self) -> None:
-        """Sensor → site time zone, for devices that send local clock time."""
-        if self._clock() - self._tz_loaded_at < TZ_REFRESH_S:
-            return
-        self._tz_loaded_at = self._clock()
-        try:
-            with self._engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(m.Sensor.id, m.Site.timezone)
-                    .join(m.Fridge, m.Sensor.fridge_id == m.Fridge.id)
-                    .join(m.Site, m.Fridge.site_id == m.Site.id)
-                ).all()
-        except sa.exc.SQLAlchemyError:
-            return  # keep the last known map; the commit below will report the outage
-        self._sensor_tz = {sid: ZoneInfo(tz) for sid, tz in rows}
-
-    def _tz_for(self, sensor_id: str) -> tzinfo:
-        return self._sensor_tz.get(sensor_id, self._default_tz)

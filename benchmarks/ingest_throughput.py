@@ -1,0 +1,206 @@
+"""Ingest throughput against a bare paho subscriber, on the same broker and payloads.
+
+Both sides drain the same backlog: N QoS 1 messages queued in a private
+Mosquitto for a persistent session while the consumer is offline, so neither
+competes with a publisher. Prints both rates, their ratio (target >= 0.8) and
+the ingest process's peak RSS (target < 120 MB).
+
+    python benchmarks/ingest_throughput.py [--messages 100000] [--protocol 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from fridge_monitor.broker import free_port
+
+TOPIC = "bench/fridge-monitor/readings/"
+RECEIVE_MAXIMUM = 1000
+
+
+def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 0\n"
+    )
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    return proc, port
+
+
+def client(client_id: str, protocol: str, **kwargs: object) -> paho.Client:
+    v5 = protocol == "5"
+    return paho.Client(
+        paho.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+        clean_session=None if v5 else False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def connect(c: paho.Client, port: int, protocol: str) -> None:
+    if protocol == "5":
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        c.connect("127.0.0.1", port, clean_start=False, properties=props)
+    else:
+        c.connect("127.0.0.1", port)
+
+
+def payloads(n: int) -> list[tuple[str, bytes]]:
+    base = int(time.time()) - n - 3600
+    return [
+        (f"{TOPIC}probe-{i % 50}", json.dumps({"temperature_c": round(4 + (i % 40) / 10, 1), "ts": base + i,
+                                               "battery_pct": 90}).encode())
+        for i in range(n)
+    ]
+
+
+def publish_all(port: int, messages: list[tuple[str, bytes]], protocol: str) -> None:
+    pub = client(f"bench-pub-{os.getpid()}", protocol)
+    pub.max_inflight_messages_set(1000)
+    pub.max_queued_messages_set(0)
+    connect(pub, port, protocol)
+    pub.loop_start()
+    for start in range(0, len(messages), 5000):
+        infos = [pub.publish(topic, payload, qos=1) for topic, payload in messages[start:start + 5000]]
+        for info in infos:
+            info.wait_for_publish(120)
+    pub.disconnect()
+    pub.loop_stop()
+
+
+def subscribe_session(port: int, client_id: str, topic: str, protocol: str) -> None:
+    """Create the persistent session (and its subscription), then go offline."""
+    done = threading.Event()
+    c = client(client_id, protocol)
+    c.on_subscribe = lambda *a: done.set()
+    connect(c, port, protocol)
+    c.loop_start()
+    c.subscribe(topic, qos=1)
+    done.wait(10)
+    c.disconnect()
+    c.loop_stop()
+
+
+def bare_subscriber_rate(port: int, n: int, protocol: str) -> float:
+    client_id = "bench-bare"
+    subscribe_session(port, client_id, TOPIC + "+", protocol)
+    publish_all(port, payloads(n), protocol)
+    count = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(_c: paho.Client, _u: object, _m: paho.MQTTMessage) -> None:
+        nonlocal count, first, last
+        count += 1
+        if count == 1:
+            first = time.perf_counter()
+        if count == n:
+            last = time.perf_counter()
+            done.set()
+
+    c = client(client_id, protocol)
+    c.on_message = on_message
+    connect(c, port, protocol)
+    c.loop_start()
+    if not done.wait(600):
+        raise SystemExit(f"bare subscriber got only {count} of {n} messages")
+    c.disconnect()
+    c.loop_stop()
+    return (n - 1) / (last - first)
+
+
+def ingest_rate(port: int, n: int, protocol: str, workdir: Path) -> tuple[float, float]:
+    db = workdir / "bench.db"
+    config = workdir / "fridge-monitor.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{db}"\n'
+        f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\nclient_id = "bench-ingest"\nprotocol = "{protocol}"\n'
+        f'receive_maximum = {RECEIVE_MAXIMUM}\n'
+        f'[[mqtt.subscriptions]]\ntopic = "{TOPIC}+"\nformat = "native"\n'
+        '[logging]\nlevel = "WARNING"\n'
+    )
+    env = {**os.environ, "FRIDGE_MONITOR_CONFIG": str(config)}
+    fm = [sys.executable, "-m", "fridge_monitor"]
+    subprocess.run([*fm, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subscribe_session(port, "bench-ingest", TOPIC + "+", protocol)
+    publish_all(port, payloads(n), protocol)
+
+    proc = subprocess.Popen([*fm, "ingest"], env=env)
+    conn = sqlite3.connect(db)
+    first_count, first = 0, 0.0
+    peak_kb = 0
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        count = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+        if count and not first:
+            first_count, first = count, time.perf_counter()
+        if count >= n:
+            last = time.perf_counter()
+            break
+        time.sleep(0.02)
+    else:
+        proc.kill()
+        raise SystemExit(f"ingest stored only {count} of {n} readings")
+    peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+    proc.terminate()
+    proc.wait(30)
+    conn.close()
+    return (n - first_count) / (last - first), peak_kb / 1024
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
+    args = parser.parse_args()
+    if shutil.which("mosquitto") is None:
+        raise SystemExit("this benchmark needs the mosquitto binary")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        broker, port = start_mosquitto(workdir)
+        try:
+            bare = bare_subscriber_rate(port, args.messages, args.protocol)
+            ours, peak_mb = ingest_rate(port, args.messages, args.protocol, workdir)
+        finally:
+            broker.terminate()
+            broker.wait(10)
+    print(f"messages:                 {args.messages} (MQTT {args.protocol}, QoS 1, backlog drain)")
+    print(f"bare paho subscriber:     {bare:,.0f} msg/s")
+    print(f"fridge-monitor ingest:    {ours:,.0f} readings/s committed to SQLite")
+    print(f"ratio:                    {ours / bare:.2f} (target >= 0.8)")
+    print(f"ingest peak RSS:          {peak_mb:.0f} MB (target < 120 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""The ingest writer: parses shipped MQTT messages and commits them, in its own process.
+
+The MQTT side (paho's network loop) and the parse-and-store side each need a
+whole CPU core at full rate; in one Python process they would share one
+interpreter lock. So :class:`fridge_monitor.ingest.Ingest` ships batches of
+raw messages here over a pipe and acknowledges them to the broker when this
+process answers that the batch is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
+from multiprocessing.connection import Connection
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from fridge_monitor import models as m
+from fridge_monitor.config import Config
+from fridge_monitor.parsers import parse
+from fridge_monitor.readings import ParseContext
+from fridge_monitor.store import Batch, Rejected, Store
+
+log = logging.getLogger(__name__)
+
+TZ_REFRESH_S = 60.0
+MAX_REASONS_SHOWN = 5
+
+# (topic, payload, received_at as epoch seconds)
+RawMessage = tuple[str, bytes, float]
+
+
+class Router:
+    """Which payload format a topic is in: the first configured filter that matches."""
+
+    def __init__(self, subscriptions: Sequence[Any]) -> None:
+        from paho.mqtt.client import topic_matches_sub
+
+        self._match = topic_matches_sub
+        self._subscriptions = tuple(subscriptions)
+        self._cache: dict[str, str | None] = {}
+
+    def format_for(self, topic: str) -> str | None:
+        try:
+            return self._cache[topic]
+        except KeyError:
+            pass
+        fmt = next((s.fmt for s in self._subscriptions if self._match(s.topic, topic)), None)
+        if len(self._cache) > 50_000:  # a flood of distinct topics must not grow memory forever
+            self._cache.clear()
+        self._cache[topic] = fmt
+        return fmt
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_transient(exc: sa.exc.SQLAlchemyError) -> bool:
+    """Errors that go away by waiting: server down, network, locks."""
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+class Writer:
+    """Parse and commit batches; wait out database outages; never lose a message."""
+
+    def __init__(self, config: Config, engine: sa.Engine, *, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.config = config
+        self._engine = engine
+        self._store = Store(engine)
+        self._router = Router(config.subscriptions)
+        self._should_stop = should_stop
+        self._default_tz: tzinfo = ZoneInfo(config.ingest["default_timezone"])
+        self._sensor_tz: dict[str, tzinfo] = {}
+        self._tz_loaded_at = float("-inf")
+        ingest = config.ingest
+        self._context_args: dict[str, Any] = dict(
+            shelly_gen1_unit=ingest["shelly_gen1_unit"],
+            min_temperature_c=ingest["min_temperature_c"],
+            max_temperature_c=ingest["max_temperature_c"],
+            future_tolerance=timedelta(seconds=ingest["future_tolerance_s"]),
+            device_clock_tolerance=timedelta(seconds=ingest["device_clock_tolerance_s"]),
+            max_payload_bytes=ingest["max_payload_bytes"],
+        )
+
+    def understand(self, messages: Sequence[RawMessage]) -> tuple[Batch, int]:
+        """Parse messages into what is to be stored (no I/O); also count ignored ones."""
+        batch = Batch()
+        ignored = 0
+        args = self._context_args
+        tz_for = self._tz_for
+        for topic, payload, received_ts in messages:
+            received = datetime.fromtimestamp(received_ts, timezone.utc)
+            fmt = self._router.format_for(topic)
+            if fmt is None:
+                batch.rejected.append(
+                    Rejected(received, topic, None, None, "no configured subscription matches this topic", payload)
+                )
+                continue
+            result = parse(fmt, topic, payload, ParseContext(received, tz_for, **args))
+            for reading in result.readings:
+                batch.readings.append((reading, received))
+            if result.rejections:
+                reasons = [r.reason for r in result.rejections]
+                shown = "; ".join(reasons[:MAX_REASONS_SHOWN])
+                if len(reasons) > MAX_REASONS_SHOWN:
+                    shown += f"; and {len(reasons) - MAX_REASONS_SHOWN} more"
+                sensor = next((r.sensor_id for r in result.rejections if r.sensor_id), None)
+                batch.rejected.append(Rejected(received, topic, fmt, sensor, shown, payload))
+            if result.availability is not None:
+                batch.availability.append((result.availability, received))
+            batch.batteries.extend(result.batteries)
+            if result.ignored is not None and not result.readings:
+                ignored += 1
+        return batch, ignored
+
+    def process(self, messages: Sequence[RawMessage]) -> dict[str, int] | None:
+        """Commit the messages; counts of what was stored, or None if told to stop first."""
+        self._refresh_time_zones()
+        batch, ignored = self.understand(messages)
+        errors = self._commit(batch, messages)
+        if errors is None:
+            return None
+        return {
+            "readings": len(batch.readings),
+            "rejected": len(batch.rejected),
+            "ignored": ignored,
+            "database_errors": errors,
+        }
+
+    def _commit(self, batch: Batch, messages: Sequence[RawMessage]) -> int | None:
+        delay = 0.5
+        retry_max = self.config.database["retry_max_s"]
+        errors = 0
+        while True:
+            try:
+                if batch:
+                    self._store.write(batch)
+                return errors
+            except sa.exc.SQLAlchemyError as exc:
+                errors += 1
+                if not _is_transient(exc):
+                    log.exception("batch of %d messages could not be stored; storing them one by one", len(messages))
+                    self._commit_one_by_one(messages)
+                    return errors
+                if self._should_stop():
+                    log.error("stopping while the database is unavailable: %d messages left unacknowledged "
+                              "for the broker to deliver again", len(messages))
+                    return None
+                log.warning("database unavailable (%s); %d messages waiting, none acknowledged; retrying in %.1f s",
+                            _first_line(exc), len(messages), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, retry_max)
+
+    def _commit_one_by_one(self, messages: Sequence[RawMessage]) -> None:
+        """Isolate a message the database refuses, keeping it as a rejected message."""
+        for message in messages:
+            batch, _ = self.understand([message])
+            try:
+                self._store.write(batch)
+            except sa.exc.SQLAlchemyError as exc:
+                topic, payload, received_ts = message
+                received = datetime.fromtimestamp(received_ts, timezone.utc)
+                reason = f"could not be stored: {_first_line(exc)}"
+                self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload)]))
+
+    def _refresh_time_zones(self) -> None:
+        """Sensor → site time zone, for devices that send local clock time."""
+        now = time.monotonic()
+        if now - self._tz_loaded_at < TZ_REFRESH_S:
+            return
+        self._tz_loaded_at = now
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(m.Sensor.id, m.Site.timezone)
+                    .join(m.Fridge, m.Sensor.fridge_id == m.Fridge.id)
+                    .join(m.Site, m.Fridge.site_id == m.Site.id)
+                ).all()
+        except sa.exc.SQLAlchemyError:
+            return  # keep the last known map; the commit will report the outage
+        self._sensor_tz = {sid: ZoneInfo(tz) for sid, tz in rows}
+
+    def _tz_for(self, sensor_id: str) -> tzinfo:
+        return self._sensor_tz.get(sensor_id, self._default_tz)
+
+
+def writer_main(conn: Connection, config: Config, log_level: int) -> None:
+    """Entry point of the writer process: answer each shipped batch once committed."""
+    from fridge_monitor.db import create_engine
+
+    # The ingest process decides when to stop (Ctrl-C and service managers
+    # signal the whole process group); it ends this process by closing the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)-7s %(name)s[writer]: %(message)s")
+    parent = os.getppid()
+    engine = create_engine(config.database)
+    writer = Writer(config, engine, should_stop=lambda: os.getppid() != parent)
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                return  # the ingest process is gone; unacknowledged messages will be redelivered
+            if message is None:
+                return
+            batch_id, messages = message
+            counts = writer.process(messages)
+            if counts is None:
+                return
+            try:
+                conn.send((batch_id, counts))
+            except OSError:
+                return
+    finally:
+        engine.dispose()
