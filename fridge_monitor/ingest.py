@@ -82,6 +82,7 @@ class Ingest:
         self._accepting = True
         self._connection = 0
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
         self._mp = multiprocessing.get_context("spawn")
         self._pipe: Any = None
         self._process: Any = None
@@ -104,7 +105,8 @@ class Ingest:
         self._client.loop_start()
 
     def wait_connected(self, timeout: float | None = None) -> bool:
-        return self._connected.wait(timeout)
+        """Wait until connected and the broker has confirmed the subscriptions."""
+        return self._connected.wait(timeout) and self._subscribed.wait(timeout)
 
     @property
     def connected(self) -> bool:
@@ -166,6 +168,7 @@ class Ingest:
 
     def _on_disconnect(self, _client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
+        self._subscribed.clear()
         if not self._stopping.is_set():
             log.warning("lost connection to MQTT broker (%s); reconnecting", reason)
 
@@ -173,6 +176,7 @@ class Ingest:
         for topic, code in zip(self._topics, reasons):
             if code.is_failure:
                 log.error("broker refused subscription to %s: %s", topic, code)
+        self._subscribed.set()
 
     def _on_message(self, _client: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         if not self._accepting:
@@ -244,8 +248,11 @@ class Ingest:
         process.join(5)
         if self._stopping.is_set():
             return
-        log.error("ingest writer process exited (code %s); restarting it", process.exitcode)
         self.stats.writer_restarts += 1
+        pause = min(30.0, 0.5 * 2 ** min(self.stats.writer_restarts, 6))
+        log.error("ingest writer process exited (code %s); restarting it in %.1f s", process.exitcode, pause)
+        if self._stopping.wait(pause):
+            return
         with self._writer_lock:
             self._start_writer()
             with self._in_flight_lock:

@@ -26,35 +26,11 @@ from fridge_monitor import migrate
 from fridge_monitor.broker import EmbeddedBroker, free_port
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.db import create_engine
+from support import IN_CI, missing_service, reachable, render_toml, wait_until
 
-IN_CI = bool(os.environ.get("CI"))
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 POSTGRES_URL = os.environ.get("FM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
-
-
-def missing_service(what: str) -> None:
-    """Skip on a developer machine without the service; fail in CI."""
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but is not available", pytrace=False)
-    pytest.skip(f"{what} is not available")
-
-
-def _reachable(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((host, port)) == 0
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 # -- MQTT --------------------------------------------------------------------
@@ -64,7 +40,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: fl
 def mqtt_url() -> Iterator[str]:
     """The machine's Mosquitto, or an embedded broker where there is none."""
     host, port = MOSQUITTO_URL.split("://")[1].split(":")
-    if _reachable(host, int(port)):
+    if reachable(host, int(port)):
         yield MOSQUITTO_URL
         return
     if IN_CI:
@@ -108,7 +84,7 @@ class Mosquitto:
     def start(self) -> None:
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        wait_until(lambda: _reachable("127.0.0.1", self.port), 10, what="mosquitto to listen")
+        wait_until(lambda: reachable("127.0.0.1", self.port), 10, what="mosquitto to listen")
 
     def stop(self) -> None:
         """A clean stop: Mosquitto writes its persistence file (sessions, queued messages)."""
@@ -227,41 +203,6 @@ def test_subscriptions(prefix: str) -> list[dict[str, str]]:
 test_subscriptions.__test__ = False  # type: ignore[attr-defined]
 
 
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
-def render_toml(doc: dict[str, Any]) -> str:
-    """Enough TOML for test configs: tables of scalars and arrays of tables."""
-    lines: list[str] = []
-    for section, body in doc.items():
-        if isinstance(body, list):
-            continue
-        lines.append(f"[{section}]")
-        nested = []
-        for key, value in body.items():
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                nested.append((key, value))
-            else:
-                lines.append(f"{key} = {toml_value(value)}")
-        for key, tables in nested:
-            for table in tables:
-                lines.append(f"[[{section}.{key}]]")
-                lines.extend(f"{k} = {toml_value(v)}" for k, v in table.items())
-    for section, body in doc.items():
-        if isinstance(body, list):
-            for table in body:
-                lines.append(f"[[{section}]]")
-                lines.extend(f"{k} = {toml_value(v)}" for k, v in table.items())
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
 def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) -> Callable[..., tuple[Config, Path]]:
     """A validated Config and the same settings as a TOML file (for subprocesses)."""
@@ -295,23 +236,3 @@ def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) 
         return config, path
 
     return factory
-
-
-def cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the installed command line as a user would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FRIDGE_MONITOR_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "fridge_monitor", *args],
-        input=input.decode() if input is not None else None,
-        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
-    )
-
-
-def start_cli(*args: str, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FRIDGE_MONITOR_")}
-    full_env.update(env or {})
-    log_file = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "fridge_monitor", *args], stdout=log_file,
-                            stderr=subprocess.STDOUT, env=full_env, cwd=REPO)

@@ -1,0 +1,108 @@
+"""zigbee2mqtt device messages on .../<friendly name>."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from fridge_monitor.parsers import parse
+from fridge_monitor.readings import Availability, ParseContext, ParseResult, Reading, Rejection
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+CTX = ParseContext(received_at=NOW)
+TOPIC = "t123/zigbee2mqtt/vaccine-fridge-1"
+SID = "zigbee2mqtt:vaccine-fridge-1"
+
+
+def run(payload: bytes, topic: str = TOPIC) -> ParseResult:
+    return parse("zigbee2mqtt", topic, payload, CTX)
+
+
+def test_aqara_style_message_with_battery():
+    payload = (
+        b'{"battery":88,"humidity":41.52,"linkquality":134,"power_outage_count":2,'
+        b'"pressure":1011.4,"temperature":4.31,"voltage":2985,"last_seen":"2026-11-25T09:58:01+01:00"}'
+    )
+    assert run(payload) == ParseResult(readings=(Reading(SID, "zigbee2mqtt", "vaccine-fridge-1", NOW, 4.31, 88.0),))
+
+
+def test_last_seen_is_ignored_in_favour_of_arrival():
+    (reading,) = run(b'{"temperature":-19.5,"last_seen":1500000000000,"linkquality":60}').readings
+    assert reading.measured_at == NOW
+    assert reading.battery_pct is None
+
+
+def test_humidity_only_message_is_ignored():
+    assert run(b'{"humidity":40.1,"linkquality":120,"battery":90}') == ParseResult(ignored="message has no temperature")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"temperature":null,"linkquality":0}', "sensor reported no temperature (null)"),
+        (b'{"temperature":"4.3"}', '"temperature" is a string ("4.3"), expected a number'),
+        (b'{"temperature":false}', '"temperature" is a boolean (false), expected a number'),
+        (b'{"temperature":NaN}', "temperature is not a number (nan)"),
+        (b'{"temperature":-Infinity}', "temperature is not a number (-inf)"),
+        (b'{"temperature":150}', "temperature 150.0 °C is outside the plausible range -100..100 °C"),
+        (b'["temperature", 4.3]', "payload is a list; expected a JSON object"),
+        (
+            b"{'temperature': 4.3}",
+            "payload is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+        ),
+        (
+            b'{"temperature":4.3,"\x80":1}',
+            "payload is not UTF-8 text (byte 0x80 at position 20); check the device's character encoding",
+        ),
+    ],
+)
+def test_bad_payloads_are_rejected(payload, reason):
+    result = run(payload)
+    assert result.readings == ()
+    assert result.rejections == (Rejection(reason, SID),)
+
+
+def test_bad_battery_keeps_reading():
+    result = run(b'{"temperature":4.3,"battery":true}')
+    assert result.readings == (Reading(SID, "zigbee2mqtt", "vaccine-fridge-1", NOW, 4.3, None),)
+    assert result.rejections == (
+        Rejection('"battery" is a boolean (true), expected a number; reading kept without it', SID),
+    )
+    result = run(b'{"temperature":4.3,"battery":250}')
+    assert result.readings[0].battery_pct is None
+    assert result.rejections == (Rejection("battery 250 % is outside 0..100 %; reading kept without it", SID),)
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["zigbee2mqtt/bridge", "zigbee2mqtt/bridge/state", "zigbee2mqtt/bridge/logging", "t1/zigbee2mqtt/bridge/devices"],
+)
+def test_bridge_messages_are_ignored(topic):
+    assert run(b'{"temperature":4}', topic) == ParseResult(ignored="zigbee2mqtt bridge message, not a device")
+
+
+def test_set_commands_are_ignored():
+    result = run(b'{"state":"ON"}', "zigbee2mqtt/vaccine-fridge-1/set")
+    assert result.ignored == 'zigbee2mqtt "set" command, not a report'
+
+
+@pytest.mark.parametrize(
+    ("payload", "online"),
+    [(b"online", True), (b"offline", False), (b'{"state":"online"}', True), (b'{"state": "offline"}', False)],
+)
+def test_availability(payload, online):
+    assert run(payload, TOPIC + "/availability") == ParseResult(
+        availability=Availability("zigbee2mqtt", "vaccine-fridge-1", online)
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"state":1}', 'availability object has no "state" text; expected {"state": "online"}'),
+        (b'{"state":', "payload is not valid JSON: Expecting value at line 1 column 10"),
+        (b"unknown", 'availability payload is "unknown"; expected "online" or "offline"'),
+    ],
+)
+def test_bad_availability(payload, reason):
+    assert run(payload, TOPIC + "/availability").rejections == (Rejection(reason),)
