@@ -1,0 +1,39 @@
+"""Turn one MQTT message, in any supported format, into a :class:`ParseResult`.
+
+Pure functions: no I/O, no clock (``ctx.received_at`` is "now"), and they never
+raise; anything unusable becomes a :class:`Rejection` that says what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fridge_monitor.parsers import esphome, native, senml, shelly, tasmota, zigbee2mqtt
+from fridge_monitor.parsers.common import rejected
+from fridge_monitor.parsers.display import explain
+from fridge_monitor.parsers.validate import check
+from fridge_monitor.readings import FORMATS, ParseContext, ParseResult
+
+__all__ = ["PARSERS", "explain", "parse"]
+
+PARSERS: dict[str, Callable[[str, bytes, ParseContext], ParseResult]] = {
+    "native": native.parse,
+    "senml": senml.parse,
+    "zigbee2mqtt": zigbee2mqtt.parse,
+    "tasmota": tasmota.parse,
+    "esphome": esphome.parse,
+    "shelly": shelly.parse,
+}
+
+
+def parse(fmt: str, topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
+    """What the message on ``topic`` says, validated; never raises."""
+    parser = PARSERS.get(fmt)
+    if parser is None:
+        return rejected(f'unknown payload format "{fmt}"; known formats: {", ".join(FORMATS)}')
+    try:
+        if len(payload) > ctx.max_payload_bytes:
+            return rejected(f"payload is {len(payload)} bytes, over the {ctx.max_payload_bytes}-byte limit")
+        return check(parser(topic, payload, ctx), ctx)
+    except Exception as exc:  # a parser bug must never reach the MQTT network loop
+        return rejected(f"could not parse {fmt} payload: {type(exc).__name__}: {exc}")

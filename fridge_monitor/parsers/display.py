@@ -1,0 +1,31 @@
+"""Human-readable lines for a :class:`ParseResult` (the ``fridge-monitor parse`` CLI)."""
+
+from __future__ import annotations
+
+from fridge_monitor.parsers.validate import iso_utc
+from fridge_monitor.readings import ParseResult, sensor_id
+
+WIDTH = 10
+
+
+def explain(result: ParseResult) -> list[str]:
+    """One line per thing the message said: readings, batteries, availability, rejections."""
+    lines = []
+    if result.availability:
+        state = "online" if result.availability.online else "offline"
+        lines.append(f"{state:<{WIDTH}}{sensor_id(result.availability.fmt, result.availability.device)}")
+    for reading in result.readings:
+        line = f"{'reading':<{WIDTH}}{reading.sensor_id}   {iso_utc(reading.measured_at)}   {reading.temperature_c} °C"
+        if reading.battery_pct is not None:
+            line += f"   battery {reading.battery_pct:g} %"
+        lines.append(line)
+    for level in result.batteries:
+        lines.append(f"{'battery':<{WIDTH}}{sensor_id(level.fmt, level.device)} {level.battery_pct:g} %")
+    for rejection in result.rejections:
+        suffix = f"   [{rejection.sensor_id}]" if rejection.sensor_id else ""
+        lines.append(f"{'rejected':<{WIDTH}}{rejection.reason}{suffix}")
+    if result.ignored:
+        lines.append(f"{'ignored':<{WIDTH}}{result.ignored}")
+    if not lines:
+        lines.append(f"{'ignored':<{WIDTH}}message carried nothing to record")
+    return lines
