@@ -46,7 +46,7 @@ def _setup_logging(level: str, verbose: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("amqtt", "transitions"):
+    for noisy in ("amqtt", "transitions", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

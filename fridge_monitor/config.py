@@ -13,7 +13,7 @@ import dataclasses
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,7 +146,7 @@ class Config:
         merged = {**getattr(self, section), **values}
         for key, value in values.items():
             merged[key] = _coerce(section, key, value, "override")
-        _check_section(section, merged, "override")
+        _check_section(section, merged, lambda _key: "override")
         return dataclasses.replace(self, **{section: merged})
 
 
@@ -181,6 +181,8 @@ def build_config(
 ) -> Config:
     """Validate a parsed TOML document plus env and explicit overrides."""
     sections: dict[str, dict[str, Any]] = {s: dict(keys) for s, keys in SETTINGS.items()}
+    # Where each value came from, so an error names the file or the env variable.
+    origins: dict[tuple[str, str], str] = {}
     subscriptions_raw: Any = None
     for top, value in raw.items():
         if top in ("sites", "fridges"):
@@ -195,21 +197,24 @@ def build_config(
                 subscriptions_raw = item
                 continue
             sections[top][key] = _coerce(top, key, item, source)
+            origins[top, key] = source
 
     for name, text in environ.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         section, key = _env_target(name)
         sections[section][key] = _coerce(section, key, text, f"env {name}", from_env=True)
+        origins[section, key] = f"env {name}"
 
     for section, values in overrides.items():
         for key, value in values.items():
             if section not in SETTINGS or key not in SETTINGS[section]:
                 raise ConfigError(f"override: unknown setting [{section}] {key}")
             sections[section][key] = _coerce(section, key, value, "override")
+            origins[section, key] = "override"
 
     for section, values in sections.items():
-        _check_section(section, values, source)
+        _check_section(section, values, lambda key, s=section: origins.get((s, key), source))
 
     subscriptions = _subscriptions(subscriptions_raw, source)
     sites = _sites(raw.get("sites", []), source)
@@ -297,53 +302,53 @@ def _resolve_secret(value: str, where: str) -> str:
     return value
 
 
-def _check_section(section: str, values: Mapping[str, Any], source: str) -> None:
+def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[str], str]) -> None:
     for (sec, key), allowed in CHOICES.items():
         if sec == section and values[key] not in allowed:
             choices = ", ".join(repr(a) for a in allowed)
-            raise ConfigError(f"{source}: [{section}] {key} must be one of {choices}, not {values[key]!r}")
+            raise ConfigError(f"{origin(key)}: [{section}] {key} must be one of {choices}, not {values[key]!r}")
     if section == "database":
         url = values["url"]
         if not (url.startswith("sqlite:") or url.startswith("postgresql")):
             raise ConfigError(
-                f"{source}: [database] url must start with sqlite:/// or postgresql://, not {url!r}"
+                f"{origin('url')}: [database] url must start with sqlite:/// or postgresql://, not {url!r}"
             )
-        _positive(values, section, "busy_timeout_s", source)
-        _positive(values, section, "retry_max_s", source)
+        _positive(values, section, "busy_timeout_s", origin)
+        _positive(values, section, "retry_max_s", origin)
     elif section == "mqtt":
         parts = urlsplit(values["url"])
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ConfigError(
-                f"{source}: [mqtt] url must look like mqtt://HOST:PORT or mqtts://HOST:PORT, "
+                f"{origin('url')}: [mqtt] url must look like mqtt://HOST:PORT or mqtts://HOST:PORT, "
                 f"not {values['url']!r}"
             )
         try:
             parts.port
         except ValueError:
-            raise ConfigError(f"{source}: [mqtt] url has a bad port: {values['url']!r}") from None
+            raise ConfigError(f"{origin('url')}: [mqtt] url has a bad port: {values['url']!r}") from None
         if not values["client_id"]:
-            raise ConfigError(f"{source}: [mqtt] client_id must not be empty")
+            raise ConfigError(f"{origin('client_id')}: [mqtt] client_id must not be empty")
         for key in ("keepalive_s", "receive_maximum"):
-            _positive(values, section, key, source)
+            _positive(values, section, key, origin)
         if values["receive_maximum"] > 65535:
-            raise ConfigError(f"{source}: [mqtt] receive_maximum must be at most 65535")
+            raise ConfigError(f"{origin('receive_maximum')}: [mqtt] receive_maximum must be at most 65535")
         for key in ("ca_file", "cert_file", "key_file"):
             if values[key] and not Path(values[key]).is_file():
-                raise ConfigError(f"{source}: [mqtt] {key} {values[key]} is not a readable file")
+                raise ConfigError(f"{origin(key)}: [mqtt] {key} {values[key]} is not a readable file")
     elif section == "ingest":
-        _positive(values, section, "batch_size", source)
-        _positive(values, section, "max_payload_bytes", source)
+        _positive(values, section, "batch_size", origin)
+        _positive(values, section, "max_payload_bytes", origin)
         if values["min_temperature_c"] >= values["max_temperature_c"]:
-            raise ConfigError(f"{source}: [ingest] min_temperature_c must be below max_temperature_c")
-        _timezone(values["default_timezone"], f"{source}: [ingest] default_timezone")
+            raise ConfigError(f"{origin('min_temperature_c')}: [ingest] min_temperature_c must be below max_temperature_c")
+        _timezone(values["default_timezone"], f"{origin('default_timezone')}: [ingest] default_timezone")
         group = values["shared_group"]
         if any(ch in group for ch in "/+#"):
-            raise ConfigError(f"{source}: [ingest] shared_group must not contain '/', '+' or '#'")
+            raise ConfigError(f"{origin('shared_group')}: [ingest] shared_group must not contain '/', '+' or '#'")
 
 
-def _positive(values: Mapping[str, Any], section: str, key: str, source: str) -> None:
+def _positive(values: Mapping[str, Any], section: str, key: str, origin: Callable[[str], str]) -> None:
     if values[key] <= 0:
-        raise ConfigError(f"{source}: [{section}] {key} must be greater than 0, not {values[key]!r}")
+        raise ConfigError(f"{origin(key)}: [{section}] {key} must be greater than 0, not {values[key]!r}")
 
 
 def _timezone(name: Any, where: str) -> ZoneInfo:
