@@ -1,0 +1,43 @@
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from fridge_monitor.status import Latest, State, age, state, workday_start
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+GAP = timedelta(minutes=15)
+
+
+def latest(**kw):
+    base = dict(fridge="A1", low_c=2.0, high_c=8.0, sensors=1, measured_at=NOW - timedelta(minutes=1),
+                temperature_c=4.5, min_c=3.9, max_c=5.2)
+    return Latest(**{**base, **kw})
+
+
+def test_in_range_and_fresh_is_ok():
+    assert state(latest(), NOW, GAP) is State.OK
+
+
+def test_thresholds_are_inclusive_in_range():
+    assert state(latest(temperature_c=8.0), NOW, GAP) is State.OK
+    assert state(latest(temperature_c=8.1), NOW, GAP) is State.OUT_OF_RANGE
+    assert state(latest(temperature_c=1.9), NOW, GAP) is State.OUT_OF_RANGE
+
+
+def test_silence_is_never_ok():
+    assert state(latest(measured_at=NOW - timedelta(minutes=16)), NOW, GAP) is State.NO_DATA
+    assert state(latest(measured_at=None, temperature_c=None), NOW, GAP) is State.NO_DATA
+    assert state(latest(sensors=0), NOW, GAP) is State.NO_SENSOR
+
+
+def test_workday_starts_at_local_midnight_across_dst():
+    berlin = ZoneInfo("Europe/Berlin")
+    assert workday_start(NOW, berlin) == datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
+    summer = datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
+    assert workday_start(summer, berlin) == datetime(2026, 6, 30, 22, 0, tzinfo=timezone.utc)
+
+
+def test_age_is_compact():
+    assert age(NOW, NOW - timedelta(seconds=12)) == "12 s"
+    assert age(NOW, NOW - timedelta(minutes=4, seconds=59)) == "4 min"
+    assert age(NOW, NOW - timedelta(hours=3)) == "3 h"
+    assert age(NOW, None) == "never"
