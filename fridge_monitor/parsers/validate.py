@@ -73,7 +73,8 @@ def check_reading(reading: Reading, ctx: ParseContext) -> tuple[Reading | None, 
     problem = temperature_problem(reading.temperature_c, ctx) or time_problem(reading.measured_at, ctx)
     if problem:
         return None, [Rejection(problem, reading.sensor_id)]
-    reading = dataclasses.replace(reading, measured_at=reading.measured_at.astimezone(UTC))
+    if reading.measured_at.tzinfo is not UTC:
+        reading = dataclasses.replace(reading, measured_at=reading.measured_at.astimezone(UTC))
     if reading.battery_pct is not None and (problem := battery_problem(reading.battery_pct)):
         kept = dataclasses.replace(reading, battery_pct=None)
         return kept, [Rejection(f"{problem}; reading kept without it", reading.sensor_id)]
@@ -101,6 +102,4 @@ def check(result: ParseResult, ctx: ParseContext) -> ParseResult:
         kept_level, found = check_battery(level, ctx)
         batteries.extend([kept_level] if kept_level else [])
         rejections.extend(found)
-    return dataclasses.replace(
-        result, readings=tuple(readings), rejections=tuple(rejections), batteries=tuple(batteries)
-    )
+    return ParseResult(tuple(readings), tuple(rejections), result.availability, tuple(batteries), result.ignored)
