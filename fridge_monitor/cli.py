@@ -76,8 +76,18 @@ def sync_declarations(config: Config, engine: sa.Engine) -> None:
     from fridge_monitor.db import session_factory
     from fridge_monitor.sync import sync_config
 
-    with session_factory(engine).begin() as session:
-        sync_config(session, config, datetime.now(timezone.utc))
+    for attempt in (1, 2):
+        try:
+            with session_factory(engine).begin() as session:
+                sync_config(session, config, datetime.now(timezone.utc))
+            return
+        except sa.exc.IntegrityError:
+            # Another process (a second ingest) synced the same declarations
+            # at the same moment; the second pass finds its rows.
+            if attempt == 2:
+                raise
+        except sa.exc.OperationalError as exc:
+            raise CliError(f"cannot write the declared sites and fridges to the database: {exc.orig}") from None
 
 
 @contextmanager
