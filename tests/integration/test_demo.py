@@ -1,0 +1,55 @@
+"""`fridge-monitor demo` on a machine with nothing but Python: it runs, shows fridges, stops cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import sqlalchemy as sa
+
+from fridge_monitor.broker import free_port
+from support import REPO
+
+
+def test_demo_shows_fridge_states_and_stops_cleanly_on_ctrl_c(tmp_path):
+    data = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fridge_monitor", "demo", "--data-dir", str(data), "--mqtt-port", str(free_port()),
+         "--status-every", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if sum("ingest:" in text for text in output) >= 4:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+        output.append(rest)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = "".join(output)
+    assert proc.returncode == 0, text
+    assert "Fridge Monitor demo" in text
+    for fridge in ("Vaccines A", "Botox B", "Insulin C", "Dysport D", "Xeomin E", "Vaccines F"):
+        assert fridge in text
+    assert "stopped cleanly" in text
+    assert "Traceback" not in text
+
+    engine = sa.create_engine(f"sqlite:///{data / 'fridge-monitor.db'}")
+    with engine.connect() as conn:
+        per_fridge = dict(conn.execute(sa.text(
+            "SELECT f.name, count(r.id) FROM fridges f JOIN sensors s ON s.fridge_id = f.id "
+            "LEFT JOIN readings r ON r.sensor_id = s.id GROUP BY f.name")).all())
+    engine.dispose()
+    assert set(per_fridge) == {"Vaccines A", "Botox B", "Insulin C", "Dysport D", "Xeomin E", "Vaccines F"}
+    assert all(count > 0 for count in per_fridge.values()), per_fridge
+    assert (data / "fridge-monitor.toml").is_file()
