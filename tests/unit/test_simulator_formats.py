@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from sensors.formats import BAD_KINDS, FORMATS, OVERSIZE_BYTES, Message, Sample, iso_utc, make_format
+from sensors.formats import FORMATS, Message, Sample, iso_utc, make_format
+from sensors.malformed import BAD_KINDS, OVERSIZE_BYTES
 
 T0 = 1795600800.0  # 2026-11-25T10:00:00Z
 SAMPLE = Sample(time_s=T0, temperature_c=4.3, battery_pct=87.6, humidity_pct=41.2, linkquality=120)
@@ -42,9 +43,11 @@ def test_zigbee2mqtt_reading() -> None:
 
 
 def test_tasmota_reading_in_device_local_time() -> None:
-    probe = {"Id": "E8BE043EE818", "Temperature": 4.3}
     assert encoded("tasmota") == [
-        ("tele/sim-fridge-1/SENSOR", json.dumps({"Time": "2026-11-25T10:00:00", "DS18B20": probe, "TempUnit": "C"}, separators=(",", ":")).encode())
+        (
+            "tele/sim-fridge-1/SENSOR",
+            b'{"Time":"2026-11-25T10:00:00","DS18B20":{"Id":"E8BE043EE818","Temperature":4.3},"TempUnit":"C"}',
+        )
     ]
     berlin = make_format("tasmota", device_tz="Europe/Berlin").readings(DEVICE, SAMPLE)[0]
     assert json.loads(berlin.payload)["Time"] == "2026-11-25T11:00:00"
@@ -92,14 +95,21 @@ def test_a_format_without_battery_omits_it() -> None:
     [
         ("native", "native:sim-fridge-1", ("fridge-monitor/availability/sim-fridge-1", b"online"), b"offline"),
         ("senml", "senml:sim-fridge-1:temp", ("fridge-monitor/senml/sim-fridge-1/status", b"online"), b"offline"),
-        ("zigbee2mqtt", "zigbee2mqtt:sim-fridge-1", ("zigbee2mqtt/sim-fridge-1/availability", b'{"state":"online"}'), b'{"state":"offline"}'),
+        (
+            "zigbee2mqtt",
+            "zigbee2mqtt:sim-fridge-1",
+            ("zigbee2mqtt/sim-fridge-1/availability", b'{"state":"online"}'),
+            b'{"state":"offline"}',
+        ),
         ("tasmota", "tasmota:sim-fridge-1:E8BE043EE818", ("tele/sim-fridge-1/LWT", b"Online"), b"Offline"),
         ("esphome", "esphome:sim-fridge-1:temperature", ("sim-fridge-1/status", b"online"), b"offline"),
         ("shelly", "shelly:sim-fridge-1:0", ("sim-fridge-1/online", b"true"), b"false"),
         ("shelly-gen1", "shelly:sim-fridge-1", ("shellies/sim-fridge-1/online", b"true"), b"false"),
     ],
 )
-def test_sensor_id_and_retained_availability(fmt: str, sensor_id: str, online: tuple[str, bytes], offline: bytes) -> None:
+def test_sensor_id_and_retained_availability(
+    fmt: str, sensor_id: str, online: tuple[str, bytes], offline: bytes
+) -> None:
     encoder = make_format(fmt)
     assert encoder.sensor_id(DEVICE) == sensor_id
     assert encoder.availability(DEVICE, True) == Message(online[0], online[1], retain=True)
@@ -217,8 +227,10 @@ def test_plain_malformed_payloads() -> None:
     assert esphome.malformed(DEVICE, SAMPLE, "not-utf8").payload == b"4.3\xb0C"
     assert esphome.malformed(DEVICE, SAMPLE, "missing-field").payload == b""
     assert esphome.malformed(DEVICE, SAMPLE, "oversize").payload.strip() == b"4.3"
-    with pytest.raises(ValueError, match="no bad payload kind 'invalid-json'"):
+    with pytest.raises(ValueError, match="format esphome has no bad payload kind 'invalid-json'"):
         esphome.malformed(DEVICE, SAMPLE, "invalid-json")
+    with pytest.raises(ValueError, match="format zigbee2mqtt has no bad payload kind 'missing-field'"):
+        make_format("zigbee2mqtt").malformed(DEVICE, SAMPLE, "missing-field")
 
 
 def test_unknown_format_and_zone_are_clear_errors() -> None:

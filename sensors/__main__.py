@@ -1,0 +1,5 @@
+"""Allow ``python -m sensors``."""
+
+from sensors.cli import main
+
+raise SystemExit(main())
