@@ -80,9 +80,12 @@ def _record(record: object, base: Base, topic_device: str, ctx: ParseContext) ->
     unit = record.get("u", base.unit)
     if unit is not None and not isinstance(unit, str):
         return base, rejected(f'"u" is {describe(unit)}; expected a string')
-    if "v" not in record or not NON_NUMERIC.isdisjoint(record):
+    if not NON_NUMERIC.isdisjoint(record) or (unit not in TEMPERATURE_UNITS and unit != BATTERY_UNIT):
         return base, ParseResult()
-    if unit not in TEMPERATURE_UNITS and unit != BATTERY_UNIT:
+    if "v" not in record and "s" not in record:
+        # RFC 8428 §4.2: a record carries a value or a sum; a temperature without one is broken.
+        return base, rejected(f'record with unit "{unit}" has no value ("v")')
+    if "v" not in record:
         return base, ParseResult()
     name = record.get("n", "")
     if not isinstance(name, str):

@@ -47,7 +47,12 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
         return rejected(f'"TempUnit" is {describe(unit)}; expected "C" or "F"')
     readings, rejections = [], []
     for key, probe in data.items():
-        if key in CHIP_KEYS or not isinstance(probe, dict) or "Temperature" not in probe:
+        if key in CHIP_KEYS or not isinstance(probe, dict):
+            continue
+        if "Temperature" not in probe:
+            if key.startswith("DS18"):  # a temperature-only probe that lost its reading
+                rejections.append(Rejection(f'probe "{key}" sent no "Temperature"; is it connected?',
+                                            sensor_id(FMT, device, probe.get("Id") if isinstance(probe.get("Id"), str) and probe.get("Id") else key)))
             continue
         channel = probe.get("Id") if isinstance(probe.get("Id"), str) and probe.get("Id") else key
         sid = sensor_id(FMT, device, channel)

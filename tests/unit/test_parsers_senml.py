@@ -89,9 +89,15 @@ def test_no_bn_and_no_n_uses_topic_device_without_channel():
 
 
 def test_pack_without_temperatures_is_ignored():
-    payload = b'[{"bn":"m:","n":"humidity","u":"%RH","v":80},{"n":"door","vb":true},{"n":"x","u":"Cel"}]'
+    payload = b'[{"bn":"m:","n":"humidity","u":"%RH","v":80},{"n":"door","vb":true}]'
     assert run(payload) == ParseResult(ignored="SenML pack has no temperature records")
     assert run(b"[]") == ParseResult(ignored="SenML pack has no temperature records")
+
+
+def test_temperature_record_without_value_is_rejected():
+    result = run(b'[{"bn":"m:","n":"x","u":"Cel"}]')
+    assert result.readings == ()
+    assert [r.reason for r in result.rejections] == ['item 1: record with unit "Cel" has no value ("v")']
 
 
 def test_bad_records_are_rejected_and_good_ones_kept():
