@@ -216,11 +216,13 @@ class Ingest:
 
     def _ship(self, messages: list[Incoming]) -> None:
         batch_id = next(self._batch_ids)
-        with self._in_flight_lock:
-            self._in_flight[batch_id] = messages
         self.stats.messages_received += len(messages)
         payload = (batch_id, [(msg.topic, msg.payload, msg.received_at) for msg in messages])
+        # Registered and sent under one lock: a writer restart re-sends exactly
+        # what is registered, so no batch is sent twice or lost in between.
         with self._writer_lock:
+            with self._in_flight_lock:
+                self._in_flight[batch_id] = messages
             try:
                 self._pipe.send(payload)
             except OSError:
@@ -234,7 +236,9 @@ class Ingest:
             except (EOFError, OSError):
                 break
             with self._in_flight_lock:
-                messages = self._in_flight.pop(batch_id)
+                messages = self._in_flight.pop(batch_id, None)
+            if messages is None:
+                continue  # answered twice (re-sent around a writer restart): acknowledged already
             self._acknowledge(messages)
             stats = self.stats
             stats.readings_written += counts["readings"]

@@ -44,6 +44,14 @@ class Batch:
         return bool(self.readings or self.rejected or self.availability or self.batteries)
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127) if chr(i) not in "\t\n"}
+
+
+def printable(text: str) -> str:
+    """Text with control characters escaped (PostgreSQL refuses NUL in text columns)."""
+    return text.translate(_CONTROL)
+
+
 def _later(column: sa.ColumnElement[datetime], value: sa.BindParameter[datetime]) -> sa.Case[datetime]:
     return sa.case((column.is_(None), value), (column < value, value), else_=column)
 
@@ -130,10 +138,10 @@ class Store:
                     [
                         {
                             "received_at": rej.received_at,
-                            "topic": rej.topic,
+                            "topic": printable(rej.topic),
                             "format": rej.fmt,
-                            "sensor_id": rej.sensor_id,
-                            "reason": rej.reason,
+                            "sensor_id": printable(rej.sensor_id)[:300] if rej.sensor_id else None,
+                            "reason": printable(rej.reason),
                             "payload": rej.payload[:REJECTED_PAYLOAD_KEEP],
                             "payload_size": len(rej.payload),
                         }

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,8 +61,14 @@ class Mosquitto:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "mosquitto.conf"
+        # Started as root, Mosquitto drops to the `mosquitto` user, which cannot
+        # write into pytest's private tmp_path: it would then run without its
+        # persistence file (a restart loses every session) and without a log.
+        run_as = "user root\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+        log_types = "".join(f"log_type {t}\n" for t in ("error", "warning", "notice", "information", "subscribe"))
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            f"{run_as}{log_types}"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {workdir}/\n"
@@ -236,3 +239,26 @@ def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) 
         return config, path
 
     return factory
+
+
+# -- ingest processes, always cleaned up --
+
+
+@pytest.fixture
+def ingest_processes(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Factory for :class:`support.IngestProcess`; ends them all (and their children) afterwards
+    and prints their logs, which pytest shows when the test failed."""
+    from support import IngestProcess
+
+    made: list[IngestProcess] = []
+
+    def factory(config_path: Path, *args: str, name: str = "ingest") -> IngestProcess:
+        proc = IngestProcess(config_path, tmp_path / f"{name}-{len(made)}.log", *args)
+        made.append(proc)
+        return proc
+
+    yield factory
+    for proc in made:
+        proc.cleanup()
+        print(f"----- {proc.log_path.name} (last 80 lines) -----")
+        print(proc.log_tail(80))

@@ -11,6 +11,8 @@ from fridge_monitor.readings import BatteryLevel, ParseContext, ParseResult, Rea
 
 # Devices without a network time source boot at 1970 (or their firmware date).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# The database column holds 300; device names and channels must fit with the format prefix.
+MAX_SENSOR_ID = 250
 
 
 def iso_utc(moment: datetime) -> str:
@@ -68,8 +70,19 @@ def temperature_problem(value: float, ctx: ParseContext) -> str | None:
     return None
 
 
+def sensor_problem(sid: str) -> str | None:
+    """Why ``sid`` cannot be stored as a sensor id, or None if it can."""
+    if len(sid) > MAX_SENSOR_ID:
+        return f"sensor id is {len(sid)} characters long; the limit is {MAX_SENSOR_ID}"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in sid):
+        return f"sensor id {sid.encode('unicode_escape').decode()} contains control characters"
+    return None
+
+
 def check_reading(reading: Reading, ctx: ParseContext) -> tuple[Reading | None, list[Rejection]]:
     """The reading if plausible (battery dropped if not), plus the rejections found."""
+    if problem := sensor_problem(reading.sensor_id):
+        return None, [Rejection(problem)]
     problem = temperature_problem(reading.temperature_c, ctx) or time_problem(reading.measured_at, ctx)
     if problem:
         return None, [Rejection(problem, reading.sensor_id)]

@@ -14,13 +14,9 @@ from fridge_monitor import models as m
 from fridge_monitor.ingest import Ingest
 from support import Publisher, cli, wait_until
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
-TS = NOW - timedelta(minutes=3)
-TS_ISO = TS.isoformat().replace("+00:00", "Z")
-
-
-def messages(p: str) -> list[tuple[str, bytes | str]]:
+def messages(p: str, TS: datetime) -> list[tuple[str, bytes | str]]:
     """One good message per format (plus availability), then malformed ones."""
+    TS_ISO = TS.isoformat().replace("+00:00", "Z")
     return [
         (f"{p}fridge-monitor/readings/a1-probe", json.dumps({"temperature_c": 4.3, "ts": TS_ISO, "battery_pct": 88})),
         (f"{p}fridge-monitor/availability/a1-probe", "offline"),
@@ -54,6 +50,8 @@ EXPECTED = {
 
 
 def test_every_format_is_stored_and_exported(database_url, make_config, engine_for, mqtt_url, mqtt_protocol, prefix):
+    NOW = datetime.now(timezone.utc).replace(microsecond=0)
+    TS = NOW - timedelta(minutes=3)  # within Tasmota's clock tolerance, so its own Time counts
     config, path = make_config(database_url)
     engine = engine_for(database_url)
     ingest = Ingest(config)
@@ -61,7 +59,7 @@ def test_every_format_is_stored_and_exported(database_url, make_config, engine_f
     publisher = Publisher(mqtt_url, f"pub-{prefix.strip('/')}", mqtt_protocol)
     try:
         assert ingest.wait_connected(10)
-        publisher.publish(messages(prefix))
+        publisher.publish(messages(prefix, TS))
 
         def stored() -> bool:
             with engine.connect() as conn:

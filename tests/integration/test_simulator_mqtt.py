@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -21,7 +18,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from fridge_monitor.broker import EmbeddedBroker, free_port, port_in_use
+from fridge_monitor.broker import EmbeddedBroker, free_port
 from sensors import FridgePlan, Simulation
 from sensors.formats import FORMATS, Sample, make_format
 
@@ -205,73 +202,30 @@ def test_duration_stops_after_that_much_wall_time(mqtt_url: str, prefix: str, co
     assert 3 <= len(readings) <= 5
 
 
-class PrivateMosquitto:
-    """A Mosquitto of this test's own that can be restarted with its persistence intact.
-
-    Started as root, Mosquitto drops to its own user, so its directory must be
-    writable by that user or the persistence file (the sessions that outlive the
-    restart) is silently never written.
-    """
-
-    def __init__(self, workdir: str) -> None:
-        os.chmod(workdir, 0o777)
-        self.port = free_port()
-        self.conf = Path(workdir) / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not port_in_use("127.0.0.1", self.port):
-            assert time.monotonic() < deadline, "mosquitto did not start listening"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()  # a clean stop writes the persistence file
-            self.process.wait(10)
-            self.process = None
-
-
 @pytest.mark.mosquitto
-def test_messages_queued_while_the_broker_restarts_are_delivered(prefix: str) -> None:
-    if shutil.which("mosquitto") is None:
-        pytest.skip("needs the mosquitto binary")
-    with tempfile.TemporaryDirectory(prefix="sim-broker-") as workdir:
-        broker = PrivateMosquitto(workdir)
-        broker.start()
+def test_messages_queued_while_the_broker_restarts_are_delivered(prefix: str, private_mosquitto) -> None:
+    broker = private_mosquitto()
+    collector = Collector(broker.url, prefix, session=f"sim-test-{uuid.uuid4().hex[:8]}")
+    with subprocess.Popen(
+        [sys.executable, "-m", "sensors", "--broker", broker.url, "--interval", "0.1", "--count", "40",
+         "--prefix", prefix],
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    ) as process:
         try:
-            collector = Collector(broker.url, prefix, session=f"sim-test-{uuid.uuid4().hex[:8]}")
-            with subprocess.Popen(
-                [sys.executable, "-m", "sensors", "--broker", broker.url, "--interval", "0.1", "--count", "40",
-                 "--prefix", prefix],
-                cwd=REPO, stderr=subprocess.PIPE, text=True,
-            ) as process:
-                try:
-                    collector.wait_for(5, timeout=15)
-                    broker.stop()
-                    time.sleep(1.0)
-                    broker.start()
-                    _, stderr = process.communicate(timeout=60)
-                finally:
-                    if process.poll() is None:
-                        process.kill()
-            assert process.returncode == 0, stderr
-            assert "lost the broker" in stderr, "the outage really happened mid-run"
-            collector.wait_for(42)
-            stamps = {json.loads(p)["ts"] for p in collector.payloads("fridge-monitor/readings/sim-fridge-1")}
-            assert len(stamps) == 40, "nothing lost (QoS 1 may deliver a duplicate)"
-            collector.close()
-        finally:
+            collector.wait_for(5, timeout=15)
             broker.stop()
+            time.sleep(1.0)
+            broker.start()
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, stderr
+    assert "lost the broker" in stderr, "the outage really happened mid-run"
+    collector.wait_for(42)
+    stamps = {json.loads(p)["ts"] for p in collector.payloads("fridge-monitor/readings/sim-fridge-1")}
+    assert len(stamps) == 40, "nothing lost (QoS 1 may deliver a duplicate)"
+    collector.close()
 
 
 def test_an_unreachable_broker_is_one_line_and_exit_2() -> None:
