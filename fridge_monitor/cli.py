@@ -9,15 +9,17 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-import sqlalchemy as sa
 
 from fridge_monitor import __version__
 from fridge_monitor.config import Config, ConfigError, load_config
 from fridge_monitor.readings import FORMATS, ParseContext
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 log = logging.getLogger("fridge_monitor")
 
@@ -52,6 +54,8 @@ def _setup_logging(level: str, verbose: bool) -> None:
 
 def open_database(config: Config, *, require_current: bool = True) -> sa.Engine:
     """An engine for the configured database, refusing to run on an old schema."""
+    import sqlalchemy as sa
+
     from fridge_monitor import migrate
     from fridge_monitor.db import create_engine, describe
 
@@ -59,35 +63,12 @@ def open_database(config: Config, *, require_current: bool = True) -> sa.Engine:
     if not require_current:
         return engine
     try:
-        current = migrate.current_revision(engine)
+        problem = migrate.schema_problem(engine)
     except sa.exc.OperationalError as exc:
         raise CliError(f"cannot open database {describe(config.database['url'])}: {exc.orig}") from None
-    head = migrate.head_revision()
-    if current != head:
-        state = "empty" if current is None else f"at revision {current}"
-        raise CliError(
-            f"database {describe(config.database['url'])} is {state}; this version needs {head}: "
-            "run `fridge-monitor db upgrade`"
-        )
+    if problem:
+        raise CliError(problem)
     return engine
-
-
-def sync_declarations(config: Config, engine: sa.Engine) -> None:
-    from fridge_monitor.db import session_factory
-    from fridge_monitor.sync import sync_config
-
-    for attempt in (1, 2):
-        try:
-            with session_factory(engine).begin() as session:
-                sync_config(session, config, datetime.now(timezone.utc))
-            return
-        except sa.exc.IntegrityError:
-            # Another process (a second ingest) synced the same declarations
-            # at the same moment; the second pass finds its rows.
-            if attempt == 2:
-                raise
-        except sa.exc.OperationalError as exc:
-            raise CliError(f"cannot write the declared sites and fridges to the database: {exc.orig}") from None
 
 
 @contextmanager
@@ -132,12 +113,18 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 def _run_ingest(config: Config, stop: threading.Event) -> None:
-    from fridge_monitor.ingest import Ingest
+    """Ingest until ``stop``; its writer process checks the schema and syncs the declarations."""
+    from fridge_monitor.ingest import Ingest, IngestStartError
 
     ingest = Ingest(config)
-    ingest.start()
     try:
-        stop.wait()
+        ingest.start()
+    except IngestStartError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        while not stop.wait(1.0):
+            if ingest.fatal_error:
+                raise CliError(ingest.fatal_error)
     finally:
         ingest.stop()
 
@@ -155,8 +142,6 @@ def ingest(ctx: click.Context, shared_group: str | None, client_id: str | None) 
     if client_id is not None:
         overrides["mqtt"] = {"client_id": client_id}
     config = _load(ctx, overrides)
-    engine = open_database(config)
-    sync_declarations(config, engine)
     with stop_on_signals() as stop:
         _run_ingest(config, stop)
 
@@ -169,8 +154,6 @@ def run(ctx: click.Context) -> None:
     from fridge_monitor.mqtt import broker_address
 
     config = _load(ctx)
-    engine = open_database(config)
-    sync_declarations(config, engine)
     broker = None
     if config.mqtt["embedded"]:
         address = broker_address(config.mqtt["url"])
@@ -224,6 +207,8 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply migrations up to the newest schema."""
+    import sqlalchemy as sa
+
     from fridge_monitor import migrate
     from fridge_monitor.db import describe
 
@@ -303,6 +288,8 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
         raise CliError(str(exc)) from None
     engine = open_database(config)
     if fridge is not None and kind == "readings":
+        import sqlalchemy as sa
+
         from fridge_monitor import models as m
 
         with engine.connect() as conn:

@@ -25,7 +25,6 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from fridge_monitor.config import Config, Subscription
 from fridge_monitor.mqtt import connect, is_v5, make_client
-from fridge_monitor.writer import writer_main
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,18 @@ class IngestStats:
     last_lag_s: float = 0.0
 
 
+def run_writer(conn: Any, config: Config, log_level: int) -> None:
+    """The writer process's entry point, imported lazily: this (MQTT) process then
+    never loads SQLAlchemy and the parsers, and stays small."""
+    from fridge_monitor.writer import writer_main
+
+    writer_main(conn, config, log_level)
+
+
+class IngestStartError(Exception):
+    """The writer cannot run on this database (e.g. an old schema); one line."""
+
+
 def subscription_topics(subscriptions: Sequence[Subscription], shared_group: str) -> list[str]:
     if shared_group:
         return [f"$share/{shared_group}/{s.topic}" for s in subscriptions]
@@ -79,6 +90,8 @@ class Ingest:
         self._batch_ids = iter(range(1, 1 << 62))
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self.fatal_error: str | None = None
+        """Set when ingest cannot go on (the writer cannot be restarted); the process should exit."""
         self._accepting = True
         self._connection = 0
         self._connected = threading.Event()
@@ -99,7 +112,9 @@ class Ingest:
     # -- lifecycle -------------------------------------------------------
 
     def start(self) -> None:
-        self._start_writer()
+        """Start the writer (it waits for the database), then connect to the broker."""
+        with self._writer_lock:
+            self._start_writer()
         self._shipper.start()
         connect(self._client, self.config.mqtt, persistent=True)
         self._client.loop_start()
@@ -192,13 +207,22 @@ class Ingest:
     # -- writer process --------------------------------------------------
 
     def _start_writer(self) -> None:
+        """Start a writer process and wait until it is ready to commit (call with the writer lock)."""
         ours, theirs = self._mp.Pipe(duplex=True)
         level = logging.getLogger("fridge_monitor").getEffectiveLevel()
         process = self._mp.Process(
-            target=writer_main, args=(theirs, self.config, level), name="fridge-monitor-writer", daemon=True
+            target=run_writer, args=(theirs, self.config, level), name="fridge-monitor-writer", daemon=True
         )
         process.start()
         theirs.close()
+        try:
+            state, reason = ours.recv()
+        except (EOFError, OSError):
+            state, reason = "error", f"the ingest writer process exited at start (code {process.exitcode})"
+        if state != "ready":
+            process.join(5)
+            ours.close()
+            raise IngestStartError(reason)
         self._pipe, self._process = ours, process
         self._acker = threading.Thread(target=self._ack_loop, args=(ours, process), name="ingest-acker", daemon=True)
         self._acker.start()
@@ -258,7 +282,12 @@ class Ingest:
         if self._stopping.wait(pause):
             return
         with self._writer_lock:
-            self._start_writer()
+            try:
+                self._start_writer()
+            except IngestStartError as exc:
+                log.error("cannot restart the ingest writer: %s", exc)
+                self.fatal_error = str(exc)
+                return
             with self._in_flight_lock:
                 pending = sorted(self._in_flight.items())
             for batch_id, messages in pending:

@@ -52,3 +52,18 @@ def head_revision() -> str | None:
 
 def is_current(engine: sa.Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def schema_problem(engine: sa.Engine) -> str | None:
+    """One line saying why this database cannot be used by this version, or None."""
+    from fridge_monitor.db import describe
+
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return None
+    state = "empty" if current is None else f"at revision {current}"
+    return (
+        f"database {describe(engine.url.render_as_string(hide_password=False))} is {state}; "
+        f"this version needs {head}: run `fridge-monitor db upgrade`"
+    )

@@ -63,6 +63,20 @@ def sync_config(session: so.Session, config: Config, now: datetime) -> list[str]
     return changes
 
 
+def sync_declarations(engine: sa.Engine, config: Config, now: datetime) -> list[str]:
+    """:func:`sync_config` in its own transaction, tolerating a concurrent sync."""
+    for attempt in (1, 2):
+        try:
+            with so.Session(engine, expire_on_commit=False) as session, session.begin():
+                return sync_config(session, config, now)
+        except sa.exc.IntegrityError:
+            # Another process (a second ingest) synced the same declarations
+            # at the same moment; the second pass finds its rows.
+            if attempt == 2:
+                raise
+    return []
+
+
 def assign_sensor(session: so.Session, sensor_id: str, fridge: m.Fridge, role: str, now: datetime) -> list[str]:
     """Put a sensor in a fridge (registering it if unseen), keeping the assignment history."""
     sensor = session.get(m.Sensor, sensor_id)

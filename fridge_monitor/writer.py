@@ -194,8 +194,34 @@ class Writer:
         return self._sensor_tz.get(sensor_id, self._default_tz)
 
 
+def prepare(engine: sa.Engine, config: Config, parent_alive: Callable[[], bool]) -> str | None:
+    """Wait for the database, check its schema and sync the declared fridges.
+
+    Returns a one-line reason this version cannot run on the database, or
+    None when ready. A database that is down is waited for, not an error.
+    """
+    from fridge_monitor.migrate import schema_problem
+    from fridge_monitor.sync import sync_declarations
+
+    delay = 0.5
+    while parent_alive():
+        try:
+            problem = schema_problem(engine)
+            if problem is None:
+                sync_declarations(engine, config, datetime.now(timezone.utc))
+            return problem
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            log.warning("database unavailable at start (%s); retrying in %.1f s", _first_line(exc), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, config.database["retry_max_s"])
+    return "the ingest process went away"
+
+
 def writer_main(conn: Connection, config: Config, log_level: int) -> None:
-    """Entry point of the writer process: answer each shipped batch once committed."""
+    """Entry point of the writer process: answer each shipped batch once committed.
+
+    The first message back is ``("ready", None)`` or ``("error", reason)``.
+    """
     from fridge_monitor.db import create_engine
 
     # The ingest process decides when to stop (Ctrl-C and service managers
@@ -203,10 +229,22 @@ def writer_main(conn: Connection, config: Config, log_level: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)-7s %(name)s[writer]: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     parent = os.getppid()
+
+    def parent_alive() -> bool:
+        return os.getppid() == parent
+
     engine = create_engine(config.database)
-    writer = Writer(config, engine, should_stop=lambda: os.getppid() != parent)
     try:
+        problem = prepare(engine, config, parent_alive)
+        try:
+            conn.send(("error", problem) if problem else ("ready", None))
+        except OSError:
+            return
+        if problem:
+            return
+        writer = Writer(config, engine, should_stop=lambda: not parent_alive())
         while True:
             try:
                 message = conn.recv()

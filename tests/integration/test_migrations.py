@@ -36,3 +36,12 @@ def test_db_upgrade_and_check_commands(tmp_path):
 def test_db_check_on_postgres(postgres_url):
     result = cli("db", "check", env={"FRIDGE_MONITOR_DATABASE_URL": postgres_url})
     assert result.returncode == 0, result.stderr
+
+
+def test_ingest_refuses_an_old_schema_with_one_line(tmp_path):
+    env = {"FRIDGE_MONITOR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = cli("ingest", env=env, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fridge-monitor: error: database sqlite:///")
+    assert lines[-1].endswith("is empty; this version needs 0001: run `fridge-monitor db upgrade`")
