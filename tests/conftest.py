@@ -262,3 +262,45 @@ def ingest_processes(tmp_path: Path) -> Iterator[Callable[..., Any]]:
         proc.cleanup()
         print(f"----- {proc.log_path.name} (last 80 lines) -----")
         print(proc.log_tail(80))
+
+
+class IngestRig:
+    """A private broker, a config file pointing at it, and an ingest process of this test's own."""
+
+    def __init__(self, broker: Mosquitto, client_id: str, config_path: Path, engine: sa.Engine,
+                 ingest: Any) -> None:
+        self.broker, self.client_id, self.config_path, self.engine, self.ingest = (
+            broker, client_id, config_path, engine, ingest)
+
+    def start(self, ingest: Any = None, client_id: str | None = None) -> None:
+        """Start an ingest process and wait until the broker has its subscriptions (the SUBACK side)."""
+        from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
+        from support import broker_log, wait_subscribed
+
+        mark = len(broker_log(self.broker))
+        (ingest or self.ingest).start()
+        wait_subscribed(self.broker, client_id or self.client_id, len(DEFAULT_SUBSCRIPTIONS), since=mark)
+
+    def context(self, *ingests: Any) -> str:
+        """The ingest and broker logs, for an assertion message."""
+        from support import broker_log
+
+        parts = [f"--- {i.log_path.name} ---\n{i.log_tail(40)}" for i in (ingests or (self.ingest,))]
+        parts.append("--- mosquitto.log ---\n" + "\n".join(broker_log(self.broker).splitlines()[-30:]))
+        return "\n".join(parts)
+
+
+@pytest.fixture
+def ingest_rig(private_mosquitto: Callable[..., Mosquitto], make_config: Callable[..., Any],
+               engine_for: Callable[[str], sa.Engine], ingest_processes: Callable[..., Any],
+               prefix: str) -> Callable[..., IngestRig]:
+    def factory(database_url: str, *, start: bool = True) -> IngestRig:
+        broker = private_mosquitto()
+        client_id = f"fm-ingest-{prefix.strip('/')}"
+        _, path = make_config(database_url, broker_url=broker.url, protocol="5", client_id=client_id)
+        rig = IngestRig(broker, client_id, path, engine_for(database_url), ingest_processes(path))
+        if start:
+            rig.start()
+        return rig
+
+    return factory

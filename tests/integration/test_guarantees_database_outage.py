@@ -18,23 +18,18 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
 from support import (
     StreamPublisher,
     alive,
-    broker_log,
     cmdline,
     count_readings,
     missing_service,
     stream_expected,
     wait_stored_exactly,
-    wait_subscribed,
     wait_until,
 )
 
 OUTAGE_S = 10.0
-FILTERS = len(DEFAULT_SUBSCRIPTIONS)
-
 pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.slow]
 
 
@@ -86,26 +81,10 @@ def postgres_server(postgres_admin: sa.Engine):
         server.ensure_running()
 
 
-def _start(ingest, broker, client_id: str) -> None:
-    mark = len(broker_log(broker))
-    ingest.start()
-    wait_subscribed(broker, client_id, FILTERS, since=mark)
-
-
-def _context(ingest, broker) -> str:
-    return (f"--- ingest log ---\n{ingest.log_tail(50)}\n--- mosquitto.log ---\n"
-            + "\n".join(broker_log(broker).splitlines()[-20:]))
-
-
-def test_postgres_outage_ingest_waits_and_catches_up_by_itself(postgres_url, postgres_server, private_mosquitto,
-                                                               make_config, engine_for, ingest_processes, prefix):
+def test_postgres_outage_ingest_waits_and_catches_up_by_itself(postgres_url, postgres_server, ingest_rig, prefix):
     n, rate = 6_000, 400.0
-    broker = private_mosquitto()
-    client_id = f"fm-ingest-{prefix.strip('/')}"
-    _, path = make_config(postgres_url, broker_url=broker.url, protocol="5", client_id=client_id)
-    engine = engine_for(postgres_url)
-    ingest = ingest_processes(path)
-    _start(ingest, broker, client_id)
+    rig = ingest_rig(postgres_url)
+    broker, engine, ingest = rig.broker, rig.engine, rig.ingest
 
     messages, expected = stream_expected(prefix, n)
     publisher = StreamPublisher(broker.url, f"pub-{prefix.strip('/')}", messages, rate).start()
@@ -123,23 +102,18 @@ def test_postgres_outage_ingest_waits_and_catches_up_by_itself(postgres_url, pos
         finally:
             postgres_server.ensure_running()
         publisher.join(120)
-        wait_stored_exactly(engine, expected, context=lambda: _context(ingest, broker))
+        wait_stored_exactly(engine, expected, context=rig.context)
         assert ingest.running() and ingest.runs == 1, "the ingest had to be restarted by hand"
     finally:
         publisher.close()
 
 
-def test_postgres_outage_kill_9_acknowledges_nothing_unstored(postgres_url, postgres_server, private_mosquitto,
-                                                              make_config, engine_for, ingest_processes, prefix):
+def test_postgres_outage_kill_9_acknowledges_nothing_unstored(postgres_url, postgres_server, ingest_rig, prefix):
     """Messages taken during the outage are uncommitted when the ingest dies: had any been
     acknowledged to the broker, it would never come back, and a reading would be missing."""
     n, rate = 5_000, 500.0
-    broker = private_mosquitto()
-    client_id = f"fm-ingest-{prefix.strip('/')}"
-    _, path = make_config(postgres_url, broker_url=broker.url, protocol="5", client_id=client_id)
-    engine = engine_for(postgres_url)
-    ingest = ingest_processes(path)
-    _start(ingest, broker, client_id)
+    rig = ingest_rig(postgres_url)
+    broker, engine, ingest = rig.broker, rig.engine, rig.ingest
     ingest.wait_for_writer()
 
     messages, expected = stream_expected(prefix, n)
@@ -166,6 +140,6 @@ def test_postgres_outage_kill_9_acknowledges_nothing_unstored(postgres_url, post
         assert stored_before_restart < n
         ingest.start()
         publisher.join(120)
-        wait_stored_exactly(engine, expected, context=lambda: _context(ingest, broker))
+        wait_stored_exactly(engine, expected, context=rig.context)
     finally:
         publisher.close()

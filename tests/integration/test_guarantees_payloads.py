@@ -16,44 +16,27 @@ import pytest
 import sqlalchemy as sa
 
 from fridge_monitor import models as m
-from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
 from support import (
     Publisher,
     assert_exactly,
-    broker_log,
     cli,
     count_readings,
     native,
     stored_readings,
     stream_expected,
-    wait_subscribed,
     wait_until,
 )
 
-FILTERS = len(DEFAULT_SUBSCRIPTIONS)
-
 pytestmark = [pytest.mark.mosquitto]
-
-
-def _running_ingest(database_url, private_mosquitto, make_config, ingest_processes, prefix):
-    broker = private_mosquitto()
-    client_id = f"fm-ingest-{prefix.strip('/')}"
-    _, path = make_config(database_url, broker_url=broker.url, protocol="5", client_id=client_id)
-    ingest = ingest_processes(path)
-    mark = len(broker_log(broker))
-    ingest.start()
-    wait_subscribed(broker, client_id, FILTERS, since=mark)
-    return broker, path, ingest
 
 
 def _iso_z(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
 
 
-def test_backlog_list_is_stored_at_its_own_times_and_exported_in_order(database_url, private_mosquitto, make_config,
-                                                                       engine_for, ingest_processes, prefix):
-    broker, path, ingest = _running_ingest(database_url, private_mosquitto, make_config, ingest_processes, prefix)
-    engine = engine_for(database_url)
+def test_backlog_list_is_stored_at_its_own_times_and_exported_in_order(database_url, ingest_rig, prefix):
+    rig = ingest_rig(database_url)
+    broker, path, ingest, engine = rig.broker, rig.config_path, rig.ingest, rig.engine
     now = datetime.now(timezone.utc).replace(microsecond=0)
     live_at = now - timedelta(seconds=30)
     # A logger's buffer after a Wi-Fi outage: 5 to 2 hours old, every 15 minutes, uploaded out of order,
@@ -129,10 +112,9 @@ def _bad_messages(prefix: str, now: datetime) -> list[tuple[str, bytes, str | tu
     return [(topic.format(i), payload, reason) for i, (payload, reason) in enumerate(bad)]
 
 
-def test_malformed_payloads_are_rejected_and_do_not_stop_ingest(database_url, private_mosquitto, make_config,
-                                                                 engine_for, ingest_processes, prefix):
-    broker, _path, ingest = _running_ingest(database_url, private_mosquitto, make_config, ingest_processes, prefix)
-    engine = engine_for(database_url)
+def test_malformed_payloads_are_rejected_and_do_not_stop_ingest(database_url, ingest_rig, prefix):
+    rig = ingest_rig(database_url)
+    broker, ingest, engine = rig.broker, rig.ingest, rig.engine
     now = datetime.now(timezone.utc)
     good, expected = stream_expected(prefix, 400)
     bad = _bad_messages(prefix, now)

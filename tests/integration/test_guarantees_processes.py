@@ -16,7 +16,6 @@ import time
 
 import pytest
 
-from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
 from support import (
     StreamPublisher,
     WriteLock,
@@ -27,7 +26,6 @@ from support import (
     count_readings,
     stream_expected,
     wait_stored_exactly,
-    wait_subscribed,
     wait_until,
 )
 
@@ -37,36 +35,17 @@ STATS = re.compile(r"ingest stopped: IngestStats\(messages_received=(\d+), messa
 pytestmark = [pytest.mark.mosquitto]
 
 
-def _start_ingest(ingest, broker, client_id: str) -> None:
-    """Start the process and wait until the broker has its subscriptions (the SUBACK side)."""
-    mark = len(broker_log(broker))
-    ingest.start()
-    wait_subscribed(broker, client_id, FILTERS, since=mark)
-
-
-def _context(*ingests, broker=None) -> str:
-    parts = [f"--- {i.log_path.name} ---\n{i.log_tail(40)}" for i in ingests]
-    if broker is not None:
-        parts.append("--- mosquitto.log ---\n" + "\n".join(broker_log(broker).splitlines()[-30:]))
-    return "\n".join(parts)
-
-
 def _wait_all_gone(procs: dict[int, int], timeout: float, what: str) -> None:
     wait_until(lambda: not any(alive(pid, started) for pid, started in procs.items()), timeout, what=what)
 
 
 @pytest.mark.slow
-def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url, private_mosquitto, make_config, engine_for,
-                                                        ingest_processes, prefix):
+def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url, ingest_rig, prefix):
     """Two kills in one stream: one while the ingest keeps up, one while it holds a backlog of messages
     received but not committed (the database is held locked by the test, so the writer waits)."""
     n, rate = 10_000, 800.0
-    broker = private_mosquitto()
-    client_id = f"fm-ingest-{prefix.strip('/')}"
-    _, path = make_config(database_url, broker_url=broker.url, protocol="5", client_id=client_id)
-    engine = engine_for(database_url)
-    ingest = ingest_processes(path)
-    _start_ingest(ingest, broker, client_id)
+    rig = ingest_rig(database_url)
+    broker, engine, ingest = rig.broker, rig.engine, rig.ingest
     ingest.wait_for_writer()
 
     def kill_and_check_children(release=None) -> int:
@@ -103,7 +82,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url, private_mo
         ingest.start()
 
         publisher.join(120)
-        wait_stored_exactly(engine, expected, context=lambda: _context(ingest, broker=broker))
+        wait_stored_exactly(engine, expected, context=rig.context)
         assert ingest.running(), ingest.log_tail()
         assert "Traceback" not in ingest.log(), ingest.log_tail()
     finally:
@@ -112,18 +91,13 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(database_url, private_mo
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backlog", [False, True], ids=["flowing", "backlog"])
-def test_killed_writer_process_is_restarted_and_loses_nothing(backlog, sqlite_url, private_mosquitto, make_config,
-                                                              engine_for, ingest_processes, prefix):
+def test_killed_writer_process_is_restarted_and_loses_nothing(backlog, sqlite_url, ingest_rig, prefix):
     """kill -9 of the writer child alone, while messages flow or while it holds unanswered batches:
     the ingest process starts a new writer, ships it what the dead one had not answered for, and
     goes on; nothing is lost or stored twice, and the ingest keeps ingesting."""
     n, rate = 5_000, 800.0
-    broker = private_mosquitto()
-    client_id = f"fm-ingest-{prefix.strip('/')}"
-    _, path = make_config(sqlite_url, broker_url=broker.url, protocol="5", client_id=client_id)
-    engine = engine_for(sqlite_url)
-    ingest = ingest_processes(path)
-    _start_ingest(ingest, broker, client_id)
+    rig = ingest_rig(sqlite_url)
+    broker, engine, ingest = rig.broker, rig.engine, rig.ingest
     children = ingest.wait_for_writer()
     [writer] = [pid for pid in children if "spawn_main" in cmdline(pid)]
 
@@ -142,22 +116,17 @@ def test_killed_writer_process_is_restarted_and_loses_nothing(backlog, sqlite_ur
         new_writers = ingest.wait_for_writer()
         assert writer not in new_writers
         publisher.join(120)
-        wait_stored_exactly(engine, expected, context=lambda: _context(ingest, broker=broker))
+        wait_stored_exactly(engine, expected, context=rig.context)
         assert ingest.running() and ingest.runs == 1, ingest.log_tail()
     finally:
         publisher.close()
 
 
 @pytest.mark.slow
-def test_broker_restart_mid_stream_loses_and_duplicates_nothing(database_url, private_mosquitto, make_config,
-                                                                engine_for, ingest_processes, prefix):
+def test_broker_restart_mid_stream_loses_and_duplicates_nothing(database_url, ingest_rig, prefix):
     n, rate = 6_000, 600.0
-    broker = private_mosquitto()
-    client_id = f"fm-ingest-{prefix.strip('/')}"
-    _, path = make_config(database_url, broker_url=broker.url, protocol="5", client_id=client_id)
-    engine = engine_for(database_url)
-    ingest = ingest_processes(path)
-    _start_ingest(ingest, broker, client_id)
+    rig = ingest_rig(database_url)
+    broker, engine, ingest = rig.broker, rig.engine, rig.ingest
 
     messages, expected = stream_expected(prefix, n)
     publisher = StreamPublisher(broker.url, f"pub-{prefix.strip('/')}", messages, rate).start()
@@ -173,7 +142,7 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(database_url, pr
         ingest.wait_log("connected to MQTT broker", timeout=40, count=2)
         assert "lost connection to MQTT broker" in ingest.log()
         publisher.join(120)
-        wait_stored_exactly(engine, expected, context=lambda: _context(ingest, broker=broker))
+        wait_stored_exactly(engine, expected, context=rig.context)
         assert ingest.running(), ingest.log_tail()
         assert time.monotonic() - stopped_at < 120
     finally:
@@ -181,17 +150,15 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(database_url, pr
 
 
 @pytest.mark.slow
-def test_shared_group_splits_the_stream_and_stops_cleanly(database_url, private_mosquitto, make_config, engine_for,
-                                                          ingest_processes, prefix):
+def test_shared_group_splits_the_stream_and_stops_cleanly(database_url, ingest_rig, ingest_processes, prefix):
     n, rate = 4_000, 800.0
-    broker = private_mosquitto()
+    rig = ingest_rig(database_url, start=False)
+    broker, engine = rig.broker, rig.engine
     tag = prefix.strip("/")
-    _, path = make_config(database_url, broker_url=broker.url, protocol="5", client_id=f"fm-unused-{tag}")
-    engine = engine_for(database_url)
     ids = [f"fm-a-{tag}", f"fm-b-{tag}"]
-    ingests = [ingest_processes(path, "--shared-group", "g1", "--client-id", cid, name=cid) for cid in ids]
+    ingests = [ingest_processes(rig.config_path, "--shared-group", "g1", "--client-id", cid, name=cid) for cid in ids]
     for ingest, cid in zip(ingests, ids):
-        _start_ingest(ingest, broker, cid)
+        rig.start(ingest, cid)
     assert "$share/g1/" in broker_log(broker)
 
     messages, expected = stream_expected(prefix, n)
@@ -223,4 +190,4 @@ def test_shared_group_splits_the_stream_and_stops_cleanly(database_url, private_
     assert recv_a + recv_b == n, f"{recv_a} + {recv_b} messages received by the group for {n} published"
     assert written_a + written_b == n, stats
     assert acked_a + acked_b >= n, stats
-    assert_exactly(engine, expected, context=_context(*ingests, broker=broker))
+    assert_exactly(engine, expected, context=rig.context(*ingests))
