@@ -29,7 +29,6 @@ from support import (
     wait_until,
 )
 
-FILTERS = len(DEFAULT_SUBSCRIPTIONS)
 STATS = re.compile(r"ingest stopped: IngestStats\(messages_received=(\d+), messages_acked=(\d+), readings_written=(\d+)")
 
 pytestmark = [pytest.mark.mosquitto]
