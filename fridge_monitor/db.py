@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +46,6 @@ def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
-
-
-def session_factory(engine: sa.Engine) -> so.sessionmaker[so.Session]:
-    return so.sessionmaker(engine, expire_on_commit=False)
 
 
 def describe(url: str) -> str:

@@ -22,11 +22,10 @@ import sqlalchemy as sa
 from fridge_monitor import migrate
 from fridge_monitor.broker import EmbeddedBroker, free_port, port_in_use
 from fridge_monitor.config import Config, build_config
-from fridge_monitor.db import create_engine, session_factory
+from fridge_monitor.db import create_engine
 from fridge_monitor.ingest import Ingest
 from fridge_monitor.overview import fridge_overview
 from fridge_monitor.status import State, age, state
-from fridge_monitor.sync import sync_config
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +105,7 @@ def run_demo(
     write_config_file(data_dir / "fridge-monitor.toml", config)
 
     engine = create_engine(config.database)
-    migrate.upgrade(engine)
-    with session_factory(engine).begin() as session:
-        sync_config(session, config, datetime.now(timezone.utc))
+    migrate.upgrade(engine)  # ingest's writer then syncs the demo's sites and fridges
 
     broker = EmbeddedBroker("127.0.0.1", mqtt_port)
     broker.start()

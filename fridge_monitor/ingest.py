@@ -76,7 +76,12 @@ def subscription_topics(subscriptions: Sequence[Subscription], shared_group: str
 
 
 class Ingest:
-    """Subscribes, ships to the writer, acknowledges. ``start()`` returns at once; ``stop()`` flushes."""
+    """Subscribes, ships to the writer, acknowledges.
+
+    ``start()`` returns once the writer process is ready (database reachable,
+    schema current, declared fridges synced) and the MQTT connection is under
+    way; ``stop()`` commits and acknowledges what was taken, then disconnects.
+    """
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
