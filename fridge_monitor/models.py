@@ -6,7 +6,7 @@ these models must agree with them (``fridge-monitor db check``).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -102,6 +102,8 @@ class Sensor(Base):
     battery_at: so.Mapped[UTC | None]
     online: so.Mapped[bool | None]
     online_changed_at: so.Mapped[UTC | None]
+    calibration_certificate: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    calibration_due: so.Mapped[date | None]
     created_at: so.Mapped[UTC]
 
     __table_args__ = (sa.Index("ix_sensors_format_device", "format", "device"),)
@@ -153,3 +155,81 @@ class RejectedMessage(Base):
     reason: so.Mapped[str] = so.mapped_column(sa.Text)
     payload: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
     payload_size: so.Mapped[int]
+
+
+class HourlyRollup(Base):
+    """Min, max, sum and count of one sensor's readings in one UTC hour, for long-range charts.
+
+    Derived data: recomputed from the readings of that hour whenever a batch
+    touches it, so late and duplicate readings leave it exact.
+    """
+
+    __tablename__ = "hourly_rollups"
+
+    sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"), primary_key=True)
+    hour: so.Mapped[UTC] = so.mapped_column(primary_key=True)
+    min_c: so.Mapped[float]
+    max_c: so.Mapped[float]
+    sum_c: so.Mapped[float]
+    count: so.Mapped[int]
+
+
+class User(Base):
+    """A person who signs in. Never deleted (history keeps their name); disabled instead."""
+
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    role: so.Mapped[str] = so.mapped_column(sa.String(10))
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    display_unit: so.Mapped[str] = so.mapped_column(sa.String(1), default="C")
+    failed_logins: so.Mapped[int] = so.mapped_column(default=0)
+    locked_until: so.Mapped[UTC | None]
+    disabled_at: so.Mapped[UTC | None]
+    created_at: so.Mapped[UTC]
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[UTC]
+    last_used_at: so.Mapped[UTC | None]
+    revoked_at: so.Mapped[UTC | None]
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained audit trail (21 CFR 11.10(e)).
+
+    The database refuses UPDATE and DELETE on this table (triggers).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    at: so.Mapped[UTC]
+    actor: so.Mapped[str] = so.mapped_column(sa.String(100))
+    action: so.Mapped[str] = so.mapped_column(sa.String(30))
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(50))
+    record_id: so.Mapped[str] = so.mapped_column(sa.String(300))
+    field: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    old_value: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    new_value: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Unique: two events can never claim the same predecessor, so the chain cannot fork.
+    prev_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+
+
+class Setting(Base):
+    """Values the application keeps for itself, e.g. the session signing key shared by web processes."""
+
+    __tablename__ = "settings"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(100), primary_key=True)
+    value: so.Mapped[str] = so.mapped_column(sa.Text)

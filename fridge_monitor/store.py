@@ -8,7 +8,7 @@ broker redelivery) is stored once. Unknown sensors are registered unassigned.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,7 @@ from fridge_monitor import models as m
 from fridge_monitor.readings import Availability, BatteryLevel, Reading
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
+HOUR = timedelta(hours=1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,6 +109,23 @@ class Store:
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"), newer_battery)
             .values(battery_pct=sa.bindparam("pct"), battery_at=at)
         )
+        readings = m.Reading.__table__
+        hour = sa.bindparam("hour", type_=m.UTCDateTime())
+        next_hour = sa.bindparam("next_hour", type_=m.UTCDateTime())
+        sid = sa.bindparam("sid", type_=sa.String(300))
+        rollup = _insert(name, m.HourlyRollup.__table__).from_select(
+            ["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
+            sa.select(
+                sid, hour,
+                sa.func.min(readings.c.temperature_c), sa.func.max(readings.c.temperature_c),
+                sa.func.sum(readings.c.temperature_c), sa.func.count(),
+            ).where(readings.c.sensor_id == sid, readings.c.measured_at >= hour, readings.c.measured_at < next_hour),
+        )
+        # Recomputed from the hour's readings, so late and duplicate readings leave it exact.
+        self._rollup = rollup.on_conflict_do_update(
+            index_elements=["sensor_id", "hour"],
+            set_={c: rollup.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
+        )
         self._availability = (
             sa.update(sensors)
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
@@ -132,6 +150,7 @@ class Store:
                     ],
                 )
                 self._update_sensor_state(conn, batch)
+                self._update_rollups(conn, batch)
             if batch.rejected:
                 conn.execute(
                     sa.insert(m.RejectedMessage),
@@ -180,6 +199,13 @@ class Store:
                 }
                 for sid, r in new.items()
             ],
+        )
+
+    def _update_rollups(self, conn: sa.Connection, batch: Batch) -> None:
+        hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in batch.readings}
+        conn.execute(
+            self._rollup,
+            [{"sid": sid, "hour": hour, "next_hour": hour + HOUR} for sid, hour in sorted(hours)],
         )
 
     def _update_sensor_state(self, conn: sa.Connection, batch: Batch) -> None:

@@ -13,24 +13,38 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor import audit_trail
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 
 log = logging.getLogger(__name__)
 
 
+ACTOR = "config-sync"
+
+
 def sync_config(session: so.Session, config: Config, now: datetime) -> list[str]:
-    """Apply the declarations; return one line per change made (for logs and audit)."""
+    """Apply the declarations, auditing each change; return one line per change (for logs)."""
     changes: list[str] = []
+
+    def audit(action: str, record_type: str, record_id: object, field: str | None = None,
+              old: object = None, new: object = None) -> None:
+        audit_trail.record(session, at=now, actor=ACTOR, action=action, record_type=record_type,
+                           record_id=record_id, field=field, old=old, new=new,
+                           reason=f"declared in {config.source}")
+
     sites: dict[str, m.Site] = {}
     for decl in config.sites:
         site = session.scalar(sa.select(m.Site).where(m.Site.name == decl.name))
         if site is None:
             site = m.Site(name=decl.name, timezone=decl.timezone, created_at=now)
             session.add(site)
+            session.flush()
             changes.append(f"site {decl.name!r} created ({decl.timezone})")
+            audit("create", "site", decl.name, "timezone", None, decl.timezone)
         elif site.timezone != decl.timezone:
             changes.append(f"site {decl.name!r} timezone {site.timezone} -> {decl.timezone}")
+            audit("update", "site", decl.name, "timezone", site.timezone, decl.timezone)
             site.timezone = decl.timezone
         sites[decl.name] = site
     session.flush()
@@ -49,14 +63,24 @@ def sync_config(session: so.Session, config: Config, now: datetime) -> list[str]
             session.add(fridge)
             session.flush()
             changes.append(f"fridge {decl.name!r} created ({decl.kind}, {decl.low_c}..{decl.high_c} °C)")
+            for key, value in wanted.items():
+                audit("create", "fridge", decl.name, key, None, decl.site if key == "site_id" else value)
         else:
             for key, value in wanted.items():
                 if getattr(fridge, key) != value:
                     changes.append(f"fridge {decl.name!r} {key} {getattr(fridge, key)!r} -> {value!r}")
+                    audit("update", "fridge", decl.name, key, getattr(fridge, key), value)
                     setattr(fridge, key, value)
         for position, sensor_id in enumerate(decl.sensors):
             role = "primary" if position == 0 else "backup"
-            changes.extend(assign_sensor(session, sensor_id, fridge, role, now))
+            before = session.get(m.Sensor, sensor_id)
+            was = None
+            if before is not None and before.fridge_id is not None:
+                was = f"{session.get(m.Fridge, before.fridge_id).name}/{before.role}"
+            moved = assign_sensor(session, sensor_id, fridge, role, now)
+            if moved:
+                changes.extend(moved)
+                audit("update", "sensor", sensor_id, "assignment", was, f"{fridge.name}/{role}")
     session.flush()
     for line in changes:
         log.info("config sync: %s", line)

@@ -44,4 +44,4 @@ def test_ingest_refuses_an_old_schema_with_one_line(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fridge-monitor: error: database sqlite:///")
-    assert lines[-1].endswith("is empty; this version needs 0001: run `fridge-monitor db upgrade`")
+    assert lines[-1].endswith(f"is empty; this version needs {migrate.head_revision()}: run `fridge-monitor db upgrade`")

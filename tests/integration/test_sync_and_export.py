@@ -108,3 +108,21 @@ def test_duplicates_are_stored_once_and_last_seen_never_goes_back(database_url, 
     assert sensor.last_measured_at == T0 + timedelta(minutes=5)
     assert sensor.last_seen_at == T0 + timedelta(minutes=6)
     assert sensor.fridge_id is None
+
+
+def test_hourly_rollups_stay_exact_with_late_and_duplicate_readings(database_url, engine_for):
+    engine = engine_for(database_url)
+    store = Store(engine)
+    store.write(Batch(readings=[(reading("native:p3", T0 + timedelta(minutes=m), t), T0) for m, t in
+                                ((0, 4.0), (30, 6.0), (70, 5.0))]))
+    store.write(Batch(readings=[
+        (reading("native:p3", T0 + timedelta(minutes=30), 9.9), T0),  # duplicate: ignored
+        (reading("native:p3", T0 + timedelta(minutes=45), 8.5), T0),  # late, same hour
+    ]))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(m.HourlyRollup.hour, m.HourlyRollup.min_c, m.HourlyRollup.max_c,
+                                      m.HourlyRollup.sum_c, m.HourlyRollup.count).order_by(m.HourlyRollup.hour)).all()
+    assert [tuple(r) for r in rows] == [
+        (T0, 4.0, 8.5, 18.5, 3),
+        (T0 + timedelta(hours=1), 5.0, 5.0, 5.0, 1),
+    ]

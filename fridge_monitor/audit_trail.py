@@ -1,0 +1,96 @@
+"""Writing and reading the audit trail in the database (see :mod:`fridge_monitor.audit`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from fridge_monitor import models as m
+from fridge_monitor.audit import GENESIS, Entry, Stored, entry_hash, first_problem
+
+# Any constant: the key of the PostgreSQL advisory lock that serialises appends.
+_APPEND_LOCK = 0x46_4D_41_55  # "FMAU"
+HEAD_KEY = "audit_head"
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def record(
+    session: so.Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    record_type: str,
+    record_id: object,
+    field: str | None = None,
+    old: object = None,
+    new: object = None,
+    reason: str | None = None,
+) -> m.AuditEvent:
+    """Append one event in the caller's transaction (so it commits with the change it records)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    prev = session.scalar(sa.select(m.AuditEvent.hash).order_by(m.AuditEvent.id.desc()).limit(1)) or GENESIS
+    entry = Entry(at, actor, action, record_type, str(record_id), field, _text(old), _text(new), reason)
+    event = m.AuditEvent(
+        at=at, actor=actor, action=action, record_type=record_type, record_id=str(record_id), field=field,
+        old_value=entry.old_value, new_value=entry.new_value, reason=reason,
+        prev_hash=prev, hash=entry_hash(prev, entry),
+    )
+    session.add(event)
+    session.flush()
+    # The head is kept apart from the chain: removing the newest events leaves a
+    # valid-looking chain, but no longer the recorded head.
+    head = session.get(m.Setting, HEAD_KEY)
+    if head is None:
+        session.add(m.Setting(key=HEAD_KEY, value=f"{event.id}:{event.hash}"))
+    else:
+        head.value = f"{event.id}:{event.hash}"
+    return event
+
+
+def stored_events(conn: sa.Connection) -> Iterator[Stored]:
+    """Every event in chain order, streamed."""
+    a = m.AuditEvent
+    result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+        sa.select(a.id, a.at, a.actor, a.action, a.record_type, a.record_id, a.field,
+                  a.old_value, a.new_value, a.reason, a.prev_hash, a.hash).order_by(a.id)
+    )
+    for row in result:
+        yield Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, row.field,
+                                   row.old_value, row.new_value, row.reason), row.prev_hash, row.hash)
+
+
+def verify_database(engine: sa.Engine) -> tuple[int, str | None]:
+    """(number of events, first problem or None)."""
+    count = 0
+
+    def counted() -> Iterator[Stored]:
+        nonlocal count
+        for event in stored_events(conn):
+            count += 1
+            yield event
+
+    last: Stored | None = None
+
+    def tracked() -> Iterator[Stored]:
+        nonlocal last
+        for event in counted():
+            last = event
+            yield event
+
+    with engine.connect() as conn:
+        problem = first_problem(tracked())
+        head = conn.scalar(sa.select(m.Setting.value).where(m.Setting.key == HEAD_KEY))
+    if problem is None and head is not None:
+        head_id, _, head_hash = head.partition(":")
+        if last is None or last.hash != head_hash:
+            after = f"event {last.id}" if last else "the start"
+            problem = f"events after {after} were removed: the trail's recorded head is event {head_id}"
+    return count, problem
