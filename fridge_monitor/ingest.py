@@ -24,7 +24,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from fridge_monitor.config import Config, Subscription
-from fridge_monitor.mqtt import connect, is_v5, make_client
+from fridge_monitor.mqtt import connect, is_v5, make_client, shut_down
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,7 @@ class Ingest:
                 self._process.join(5)
         while self._client.want_write() and time.monotonic() < deadline + 2:
             time.sleep(0.01)  # let paho send the last acknowledgements
-        self._client.disconnect()
-        self._client.loop_stop()
+        shut_down(self._client)
         log.info("ingest stopped: %s", self.stats)
 
     # -- paho callbacks (network thread: copy and return, never raise) ----

@@ -82,3 +82,14 @@ def connect(client: paho.Client, settings: Mapping[str, Any], *, persistent: boo
         )
     else:
         client.connect_async(address.host, address.port, keepalive=settings["keepalive_s"])
+
+
+def shut_down(client: paho.Client) -> None:
+    """Disconnect, stop the network thread and close paho's wake-up socket pair.
+
+    paho keeps that pair open until the client is garbage-collected; inside a
+    reference cycle the sockets may be finalised first and warn, so close them now.
+    """
+    client.disconnect()
+    client.loop_stop()
+    client._reset_sockets(sockpair_only=True)  # noqa: SLF001 - no public way to release them

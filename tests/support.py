@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
+
+from fridge_monitor.mqtt import shut_down
 import pytest
 
 IN_CI = bool(os.environ.get("CI"))
@@ -109,8 +111,7 @@ class Publisher:
                 assert info.is_published(), "the broker did not acknowledge every published message"
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        shut_down(self.client)
 
 
 def native(prefix: str, sensor: str, temperature: float, ts: float | str | None = None, **extra: Any) -> tuple[str, bytes]:
@@ -373,8 +374,7 @@ class StreamPublisher:
 
     def close(self) -> None:
         self._thread.join(5)
-        self.client.disconnect()
-        self.client.loop_stop()
+        shut_down(self.client)
 
 
 def stored_readings(engine: Any, sensor_prefix: str = "native:") -> list[tuple[str, int]]:

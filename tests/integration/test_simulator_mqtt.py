@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from fridge_monitor.broker import EmbeddedBroker, free_port
+from fridge_monitor.mqtt import shut_down
 from sensors import FridgePlan, Simulation
 from sensors.formats import FORMATS, Sample, make_format
 
@@ -76,8 +77,7 @@ class Collector:
             topics = {topic for topic, _ in self.messages}
         for topic in topics:
             self._client.publish(self.prefix + topic, b"", qos=1, retain=True).wait_for_publish(5)
-        self._client.disconnect()
-        self._client.loop_stop()
+        shut_down(self._client)
 
 
 @pytest.fixture
