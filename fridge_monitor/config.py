@@ -57,6 +57,16 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "default_timezone": "UTC",
         "shelly_gen1_unit": "C",
     },
+    "web": {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "secret_key": "",
+        "https": False,
+        "threads": 8,
+        "session_hours": 12,
+        "max_failed_logins": 5,
+        "lockout_minutes": 15,
+    },
     "logging": {
         "level": "INFO",
     },
@@ -135,6 +145,7 @@ class Config:
     database: Mapping[str, Any]
     mqtt: Mapping[str, Any]
     ingest: Mapping[str, Any]
+    web: Mapping[str, Any]
     logging: Mapping[str, Any]
     subscriptions: tuple[Subscription, ...]
     sites: tuple[SiteDecl, ...]
@@ -223,6 +234,7 @@ def build_config(
         database=sections["database"],
         mqtt=sections["mqtt"],
         ingest=sections["ingest"],
+        web=sections["web"],
         logging=sections["logging"],
         subscriptions=subscriptions,
         sites=sites,
@@ -335,6 +347,13 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
         for key in ("ca_file", "cert_file", "key_file"):
             if values[key] and not Path(values[key]).is_file():
                 raise ConfigError(f"{origin(key)}: [mqtt] {key} {values[key]} is not a readable file")
+    elif section == "web":
+        for key in ("port", "threads", "session_hours", "max_failed_logins", "lockout_minutes"):
+            _positive(values, section, key, origin)
+        if values["port"] > 65535:
+            raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
+        if values["secret_key"] and len(values["secret_key"]) < 32:
+            raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
     elif section == "ingest":
         _positive(values, section, "batch_size", origin)
         _positive(values, section, "max_payload_bytes", origin)

@@ -19,13 +19,18 @@ from typing import TextIO
 
 import sqlalchemy as sa
 
-from fridge_monitor import migrate
+import sqlalchemy.orm as so
+
+from fridge_monitor import accounts, migrate
+from fridge_monitor import models as m
 from fridge_monitor.broker import EmbeddedBroker, free_port, port_in_use
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.db import create_engine
 from fridge_monitor.ingest import Ingest
 from fridge_monitor.overview import fridge_overview
 from fridge_monitor.status import State, age, state
+from fridge_monitor.web import create_app
+from fridge_monitor.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +51,13 @@ FRIDGES = (
 )
 
 
-def demo_config(data_dir: Path, mqtt_port: int, sensor_ids: dict[str, list[str]]) -> Config:
+DEMO_USERS = (("admin", "admin", "demo-admin-pw"), ("nurse", "nurse", "demo-nurse-pw"),
+              ("auditor", "auditor", "demo-auditor-pw"))
+
+
+def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[str, list[str]]) -> Config:
     raw = {
+        "web": {"host": "127.0.0.1", "port": web_port},
         "database": {"url": f"sqlite:///{(data_dir / 'fridge-monitor.db').resolve()}"},
         "mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}", "protocol": "3.1.1", "client_id": "fridge-monitor-demo"},
         "sites": [{"name": SITE, "timezone": TIMEZONE}],
@@ -69,6 +79,8 @@ def write_config_file(path: Path, config: Config) -> None:
         f'url = "{config.mqtt["url"]}"',
         'protocol = "3.1.1"',
         'client_id = "fridge-monitor-demo-cli"',
+        "[web]",
+        f'port = {config.web["port"]}',
     ]
     path.write_text("\n".join(lines) + "\n")
 
@@ -79,6 +91,7 @@ def run_demo(
     *,
     fresh: bool = False,
     mqtt_port: int | None = None,
+    web_port: int | None = None,
     status_every: float = 5.0,
     out: TextIO,
 ) -> None:
@@ -90,6 +103,8 @@ def run_demo(
     data_dir.mkdir(parents=True, exist_ok=True)
     if mqtt_port is None:
         mqtt_port = 1883 if not port_in_use("127.0.0.1", 1883) else free_port()
+    if web_port is None:
+        web_port = 8000 if not port_in_use("127.0.0.1", 8000) else free_port()
 
     now = time.time()
     start = now - HISTORY.total_seconds()
@@ -101,22 +116,25 @@ def run_demo(
     ]
     simulation = Simulation(f"mqtt://127.0.0.1:{mqtt_port}", plans, interval_s=INTERVAL_S, speed=SPEED,
                             seed=7, start=start, client_id="fridge-monitor-demo-sim")
-    config = demo_config(data_dir, mqtt_port, simulation.sensor_ids())
+    config = demo_config(data_dir, mqtt_port, web_port, simulation.sensor_ids())
     write_config_file(data_dir / "fridge-monitor.toml", config)
 
     engine = create_engine(config.database)
     migrate.upgrade(engine)  # ingest's writer then syncs the demo's sites and fridges
+    _create_demo_users(engine)
 
     broker = EmbeddedBroker("127.0.0.1", mqtt_port)
     broker.start()
     ingest = Ingest(config)
     ingest.start()
+    web = WebServer(create_app(config, engine=engine), "127.0.0.1", web_port, config.web["threads"])
+    web.start()
     sim_thread = threading.Thread(target=_simulate, args=(simulation, stop), name="demo-simulator", daemon=True)
     try:
         if not ingest.wait_connected(15):
             raise RuntimeError("ingest could not connect to the embedded broker")
         sim_thread.start()
-        _banner(out, data_dir, mqtt_port)
+        _banner(out, data_dir, mqtt_port, web.url)
         max_gap = timedelta(seconds=INTERVAL_S * 3 + 15)
         while not stop.wait(status_every):
             _print_status(out, engine, ingest, max_gap, simulation)
@@ -124,6 +142,7 @@ def run_demo(
         print("\nstopping…", file=out, flush=True)
         stop.set()
         sim_thread.join(15) if sim_thread.is_alive() else None
+        web.stop()
         ingest.stop()
         broker.stop()
         engine.dispose()
@@ -137,10 +156,22 @@ def _simulate(simulation: object, stop: threading.Event) -> None:
         log.exception("the fridge simulator stopped")
 
 
-def _banner(out: TextIO, data_dir: Path, port: int) -> None:
+def _create_demo_users(engine: sa.Engine) -> None:
+    with so.Session(engine) as session, session.begin():
+        for name, role, password in DEMO_USERS:
+            if session.scalar(sa.select(m.User.id).where(m.User.name == name)) is None:
+                accounts.create_user(session, name, role, password, actor="demo", now=datetime.now(timezone.utc),
+                                     reason="demo login")
+
+
+def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
     config_file = data_dir / "fridge-monitor.toml"
+    logins = "\n".join(f"                {name:<8} {password:<16} ({role})" for name, role, password in DEMO_USERS)
     print(
         f"""Fridge Monitor demo
+  dashboard     {web_url}
+  logins
+{logins}
   MQTT broker   mqtt://127.0.0.1:{port} (embedded; publish your own readings, e.g.
                 mosquitto_pub -p {port} -q 1 -t fridge-monitor/readings/my-probe -m '{{"temperature_c": 4.2}}')
   database      {data_dir / 'fridge-monitor.db'} (SQLite)

@@ -1,0 +1,119 @@
+"""Who may use which route: every view declares its roles; undeclared means nobody.
+
+Requests are authenticated by the session cookie or by ``Authorization:
+Bearer TOKEN``. Forms and cookie-authenticated API writes must carry a CSRF
+token; bearer-token calls need none (there is no cookie to ride on).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError
+
+from fridge_monitor import accounts
+from fridge_monitor import models as m
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC = "public"
+EVERYONE = ("nurse", "auditor", "admin")
+STAFF = ("nurse", "admin")  # may change stock and acknowledge alerts
+ADMIN = ("admin",)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def allow(*roles: str) -> Callable[[F], F]:
+    """Declare the roles that may call a view (``PUBLIC`` for no login)."""
+
+    def decorate(view: F) -> F:
+        view.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def current_user() -> m.User | None:
+    return g.get("user")
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(enforce)
+    app.context_processor(lambda: {"current_user": current_user(), "nav_items": nav_items()})
+
+
+def enforce() -> Any:
+    from fridge_monitor.web import csrf, db
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.endpoint == "static":
+        return None
+    if view is None:
+        return None  # 404 / 405 follow
+    roles = getattr(view, "allowed_roles", None)
+    if roles is None:
+        log.error("route %s declares no roles; refusing it to everyone", request.endpoint)
+        abort(403)
+    now = datetime.now(timezone.utc)
+    g.user = None
+    g.via_token = False
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = accounts.user_for_token(db(), header[7:].strip(), now)
+        if user is None:
+            abort(401, "the API token is not valid (unknown, revoked, or its user is disabled)")
+        db().commit()
+        g.user, g.via_token = user, True
+    elif "user_id" in session:
+        user = db().get(m.User, session["user_id"])
+        if user is None or user.disabled_at is not None:
+            session.clear()
+        else:
+            g.user = user
+    if PUBLIC in roles:
+        pass
+    elif g.user is None:
+        if is_api():
+            abort(401, "sign in or send Authorization: Bearer TOKEN")
+        return redirect(url_for("auth.login", next=request.full_path if request.args else request.path))
+    elif g.user.role not in roles:
+        abort(403, f"the {g.user.role} role may not do this")
+    if request.method not in SAFE_METHODS and not g.via_token:
+        try:
+            csrf.protect()
+        except CSRFError as exc:
+            abort(400, f"the form has expired or lacks its security token ({exc.description}); reload the page")
+    return None
+
+
+# -- navigation ----------------------------------------------------------------
+
+_NAV: list[tuple[str, str]] = []
+
+
+def nav(endpoint: str, label: str) -> None:
+    """Add a page to the top navigation; it shows for the roles its view allows."""
+    _NAV.append((endpoint, label))
+
+
+def nav_items() -> list[tuple[str, str]]:
+    user = current_user()
+    if user is None:
+        return []
+    items = []
+    for endpoint, label in _NAV:
+        view = current_app.view_functions.get(endpoint)
+        roles = getattr(view, "allowed_roles", frozenset())
+        if user.role in roles:
+            items.append((url_for(endpoint), label))
+    return items

@@ -1,0 +1,78 @@
+"""Sign in and out, and the user's own display preference."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Length
+
+from fridge_monitor import accounts
+from fridge_monitor.web import db, settings
+from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    name = StringField("User name", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class UnitForm(FlaskForm):
+    unit = RadioField("Show temperatures in", choices=[("C", "°C"), ("F", "°F")], validators=[DataRequired()])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, never another host."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+def login() -> Any:
+    if current_user() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        web = settings().web
+        result = accounts.authenticate(
+            db(), form.name.data, form.password.data, now=datetime.now(timezone.utc),
+            max_failed=web["max_failed_logins"], lockout=timedelta(minutes=web["lockout_minutes"]),
+        )
+        db().commit()
+        if isinstance(result, str):
+            error = result
+        else:
+            session.clear()
+            session.permanent = True
+            session["user_id"] = result.id
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", form=form, error=error), 401 if error else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@allow(*EVERYONE)
+def logout() -> Any:
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def preferences() -> Any:
+    user = current_user()
+    form = UnitForm(unit=user.display_unit)
+    if form.validate_on_submit():
+        user.display_unit = form.unit.data
+        db().commit()
+        flash("Saved.")
+        return redirect(url_for("auth.preferences"))
+    return render_template("preferences.html", form=form)
