@@ -326,7 +326,8 @@ def users_token(ctx: click.Context, name: str) -> None:
         if user.disabled_at is not None:
             raise CliError(f"user {name!r} is disabled")
         token = accounts.new_token(session, user, actor="cli", now=datetime.now(timezone.utc))
-    click.echo(f"API token for {name} ({user.role}); send it as 'Authorization: Bearer <token>':", err=True)
+        role = user.role
+    click.echo(f"API token for {name} ({role}); send it as 'Authorization: Bearer <token>':", err=True)
     click.echo(token)
 
 

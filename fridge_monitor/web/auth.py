@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, RadioField, StringField
+from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
 from fridge_monitor import accounts
@@ -23,7 +23,8 @@ class LoginForm(FlaskForm):
 
 
 class UnitForm(FlaskForm):
-    unit = RadioField("Show temperatures in", choices=[("C", "°C"), ("F", "°F")], validators=[DataRequired()])
+    unit = RadioField("Show temperatures in", choices=[SelectChoice("C", "°C"), SelectChoice("F", "°F")],
+                      validators=[DataRequired()])
 
 
 def _safe_next(target: str | None) -> str:

@@ -1,0 +1,86 @@
+"""Walk every registered route without login and as each role: the role matrix holds.
+
+Nothing is readable without login (except sign-in, static files and /healthz),
+nothing is writable by an auditor (except signing out and their own display
+preference), and a route that does not declare its roles is refused to all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy.orm as so
+
+from fridge_monitor import accounts
+from fridge_monitor.config import build_config
+from fridge_monitor.web import create_app
+from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
+
+ROLES = ("nurse", "auditor", "admin")
+PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
+AUDITOR_MAY_POST = {"auth.logout", "auth.preferences"}
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def app_and_users(sqlite_url, engine_for):
+    engine = engine_for(sqlite_url)
+    ids = {}
+    with so.Session(engine) as session, session.begin():
+        for role in ROLES:
+            ids[role] = accounts.create_user(session, f"{role}-1", role, "long-enough-pw", actor="test", now=NOW).id
+    app = create_app(build_config({"database": {"url": sqlite_url}}, {}, {}, "test"), engine=engine, testing=True)
+    app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
+    return app, ids
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        url = rule.build({arg: "no-such-thing" for arg in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, url, method
+
+
+def test_every_route_declares_roles_and_public_ones_are_few(app_and_users):
+    app, _ = app_and_users
+    declared = {}
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        assert hasattr(view, "allowed_roles"), f"{endpoint} declares no roles"
+        declared[endpoint] = view.allowed_roles
+    assert {e for e, roles in declared.items() if PUBLIC in roles} <= PUBLIC_ENDPOINTS
+    for endpoint, roles in declared.items():
+        view = app.view_functions[endpoint]
+        methods = {m for rule in app.url_map.iter_rules(endpoint) for m in rule.methods}
+        if methods - SAFE_METHODS and endpoint not in AUDITOR_MAY_POST:
+            assert "auditor" not in roles, f"{endpoint} lets an auditor write"
+
+
+def test_walk_every_route_without_login_and_as_each_role(app_and_users):
+    app, ids = app_and_users
+    walked = 0
+    for endpoint, url, method in routes(app):
+        roles = app.view_functions[endpoint].allowed_roles
+        anonymous = app.test_client().open(url, method=method)
+        if PUBLIC not in roles:
+            if url.startswith("/api/"):
+                assert anonymous.status_code == 401, (endpoint, method)
+                assert anonymous.get_json()["error"]["code"] == 401
+            else:
+                assert anonymous.status_code == 302, (endpoint, method, anonymous.status_code)
+                assert anonymous.headers["Location"].startswith("/login")
+        for role in ROLES:
+            client = app.test_client()
+            with client.session_transaction() as session:
+                session["user_id"] = ids[role]
+            response = client.open(url, method=method)
+            if role in roles or PUBLIC in roles:
+                assert response.status_code not in (401, 403), (endpoint, method, role, response.status_code)
+            else:
+                assert response.status_code == 403, (endpoint, method, role, response.status_code)
+        walked += 1
+    assert walked >= 6
