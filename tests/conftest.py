@@ -226,7 +226,7 @@ def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) 
             "logging": {"level": "INFO"},
         }
         for section, values in (sections or {}).items():
-            doc[section].update(values)
+            doc.setdefault(section, {}).update(values)
         if sites:
             doc["sites"] = sites
         if fridges:

@@ -1,0 +1,82 @@
+"""A nurse signs in and watches live fridges: values from a real ingest, and a sensor going silent."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy.orm as so
+
+from fridge_monitor import accounts, migrate
+from fridge_monitor.broker import free_port
+from fridge_monitor.db import create_engine
+from support import Publisher, start_cli, wait_until
+
+NOW = datetime.now(timezone.utc)
+
+
+def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_path, make_config, prefix,
+                                                         mqtt_url, mqtt_protocol):
+    port = free_port()
+    db_url = f"sqlite:///{tmp_path / 'fm.db'}"
+    tag = prefix.strip("/")
+    config, path = make_config(
+        db_url,
+        sections={"web": {"port": port}},
+        sites=[{"name": "Ward 3", "timezone": "Europe/Berlin"}],
+        fridges=[
+            {"name": "Vaccines", "site": "Ward 3", "sensors": [f"native:{tag}-v"]},
+            {"name": "Botox", "site": "Ward 3", "sensors": [f"native:{tag}-b"]},
+        ],
+    )
+    engine = create_engine(config.database)
+    migrate.upgrade(engine)
+    with so.Session(engine) as session, session.begin():
+        accounts.create_user(session, "nurse-n", "nurse", "nurse-password-1", actor="test", now=NOW)
+    engine.dispose()
+
+    log = tmp_path / "run.log"
+    proc = start_cli("--config", str(path), "run", log_path=log)
+    publisher = Publisher(mqtt_url, f"pub-{tag}", mqtt_protocol)
+    try:
+        wait_until(lambda: f"http://127.0.0.1:{port}" in log.read_text() and "subscribing to" in log.read_text(),
+                   30, what="run to serve the dashboard and subscribe")
+        # Botox's sensor last spoke 29 min 40 s ago: fresh now, silent (> 30 min) in a few seconds.
+        silent_from = datetime.now(timezone.utc) - timedelta(minutes=29, seconds=40)
+        publisher.publish([
+            (f"{prefix}fridge-monitor/readings/{tag}-b", json.dumps({"temperature_c": 5.5, "ts": silent_from.timestamp()})),
+            (f"{prefix}fridge-monitor/readings/{tag}-v", json.dumps({"temperature_c": 4.2})),
+        ])
+
+        page.goto(f"http://127.0.0.1:{port}/")
+        assert page.url.endswith("/login?next=/")
+        assert page.locator('input[name="csrf_token"]').count() == 1
+        page.fill("#name", "nurse-n")
+        page.fill("#password", "nurse-password-1")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"http://127.0.0.1:{port}/")
+
+        vaccines = page.locator('[data-fridge="Vaccines"]')
+        vaccines.locator(".temp", has_text="4.2 °C").wait_for(timeout=20_000)
+        assert "OK" in vaccines.inner_text()
+        botox = page.locator('[data-fridge="Botox"]')
+        assert "5.5 °C" in botox.inner_text() and "OK" in botox.inner_text()
+        page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+
+        # A new reading arrives and the tile updates in place, without a reload.
+        page.evaluate("window.__marker = 'same page'")
+        publisher.publish([(f"{prefix}fridge-monitor/readings/{tag}-v", json.dumps({"temperature_c": 4.6}))])
+        vaccines.locator(".temp", has_text="4.6 °C").wait_for(timeout=20_000)
+        assert page.evaluate("window.__marker") == "same page"
+
+        # The Botox sensor says nothing more: within a refresh or two the tile says NO DATA, never OK.
+        page.locator('[data-fridge="Botox"]', has_text="NO DATA").wait_for(timeout=40_000)
+        assert re.search(r"NO DATA", botox.inner_text())
+        assert "5.5" not in botox.locator(".temp").inner_text()
+        page.screenshot(path=str(artifacts / "dashboard-no-data.png"), full_page=True)
+    finally:
+        publisher.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
