@@ -18,6 +18,7 @@ def test_run_with_embedded_broker_stores_readings_and_stops_on_sigterm(tmp_path,
     config.write_text(
         f'[database]\nurl = "{sqlite_url}"\n'
         f'[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\nembedded = true\nclient_id = "run-test"\n'
+        f'[web]\nport = {free_port()}\n'
         '[[sites]]\nname = "Clinic A"\ntimezone = "Europe/Berlin"\n'
         '[[fridges]]\nname = "A1"\nsite = "Clinic A"\nsensors = ["native:a1-probe"]\n'
     )
@@ -42,6 +43,7 @@ def test_run_with_embedded_broker_stores_readings_and_stops_on_sigterm(tmp_path,
         code = proc.wait(30)
     assert code == 0, log.read_text()
     assert "ingest stopped" in log.read_text()
+    assert "dashboard on http://127.0.0.1:" in log.read_text()
     day = ts[:10]
     result = cli("--config", str(config), "export", "readings", "--from", day, "--to", day)
     assert result.stdout.splitlines()[1].split(",")[1:4] == ["A1", "native:a1-probe", "4.4"]
