@@ -64,3 +64,65 @@ def first_problem(events: Iterable[Stored]) -> str | None:
         expected_prev = event.hash
         previous_id = event.id
     return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verdict:
+    """The result of checking a whole trail: how many events, its newest event, and the first problem."""
+
+    count: int
+    last_id: int | None
+    last_hash: str | None
+    problem: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def parse_head(value: str | None) -> tuple[int, str] | None:
+    """The recorded head ``"<id>:<hash>"`` as (id, hash); None when nothing was recorded."""
+    if value is None:
+        return None
+    head_id, _, head_hash = value.partition(":")
+    try:
+        return int(head_id), head_hash
+    except ValueError:
+        return 0, head_hash
+
+
+def verify(events: Iterable[Stored], recorded_head: tuple[int, str] | None) -> Verdict:
+    """Check the chain and that the event recorded as the head is still in it, unchanged.
+
+    The head is kept apart from the chain because removing the newest events
+    leaves a chain that checks out by itself. Events newer than the recorded
+    head (appended while the head was being read) are fine as long as they chain.
+    """
+    count = 0
+    last: Stored | None = None
+    head_seen = False
+
+    def tracked() -> Iterable[Stored]:
+        nonlocal count, last, head_seen
+        for event in events:
+            count += 1
+            last = event
+            if recorded_head is not None and event.id == recorded_head[0]:
+                head_seen = event.hash == recorded_head[1]
+            yield event
+
+    problem = first_problem(tracked())
+    if problem is None:
+        if recorded_head is None and last is not None:
+            problem = (f"the trail's recorded head is missing, so removed newest events could not be "
+                       f"noticed (the trail ends at event {last.id})")
+        elif recorded_head is not None and not head_seen:
+            head_id = recorded_head[0]
+            if last is None:
+                problem = f"every event was removed: the trail's recorded head is event {head_id}"
+            elif last.id < head_id:
+                problem = (f"event {head_id} and possibly others before it were removed: the trail ends "
+                           f"at event {last.id} but its recorded head is event {head_id}")
+            else:
+                problem = f"event {head_id} does not match the trail's recorded head (it was replaced)"
+    return Verdict(count, last.id if last else None, last.hash if last else None, problem)

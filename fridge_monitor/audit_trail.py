@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor import models as m
-from fridge_monitor.audit import GENESIS, Entry, Stored, entry_hash, first_problem
+from fridge_monitor.audit import (
+    GENESIS,
+    Entry,
+    Stored,
+    Verdict,
+    entry_hash,
+    parse_head,
+    verify,
+)
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
 _APPEND_LOCK = 0x46_4D_41_55  # "FMAU"
@@ -62,35 +71,26 @@ def stored_events(conn: sa.Connection) -> Iterator[Stored]:
         sa.select(a.id, a.at, a.actor, a.action, a.record_type, a.record_id, a.field,
                   a.old_value, a.new_value, a.reason, a.prev_hash, a.hash).order_by(a.id)
     )
-    for row in result:
-        yield Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, row.field,
-                                   row.old_value, row.new_value, row.reason), row.prev_hash, row.hash)
+    try:
+        for row in result:
+            yield Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, row.field,
+                                       row.old_value, row.new_value, row.reason), row.prev_hash, row.hash)
+    finally:
+        # Verification stops at the first bad event: release PostgreSQL's server-side cursor then.
+        result.close()
+
+
+def check_database(engine: sa.Engine) -> Verdict:
+    """Verify the whole trail in the database against its recorded head."""
+    with engine.connect() as conn:
+        # The head first: an event appended meanwhile then lies beyond it and
+        # only has to chain, instead of looking like the head went missing.
+        recorded_head = parse_head(conn.scalar(sa.select(m.Setting.value).where(m.Setting.key == HEAD_KEY)))
+        with closing(stored_events(conn)) as events:
+            return verify(events, recorded_head)
 
 
 def verify_database(engine: sa.Engine) -> tuple[int, str | None]:
     """(number of events, first problem or None)."""
-    count = 0
-
-    def counted() -> Iterator[Stored]:
-        nonlocal count
-        for event in stored_events(conn):
-            count += 1
-            yield event
-
-    last: Stored | None = None
-
-    def tracked() -> Iterator[Stored]:
-        nonlocal last
-        for event in counted():
-            last = event
-            yield event
-
-    with engine.connect() as conn:
-        problem = first_problem(tracked())
-        head = conn.scalar(sa.select(m.Setting.value).where(m.Setting.key == HEAD_KEY))
-    if problem is None and head is not None:
-        head_id, _, head_hash = head.partition(":")
-        if last is None or last.hash != head_hash:
-            after = f"event {last.id}" if last else "the start"
-            problem = f"events after {after} were removed: the trail's recorded head is event {head_id}"
-    return count, problem
+    verdict = check_database(engine)
+    return verdict.count, verdict.problem

@@ -353,6 +353,44 @@ def users_disable(ctx: click.Context, name: str, reason: str) -> None:
     click.echo(f"user {name!r} disabled")
 
 
+# -- audit -----------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail (21 CFR 11.10(e))."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Verify the audit trail in the database (hash chain and recorded head).
+
+    Exits 0 when intact, 1 when any event was changed, removed or reordered
+    (naming the first bad event), 2 when the check could not run.
+    """
+    import sqlalchemy as sa
+
+    from fridge_monitor import audit_trail
+    from fridge_monitor.db import describe
+
+    config = _load(ctx)
+    engine = open_database(config)
+    try:
+        verdict = audit_trail.check_database(engine)
+    except sa.exc.OperationalError as exc:
+        raise CliError(f"cannot read the audit trail from {describe(config.database['url'])}: {exc.orig}") from None
+    noun = "event" if verdict.count == 1 else "events"
+    click.echo(f"{verdict.count} audit {noun} in {describe(config.database['url'])}")
+    if verdict.problem is not None:
+        click.echo(f"fridge-monitor: audit trail BROKEN: {verdict.problem}", err=True)
+        ctx.exit(1)
+    if verdict.last_hash is None:
+        click.echo("audit trail intact (empty)")
+    else:
+        click.echo(f"audit trail intact (head {verdict.last_hash})")
+
+
 # -- tools -----------------------------------------------------------------
 
 

@@ -6,17 +6,44 @@ import dataclasses
 import enum
 from datetime import datetime, timedelta, tzinfo
 
+LOW_BATTERY_PCT = 20.0  # DOMAIN.md: "Low battery (e.g. < 20 %) warns"
+
 
 class State(enum.Enum):
     OK = "OK"
     OUT_OF_RANGE = "OUT OF RANGE"
     NO_DATA = "NO DATA"
+    LOW_BATTERY = "LOW BATTERY"
     NO_SENSOR = "NO SENSOR"
+
+    @property
+    def icon(self) -> str:
+        """A symbol that carries the state without colour (shown next to its text)."""
+        return _ICONS[self]
+
+    @property
+    def css(self) -> str:
+        return self.value.lower().replace(" ", "-")
+
+
+_ICONS = {
+    State.OK: "✓",
+    State.OUT_OF_RANGE: "⚠",
+    State.NO_DATA: "?",
+    State.LOW_BATTERY: "🔋",
+    State.NO_SENSOR: "∅",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Latest:
-    """What the database knows about one fridge right now."""
+    """What the database knows about one fridge right now.
+
+    ``measured_at``/``temperature_c`` is the reading shown as "current";
+    ``fresh_c`` holds the latest value of every sensor that reported within
+    the allowed gap (any of them out of range makes the fridge out of range);
+    ``battery_pct`` is the lowest battery level among its assigned sensors.
+    """
 
     fridge: str
     low_c: float
@@ -26,17 +53,36 @@ class Latest:
     temperature_c: float | None
     min_c: float | None
     max_c: float | None
+    battery_pct: float | None = None
+    fresh_c: tuple[float, ...] | None = None
 
 
 def state(latest: Latest, now: datetime, max_gap: timedelta) -> State:
-    """Silence is never OK: no sensor, or no reading within ``max_gap``, is its own state."""
+    """The storage state. Silence is never OK: no sensor, or no reading within ``max_gap``, is its own state."""
     if latest.sensors == 0:
         return State.NO_SENSOR
     if latest.measured_at is None or latest.temperature_c is None or now - latest.measured_at > max_gap:
         return State.NO_DATA
-    if not latest.low_c <= latest.temperature_c <= latest.high_c:
+    values = latest.fresh_c if latest.fresh_c else (latest.temperature_c,)
+    if any(not latest.low_c <= value <= latest.high_c for value in values):
         return State.OUT_OF_RANGE
     return State.OK
+
+
+def status(latest: Latest, now: datetime, max_gap: timedelta, low_battery_pct: float = LOW_BATTERY_PCT) -> State:
+    """What a nurse is shown: the storage state, except that an OK fridge with a weak sensor battery warns.
+
+    An out-of-range or silent fridge keeps that state (it matters more than a battery).
+    """
+    current = state(latest, now, max_gap)
+    if current is State.OK and latest.battery_pct is not None and latest.battery_pct < low_battery_pct:
+        return State.LOW_BATTERY
+    return current
+
+
+def is_silent(measured_at: datetime | None, now: datetime, max_gap: timedelta) -> bool:
+    """A sensor with no reading within ``max_gap`` is silent."""
+    return measured_at is None or now - measured_at > max_gap
 
 
 def workday_start(now: datetime, tz: tzinfo) -> datetime:

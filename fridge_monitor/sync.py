@@ -140,3 +140,21 @@ def assign_sensor(session: so.Session, sensor_id: str, fridge: m.Fridge, role: s
     sensor.fridge_id = fridge.id
     sensor.role = role
     return [f"sensor {sensor_id!r} assigned to fridge {fridge.name!r} as {role} (was {before})"]
+
+
+def unassign_sensor(session: so.Session, sensor_id: str, now: datetime) -> list[str]:
+    """Take a sensor out of its fridge from ``now`` on; what it measured before stays with that fridge."""
+    sensor = session.get(m.Sensor, sensor_id)
+    if sensor is None or sensor.fridge_id is None:
+        return []
+    current = session.scalar(
+        sa.select(m.SensorAssignment).where(
+            m.SensorAssignment.sensor_id == sensor_id, m.SensorAssignment.until.is_(None)
+        )
+    )
+    if current is not None:
+        current.until = now
+    before = f"fridge id {sensor.fridge_id} as {sensor.role}"
+    sensor.fridge_id = None
+    sensor.role = None
+    return [f"sensor {sensor_id!r} unassigned (was {before})"]

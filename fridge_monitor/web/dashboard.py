@@ -6,51 +6,86 @@ from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 
-from fridge_monitor.overview import fridge_overview
-from fridge_monitor.status import age, state
+from fridge_monitor import charts
+from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, fridges_now, sensors
+from fridge_monitor.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
-from fridge_monitor.web.units import temperature
+from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("dashboard", __name__)
 nav("dashboard.index", "Dashboard")
 
-# Until alarm profiles say otherwise: CDC's longest logging interval, doubled.
-MAX_GAP = timedelta(minutes=30)
+MAX_GAP = DEFAULT_MAX_GAP
+SPARK_HOURS = 24
 
 
-def _sites() -> list[tuple[str, list[dict[str, Any]]]]:
+def sparkline(fridge: FridgeNow, now: datetime, unit: str) -> str:
+    """The last 24 hours as a small chart (hourly min/max envelope and mean), allowed range drawn in."""
+    start = now - timedelta(hours=SPARK_HOURS)
+    to_display = None if unit == "C" else (lambda c: to_unit(c, unit))
+    series = charts.convert([charts.Series(fridge.name, fridge.history)], to_display)
+    low, high = to_unit(fridge.latest.low_c, unit), to_unit(fridge.latest.high_c, unit)
+    return charts.render(
+        series, start=start, end=now, tz=fridge.tz, band=(low, high), max_gap=timedelta(hours=1, minutes=30),
+        title=f"{fridge.name}: last 24 hours",
+        description=(f"Hourly minimum, maximum and mean temperature of {fridge.name} over the last 24 hours; "
+                     f"the allowed range {low:.1f} to {high:.1f} °{unit} is shaded."),
+        unit=f"°{unit}", width=320, height=90, chart_id=f"spark-{fridge.id}", compact=True,
+    )
+
+
+def tile(fridge: FridgeNow, now: datetime, unit: str) -> dict[str, Any]:
+    latest = fridge.latest
+    current = status(latest, now, MAX_GAP)
+    live = current not in (State.NO_DATA, State.NO_SENSOR)
+    weak = [s for s in fridge.sensors if s.battery_pct is not None and s.battery_pct < LOW_BATTERY_PCT]
+    return {
+        "name": fridge.name,
+        "url": url_for("fridges.detail", name=fridge.name),
+        "state": current.value,
+        "css": current.css,
+        "icon": current.icon,
+        "temperature": temperature(latest.temperature_c, unit) if live else "—",
+        "last_known": None if live or latest.temperature_c is None else temperature(latest.temperature_c, unit),
+        "min": temperature(latest.min_c, unit),
+        "max": temperature(latest.max_c, unit),
+        "range": f"{temperature(latest.low_c, unit)} … {temperature(latest.high_c, unit)}",
+        "age": age(now, latest.measured_at),
+        "last_at": latest.measured_at.astimezone(fridge.tz).strftime("%d %b %H:%M") if latest.measured_at else None,
+        "weak": [f"{s.id} {s.battery_pct:.0f} %" for s in weak],
+        "sensors": len(fridge.sensors),
+        "chart": sparkline(fridge, now, unit),
+    }
+
+
+def _context() -> dict[str, Any]:
     now = datetime.now(timezone.utc)
     unit = current_user().display_unit
     conn = db().connection()
-    rows = []
-    for site, latest in fridge_overview(conn, now):
-        current = state(latest, now, MAX_GAP)
-        rows.append((site, {
-            "name": latest.fridge,
-            "state": current.value,
-            "css": current.value.lower().replace(" ", "-"),
-            "icon": {"OK": "✓", "OUT OF RANGE": "⚠", "NO DATA": "?", "NO SENSOR": "∅"}[current.value],
-            "temperature": temperature(latest.temperature_c, unit) if current.value in ("OK", "OUT OF RANGE") else "—",
-            "last": temperature(latest.temperature_c, unit),
-            "min": temperature(latest.min_c, unit),
-            "max": temperature(latest.max_c, unit),
-            "range": f"{temperature(latest.low_c, unit)} … {temperature(latest.high_c, unit)}",
-            "age": age(now, latest.measured_at),
-        }))
-    return [(site, [r for _, r in group]) for site, group in groupby(rows, key=lambda r: r[0])]
+    fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS))
+    sites = [
+        (site, group[0].timezone, [tile(f, now, unit) for f in group])
+        for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
+    ]
+    loose = [
+        {"id": s.id, "last_seen": age(now, s.last_seen_at), "temperature": temperature(s.temperature_c, unit),
+         "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—"}
+        for s in sensors(conn, unassigned=True)
+    ]
+    return {"sites": sites, "unassigned": loose, "refreshed": now}
 
 
 @bp.route("/")
 @allow(*EVERYONE)
 def index() -> Any:
-    return render_template("dashboard.html", sites=_sites(), refreshed=datetime.now(timezone.utc))
+    return render_template("dashboard.html", **_context())
 
 
 @bp.route("/dashboard/tiles")
 @allow(*EVERYONE)
 def tiles() -> Any:
     """The live part of the dashboard, fetched every few seconds."""
-    return render_template("_dashboard_tiles.html", sites=_sites(), refreshed=datetime.now(timezone.utc))
+    return render_template("_dashboard_tiles.html", **_context())

@@ -6,6 +6,6 @@ from flask import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from fridge_monitor.web import dashboard
+    from fridge_monitor.web import admin, api, audit_views, dashboard, fridges, ops
 
-    return [dashboard.bp]
+    return [dashboard.bp, fridges.bp, api.bp, ops.bp, audit_views.bp, admin.bp]

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy.orm as so
 
+from werkzeug.routing import IntegerConverter
+
 from fridge_monitor import accounts
 from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
@@ -39,7 +41,9 @@ def routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        url = rule.build({arg: "no-such-thing" for arg in rule.arguments}, append_unknown=False)[1]
+        values = {arg: 0 if isinstance(rule._converters[arg], IntegerConverter) else "no-such-thing"
+                  for arg in rule.arguments}
+        url = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, url, method
 

@@ -41,3 +41,40 @@ def test_age_is_compact():
     assert age(NOW, NOW - timedelta(minutes=4, seconds=59)) == "4 min"
     assert age(NOW, NOW - timedelta(hours=3)) == "3 h"
     assert age(NOW, None) == "never"
+
+
+def test_low_battery_warns_only_when_otherwise_ok():
+    from fridge_monitor.status import status
+
+    assert status(latest(battery_pct=19.9), NOW, GAP) is State.LOW_BATTERY
+    assert status(latest(battery_pct=20.0), NOW, GAP) is State.OK
+    assert status(latest(battery_pct=5, temperature_c=9.0), NOW, GAP) is State.OUT_OF_RANGE
+    assert status(latest(battery_pct=5, measured_at=NOW - timedelta(hours=1)), NOW, GAP) is State.NO_DATA
+    assert state(latest(battery_pct=5), NOW, GAP) is State.OK  # the storage state itself is unaffected
+
+
+def test_any_fresh_sensor_out_of_range_makes_the_fridge_out_of_range():
+    assert state(latest(temperature_c=4.0, fresh_c=(4.0, 8.4)), NOW, GAP) is State.OUT_OF_RANGE
+    assert state(latest(temperature_c=4.0, fresh_c=(4.0, 7.9)), NOW, GAP) is State.OK
+
+
+def test_every_state_has_text_and_an_icon():
+    assert {s.value: s.icon for s in State} == {
+        "OK": "✓", "OUT OF RANGE": "⚠", "NO DATA": "?", "LOW BATTERY": "🔋", "NO SENSOR": "∅"}
+    assert State.OUT_OF_RANGE.css == "out-of-range"
+
+
+def test_workday_boundaries():
+    berlin = ZoneInfo("Europe/Berlin")
+    # A minute before and after local midnight belong to different workdays.
+    before = datetime(2026, 11, 24, 22, 59, tzinfo=timezone.utc)
+    after = datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
+    assert workday_start(before, berlin) == datetime(2026, 11, 23, 23, 0, tzinfo=timezone.utc)
+    assert workday_start(after, berlin) == after
+    # The day clocks go forward (29 March 2026) starts at 23:00 UTC the evening before; the next at 22:00.
+    assert workday_start(datetime(2026, 3, 29, 12, 0, tzinfo=timezone.utc), berlin) == datetime(
+        2026, 3, 28, 23, 0, tzinfo=timezone.utc)
+    assert workday_start(datetime(2026, 3, 30, 12, 0, tzinfo=timezone.utc), berlin) == datetime(
+        2026, 3, 29, 22, 0, tzinfo=timezone.utc)
+    kolkata = ZoneInfo("Asia/Kolkata")
+    assert workday_start(NOW, kolkata) == datetime(2026, 11, 24, 18, 30, tzinfo=timezone.utc)

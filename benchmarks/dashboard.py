@@ -1,0 +1,188 @@
+"""Dashboard, fridge list API and one-year chart latency on a large SQLite database.
+
+Builds a database with the migrations, 200 fridges on three sites and N
+readings generated directly (bulk inserts, no MQTT) with their hourly
+rollups: one fridge has a year of minute readings, the others share the rest
+over the same year. Then times, with the Flask test client signed in, the
+dashboard page and ``GET /api/v1/fridges`` (p50/p95 over repeated requests)
+and the one-year chart of the minute-logged fridge. Targets: dashboard p95
+< 100 ms, one-year chart < 200 ms.
+
+    python benchmarks/dashboard.py [--readings 10000000] [--fridges 200] [--db PATH] [--repeat 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy.orm as so
+
+from fridge_monitor import accounts, migrate
+from fridge_monitor.config import build_config
+from fridge_monitor.db import create_engine
+from fridge_monitor.sync import sync_config
+from fridge_monitor.web import create_app
+
+SITES = [("North Clinic", "Europe/Berlin"), ("South Clinic", "America/New_York"), ("East Clinic", "Asia/Kolkata")]
+YEAR = timedelta(days=365)
+MINUTE_FRIDGE = "F000"
+CHUNK = 200_000
+
+
+def sqlite_text(at: datetime) -> str:
+    """How SQLAlchemy stores a UTC datetime in SQLite."""
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def build(path: Path, fridges: int, readings: int, now: datetime) -> None:
+    url = f"sqlite:///{path}"
+    settings = {"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0}
+    engine = create_engine(settings)
+    migrate.upgrade(engine)
+    config = bench_config(url, fridges)
+    with so.Session(engine) as session, session.begin():
+        sync_config(session, config, now - YEAR - timedelta(days=1))
+        accounts.create_user(session, "bench", "nurse", "benchmark-password", actor="benchmark", now=now)
+    engine.dispose()
+
+    minute_count = min(readings // 2, int(YEAR.total_seconds() // 60))
+    others = fridges - 1
+    per_other = (readings - minute_count) // max(1, others)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-400000")
+    rng = random.Random(42)
+    total = 0
+    began = time.perf_counter()
+    for index in range(fridges):
+        sensor = f"native:probe{index:03d}"
+        count = minute_count if index == 0 else per_other
+        step = YEAR.total_seconds() / max(1, count)
+        start = now - YEAR
+        base = 2.5 if index % 10 else -20.0  # every tenth one a freezer
+        rows = []
+        for k in range(count):
+            at = start + timedelta(seconds=k * step)
+            temp = round(base + 2.5 + 1.5 * math.sin(k * step / 3600 / 24 * 2 * math.pi) + rng.uniform(-0.4, 0.4), 2)
+            text = sqlite_text(at)
+            rows.append((sensor, text, text, temp))
+            if len(rows) >= CHUNK:
+                conn.executemany("INSERT INTO readings (sensor_id, measured_at, received_at, temperature_c) "
+                                 "VALUES (?, ?, ?, ?)", rows)
+                total += len(rows)
+                rows.clear()
+        if rows:
+            conn.executemany("INSERT INTO readings (sensor_id, measured_at, received_at, temperature_c) "
+                             "VALUES (?, ?, ?, ?)", rows)
+            total += len(rows)
+        last = sqlite_text(start + timedelta(seconds=(count - 1) * step))
+        conn.execute("UPDATE sensors SET first_seen_at = ?, last_seen_at = ?, last_measured_at = ?, battery_pct = ?, "
+                     "battery_at = ? WHERE id = ?", (sqlite_text(start), last, last, 15.0 if index % 37 == 5 else 88.0,
+                                                     last, sensor))
+        if index % 20 == 0:
+            conn.commit()
+            print(f"  {total:,} readings ({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
+    conn.commit()
+    print(f"  rollups ({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
+    conn.execute(
+        "INSERT INTO hourly_rollups (sensor_id, hour, min_c, max_c, sum_c, count) "
+        "SELECT sensor_id, substr(measured_at, 1, 13) || ':00:00.000000', min(temperature_c), max(temperature_c), "
+        "sum(temperature_c), count(*) FROM readings GROUP BY sensor_id, substr(measured_at, 1, 13)"
+    )
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+    print(f"  built {total:,} readings in {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+
+
+def bench_config(url: str, fridges: int):  # noqa: ANN201
+    return build_config({
+        "database": {"url": url},
+        "web": {"secret_key": "b" * 40},
+        "sites": [{"name": name, "timezone": tz} for name, tz in SITES],
+        "fridges": [
+            {"name": f"F{i:03d}", "site": SITES[i % len(SITES)][0], "kind": "freezer" if i % 10 == 0 and i else "refrigerator",
+             "sensors": [f"native:probe{i:03d}"]}
+            for i in range(fridges)
+        ],
+    }, {}, {}, "benchmark")
+
+
+def timed(client, path: str, repeat: int) -> list[float]:  # noqa: ANN001
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, (path, response.status_code, response.data[:300])
+    return times
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--readings", type=int, default=10_000_000)
+    parser.add_argument("--fridges", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--db", type=Path, default=None, help="reuse (or create) this database file")
+    args = parser.parse_args()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    workdir = None
+    path = args.db
+    if path is None:
+        workdir = tempfile.TemporaryDirectory(prefix="fm-bench-")
+        path = Path(workdir.name) / "bench.db"
+    if not path.exists():
+        print(f"building {path}: {args.fridges} fridges, {args.readings:,} readings", file=sys.stderr)
+        build(path, args.fridges, args.readings, now)
+    url = f"sqlite:///{path}"
+    engine = create_engine({"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0})
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT count(*) FROM readings").scalar()
+        user_id = conn.exec_driver_sql("SELECT id FROM users WHERE name = 'bench'").scalar()
+    app = create_app(bench_config(url, args.fridges), engine=engine)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = user_id
+    timed(client, "/", 2)  # warm caches and template compilation
+    dashboard = timed(client, "/", args.repeat)
+    tiles = timed(client, "/dashboard/tiles", args.repeat)
+    api = timed(client, "/api/v1/fridges", args.repeat)
+    year = timed(client, f"/fridges/{MINUTE_FRIDGE}?range=year", max(5, args.repeat // 4))
+    year_api = timed(client, f"/api/v1/fridges/{MINUTE_FRIDGE}/readings?from={(now - YEAR).date()}&every=86400", 5)
+
+    print(f"database: {stored:,} readings, {args.fridges} fridges (SQLite {sqlite3.sqlite_version})")
+    rows = [
+        ("dashboard page GET /", dashboard, 100.0),
+        ("dashboard tiles refresh", tiles, None),
+        ("GET /api/v1/fridges", api, None),
+        (f"one-year chart page /fridges/{MINUTE_FRIDGE}?range=year", year, 200.0),
+        ("one-year readings API, daily buckets (raw scan)", year_api, None),
+    ]
+    for label, values, target in rows:
+        p50, p95 = statistics.median(values), percentile(values, 95)
+        verdict = ""
+        if target is not None:
+            verdict = f"  target p95 < {target:.0f} ms: {'met' if p95 < target else 'MISSED'} ({p95 / target:.2f}× target)"
+        print(f"{label:<58} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  (n={len(values)}){verdict}")
+    engine.dispose()
+    if workdir is not None:
+        workdir.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

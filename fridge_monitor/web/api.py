@@ -1,0 +1,143 @@
+"""The JSON API under ``/api/v1``: fridges with their state, sensors, readings; described by openapi.json.
+
+Authenticated by the session cookie or ``Authorization: Bearer TOKEN``
+(:mod:`fridge_monitor.web.access`); errors are ``{"error": {"code", "message"}}``.
+Times are ISO 8601 in UTC; temperatures in °C.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, jsonify, request
+
+from fridge_monitor import models as m
+from fridge_monitor.export import PeriodError, iso_utc, parse_bound
+from fridge_monitor.overview import (
+    DEFAULT_MAX_GAP, FridgeNow, SensorInfo, bucketed_readings, fridges_now, raw_readings, sensors,
+)
+from fridge_monitor.status import status, workday_start
+from fridge_monitor.web import db
+from fridge_monitor.web.access import EVERYONE, allow
+from fridge_monitor.web.openapi import document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_RAW = 100_000
+MIN_EVERY = 1
+MAX_SPAN = timedelta(days=3 * 366 + 1)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return iso_utc(at) if at is not None else None
+
+
+def sensor_json(s: SensorInfo) -> dict[str, Any]:
+    return {
+        "id": s.id, "format": s.format, "device": s.device, "fridge": s.fridge, "role": s.role,
+        "temperature_c": s.temperature_c, "last_measured_at": _iso(s.last_measured_at),
+        "last_seen_at": _iso(s.last_seen_at), "battery_pct": s.battery_pct, "online": s.online,
+        "calibration_certificate": s.calibration_certificate,
+        "calibration_due": s.calibration_due.isoformat() if s.calibration_due else None,
+    }
+
+
+def fridge_json(f: FridgeNow, now: datetime) -> dict[str, Any]:
+    latest = f.latest
+    return {
+        "name": f.name, "site": f.site, "timezone": f.timezone, "kind": f.kind,
+        "range": {"low_c": latest.low_c, "high_c": latest.high_c},
+        "status": status(latest, now, DEFAULT_MAX_GAP).value,
+        "temperature_c": latest.temperature_c,
+        "last_reading_at": _iso(latest.measured_at),
+        "today": {"since": iso_utc(workday_start(now, f.tz)), "min_c": latest.min_c, "max_c": latest.max_c},
+        "sensors": [sensor_json(s) for s in f.sensors],
+    }
+
+
+@bp.route("/fridges")
+@allow(*EVERYONE)
+def fridges() -> Any:
+    now = datetime.now(timezone.utc)
+    found = fridges_now(db().connection(), now, history=timedelta(0))
+    return jsonify({"fridges": [fridge_json(f, now) for f in found], "generated_at": iso_utc(now)})
+
+
+def _one(name: str, now: datetime) -> FridgeNow:
+    found = fridges_now(db().connection(), now, name=name, history=timedelta(0))
+    if not found:
+        abort(404, f"there is no fridge named {name!r}")
+    return found[0]
+
+
+@bp.route("/fridges/<name>")
+@allow(*EVERYONE)
+def fridge(name: str) -> Any:
+    now = datetime.now(timezone.utc)
+    return jsonify(fridge_json(_one(name, now), now))
+
+
+@bp.route("/sensors")
+@allow(*EVERYONE)
+def sensor_list() -> Any:
+    return jsonify({"sensors": [sensor_json(s) for s in sensors(db().connection())]})
+
+
+def _bound(param: str, tz: ZoneInfo, *, end: bool) -> datetime | None:
+    text = request.args.get(param)
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_bound(text.strip().replace(" ", "+") if "T" in text else text.strip(), tz, end=end)
+    except PeriodError as exc:
+        abort(400, f"parameter '{param}': {exc}")
+
+
+@bp.route("/fridges/<name>/readings")
+@allow(*EVERYONE)
+def readings(name: str) -> Any:
+    now = datetime.now(timezone.utc)
+    fridge_row = db().execute(sa.select(m.Fridge.id, m.Site.timezone).join(m.Site).where(m.Fridge.name == name)).first()
+    if fridge_row is None:
+        abort(404, f"there is no fridge named {name!r}")
+    tz = ZoneInfo(fridge_row.timezone)
+    end = _bound("to", tz, end=True) or now
+    start = _bound("from", tz, end=False) or end - timedelta(days=1)
+    if end <= start:
+        abort(400, "parameter 'to': the period is empty (to is not after from)")
+    if end - start > MAX_SPAN:
+        abort(400, "parameter 'from': the period may span at most three years")
+    every_text = request.args.get("every")
+    body: dict[str, Any] = {"fridge": name, "from": iso_utc(start), "to": iso_utc(end)}
+    conn = db().connection()
+    if every_text is None or every_text == "":
+        rows = raw_readings(conn, fridge_row.id, start, end, MAX_RAW + 1)
+        if len(rows) > MAX_RAW:
+            abort(400, f"parameter 'every': more than {MAX_RAW} readings in this period; "
+                       "ask for a shorter period or for buckets with every=<seconds>")
+        body["every"] = None
+        body["readings"] = [{"at": iso_utc(at), "sensor": sid, "temperature_c": temp} for at, sid, temp in rows]
+        return jsonify(body)
+    try:
+        every = int(every_text)
+    except ValueError:
+        abort(400, f"parameter 'every': {every_text!r} is not a whole number of seconds")
+    if every < MIN_EVERY or every > 366 * 86400:
+        abort(400, "parameter 'every': must be between 1 second and 366 days (31622400 seconds)")
+    if (end - start).total_seconds() / every > MAX_RAW:
+        abort(400, f"parameter 'every': {every} s buckets would make more than {MAX_RAW} buckets; choose a larger one")
+    body["every"] = every
+    body["buckets"] = [
+        {"start": iso_utc(at), "sensor": sid, "min_c": low, "max_c": high, "mean_c": round(mean, 4), "count": count}
+        for at, sid, low, high, mean, count in bucketed_readings(conn, fridge_row.id, start, end, every)
+    ]
+    return jsonify(body)
+
+
+@bp.route("/openapi.json")
+@allow(*EVERYONE)
+def openapi() -> Any:
+    return jsonify(document())

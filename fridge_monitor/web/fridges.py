@@ -1,0 +1,130 @@
+"""One fridge: its chart over a chosen range, its sensors and its daily min/max log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, render_template, request
+
+from fridge_monitor import charts
+from fridge_monitor.export import PeriodError, parse_period
+from fridge_monitor.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
+from fridge_monitor.status import age, is_silent, status
+from fridge_monitor.web import db
+from fridge_monitor.web.access import EVERYONE, allow, current_user
+from fridge_monitor.web.units import temperature, to_unit
+
+bp = Blueprint("fridges", __name__)
+
+RANGES = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30),
+          "year": timedelta(days=365)}
+CALIBRATION_WARNING = timedelta(days=30)
+CUSTOM_LONGEST = timedelta(days=3 * 366)
+
+
+def chosen_range(args: Any, tz: ZoneInfo, now: datetime) -> tuple[str, datetime, datetime, str | None]:
+    """(range name, start, end, error) from ``?range=`` and, for ``custom``, ``?from=&to=`` dates or times."""
+    name = args.get("range", "day")
+    if name in RANGES:
+        return name, now - RANGES[name], now, None
+    if name != "custom":
+        return "day", now - RANGES["day"], now, f"unknown range {name!r}: choose day, week, month, year or custom"
+    start_text, end_text = args.get("from", "").strip(), args.get("to", "").strip()
+    if not start_text or not end_text:
+        return "day", now - RANGES["day"], now, "a custom range needs both a from and a to date"
+    try:
+        start, end = parse_period(start_text, end_text, tz)
+    except PeriodError as exc:
+        return "day", now - RANGES["day"], now, str(exc)
+    if end - start > CUSTOM_LONGEST:
+        return "day", now - RANGES["day"], now, "a custom range may span at most three years"
+    return "custom", start, min(end, max(now, start + timedelta(minutes=1))), None
+
+
+def calibration(sensor: SensorInfo, today: date) -> tuple[str, str]:
+    """(text, css) for a sensor's calibration due date: overdue and due within 30 days are flagged."""
+    if sensor.calibration_due is None:
+        return "not recorded", "muted"
+    if sensor.calibration_due < today:
+        return f"{sensor.calibration_due.isoformat()} — OVERDUE", "flag-bad"
+    if sensor.calibration_due - today <= CALIBRATION_WARNING:
+        days = (sensor.calibration_due - today).days
+        return f"{sensor.calibration_due.isoformat()} — due in {days} day{'s' if days != 1 else ''}", "flag-warn"
+    return sensor.calibration_due.isoformat(), ""
+
+
+def link_state(sensor: SensorInfo, now: datetime) -> str:
+    if is_silent(sensor.last_measured_at, now, DEFAULT_MAX_GAP):
+        return "silent (no reading for over 30 min)" if sensor.last_measured_at else "never reported"
+    if sensor.online is False:
+        return "offline (device reported)"
+    return "online"
+
+
+@bp.route("/fridges/<name>")
+@allow(*EVERYONE)
+def detail(name: str) -> Any:
+    now = datetime.now(timezone.utc)
+    unit = current_user().display_unit
+    conn = db().connection()
+    found = fridges_now(conn, now, name=name)
+    if not found:
+        abort(404, f"there is no fridge named {name!r}")
+    fridge = found[0]
+    tz = fridge.tz
+    range_name, start, end, error = chosen_range(request.args, tz, now)
+    made = history(conn, fridge.id, start, end, tz)
+    low, high = to_unit(fridge.latest.low_c, unit), to_unit(fridge.latest.high_c, unit)
+    what = {"raw": "every reading", "hourly": "hourly minimum, maximum and mean",
+            "daily": "daily minimum, maximum and mean"}[made.resolution]
+    local = lambda at: at.astimezone(tz).strftime("%d %b %Y %H:%M")  # noqa: E731
+    chart = charts.render(
+        charts.convert(made.series, None if unit == "C" else (lambda c: to_unit(c, unit))),
+        start=start, end=end, tz=tz, band=(low, high), max_gap=made.max_gap,
+        title=f"{fridge.name}: {local(start)} to {local(end)} ({fridge.timezone})",
+        description=(f"Temperature of {fridge.name}, {what}, per sensor; the allowed range "
+                     f"{low:.1f} to {high:.1f} °{unit} is shaded. Times in {fridge.timezone}."),
+        unit=f"°{unit}", width=960, height=320, chart_id="fridge-chart",
+    )
+    last_day = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    days = daily_min_max(conn, fridge.id, start.astimezone(tz).date(), last_day, tz, now)
+    today = now.astimezone(tz).date()
+    current = status(fridge.latest, now, DEFAULT_MAX_GAP)
+    return render_template(
+        "fridge.html",
+        fridge=fridge,
+        state=current,
+        current=temperature(fridge.latest.temperature_c, unit),
+        today_min=temperature(fridge.latest.min_c, unit),
+        today_max=temperature(fridge.latest.max_c, unit),
+        allowed=f"{temperature(fridge.latest.low_c, unit)} … {temperature(fridge.latest.high_c, unit)}",
+        age=age(now, fridge.latest.measured_at),
+        chart=chart,
+        resolution=what,
+        range_name=range_name,
+        ranges=list(RANGES),
+        start_text=request.args.get("from", start.astimezone(tz).date().isoformat()),
+        end_text=request.args.get("to", last_day.isoformat()),
+        error=error,
+        sensors=[
+            {
+                "id": s.id, "role": s.role or "—",
+                "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—",
+                "low_battery": s.battery_pct is not None and s.battery_pct < 20,
+                "value": temperature(s.temperature_c, unit),
+                "last_seen": (f"{age(now, s.last_seen_at)} ago ({local(s.last_seen_at)})" if s.last_seen_at else "never"),
+                "link": link_state(s, now),
+                "certificate": s.calibration_certificate or "—",
+                "due": calibration(s, today),
+            }
+            for s in fridge.sensors
+        ],
+        days=[
+            {"day": day, "min": temperature(agg.min_c, unit), "max": temperature(agg.max_c, unit),
+             "mean": temperature(agg.mean_c, unit), "count": agg.count,
+             "out": agg.count and (agg.min_c < fridge.latest.low_c or agg.max_c > fridge.latest.high_c)}
+            for day, agg in days
+        ],
+    ), 400 if error else 200
