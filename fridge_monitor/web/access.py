@@ -98,12 +98,14 @@ def enforce() -> Any:
 
 # -- navigation ----------------------------------------------------------------
 
-_NAV: list[tuple[str, str]] = []
+_NAV: list[tuple[int, str, str]] = []
 
 
-def nav(endpoint: str, label: str) -> None:
-    """Add a page to the top navigation; it shows for the roles its view allows."""
-    _NAV.append((endpoint, label))
+def nav(endpoint: str, label: str, position: int) -> None:
+    """Add a page to the top navigation at ``position`` (lower is further left);
+    it shows for the roles its view allows."""
+    _NAV.append((position, endpoint, label))
+    _NAV.sort()
 
 
 def nav_items() -> list[tuple[str, str]]:
@@ -111,7 +113,7 @@ def nav_items() -> list[tuple[str, str]]:
     if user is None:
         return []
     items = []
-    for endpoint, label in _NAV:
+    for _position, endpoint, label in _NAV:
         view = current_app.view_functions.get(endpoint)
         roles = getattr(view, "allowed_roles", frozenset())
         if user.role in roles:

@@ -636,4 +636,4 @@ def reset_password(user_id: int) -> Any:
     return _user_page(user, password_form=form)
 
 
-nav("admin.index", "Admin")
+nav("admin.index", "Admin", 90)

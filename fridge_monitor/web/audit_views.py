@@ -79,4 +79,4 @@ def index() -> Any:
                            page_url=page_url, verdict=verdict, page_size=PAGE_SIZE)
 
 
-nav("audit_views.index", "Audit trail")
+nav("audit_views.index", "Audit trail", 80)

@@ -16,7 +16,7 @@ from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("dashboard", __name__)
-nav("dashboard.index", "Dashboard")
+nav("dashboard.index", "Dashboard", 10)
 
 MAX_GAP = DEFAULT_MAX_GAP
 SPARK_HOURS = 24
