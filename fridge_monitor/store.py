@@ -11,8 +11,10 @@ import dataclasses
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fridge_monitor import audit_trail
 from fridge_monitor import models as m
 from fridge_monitor.readings import Availability, BatteryLevel, Reading
 
@@ -180,26 +182,28 @@ class Store:
         self._known_sensors.update(r.sensor_id for r, _ in batch.readings)
 
     def _register_sensors(self, conn: sa.Connection, batch: Batch) -> None:
-        new: dict[str, Reading] = {}
-        for reading, _ in batch.readings:
-            if reading.sensor_id not in self._known_sensors and reading.sensor_id not in new:
-                new[reading.sensor_id] = reading
+        """Register sensors this process has not seen yet; a truly new one is audited."""
+        new: dict[str, tuple[Reading, datetime]] = {}
+        for reading, received in batch.readings:
+            if reading.sensor_id not in self._known_sensors:
+                new.setdefault(reading.sensor_id, (reading, received))
         if not new:
             return
-        first_seen = {sid: received for (r, received) in batch.readings for sid in (r.sensor_id,) if sid in new}
+        existing = set(conn.scalars(sa.select(m.Sensor.id).where(m.Sensor.id.in_(list(new)))))
         conn.execute(
             self._insert_sensor,
             [
-                {
-                    "id": sid,
-                    "format": r.fmt,
-                    "device": r.device,
-                    "first_seen_at": first_seen[sid],
-                    "created_at": first_seen[sid],
-                }
-                for sid, r in new.items()
+                {"id": sid, "format": r.fmt, "device": r.device, "first_seen_at": received, "created_at": received}
+                for sid, (r, received) in new.items()
             ],
         )
+        unseen = [(sid, received) for sid, (_r, received) in new.items() if sid not in existing]
+        if unseen:
+            with so.Session(bind=conn) as session:
+                for sid, received in unseen:
+                    audit_trail.record(session, at=received, actor="ingest", action="create", record_type="sensor",
+                                       record_id=sid, field="fridge", new="unassigned",
+                                       reason="first reading from an unknown sensor")
 
     def _update_rollups(self, conn: sa.Connection, batch: Batch) -> None:
         hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in batch.readings}

@@ -126,3 +126,13 @@ def test_hourly_rollups_stay_exact_with_late_and_duplicate_readings(database_url
         (T0, 4.0, 8.5, 18.5, 3),
         (T0 + timedelta(hours=1), 5.0, 5.0, 5.0, 1),
     ]
+
+
+def test_an_unknown_sensor_is_registered_once_and_audited(database_url, engine_for):
+    engine = engine_for(database_url)
+    Store(engine).write(Batch(readings=[(reading("native:stray", T0, 4.0), T0)]))
+    Store(engine).write(Batch(readings=[(reading("native:stray", T0 + timedelta(minutes=1), 4.1), T0)]))
+    with engine.connect() as conn:
+        events = conn.execute(sa.select(m.AuditEvent.actor, m.AuditEvent.action, m.AuditEvent.new_value)
+                              .where(m.AuditEvent.record_id == "native:stray")).all()
+    assert [tuple(e) for e in events] == [("ingest", "create", "unassigned")]
