@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor import accounts
+from fridge_monitor import accounts, audit_trail
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 
@@ -72,7 +72,11 @@ def preferences() -> Any:
     user = current_user()
     form = UnitForm(unit=user.display_unit)
     if form.validate_on_submit():
-        user.display_unit = form.unit.data
+        if user.display_unit != form.unit.data:
+            audit_trail.record(db(), at=datetime.now(timezone.utc), actor=user.name, action="update",
+                               record_type="user", record_id=user.name, field="display_unit",
+                               old=user.display_unit, new=form.unit.data, reason="own preference")
+            user.display_unit = form.unit.data
         db().commit()
         flash("Saved.")
         return redirect(url_for("auth.preferences"))

@@ -122,3 +122,15 @@ def test_users_cli_add_token_disable(tmp_path, sqlite_url):
     result = cli("users", "disable", "olga", "--reason", "left", env=env)
     assert result.returncode == 0
     assert cli("users", "token", "olga", env=env).stderr.strip() == "fridge-monitor: error: user 'olga' is disabled"
+
+
+def test_display_unit_preference_shows_fahrenheit_and_is_audited(app, engine_for, database_url):
+    client = app.test_client()
+    sign_in(client, "nina", "nina-password-1")
+    token = csrf_from(client.get("/preferences").get_data(as_text=True))
+    response = client.post("/preferences", data={"csrf_token": token, "unit": "F"})
+    assert response.status_code == 302
+    with engine_for(database_url).connect() as conn:
+        row = conn.execute(sa.select(m.AuditEvent.old_value, m.AuditEvent.new_value)
+                           .where(m.AuditEvent.field == "display_unit")).one()
+    assert tuple(row) == ("C", "F")
