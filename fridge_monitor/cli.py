@@ -311,18 +311,9 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
 @click.pass_context
 def users_token(ctx: click.Context, name: str) -> None:
     """Print a new API token for NAME (shown once; only its hash is stored)."""
-    import sqlalchemy as sa
-    import sqlalchemy.orm as so
-
     from fridge_monitor import accounts
-    from fridge_monitor import models as m
 
-    config = _load(ctx)
-    engine = open_database(config)
-    with so.Session(engine) as session, session.begin():
-        user = session.scalar(sa.select(m.User).where(m.User.name == name))
-        if user is None:
-            raise CliError(f"no user named {name!r}")
+    with _user_session(ctx, name) as (session, user):
         if user.disabled_at is not None:
             raise CliError(f"user {name!r} is disabled")
         token = accounts.new_token(session, user, actor="cli", now=datetime.now(timezone.utc))
@@ -337,20 +328,27 @@ def users_token(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def users_disable(ctx: click.Context, name: str, reason: str) -> None:
     """Disable a user (users are never deleted: history keeps their name); revokes their tokens."""
+    from fridge_monitor import accounts
+
+    with _user_session(ctx, name) as (session, user):
+        accounts.set_disabled(session, user, True, actor="cli", now=datetime.now(timezone.utc), reason=reason)
+    click.echo(f"user {name!r} disabled")
+
+
+@contextmanager
+def _user_session(ctx: click.Context, name: str) -> Iterator[tuple[Any, Any]]:
+    """A transaction and the user called ``name`` in it (one line and exit 2 if there is none)."""
     import sqlalchemy as sa
     import sqlalchemy.orm as so
 
-    from fridge_monitor import accounts
     from fridge_monitor import models as m
 
-    config = _load(ctx)
-    engine = open_database(config)
+    engine = open_database(_load(ctx))
     with so.Session(engine) as session, session.begin():
         user = session.scalar(sa.select(m.User).where(m.User.name == name))
         if user is None:
             raise CliError(f"no user named {name!r}")
-        accounts.set_disabled(session, user, True, actor="cli", now=datetime.now(timezone.utc), reason=reason)
-    click.echo(f"user {name!r} disabled")
+        yield session, user
 
 
 # -- audit -----------------------------------------------------------------
