@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fridge_monitor.readings import FORMATS
+from fridge_monitor.rules import PRESETS, AlarmProfile, ProfileError, profile_from_config
 
 ENV_PREFIX = "FRIDGE_MONITOR_"
 CONFIG_ENV = "FRIDGE_MONITOR_CONFIG"
@@ -162,6 +163,7 @@ class Config:
     fridges: tuple[FridgeDecl, ...]
     source: str = "defaults"
     channels: tuple[ChannelDecl, ...] = ()
+    alarm_profiles: tuple[AlarmProfile, ...] = ()
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -207,12 +209,12 @@ def build_config(
     origins: dict[tuple[str, str], str] = {}
     subscriptions_raw: Any = None
     for top, value in raw.items():
-        if top in ("sites", "fridges"):
+        if top in ("sites", "fridges", "alarm_profiles"):
             continue
         if top == "alerts" and top not in SETTINGS and isinstance(value, dict) and set(value) <= {"channels"}:
             continue  # [[alerts.channels]] is read by _channels below
         if top not in SETTINGS:
-            known = ", ".join([*SETTINGS, "sites", "fridges"])
+            known = ", ".join([*SETTINGS, "sites", "fridges", "alarm_profiles", "alerts"])
             raise ConfigError(f"{source}: unknown section [{top}] (known: {known})")
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{top}] must be a table")
@@ -244,7 +246,9 @@ def build_config(
 
     subscriptions = _subscriptions(subscriptions_raw, source)
     sites = _sites(raw.get("sites", []), source)
-    fridges = _fridges(raw.get("fridges", []), {s.name for s in sites}, source)
+    profiles = _alarm_profiles(raw.get("alarm_profiles", []), source)
+    known_profiles = set(PRESETS) | {p.name for p in profiles}
+    fridges = _fridges(raw.get("fridges", []), {s.name for s in sites}, known_profiles, source)
     channels = _channels(raw.get("alerts", {}).get("channels", []), source)
     return Config(
         database=sections["database"],
@@ -257,6 +261,7 @@ def build_config(
         fridges=fridges,
         source=source,
         channels=channels,
+        alarm_profiles=profiles,
     )
 
 
@@ -441,7 +446,23 @@ def _sites(value: Any, source: str) -> tuple[SiteDecl, ...]:
     return tuple(sites)
 
 
-def _fridges(value: Any, site_names: set[str], source: str) -> tuple[FridgeDecl, ...]:
+def _alarm_profiles(value: Any, source: str) -> tuple[AlarmProfile, ...]:
+    """Custom ``[[alarm_profiles]]``; fridges name them (or a preset) in ``alarm_profile``."""
+    profiles: list[AlarmProfile] = []
+    for table in _table_list(value, "alarm_profiles", source):
+        try:
+            profile = profile_from_config(table)
+        except ProfileError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        if profile.name in PRESETS:
+            raise ConfigError(f"{source}: alarm profile {profile.name!r} has the name of a preset; choose another")
+        if any(p.name == profile.name for p in profiles):
+            raise ConfigError(f"{source}: alarm profile {profile.name!r} is declared twice")
+        profiles.append(profile)
+    return tuple(profiles)
+
+
+def _fridges(value: Any, site_names: set[str], profiles: set[str], source: str) -> tuple[FridgeDecl, ...]:
     fridges: list[FridgeDecl] = []
     claimed: dict[str, str] = {}
     allowed = {"name", "site", "kind", "low_c", "high_c", "alarm_profile", "sensors"}
@@ -474,6 +495,11 @@ def _fridges(value: Any, site_names: set[str], source: str) -> tuple[FridgeDecl,
         profile = table.get("alarm_profile", DEFAULT_ALARM_PROFILES.get(kind, ""))
         if not isinstance(profile, str):
             raise ConfigError(f"{where}: alarm_profile must be a string")
+        if profile and profile not in profiles:
+            raise ConfigError(
+                f"{where}: alarm_profile {profile!r} is neither a preset ({', '.join(PRESETS)}) "
+                "nor declared in [[alarm_profiles]]"
+            )
         sensors = table.get("sensors", [])
         if not isinstance(sensors, list) or not all(isinstance(s, str) for s in sensors):
             raise ConfigError(f"{where}: sensors must be a list of sensor ids such as \"native:a1-probe\"")

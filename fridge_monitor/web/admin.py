@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from fridge_monitor import accounts, audit_trail
 from fridge_monitor import models as m
 from fridge_monitor.config import DEFAULT_ALARM_PROFILES, FRIDGE_KINDS
+from fridge_monitor.rules import PRESETS
 from fridge_monitor.sync import assign_sensor, unassign_sensor
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user, nav
@@ -131,6 +132,11 @@ class FridgeForm(FlaskForm):
             return False
         if not self.alarm_profile.data:
             self.alarm_profile.data = DEFAULT_ALARM_PROFILES.get(self.kind.data, "")
+        known = [*PRESETS, *(p.name for p in settings().alarm_profiles)]
+        if self.alarm_profile.data and self.alarm_profile.data not in known:
+            self.alarm_profile.errors.append(
+                f"Unknown alarm profile. Choose one of: {', '.join(known)} (custom ones are declared in the config file).")
+            return False
         return valid
 
 

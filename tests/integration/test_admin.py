@@ -133,6 +133,9 @@ def test_a_change_without_a_reason_is_refused_next_to_the_field_and_changes_noth
      "The highest allowed temperature must be above the lowest (8 °C)."),
     ({"kind": "custom", "low_c": "", "high_c": "6", "reason": "x"}, "A custom range needs both limits."),
     ({"low_c": "warm", "reason": "x"}, "Enter a temperature in °C as a number, such as 2.0 or -20."),
+    ({"alarm_profile": "cdc-fridge", "reason": "x"},
+     "Unknown alarm profile. Choose one of: cdc-refrigerator, cdc-freezer, who-30dtr "
+     "(custom ones are declared in the config file)."),
 ])
 def test_fridge_ranges_are_validated(app, engine, changes, message):
     admin = client_for(app, engine, "ada")

@@ -138,3 +138,23 @@ def test_example_documents_every_setting_with_its_default():
     config = build_config(tomllib.loads(uncommented), {}, {}, "example")
     assert [f.name for f in config.fridges] == ["A1"]
     assert config.subscriptions[0].topic == "fridge-monitor/readings/+"
+
+
+def test_alarm_profiles_are_presets_or_declared():
+    sites = [{"name": "S", "timezone": "UTC"}]
+    with pytest.raises(ConfigError, match="alarm_profile 'cdc-fridge' is neither a preset"):
+        build({"sites": sites, "fridges": [{"name": "A1", "site": "S", "alarm_profile": "cdc-fridge"}]})
+    config = build({
+        "sites": sites,
+        "alarm_profiles": [{"name": "pharmacy-2-6", "low_c": 2.0, "high_c": 6.0,
+                            "rules": [{"name": "heat", "direction": "high", "threshold_c": 6.0,
+                                       "duration_min": 30}]}],
+        "fridges": [{"name": "A1", "site": "S", "alarm_profile": "pharmacy-2-6"},
+                    {"name": "A2", "site": "S", "alarm_profile": "who-30dtr"}],
+    })
+    assert [p.name for p in config.alarm_profiles] == ["pharmacy-2-6"]
+    assert config.alarm_profiles[0].rules[0].name == "heat"
+    with pytest.raises(ConfigError, match="has the name of a preset"):
+        build({"alarm_profiles": [{"name": "cdc-freezer", "low_c": -50, "high_c": -15}]})
+    with pytest.raises(ConfigError, match="test.toml: alarm profile 'x'"):
+        build({"alarm_profiles": [{"name": "x", "low_c": 2, "high_c": 8, "colour": "red"}]})
