@@ -122,8 +122,10 @@ def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool
         if ingest:
             role = Ingest(config)
             try:
-                role.start()
+                role.start(cancel=stop)
             except IngestStartError as exc:
+                if stop.is_set():
+                    return  # asked to stop while the database was still down
                 raise CliError(str(exc)) from None
             running.append(role)
         if web:

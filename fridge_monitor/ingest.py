@@ -116,10 +116,14 @@ class Ingest:
 
     # -- lifecycle -------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the writer (it waits for the database), then connect to the broker."""
+    def start(self, cancel: threading.Event | None = None) -> None:
+        """Start the writer (it waits for the database), then connect to the broker.
+
+        Setting ``cancel`` while the writer still waits for the database gives
+        up (IngestStartError), so a service stop is not stuck behind an outage.
+        """
         with self._writer_lock:
-            self._start_writer()
+            self._start_writer(cancel)
         self._shipper.start()
         connect(self._client, self.config.mqtt, persistent=True)
         self._client.loop_start()
@@ -210,7 +214,7 @@ class Ingest:
 
     # -- writer process --------------------------------------------------
 
-    def _start_writer(self) -> None:
+    def _start_writer(self, cancel: threading.Event | None = None) -> None:
         """Start a writer process and wait until it is ready to commit (call with the writer lock)."""
         ours, theirs = self._mp.Pipe(duplex=True)
         level = logging.getLogger("fridge_monitor").getEffectiveLevel()
@@ -220,6 +224,12 @@ class Ingest:
         process.start()
         theirs.close()
         try:
+            while not ours.poll(0.2):
+                if (cancel is not None and cancel.is_set()) or self._stopping.is_set():
+                    process.kill()
+                    process.join(5)
+                    ours.close()
+                    raise IngestStartError("stopped while waiting for the database")
             state, reason = ours.recv()
         except (EOFError, OSError):
             state, reason = "error", f"the ingest writer process exited at start (code {process.exitcode})"

@@ -47,3 +47,19 @@ def test_run_with_embedded_broker_stores_readings_and_stops_on_sigterm(tmp_path,
     day = ts[:10]
     result = cli("--config", str(config), "export", "readings", "--from", day, "--to", day)
     assert result.stdout.splitlines()[1].split(",")[1:4] == ["A1", "native:a1-probe", "4.4"]
+
+
+def test_ingest_waiting_for_an_unreachable_database_stops_on_sigterm(tmp_path):
+    from fridge_monitor.broker import free_port as port
+
+    log = tmp_path / "ingest.log"
+    proc = start_cli("ingest", log_path=log, env={
+        "FRIDGE_MONITOR_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port()}/nowhere",
+        "FRIDGE_MONITOR_DATABASE_RETRY_MAX_S": "1",
+    })
+    try:
+        wait_until(lambda: "database unavailable at start" in log.read_text(), 30, what="the writer to wait")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(15)
+    assert code == 0, log.read_text()
