@@ -1,0 +1,37 @@
+"""Configuration: settings in layers (defaults, TOML file, environment) and declarations.
+
+- :mod:`.settings`: the typed settings, their layers and checks, :class:`Config`.
+- :mod:`.declarations`: subscriptions, sites, fridges and alarm profiles.
+- :mod:`.alert_channels`: where alert notifications go.
+- :mod:`.errors`: the one-line :class:`ConfigError` and shared checks.
+"""
+
+from fridge_monitor.config.alert_channels import (
+    CHANNEL_KEYS,
+    CHANNEL_SECRETS,
+    ChannelDecl,
+)
+from fridge_monitor.config.declarations import (
+    DEFAULT_ALARM_PROFILES,
+    DEFAULT_SUBSCRIPTIONS,
+    FRIDGE_KINDS,
+    FridgeDecl,
+    SiteDecl,
+    Subscription,
+)
+from fridge_monitor.config.errors import ConfigError
+from fridge_monitor.config.settings import (
+    CHOICES,
+    CONFIG_ENV,
+    ENV_PREFIX,
+    SETTINGS,
+    Config,
+    build_config,
+    load_config,
+)
+
+__all__ = [
+    "CHANNEL_KEYS", "CHANNEL_SECRETS", "CHOICES", "CONFIG_ENV", "DEFAULT_ALARM_PROFILES", "DEFAULT_SUBSCRIPTIONS",
+    "ENV_PREFIX", "FRIDGE_KINDS", "SETTINGS", "ChannelDecl", "Config", "ConfigError", "FridgeDecl", "SiteDecl",
+    "Subscription", "build_config", "load_config",
+]

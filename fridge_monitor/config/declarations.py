@@ -1,0 +1,176 @@
+"""What the config file declares besides settings: subscriptions, sites, fridges, alarm profiles."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from fridge_monitor.config.errors import ConfigError, only_keys, table_list, zone
+from fridge_monitor.readings import FORMATS
+from fridge_monitor.rules import (
+    PRESETS,
+    AlarmProfile,
+    ProfileError,
+    profile_from_config,
+)
+
+# (topic filter, format) pairs subscribed when [[mqtt.subscriptions]] is absent.
+DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
+    ("fridge-monitor/readings/+", "native"),
+    ("fridge-monitor/availability/+", "native"),
+    ("fridge-monitor/senml/#", "senml"),
+    ("zigbee2mqtt/+", "zigbee2mqtt"),
+    ("zigbee2mqtt/+/availability", "zigbee2mqtt"),
+    ("tele/+/SENSOR", "tasmota"),
+    ("tele/+/LWT", "tasmota"),
+    ("+/sensor/+/state", "esphome"),
+    ("+/status", "esphome"),
+    ("shellies/+/sensor/+", "shelly"),
+    ("shellies/+/online", "shelly"),
+    ("+/status/+", "shelly"),
+    ("+/events/rpc", "shelly"),
+    ("+/online", "shelly"),
+)
+
+
+FRIDGE_KINDS: dict[str, tuple[float, float] | None] = {
+    "refrigerator": (2.0, 8.0),
+    "freezer": (-50.0, -15.0),
+    "ultra-cold": (-90.0, -60.0),
+    "room": (20.0, 25.0),
+    "custom": None,
+}
+
+
+DEFAULT_ALARM_PROFILES = {
+    "refrigerator": "cdc-refrigerator",
+    "freezer": "cdc-freezer",
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Subscription:
+    topic: str
+    fmt: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SiteDecl:
+    name: str
+    timezone: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FridgeDecl:
+    name: str
+    site: str
+    kind: str
+    low_c: float
+    high_c: float
+    alarm_profile: str
+    sensors: tuple[str, ...]
+
+
+def parse_subscriptions(value: Any, source: str) -> tuple[Subscription, ...]:
+    if value is None:
+        return tuple(Subscription(t, f) for t, f in DEFAULT_SUBSCRIPTIONS)
+    subs = []
+    for i, table in enumerate(table_list(value, "mqtt.subscriptions", source), 1):
+        where = f"{source}: [[mqtt.subscriptions]] #{i}"
+        only_keys(table, {"topic", "format"}, where)
+        topic, fmt = table.get("topic"), table.get("format")
+        if not isinstance(topic, str) or not topic or topic.startswith("$share/"):
+            raise ConfigError(f"{where} needs a topic filter (without $share/; use [ingest] shared_group)")
+        if fmt not in FORMATS:
+            raise ConfigError(f"{where} format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        subs.append(Subscription(topic, fmt))
+    if not subs:
+        raise ConfigError(f"{source}: [[mqtt.subscriptions]] is empty; remove it to use the defaults")
+    return tuple(subs)
+
+
+def parse_sites(value: Any, source: str) -> tuple[SiteDecl, ...]:
+    sites: list[SiteDecl] = []
+    for i, table in enumerate(table_list(value, "sites", source), 1):
+        where = f"{source}: [[sites]] #{i}"
+        only_keys(table, {"name", "timezone"}, where)
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} needs a name")
+        if any(s.name == name for s in sites):
+            raise ConfigError(f"{where}: site {name!r} is declared twice")
+        zone(table.get("timezone"), f"{where} ({name}) timezone")
+        sites.append(SiteDecl(name, table["timezone"]))
+    return tuple(sites)
+
+
+def parse_alarm_profiles(value: Any, source: str) -> tuple[AlarmProfile, ...]:
+    """Custom ``[[alarm_profiles]]``; fridges name them (or a preset) in ``alarm_profile``."""
+    profiles: list[AlarmProfile] = []
+    for table in table_list(value, "alarm_profiles", source):
+        try:
+            profile = profile_from_config(table)
+        except ProfileError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        if profile.name in PRESETS:
+            raise ConfigError(f"{source}: alarm profile {profile.name!r} has the name of a preset; choose another")
+        if any(p.name == profile.name for p in profiles):
+            raise ConfigError(f"{source}: alarm profile {profile.name!r} is declared twice")
+        profiles.append(profile)
+    return tuple(profiles)
+
+
+def parse_fridges(value: Any, site_names: set[str], profiles: set[str], source: str) -> tuple[FridgeDecl, ...]:
+    fridges: list[FridgeDecl] = []
+    claimed: dict[str, str] = {}
+    allowed = {"name", "site", "kind", "low_c", "high_c", "alarm_profile", "sensors"}
+    for i, table in enumerate(table_list(value, "fridges", source), 1):
+        where = f"{source}: [[fridges]] #{i}"
+        only_keys(table, allowed, where)
+        name = table.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} needs a name")
+        where = f"{source}: fridge {name!r}"
+        if any(f.name == name for f in fridges):
+            raise ConfigError(f"{where} is declared twice")
+        site = table.get("site")
+        if site not in site_names:
+            raise ConfigError(f"{where}: site {site!r} is not declared in [[sites]]")
+        kind = table.get("kind", "refrigerator")
+        if kind not in FRIDGE_KINDS:
+            raise ConfigError(f"{where}: kind must be one of {', '.join(FRIDGE_KINDS)}, not {kind!r}")
+        default_range = FRIDGE_KINDS[kind]
+        low, high = table.get("low_c"), table.get("high_c")
+        if default_range is None and (low is None or high is None):
+            raise ConfigError(f"{where}: kind 'custom' needs low_c and high_c")
+        low = default_range[0] if low is None else low
+        high = default_range[1] if high is None else high
+        for key, v in (("low_c", low), ("high_c", high)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"{where}: {key} must be a number, not {v!r}")
+        if low >= high:
+            raise ConfigError(f"{where}: low_c ({low}) must be below high_c ({high})")
+        profile = table.get("alarm_profile", DEFAULT_ALARM_PROFILES.get(kind, ""))
+        if not isinstance(profile, str):
+            raise ConfigError(f"{where}: alarm_profile must be a string")
+        if profile and profile not in profiles:
+            raise ConfigError(
+                f"{where}: alarm_profile {profile!r} is neither a preset ({', '.join(PRESETS)}) "
+                "nor declared in [[alarm_profiles]]"
+            )
+        sensors = table.get("sensors", [])
+        if not isinstance(sensors, list) or not all(isinstance(s, str) for s in sensors):
+            raise ConfigError(f"{where}: sensors must be a list of sensor ids such as \"native:a1-probe\"")
+        for sid in sensors:
+            fmt, _, device = sid.partition(":")
+            if fmt not in FORMATS or not device:
+                raise ConfigError(
+                    f"{where}: sensor id {sid!r} must look like <format>:<device>[:<channel>] "
+                    f"with format one of {', '.join(FORMATS)}"
+                )
+            if sid in claimed:
+                raise ConfigError(f"{where}: sensor {sid!r} is already assigned to fridge {claimed[sid]!r}")
+            claimed[sid] = name
+        fridges.append(FridgeDecl(name, site, kind, float(low), float(high), profile, tuple(sensors)))
+    return tuple(fridges)
