@@ -112,7 +112,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 # -- roles -----------------------------------------------------------------
 
 
-def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool) -> None:
+def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool, scheduler: bool = False) -> None:
     """Run the chosen roles until ``stop``. Ingest's writer process checks the schema and
     syncs the declared sites and fridges before anything is received."""
     from fridge_monitor.ingest import Ingest, IngestStartError
@@ -130,6 +130,8 @@ def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool
             running.append(role)
         if web:
             running.append(_start_web(config))
+        if scheduler:
+            running.append(_start_scheduler(config))
         while not stop.wait(1.0):
             for role in running:
                 if getattr(role, "fatal_error", None):
@@ -137,6 +139,14 @@ def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool
     finally:
         for role in reversed(running):
             role.stop()
+
+
+def _start_scheduler(config: Config) -> Any:
+    from fridge_monitor.scheduler import Scheduler
+
+    role = Scheduler(config, open_database(config))
+    role.start()
+    return role
 
 
 def _start_web(config: Config) -> Any:
@@ -182,6 +192,37 @@ def web(ctx: click.Context) -> None:
 
 @main.command()
 @click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Time-based checks, escalation and reminders (one role; a second one waits as a hot standby)."""
+    config = _load(ctx)
+    with stop_on_signals() as stop:
+        _run_roles(config, stop, ingest=False, web=False, scheduler=True)
+
+
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Run every scheduled check once and exit (for cron and tests)."""
+    import sqlalchemy as sa
+
+    from fridge_monitor.db import describe
+    from fridge_monitor.outbox import Outbox
+    from fridge_monitor.scheduler import run_checks
+
+    config = _load(ctx)
+    engine = open_database(config)
+    outbox = Outbox(engine, config)
+    try:
+        outcome = run_checks(engine, config, outbox)
+    except sa.exc.OperationalError as exc:
+        raise CliError(f"cannot run the checks on {describe(config.database['url'])}: {exc.orig}") from None
+    finally:
+        outbox.close()
+    click.echo(f"checks done: {len(outcome.created)} alert(s) opened, {len(outcome.changed)} updated")
+
+
+@main.command()
+@click.pass_context
 def run(ctx: click.Context) -> None:
     """Production single box: every role in one process (plus the embedded broker if configured)."""
     from fridge_monitor.broker import EmbeddedBroker
@@ -200,7 +241,7 @@ def run(ctx: click.Context) -> None:
             config = config.replace("mqtt", protocol="3.1.1")  # amqtt speaks MQTT 3.1.1 only
     try:
         with stop_on_signals() as stop:
-            _run_roles(config, stop, ingest=True, web=True)
+            _run_roles(config, stop, ingest=True, web=True, scheduler=True)
     finally:
         if broker is not None:
             broker.stop()

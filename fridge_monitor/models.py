@@ -233,3 +233,129 @@ class Setting(Base):
 
     key: so.Mapped[str] = so.mapped_column(sa.String(100), primary_key=True)
     value: so.Mapped[str] = so.mapped_column(sa.Text)
+
+
+class Excursion(Base):
+    """One episode of a fridge's storage going wrong: out of its range, or beyond an alarm rule.
+
+    Derived data, like the rollups: re-evaluation from the readings updates it
+    (a late reading can move its start, end or peak), so the same readings
+    always give the same records. ``rule`` is ``out-of-range`` for the range
+    itself, else the alarm rule's name (``heat``, ``freeze``, ...).
+    """
+
+    __tablename__ = "excursions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), index=True)
+    rule: so.Mapped[str] = so.mapped_column(sa.String(100))
+    severity: so.Mapped[str] = so.mapped_column(sa.String(10))
+    started_at: so.Mapped[UTC]
+    ended_at: so.Mapped[UTC | None]
+    alarm_at: so.Mapped[UTC | None]
+    peak_c: so.Mapped[float]
+    low_c: so.Mapped[float]
+    mkt_c: so.Mapped[float | None]
+    time_beyond_s: so.Mapped[float]
+    readings_count: so.Mapped[int]
+    updated_at: so.Mapped[UTC]
+
+    __table_args__ = (sa.Index("ix_excursions_fridge_started", "fridge_id", "started_at"),)
+
+
+class Alert(Base):
+    """Something staff must know and answer: one per episode of a condition.
+
+    ``state`` is ``open`` until acknowledged, ``acknowledged`` while the
+    condition lasts, ``resolved`` once it has ended (an alert that resolved
+    by itself still needs ``acknowledged_at``). ``subject`` tells episodes of
+    the same kind apart: the sensor for sensor checks, else empty.
+    """
+
+    __tablename__ = "alerts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(30))
+    rule: so.Mapped[str] = so.mapped_column(sa.String(100))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    severity: so.Mapped[str] = so.mapped_column(sa.String(10))
+    state: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
+    excursion_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("excursions.id"))
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    detail: so.Mapped[str] = so.mapped_column(sa.Text)
+    started_at: so.Mapped[UTC]
+    ended_at: so.Mapped[UTC | None]
+    peak_c: so.Mapped[float | None]
+    low_c: so.Mapped[float | None]
+    created_at: so.Mapped[UTC]
+    updated_at: so.Mapped[UTC]
+    acknowledged_by: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    acknowledged_at: so.Mapped[UTC | None]
+    action: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_alerts_fridge_kind_started", "fridge_id", "kind", "started_at"),)
+
+
+class Notification(Base):
+    """One planned or attempted delivery of an alert on one channel: the delivery log and its outbox.
+
+    A row is due at ``due_at``; a sender claims it (``claimed_until``) so that
+    two processes never send it both; ``sent_at``/``ok``/``detail`` record the
+    attempt. A failed attempt is followed by a new row with the next
+    ``attempt`` number.
+    """
+
+    __tablename__ = "notifications"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    alert_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("alerts.id"), index=True)
+    channel: so.Mapped[str] = so.mapped_column(sa.String(100))
+    channel_type: so.Mapped[str] = so.mapped_column(sa.String(20))
+    tier: so.Mapped[int]
+    event: so.Mapped[str] = so.mapped_column(sa.String(20))
+    sequence: so.Mapped[int] = so.mapped_column(default=0)
+    attempt: so.Mapped[int] = so.mapped_column(default=1)
+    due_at: so.Mapped[UTC] = so.mapped_column(index=True)
+    claimed_until: so.Mapped[UTC | None]
+    sent_at: so.Mapped[UTC | None]
+    ok: so.Mapped[bool | None]
+    detail: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "event", "sequence", "attempt"),)
+
+
+class FridgeEvaluation(Base):
+    """Which fridges have readings the rules have not judged yet, and from when.
+
+    Ingest marks a fridge in the same transaction as its readings, so a crash
+    between storing and judging leaves the mark for the next evaluation.
+    """
+
+    __tablename__ = "fridge_evaluations"
+
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), primary_key=True)
+    dirty_since: so.Mapped[UTC | None]
+    evaluated_at: so.Mapped[UTC | None]
+
+
+class FridgeDay(Base):
+    """Per fridge and site-local day (23 or 25 hours on DST days): known time out of range, alarm or not."""
+
+    __tablename__ = "fridge_days"
+
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), primary_key=True)
+    day: so.Mapped[date] = so.mapped_column(primary_key=True)
+    out_of_range_s: so.Mapped[float]
+    updated_at: so.Mapped[UTC]
+
+
+class SchedulerLease(Base):
+    """The lock that keeps one scheduler active: held while renewed before ``expires_at``."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: so.Mapped[str] = so.mapped_column(sa.String(50), primary_key=True)
+    holder: so.Mapped[str] = so.mapped_column(sa.String(200))
+    acquired_at: so.Mapped[UTC]
+    expires_at: so.Mapped[UTC]

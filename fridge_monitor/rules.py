@@ -27,6 +27,7 @@ DIRECTIONS = ("high", "low")
 MODES = ("continuous", "cumulative")
 SEVERITIES = ("warning", "alarm")
 EXCURSION = "excursion"  # the kind of an out-of-range episode; no rule may take this name
+RESERVED_RULE_NAMES = (EXCURSION, "out-of-range")  # the second is how alerts name the range itself
 ZERO = timedelta(0)
 MINUTE = timedelta(minutes=1)
 
@@ -63,8 +64,8 @@ class Rule:
         where = f"rule {self.name!r}"
         if not isinstance(self.name, str) or not self.name.strip():
             raise ProfileError("a rule needs a name, such as 'heat' or 'freeze'")
-        if self.name == EXCURSION:
-            raise ProfileError(f"{where}: the name {EXCURSION!r} is reserved for out-of-range episodes")
+        if self.name in RESERVED_RULE_NAMES:
+            raise ProfileError(f"{where}: the name {self.name!r} is reserved for out-of-range episodes")
         if self.direction not in DIRECTIONS:
             raise ProfileError(f"{where}: direction must be 'high' or 'low', not {self.direction!r}")
         if not _is_number(self.threshold_c):

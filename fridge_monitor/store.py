@@ -128,6 +128,9 @@ class Store:
             index_elements=["sensor_id", "hour"],
             set_={c: rollup.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
         )
+        from fridge_monitor.evaluate import mark_statement
+
+        self._mark = mark_statement(name)
         self._availability = (
             sa.update(sensors)
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
@@ -153,6 +156,7 @@ class Store:
                 )
                 self._update_sensor_state(conn, batch)
                 self._update_rollups(conn, batch)
+                self._mark_fridges(conn, batch)
             if batch.rejected:
                 conn.execute(
                     sa.insert(m.RejectedMessage),
@@ -204,6 +208,15 @@ class Store:
                     audit_trail.record(session, at=received, actor="ingest", action="create", record_type="sensor",
                                        record_id=sid, field="fridge", new="unassigned",
                                        reason="first reading from an unknown sensor")
+
+    def _mark_fridges(self, conn: sa.Connection, batch: Batch) -> None:
+        """Mark the fridges these readings belong to for the rules, in this same transaction."""
+        earliest: dict[str, datetime] = {}
+        for r, _ in batch.readings:
+            at = earliest.get(r.sensor_id)
+            if at is None or r.measured_at < at:
+                earliest[r.sensor_id] = r.measured_at
+        conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
 
     def _update_rollups(self, conn: sa.Connection, batch: Batch) -> None:
         hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in batch.readings}

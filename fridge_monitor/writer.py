@@ -245,20 +245,63 @@ def writer_main(conn: Connection, config: Config, log_level: int) -> None:
         if problem:
             return
         writer = Writer(config, engine, should_stop=lambda: not parent_alive())
-        while True:
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                return  # the ingest process is gone; unacknowledged messages will be redelivered
-            if message is None:
-                return
-            batch_id, messages = message
-            counts = writer.process(messages)
-            if counts is None:
-                return
-            try:
-                conn.send((batch_id, counts))
-            except OSError:
-                return
+        judge = Judge(engine, config)
+        try:
+            while True:
+                try:
+                    if judge.pending and not conn.poll(0):
+                        judge.run()  # nothing more arrived: judge what the last batches touched
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    return  # the ingest process is gone; unacknowledged messages will be redelivered
+                if message is None:
+                    return
+                batch_id, messages = message
+                counts = writer.process(messages)
+                if counts is None:
+                    return
+                try:
+                    conn.send((batch_id, counts))
+                except OSError:
+                    return
+                judge.pending = True
+                if judge.due():
+                    judge.run()  # a steady stream: judge at least every JUDGE_EVERY_S
+        finally:
+            judge.close()
     finally:
         engine.dispose()
+
+
+JUDGE_EVERY_S = 0.2
+
+
+class Judge:
+    """Runs the rules over the fridges the committed batches touched, right after they are acknowledged.
+
+    A backlog that arrives in many batches is judged every ``JUDGE_EVERY_S``
+    rather than after each batch. Failures are logged; the fridges stay marked
+    in the database for the next run (or the scheduler).
+    """
+
+    def __init__(self, engine: sa.Engine, config: Config) -> None:
+        from fridge_monitor.evaluate import Evaluator
+
+        self.evaluator = Evaluator(engine, config)
+        self.pending = False
+        self._last = float("-inf")
+
+    def due(self) -> bool:
+        return time.monotonic() - self._last >= JUDGE_EVERY_S
+
+    def run(self) -> None:
+        self.pending = False
+        self._last = time.monotonic()
+        try:
+            self.evaluator.marked()
+        except Exception:  # noqa: BLE001 - judging must never stop ingest; the marks stay
+            log.exception("evaluating the rules after a batch failed; the scheduler will try again")
+
+    def close(self) -> None:
+        self.evaluator.outbox.wait_idle(15)
+        self.evaluator.outbox.close()

@@ -80,6 +80,19 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_failed_logins": 5,
         "lockout_minutes": 15,
     },
+    "alerts": {
+        "tier_delay_min": 15.0,
+        "reminder_min": 30.0,
+        "max_attempts": 8,
+        "base_url": "",
+        "calibration_warning_days": 30,
+        "disagreement_c": 1.0,
+        "disagreement_min": 30.0,
+    },
+    "scheduler": {
+        "interval_s": 30.0,
+        "lease_s": 15.0,
+    },
     "logging": {
         "level": "INFO",
     },
@@ -107,6 +120,8 @@ class Config:
     sites: tuple[SiteDecl, ...]
     fridges: tuple[FridgeDecl, ...]
     source: str = "defaults"
+    alerts: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["alerts"]))
+    scheduler: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["scheduler"]))
     channels: tuple[ChannelDecl, ...] = ()
     alarm_profiles: tuple[AlarmProfile, ...] = ()
 
@@ -156,10 +171,8 @@ def build_config(
     for top, value in raw.items():
         if top in ("sites", "fridges", "alarm_profiles"):
             continue
-        if top == "alerts" and top not in SETTINGS and isinstance(value, dict) and set(value) <= {"channels"}:
-            continue  # [[alerts.channels]] is read by _channels below
         if top not in SETTINGS:
-            known = ", ".join([*SETTINGS, "sites", "fridges", "alarm_profiles", "alerts"])
+            known = ", ".join([*SETTINGS, "sites", "fridges", "alarm_profiles"])
             raise ConfigError(f"{source}: unknown section [{top}] (known: {known})")
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{top}] must be a table")
@@ -168,7 +181,7 @@ def build_config(
                 subscriptions_raw = item
                 continue
             if top == "alerts" and key == "channels":
-                continue
+                continue  # [[alerts.channels]] is read by parse_channels below
             sections[top][key] = _coerce(top, key, item, source)
             origins[top, key] = source
 
@@ -201,6 +214,8 @@ def build_config(
         ingest=sections["ingest"],
         web=sections["web"],
         logging=sections["logging"],
+        alerts=sections["alerts"],
+        scheduler=sections["scheduler"],
         subscriptions=subscriptions,
         sites=sites,
         fridges=fridges,
@@ -306,6 +321,18 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
             raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
         if values["secret_key"] and len(values["secret_key"]) < 32:
             raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
+    elif section == "alerts":
+        for key in ("tier_delay_min", "max_attempts", "calibration_warning_days", "disagreement_c",
+                    "disagreement_min"):
+            _positive(values, section, key, origin)
+        if values["reminder_min"] < 0:
+            raise ConfigError(f"{origin('reminder_min')}: [alerts] reminder_min must be 0 (no reminders) or more")
+        url = values["base_url"]
+        if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
+            raise ConfigError(f"{origin('base_url')}: [alerts] base_url must look like https://HOST[/PATH], not {url!r}")
+    elif section == "scheduler":
+        _positive(values, section, "interval_s", origin)
+        _positive(values, section, "lease_s", origin)
     elif section == "ingest":
         _positive(values, section, "batch_size", origin)
         _positive(values, section, "max_payload_bytes", origin)
