@@ -85,11 +85,11 @@ def mark_statement(dialect: str) -> sa.Insert:
     a, fe = m.SensorAssignment, m.FridgeEvaluation.__table__
     since = sa.bindparam("since", type_=m.UTCDateTime())
     select = (
-        sa.select(a.fridge_id, since, sa.null())
+        sa.select(a.fridge_id, since)
         .where(a.sensor_id == sa.bindparam("sid"), sa.or_(a.until.is_(None), a.until > since))
         .distinct()
     )
-    stmt = _insert(dialect, fe).from_select(["fridge_id", "dirty_since", "evaluated_at"], select)
+    stmt = _insert(dialect, fe).from_select(["fridge_id", "dirty_since"], select)
     current, new = fe.c.dirty_since, stmt.excluded.dirty_since
     return stmt.on_conflict_do_update(
         index_elements=["fridge_id"],
