@@ -105,7 +105,7 @@ def no_data_findings(sensors: Sequence[SensorState], fridge_since: datetime, now
     """A silent sensor is an alarm; so is a fridge with no sensor at all (it is not monitored)."""
     if not sensors:
         start = fridge_since + allowed_gap
-        if now < start:
+        if now <= start:
             return []
         return [Finding("no-data", "no-sensor", "", "alarm", start, None, "No sensor assigned: not monitored",
                         "This fridge has no sensor, so its temperature is unknown. Assign a sensor under Admin.")]
@@ -113,12 +113,12 @@ def no_data_findings(sensors: Sequence[SensorState], fridge_since: datetime, now
     for sensor in sensors:
         last = sensor.last_measured_at
         start = (last if last is not None else sensor.since) + allowed_gap
-        if now < start:
+        if now <= start:  # silent means longer than the allowed gap, as on the dashboard
             continue
         if last is None:
             detail = f"Sensor {sensor.id} ({sensor.role}) has never sent a reading."
         else:
-            detail = (f"No reading from sensor {sensor.id} ({sensor.role}) since {last.isoformat(timespec='minutes')} "
+            detail = (f"No reading from sensor {sensor.id} ({sensor.role}) since {last.astimezone(timezone.utc):%Y-%m-%d %H:%M} "
                       f"UTC; the allowed gap is {_minutes(allowed_gap)}.")
         out.append(Finding("no-data", "silence", sensor.id, "alarm", start, None,
                            f"No data from {sensor.role} sensor {sensor.id}", detail))
