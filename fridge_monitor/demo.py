@@ -27,7 +27,9 @@ from fridge_monitor.broker import EmbeddedBroker, free_port, port_in_use
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.db import create_engine
 from fridge_monitor.ingest import Ingest
+from fridge_monitor.alerts import waiting_count
 from fridge_monitor.overview import fridge_overview
+from fridge_monitor.scheduler import Scheduler
 from fridge_monitor.status import State, age, state
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
@@ -129,6 +131,9 @@ def run_demo(
     ingest.start()
     web = WebServer(create_app(config, engine=engine), "127.0.0.1", web_port, config.web["threads"])
     web.start()
+    # Started once the replayed history has caught up with the present: until then the
+    # timestamped sensors' newest readings are hours old, which is not a silence.
+    scheduler = Scheduler(config, engine)
     sim_thread = threading.Thread(target=_simulate, args=(simulation, stop), name="demo-simulator", daemon=True)
     try:
         if not ingest.wait_connected(15):
@@ -136,17 +141,30 @@ def run_demo(
         sim_thread.start()
         _banner(out, data_dir, mqtt_port, web.url)
         max_gap = timedelta(seconds=INTERVAL_S * 3 + 15)
-        while not stop.wait(status_every):
-            _print_status(out, engine, ingest, max_gap, simulation)
+        printed = time.monotonic()
+        while not stop.wait(min(status_every, 1.0)):
+            if not scheduler.started and _live(simulation):
+                scheduler.start()
+            if time.monotonic() - printed >= status_every:
+                printed = time.monotonic()
+                _print_status(out, engine, ingest, max_gap, simulation)
     finally:
         print("\nstopping…", file=out, flush=True)
         stop.set()
         sim_thread.join(15) if sim_thread.is_alive() else None
         web.stop()
+        if scheduler.started:
+            scheduler.stop()
         ingest.stop()
         broker.stop()
         engine.dispose()
         print("stopped cleanly; data kept in", data_dir, file=out, flush=True)
+
+
+def _live(simulation: object) -> bool:
+    clock = getattr(simulation, "clock", None)
+    now = time.time()
+    return clock is None or clock.sim_at(now) >= now - 1
 
 
 def _simulate(simulation: object, stop: threading.Event) -> None:
@@ -189,6 +207,8 @@ def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timed
     clock = getattr(simulation, "clock", None)
     with engine.connect() as conn:
         overview = fridge_overview(conn, now)
+    with so.Session(engine) as session:
+        waiting, alarms = waiting_count(session)
     lines = [f"{now.astimezone().strftime('%H:%M:%S')}  {SITE} ({TIMEZONE})"]
     for _site, latest in overview:
         current = state(latest, now, max_gap)
@@ -204,6 +224,8 @@ def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timed
         f"  ingest: {stats.readings_written} readings stored, {stats.rejected_messages} rejected, "
         f"{ingest.backlog} waiting, broker {'connected' if ingest.connected else 'DISCONNECTED'}"
     )
+    if waiting:
+        lines.append(f"  alerts: {waiting} need acknowledgement ({alarms} alarms) — see /alerts on the dashboard")
     if clock is not None and clock.sim_at(now.timestamp()) < now.timestamp() - 1:
         simulated = datetime.fromtimestamp(clock.sim_at(now.timestamp()), timezone.utc)
         lines.append(

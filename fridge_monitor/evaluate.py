@@ -322,8 +322,15 @@ def _sensor_states(session: so.Session, segs: Sequence[Segment]) -> list[checks.
     return sorted(states, key=lambda st: (st.role != "primary", st.id))
 
 
-def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: datetime) -> Outcome:
-    """Judge one fridge as of ``now`` in the session's transaction (the caller commits)."""
+def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: datetime, *,
+                    by_time: bool = True) -> Outcome:
+    """Judge one fridge as of ``now`` in the session's transaction (the caller commits).
+
+    ``by_time`` False is the judgement right after a batch: what the readings
+    say. Silence is for the scheduler to notice (time passing), so then a
+    silent sensor only keeps an alert open that is open already; its readings
+    arriving resolve it.
+    """
     dirty_since = _lock(session, fridge_id, now)
     facts = fridge_facts(session, fridge_id)
     if facts is None:
@@ -349,8 +356,12 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings = [f for f in checks.excursion_findings(profile, episodes(profile, series, now=now), now)
                 if f.end is None or f.end >= start]
     sensors = _sensor_states(session, segs)
-    findings += checks.no_data_findings(sensors, facts.created_at, now, profile.allowed_gap)
     rec = _Reconciler(session, fridge_id, start, now)
+    silent = checks.no_data_findings(sensors, facts.created_at, now, profile.allowed_gap)
+    if not by_time:
+        already = {(a.kind, a.rule, a.subject) for a in rec.alerts if a.kind == "no-data" and a.ended_at is None}
+        silent = [f for f in silent if f.key in already]
+    findings += silent
     open_battery = frozenset(a.subject for a in rec.alerts if a.kind == "low-battery" and a.ended_at is None)
     findings += checks.battery_findings(sensors, profile.low_battery_pct, open_battery)
     findings += checks.calibration_findings(sensors, now.astimezone(tz).date(), tz,
@@ -415,7 +426,8 @@ def active_fridges(engine: sa.Engine) -> list[int]:
 
 
 def evaluate_many(engine: sa.Engine, config: Config, fridge_ids: Iterable[int], now: Callable[[], datetime],
-                  after: Callable[[so.Session, Outcome, datetime], None] | None = None) -> Outcome:
+                  after: Callable[[so.Session, Outcome, datetime], None] | None = None, *,
+                  by_time: bool = True) -> Outcome:
     """Evaluate each fridge in its own transaction; ``after`` runs in it (to plan notifications).
 
     A fridge whose evaluation fails is logged and left marked for the next run.
@@ -425,7 +437,7 @@ def evaluate_many(engine: sa.Engine, config: Config, fridge_ids: Iterable[int], 
         try:
             with so.Session(engine, expire_on_commit=False) as session, session.begin():
                 moment = now()
-                outcome = evaluate_fridge(session, config, fridge_id, moment)
+                outcome = evaluate_fridge(session, config, fridge_id, moment, by_time=by_time)
                 if after is not None and outcome.alert_ids:
                     after(session, outcome, moment)
         except sa.exc.SQLAlchemyError as exc:
@@ -455,7 +467,7 @@ class Evaluator:
         ids = marked_fridges(self.engine)
         if not ids:
             return Outcome()
-        outcome = evaluate_many(self.engine, self.config, ids, self.clock, after=self._plan)
+        outcome = evaluate_many(self.engine, self.config, ids, self.clock, after=self._plan, by_time=False)
         if outcome.alert_ids:
             self.outbox.send_due(self.clock())
         return outcome

@@ -91,22 +91,27 @@ class Scheduler:
 
     def __init__(self, config: Config, engine: sa.Engine, *, holder: str | None = None) -> None:
         self.config, self.engine = config, engine
-        settings = config.scheduler
-        self.lease = Lease(engine, timedelta(seconds=settings["lease_s"]), holder)
+        self.lease = Lease(engine, timedelta(seconds=config.scheduler["lease_s"]), holder)
         self.outbox = Outbox(engine, config)
         self.active = False
         self.fatal_error: str | None = None
         self._lock = threading.Lock()
-        self._scheduler = BackgroundScheduler(timezone=timezone.utc)
-        now = utcnow()
-        self._scheduler.add_job(self._renew, "interval", seconds=settings["lease_s"] / 3, id="lease",
-                                next_run_time=now, max_instances=1, coalesce=True)
-        self._scheduler.add_job(self._checks, "interval", seconds=settings["interval_s"], id="checks",
-                                next_run_time=now + timedelta(seconds=0.5), max_instances=1, coalesce=True)
-        self._scheduler.add_job(self._send, "interval", seconds=SEND_EVERY_S, id="send",
-                                next_run_time=now + timedelta(seconds=1), max_instances=1, coalesce=True)
+        # A late run (a busy machine) is run late rather than skipped with a warning; runs missed
+        # meanwhile collapse into one.
+        self._scheduler = BackgroundScheduler(
+            timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+
+    @property
+    def started(self) -> bool:
+        return self._scheduler.running
 
     def start(self) -> None:
+        settings, now = self.config.scheduler, utcnow()
+        self._scheduler.add_job(self._renew, "interval", seconds=settings["lease_s"] / 3, id="lease", next_run_time=now)
+        self._scheduler.add_job(self._checks, "interval", seconds=settings["interval_s"], id="checks",
+                                next_run_time=now + timedelta(seconds=0.5))
+        self._scheduler.add_job(self._send, "interval", seconds=SEND_EVERY_S, id="send",
+                                next_run_time=now + timedelta(seconds=1))
         self._scheduler.start()
         log.info("scheduler %s started; waiting for the lease", self.lease.holder)
 
