@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from fridge_monitor import models as m
 from fridge_monitor.export import iso_utc
 from fridge_monitor.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
 from fridge_monitor.status import State, status
@@ -47,6 +48,10 @@ def healthz() -> Any:
         body["status"] = "degraded"
         body["database"] = f"unreachable: {type(exc.orig or exc).__name__}: {str(exc.orig or exc).splitlines()[0]}"
         return jsonify(body), 503
+    lease = db().execute(sa.select(m.SchedulerLease.holder, m.SchedulerLease.expires_at)).first()
+    body["scheduler"] = ({"active": lease.expires_at >= now, "holder": lease.holder,
+                          "lease_expires_at": iso_utc(lease.expires_at)} if lease is not None
+                         else {"active": False, "holder": None, "lease_expires_at": None})
     if figures.newest_received_at is not None:
         body["ingest"] = {
             "last_received_at": iso_utc(figures.newest_received_at),
@@ -86,6 +91,31 @@ class DatabaseCollector:
         for state in State:
             by_status.add_metric([state.value], states.get(state, 0))
         yield by_status
+        yield from alert_metrics(self.conn, self.now)
+
+
+def alert_metrics(conn: sa.Connection, now: datetime) -> Iterator[Any]:
+    """Alerts waiting for people, deliveries that failed, and whether a scheduler holds its lease."""
+    a, n, lease = m.Alert, m.Notification, m.SchedulerLease
+    waiting = GaugeMetricFamily("fridge_monitor_alerts_unacknowledged",
+                                "Alerts waiting for an acknowledgement, by kind and severity.",
+                                labels=["kind", "severity"])
+    for kind, severity, count in conn.execute(
+            sa.select(a.kind, a.severity, sa.func.count()).where(a.acknowledged_at.is_(None))
+            .group_by(a.kind, a.severity).order_by(a.kind, a.severity)):
+        waiting.add_metric([kind, severity], count)
+    yield waiting
+    yield GaugeMetricFamily("fridge_monitor_alerts_ongoing", "Alerts whose condition is still going on.",
+                            value=conn.scalar(sa.select(sa.func.count()).select_from(a).where(a.ended_at.is_(None))))
+    failed = CounterMetricFamily("fridge_monitor_notifications_failed", "Notification attempts that failed, by channel.",
+                                 labels=["channel"])
+    for channel, count in conn.execute(sa.select(n.channel, sa.func.count()).where(n.ok.is_(False))
+                                       .group_by(n.channel).order_by(n.channel)):
+        failed.add_metric([channel], count)
+    yield failed
+    held = conn.scalar(sa.select(sa.func.count()).select_from(lease).where(lease.expires_at >= now))
+    yield GaugeMetricFamily("fridge_monitor_scheduler_active", "1 while a scheduler holds its lease.",
+                            value=1 if held else 0)
 
 
 @bp.route("/metrics")

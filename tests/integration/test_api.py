@@ -184,4 +184,5 @@ def test_metrics_need_credentials_and_read_the_database(api):
     assert "fridge_monitor_sensors_silent 1.0" in metrics  # the backup never reported
     assert 'fridge_monitor_fridges{status="OK"} 1.0' in metrics
     assert 'fridge_monitor_fridges{status="NO SENSOR"} 1.0' in metrics
-    assert "alert" not in metrics
+    assert "fridge_monitor_alerts_ongoing 0.0" in metrics  # nothing judged in this fixture
+    assert "fridge_monitor_scheduler_active 0.0" in metrics
