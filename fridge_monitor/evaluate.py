@@ -20,7 +20,7 @@ import bisect
 import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor import checks
+from fridge_monitor import checks, profiles
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 from fridge_monitor.overview import Segment, local_days, segments
@@ -47,9 +47,14 @@ STATE_KINDS = ("no-data", "low-battery", "calibration-due")
 Series = list[tuple[datetime, float]]
 
 
-def profile_for(config: Config, name: str, low_c: float, high_c: float) -> AlarmProfile:
-    """The fridge's alarm profile, its range narrowed to the fridge's own (the stricter of the two wins)."""
-    base = PRESETS.get(name) or next((p for p in config.alarm_profiles if p.name == name), None)
+def profile_for(config: Config, name: str, low_c: float, high_c: float,
+                stored: Mapping[str, AlarmProfile] | None = None) -> AlarmProfile:
+    """The fridge's alarm profile, its range narrowed to the fridge's own (the stricter of the two wins).
+
+    ``stored``: the profiles made in the admin pages (:func:`fridge_monitor.profiles.stored`).
+    """
+    base = (PRESETS.get(name) or next((p for p in config.alarm_profiles if p.name == name), None)
+            or (stored or {}).get(name))
     if base is None:
         if name:
             log.warning("alarm profile %r is not known (any more); judging by the fridge's range only", name)
@@ -336,7 +341,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     if facts is None:
         return Outcome()
     tz = ZoneInfo(facts.timezone)
-    profile = profile_for(config, facts.profile_name, facts.low_c, facts.high_c)
+    profile = profile_for(config, facts.profile_name, facts.low_c, facts.high_c, profiles.stored(session))
     reach = lookback(profile, config)
     start = now - reach
     if dirty_since is not None:

@@ -359,3 +359,15 @@ class SchedulerLease(Base):
     holder: so.Mapped[str] = so.mapped_column(sa.String(200))
     acquired_at: so.Mapped[UTC]
     expires_at: so.Mapped[UTC]
+
+
+class StoredAlarmProfile(Base):
+    """A custom alarm profile made in the admin pages; ``definition`` is JSON shaped like ``[[alarm_profiles]]``."""
+
+    __tablename__ = "alarm_profiles"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    definition: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[UTC]
+    updated_at: so.Mapped[UTC]

@@ -1,4 +1,4 @@
-"""excursions, alerts, notifications, evaluation marks, daily time out of range, scheduler lease
+"""excursions, alerts, notifications, evaluation marks, daily time out of range, scheduler lease, alarm profiles
 
 Revision ID: 0003
 Revises: 0002
@@ -17,6 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('alarm_profiles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('definition', sa.Text(), nullable=False),
+    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_profiles')),
+    sa.UniqueConstraint('name', name=op.f('uq_alarm_profiles_name'))
+    )
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
@@ -133,3 +142,4 @@ def downgrade() -> None:
 
     op.drop_table('excursions')
     op.drop_table('scheduler_leases')
+    op.drop_table('alarm_profiles')
