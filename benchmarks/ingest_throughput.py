@@ -5,7 +5,10 @@ Mosquitto for a persistent session while the consumer is offline, so neither
 competes with a publisher. Prints both rates, their ratio (target >= 0.8) and
 the ingest process's peak RSS (target < 120 MB).
 
-    python benchmarks/ingest_throughput.py [--messages 100000] [--protocol 5]
+With ``--assigned`` the 50 probes belong to 50 declared fridges, so ingest
+also marks and judges them (the rules) while it drains.
+
+    python benchmarks/ingest_throughput.py [--messages 100000] [--protocol 5] [--assigned]
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def connect(c: paho.Client, port: int, protocol: str) -> None:
 def payloads(n: int) -> list[tuple[str, bytes]]:
     base = int(time.time()) - n - 3600
     return [
-        (f"{TOPIC}probe-{i % 50}", json.dumps({"temperature_c": round(4 + (i % 40) / 10, 1), "ts": base + i,
+        (f"{TOPIC}probe-{i % PROBES}", json.dumps({"temperature_c": round(4 + (i % 40) / 10, 1), "ts": base + i,
                                                "battery_pct": 90}).encode())
         for i in range(n)
     ]
@@ -129,7 +132,16 @@ def bare_subscriber_rate(port: int, n: int, protocol: str) -> float:
     return (n - 1) / (last - first)
 
 
-def ingest_rate(port: int, n: int, protocol: str, workdir: Path) -> tuple[float, float, float]:
+PROBES = 50
+
+
+def declarations() -> str:
+    lines = ['[[sites]]\nname = "Bench"\ntimezone = "Europe/Berlin"\n']
+    lines += [f'[[fridges]]\nname = "F{i}"\nsite = "Bench"\nsensors = ["native:probe-{i}"]\n' for i in range(PROBES)]
+    return "".join(lines)
+
+
+def ingest_rate(port: int, n: int, protocol: str, workdir: Path, assigned: bool) -> tuple[float, float, float]:
     db = workdir / "bench.db"
     config = workdir / "fridge-monitor.toml"
     config.write_text(
@@ -138,6 +150,7 @@ def ingest_rate(port: int, n: int, protocol: str, workdir: Path) -> tuple[float,
         f'receive_maximum = {RECEIVE_MAXIMUM}\n'
         f'[[mqtt.subscriptions]]\ntopic = "{TOPIC}+"\nformat = "native"\n'
         '[logging]\nlevel = "WARNING"\n'
+        + (declarations() if assigned else "")
     )
     env = {**os.environ, "FRIDGE_MONITOR_CONFIG": str(config)}
     fm = [sys.executable, "-m", "fridge_monitor"]
@@ -192,6 +205,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
+    parser.add_argument("--assigned", action="store_true", help="probes belong to fridges: the rules run too")
     args = parser.parse_args()
     if shutil.which("mosquitto") is None:
         raise SystemExit("this benchmark needs the mosquitto binary")
@@ -200,11 +214,12 @@ def main() -> None:
         broker, port = start_mosquitto(workdir)
         try:
             bare = bare_subscriber_rate(port, args.messages, args.protocol)
-            ours, peak_mb, writer_mb = ingest_rate(port, args.messages, args.protocol, workdir)
+            ours, peak_mb, writer_mb = ingest_rate(port, args.messages, args.protocol, workdir, args.assigned)
         finally:
             broker.terminate()
             broker.wait(10)
-    print(f"messages:                 {args.messages} (MQTT {args.protocol}, QoS 1, backlog drain)")
+    print(f"messages:                 {args.messages} (MQTT {args.protocol}, QoS 1, backlog drain"
+          f"{f', {PROBES} fridges judged' if args.assigned else ', unassigned probes'})")
     print(f"bare paho subscriber:     {bare:,.0f} msg/s")
     print(f"fridge-monitor ingest:    {ours:,.0f} readings/s committed to SQLite")
     print(f"ratio:                    {ours / bare:.2f} (target >= 0.8)")

@@ -279,13 +279,14 @@ class _Reconciler:
 # -- evaluation ------------------------------------------------------------------------
 
 
-def _lock(session: so.Session, fridge_id: int, now: datetime) -> datetime | None:
-    """Take the fridge's evaluation lock (a write, so it comes first); its mark's ``dirty_since``."""
+def _lock(session: so.Session, fridge_id: int, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """Take the fridge's evaluation lock (a write, so it comes first); its mark's ``dirty_since`` and ``days_since``."""
     dialect = session.get_bind().dialect.name
-    stmt = _insert(dialect, m.FridgeEvaluation.__table__).values(fridge_id=fridge_id, dirty_since=None,
-                                                                 evaluated_at=now)
+    fe = m.FridgeEvaluation
+    stmt = _insert(dialect, fe.__table__).values(fridge_id=fridge_id, dirty_since=None, evaluated_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["fridge_id"], set_={"evaluated_at": now}))
-    return session.scalar(sa.select(m.FridgeEvaluation.dirty_since).where(m.FridgeEvaluation.fridge_id == fridge_id))
+    row = session.execute(sa.select(fe.dirty_since, fe.days_since).where(fe.fridge_id == fridge_id)).one()
+    return row.dirty_since, row.days_since
 
 
 def _window_start(session: so.Session, fridge_id: int, start: datetime, reach: timedelta) -> datetime:
@@ -336,7 +337,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     silent sensor only keeps an alert open that is open already; its readings
     arriving resolve it.
     """
-    dirty_since = _lock(session, fridge_id, now)
+    dirty_since, days_since = _lock(session, fridge_id, now)
     facts = fridge_facts(session, fridge_id)
     if facts is None:
         return Outcome()
@@ -347,12 +348,15 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     if dirty_since is not None:
         start = min(start, dirty_since - reach)
     start = _window_start(session, fridge_id, start, reach)
-    # New readings (or an excursion still going on) change the days' time out of range: those days are
-    # judged whole, from all of their readings. Otherwise only the rules' window is read.
+    # New readings (or an excursion still going on) change the days' time out of range: those days
+    # are judged whole, from all of their readings. That is not urgent, so right after a batch it is
+    # only noted (days_since) for the scheduler, and the batch judgement reads just the rules' window.
+    if dirty_since is not None:
+        days_since = dirty_since if days_since is None else min(days_since, dirty_since)
     first_day = None
     load_from = start - profile.allowed_gap
-    if dirty_since is not None or _has_open_excursion(session, fridge_id):
-        first_day = start.astimezone(tz).date()
+    if by_time and (days_since is not None or _has_open_excursion(session, fridge_id)):
+        first_day = min(start, days_since or start).astimezone(tz).date()
         load_from = min(load_from, local_days(first_day, first_day, tz)[0][1] - profile.allowed_gap)
     segs = segments(session.connection(), [fridge_id], load_from, now)
     pieces = readings_by_segment(session, segs, load_from, now)
@@ -377,8 +381,9 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     rec.resolve_unmatched(["excursion", "sensor-disagreement", *STATE_KINDS])
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)
+        days_since = None
     session.execute(sa.update(m.FridgeEvaluation).where(m.FridgeEvaluation.fridge_id == fridge_id)
-                    .values(dirty_since=None))
+                    .values(dirty_since=None, days_since=days_since))
     return rec.outcome
 
 

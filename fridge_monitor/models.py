@@ -336,6 +336,8 @@ class FridgeEvaluation(Base):
 
     fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), primary_key=True)
     dirty_since: so.Mapped[UTC | None]
+    # From when the daily time out of range needs recomputing (left to the scheduler: not urgent).
+    days_since: so.Mapped[UTC | None]
     evaluated_at: so.Mapped[UTC | None]
 
 

@@ -290,17 +290,21 @@ class Judge:
         self.evaluator = Evaluator(engine, config)
         self.pending = False
         self._last = float("-inf")
+        self._took = 0.0
 
     def due(self) -> bool:
-        return time.monotonic() - self._last >= JUDGE_EVERY_S
+        # While batches keep coming (a backlog), judging takes at most about a quarter of this process.
+        return time.monotonic() - self._last >= max(JUDGE_EVERY_S, 3 * self._took)
 
     def run(self) -> None:
         self.pending = False
-        self._last = time.monotonic()
+        began = time.monotonic()
         try:
             self.evaluator.marked()
         except Exception:  # noqa: BLE001 - judging must never stop ingest; the marks stay
             log.exception("evaluating the rules after a batch failed; the scheduler will try again")
+        self._last = time.monotonic()
+        self._took = self._last - began
 
     def close(self) -> None:
         self.evaluator.outbox.wait_idle(15)

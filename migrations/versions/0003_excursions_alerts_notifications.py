@@ -65,6 +65,7 @@ def upgrade() -> None:
     op.create_table('fridge_evaluations',
     sa.Column('fridge_id', sa.Integer(), nullable=False),
     sa.Column('dirty_since', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('days_since', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('evaluated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_fridge_evaluations_fridge_id_fridges')),
     sa.PrimaryKeyConstraint('fridge_id', name=op.f('pk_fridge_evaluations'))
