@@ -256,6 +256,8 @@ class _Reconciler:
             log.warning("alert %d opened: fridge id %d, %s (%s, %s)", alert.id, self.fridge_id, finding.title,
                         finding.kind, finding.severity)
         else:
+            if finding.kind in STATE_KINDS:  # noticed then: later readings that are still old do not move it
+                values["started_at"] = min(alert.started_at, finding.start)
             changed: list[bool] = []
             _set(alert, changed, **values, state=state_of(finding.end, alert.acknowledged_at))
             if changed:

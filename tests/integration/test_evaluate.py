@@ -178,3 +178,12 @@ def test_acknowledging_records_who_and_what_once(rig):
             alerts.acknowledge(session, warning, nurse, "  ", [], at(21))
         event = session.scalar(sa.select(m.AuditEvent).where(m.AuditEvent.record_type == "alert"))
         assert (event.actor, event.action, event.record_id) == ("nina", "acknowledge", str(freeze_id))
+
+
+def test_old_readings_arriving_late_keep_a_silence_open_and_its_start(rig):
+    rig.write("native:p1", every(0, 30, 5.0))
+    rig.judge(70, everything=True)
+    assert rig.alerts() == [("no-data", "silence", "alarm", "open", at(65), None)]
+    rig.write("native:p1", [(40, 5.0)])  # buffered, measured 30 minutes before it arrives: still silent now
+    rig.judge(71)
+    assert rig.alerts() == [("no-data", "silence", "alarm", "open", at(65), None)]
