@@ -184,6 +184,6 @@ def test_old_readings_arriving_late_keep_a_silence_open_and_its_start(rig):
     rig.write("native:p1", every(0, 30, 5.0))
     rig.judge(70, everything=True)
     assert rig.alerts() == [("no-data", "silence", "alarm", "open", at(65), None)]
-    rig.write("native:p1", [(40, 5.0)])  # buffered, measured 30 minutes before it arrives: still silent now
+    rig.write("native:p1", [(32, 5.0)])  # buffered, measured 39 minutes before it arrives: still silent now
     rig.judge(71)
     assert rig.alerts() == [("no-data", "silence", "alarm", "open", at(65), None)]
