@@ -144,7 +144,11 @@ def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool
 def _start_scheduler(config: Config) -> Any:
     from fridge_monitor.scheduler import Scheduler
 
-    role = Scheduler(config, open_database(config))
+    from fridge_monitor.sync import sync_declarations
+
+    engine = open_database(config)
+    sync_declarations(engine, config, datetime.now(timezone.utc))  # it may run before any ingest
+    role = Scheduler(config, engine)
     role.start()
     return role
 
@@ -209,10 +213,13 @@ def check(ctx: click.Context) -> None:
     from fridge_monitor.outbox import Outbox
     from fridge_monitor.scheduler import run_checks
 
+    from fridge_monitor.sync import sync_declarations
+
     config = _load(ctx)
     engine = open_database(config)
     outbox = Outbox(engine, config)
     try:
+        sync_declarations(engine, config, datetime.now(timezone.utc))
         outcome = run_checks(engine, config, outbox)
     except sa.exc.OperationalError as exc:
         raise CliError(f"cannot run the checks on {describe(config.database['url'])}: {exc.orig}") from None
