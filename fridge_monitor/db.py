@@ -51,3 +51,15 @@ def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
 def describe(url: str) -> str:
     """The URL without its password, for logs and status lines."""
     return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def write_lock(session: Any) -> None:
+    """Begin the session's transaction holding SQLite's write lock (call before its first statement).
+
+    In WAL mode a transaction that reads and then writes fails at once
+    ("database is locked") if another writer committed in between; taking the
+    lock first makes it wait its turn instead. PostgreSQL needs nothing here.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

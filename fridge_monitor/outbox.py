@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from fridge_monitor import escalation
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
+from fridge_monitor.db import write_lock
 from fridge_monitor.notify import AlertMessage, Channel, Delivery, build_channel, retry_delay
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class Outbox:
         changes for mqtt channels), in one transaction."""
         a = m.Alert
         with so.Session(self.engine) as session, session.begin():
+            write_lock(session)
             ids = list(session.scalars(sa.select(a.id).where(
                 sa.or_(a.acknowledged_at.is_(None), a.updated_at >= now - timedelta(days=1)))))
             return self.plan(session, ids, now)
@@ -137,6 +139,7 @@ class Outbox:
         free = sa.or_(n.claimed_until.is_(None), n.claimed_until < now)
         claimed = []
         with so.Session(self.engine) as session, session.begin():
+            write_lock(session)
             candidates = session.execute(
                 sa.select(n.id, n.alert_id, n.channel, n.event, n.attempt)
                 .where(n.sent_at.is_(None), n.due_at <= now, free).order_by(n.due_at, n.id).limit(SEND_BATCH)
@@ -198,6 +201,7 @@ class Outbox:
         n = m.Notification
         now = datetime.now(timezone.utc)
         with so.Session(self.engine) as session, session.begin():
+            write_lock(session)
             row = session.get(n, row_id)
             if row is None:
                 return
