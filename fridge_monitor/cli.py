@@ -463,17 +463,24 @@ def parse_command(fmt: str, topic: str, tz_name: str) -> None:
         sys.exit(1)
 
 
+EXPORTS = ["readings", "rejected", "alerts", "excursions"]
+BY_FRIDGE = ("readings", "alerts", "excursions")  # the exports --fridge narrows
+
+
 @main.command("export")
-@click.argument("kind", type=click.Choice(["readings", "rejected"]))
+@click.argument("kind", type=click.Choice(EXPORTS))
 @click.option("--from", "start", required=True, help="First day (YYYY-MM-DD) or ISO date-time.")
 @click.option("--to", "end", required=True, help="Last day, included (YYYY-MM-DD) or ISO date-time (excluded).")
-@click.option("--fridge", default=None, help="Only this fridge's readings.")
-@click.option("--tz", "tz_name", default=None, help="Read dates in this zone and add a local-time column.")
+@click.option("--fridge", default=None, help="Only this fridge's readings, alerts or excursions.")
+@click.option("--tz", "tz_name", default=None, help="Read dates in this zone and add local-time columns.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="File (default stdout).")
 @click.pass_context
 def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: str | None,
                    tz_name: str | None, out: str | None) -> None:
-    """Write a CSV export for a period (streamed; no row limit)."""
+    """Write a CSV export for a period (streamed; no row limit).
+
+    Alerts and excursions belong to the period when they overlap it.
+    """
     from fridge_monitor import export
 
     config = _load(ctx)
@@ -488,21 +495,27 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
     except export.PeriodError as exc:
         raise CliError(str(exc)) from None
     engine = open_database(config)
-    if fridge is not None and kind == "readings":
-        import sqlalchemy as sa
-
-        from fridge_monitor import models as m
-
-        with engine.connect() as conn:
-            if conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == fridge)) is None:
-                raise CliError(f"--fridge: no fridge named {fridge!r}")
+    if fridge is not None and kind in BY_FRIDGE:
+        _require_fridge(engine, fridge)
     with _output(out) as stream:
-        if kind == "readings":
-            rows = export.export_readings(engine, stream, lo, hi, fridge=fridge, tz=tz)
-        else:
+        if kind == "rejected":
             rows = export.export_rejected(engine, stream, lo, hi)
+        else:
+            write = {"readings": export.export_readings, "alerts": export.export_alerts,
+                     "excursions": export.export_excursions}[kind]
+            rows = write(engine, stream, lo, hi, fridge=fridge, tz=tz)
     if out is not None:
         click.echo(f"{rows} rows written to {out}", err=True)
+
+
+def _require_fridge(engine: sa.Engine, name: str) -> None:
+    import sqlalchemy as sa
+
+    from fridge_monitor import models as m
+
+    with engine.connect() as conn:
+        if conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == name)) is None:
+            raise CliError(f"--fridge: no fridge named {name!r}")
 
 
 @contextmanager

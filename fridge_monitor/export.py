@@ -13,6 +13,12 @@ from fridge_monitor import models as m
 
 READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
 REJECTED_HEADER = ["received_at_utc", "topic", "reason", "payload"]
+ALERTS_HEADER = ["id", "fridge", "kind", "rule", "severity", "started_at_utc", "ended_at_utc", "state", "peak_c",
+                 "low_c", "acknowledged_by", "acknowledged_at_utc", "action", "subject", "title"]
+ALERTS_LOCAL = ["started_at_local", "ended_at_local", "acknowledged_at_local"]
+EXCURSIONS_HEADER = ["id", "fridge", "rule", "started_at_utc", "ended_at_utc", "duration_s", "peak_c", "low_c",
+                     "mkt_c", "severity", "alarm_at_utc", "time_beyond_s"]
+EXCURSIONS_LOCAL = ["started_at_local", "ended_at_local", "alarm_at_local"]
 STREAM_ROWS = 5000
 
 
@@ -117,5 +123,98 @@ def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: dateti
         if size > len(payload):
             text += f"… [{size - len(payload)} more bytes not kept]"
         writer.writerow([iso_utc(received), topic, reason, text])
+        count += 1
+    return count
+
+
+# -- alerts and excursions ---------------------------------------------------------
+
+
+def _utc_or_empty(moment: datetime | None) -> str:
+    return iso_utc(moment) if moment is not None else ""
+
+
+def _local_or_empty(moment: datetime | None, tz: tzinfo) -> str:
+    return moment.astimezone(tz).isoformat() if moment is not None else ""
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _seconds(value: float | None) -> str:
+    """Whole seconds without a fraction (``4800``), else to the millisecond (``12.5``)."""
+    if value is None:
+        return ""
+    value = round(value, 3)
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def _overlapping(model: type[m.Alert] | type[m.Excursion], columns: list[str], start: datetime, end: datetime,
+                 fridge: str | None) -> sa.Select[tuple]:
+    """Records that overlap [start, end): started before its end and not ended before its start."""
+    f = m.Fridge
+    query = (
+        sa.select(*(getattr(model, c) for c in columns), f.name.label("fridge")).join(f, f.id == model.fridge_id)
+        .where(model.started_at < end, sa.or_(model.ended_at.is_(None), model.ended_at >= start))
+        .order_by(model.started_at, model.id)
+    )
+    if fridge is not None:
+        query = query.where(f.name == fridge)
+    return query
+
+
+ALERT_COLUMNS = ["id", "kind", "rule", "severity", "started_at", "ended_at", "state", "peak_c", "low_c",
+                 "acknowledged_by", "acknowledged_at", "action", "subject", "title"]
+EXCURSION_COLUMNS = ["id", "rule", "started_at", "ended_at", "peak_c", "low_c", "mkt_c", "severity", "alarm_at",
+                     "time_beyond_s"]
+
+
+def export_alerts(
+    engine: sa.Engine,
+    out: TextIO,
+    start: datetime,
+    end: datetime,
+    *,
+    fridge: str | None = None,
+    tz: tzinfo | None = None,
+) -> int:
+    """Write the alerts CSV: each alert overlapping the period, with who acknowledged it and what they did."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ALERTS_HEADER + (ALERTS_LOCAL if tz else []))
+    count = 0
+    for a in _stream(engine, _overlapping(m.Alert, ALERT_COLUMNS, start, end, fridge)):
+        row = [a.id, a.fridge, a.kind, a.rule, a.severity, iso_utc(a.started_at), _utc_or_empty(a.ended_at),
+               a.state, _number(a.peak_c), _number(a.low_c), a.acknowledged_by or "",
+               _utc_or_empty(a.acknowledged_at), a.action or "", a.subject, a.title]
+        if tz is not None:
+            row += [_local_or_empty(x, tz) for x in (a.started_at, a.ended_at, a.acknowledged_at)]
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def export_excursions(
+    engine: sa.Engine,
+    out: TextIO,
+    start: datetime,
+    end: datetime,
+    *,
+    fridge: str | None = None,
+    tz: tzinfo | None = None,
+) -> int:
+    """Write the excursions CSV; an ongoing excursion has an empty end and duration."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXCURSIONS_HEADER + (EXCURSIONS_LOCAL if tz else []))
+    count = 0
+    for e in _stream(engine, _overlapping(m.Excursion, EXCURSION_COLUMNS, start, end, fridge)):
+        duration = (e.ended_at - e.started_at).total_seconds() if e.ended_at is not None else None
+        mkt = "" if e.mkt_c is None else f"{e.mkt_c:.2f}"
+        row = [e.id, e.fridge, e.rule, iso_utc(e.started_at), _utc_or_empty(e.ended_at), _seconds(duration),
+               _number(e.peak_c), _number(e.low_c), mkt, e.severity, _utc_or_empty(e.alarm_at),
+               _seconds(e.time_beyond_s)]
+        if tz is not None:
+            row += [_local_or_empty(x, tz) for x in (e.started_at, e.ended_at, e.alarm_at)]
+        writer.writerow(row)
         count += 1
     return count
