@@ -21,7 +21,7 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -190,6 +190,9 @@ class Outcome:
         return [*self.created, *self.changed]
 
 
+_Record = TypeVar("_Record", m.Alert, m.Excursion)
+
+
 class _Reconciler:
     def __init__(self, session: so.Session, fridge_id: int, window_start: datetime, now: datetime) -> None:
         self.session, self.fridge_id, self.window_start, self.now = session, fridge_id, window_start, now
@@ -206,25 +209,39 @@ class _Reconciler:
         ))
         self._used_alerts: set[int] = set()
         self._used_excursions: set[int] = set()
+        # Indexes, so that a window holding many episodes is not matched finding by record.
+        self._by_excursion = {alert.excursion_id: alert for alert in self.alerts if alert.excursion_id is not None}
+        self._alerts_by_key: dict[tuple[str, str, str], list[m.Alert]] = defaultdict(list)
+        for alert in self.alerts:
+            self._alerts_by_key[alert.kind, alert.rule, alert.subject].append(alert)
+        self._excursions_by_rule: dict[str, list[m.Excursion]] = defaultdict(list)
+        for excursion in self.excursions:
+            self._excursions_by_rule[excursion.rule].append(excursion)
+
+    @staticmethod
+    def _overlapping(records: Sequence[_Record], used: set[int], finding: checks.Finding) -> _Record | None:
+        """The earliest unused record (sorted by start) that overlaps the finding."""
+        starts = [r.started_at for r in records]
+        hi = len(records) if finding.end is None else bisect.bisect_right(starts, finding.end)
+        found = None
+        for record in reversed(records[:hi]):
+            if record.ended_at is not None and record.ended_at < finding.start:
+                break  # episodes of one kind do not overlap each other: the earlier ones end earlier still
+            if record.id not in used:
+                found = record
+        return found
 
     def _match_alert(self, finding: checks.Finding, excursion: m.Excursion | None) -> m.Alert | None:
-        for alert in self.alerts:
-            if alert.id in self._used_alerts:
-                continue
-            if excursion is not None and alert.excursion_id == excursion.id:
+        if excursion is not None:
+            alert = self._by_excursion.get(excursion.id)
+            if alert is not None and alert.id not in self._used_alerts:
                 return alert
-        for alert in self.alerts:
-            if alert.id in self._used_alerts or (alert.kind, alert.rule, alert.subject) != finding.key:
-                continue
-            if _overlaps(alert.started_at, alert.ended_at, finding.start, finding.end):
-                return alert
-        return None
+        return self._overlapping(self._alerts_by_key.get(finding.key, []), self._used_alerts, finding)
 
     def _excursion(self, finding: checks.Finding) -> m.Excursion:
         episode = finding.episode
         assert episode is not None
-        found = next((x for x in self.excursions if x.id not in self._used_excursions and x.rule == finding.rule
-                      and _overlaps(x.started_at, x.ended_at, finding.start, finding.end)), None)
+        found = self._overlapping(self._excursions_by_rule.get(finding.rule, []), self._used_excursions, finding)
         values = dict(severity=episode.severity, started_at=episode.start, ended_at=episode.end,
                       alarm_at=episode.alarm_at, peak_c=episode.peak_c, low_c=episode.low_c, mkt_c=episode.mkt_c,
                       time_beyond_s=episode.time_beyond.total_seconds(), readings_count=episode.readings_count)
@@ -232,6 +249,7 @@ class _Reconciler:
             found = m.Excursion(fridge_id=self.fridge_id, rule=finding.rule, updated_at=self.now, **values)
             self.session.add(found)
             self.session.flush()
+            self._excursions_by_rule[finding.rule].append(found)
         else:
             changed: list[bool] = []
             _set(found, changed, **values)
@@ -252,6 +270,9 @@ class _Reconciler:
             self.session.add(alert)
             self.session.flush()
             self.alerts.append(alert)
+            self._alerts_by_key[finding.key].append(alert)
+            if alert.excursion_id is not None:
+                self._by_excursion[alert.excursion_id] = alert
             self.outcome.created.append(alert.id)
             log.warning("alert %d opened: fridge id %d, %s (%s, %s)", alert.id, self.fridge_id, finding.title,
                         finding.kind, finding.severity)
