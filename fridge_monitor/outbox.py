@@ -170,7 +170,8 @@ class Outbox:
         row_id, channel_name, event, attempt = row
         try:
             channel = self.channels.get(channel_name)
-            message, acked = self._message(row_id)
+            message, acked = self._message(row_id, fridge_state=channel is not None and channel.type in
+                                           escalation.STATE_CHANNELS)
             if channel is None:
                 self._record(row_id, None, "not sent: the channel is no longer configured", attempt)
             elif message is None:
@@ -185,7 +186,12 @@ class Outbox:
         finally:
             self._done()
 
-    def _message(self, row_id: int) -> tuple[AlertMessage | None, bool]:
+    def _message(self, row_id: int, *, fridge_state: bool = False) -> tuple[AlertMessage | None, bool]:
+        """The alert's message and whether it is acknowledged.
+
+        ``fridge_state``: for a channel that keeps one retained state per fridge, the message is the
+        fridge's most pressing alert still in play, so clearing one alert does not hide another.
+        """
         n, a, f, s = m.Notification, m.Alert, m.Fridge, m.Site
         with so.Session(self.engine) as session:
             found = session.execute(
@@ -195,7 +201,16 @@ class Outbox:
             if found is None:
                 return None, False
             alert, fridge, site, tz = found
-            return message_for(alert, fridge, site, tz, self.config.alerts["base_url"]), alert.acknowledged_at is not None
+            acked = alert.acknowledged_at is not None
+            if fridge_state:
+                in_play = session.scalars(
+                    sa.select(a).where(a.fridge_id == alert.fridge_id,
+                                       sa.or_(a.ended_at.is_(None), a.acknowledged_at.is_(None)))
+                    .order_by(sa.case((a.severity == "alarm", 0), else_=1), a.started_at.desc(), a.id.desc())
+                    .limit(1)
+                ).first()
+                alert = in_play or alert
+            return message_for(alert, fridge, site, tz, self.config.alerts["base_url"]), acked
 
     def _record(self, row_id: int, delivery: Delivery | None, detail: str, attempt: int) -> None:
         n = m.Notification
