@@ -22,7 +22,15 @@ ACTION_MAX = 2000
 
 
 class AckError(ValueError):
-    """An acknowledgement that cannot be recorded; the message says why."""
+    """An acknowledgement that cannot be recorded; the message says why.
+
+    ``field`` names the input at fault (``action`` or ``steps``), or is None
+    when the alert itself cannot take it (acknowledged already).
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def steps_for(kind: str) -> tuple[str, ...]:
@@ -78,6 +86,19 @@ def list_alerts(session: so.Session, *, state: str | None = None, fridge: str | 
     return _rows(session, query.order_by(needs_ack, ongoing, a.started_at, a.id).limit(limit))
 
 
+def history(session: so.Session, fridge: str, limit: int = 200) -> list[AlertRow]:
+    """One fridge's alerts, newest first."""
+    a = m.Alert
+    return _rows(session, _base().where(m.Fridge.name == fridge).order_by(a.started_at.desc(), a.id.desc()).limit(limit))
+
+
+def excursions(session: so.Session, fridge_id: int, limit: int = 200) -> list[m.Excursion]:
+    """One fridge's excursion records, newest first."""
+    e = m.Excursion
+    return list(session.scalars(sa.select(e).where(e.fridge_id == fridge_id)
+                                .order_by(e.started_at.desc(), e.id.desc()).limit(limit)))
+
+
 def get_alert(session: so.Session, alert_id: int) -> AlertRow | None:
     found = _rows(session, _base().where(m.Alert.id == alert_id))
     return found[0] if found else None
@@ -125,12 +146,12 @@ def compose_action(text: str, steps: Sequence[str], kind: str) -> str:
     chosen = [step for step in offered if step in steps]
     unknown = [step for step in steps if step not in offered]
     if unknown:
-        raise AckError(f"unknown step {unknown[0]!r}; choose among the steps listed for this alert")
+        raise AckError(f"unknown step {unknown[0]!r}; choose among the steps listed for this alert", "steps")
     text = (text or "").strip()
     if not text:
-        raise AckError("describe the action taken (what you checked or did, and where the products are now)")
+        raise AckError("describe the action taken (what you checked or did, and where the products are now)", "action")
     if len(text) > ACTION_MAX:
-        raise AckError(f"the action may be at most {ACTION_MAX} characters")
+        raise AckError(f"the action may be at most {ACTION_MAX} characters", "action")
     lines = [f"[x] {step}" for step in chosen]
     return "\n".join([*lines, text]) if lines else text
 

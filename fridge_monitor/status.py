@@ -15,6 +15,7 @@ class State(enum.Enum):
     NO_DATA = "NO DATA"
     LOW_BATTERY = "LOW BATTERY"
     NO_SENSOR = "NO SENSOR"
+    ALERT = "ALERT"  # storage looks fine now, but an alert still waits for an acknowledgement
 
     @property
     def icon(self) -> str:
@@ -32,6 +33,7 @@ _ICONS = {
     State.NO_DATA: "?",
     State.LOW_BATTERY: "🔋",
     State.NO_SENSOR: "∅",
+    State.ALERT: "⚑",
 }
 
 
@@ -69,12 +71,16 @@ def state(latest: Latest, now: datetime, max_gap: timedelta) -> State:
     return State.OK
 
 
-def status(latest: Latest, now: datetime, max_gap: timedelta, low_battery_pct: float = LOW_BATTERY_PCT) -> State:
-    """What a nurse is shown: the storage state, except that an OK fridge with a weak sensor battery warns.
+def status(latest: Latest, now: datetime, max_gap: timedelta, low_battery_pct: float = LOW_BATTERY_PCT, *,
+           alerts_waiting: int = 0) -> State:
+    """What a nurse is shown: the storage state, except that an OK fridge warns of a weak sensor battery,
+    and of alerts still waiting for an acknowledgement (an excursion that is over still needs one).
 
-    An out-of-range or silent fridge keeps that state (it matters more than a battery).
+    An out-of-range or silent fridge keeps that state (it matters more than either).
     """
     current = state(latest, now, max_gap)
+    if current is State.OK and alerts_waiting:
+        return State.ALERT
     if current is State.OK and latest.battery_pct is not None and latest.battery_pct < low_battery_pct:
         return State.LOW_BATTERY
     return current

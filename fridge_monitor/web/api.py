@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, request
 
+from fridge_monitor import alerts
 from fridge_monitor import models as m
 from fridge_monitor.export import PeriodError, iso_utc, parse_bound
 from fridge_monitor.overview import (
@@ -21,7 +22,7 @@ from fridge_monitor.overview import (
 )
 from fridge_monitor.status import status, workday_start
 from fridge_monitor.web import db
-from fridge_monitor.web.access import EVERYONE, allow
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -45,12 +46,16 @@ def sensor_json(s: SensorInfo) -> dict[str, Any]:
     }
 
 
-def fridge_json(f: FridgeNow, now: datetime) -> dict[str, Any]:
+def fridge_json(f: FridgeNow, now: datetime, active: list[m.Alert] | None = None) -> dict[str, Any]:
     latest = f.latest
+    active = active or []
+    waiting = sum(1 for a in active if a.acknowledged_at is None)
     return {
         "name": f.name, "site": f.site, "timezone": f.timezone, "kind": f.kind,
         "range": {"low_c": latest.low_c, "high_c": latest.high_c},
-        "status": status(latest, now, DEFAULT_MAX_GAP).value,
+        "status": status(latest, now, DEFAULT_MAX_GAP, alerts_waiting=waiting).value,
+        "alerts": {"waiting": waiting, "ongoing": sum(1 for a in active if a.ended_at is None),
+                   "ids": [a.id for a in active]},
         "temperature_c": latest.temperature_c,
         "last_reading_at": _iso(latest.measured_at),
         "today": {"since": iso_utc(workday_start(now, f.tz)), "min_c": latest.min_c, "max_c": latest.max_c},
@@ -63,7 +68,8 @@ def fridge_json(f: FridgeNow, now: datetime) -> dict[str, Any]:
 def fridges() -> Any:
     now = datetime.now(timezone.utc)
     found = fridges_now(db().connection(), now, history=timedelta(0))
-    return jsonify({"fridges": [fridge_json(f, now) for f in found], "generated_at": iso_utc(now)})
+    active = alerts.open_by_fridge(db())
+    return jsonify({"fridges": [fridge_json(f, now, active.get(f.id)) for f in found], "generated_at": iso_utc(now)})
 
 
 def _one(name: str, now: datetime) -> FridgeNow:
@@ -77,7 +83,8 @@ def _one(name: str, now: datetime) -> FridgeNow:
 @allow(*EVERYONE)
 def fridge(name: str) -> Any:
     now = datetime.now(timezone.utc)
-    return jsonify(fridge_json(_one(name, now), now))
+    found = _one(name, now)
+    return jsonify(fridge_json(found, now, alerts.open_by_fridge(db()).get(found.id)))
 
 
 @bp.route("/sensors")
@@ -135,6 +142,77 @@ def readings(name: str) -> Any:
         for at, sid, low, high, mean, count in bucketed_readings(conn, fridge_row.id, start, end, every)
     ]
     return jsonify(body)
+
+
+ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
+
+
+def alert_json(row: alerts.AlertRow, *, deliveries: bool = False) -> dict[str, Any]:
+    a = row.alert
+    body: dict[str, Any] = {
+        "id": a.id, "fridge": row.fridge, "site": row.site, "kind": a.kind, "rule": a.rule, "subject": a.subject,
+        "severity": a.severity, "state": a.state, "needs_acknowledgement": row.needs_ack,
+        "title": a.title, "detail": a.detail, "started_at": _iso(a.started_at), "ended_at": _iso(a.ended_at),
+        "peak_c": a.peak_c, "low_c": a.low_c, "excursion_id": a.excursion_id,
+        "acknowledged_by": a.acknowledged_by, "acknowledged_at": _iso(a.acknowledged_at), "action": a.action,
+        "steps": list(alerts.steps_for(a.kind)),
+    }
+    if deliveries:
+        body["notifications"] = [
+            {"channel": n.channel, "type": n.channel_type, "tier": n.tier, "event": n.event,
+             "sequence": n.sequence, "attempt": n.attempt, "due_at": _iso(n.due_at), "sent_at": _iso(n.sent_at),
+             "ok": n.ok, "detail": n.detail}
+            for n in alerts.notifications(db(), a.id)
+        ]
+    return body
+
+
+@bp.route("/alerts")
+@allow(*EVERYONE)
+def alert_list() -> Any:
+    state = request.args.get("state", "active") or "active"
+    if state not in ALERT_STATES:
+        abort(400, f"parameter 'state': {state!r} is not one of {', '.join(ALERT_STATES)}")
+    fridge = request.args.get("fridge") or None
+    if fridge is not None and db().scalar(sa.select(m.Fridge.id).where(m.Fridge.name == fridge)) is None:
+        abort(404, f"there is no fridge named {fridge!r}")
+    rows = alerts.list_alerts(db(), state=None if state == "all" else state, fridge=fridge)
+    return jsonify({"alerts": [alert_json(r) for r in rows], "state": state, "fridge": fridge})
+
+
+def _alert(alert_id: int) -> alerts.AlertRow:
+    row = alerts.get_alert(db(), alert_id)
+    if row is None:
+        abort(404, f"there is no alert {alert_id}")
+    return row
+
+
+@bp.route("/alerts/<int:alert_id>")
+@allow(*EVERYONE)
+def alert_one(alert_id: int) -> Any:
+    return jsonify(alert_json(_alert(alert_id), deliveries=True))
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@allow(*STAFF)
+def alert_acknowledge(alert_id: int) -> Any:
+    _alert(alert_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, 'send a JSON object such as {"action": "Moved the vials to fridge B; coordinator told"}')
+    action, steps = body.get("action"), body.get("steps", [])
+    if not isinstance(action, str):
+        abort(400, "field 'action': describe the action taken, as text")
+    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+        abort(400, "field 'steps': a list of the step texts offered for this alert (see its 'steps')")
+    session = db()
+    try:
+        alerts.acknowledge(session, alert_id, current_user(), action, steps, datetime.now(timezone.utc))
+        session.commit()
+    except alerts.AckError as exc:
+        session.rollback()
+        abort(409 if exc.field is None else 400, f"field '{exc.field}': {exc}" if exc.field else str(exc))
+    return jsonify(alert_json(_alert(alert_id), deliveries=True))
 
 
 @bp.route("/openapi.json")

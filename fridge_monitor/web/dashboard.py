@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import Blueprint, render_template, url_for
 
-from fridge_monitor import charts
+from fridge_monitor import alerts, charts
+from fridge_monitor import models as m
 from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, fridges_now, sensors
 from fridge_monitor.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.web import db
@@ -37,9 +38,21 @@ def sparkline(fridge: FridgeNow, now: datetime, unit: str) -> str:
     )
 
 
-def tile(fridge: FridgeNow, now: datetime, unit: str) -> dict[str, Any]:
+def alert_line(alert: m.Alert) -> dict[str, Any]:
+    """One alert as a line on a tile: what it is and what it still needs."""
+    waiting = alert.acknowledged_at is None
+    if waiting:
+        label = "over, needs acknowledgement" if alert.ended_at is not None else "needs acknowledgement"
+    else:
+        label = f"acknowledged by {alert.acknowledged_by}, still going on"
+    return {"title": alert.title, "severity": alert.severity, "waiting": waiting, "label": label}
+
+
+def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | None = None) -> dict[str, Any]:
     latest = fridge.latest
-    current = status(latest, now, MAX_GAP)
+    active = active or []
+    waiting = sum(1 for a in active if a.acknowledged_at is None)
+    current = status(latest, now, MAX_GAP, alerts_waiting=waiting)
     live = current not in (State.NO_DATA, State.NO_SENSOR)
     weak = [s for s in fridge.sensors if s.battery_pct is not None and s.battery_pct < LOW_BATTERY_PCT]
     return {
@@ -58,6 +71,8 @@ def tile(fridge: FridgeNow, now: datetime, unit: str) -> dict[str, Any]:
         "weak": [f"{s.id} {s.battery_pct:.0f} %" for s in weak],
         "sensors": len(fridge.sensors),
         "chart": sparkline(fridge, now, unit),
+        "alerts": [alert_line(a) for a in sorted(active, key=lambda a: (a.acknowledged_at is not None,
+                                                                          a.severity != "alarm", a.started_at))],
     }
 
 
@@ -66,8 +81,9 @@ def _context() -> dict[str, Any]:
     unit = current_user().display_unit
     conn = db().connection()
     fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS))
+    active = alerts.open_by_fridge(db())
     sites = [
-        (site, group[0].timezone, [tile(f, now, unit) for f in group])
+        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id)) for f in group])
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
     loose = [
@@ -75,7 +91,9 @@ def _context() -> dict[str, Any]:
          "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—"}
         for s in sensors(conn, unassigned=True)
     ]
-    return {"sites": sites, "unassigned": loose, "refreshed": now}
+    failing = [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
+               for channel, at, detail in alerts.failing_channels(db())]
+    return {"sites": sites, "unassigned": loose, "refreshed": now, "failing": failing}
 
 
 @bp.route("/")

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, render_template, request
 
-from fridge_monitor import charts
+from fridge_monitor import alerts, charts
 from fridge_monitor.export import PeriodError, parse_period
 from fridge_monitor.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
 from fridge_monitor.status import age, is_silent, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user
+from fridge_monitor.web.alert_views import duration, view
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("fridges", __name__)
@@ -91,7 +92,9 @@ def detail(name: str) -> Any:
     last_day = (end - timedelta(microseconds=1)).astimezone(tz).date()
     days = daily_min_max(conn, fridge.id, start.astimezone(tz).date(), last_day, tz, now)
     today = now.astimezone(tz).date()
-    current = status(fridge.latest, now, DEFAULT_MAX_GAP)
+    past = alerts.history(db(), fridge.name)
+    waiting = sum(1 for row in past if row.needs_ack)
+    current = status(fridge.latest, now, DEFAULT_MAX_GAP, alerts_waiting=waiting)
     return render_template(
         "fridge.html",
         fridge=fridge,
@@ -120,6 +123,15 @@ def detail(name: str) -> Any:
                 "due": calibration(s, today),
             }
             for s in fridge.sensors
+        ],
+        alerts=[view(row, now, unit) for row in past],
+        waiting=waiting,
+        excursions=[
+            {"rule": e.rule, "severity": e.severity, "started": local(e.started_at),
+             "ended": local(e.ended_at) if e.ended_at else "", "duration": duration(e.started_at, e.ended_at, now),
+             "peak": temperature(e.peak_c, unit), "low": temperature(e.low_c, unit),
+             "mkt": temperature(e.mkt_c, unit)}
+            for e in alerts.excursions(db(), fridge.id)
         ],
         days=[
             {"day": day, "min": temperature(agg.min_c, unit), "max": temperature(agg.max_c, unit),

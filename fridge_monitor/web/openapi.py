@@ -7,6 +7,8 @@ from typing import Any
 _ERROR = {"$ref": "#/components/responses/Error"}
 _NAME = {"name": "name", "in": "path", "required": True, "description": "The fridge's name.",
          "schema": {"type": "string"}}
+_ALERT_ID = {"name": "alert_id", "in": "path", "required": True, "description": "The alert's id.",
+             "schema": {"type": "integer"}}
 _TIME = {"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601 with a Z suffix."}
 
 
@@ -28,7 +30,8 @@ def document() -> dict[str, Any]:
             "description": (
                 "Read the state and temperature history of medical fridges. Temperatures are in °C, "
                 "times in UTC. Authenticate with the browser session or `Authorization: Bearer TOKEN` "
-                "(`fridge-monitor users token NAME`). Every role (nurse, auditor, admin) may read."
+                "(`fridge-monitor users token NAME`). Every role (nurse, auditor, admin) may read; "
+                "nurses and admins may acknowledge alerts."
             ),
         },
         "servers": [{"url": "/"}],
@@ -64,6 +67,41 @@ def document() -> dict[str, Any]:
                      "description": "Bucket size in seconds; omit for raw readings."},
                 ],
                 "responses": {"200": _ok("Readings", "Raw readings or buckets."), **_errors(400, 401, 403, 404)},
+            }},
+            "/api/v1/alerts": {"get": {
+                "operationId": "listAlerts",
+                "summary": "Alerts; by default those needing action, unacknowledged first, oldest first",
+                "parameters": [
+                    {"name": "state", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["active", "open", "acknowledged", "resolved", "all"],
+                                "default": "active"},
+                     "description": "`active`: waiting for an acknowledgement or still going on; or a stored "
+                                    "state; or `all`."},
+                    {"name": "fridge", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "Only this fridge's alerts (404 if there is no such fridge)."},
+                ],
+                "responses": {"200": _ok("AlertList", "Alerts, at most 500."), **_errors(400, 401, 403, 404)},
+            }},
+            "/api/v1/alerts/{alert_id}": {"get": {
+                "operationId": "getAlert", "summary": "One alert with its notification log",
+                "parameters": [_ALERT_ID],
+                "responses": {"200": _ok("Alert", "The alert."), **_errors(401, 403, 404)},
+            }},
+            "/api/v1/alerts/{alert_id}/acknowledge": {"post": {
+                "operationId": "acknowledgeAlert",
+                "summary": "Acknowledge an alert with the action taken (nurse or admin; audited)",
+                "parameters": [_ALERT_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["action"], "properties": {
+                        "action": {"type": "string", "maxLength": 2000,
+                                   "description": "What was checked or done, and where the products are now."},
+                        "steps": {"type": "array", "items": {"type": "string"},
+                                  "description": "Steps taken, chosen among the alert's `steps`."},
+                    }}}}},
+                "responses": {"200": _ok("Alert", "The acknowledged alert."),
+                              **_errors(400, 401, 403, 404),
+                              "409": {"$ref": "#/components/responses/Error",
+                                      "description": "Already acknowledged (the message says by whom)."}},
             }},
             "/api/v1/sensors": {"get": {
                 "operationId": "listSensors", "summary": "Every known sensor, assigned or not",
@@ -111,7 +149,13 @@ def document() -> dict[str, Any]:
                     "range": {"type": "object", "properties": {"low_c": {"type": "number"},
                                                                "high_c": {"type": "number"}}},
                     "status": {"type": "string",
-                               "enum": ["OK", "OUT OF RANGE", "NO DATA", "LOW BATTERY", "NO SENSOR"]},
+                               "enum": ["OK", "OUT OF RANGE", "NO DATA", "LOW BATTERY", "NO SENSOR", "ALERT"],
+                               "description": "ALERT: the temperature is fine now but an alert waits for an "
+                                              "acknowledgement."},
+                    "alerts": {"type": "object", "properties": {
+                        "waiting": {"type": "integer", "description": "Alerts waiting for an acknowledgement."},
+                        "ongoing": {"type": "integer", "description": "Alerts whose condition lasts."},
+                        "ids": {"type": "array", "items": {"type": "integer"}}}},
                     "temperature_c": {"type": ["number", "null"]},
                     "last_reading_at": _TIME,
                     "today": {"type": "object", "description": "Since local midnight at the fridge's site.",
@@ -122,6 +166,35 @@ def document() -> dict[str, Any]:
                 "FridgeList": {"type": "object", "properties": {
                     "fridges": {"type": "array", "items": {"$ref": "#/components/schemas/Fridge"}},
                     "generated_at": _TIME}},
+                "Alert": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "fridge": {"type": "string"}, "site": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["excursion", "no-data", "low-battery", "calibration-due",
+                                                       "sensor-disagreement"]},
+                    "rule": {"type": "string", "description": "`out-of-range`, an alarm rule's name such as "
+                                                              "`heat` or `freeze`, or the check's name."},
+                    "subject": {"type": "string", "description": "The sensor, for sensor checks."},
+                    "severity": {"type": "string", "enum": ["warning", "alarm"]},
+                    "state": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+                    "needs_acknowledgement": {"type": "boolean"},
+                    "title": {"type": "string"}, "detail": {"type": "string"},
+                    "started_at": _TIME, "ended_at": _TIME,
+                    "peak_c": {"type": ["number", "null"]}, "low_c": {"type": ["number", "null"]},
+                    "excursion_id": {"type": ["integer", "null"]},
+                    "acknowledged_by": {"type": ["string", "null"]}, "acknowledged_at": _TIME,
+                    "action": {"type": ["string", "null"]},
+                    "steps": {"type": "array", "items": {"type": "string"},
+                              "description": "The steps offered when acknowledging this kind of alert."},
+                    "notifications": {"type": "array", "description": "Only on a single alert.",
+                                      "items": {"type": "object", "properties": {
+                                          "channel": {"type": "string"}, "type": {"type": "string"},
+                                          "tier": {"type": "integer"}, "event": {"type": "string"},
+                                          "sequence": {"type": "integer"}, "attempt": {"type": "integer"},
+                                          "due_at": _TIME, "sent_at": _TIME, "ok": {"type": ["boolean", "null"]},
+                                          "detail": {"type": ["string", "null"]}}}},
+                }},
+                "AlertList": {"type": "object", "properties": {
+                    "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+                    "state": {"type": "string"}, "fridge": {"type": ["string", "null"]}}},
                 "Readings": {"type": "object", "properties": {
                     "fridge": {"type": "string"}, "from": _TIME, "to": _TIME,
                     "every": {"type": ["integer", "null"]},

@@ -6,6 +6,6 @@ from flask import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from fridge_monitor.web import admin, api, audit_views, dashboard, fridges, ops
+    from fridge_monitor.web import admin, alert_views, api, audit_views, dashboard, fridges, ops
 
-    return [dashboard.bp, fridges.bp, api.bp, ops.bp, audit_views.bp, admin.bp]
+    return [dashboard.bp, alert_views.bp, fridges.bp, api.bp, ops.bp, audit_views.bp, admin.bp]

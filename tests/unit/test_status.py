@@ -53,6 +53,17 @@ def test_low_battery_warns_only_when_otherwise_ok():
     assert state(latest(battery_pct=5), NOW, GAP) is State.OK  # the storage state itself is unaffected
 
 
+def test_an_alert_waiting_for_acknowledgement_is_shown_on_a_fridge_that_looks_fine():
+    from fridge_monitor.status import status
+
+    assert status(latest(), NOW, GAP, alerts_waiting=1) is State.ALERT
+    assert status(latest(battery_pct=5), NOW, GAP, alerts_waiting=2) is State.ALERT  # the alert matters more
+    assert status(latest(temperature_c=9.0), NOW, GAP, alerts_waiting=1) is State.OUT_OF_RANGE
+    assert status(latest(measured_at=NOW - timedelta(hours=1)), NOW, GAP, alerts_waiting=1) is State.NO_DATA
+    assert status(latest(sensors=0), NOW, GAP, alerts_waiting=1) is State.NO_SENSOR
+    assert status(latest(), NOW, GAP, alerts_waiting=0) is State.OK
+
+
 def test_any_fresh_sensor_out_of_range_makes_the_fridge_out_of_range():
     assert state(latest(temperature_c=4.0, fresh_c=(4.0, 8.4)), NOW, GAP) is State.OUT_OF_RANGE
     assert state(latest(temperature_c=4.0, fresh_c=(4.0, 7.9)), NOW, GAP) is State.OK
@@ -60,7 +71,7 @@ def test_any_fresh_sensor_out_of_range_makes_the_fridge_out_of_range():
 
 def test_every_state_has_text_and_an_icon():
     assert {s.value: s.icon for s in State} == {
-        "OK": "✓", "OUT OF RANGE": "⚠", "NO DATA": "?", "LOW BATTERY": "🔋", "NO SENSOR": "∅"}
+        "OK": "✓", "OUT OF RANGE": "⚠", "NO DATA": "?", "LOW BATTERY": "🔋", "NO SENSOR": "∅", "ALERT": "⚑"}
     assert State.OUT_OF_RANGE.css == "out-of-range"
 
 
