@@ -373,3 +373,220 @@ class StoredAlarmProfile(Base):
     definition: so.Mapped[str] = so.mapped_column(sa.Text)
     created_at: so.Mapped[UTC]
     updated_at: so.Mapped[UTC]
+
+
+# -- inventory: products, lots, the stock ledger, lot reviews ------------------------------------
+
+
+class Product(Base):
+    """A medicine as the clinic stocks it, and how it must be kept (see :mod:`fridge_monitor.products`).
+
+    ``catalogue_key`` marks a row seeded from the built-in catalogue; a later
+    catalogue update changes such a row only while ``edited_at`` is NULL, so an
+    admin's edit is never overwritten. Never deleted (lots refer to it); retired instead.
+    """
+
+    __tablename__ = "products"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    form: so.Mapped[str] = so.mapped_column(sa.String(200))
+    unit: so.Mapped[str] = so.mapped_column(sa.String(30))
+    freezing_allowed: so.Mapped[bool]
+    protect_from_light: so.Mapped[bool]
+    beyond_use_hours: so.Mapped[float | None]
+    opened_low_c: so.Mapped[float | None]
+    opened_high_c: so.Mapped[float | None]
+    notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    catalogue_key: so.Mapped[str | None] = so.mapped_column(sa.String(50), unique=True)
+    created_at: so.Mapped[UTC]
+    edited_at: so.Mapped[UTC | None]
+    edited_by: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    retired_at: so.Mapped[UTC | None]
+
+    ranges: so.Mapped[list[ProductRange]] = so.relationship(
+        back_populates="product", order_by="ProductRange.id", cascade="all, delete-orphan")
+    gtins: so.Mapped[list[ProductGtin]] = so.relationship(back_populates="product", order_by="ProductGtin.gtin")
+
+
+class ProductRange(Base):
+    """One allowed storage range of a product, bounds included; a product may have several."""
+
+    __tablename__ = "product_ranges"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("products.id"), index=True)
+    low_c: so.Mapped[float]
+    high_c: so.Mapped[float]
+
+    product: so.Mapped[Product] = so.relationship(back_populates="ranges")
+
+    __table_args__ = (sa.CheckConstraint("low_c <= high_c", name="low_not_above_high"),)
+
+
+class ProductGtin(Base):
+    """A GTIN-14 linked to its product, once, by a person (audited)."""
+
+    __tablename__ = "product_gtins"
+
+    gtin: so.Mapped[str] = so.mapped_column(sa.String(14), primary_key=True)
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("products.id"), index=True)
+    linked_at: so.Mapped[UTC]
+    linked_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+
+    product: so.Mapped[Product] = so.relationship(back_populates="gtins")
+
+
+class Lot(Base):
+    """A manufacturer's lot of a product: one lot number, one expiry date."""
+
+    __tablename__ = "lots"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    product_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("products.id"))
+    lot_number: so.Mapped[str] = so.mapped_column(sa.String(50))
+    expiry: so.Mapped[date] = so.mapped_column(index=True)
+    gtin: so.Mapped[str | None] = so.mapped_column(sa.String(14))
+    created_at: so.Mapped[UTC]
+    created_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+
+    product: so.Mapped[Product] = so.relationship()
+
+    __table_args__ = (sa.UniqueConstraint("product_id", "lot_number"),)
+
+
+class StockMovement(Base):
+    """One stock change as staff made it — who, when, what, why. Append-only (database triggers).
+
+    ``kind`` is ``receive``, ``use``, ``transfer``, ``reconstitute``, ``discard``
+    or ``correct``; ``quantity`` is how many units it moved (its
+    :class:`StockEntry` rows carry the signed changes per fridge). A count
+    correction stores what was ``counted``, and may point at the movement it
+    corrects; it never edits an old one.
+    """
+
+    __tablename__ = "stock_movements"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    lot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lots.id"), index=True)
+    quantity: so.Mapped[int]
+    at: so.Mapped[UTC] = so.mapped_column(index=True)
+    actor: so.Mapped[str] = so.mapped_column(sa.String(100))
+    reason_code: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    counted: so.Mapped[int | None]
+    corrects_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("stock_movements.id"))
+
+    entries: so.Mapped[list[StockEntry]] = so.relationship(back_populates="movement", order_by="StockEntry.id")
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('receive', 'use', 'transfer', 'reconstitute', 'discard', 'correct')",
+                           name="kind"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class OpenedVial(Base):
+    """Vials of a lot reconstituted or opened together: usable until ``beyond_use_at`` (fixed when opened)."""
+
+    __tablename__ = "opened_vials"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lots.id"), index=True)
+    movement_id: so.Mapped[int] = so.mapped_column(BigId, sa.ForeignKey("stock_movements.id"), unique=True)
+    opened_at: so.Mapped[UTC]
+    opened_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    beyond_use_at: so.Mapped[UTC | None]
+
+
+class StockEntry(Base):
+    """A signed change of one lot's units in one fridge, sealed or of one opened vial group; the
+    quantity held is the sum of these (append-only)."""
+
+    __tablename__ = "stock_entries"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    movement_id: so.Mapped[int] = so.mapped_column(BigId, sa.ForeignKey("stock_movements.id"), index=True)
+    lot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lots.id"))
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), index=True)
+    opened_vial_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("opened_vials.id"))
+    delta: so.Mapped[int]
+
+    movement: so.Mapped[StockMovement] = so.relationship(back_populates="entries")
+
+    __table_args__ = (
+        sa.Index("ix_stock_entries_lot_fridge", "lot_id", "fridge_id"),
+        sa.CheckConstraint("delta <> 0", name="delta_not_zero"),
+    )
+
+
+class LotSerial(Base):
+    """A pack serial number (AI 21) received into a lot: scanning the same pack twice is refused."""
+
+    __tablename__ = "lot_serials"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lots.id"))
+    serial: so.Mapped[str] = so.mapped_column(sa.String(50))
+    movement_id: so.Mapped[int] = so.mapped_column(BigId, sa.ForeignKey("stock_movements.id"), index=True)
+
+    __table_args__ = (sa.UniqueConstraint("lot_id", "serial"),)
+
+
+class LotReview(Base):
+    """A lot put under review (quarantine) because it was in ``fridge_id`` during an exposure.
+
+    One per lot and excursion episode (unique ``lot_id`` + ``excursion_id``), so
+    writing it again updates the exposure figures instead of adding a review.
+    The exposure is derived data — time out of the product's range, peak, low
+    and MKT over ``started_at``..``ended_at`` (NULL while ongoing) — and may be
+    refreshed; the decision lives apart, in :class:`LotDisposition`.
+    ``excursion_id`` is NULL for a review opened by hand.
+    """
+
+    __tablename__ = "lot_reviews"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    lot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lots.id"))
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), index=True)
+    excursion_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("excursions.id"), index=True)
+    started_at: so.Mapped[UTC]
+    ended_at: so.Mapped[UTC | None]
+    exposure_s: so.Mapped[float]
+    peak_c: so.Mapped[float | None]
+    low_c: so.Mapped[float | None]
+    mkt_c: so.Mapped[float | None]
+    reason: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[UTC]
+    created_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    updated_at: so.Mapped[UTC]
+
+    __table_args__ = (
+        sa.UniqueConstraint("lot_id", "excursion_id"),
+        sa.Index("ix_lot_reviews_lot_fridge_started", "lot_id", "fridge_id", "started_at"),
+    )
+
+
+class LotDisposition(Base):
+    """The answer to a review: ``released`` (with the manufacturer's ``reference``) or ``discarded``.
+
+    Append-only (database triggers): a wrong disposition is followed by a new one
+    that ``supersedes`` it; the newest of a review is its current decision.
+    """
+
+    __tablename__ = "lot_dispositions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    review_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("lot_reviews.id"), index=True)
+    decision: so.Mapped[str] = so.mapped_column(sa.String(10))
+    reference: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    note: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    decided_at: so.Mapped[UTC]
+    decided_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    supersedes_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("lot_dispositions.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint("decision IN ('released', 'discarded')", name="decision"),
+        sa.CheckConstraint("decision <> 'released' OR reference IS NOT NULL", name="release_has_reference"),
+    )
