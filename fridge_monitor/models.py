@@ -479,6 +479,8 @@ class StockMovement(Base):
     corrects_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("stock_movements.id"))
 
     entries: so.Mapped[list[StockEntry]] = so.relationship(back_populates="movement", order_by="StockEntry.id")
+    opened_vial: so.Mapped[OpenedVial | None] = so.relationship(viewonly=True)
+    lot: so.Mapped[Lot] = so.relationship(viewonly=True)
 
     __table_args__ = (
         sa.CheckConstraint("kind IN ('receive', 'use', 'transfer', 'reconstitute', 'discard', 'correct')",
