@@ -54,6 +54,35 @@ def known(session: so.Session, config: Config) -> dict[str, Known]:
     return out
 
 
+def unusable(session: so.Session, config: Config) -> dict[str, str]:
+    """Stored profiles that no fridge can use, by name, with why (so an admin can see and mend them)."""
+    taken = {name: "preset" for name in PRESETS} | {p.name: "config file" for p in config.alarm_profiles}
+    out = {}
+    for name, text in session.execute(sa.select(m.StoredAlarmProfile.name, m.StoredAlarmProfile.definition)):
+        if name in taken:
+            out[name] = f"a {taken[name]} profile of the same name takes its place"
+            continue
+        try:
+            profile_from_config(json.loads(text))
+        except ProfileError as exc:
+            out[name] = f"its definition no longer validates: {exc}"
+        except ValueError:
+            out[name] = "its definition is not readable JSON"
+    return out
+
+
+def stored_definition(session: so.Session, name: str) -> dict[str, Any] | None:
+    """The stored ``[[alarm_profiles]]`` table of an admin-made profile as saved, valid or not (None: no such one)."""
+    text = session.scalar(sa.select(m.StoredAlarmProfile.definition).where(m.StoredAlarmProfile.name == name))
+    if text is None:
+        return None
+    try:
+        table = json.loads(text)
+    except ValueError:
+        return {"name": name}
+    return table if isinstance(table, dict) else {"name": name}
+
+
 def resolve(session: so.Session, config: Config, name: str) -> AlarmProfile | None:
     found = known(session, config).get(name)
     return found.profile if found is not None else None

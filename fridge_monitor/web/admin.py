@@ -1,4 +1,4 @@
-"""Admin pages: sites, fridges, sensors and users; every change asks for a reason and is audited.
+"""Admin pages: sites, fridges, sensors, users (and alarm profiles, from :mod:`.admin_profiles`); all audited.
 
 Each saved change writes one audit event per changed field (old → new) in
 the same transaction as the change itself, with the signed-in admin as actor.
@@ -7,7 +7,6 @@ Nothing is ever deleted: fridges are retired, users disabled, sensors unassigned
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -15,28 +14,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    FloatField,
-    PasswordField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from fridge_monitor import accounts, audit_trail
+from fridge_monitor import accounts, audit_trail, profiles
 from fridge_monitor import models as m
 from fridge_monitor.config import DEFAULT_ALARM_PROFILES, FRIDGE_KINDS
-from fridge_monitor.rules import PRESETS
 from fridge_monitor.sync import assign_sensor, unassign_sensor
-from fridge_monitor.web import db, settings
+from fridge_monitor.web import admin_profiles, db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user, nav
+from fridge_monitor.web.forms import TemperatureField, options, reason_field
+from fridge_monitor.web.forms import strip as _strip
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(admin_profiles.bp)
 
-ALARM_PROFILES = ("cdc-refrigerator", "cdc-freezer", "who-30dtr")
 SENSOR_ROLES = ("primary", "backup")
 CALIBRATION_WARNING = timedelta(days=30)
 KIND_LABELS = {
@@ -46,39 +38,6 @@ KIND_LABELS = {
     "room": "Controlled room (20 … 25 °C)",
     "custom": "Custom range",
 }
-
-
-def options(pairs: Any) -> list[SelectChoice]:
-    """(value, label) pairs as select options."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class TemperatureField(FloatField):
-    """A temperature in °C; a clear message instead of "Not a valid float value"."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            self.data = float(valuelist[0].strip().replace(",", ".").replace("−", "-"))
-        except ValueError:
-            self.data = None
-            raise ValueError("Enter a temperature in °C as a number, such as 2.0 or -20.") from None
-        if not math.isfinite(self.data):
-            self.data = None
-            raise ValueError("Enter a finite temperature in °C.")
-
-
-def reason_field() -> TextAreaField:
-    return TextAreaField(
-        "Reason for change", filters=[_strip],
-        validators=[DataRequired("Give the reason for this change; it is kept in the audit trail."),
-                    Length(max=1000)])
 
 
 class SiteForm(FlaskForm):
@@ -132,10 +91,10 @@ class FridgeForm(FlaskForm):
             return False
         if not self.alarm_profile.data:
             self.alarm_profile.data = DEFAULT_ALARM_PROFILES.get(self.kind.data, "")
-        known = [*PRESETS, *(p.name for p in settings().alarm_profiles)]
+        known = profiles.known(db(), settings())
         if self.alarm_profile.data and self.alarm_profile.data not in known:
-            self.alarm_profile.errors.append(
-                f"Unknown alarm profile. Choose one of: {', '.join(known)} (custom ones are declared in the config file).")
+            self.alarm_profile.errors.append(f"Unknown alarm profile. Choose one of: {', '.join(known)} "
+                                             f"(make your own under Admin → Alarm profiles).")
             return False
         return valid
 
@@ -239,6 +198,7 @@ def index() -> Any:
         sites=count(m.Site), fridges=count(sa.select(m.Fridge).where(m.Fridge.retired_at.is_(None)).subquery()),
         sensors=count(m.Sensor), unassigned=count(sa.select(m.Sensor).where(m.Sensor.fridge_id.is_(None)).subquery()),
         users=count(sa.select(m.User).where(m.User.disabled_at.is_(None)).subquery()),
+        profiles=profiles.known(db(), settings()),
     )
 
 
@@ -342,7 +302,8 @@ def _fridge_page(form: FridgeForm, fridge: m.Fridge | None, retire_form: ReasonF
         assigned = db().scalars(sa.select(m.Sensor).where(m.Sensor.fridge_id == fridge.id).order_by(m.Sensor.id)).all()
     return render_template(
         "admin/fridge_form.html", form=form, fridge=fridge, retire_form=retire_form or ReasonForm(formdata=None, prefix="retire"),
-        assigned=assigned, profiles=ALARM_PROFILES, presets={k: v for k, v in FRIDGE_KINDS.items() if v},
+        assigned=assigned, profiles=profiles.known(db(), settings()),
+        presets={k: v for k, v in FRIDGE_KINDS.items() if v},
         declared=fridge is not None and fridge.name in _declared_fridges(),
     )
 

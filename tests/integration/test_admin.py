@@ -135,7 +135,7 @@ def test_a_change_without_a_reason_is_refused_next_to_the_field_and_changes_noth
     ({"low_c": "warm", "reason": "x"}, "Enter a temperature in °C as a number, such as 2.0 or -20."),
     ({"alarm_profile": "cdc-fridge", "reason": "x"},
      "Unknown alarm profile. Choose one of: cdc-refrigerator, cdc-freezer, who-30dtr "
-     "(custom ones are declared in the config file)."),
+     "(make your own under Admin → Alarm profiles)."),
 ])
 def test_fridge_ranges_are_validated(app, engine, changes, message):
     admin = client_for(app, engine, "ada")
