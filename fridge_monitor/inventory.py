@@ -86,14 +86,14 @@ def product_for_gtin(session: so.Session, gtin: str) -> m.Product | None:
 def link_gtin(session: so.Session, gtin: str, product_id: int, *, actor: str, now: datetime) -> m.ProductGtin:
     """Link an unknown GTIN to its product, once (audited). Linking it again to the same product changes
     nothing; to another product is refused (an admin must look into it)."""
+    _check_actor(actor)
     code = _gtin(gtin)
     target = session.get(m.Product, product_id)
     if target is None:
         raise InventoryError(f"there is no product {product_id}")
     _write_lock(session)
-    table = m.ProductGtin.__table__
-    inserted = session.execute(_insert_ignore(session, table).values(
-        gtin=code, product_id=product_id, linked_at=now, linked_by=actor).returning(table.c.gtin)).first()
+    inserted = session.execute(_insert_ignore(session, m.ProductGtin).values(
+        gtin=code, product_id=product_id, linked_at=now, linked_by=actor).returning(m.ProductGtin.gtin)).first()
     link = session.get(m.ProductGtin, code, populate_existing=True)
     assert link is not None
     if link.product_id != product_id:
@@ -110,6 +110,7 @@ def save_product(session: so.Session, *, actor: str, now: datetime, reason: str,
     """Create a product, or change one (``product_id``): ``fields`` are :data:`PRODUCT_FIELDS`, ``ranges``
     replaces the storage ranges. Audited field by field with old and new values; a changed product is
     marked edited (``edited_at``), so catalogue updates leave it alone."""
+    _check_actor(actor)
     unknown = set(fields) - set(PRODUCT_FIELDS)
     if unknown:
         raise InventoryError(f"unknown product field(s): {', '.join(sorted(unknown))}")
@@ -182,6 +183,7 @@ def lot_for(session: so.Session, *, product_id: int, lot_number: str, expiry: da
     A lot has one expiry date: a different one for a known lot is refused, since
     one of the two is a misread.
     """
+    _check_actor(actor)
     number = lot_number.strip()
     if not number:
         raise InventoryError("type the lot number printed on the pack")
@@ -192,10 +194,9 @@ def lot_for(session: so.Session, *, product_id: int, lot_number: str, expiry: da
         raise InventoryError(f"there is no product {product_id}")
     code = _gtin(gtin) if gtin else None
     _write_lock(session)
-    table = m.Lot.__table__
-    inserted = session.execute(_insert_ignore(session, table).values(
+    inserted = session.execute(_insert_ignore(session, m.Lot).values(
         product_id=product_id, lot_number=number, expiry=expiry, gtin=code, created_at=now,
-        created_by=actor).returning(table.c.id)).first()
+        created_by=actor).returning(m.Lot.id)).first()
     lot = find_lot(session, product_id, number)
     assert lot is not None
     if lot.expiry != expiry:
@@ -245,8 +246,8 @@ def receive(session: so.Session, *, lot_id: int, fridge_id: int, quantity: int, 
     if now >= lots.expires_at(ctx.lot.expiry, fridge.tz):
         raise InventoryError(f"lot {ctx.lot.lot_number} ({ctx.product.name}) expired on "
                              f"{ctx.lot.expiry.isoformat()}: do not put it in stock")
+    serial = (serial or "").strip() or None
     if serial is not None:
-        serial = serial.strip()
         seen = session.execute(
             sa.select(m.StockMovement.at, m.StockMovement.actor).join(m.LotSerial)
             .where(m.LotSerial.lot_id == lot_id, m.LotSerial.serial == serial)).first()
@@ -416,6 +417,16 @@ def review_states(session: so.Session, lot_ids: Iterable[int]) -> dict[int, lots
             for lot_id in ids}
 
 
+def lot_status(session: so.Session, lot_id: int, *, now: datetime, tz: ZoneInfo,
+               horizons: Sequence[int] = lots.DEFAULT_HORIZONS_DAYS) -> lots.Status:
+    """A lot's status as a whole (its opened vials aside), the expiry judged in time zone ``tz``."""
+    lot = session.get(m.Lot, lot_id)
+    if lot is None:
+        raise InventoryError(f"there is no lot {lot_id}")
+    review = review_states(session, [lot_id])[lot_id]
+    return lots.status(lot.expiry, now, tz, review=review, horizons=horizons)
+
+
 def location_history(session: so.Session, lot_id: int) -> list[lots.Holding]:
     """Which fridge held how many units of the lot, from when to when (``until`` None: still there)."""
     e, mv = m.StockEntry, m.StockMovement
@@ -452,8 +463,7 @@ class _Fridge:
 
 def _lock(session: so.Session, lot_id: int, actor: str, now: datetime) -> _Context:
     """Lock the lot against other movements until commit, then read it."""
-    if not actor.strip():
-        raise InventoryError("a stock movement needs the name of the person making it")
+    _check_actor(actor)
     if now.tzinfo is None:
         raise ValueError("movement times must be timezone-aware")
     conn = session.connection()
@@ -473,7 +483,7 @@ def _lock(session: so.Session, lot_id: int, actor: str, now: datetime) -> _Conte
 def _write_lock(session: so.Session) -> None:
     """On SQLite, hold the write lock from here to commit (a no-op once this transaction has written)."""
     conn = session.connection()
-    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -535,13 +545,13 @@ def _write(session: so.Session, ctx: _Context, kind: str, quantity: int, actor: 
     session.flush()
     entries = list(changes)
     if opens:
-        fridge = changes[0][0]
-        opened = m.OpenedVial(lot_id=ctx.lot.id, movement_id=movement.id, opened_at=now, opened_by=actor,
-                              beyond_use_at=beyond_use_at)
-        session.add(opened)
+        where = changes[0][0]
+        group = m.OpenedVial(lot_id=ctx.lot.id, movement_id=movement.id, opened_at=now, opened_by=actor,
+                             beyond_use_at=beyond_use_at)
+        session.add(group)
         session.flush()
-        entries.append((fridge, opened, quantity))
-        before[(fridge.id, opened.id)] = 0
+        entries.append((where, group, quantity))
+        before[(where.id, group.id)] = 0
     for fridge, opened, delta in entries:
         session.add(m.StockEntry(movement_id=movement.id, lot_id=ctx.lot.id, fridge_id=fridge.id,
                                  opened_vial_id=opened.id if opened else None, delta=delta))
@@ -561,6 +571,11 @@ def _write(session: so.Session, ctx: _Context, kind: str, quantity: int, actor: 
 
 def _levels(levels: Mapping[tuple[int, int | None], int], names: Mapping[int, str]) -> str:
     return ", ".join(f"{names[f]}{'' if o is None else f' opened vial {o}'}: {q}" for (f, o), q in levels.items())
+
+
+def _check_actor(actor: str) -> None:
+    if not actor.strip():
+        raise InventoryError("a stock change needs the name of the person making it")
 
 
 def _check_quantity(quantity: int) -> None:
@@ -584,10 +599,10 @@ def _gtin(text: str) -> str:
         raise InventoryError(str(exc)) from None
 
 
-def _insert_ignore(session: so.Session, table: sa.Table) -> Any:
+def _insert_ignore(session: so.Session, model: type[m.Base]) -> Any:
     """INSERT that does nothing when the row's unique key exists (a concurrent first sighting)."""
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model).on_conflict_do_nothing()
 
 
 def _ranges_text(ranges: Iterable[products.StorageRange]) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from fridge_monitor import models as m
 from fridge_monitor.inventory import InventoryError, UnknownGtin
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)  # 10:00 in Berlin
+BERLIN = ZoneInfo("Europe/Berlin")
 EXAMPLE_GTIN = "09506000134352"
 SCAN = f"]d201{EXAMPLE_GTIN}17270131" f"10C3709C3\x1d21SN0001"
 
@@ -262,6 +264,7 @@ def test_a_lot_under_review_is_refused_until_released(rig):
         return review.id
 
     review_id = rig.run(put_under_review)
+    assert rig.run(lambda s: inventory.lot_status(s, lot_id, now=at(120), tz=BERLIN)) is lots.Status.UNDER_REVIEW
     with pytest.raises(InventoryError, match="under review after an excursion"):
         rig.run(lambda s: inventory.use(s, lot_id=lot_id, fridge_id=rig.a1, actor="nurse.ana", now=at(120)))
     with pytest.raises(InventoryError, match="under review"):
@@ -277,6 +280,8 @@ def test_a_lot_under_review_is_refused_until_released(rig):
                                              decided_at=at(200), decided_by="coordinator")))
     assert rig.run(lambda s: inventory.review_states(s, [lot_id, later])) == {
         lot_id: lots.Review.RELEASED, later: lots.Review.NONE}
+    assert rig.run(lambda s: inventory.lot_status(s, lot_id, now=at(201), tz=BERLIN)) is lots.Status.RELEASED
+    assert rig.run(lambda s: inventory.lot_status(s, later, now=at(201), tz=BERLIN)) is lots.Status.USABLE
     nxt = rig.run(lambda s: inventory.take_next(s, fridge_id=rig.a1, product_id=rig.product_ids["botox"],
                                                 now=at(201)))
     assert (nxt.lot_number, nxt.review) == ("C3709C3", lots.Review.RELEASED)
@@ -418,6 +423,7 @@ def test_many_nurses_at_once_never_take_more_than_there_is(rig):
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert sorted(results) == ["no vials of lot C3709C3 (Botox 100 U (onabotulinumtoxinA)) in fridge A1: cannot use 1"] * 3 + ["used"] * 3
+    refused = "no vials of lot C3709C3 (Botox 100 U (onabotulinumtoxinA)) in fridge A1: cannot use 1"
+    assert sorted(results) == [refused] * 3 + ["used"] * 3
     assert rig.quantity(lot_id) == 0
     assert audit_trail.verify_database(rig.engine)[1] is None
