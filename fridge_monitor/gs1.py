@@ -1,40 +1,4 @@
-"""What a barcode scanner typed for a vial's GS1 DataMatrix: GTIN, lot, expiry and serial (pure).
-
-Scanners act as keyboards, so the scan arrives as text in an input box, in
-one of three shapes, all accepted by :func:`parse_scan`:
-
-- the element string, optionally after the symbology identifier ``]d2``
-  (``]C1``, ``]Q3``, ``]e0`` and ``]J1`` for the other GS1 symbologies), with
-  the GS character (0x1D, FNC1) after every variable-length field that is not
-  last — or U+241D ``␝`` where a scanner is set up to type that instead;
-- the human-readable form printed under the code, ``(01)…(17)…(10)…(21)…``.
-
-Expiry day ``00`` means the last day of that month (leap years count).
-
-**Missing separators.** Many keyboard-wedge scanners drop the GS, and then a
-variable-length field swallows whatever follows it: ``01…10LOT12317270131``
-is lot ``LOT123`` with expiry 2027-01-31, but reads as lot
-``LOT12317270131``. A wrong lot is worse than no lot, so the scan is refused
-when it is ambiguous:
-
-1. a variable-length field that ends without a GS before the scan does
-   (it reached its maximum length and more follows) is an error;
-2. a variable-length field that runs to the end of the scan is examined: if
-   its value, from some position after the first character, reads completely
-   as further valid element strings, and
-   - one of them is a date or a GTIN that validates (a real date, a right
-     check digit) — which does not happen by chance — or
-   - the scan holds no GS at all (the scanner may be dropping them) and the
-     tail starts with a lot (10) or serial (21) and holds no AI the scan
-     already has,
-
-   the scan is refused, naming both readings. The cure is to set the
-   scanner up to send GS (or ``␝``), or to type the lot by hand; a false
-   alarm (a lot that really contains ``21…``) costs a retyped lot, a
-   missed one would cost a wrong lot in the records.
-
-The human-readable form has no such ambiguity (the parentheses delimit).
-"""
+"""What a barcode scanner typed for a vial's GS1 DataMatrix: GTIN, lot, expiry and serial (pure)."""
 
 from __future__ import annotations
 
@@ -73,7 +37,44 @@ class Scan:
 
 
 def parse_scan(text: str) -> Scan:
-    """Read a scan typed by a barcode scanner. Raises :class:`ScanError` with a message for staff."""
+    """Read a scan typed by a barcode scanner. Raises :class:`ScanError` with a message for staff.
+
+    Scanners act as keyboards, so the scan arrives as text in an input box, in
+    either of these shapes:
+
+    - the element string, optionally after the symbology identifier ``]d2``
+      (``]C1``, ``]Q3``, ``]e0`` and ``]J1`` for the other GS1 symbologies), with
+      the GS character (0x1D, FNC1) after every variable-length field that is not
+      last — or U+241D ``␝`` where a scanner is set up to type that instead;
+    - the human-readable form printed under the code, ``(01)…(17)…(10)…(21)…``.
+
+    Expiry day ``00`` means the last day of that month (leap years count). The two-digit year
+    follows GS1's sliding window (biip reads it against the current year: 49 back, 50 ahead).
+
+    **Missing separators.** Many keyboard-wedge scanners drop the GS, and then a
+    variable-length field swallows whatever follows it: ``01…10LOT12317270131``
+    is lot ``LOT123`` with expiry 2027-01-31, but reads as lot
+    ``LOT12317270131``. A wrong lot is worse than no lot, so the scan is refused
+    when it is ambiguous:
+
+    1. a variable-length field that ends without a GS before the scan does
+       (it reached its maximum length and more follows) is an error;
+    2. a variable-length field that runs to the end of the scan is examined: if
+       its value, from some position after the first character, reads completely
+       as further valid element strings, and
+       - one of them is a date or a GTIN that validates (a real date, a right
+         check digit) — which does not happen by chance — or
+       - the scan holds no GS at all (the scanner may be dropping them) and the
+         tail starts with a lot (10) or serial (21) and holds no AI the scan
+         already has,
+
+       the scan is refused, naming both readings. The cure is to set the
+       scanner up to send GS (or ``␝``), or to type the lot by hand; a false
+       alarm (a lot that really contains ``21…``) costs a retyped lot, a
+       missed one would cost a wrong lot in the records.
+
+    The human-readable form has no such ambiguity (the parentheses delimit).
+    """
     data = text.strip().replace(GS_PICTURE, GS)
     if not data:
         raise ScanError("the scan is empty: scan the GS1 DataMatrix on the vial or pack")

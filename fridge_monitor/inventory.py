@@ -1,24 +1,4 @@
-"""The stock ledger in the database: products and GTINs, lots, stock movements, quantities, where a lot was.
-
-Stock changes only through movements — :func:`receive`, :func:`use`,
-:func:`transfer`, :func:`reconstitute`, :func:`discard`, :func:`correct` —
-each a new :class:`~fridge_monitor.models.StockMovement` whose signed
-:class:`~fridge_monitor.models.StockEntry` rows say how many units of the lot
-entered or left which fridge (sealed, or of one opened vial group). Quantities
-are sums of those entries; nothing is ever edited (the database refuses it).
-
-Every function works in the caller's transaction and records who and when in
-the audit trail, in that same transaction; the caller commits::
-
-    with so.Session(engine) as session, session.begin():
-        inventory.use(session, lot_id=lot.id, fridge_id=a1.id, actor="nurse.kim", now=now)
-
-A movement first locks its lot (PostgreSQL: the lot row, ``SELECT ... FOR
-UPDATE``; SQLite: the database write lock, ``BEGIN IMMEDIATE``) and only then
-reads the balance, so of two nurses taking the last vial at the same moment
-one succeeds and the other is told how many are left. Anything staff could get
-wrong raises :class:`InventoryError`, whose message is meant for them.
-"""
+"""The stock ledger in the database: products and GTINs, lots, stock movements, quantities, where a lot was."""
 
 from __future__ import annotations
 
@@ -226,6 +206,17 @@ def lot_from_scan(session: so.Session, scan: gs1.Scan, *, actor: str, now: datet
 
 
 # -- movements -----------------------------------------------------------------------------------
+#
+# Stock changes only through these: each appends a StockMovement whose signed StockEntry rows say
+# how many units entered or left which fridge (sealed, or of one opened vial group); quantities are
+# sums of entries, and the database refuses edits. Each runs in the caller's transaction, which
+# also gets its audit event; the caller commits:
+#
+#     with so.Session(engine) as session, session.begin():
+#         inventory.use(session, lot_id=lot.id, fridge_id=a1.id, actor="nurse.kim", now=now)
+#
+# Each first locks its lot (_lock) and only then reads the balance, so of two nurses taking the
+# last vial at once one succeeds and the other is told how many are left.
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,18 +1,4 @@
-"""Lot status, first-expiry-first-out, beyond-use, and where a lot was held (pure: plain values, explicit ``now``).
-
-Expiry is a calendar date judged in the site's time zone: a lot expiring
-today is usable until local midnight at the end of today. A reconstituted or
-opened vial is also unusable from its beyond-use time on. Statuses, most
-decisive first (a lot shows the first that applies):
-
-``discarded``     a disposition said discard — final
-``expired``       past the end of its expiry day — final
-``beyond_use``    an opened vial past its beyond-use time — final
-``under_review``  exposed in an excursion, waiting for the manufacturer's answer
-``expiring``      usable, expiry within the first (widest) warning horizon
-``released``      usable, was under review and released
-``usable``        usable
-"""
+"""Lot status, first-expiry-first-out, beyond-use, and where a lot was held (pure: plain values, explicit ``now``)."""
 
 from __future__ import annotations
 
@@ -105,7 +91,21 @@ def warning_horizon(expiry: date, today: date, horizons: Sequence[int] = DEFAULT
 def status(expiry: date, now: datetime, tz: tzinfo, *, review: Review = Review.NONE,
            beyond_use_at: datetime | None = None,
            horizons: Sequence[int] = DEFAULT_HORIZONS_DAYS) -> Status:
-    """A lot's (or an opened vial's) status at ``now``, the expiry judged in the site's time zone ``tz``."""
+    """A lot's (or an opened vial's) status at ``now``, the expiry judged in the site's time zone ``tz``.
+
+    Expiry is a calendar date judged in the site's time zone: a lot expiring
+    today is usable until local midnight at the end of today. A reconstituted or
+    opened vial is also unusable from its beyond-use time on. Statuses, most
+    decisive first (a lot shows the first that applies):
+
+    ``discarded``     a disposition said discard — final
+    ``expired``       past the end of its expiry day — final
+    ``beyond_use``    an opened vial past its beyond-use time — final
+    ``under_review``  exposed in an excursion, waiting for the manufacturer's answer
+    ``expiring``      usable, expiry within the first (widest) warning horizon
+    ``released``      usable, was under review and released
+    ``usable``        usable
+    """
     if review is Review.DISCARDED:
         return Status.DISCARDED
     if now >= expires_at(expiry, tz):

@@ -1,15 +1,4 @@
-"""Products and their storage rules: allowed ranges, freezing, light, beyond-use limit (pure).
-
-A lot is judged against its product's ranges, not only the fridge's
-(DOMAIN.md "Storage ranges"). A product may allow several ranges — Xeomin
-keeps at 20–25 °C, or 2–8 °C, or −20 to −10 °C — and a temperature is in range
-when it lies inside any of them. Bounds are inclusive, like alarm thresholds.
-
-The catalogue itself lives in the database (seeded by migration 0004 with the
-botulinum toxins of DOMAIN.md and common vaccines, without GTINs; an unknown
-GTIN is linked to its product once, by a person). :func:`fridge_monitor.inventory.product`
-loads a row as a :class:`Product`.
-"""
+"""Products and their storage rules: allowed ranges, freezing, light, beyond-use limit (pure)."""
 
 from __future__ import annotations
 
@@ -44,7 +33,11 @@ class StorageRange:
 class Product:
     """How a product must be kept. ``opened_range`` is the range for reconstituted or opened vials
     (None: the unopened ranges apply); ``beyond_use_hours`` is how long such a vial may be used
-    (None: until the lot's expiry); ``unit`` is what a stock quantity counts ("vial", "syringe")."""
+    (None: until the lot's expiry); ``unit`` is what a stock quantity counts ("vial", "syringe").
+
+    The catalogue lives in the database (seeded by migration 0004 with the toxins of DOMAIN.md and
+    common vaccines, without GTINs); :func:`fridge_monitor.inventory.product` loads one as this.
+    """
 
     name: str
     ranges: tuple[StorageRange, ...]
@@ -72,7 +65,10 @@ class Product:
 def in_range(product: Product, temperature_c: float, *, opened: bool = False) -> bool:
     """Whether ``temperature_c`` is allowed for this product (for an opened vial: its opened range).
 
-    A product that must not freeze is never in range at or below freezing, whatever range was typed.
+    A lot is judged against its product's ranges, not only the fridge's (DOMAIN.md "Storage ranges").
+    A product may allow several — Xeomin keeps at 20–25 °C, or 2–8 °C, or −20 to −10 °C — and a
+    temperature is in range inside any of them, bounds included like alarm thresholds. A product
+    that must not freeze is never in range at or below freezing, whatever range was typed.
     """
     return deviation(product, temperature_c, opened=opened) == 0.0 and not freeze_damage(product, temperature_c)
 
