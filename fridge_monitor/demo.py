@@ -26,11 +26,13 @@ from fridge_monitor import models as m
 from fridge_monitor.broker import EmbeddedBroker, free_port, port_in_use
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.db import create_engine
+from fridge_monitor.demo_stock import LOTS, example_scan, seed_stock
 from fridge_monitor.ingest import Ingest
 from fridge_monitor.alerts import waiting_count
 from fridge_monitor.overview import fridge_overview
 from fridge_monitor.scheduler import Scheduler
 from fridge_monitor.status import State, age, state
+from fridge_monitor.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
 
@@ -122,8 +124,11 @@ def run_demo(
     write_config_file(data_dir / "fridge-monitor.toml", config)
 
     engine = create_engine(config.database)
-    migrate.upgrade(engine)  # ingest's writer then syncs the demo's sites and fridges
+    migrate.upgrade(engine)
     _create_demo_users(engine)
+    # The fridges must exist before stock is received into them (ingest would sync them too).
+    sync_declarations(engine, config, datetime.now(timezone.utc))
+    seed_stock(engine, datetime.fromtimestamp(start, timezone.utc) - timedelta(minutes=30))
 
     broker = EmbeddedBroker("127.0.0.1", mqtt_port)
     broker.start()
@@ -194,6 +199,8 @@ def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
                 mosquitto_pub -p {port} -q 1 -t fridge-monitor/readings/my-probe -m '{{"temperature_c": 4.2}}')
   database      {data_dir / 'fridge-monitor.db'} (SQLite)
   simulator     {len(FRIDGES)} fridges, {HISTORY.total_seconds() / 3600:.0f} h of history replayed at {SPEED:.0f}x, then live
+  stock         {len(LOTS)} lots in the fridges; try the scan box (Inventory → Receive) with
+                {example_scan("botox", "C7500ZZ", datetime.now().date() + timedelta(days=365))}
   export        fridge-monitor --config {config_file} export readings --from {datetime.now().date()} --to {datetime.now().date()}
   Ctrl-C stops everything.
 """,

@@ -49,7 +49,14 @@ def test_demo_shows_fridge_states_and_stops_cleanly_on_ctrl_c(tmp_path):
         per_fridge = dict(conn.execute(sa.text(
             "SELECT f.name, count(r.id) FROM fridges f JOIN sensors s ON s.fridge_id = f.id "
             "LEFT JOIN readings r ON r.sensor_id = s.id GROUP BY f.name")).all())
+        stock = dict(conn.execute(sa.text(
+            "SELECT f.name, sum(e.delta) FROM stock_entries e JOIN fridges f ON f.id = e.fridge_id "
+            "GROUP BY f.name")).all())
     engine.dispose()
+    # Every demo fridge holds stock received before the simulation began, so lots meet its excursions.
+    assert stock == {"Vaccines A": 38, "Botox B": 9, "Insulin C": 15, "Dysport D": 4, "Xeomin E": 5,
+                     "Vaccines F": 10}
+    assert "(01)09506000134352(17)" in text
     assert set(per_fridge) == {"Vaccines A", "Botox B", "Insulin C", "Dysport D", "Xeomin E", "Vaccines F"}
     assert all(count > 0 for count in per_fridge.values()), per_fridge
     assert (data / "fridge-monitor.toml").is_file()
