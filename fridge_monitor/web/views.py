@@ -7,5 +7,7 @@ from flask import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from fridge_monitor.web import admin, alert_views, api, audit_views, dashboard, fridges, ops
+    from fridge_monitor.web import inventory_views, lot_views, stock_forms
 
-    return [dashboard.bp, alert_views.bp, fridges.bp, api.bp, ops.bp, audit_views.bp, admin.bp]
+    return [dashboard.bp, inventory_views.bp, stock_forms.bp, lot_views.bp, alert_views.bp, fridges.bp, api.bp,
+            ops.bp, audit_views.bp, admin.bp]
