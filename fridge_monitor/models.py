@@ -592,3 +592,32 @@ class LotDisposition(Base):
         sa.CheckConstraint("decision IN ('released', 'discarded')", name="decision"),
         sa.CheckConstraint("decision <> 'released' OR reference IS NOT NULL", name="release_has_reference"),
     )
+
+
+class ExportJob(Base):
+    """An export bundle asked for in the web pages: made in the background, downloaded when done.
+
+    ``state`` is ``queued``, ``running``, ``done`` or ``failed``; ``progress``
+    (0..1) and ``step`` say how far it is. The file lies in ``[exports] dir``
+    under ``file_name``; its SHA-256 is kept to notice a file changed on disk.
+    """
+
+    __tablename__ = "export_jobs"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    requested_by: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    requested_at: so.Mapped[UTC]
+    period_from: so.Mapped[UTC]
+    period_to: so.Mapped[UTC]
+    fridges: so.Mapped[str | None] = so.mapped_column(sa.Text)  # JSON list of names; NULL: every fridge
+    state: so.Mapped[str] = so.mapped_column(sa.String(10))
+    progress: so.Mapped[float] = so.mapped_column(default=0.0)
+    step: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    updated_at: so.Mapped[UTC]
+    finished_at: so.Mapped[UTC | None]
+    file_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    bytes: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    __table_args__ = (sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),)
