@@ -219,3 +219,7 @@ def alert_acknowledge(alert_id: int) -> Any:
 @allow(*EVERYONE)
 def openapi() -> Any:
     return jsonify(document())
+
+
+# The inventory routes live in their own module on this same blueprint.
+from fridge_monitor.web import api_inventory as _inventory  # noqa: E402,F401

@@ -1,8 +1,9 @@
 """Walk every registered route without login and as each role: the role matrix holds.
 
 Nothing is readable without login (except sign-in, static files and /healthz),
-nothing is writable by an auditor (except signing out and their own display
-preference), and a route that does not declare its roles is refused to all.
+nothing is writable by an auditor (except signing out, their own display
+preference, and POST /api/v1/scan, which only reads a code), and a route that
+does not declare its roles is refused to all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
 
 ROLES = ("nurse", "auditor", "admin")
 PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
-AUDITOR_MAY_POST = {"auth.logout", "auth.preferences"}
+AUDITOR_MAY_POST = {"auth.logout", "auth.preferences", "api.scan"}  # api.scan: a POST that writes nothing
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
 
