@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -93,6 +94,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "interval_s": 30.0,
         "lease_s": 15.0,
     },
+    "reports": {
+        "workday_start": "00:00",
+    },
     "logging": {
         "level": "INFO",
     },
@@ -124,6 +128,7 @@ class Config:
     scheduler: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["scheduler"]))
     channels: tuple[ChannelDecl, ...] = ()
     alarm_profiles: tuple[AlarmProfile, ...] = ()
+    reports: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["reports"]))
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -216,6 +221,7 @@ def build_config(
         logging=sections["logging"],
         alerts=sections["alerts"],
         scheduler=sections["scheduler"],
+        reports=sections["reports"],
         subscriptions=subscriptions,
         sites=sites,
         fridges=fridges,
@@ -330,6 +336,10 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
         url = values["base_url"]
         if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
             raise ConfigError(f"{origin('base_url')}: [alerts] base_url must look like https://HOST[/PATH], not {url!r}")
+    elif section == "reports":
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", values["workday_start"]):
+            raise ConfigError(f"{origin('workday_start')}: [reports] workday_start must be a local time of day "
+                              f"as HH:MM (24-hour clock, e.g. \"08:00\"), not {values['workday_start']!r}")
     elif section == "scheduler":
         _positive(values, section, "interval_s", origin)
         _positive(values, section, "lease_s", origin)
