@@ -90,12 +90,16 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "disagreement_c": 1.0,
         "disagreement_min": 30.0,
     },
+    "inventory": {
+        "expiry_warning_days": [90, 30, 7],
+    },
     "scheduler": {
         "interval_s": 30.0,
         "lease_s": 15.0,
     },
     "reports": {
         "workday_start": "00:00",
+        "exports_dir": "",
     },
     "logging": {
         "level": "INFO",
@@ -125,6 +129,7 @@ class Config:
     fridges: tuple[FridgeDecl, ...]
     source: str = "defaults"
     alerts: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["alerts"]))
+    inventory: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _inventory_defaults())
     scheduler: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["scheduler"]))
     channels: tuple[ChannelDecl, ...] = ()
     alarm_profiles: tuple[AlarmProfile, ...] = ()
@@ -204,6 +209,8 @@ def build_config(
             sections[section][key] = _coerce(section, key, value, "override")
             origins[section, key] = "override"
 
+    if isinstance(sections["inventory"]["expiry_warning_days"], list):  # the default, not given
+        sections["inventory"]["expiry_warning_days"] = tuple(sections["inventory"]["expiry_warning_days"])
     for section, values in sections.items():
         _check_section(section, values, lambda key, s=section: origins.get((s, key), source))
 
@@ -220,6 +227,7 @@ def build_config(
         web=sections["web"],
         logging=sections["logging"],
         alerts=sections["alerts"],
+        inventory=sections["inventory"],
         scheduler=sections["scheduler"],
         reports=sections["reports"],
         subscriptions=subscriptions,
@@ -229,6 +237,24 @@ def build_config(
         channels=channels,
         alarm_profiles=profiles,
     )
+
+
+def _inventory_defaults() -> dict[str, Any]:
+    return {"expiry_warning_days": tuple(SETTINGS["inventory"]["expiry_warning_days"])}
+
+
+def _days(value: Any, where: str, from_env: bool) -> tuple[int, ...]:
+    """A list of whole numbers of days (env: comma-separated), kept widest first."""
+    if from_env and isinstance(value, str):
+        try:
+            value = [int(part) for part in value.replace(" ", "").split(",") if part]
+        except ValueError:
+            pass
+    if (not isinstance(value, (list, tuple)) or not value
+            or any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in value)):
+        raise ConfigError(f"{where} must be a list of whole numbers of days greater than 0, e.g. [90, 30, 7], "
+                          f"not {value!r}")
+    return tuple(sorted(set(value), reverse=True))
 
 
 def _env_target(name: str) -> tuple[str, str]:
@@ -254,6 +280,8 @@ def _coerce(section: str, key: str, value: Any, source: str, from_env: bool = Fa
         raise ConfigError(f"{source}: unknown setting [{section}] {key} (known: {known})")
     default = SETTINGS[section][key]
     where = f"{source}: [{section}] {key}"
+    if isinstance(default, list):
+        return _days(value, where, from_env)
     if isinstance(default, bool):
         if from_env and isinstance(value, str):
             lowered = value.strip().lower()
