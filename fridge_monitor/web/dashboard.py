@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
 
-from fridge_monitor import alerts, charts
+from fridge_monitor import alerts, charts, inventory, lots
 from fridge_monitor import models as m
 from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, fridges_now, sensors
 from fridge_monitor.status import LOW_BATTERY_PCT, State, age, status
@@ -48,7 +49,17 @@ def alert_line(alert: m.Alert) -> dict[str, Any]:
     return {"title": alert.title, "severity": alert.severity, "waiting": waiting, "label": label}
 
 
-def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | None = None) -> dict[str, Any]:
+def stock_line(fridge: FridgeNow, held: list[lots.Stock], now: datetime) -> dict[str, Any]:
+    """Units held, lots expiring within the first warning horizon, lots under review; links to the inventory."""
+    states = {s.lot_id: lots.status(s.expiry, now, fridge.tz, review=s.review) for s in held}
+    return {"units": sum(s.quantity for s in held), "lots": len(states),
+            "expiring": sum(1 for st in states.values() if st is lots.Status.EXPIRING),
+            "review": sum(1 for st in states.values() if st is lots.Status.UNDER_REVIEW),
+            "url": url_for("inventory.index", fridge=fridge.name)}
+
+
+def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | None = None,
+         held: list[lots.Stock] | None = None) -> dict[str, Any]:
     latest = fridge.latest
     active = active or []
     waiting = sum(1 for a in active if a.acknowledged_at is None)
@@ -71,6 +82,7 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
         "weak": [f"{s.id} {s.battery_pct:.0f} %" for s in weak],
         "sensors": len(fridge.sensors),
         "chart": sparkline(fridge, now, unit),
+        "stock": stock_line(fridge, held or [], now),
         "alerts": [alert_line(a) for a in sorted(active, key=lambda a: (a.acknowledged_at is not None,
                                                                           a.severity != "alarm", a.started_at))],
     }
@@ -82,8 +94,11 @@ def _context() -> dict[str, Any]:
     conn = db().connection()
     fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS))
     active = alerts.open_by_fridge(db())
+    held: dict[int | None, list[lots.Stock]] = defaultdict(list)
+    for units in inventory.stock(db()):
+        held[units.fridge_id].append(units)
     sites = [
-        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id)) for f in group])
+        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id), held.get(f.id)) for f in group])
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
     loose = [

@@ -249,4 +249,4 @@ def sentence(message: str) -> str:
     """A service message as a sentence: capital first letter, full stop."""
     text = message.strip()
     text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", ")", "!", "?")) else text + "."
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -16,7 +16,7 @@ from fridge_monitor import inventory, lot_safety, lots
 from fridge_monitor import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
-from fridge_monitor.web.forms import strip
+from fridge_monitor.web.forms import options, strip
 from fridge_monitor.web.inventory_views import FridgeRow, fridges, local, lot_rows, now_utc, sentence, status_label
 from fridge_monitor.web.units import temperature
 
@@ -29,7 +29,7 @@ DECISION_LABELS = {"released": "Released — the manufacturer says the lot may b
 
 
 class DispositionForm(FlaskForm):
-    decision = RadioField("Manufacturer's disposition", choices=list(DECISION_LABELS.items()),
+    decision = RadioField("Manufacturer's disposition", choices=options(DECISION_LABELS.items()),
                           validators=[DataRequired("Choose released or discard.")])
     reference = StringField("Manufacturer's reference (case or letter number)", filters=[strip],
                             validators=[Length(max=lot_safety.REFERENCE_MAX)])

@@ -23,7 +23,7 @@ from fridge_monitor import gs1, inventory, lots
 from fridge_monitor import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import STAFF, allow, current_user
-from fridge_monitor.web.forms import strip
+from fridge_monitor.web.forms import options, strip
 from fridge_monitor.web.inventory_views import FridgeRow, fridges, local, now_utc, sentence
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
@@ -75,7 +75,7 @@ class StockForm(FlaskForm):
     to_fridge = SelectField("Move to fridge", coerce=int, validate_choice=False)
     quantity = WholeNumberField("How many", default=1)
     counted = WholeNumberField("Counted now")
-    reason_code = SelectField("Why discarded", choices=list(DISCARD_LABELS.items()), validate_choice=False)
+    reason_code = SelectField("Why discarded", choices=options(DISCARD_LABELS.items()), validate_choice=False)
     reason = TextAreaField("Note (optional)", filters=[strip])
     confirm_later = BooleanField("Use this lot although another expires first")
 
@@ -97,11 +97,11 @@ def _setup(form: StockForm, kind: str, places: list[FridgeRow]) -> list[dict[str
     products = db().execute(sa.select(m.Product.id, m.Product.name).where(m.Product.retired_at.is_(None))
                             .order_by(m.Product.name)).all()
     choose = [(NO_CHOICE, "— choose —")]
-    form.product.choices = choose + [(p.id, p.name) for p in products]
-    form.link_product.choices = choose + [(p.id, p.name) for p in products]
+    form.product.choices = options(choose + [(p.id, p.name) for p in products])
+    form.link_product.choices = options(choose + [(p.id, p.name) for p in products])
     live = [f for f in places if not f.retired]
-    form.fridge.choices = [(f.id, f.name) for f in (live if kind == "receive" else places)]
-    form.to_fridge.choices = choose + [(f.id, f.name) for f in live]
+    form.fridge.choices = options((f.id, f.name) for f in (live if kind == "receive" else places))
+    form.to_fridge.choices = options(choose + [(f.id, f.name) for f in live])
     groups = []
     if kind in ("use", "transfer", "discard", "correct"):
         names = {f.id: f for f in places}
@@ -114,7 +114,7 @@ def _setup(form: StockForm, kind: str, places: list[FridgeRow]) -> list[dict[str
                 groups.append({"id": s.opened_vial_id, "lot_id": s.lot_id, "fridge_id": s.fridge_id,
                                "label": f"Opened vials #{s.opened_vial_id}: {s.product} lot {s.lot_number} in "
                                         f"{names[s.fridge_id].name}, {s.quantity} left{until}{beyond}"})
-    form.opened.choices = [(NO_CHOICE, "Sealed vials")] + [(g["id"], g["label"]) for g in groups]
+    form.opened.choices = options([(NO_CHOICE, "Sealed vials")] + [(g["id"], g["label"]) for g in groups])
     return groups
 
 

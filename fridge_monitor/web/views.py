@@ -6,8 +6,8 @@ from flask import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from fridge_monitor.web import admin, alert_views, api, audit_views, dashboard, fridges, ops
-    from fridge_monitor.web import inventory_views, lot_views, stock_forms
+    from fridge_monitor.web import admin, alert_views, api, audit_views, dashboard, fridges, ops, reports
+    from fridge_monitor.web import admin_products, inventory_views, lot_views, stock_forms
 
-    return [dashboard.bp, inventory_views.bp, stock_forms.bp, lot_views.bp, alert_views.bp, fridges.bp, api.bp,
-            ops.bp, audit_views.bp, admin.bp]
+    return [dashboard.bp, inventory_views.bp, stock_forms.bp, lot_views.bp, alert_views.bp, fridges.bp, reports.bp,
+            api.bp, ops.bp, audit_views.bp, admin.bp, admin_products.bp]
