@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor import checks, profiles
+from fridge_monitor import checks, lot_safety, profiles
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 from fridge_monitor.overview import Segment, local_days, segments
@@ -401,12 +401,27 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += _disagreements(pieces, sensors, now, profile.allowed_gap, config, start)
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
+    # The lots held here, judged against their products' ranges over the same window (after the
+    # fridge's excursions are stored, so a review can name the one it overlaps).
+    judge = lot_safety.LotJudge(session, lot_safety.Window(
+        fridge_id, facts.name, facts.timezone, start, now, profile.allowed_gap, profile.clear_delay))
+
+    def load_series(since: datetime) -> Series:
+        more = segments(session.connection(), [fridge_id], since, now)
+        return fridge_series(readings_by_segment(session, more, since, now), profile.allowed_gap)
+
+    judge.reviews(series, load_from, load_series)
+    for finding in sorted(judge.findings(by_time=by_time, horizons=config.inventory["expiry_warning_days"]),
+                          key=lambda f: f.start):
+        rec.apply(finding)
+    rec.resolve_unmatched(lot_safety.kinds_judged(by_time))
     rec.resolve_unmatched(["excursion", "sensor-disagreement", *STATE_KINDS])
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)
         days_since = None
     session.execute(sa.update(m.FridgeEvaluation).where(m.FridgeEvaluation.fridge_id == fridge_id)
                     .values(dirty_since=None, days_since=days_since))
+    judge.audit()  # last: the audit trail's lock after the alert rows, as acknowledging takes them
     return rec.outcome
 
 
