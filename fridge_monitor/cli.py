@@ -508,6 +508,44 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
         click.echo(f"{rows} rows written to {out}", err=True)
 
 
+
+# -- reports ---------------------------------------------------------------
+
+
+@main.group()
+def report() -> None:
+    """Printable reports (PDF)."""
+
+
+@report.command("monthly")
+@click.option("--fridge", required=True, help="The fridge's name.")
+@click.option("--month", "month_text", required=True, help="The month, YYYY-MM (days in the site's time zone).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True, help="The PDF file to write.")
+@click.option("--by", "by", default=None, help="Who the footer names as generating it (default: your login name).")
+@click.pass_context
+def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, by: str | None) -> None:
+    """Write the monthly temperature log of one fridge as PDF."""
+    import getpass
+
+    from fridge_monitor import report as monthly
+
+    try:
+        year, month = monthly.parse_month(month_text)
+    except monthly.ReportError as exc:
+        raise CliError(f"--month: {exc}") from None
+    config = _load(ctx)
+    engine = open_database(config)
+    try:
+        pdf = monthly.monthly_pdf(engine, fridge, year, month, generated_by=by or getpass.getuser(),
+                                  now=datetime.now(timezone.utc))
+    except monthly.ReportError as exc:
+        raise CliError(str(exc)) from None
+    tmp = Path(out + ".partial")
+    tmp.write_bytes(pdf)
+    tmp.replace(out)  # never leave a half-written report under the real name
+    click.echo(f"{fridge} {year:04d}-{month:02d}: {len(pdf)} bytes written to {out}", err=True)
+
+
 def _require_fridge(engine: sa.Engine, name: str) -> None:
     import sqlalchemy as sa
 

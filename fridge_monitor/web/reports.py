@@ -1,0 +1,37 @@
+"""Reports to download: the monthly temperature log of a fridge as PDF."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, request, send_file
+
+from fridge_monitor import models as m
+from fridge_monitor import report
+from fridge_monitor.web import db
+from fridge_monitor.web.access import EVERYONE, allow, current_user
+
+bp = Blueprint("reports", __name__)
+
+
+@bp.route("/fridges/<name>/report.pdf")
+@allow(*EVERYONE)
+def monthly(name: str) -> Any:
+    """``?month=YYYY-MM`` (default: this month at the fridge's site)."""
+    now = datetime.now(timezone.utc)
+    zone = db().scalar(sa.select(m.Site.timezone).join(m.Fridge, m.Fridge.site_id == m.Site.id)
+                       .where(m.Fridge.name == name))
+    if zone is None:
+        abort(404, f"there is no fridge named {name!r}")
+    text = request.args.get("month", "").strip() or now.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+    try:
+        year, month = report.parse_month(text)
+        pdf = report.monthly_pdf(db(), name, year, month, generated_by=current_user().name, now=now)
+    except report.ReportError as exc:
+        abort(400, str(exc))
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                     download_name=report.filename(name, year, month), max_age=0)
