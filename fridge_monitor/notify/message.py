@@ -51,6 +51,30 @@ STEPS: dict[str, tuple[str, ...]] = {
         "Check that both probes are inside the fridge, among the products, not touching a wall or the door.",
         "Replace a faulty probe; if the fridge really is out of range, follow the excursion steps.",
     ),
+    # A lot exposed outside its product's range (the fridge's own range may be fine): quarantine, then decide.
+    "lot-review": (
+        'Label the units of this lot "DO NOT USE" and keep them apart, at their product\'s storage temperature '
+        "(move them to a suitable fridge if needed). Do not throw anything away.",
+        "Tell the vaccine coordinator or your supervisor.",
+        ("Contact the manufacturer with the lot number and the exposure (time out of range, highest and lowest "
+         "temperature, mean kinetic temperature, shown on the lot's page)."),
+        ("Record their answer for the lot: release (with their reference) or discard. "
+         "This alert resolves when the disposition is recorded."),
+    ),
+    "lot-expiring": (
+        "Check the lot's units in this fridge and use them first (first-expiry-first-out).",
+        "If they cannot be used in time, arrange a return or exchange with the supplier, or plan their disposal.",
+    ),
+    "lot-expired": (
+        'Take the expired units out of use now and label them "EXPIRED - DO NOT USE".',
+        "Discard them (reason: expired) in the inventory, or return them as the supplier's rules say.",
+        "If an expired dose may have been given, tell the vaccine coordinator or your supervisor.",
+    ),
+    "beyond-use": (
+        "Do not use the opened or reconstituted vial: it is past its beyond-use time.",
+        "Discard it (reason: beyond use) in the inventory.",
+        "If a dose from it may have been given, tell the vaccine coordinator or your supervisor.",
+    ),
 }
 GENERIC_STEPS = ("Check the fridge and its sensor.",)
 
@@ -60,7 +84,7 @@ class AlertMessage:
     """An alert as the notification channels see it; times are timezone-aware."""
 
     alert_id: int | str
-    kind: str  # excursion, no-data, low-battery, calibration-due, sensor-disagreement, ...
+    kind: str  # excursion, no-data, low-battery, calibration-due, sensor-disagreement, lot-review, ...
     state: str  # open, acknowledged, resolved
     severity: str  # warning, alarm
     fridge: str
