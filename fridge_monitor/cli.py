@@ -463,15 +463,15 @@ def parse_command(fmt: str, topic: str, tz_name: str) -> None:
         sys.exit(1)
 
 
-EXPORTS = ["readings", "rejected", "alerts", "excursions"]
-BY_FRIDGE = ("readings", "alerts", "excursions")  # the exports --fridge narrows
+EXPORTS = ["readings", "rejected", "alerts", "excursions", "stock"]
+BY_FRIDGE = ("readings", "alerts", "excursions", "stock")  # the exports --fridge narrows
 
 
 @main.command("export")
 @click.argument("kind", type=click.Choice(EXPORTS))
 @click.option("--from", "start", required=True, help="First day (YYYY-MM-DD) or ISO date-time.")
 @click.option("--to", "end", required=True, help="Last day, included (YYYY-MM-DD) or ISO date-time (excluded).")
-@click.option("--fridge", default=None, help="Only this fridge's readings, alerts or excursions.")
+@click.option("--fridge", default=None, help="Only this fridge's readings, alerts, excursions or stock entries.")
 @click.option("--tz", "tz_name", default=None, help="Read dates in this zone and add local-time columns.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None, help="File (default stdout).")
 @click.pass_context
@@ -479,7 +479,8 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
                    tz_name: str | None, out: str | None) -> None:
     """Write a CSV export for a period (streamed; no row limit).
 
-    Alerts and excursions belong to the period when they overlap it.
+    Alerts and excursions belong to the period when they overlap it. The stock
+    ledger has one row per signed entry: a transfer is a minus row and a plus row.
     """
     from fridge_monitor import export
 
@@ -502,7 +503,7 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
             rows = export.export_rejected(engine, stream, lo, hi)
         else:
             write = {"readings": export.export_readings, "alerts": export.export_alerts,
-                     "excursions": export.export_excursions}[kind]
+                     "excursions": export.export_excursions, "stock": export.export_stock}[kind]
             rows = write(engine, stream, lo, hi, fridge=fridge, tz=tz)
     if out is not None:
         click.echo(f"{rows} rows written to {out}", err=True)

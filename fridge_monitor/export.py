@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TextIO
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from fridge_monitor import models as m
 
@@ -19,6 +20,9 @@ ALERTS_LOCAL = ["started_at_local", "ended_at_local", "acknowledged_at_local"]
 EXCURSIONS_HEADER = ["id", "fridge", "rule", "started_at_utc", "ended_at_utc", "duration_s", "peak_c", "low_c",
                      "mkt_c", "severity", "alarm_at_utc", "time_beyond_s"]
 EXCURSIONS_LOCAL = ["started_at_local", "ended_at_local", "alarm_at_local"]
+STOCK_HEADER = ["id", "at_utc", "fridge", "product", "lot", "expiry", "movement", "quantity", "user", "reason",
+                "reason_code", "counted", "opened_vial", "from_fridge", "to_fridge", "corrects"]
+STOCK_LOCAL = ["at_local"]
 STREAM_ROWS = 5000
 
 
@@ -218,3 +222,65 @@ def export_excursions(
         writer.writerow(row)
         count += 1
     return count
+
+
+# -- the stock ledger --------------------------------------------------------------
+
+
+def _transfer_side(movement_id: so.InstrumentedAttribute[int], leaving: bool) -> sa.ScalarSelect[str]:
+    """The fridge a transfer's units left (``leaving``) or entered."""
+    e, f = so.aliased(m.StockEntry), so.aliased(m.Fridge)
+    side = e.delta < 0 if leaving else e.delta > 0
+    return sa.select(f.name).join(e, e.fridge_id == f.id).where(e.movement_id == movement_id, side) \
+        .order_by(e.id).limit(1).scalar_subquery()
+
+
+def stock_query(start: datetime, end: datetime, fridge: str | None = None) -> sa.Select[tuple]:
+    """The ledger's signed entries of movements made in [start, end), oldest first."""
+    e, mv, lot, p, f = m.StockEntry, m.StockMovement, m.Lot, m.Product, m.Fridge
+    query = (
+        sa.select(mv.id, mv.at, f.name.label("fridge"), p.name.label("product"), lot.lot_number, lot.expiry,
+                  mv.kind, e.delta, mv.actor, mv.reason, mv.reason_code, mv.counted, e.opened_vial_id,
+                  mv.corrects_id, _transfer_side(mv.id, True).label("from_fridge"),
+                  _transfer_side(mv.id, False).label("to_fridge"))
+        .select_from(e).join(mv, mv.id == e.movement_id).join(lot, lot.id == e.lot_id)
+        .join(p, p.id == lot.product_id).join(f, f.id == e.fridge_id)
+        .where(mv.at >= start, mv.at < end)
+        .order_by(mv.at, mv.id, e.id)
+    )
+    if fridge is not None:
+        query = query.where(f.name == fridge)
+    return query
+
+
+def export_stock(
+    engine: sa.Engine,
+    out: TextIO,
+    start: datetime,
+    end: datetime,
+    *,
+    fridge: str | None = None,
+    tz: tzinfo | None = None,
+) -> int:
+    """Write the stock ledger CSV: one row per signed entry, so each fridge's rows add up to its change.
+
+    A transfer is two rows with the same id (minus in the fridge it left, plus in
+    the one it entered), both naming ``from_fridge`` and ``to_fridge``; a
+    reconstitution is minus sealed units and plus the same in its opened vial
+    group. ``quantity`` is signed; ``counted`` is what a correction counted.
+    """
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STOCK_HEADER + (STOCK_LOCAL if tz else []))
+    count = 0
+    for r in _stream(engine, stock_query(start, end, fridge)):
+        transfer = r.kind == "transfer"
+        row = [r.id, iso_utc(r.at), r.fridge, r.product, r.lot_number, r.expiry.isoformat(), r.kind, r.delta,
+               r.actor, r.reason or "", r.reason_code or "", "" if r.counted is None else r.counted,
+               r.opened_vial_id or "", r.from_fridge if transfer else "", r.to_fridge if transfer else "",
+               r.corrects_id or ""]
+        if tz is not None:
+            row.append(r.at.astimezone(tz).isoformat())
+        writer.writerow(row)
+        count += 1
+    return count
+
