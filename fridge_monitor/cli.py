@@ -538,7 +538,7 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
     engine = open_database(config)
     try:
         pdf = monthly.monthly_pdf(engine, fridge, year, month, generated_by=by or getpass.getuser(),
-                                  now=datetime.now(timezone.utc))
+                                  now=datetime.now(timezone.utc), config=config)
     except monthly.ReportError as exc:
         raise CliError(str(exc)) from None
     tmp = Path(out + ".partial")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
 import io
 import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -22,15 +23,16 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor import daily, profiles
 from fridge_monitor import models as m
 from fridge_monitor.charts import Series
-from fridge_monitor.evaluate import fridge_series, readings_by_segment
-from fridge_monitor.mkt import mean_kinetic_temperature
-from fridge_monitor.overview import daily_min_max, history, local_days, segments
-from fridge_monitor.rules import PRESETS, intervals
+from fridge_monitor.config import Config, build_config
+from fridge_monitor.evaluate import fridge_series, profile_for, readings_by_segment
+from fridge_monitor.overview import history, local_days, segments
+from fridge_monitor.rules import AlarmProfile
+from fridge_monitor.stats import period_stats
 
 CALIBRATION_WARNING = timedelta(days=30)
-DEFAULT_ALLOWED_GAP = timedelta(minutes=35)  # rules.AlarmProfile's default
 MONTH_FORMAT = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -63,10 +65,11 @@ class Day:
     min_c: float | None
     max_c: float | None
     readings: int
-    first_at: datetime | None  # the first reading of the workday (local midnight on)
+    first_at: datetime | None  # the first reading of the workday (``[reports] workday_start`` on)
     first_c: float | None
-    out_of_range_s: float | None  # None where it was not recorded
+    out_of_range_s: float  # known time outside the allowed range
     excursions: int
+    acknowledged_by: tuple[str, ...] = ()
     future: bool = False
 
     @property
@@ -162,21 +165,27 @@ class MonthlyLog:
 
 
 def monthly_pdf(engine_or_session: sa.Engine | so.Session, fridge_name: str, year: int, month: int, *,
-                generated_by: str, now: datetime) -> bytes:
-    """The monthly temperature log of one fridge as PDF bytes (raises ReportError for an unknown fridge or month)."""
+                generated_by: str, now: datetime, config: Config | None = None) -> bytes:
+    """The monthly temperature log of one fridge as PDF bytes (raises ReportError for an unknown fridge or month).
+
+    ``config`` supplies alarm profiles declared in the config file and ``[reports] workday_start``
+    (defaults otherwise).
+    """
     if isinstance(engine_or_session, so.Session):
-        return render(gather(engine_or_session, fridge_name, year, month, generated_by=generated_by, now=now))
+        return render(gather(engine_or_session, fridge_name, year, month, generated_by=generated_by, now=now,
+                             config=config))
     with so.Session(engine_or_session) as session:
-        return render(gather(session, fridge_name, year, month, generated_by=generated_by, now=now))
+        return render(gather(session, fridge_name, year, month, generated_by=generated_by, now=now, config=config))
 
 
 def gather(session: so.Session, fridge_name: str, year: int, month: int, *, generated_by: str,
-           now: datetime) -> MonthlyLog:
+           now: datetime, config: Config | None = None) -> MonthlyLog:
     """Read one fridge-month from the database (nothing is written)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if not 1 <= month <= 12 or not 2000 <= year <= 9999:
         raise ReportError(f"there is no month {year:04d}-{month:02d}")
+    config = config or _defaults()
     f, s = m.Fridge, m.Site
     row = session.execute(sa.select(f, s).join(s, f.site_id == s.id).where(f.name == fridge_name)).first()
     if row is None:
@@ -184,43 +193,49 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
     fridge, site = row
     tz = ZoneInfo(site.timezone)
     first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-    days = local_days(first, last, tz)
-    start, end = days[0][1], days[-1][2]
+    bounds = local_days(first, last, tz)
+    start, end = bounds[0][1], bounds[-1][2]
     if start > now:
         raise ReportError(f"{calendar.month_name[month]} {year} has not begun yet at {fridge.name}'s site")
     until = min(end, now)
     conn = session.connection()
-    profile = _profile(session, fridge.alarm_profile)
-    allowed_gap = profile.allowed_gap if profile is not None else DEFAULT_ALLOWED_GAP
-
-    # The fridge's judged series (primary, backups standing in) for first readings, MKT and coverage.
-    segs = segments(conn, [fridge.id], start - allowed_gap, until)
-    series = [p for p in fridge_series(readings_by_segment(session, segs, start - allowed_gap, until), allowed_gap)
-              if p[0] < until]
-    made = history(conn, fridge.id, start, until, tz) if series else None
+    # Judged as the evaluator judges: the profile's range narrowed to the fridge's, primary sensor first.
+    profile = profile_for(config, fridge.alarm_profile, fridge.low_c, fridge.high_c, profiles.stored(session))
+    gap = profile.allowed_gap
+    segs = segments(conn, [fridge.id], start - gap, until)
+    series = fridge_series(readings_by_segment(session, segs, start - gap, until), gap)
     excursions = _excursions(session, fridge.id, start, until)
+    acknowledgements = [daily.Episode(*row) for row in session.execute(
+        sa.select(m.Alert.started_at, m.Alert.ended_at, m.Alert.acknowledged_by).where(
+            m.Alert.fridge_id == fridge.id, m.Alert.acknowledged_by.is_not(None), m.Alert.started_at < until,
+            sa.or_(m.Alert.ended_at.is_(None), m.Alert.ended_at >= start)))]
+    logged = daily.split_days(
+        series, first, last, tz, profile.low_c, profile.high_c, gap, now=until,
+        workday_start=time.fromisoformat(config.reports["workday_start"]),
+        excursions=[daily.Episode(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
+    summary = period_stats(series, start, until, profile.low_c, profile.high_c, gap)
+    made = history(conn, fridge.id, start, until, tz) if summary.readings else None
     return MonthlyLog(
-        site=site.name, timezone=site.timezone, fridge=fridge.name, kind=fridge.kind, low_c=fridge.low_c,
-        high_c=fridge.high_c, alarm_profile=fridge.alarm_profile,
-        profile_rules=_describe_rules(profile) if profile is not None else "",
+        site=site.name, timezone=site.timezone, fridge=fridge.name, kind=fridge.kind, low_c=profile.low_c,
+        high_c=profile.high_c, alarm_profile=fridge.alarm_profile, profile_rules=_describe_rules(profile),
         year=year, month=month, start=start, end=end,
-        days=tuple(_days(session, conn, fridge.id, days, tz, now, series, excursions)),
-        chart=made.series if made else (), chart_gap=made.max_gap if made else allowed_gap,
+        days=tuple(_days(bounds, logged)),
+        chart=made.series if made else (), chart_gap=made.max_gap if made else gap,
         excursions=tuple(excursions),
         lots=tuple(_lots(session, fridge.id, start, until)),
-        sensors=tuple(_sensors(session, segs, min(until, now))),
-        summary=_summary(session, fridge.id, series, start, until, allowed_gap, first, last),
+        sensors=tuple(_sensors(session, segs, until)),
+        summary=Summary(summary.min_c, summary.max_c, summary.mean_c, summary.mkt_c, summary.time_out_of_range_s,
+                        summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
     )
 
 
-def _profile(session: so.Session, name: str) -> Any:
-    from fridge_monitor.profiles import stored
+@functools.cache
+def _defaults() -> Config:
+    return build_config({}, {}, {}, "defaults")
 
-    return PRESETS.get(name) or stored(session).get(name)
 
-
-def _describe_rules(profile: Any) -> str:
+def _describe_rules(profile: AlarmProfile) -> str:
     parts = []
     for rule in profile.rules:
         sign = (">=" if rule.inclusive else ">") if rule.direction == "high" else ("<=" if rule.inclusive else "<")
@@ -236,29 +251,21 @@ def _minutes_text(minutes: float) -> str:
     return f"{minutes / 60:g} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes:g} min"
 
 
-def _days(session: so.Session, conn: sa.Connection, fridge_id: int, days: Sequence[tuple[date, datetime, datetime]],
-          tz: ZoneInfo, now: datetime, series: Sequence[tuple[datetime, float]],
-          excursions: Sequence[ExcursionEntry]) -> list[Day]:
-    aggs = dict(daily_min_max(conn, fridge_id, days[0][0], days[-1][0], tz, now))
-    fd = m.FridgeDay
-    recorded = dict(session.execute(sa.select(fd.day, fd.out_of_range_s).where(
-        fd.fridge_id == fridge_id, fd.day >= days[0][0], fd.day <= days[-1][0])).all())
-    first_of: dict[date, tuple[datetime, float]] = {}
-    for at, celsius in series:
-        first_of.setdefault(at.astimezone(tz).date(), (at, celsius))
+def _days(bounds: Sequence[tuple[date, datetime, datetime]], logged: Sequence[daily.Day]) -> list[Day]:
+    """Every day of the month: the daily log's days, and the days to come."""
+    by_day = {d.day: d for d in logged}
     rows = []
-    for day, lo, hi in days:
-        agg = aggs.get(day)
-        touching = [e for e in excursions if e.started_at < hi and (e.ended_at is None or e.ended_at > lo)]
+    for day, _lo, _hi in bounds:
+        found = by_day.get(day)
+        if found is None:
+            rows.append(Day(day, None, None, 0, None, None, 0.0, 0, future=True))
+            continue
+        st = found.stats
+        first = found.first_reading
         # One episode is stored as its out-of-range record plus one per alarm rule it broke: count episodes.
-        episodes = sum(1 for e in touching if e.rule == "out-of-range") or len(touching)
-        first = first_of.get(day)
-        rows.append(Day(
-            day=day, min_c=agg.min_c if agg else None, max_c=agg.max_c if agg else None,
-            readings=agg.count if agg else 0, first_at=first[0] if first else None,
-            first_c=first[1] if first else None, out_of_range_s=recorded.get(day),
-            excursions=episodes, future=lo > now,
-        ))
+        episodes = found.excursion_rules.count("out-of-range") or len(found.excursion_rules)
+        rows.append(Day(day, st.min_c, st.max_c, st.readings, first[0] if first else None, first[1] if first else None,
+                        st.time_out_of_range_s, episodes, found.acknowledged_by))
     return rows
 
 
@@ -327,28 +334,6 @@ def calibration_status(due: date | None, today: date) -> str:
     if timedelta(days=left) <= CALIBRATION_WARNING:
         return f"due in {left} day{'s' if left != 1 else ''}"
     return "valid"
-
-
-def _summary(session: so.Session, fridge_id: int, series: Sequence[tuple[datetime, float]], start: datetime,
-             until: datetime, allowed_gap: timedelta, first: date, last: date) -> Summary:
-    # The smallest direct figures until the period statistics module lands: the judged series,
-    # held as the rules hold it (each reading until the next, at most the allowed gap).
-    known = [i for i in intervals(series, until, allowed_gap) if i.temp_c is not None and i.end > start]
-    weights = [((min(i.end, until) - max(i.start, start)).total_seconds(), i.temp_c) for i in known]
-    weights = [(w, t) for w, t in weights if w > 0]
-    in_month = [t for at, t in series if at >= start]
-    fd = m.FridgeDay
-    out_s = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(fd.out_of_range_s), 0.0)).where(
-        fd.fridge_id == fridge_id, fd.day >= first, fd.day <= last)) or 0.0
-    span = (until - start).total_seconds()
-    return Summary(
-        min_c=min(in_month) if in_month else None, max_c=max(in_month) if in_month else None,
-        mean_c=(sum(w * t for w, t in weights) / sum(w for w, _ in weights)) if weights else None,
-        mkt_c=mean_kinetic_temperature(weights) if weights else None,
-        out_of_range_s=float(out_s),
-        coverage=(sum(w for w, _ in weights) / span) if span > 0 else None,
-        readings=len(in_month),
-    )
 
 
 def _audit_head(session: so.Session) -> tuple[int, str] | None:
@@ -568,7 +553,10 @@ def render(log: MonthlyLog) -> bytes:
 
 def _day_row(d: Day, log: MonthlyLog) -> list[str]:
     first = f"{d.first_at.astimezone(log.tz):%H:%M} {_num(d.first_c)}" if d.first_at is not None else ""
-    out = "" if d.future or d.no_data else _span(d.out_of_range_s)
+    if d.future or d.no_data:  # a reading from the day before may hold into it, but nothing was measured
+        return [f"{d.day:%a} {d.day.day:02d}", "", "", "", "", str(d.excursions) if d.excursions else "",
+                _mark(d, log)]
+    out = _span(d.out_of_range_s)
     return [f"{d.day:%a} {d.day.day:02d}", first, _num(d.min_c), _num(d.max_c), out,
             str(d.excursions) if d.excursions else "", _mark(d, log)]
 

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, request, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 
 from fridge_monitor import models as m
 from fridge_monitor import report
@@ -30,7 +30,8 @@ def monthly(name: str) -> Any:
     text = request.args.get("month", "").strip() or now.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
     try:
         year, month = report.parse_month(text)
-        pdf = report.monthly_pdf(db(), name, year, month, generated_by=current_user().name, now=now)
+        pdf = report.monthly_pdf(db(), name, year, month, generated_by=current_user().name, now=now,
+                                 config=current_app.extensions["fridge_monitor"]["config"])
     except report.ReportError as exc:
         abort(400, str(exc))
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,

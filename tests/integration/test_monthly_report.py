@@ -96,17 +96,11 @@ def month(database_url, engine_for):
     evaluator.everything()
     evaluator.outbox.close()
     with so.Session(engine) as session, session.begin():
-        excursion = session.scalar(sa.select(m.Excursion).where(m.Excursion.rule == "out-of-range"))
         for alert in session.scalars(sa.select(m.Alert).where(m.Alert.excursion_id.is_not(None))):
             alerts.acknowledge(session, alert.id, session.get(m.User, nurse_id), ACTION, [],
                                FAILURE + timedelta(hours=2))
-        if session.scalar(sa.select(m.LotReview).where(m.LotReview.lot_id == lot_id)) is None:
-            session.add(m.LotReview(  # until evaluation opens reviews by itself
-                lot_id=lot_id, fridge_id=fridge_id, excursion_id=excursion.id, started_at=excursion.started_at,
-                ended_at=excursion.ended_at, exposure_s=5400.0, peak_c=9.5, low_c=9.5, mkt_c=9.5,
-                reason="in A1 during an excursion", created_at=FAILURE + timedelta(hours=2), created_by="system",
-                updated_at=FAILURE + timedelta(hours=2)))
-            session.flush()
+        # Evaluation put the lot under review for the episode it was exposed to.
+        assert session.scalar(sa.select(m.LotReview.excursion_id).where(m.LotReview.lot_id == lot_id)) is not None
         lot_safety.record_disposition(session, lot_id=lot_id, decision="released", reference="MFR-2026-118",
                                       note=None, actor="nurse.kim", now=FAILURE + timedelta(days=1))
     return engine, config, auditor_id, product_name
