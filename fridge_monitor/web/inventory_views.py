@@ -55,7 +55,7 @@ def fridges() -> list[FridgeRow]:
 def status_label(status: lots.Status, expiry: date, today: date) -> dict[str, str]:
     """A lot status as words and an icon (never by colour alone); ``css`` picks the emphasis."""
     if status is lots.Status.UNDER_REVIEW:
-        return {"text": "DO NOT USE — under review", "icon": "⛔", "css": "review"}
+        return {"text": "DO NOT USE — under review", "icon": "⊘", "css": "review"}
     if status is lots.Status.EXPIRED:
         return {"text": f"EXPIRED on {expiry.isoformat()} — do not use", "icon": "✖", "css": "bad"}
     if status is lots.Status.DISCARDED:

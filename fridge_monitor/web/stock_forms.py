@@ -165,10 +165,9 @@ def _read(form: StockForm, kind: str, groups: list[dict[str, Any]]) -> Any:
     if found is None:
         form.link_product.data = NO_CHOICE
         return _page(form, kind, linking=True, groups=groups)
-    form.product.data = found.id
-    form.lot_number.data = scan.lot or ""
-    form.expiry.data = scan.expiry
-    form.serial.data = scan.serial or ""
+    for field, read in ((form.product, found.id), (form.lot_number, scan.lot or ""), (form.expiry, scan.expiry),
+                        (form.serial, scan.serial or "")):
+        field.data, field.raw_data = read, None  # what the scan says, not what the form held before
     missing = []
     if scan.lot is None:
         form.lot_number.errors = ["The code holds no lot number: type the lot printed on the pack."]
