@@ -463,8 +463,8 @@ def parse_command(fmt: str, topic: str, tz_name: str) -> None:
         sys.exit(1)
 
 
-EXPORTS = ["readings", "rejected", "alerts", "excursions", "stock"]
-BY_FRIDGE = ("readings", "alerts", "excursions", "stock")  # the exports --fridge narrows
+EXPORTS = ["readings", "rejected", "daily", "alerts", "excursions", "stock"]
+BY_FRIDGE = ("readings", "daily", "alerts", "excursions", "stock")  # the exports --fridge narrows
 
 
 @main.command("export")
@@ -492,14 +492,19 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
         except (ZoneInfoNotFoundError, ValueError):
             raise CliError(f"--tz: unknown time zone {tz_name!r}") from None
     try:
-        lo, hi = export.parse_period(start, end, tz or timezone.utc)
+        if kind == "daily":
+            first, last = export.parse_days(start, end)
+        else:
+            lo, hi = export.parse_period(start, end, tz or timezone.utc)
     except export.PeriodError as exc:
         raise CliError(str(exc)) from None
     engine = open_database(config)
     if fridge is not None and kind in BY_FRIDGE:
         _require_fridge(engine, fridge)
     with _output(out) as stream:
-        if kind == "rejected":
+        if kind == "daily":
+            rows = export.export_daily(engine, stream, first, last, fridge=fridge, tz=tz, config=config)
+        elif kind == "rejected":
             rows = export.export_rejected(engine, stream, lo, hi)
         else:
             write = {"readings": export.export_readings, "alerts": export.export_alerts,
@@ -545,7 +550,6 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
     tmp.write_bytes(pdf)
     tmp.replace(out)  # never leave a half-written report under the real name
     click.echo(f"{fridge} {year:04d}-{month:02d}: {len(pdf)} bytes written to {out}", err=True)
-
 
 def _require_fridge(engine: sa.Engine, name: str) -> None:
     import sqlalchemy as sa

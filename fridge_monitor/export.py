@@ -6,11 +6,13 @@ import csv
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor import models as m
+from fridge_monitor.config import Config
 
 READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
 REJECTED_HEADER = ["received_at_utc", "topic", "reason", "payload"]
@@ -284,3 +286,83 @@ def export_stock(
         count += 1
     return count
 
+
+# -- the daily log -------------------------------------------------------------------
+
+DAILY_HEADER = ["fridge", "day", "timezone", "day_length_h", "min_c", "max_c", "mean_c", "mkt_c",
+                "first_reading_at_utc", "first_reading_c", "time_out_of_range_s", "coverage", "readings",
+                "excursions", "excursion_rules", "acknowledged_by"]
+DAILY_LOCAL = ["first_reading_at_local"]
+DAILY_CHUNK_DAYS = 31  # days read from the database at a time, so a long period stays in constant memory
+
+
+def parse_days(start: str, end: str) -> tuple[date, date]:
+    """The first and last day (inclusive) of a daily log; both must be dates."""
+    days = []
+    for option, text in (("--from", start), ("--to", end)):
+        try:
+            days.append(date.fromisoformat(text))
+        except ValueError:
+            raise PeriodError(f"{option} {text!r}: the daily log needs a date (YYYY-MM-DD)") from None
+    if days[1] < days[0]:
+        raise PeriodError(f"the period is empty: --to {end} is before --from {start}")
+    return days[0], days[1]
+
+
+def _zone_name(zone: tzinfo) -> str:
+    return zone.key if isinstance(zone, ZoneInfo) else str(zone)
+
+
+def _fixed(value: float | None) -> str:
+    """A derived temperature to the hundredth (mean, MKT): sensors are good to ±0.5 °C."""
+    return "" if value is None else f"{value:.2f}"
+
+
+def export_daily(
+    engine: sa.Engine,
+    out: TextIO,
+    first: date,
+    last: date,
+    *,
+    fridge: str | None = None,
+    tz: tzinfo | None = None,
+    config: Config | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Write the daily log CSV: one row per fridge and local day (the site's, or ``tz``'s), by site and fridge.
+
+    Empty figures mean no reading held during the day; days the fridge was not
+    in service or that have not begun are left out.
+    """
+    from fridge_monitor.temperature_log import daily_log  # it reads the rules' series builder; keep export light
+
+    now = now or datetime.now(timezone.utc)
+    f, site = m.Fridge, m.Site
+    query = sa.select(f.id, f.name, site.timezone).join(site, f.site_id == site.id).order_by(site.name, f.name)
+    if fridge is not None:
+        query = query.where(f.name == fridge)
+    with engine.connect() as conn:
+        fridges = conn.execute(query).all()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DAILY_HEADER + (DAILY_LOCAL if tz else []))
+    count = 0
+    for fridge_id, name, zone_name in fridges:
+        zone = tz or ZoneInfo(zone_name)
+        chunk = first
+        while chunk <= last:
+            chunk_last = min(last, chunk + timedelta(days=DAILY_CHUNK_DAYS - 1))
+            with engine.connect() as conn:
+                days = daily_log(conn, fridge_id, chunk, chunk_last, config=config, now=now, tz=zone)
+            for d in days:
+                s, reading = d.stats, d.first_reading
+                row = [name, d.day.isoformat(), _zone_name(zone), _seconds(d.length.total_seconds() / 3600),
+                       _number(s.min_c), _number(s.max_c), _fixed(s.mean_c), _fixed(s.mkt_c),
+                       _utc_or_empty(reading[0] if reading else None), _number(reading[1] if reading else None),
+                       _seconds(s.time_out_of_range_s), f"{s.coverage:.4f}".rstrip("0").rstrip("."), s.readings,
+                       len(d.excursion_rules), "; ".join(d.excursion_rules), "; ".join(d.acknowledged_by)]
+                if tz is not None:
+                    row.append(_local_or_empty(reading[0] if reading else None, zone))
+                writer.writerow(row)
+                count += 1
+            chunk = chunk_last + timedelta(days=1)
+    return count

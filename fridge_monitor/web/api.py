@@ -21,7 +21,8 @@ from fridge_monitor.overview import (
     DEFAULT_MAX_GAP, FridgeNow, SensorInfo, bucketed_readings, fridges_now, raw_readings, sensors,
 )
 from fridge_monitor.status import status, workday_start
-from fridge_monitor.web import db
+from fridge_monitor.temperature_log import fridge_stats
+from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.openapi import document
 
@@ -142,6 +143,35 @@ def readings(name: str) -> Any:
         for at, sid, low, high, mean, count in bucketed_readings(conn, fridge_row.id, start, end, every)
     ]
     return jsonify(body)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@bp.route("/fridges/<name>/stats")
+@allow(*EVERYONE)
+def statistics(name: str) -> Any:
+    now = datetime.now(timezone.utc)
+    fridge_row = db().execute(sa.select(m.Fridge.id, m.Site.timezone).join(m.Site).where(m.Fridge.name == name)).first()
+    if fridge_row is None:
+        abort(404, f"there is no fridge named {name!r}")
+    tz = ZoneInfo(fridge_row.timezone)
+    end = _bound("to", tz, end=True) or now
+    start = _bound("from", tz, end=False) or end - timedelta(days=1)
+    if end <= start:
+        abort(400, "parameter 'to': the period is empty (to is not after from)")
+    if end - start > MAX_SPAN:
+        abort(400, "parameter 'from': the period may span at most three years")
+    found = fridge_stats(db(), fridge_row.id, start, end, config=settings(), now=now)
+    if found is None:  # removed since the line above: fridges are retired, not deleted, so hardly ever
+        abort(404, f"there is no fridge named {name!r}")
+    return jsonify({
+        "fridge": name, "timezone": fridge_row.timezone, "from": iso_utc(start), "to": iso_utc(end),
+        "min_c": found.min_c, "max_c": found.max_c, "mean_c": _rounded(found.mean_c, 3),
+        "mkt_c": _rounded(found.mkt_c, 3), "time_out_of_range_s": round(found.time_out_of_range_s, 3),
+        "coverage": round(found.coverage, 4), "readings": found.readings,
+    })
 
 
 ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")

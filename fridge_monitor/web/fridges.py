@@ -1,4 +1,4 @@
-"""One fridge: its chart over a chosen range, its sensors and its daily min/max log."""
+"""One fridge: its chart and statistics over a chosen range, its sensors and its daily min/max log."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from flask import Blueprint, abort, render_template, request
 from fridge_monitor import alerts, charts
 from fridge_monitor.export import PeriodError, parse_period
 from fridge_monitor.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
+from fridge_monitor.stats import PeriodStats
 from fridge_monitor.status import age, is_silent, status
-from fridge_monitor.web import db
+from fridge_monitor.temperature_log import fridge_stats
+from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, allow, current_user
 from fridge_monitor.web.alert_views import duration, view
 from fridge_monitor.web.units import temperature, to_unit
@@ -64,6 +66,21 @@ def link_state(sensor: SensorInfo, now: datetime) -> str:
     return "online"
 
 
+def hours_minutes(seconds: float) -> str:
+    """``0 min``, ``45 min``, ``3 h 05 min``: time out of range as a person reads it."""
+    hours, rest = divmod(int(round(seconds)), 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min"
+
+
+def stats_view(found: PeriodStats | None, unit: str) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"min": temperature(found.min_c, unit), "max": temperature(found.max_c, unit),
+            "mean": temperature(found.mean_c, unit), "mkt": temperature(found.mkt_c, unit),
+            "out": hours_minutes(found.time_out_of_range_s), "coverage": f"{found.coverage * 100:.1f} %",
+            "readings": found.readings}
+
+
 @bp.route("/fridges/<name>")
 @allow(*EVERYONE)
 def detail(name: str) -> Any:
@@ -105,6 +122,7 @@ def detail(name: str) -> Any:
         allowed=f"{temperature(fridge.latest.low_c, unit)} … {temperature(fridge.latest.high_c, unit)}",
         age=age(now, fridge.latest.measured_at),
         chart=chart,
+        period_stats=stats_view(fridge_stats(db(), fridge.id, start, end, config=settings(), now=now), unit),
         resolution=what,
         range_name=range_name,
         ranges=list(RANGES),

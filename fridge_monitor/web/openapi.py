@@ -68,6 +68,27 @@ def document() -> dict[str, Any]:
                 ],
                 "responses": {"200": _ok("Readings", "Raw readings or buckets."), **_errors(400, 401, 403, 404)},
             }},
+            "/api/v1/fridges/{name}/stats": {"get": {
+                "operationId": "fridgeStats",
+                "summary": "Statistics of the fridge's temperature over a period",
+                "description": (
+                    "From the readings the rules judge (the primary sensor; a backup stands in while it is "
+                    "silent), each holding until the next one for at most the allowed gap: minimum, maximum, "
+                    "time-weighted mean, mean kinetic temperature (USP, ΔH/R = 10 000 K), the time outside the "
+                    "fridge's range, and coverage, the share of the period with a known temperature. A period "
+                    "still going on counts up to now. Figures are null when no temperature is known."
+                ),
+                "parameters": [
+                    _NAME,
+                    {"name": "from", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "Start: a date YYYY-MM-DD (midnight in the site's time zone) or an ISO 8601 "
+                                    "date-time (without offset: site time). Default: 24 hours before `to`."},
+                    {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "End, exclusive: a date (that whole day is included) or an ISO 8601 "
+                                    "date-time. Default: now."},
+                ],
+                "responses": {"200": _ok("Stats", "The period's statistics."), **_errors(400, 401, 403, 404)},
+            }},
             "/api/v1/alerts": {"get": {
                 "operationId": "listAlerts",
                 "summary": "Alerts; by default those needing action, unacknowledged first, oldest first",
@@ -197,6 +218,17 @@ def document() -> dict[str, Any]:
                     "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
                     "state": {"type": "string"}, "fridge": {"type": ["string", "null"]}}},
                 **_inventory_schemas(),
+                "Stats": {"type": "object", "properties": {
+                    "fridge": {"type": "string"}, "timezone": {"type": "string"}, "from": _TIME, "to": _TIME,
+                    "min_c": {"type": ["number", "null"]}, "max_c": {"type": ["number", "null"]},
+                    "mean_c": {"type": ["number", "null"], "description": "Time-weighted mean."},
+                    "mkt_c": {"type": ["number", "null"], "description": "Mean kinetic temperature (USP <1079>)."},
+                    "time_out_of_range_s": {"type": "number",
+                                            "description": "Known time outside the fridge's range, in seconds."},
+                    "coverage": {"type": "number", "minimum": 0, "maximum": 1,
+                                 "description": "Share of the period (up to now) with a known temperature."},
+                    "readings": {"type": "integer", "description": "Readings taken in the period."},
+                }},
                 "Readings": {"type": "object", "properties": {
                     "fridge": {"type": "string"}, "from": _TIME, "to": _TIME,
                     "every": {"type": ["integer", "null"]},
