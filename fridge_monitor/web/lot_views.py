@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from fridge_monitor import inventory, lot_safety, lots
 from fridge_monitor import models as m
-from fridge_monitor.web import db
+from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.forms import options, strip
 from fridge_monitor.web.inventory_views import FridgeRow, fridges, local, lot_rows, now_utc, sentence, status_label
@@ -96,6 +97,26 @@ def _reviews(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str)
     return out
 
 
+def _history(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str, now: datetime) -> dict[str, Any]:
+    """The lot's temperature history across fridges (:func:`lot_safety.lot_exposure`), as the page shows it."""
+    seen = lot_safety.lot_exposure(db(), lot_id, now=now, config=settings())
+    rows = []
+    for h in seen.holdings:
+        place = places.get(h.fridge_id)
+        where = place.tz if place else tz
+        chart = url_for("fridges.detail", name=h.fridge, range="custom",
+                        **{"from": h.since.astimezone(where).date().isoformat(),
+                           "to": (h.until or now).astimezone(where).date().isoformat()})
+        rows.append({"fridge": h.fridge, "since": local(h.since, where), "until": local(h.until, where),
+                     "quantity": h.quantity, "opened": h.opened, "low": temperature(h.low_c, unit),
+                     "high": temperature(h.high_c, unit), "known": duration(h.known_s),
+                     "out": duration(h.out_of_range_s), "out_s": h.out_of_range_s,
+                     "mkt": temperature(h.mkt_c, unit), "readings": h.readings, "chart": chart})
+    return {"ranges": seen.ranges, "rows": rows, "low": temperature(seen.low_c, unit),
+            "high": temperature(seen.high_c, unit), "out": duration(seen.out_of_range_s),
+            "out_s": seen.out_of_range_s, "mkt": temperature(seen.mkt_c, unit)}
+
+
 def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
     session = db()
     now = now_utc()
@@ -121,7 +142,7 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
         serials=[{"serial": s.serial, "at": local(s.at, tz), "by": s.actor} for s in serials],
         ledger=[_movement(mv, places, tz) for mv in inventory.movements(session, lot_id=lot.id)],
         reviews=reviews, waiting=waiting, form=form, may_decide=current_user().role in STAFF and bool(waiting),
-        usable=lots.Status(current).usable,
+        usable=lots.Status(current).usable, history=_history(lot.id, places, tz, unit, now),
     ), status
 
 

@@ -14,6 +14,8 @@ import sqlalchemy.orm as so
 from fridge_monitor import accounts, gs1, inventory
 from fridge_monitor import models as m
 from fridge_monitor.config import build_config
+from fridge_monitor.readings import Reading
+from fridge_monitor.store import Batch, Store
 from fridge_monitor.sync import sync_config
 from fridge_monitor.web import create_app
 
@@ -36,7 +38,7 @@ def clinic(database_url, engine_for):
         "database": {"url": database_url},
         "web": {"secret_key": "s" * 40},
         "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A"}, {"name": "B2", "site": "Clinic A"}],
+        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}, {"name": "B2", "site": "Clinic A"}],
     }, {}, {}, "test")
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, NOW - timedelta(days=2))
@@ -93,10 +95,11 @@ def flashes(client) -> str:
         return " ".join(message for _, message in session.get("_flashes", []))
 
 
-def stock_lot(engine, fridge_id: int, product_id: int, lot: str, expiry: date, quantity: int) -> int:
+def stock_lot(engine, fridge_id: int, product_id: int, lot: str, expiry: date, quantity: int,
+              at: datetime = NOW) -> int:
     with so.Session(engine) as session, session.begin():
-        row = inventory.lot_for(session, product_id=product_id, lot_number=lot, expiry=expiry, actor="test", now=NOW)
-        inventory.receive(session, lot_id=row.id, fridge_id=fridge_id, quantity=quantity, actor="test", now=NOW)
+        row = inventory.lot_for(session, product_id=product_id, lot_number=lot, expiry=expiry, actor="test", now=at)
+        inventory.receive(session, lot_id=row.id, fridge_id=fridge_id, quantity=quantity, actor="test", now=at)
         return row.id
 
 
@@ -239,7 +242,12 @@ def test_take_next_uses_the_first_to_expire_and_asks_before_a_later_lot(clinic):
 def test_an_under_review_lot_is_refused_and_usable_again_once_released(clinic):
     app, engine = clinic
     known = ids(engine)
-    lot_id = stock_lot(engine, known["A1"], known["botox"], "R-77", TODAY + timedelta(days=300), 4)
+    lot_id = stock_lot(engine, known["A1"], known["botox"], "R-77", TODAY + timedelta(days=300), 4,
+                       at=NOW - timedelta(hours=3))
+    # A1 at 5.0 °C, except 9.5 °C for an hour (readings every 5 minutes, each holding until the next).
+    Store(engine).write(Batch(readings=[
+        (Reading("native:a1", "native", "a1", NOW - timedelta(minutes=t), 9.5 if 65 <= t <= 120 else 5.0, 90), NOW)
+        for t in range(180, -1, -5)]))
     put_under_review(engine, lot_id, known["A1"])
     nurse = client_for(app, engine, "nina")
     token = csrf(nurse)
@@ -265,6 +273,10 @@ def test_an_under_review_lot_is_refused_and_usable_again_once_released(clinic):
     lot_page = text(nurse.get(f"/lots/{lot_id}"))
     assert "DO NOT USE" in lot_page and "1 h 30 min" in lot_page and "11.2 °C" in lot_page
     assert "Record the manufacturer's disposition" in lot_page
+    history = lot_page.split("Temperature history")[1].split("Stock ledger")[0]
+    assert "Lowest · highest 5.0 °C · 9.5 °C" in history
+    assert "Time out of the product's range ⚠ 1 h 00 min" in history
+    assert re.search(r"A1 \d\d \w+ \d{4} \d\d:\d\d still there 4 5\.0 °C 9\.5 °C ⚠ 1 h 00 min", history), history
     missing = nurse.post(f"/lots/{lot_id}/disposition", data={"csrf_token": token, "decision": "released"})
     assert missing.status_code == 400
     assert "manufacturer's reference" in " ".join(field_errors(missing, "reference"))
