@@ -410,7 +410,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         more = segments(session.connection(), [fridge_id], since, now)
         return fridge_series(readings_by_segment(session, more, since, now), profile.allowed_gap)
 
-    judge.reviews(series, load_from, load_series)
+    judge.reviews(series, load_from, load_series, by_time=by_time)
     for finding in sorted(judge.findings(by_time=by_time, horizons=config.inventory["expiry_warning_days"]),
                           key=lambda f: f.start):
         rec.apply(finding)

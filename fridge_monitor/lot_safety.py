@@ -96,13 +96,20 @@ class LotJudge:
     def __init__(self, session: so.Session, window: Window) -> None:
         self.session, self.window = session, window
         self.opened: list[tuple[m.LotReview, str]] = []
+        self.withdrawn: list[tuple[int, str, str]] = []
 
-    def reviews(self, series: Series, series_from: datetime,
-                load_series: Callable[[datetime], Series]) -> None:
+    def reviews(self, series: Series, series_from: datetime, load_series: Callable[[datetime], Series], *,
+                by_time: bool = True) -> None:
         """Open or update a review for each exposure of a lot in this fridge overlapping the window.
 
         ``series`` is the fridge's judged series from ``series_from``; a stored
         review reaching back before it is judged whole, with ``load_series(from)``.
+        Right after a batch (``by_time`` False) the readings are judged up to the
+        newest one: holding it on through the time since is the scheduler's to
+        judge, as for the fridge's alarms (a buffer uploaded in parts would
+        otherwise expose a lot received after its last piece). A review that the
+        readings no longer bear out (late readings filled the picture in) and
+        nobody has decided yet is withdrawn.
         """
         w, session = self.window, self.session
         r = m.LotReview
@@ -116,6 +123,7 @@ class LotJudge:
             return
         if need_from < series_from:
             series = load_series(need_from)
+        judged = w.now if by_time else min(w.now, max((at for at, _c in series), default=w.now))
         held = _holdings(session, lot_ids, w.fridge_id)
         info = _lot_info(session, lot_ids)
         stored: dict[int, list[m.LotReview]] = defaultdict(list)
@@ -125,17 +133,31 @@ class LotJudge:
             stored[review.lot_id].append(review)
         for lot_id in lot_ids:
             holdings = [h for h in held.get(lot_id, []) if h.until is None or h.until >= need_from]
-            if not holdings:
-                continue
             used: set[int] = set()
             for found in exposure.exposures(series, holdings, info[lot_id].product, w.allowed_gap,
-                                            w.clear_delay, w.now):
+                                            w.clear_delay, judged) if holdings else []:
                 if found.end is not None and found.end < start:
                     continue  # judged before, and nothing since reaches it
                 match = next((rv for rv in stored[lot_id] if rv.id not in used and
                               _overlaps(found.start, found.end, rv.started_at, rv.ended_at)), None)
                 review = self._write(info[lot_id], found, match)
                 used.add(review.id)
+            unmatched = [rv for rv in stored[lot_id] if rv.id not in used and rv.started_at <= judged
+                         and (rv.ended_at is None or rv.ended_at >= w.start)]
+            if unmatched:
+                self._withdraw(info[lot_id], unmatched)
+
+    def _withdraw(self, lot: _LotInfo, reviews: Sequence[m.LotReview]) -> None:
+        decided = set(self.session.scalars(sa.select(m.LotDisposition.review_id).where(
+            m.LotDisposition.review_id.in_([rv.id for rv in reviews]))))
+        for review in reviews:
+            if review.id in decided:
+                continue  # a person's decision stands; the exposure it was about stays on record
+            self._before_audited_change()
+            self.withdrawn.append((review.id, lot.label, review.reason))
+            self.session.delete(review)
+            log.warning("%s: review %d withdrawn, the readings now show no exposure then", lot.label, review.id)
+        self.session.flush()
 
     def _write(self, lot: _LotInfo, found: exposure.Exposure, review: m.LotReview | None) -> m.LotReview:
         w, session = self.window, self.session
@@ -144,6 +166,7 @@ class LotJudge:
                       peak_c=found.peak_c, low_c=found.low_c, mkt_c=found.mkt_c,
                       reason=_reason(lot, w.fridge, found, w.now), excursion_id=excursion_id)
         if review is None:
+            self._before_audited_change()
             review = m.LotReview(lot_id=lot.id, fridge_id=w.fridge_id, created_at=w.now, created_by=SYSTEM,
                                  updated_at=w.now, **values)
             session.add(review)
@@ -160,6 +183,18 @@ class LotJudge:
         if changed:
             review.updated_at = w.now
         return review
+
+    def _before_audited_change(self) -> None:
+        """Inserting a review takes a key-share lock on its lot (the foreign key), which a stock movement
+        wants exclusively after the audit trail's lock: so take the audit lock first, as movements do —
+        and before it the rows of the alerts this judgement may still change, as acknowledging takes an
+        alert row before the audit lock. Then no order of these can deadlock."""
+        if self.opened or self.withdrawn or self.session.get_bind().dialect.name != "postgresql":
+            return  # SQLite has one writer, and this transaction holds its lock already
+        w, a = self.window, m.Alert
+        self.session.execute(sa.select(a.id).where(
+            a.fridge_id == w.fridge_id, sa.or_(a.ended_at.is_(None), a.ended_at >= w.start)).with_for_update())
+        self.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit_trail._APPEND_LOCK})
 
     def findings(self, *, by_time: bool, horizons: Sequence[int] = lots.DEFAULT_HORIZONS_DAYS) -> list[Finding]:
         """The lot alerts of this fridge: its reviews waiting for a disposition and, judging by time,
@@ -229,12 +264,18 @@ class LotJudge:
         return out
 
     def audit(self) -> None:
-        """Audit the reviews opened by this judgement (the system put the lot under review)."""
+        """Audit the reviews this judgement opened (the system put the lot under review) or withdrew."""
         for review, label in self.opened:
             audit_trail.record(self.session, at=self.window.now, actor=SYSTEM, action="create",
                                record_type="lot_review", record_id=review.id, field="status",
                                old=None, new="under_review", reason=f"{label}: {review.reason}")
+        for review_id, label, reason in self.withdrawn:
+            audit_trail.record(self.session, at=self.window.now, actor=SYSTEM, action="delete",
+                               record_type="lot_review", record_id=review_id, field="status",
+                               old="under_review", new=None,
+                               reason=f"{label}: later readings show no exposure then (was: {reason})")
         self.opened.clear()
+        self.withdrawn.clear()
 
 
 def _overlaps(start_a: datetime, end_a: datetime | None, start_b: datetime, end_b: datetime | None) -> bool:
@@ -435,11 +476,14 @@ def record_disposition(session: so.Session, *, lot_id: int, decision: str, refer
     if lot is None:
         raise InventoryError(f"there is no lot {lot_id}")
     waiting = open_reviews(session, lot_id)
-    if waiting:
-        # Lock order as in evaluation: the fridges' evaluation locks, then the alerts, then the audit
-        # trail and the lot (inventory's order), so a disposition and a judgement never deadlock.
-        for fridge_id in sorted({r.fridge_id for r in waiting}):
-            lock_fridge(session, fridge_id)
+    # Lock order as in evaluation: the fridges' evaluation locks, then the alert rows, then the audit
+    # trail and the lot (inventory's order), so a disposition never deadlocks with a judgement, an
+    # acknowledgement (alert row, then audit) or a stock movement (audit, then lot).
+    for fridge_id in sorted({r.fridge_id for r in waiting}):
+        lock_fridge(session, fridge_id)
+    a = m.Alert
+    session.execute(sa.select(a.id).where(a.kind == REVIEW_KIND, a.subject.like(f"lot:{lot_id}/review:%"),
+                                          a.ended_at.is_(None)).with_for_update())
     _lock_lot(session, lot_id)
     waiting = open_reviews(session, lot_id)  # again, under the lock: someone may have just decided
     label = f"lot {lot.lot_number} ({lot.product.name})"
@@ -472,7 +516,7 @@ def _resolve_review_alerts(session: so.Session, lot_id: int, review_ids: Iterabl
     a = m.Alert
     subjects = [review_subject(lot_id, rid) for rid in review_ids]
     for alert in session.scalars(sa.select(a).where(a.kind == REVIEW_KIND, a.subject.in_(subjects),
-                                                    a.ended_at.is_(None)).with_for_update()):
+                                                    a.ended_at.is_(None))):
         alert.ended_at = max(now, alert.started_at)
         alert.state = "resolved"
         alert.updated_at = now

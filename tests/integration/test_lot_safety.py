@@ -293,3 +293,22 @@ def test_lot_exposure_over_its_whole_storage(rig):
     assert b2.mkt_c == pytest.approx(5.0)
     assert 5.0 < history.mkt_c < a1.mkt_c
     assert (history.low_c, history.high_c, history.out_of_range_s) == (4.8, 9.5, 80 * 60.0)
+
+
+def test_a_review_the_readings_no_longer_bear_out_is_withdrawn_and_the_batch_judges_up_to_its_newest_reading(rig):
+    early, late = rig.lot("EARLY"), rig.lot("LATE")
+    rig.receive(early, "A1", 2, -30)
+    rig.write("native:a1", every(0, 55, 5.0) + every(60, 135, 9.5))
+    rig.receive(late, "A1", 2, 145)  # received after the last reading so far, while it was still 9.5 °C
+    rig.judge(150)  # right after the batch: judged up to its newest reading, minute 135
+    assert [r[0] for r in rig.reviews()] == [early]
+    rig.judge(150, everything=True)  # the scheduler: minute 135's reading holds on, so LATE looks exposed
+    assert [r[0] for r in rig.reviews()] == [early, late]
+    rig.write("native:a1", every(140, 200, 4.8))  # but the fridge was back in range from minute 140
+    rig.judge(200)
+    assert [(r[0], r[2], r[3]) for r in rig.reviews()] == [(early, at(60), at(140))]
+    assert rig.status(late, 200) is lots.Status.USABLE
+    withdrawn = rig.run(lambda s: s.execute(sa.select(m.AuditEvent.actor, m.AuditEvent.action).where(
+        m.AuditEvent.record_type == "lot_review").order_by(m.AuditEvent.id)).all())
+    assert withdrawn == [("system", "create"), ("system", "create"), ("system", "delete")]
+    assert [(st, e is not None) for _k, _r, _s, st, e in rig.alerts()] == [("open", False), ("resolved", True)]
