@@ -223,7 +223,7 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         chart=made.series if made else (), chart_gap=made.max_gap if made else gap,
         excursions=tuple(excursions),
         lots=tuple(_lots(session, fridge.id, start, until)),
-        sensors=tuple(_sensors(session, segs, until)),
+        sensors=tuple(_sensors(session, segs, (until - timedelta(microseconds=1)).astimezone(tz).date())),
         summary=Summary(summary.min_c, summary.max_c, summary.mean_c, summary.mkt_c, summary.time_out_of_range_s,
                         summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
@@ -309,13 +309,12 @@ def _lots(session: so.Session, fridge_id: int, start: datetime, until: datetime)
     return out
 
 
-def _sensors(session: so.Session, segs: Sequence[Any], at: datetime) -> list[SensorEntry]:
+def _sensors(session: so.Session, segs: Sequence[Any], today: date) -> list[SensorEntry]:
     roles: dict[str, str] = {}
     for seg in segs:
         roles[seg.sensor_id] = seg.role
     if not roles:
         return []
-    today = at.date()
     out = []
     for sensor in session.scalars(sa.select(m.Sensor).where(m.Sensor.id.in_(list(roles))).order_by(m.Sensor.id)):
         out.append(SensorEntry(sensor.id, roles[sensor.id], sensor.calibration_certificate, sensor.calibration_due,
@@ -331,6 +330,8 @@ def calibration_status(due: date | None, today: date) -> str:
     if due < today:
         return f"OVERDUE since {due.isoformat()}"
     left = (due - today).days
+    if left == 0:
+        return "due today"
     if timedelta(days=left) <= CALIBRATION_WARNING:
         return f"due in {left} day{'s' if left != 1 else ''}"
     return "valid"
@@ -351,8 +352,17 @@ _PLAIN = str.maketrans({"\u2212": "-", "\u2264": "<=", "\u2265": ">=", "\u2713":
 
 
 def _plain(text: str) -> str:
-    text = text.translate(_PLAIN)
-    return "".join(ch if ord(ch) < 256 else "?" for ch in text)
+    """Text the standard fonts can show (their WinAnsi encoding); anything else becomes "?"."""
+    return "".join(ch if _shows(ch) else "?" for ch in text.translate(_PLAIN))
+
+
+@functools.cache
+def _shows(ch: str) -> bool:
+    try:
+        ch.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return ch in "\n\t" or ch.isprintable()
 
 
 def _c(value: float | None) -> str:
@@ -673,6 +683,13 @@ def chart(log: MonthlyLog, width: float, height: float) -> Any:
     drawing.add(String(left + plot_w / 2, bottom - 17, f"Day of {log.month_name} ({log.timezone})",
                        fontName="Helvetica", fontSize=6.5, fillColor=grey, textAnchor="middle"))
 
+    for e in log.excursions:  # where the temperature was out of range, shaded across the plot
+        if e.rule != "out-of-range":
+            continue
+        lo_x = x(max(e.started_at, log.start))
+        hi_x = x(min(e.ended_at or log.end, log.end))
+        drawing.add(Rect(lo_x, bottom, max(hi_x - lo_x, 0.8), plot_h, fillColor=colors.HexColor("#f6c6c9"),
+                         strokeColor=None, fillOpacity=0.8))
     styles = [("#1a5fb4", "#9ec1ea", None), ("#b35900", None, [2, 1.5]), ("#8a3ffc", None, [4, 2])]
     for index, series in enumerate(log.chart):
         line, envelope, dash = styles[min(index, len(styles) - 1)]
@@ -690,6 +707,8 @@ def chart(log: MonthlyLog, width: float, height: float) -> Any:
                 drawing.add(PolyLine(points, strokeColor=colors.HexColor(line), strokeWidth=0.7,
                                      strokeDashArray=dash))
     legend = [f"Allowed {_c(log.low_c)} to {_c(log.high_c)} (green band)"]
+    if any(e.rule == "out-of-range" for e in log.excursions):
+        legend.append("excursions shaded red")
     for index, series in enumerate(log.chart[:3]):
         what = "hourly mean, min-max band" if index == 0 else "hourly mean, dashed"
         legend.append(f"{series.label}: {what}")
