@@ -175,6 +175,8 @@ def monthly_pdf(engine_or_session: sa.Engine | so.Session, fridge_name: str, yea
         return render(gather(engine_or_session, fridge_name, year, month, generated_by=generated_by, now=now,
                              config=config))
     with so.Session(engine_or_session) as session:
+        if engine_or_session.dialect.name == "postgresql":  # one snapshot: the page and its audit head agree
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         return render(gather(session, fridge_name, year, month, generated_by=generated_by, now=now, config=config))
 
 

@@ -205,6 +205,9 @@ def test_an_auditor_downloads_the_pdf_from_the_fridge_page(month):
     assert response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == "attachment; filename=temperature-log-A1-2026-11.pdf"
     assert response.data.startswith(b"%PDF-")
+    this_month = client.get("/fridges/A1/report.pdf")  # no month chosen: this month so far
+    assert this_month.status_code == 200 and this_month.data.startswith(b"%PDF-")
+    assert re.search(r"filename=temperature-log-A1-\d{4}-\d{2}\.pdf$", this_month.headers["Content-Disposition"])
     bad = client.get("/fridges/A1/report.pdf?month=November")
     assert bad.status_code == 400
     assert "the month must be written YYYY-MM, for example 2026-11" in bad.get_data(as_text=True)
@@ -224,3 +227,13 @@ def test_the_cli_writes_the_file_and_names_it(month, tmp_path, database_url):
     bad = CliRunner().invoke(main, ["--config", str(config_path), "report", "monthly", "--fridge", "A1",
                                     "--month", "2026/11", "--out", str(out)])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_a_month_in_progress_shows_the_days_to_come(month, tmp_path):
+    engine, *_ = month
+    path = tmp_path / "mid.pdf"
+    path.write_bytes(report.monthly_pdf(engine, "A1", 2026, 11, generated_by="x",
+                                        now=MONTH_START + timedelta(days=14, hours=12)))
+    text = pdf_text(path)
+    assert re.search(r"Sun 15\s+00:00 5\.7\s+4\.0\s+5\.7\s+0 min\s+ok", text)  # today, so far
+    assert re.search(r"Mon 16\s+not yet", text) and re.search(r"Mon 30\s+not yet", text)
