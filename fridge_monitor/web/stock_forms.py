@@ -201,9 +201,11 @@ def _link(form: StockForm, kind: str, groups: list[dict[str, Any]]) -> Any:
     return _read(form, kind, groups)
 
 
-def _field_for(message: str, kind: str) -> str:
+def _field_for(message: str, kind: str, has_opened: bool) -> str:
     """Which field a refusal from the inventory service is about."""
     text = message.lower()
+    if "opened vial" in text and has_opened:
+        return "opened"
     if text.startswith(("only ", "no ", "the quantity")):
         return "counted" if kind == "correct" and not text.startswith("the quantity") else "quantity"
     if text.startswith(("the count",)):
@@ -278,6 +280,9 @@ def _fefo_first(form: StockForm, lot: m.Lot, fridge: FridgeRow, now: datetime) -
 def _save(form: StockForm, kind: str, groups: list[dict[str, Any]], places: list[FridgeRow]) -> Any:
     session = db()
     now = now_utc()
+    group = next((g for g in groups if g["id"] == form.opened.data), None) if form.opened.data else None
+    if group is not None:
+        form.fridge.data = group["fridge_id"]  # an opened vial group is in one fridge
     fridge = next((f for f in places if f.id == form.fridge.data), None)
     if fridge is None:
         form.fridge.errors = ["Choose the fridge."]
@@ -330,7 +335,7 @@ def _save(form: StockForm, kind: str, groups: list[dict[str, Any]], places: list
         session.commit()
     except inventory.InventoryError as exc:
         session.rollback()
-        field = getattr(form, _field_for(str(exc), kind))
+        field = getattr(form, _field_for(str(exc), kind, bool(groups) and kind != "reconstitute"))
         field.errors = [sentence(str(exc))]
         return _page(form, kind, status=400, groups=groups)
     assert product is not None

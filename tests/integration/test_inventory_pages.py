@@ -352,3 +352,56 @@ def test_admin_creates_and_edits_a_product_with_a_reason_and_links_a_gtin(clinic
     assert [(action, field) for action, field, _ in events] == [("create", None), ("update", "ranges"),
                                                                   ("link", "product")]
     assert events[1][2] == "manufacturer narrowed the range"
+
+
+def test_reconstituted_vials_are_used_from_their_group_and_refused_past_beyond_use(clinic):
+    app, engine = clinic
+    known = ids(engine)
+    lot_id = stock_lot(engine, known["A1"], known["botox"], "RC-5", TODAY + timedelta(days=300), 4,
+                       at=NOW - timedelta(hours=40))
+    with so.Session(engine) as session, session.begin():  # opened 30 hours ago: past Botox's 24 h
+        stale = inventory.reconstitute(session, lot_id=lot_id, fridge_id=known["A1"], actor="test",
+                                       now=NOW - timedelta(hours=30)).opened_vial.id
+    nurse = client_for(app, engine, "nina")
+    token = csrf(nurse)
+    opened = nurse.post("/stock/reconstitute", data={"csrf_token": token, "step": "save", "product": known["botox"],
+                                                     "lot_number": "RC-5", "fridge": known["A1"], "quantity": "1"})
+    assert opened.status_code == 302
+    assert "Reconstituted 1 vial of Botox 100 U (onabotulinumtoxinA) lot RC-5 in A1, usable until" in flashes(nurse)
+    listing = text(nurse.get("/inventory?fridge=A1"))
+    assert "2 sealed · 2 opened" in listing and "1 BEYOND USE since" in listing and "1 usable until" in listing
+    assert "RC-5" in text(nurse.get("/inventory?status=beyond_use"))
+
+    form = nurse.get("/stock/use").get_data(as_text=True)
+    assert f"Opened vials #{stale}: Botox 100 U (onabotulinumtoxinA) lot RC-5 in A1, 1 left" in html.unescape(form)
+    refused = nurse.post("/stock/use", data={"csrf_token": token, "step": "save", "opened": stale,
+                                             "fridge": known["B2"], "quantity": "1"})
+    assert refused.status_code == 400
+    assert "is past its beyond-use time" in " ".join(field_errors(refused, "opened"))
+    with engine.connect() as conn:
+        fresh = conn.scalar(sa.select(sa.func.max(m.OpenedVial.id)))
+    used = nurse.post("/stock/use", data={"csrf_token": token, "step": "save", "opened": fresh,
+                                          "fridge": known["B2"], "quantity": "1"})
+    assert used.status_code == 302 and "Used 1 opened vial of" in flashes(nurse)
+    discarded = nurse.post("/stock/discard", data={"csrf_token": token, "step": "save", "opened": stale,
+                                                   "quantity": "1", "reason_code": "beyond_use"})
+    assert discarded.status_code == 302 and "(Opened vial past its beyond-use time)" in flashes(nurse)
+    assert held(engine, lot_id, known["A1"]) == 2
+
+
+def test_a_discard_disposition_discards_every_unit_held(clinic):
+    app, engine = clinic
+    known = ids(engine)
+    lot_id = stock_lot(engine, known["A1"], known["botox"], "X-1", TODAY + timedelta(days=300), 3)
+    put_under_review(engine, lot_id, known["A1"])
+    admin = client_for(app, engine, "ada")
+    token = csrf(admin)
+    done = admin.post(f"/lots/{lot_id}/disposition", data={"csrf_token": token, "decision": "discarded",
+                                                            "note": "manufacturer: do not use"})
+    assert done.status_code == 302 and held(engine, lot_id, known["A1"]) == 0
+    page = text(admin.get(f"/lots/{lot_id}"))
+    assert "Discarded by ada" in page and "DO NOT USE — dispositioned for discard" in page
+    assert "No units of this lot are held anywhere now." in page
+    again = admin.post(f"/lots/{lot_id}/disposition", data={"csrf_token": token, "decision": "released",
+                                                             "reference": "LATE-REF"})
+    assert again.status_code == 400 and "has no review waiting for a disposition" in text(again)
