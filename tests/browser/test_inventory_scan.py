@@ -108,6 +108,11 @@ def test_receive_by_scan_take_next_and_an_under_review_lot_refused(browser, arti
         assert page.input_value("#lot_number") == "LATE-9"
         page.screenshot(path=str(artifacts / "inventory-under-review-refused.png"), full_page=True)
 
+        page.goto(f"{base}/")
+        stock = page.locator('[data-stock="Botox"]')
+        assert "Stock: 3 units in 1 lot" in stock.inner_text() and "1 under review — DO NOT USE" in stock.inner_text()
+        page.screenshot(path=str(artifacts / "inventory-dashboard.png"), full_page=True)
+
         page.goto(f"{base}/lots/{lot_id}")
         assert "DO NOT USE" in page.locator(".do-not-use").inner_text()
         page.get_by_text("Record the manufacturer's disposition").wait_for()
