@@ -1,4 +1,4 @@
-"""Admin → Products: every product with its storage rules and GTINs; create and edit (audited, with a reason), link GTINs.
+"""Admin → Products: each product's storage rules and GTINs; create, edit (audited, with a reason), link GTINs.
 
 Changes go through :func:`fridge_monitor.inventory.save_product`, which audits
 each changed field with its old and new value; a catalogue product once edited
