@@ -16,7 +16,9 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from fridge_monitor.rules import EXCURSION, AlarmProfile, Episode, Rule, episodes
 
 RANGE_RULE = "out-of-range"  # the rule name shown for the range itself
-KINDS = ("excursion", "no-data", "low-battery", "calibration-due", "sensor-disagreement")
+# A fridge's lots: their findings come from :mod:`fridge_monitor.lot_safety` (reviews, expiry, beyond-use).
+LOT_KINDS = ("lot-review", "lot-expiring", "lot-expired", "beyond-use")
+KINDS = ("excursion", "no-data", "low-battery", "calibration-due", "sensor-disagreement", *LOT_KINDS)
 BATTERY_RECOVERY_PCT = 5.0  # a battery warning clears only this far above the threshold
 
 

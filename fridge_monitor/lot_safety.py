@@ -1,14 +1,4 @@
-"""Lot safety: lots judged against their product's ranges while in a fridge, reviews, dispositions and lot warnings.
-
-:class:`LotJudge` runs inside :func:`fridge_monitor.evaluate.evaluate_fridge`,
-under the fridge's evaluation lock: the lots held in the fridge during the
-judged window are judged against their product's ranges
-(:mod:`fridge_monitor.exposure`), and an exposure puts the lot under review
-(a :class:`~fridge_monitor.models.LotReview`, matched by lot, fridge and
-overlapping episode, so judging again updates it). Its findings become alerts
-like the fridge's own: ``lot-review`` (waiting for a disposition), and, as time
-passes, ``lot-expiring``, ``lot-expired`` and ``beyond-use``.
-"""
+"""Lot safety: lots judged against their product's ranges while in a fridge, reviews, dispositions and lot warnings."""
 
 from __future__ import annotations
 
@@ -25,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor import audit_trail, exposure, inventory, lots, products
 from fridge_monitor import models as m
-from fridge_monitor.checks import RANGE_RULE, Finding
+from fridge_monitor.checks import LOT_KINDS, RANGE_RULE, Finding
 from fridge_monitor.config import Config
 from fridge_monitor.inventory import InventoryError
 
@@ -34,9 +24,9 @@ log = logging.getLogger(__name__)
 SYSTEM = "system"
 DECISIONS = ("released", "discarded")
 REFERENCE_MAX = 200
+KINDS = LOT_KINDS
 REVIEW_KIND = "lot-review"
-TIME_KINDS = ("lot-expiring", "lot-expired", "beyond-use")  # raised by time passing: the scheduler's judgement
-KINDS = (REVIEW_KIND, *TIME_KINDS)
+TIME_KINDS = tuple(k for k in KINDS if k != REVIEW_KIND)  # raised by time passing: the scheduler's judgement
 DEFAULT_GAP = timedelta(minutes=35)
 
 Series = list[tuple[datetime, float]]
@@ -85,7 +75,15 @@ class _LotInfo:
 
 
 class LotJudge:
-    """Judges the lots of one fridge in evaluation's transaction.
+    """Judges the lots of one fridge in evaluation's transaction, under the fridge's evaluation lock.
+
+    The lots held in the fridge during the judged window are judged against their
+    product's ranges (:mod:`fridge_monitor.exposure`); an exposure puts the lot
+    under review (a :class:`~fridge_monitor.models.LotReview`, matched by lot,
+    fridge and overlapping episode, so judging again updates it). Its findings
+    become alerts like the fridge's own: ``lot-review`` (waiting for a
+    disposition) and, as time passes, ``lot-expiring``, ``lot-expired`` and
+    ``beyond-use``.
 
     :meth:`reviews` writes the reviews, :meth:`findings` gives the lot alerts'
     findings, and :meth:`audit` — called last, after every alert change, so the
@@ -215,8 +213,8 @@ class LotJudge:
             out.append(Finding(
                 REVIEW_KIND, "review", review_subject(review.lot_id, review.id), "alarm", review.started_at, None,
                 f"Lot {number} ({product}) under review: do not use",
-                f"{review.reason} Label it \"DO NOT USE\", keep it cold, ask the manufacturer and record "
-                "their answer (release or discard) for the lot.",
+                f"{review.reason} Label it \"DO NOT USE\", keep it at its storage temperature, ask the "
+                "manufacturer and record their answer (release or discard) for the lot.",
                 review.peak_c, review.low_c))
         return out
 
