@@ -298,11 +298,64 @@ def scan() -> Any:
     return jsonify(answer)
 
 
+def _with_scan(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with what its "code" (a raw scan) holds: GTIN, lot, expiry and serial; a field typed as well
+    fills what the code lacks and must agree with what it holds."""
+    code = body.get("code")
+    if code is None:
+        return body
+    if not isinstance(code, str):
+        _bad("code", "the text the scanner typed")
+    try:
+        found = gs1.parse_scan(code)
+    except gs1.ScanError as exc:
+        _bad("code", str(exc))
+    merged = dict(body)
+    read = {"gtin": found.gtin, "lot": found.lot, "expiry": found.expiry.isoformat() if found.expiry else None,
+            "serial": found.serial}
+    for field, value in read.items():
+        typed = body.get(field)
+        if value is None:
+            continue
+        if typed is not None and field != "gtin" and str(typed).strip() != value:
+            _bad(field, f"{typed!r} differs from the scanned code ({value}): check the pack")
+        merged[field] = value
+    return merged
+
+
+@bp.route("/gtins", methods=["POST"])
+@allow(*STAFF)
+def gtin_link() -> Any:
+    """Link a GTIN to its product, once (audited): then its scans name the product."""
+    body = _body('{"gtin": "09506000134352", "product": "Botox 100 U (onabotulinumtoxinA)"}')
+    gtin = _text(body, "gtin")
+    assert gtin is not None
+    try:
+        gs1.normalise_gtin(gtin)
+    except gs1.ScanError as exc:
+        _bad("gtin", str(exc))
+    if body.get("product") is None:
+        _bad("product", "missing (the product's id or name)")
+    product = _product_ref(body["product"], "product")
+    user = current_user()
+    assert user is not None
+    session = db()
+    try:
+        link = inventory.link_gtin(session, gtin, product.id, actor=user.name, now=datetime.now(timezone.utc))
+        answer = {"gtin": link.gtin, "product": product_json(link.product), "linked_at": iso_utc(link.linked_at),
+                  "linked_by": link.linked_by}
+        session.commit()
+    except InventoryError as exc:
+        session.rollback()
+        abort(409, str(exc))
+    return jsonify(answer)
+
+
 @bp.route("/stock/receive", methods=["POST"])
 @allow(*STAFF)
 def stock_receive() -> Any:
-    body = _body('{"fridge": "A1", "product": "Botox 100 U", "lot": "C3709C3", "expiry": "2027-01-31", '
-                 '"quantity": 5}')
+    body = _with_scan(_body('{"fridge": "A1", "product": "Botox 100 U", "lot": "C3709C3", '
+                            '"expiry": "2027-01-31", "quantity": 5}'))
     fridge = _fridge_field(body, "fridge")
     product = _product_for(body)
     number, expiry = _text(body, "lot"), _day(body, "expiry")

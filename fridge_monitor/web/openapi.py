@@ -261,9 +261,9 @@ _NOTE = {"note": {"type": "string", "description": "Free text kept with the move
 
 
 def _stock_change(operation: str, summary: str, required: list[str], properties: dict[str, Any],
-                  refused: str) -> dict[str, Any]:
+                  refused: str, description: str | None = None) -> dict[str, Any]:
     return {"post": {
-        "operationId": operation, "summary": summary,
+        "operationId": operation, "summary": summary, **({"description": description} if description else {}),
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": required, "properties": properties}}}},
         "responses": {"200": _ok("StockChange", "The movement and the lot's new quantities."),
@@ -291,14 +291,31 @@ def _inventory_paths() -> dict[str, Any]:
                           "400": {"$ref": "#/components/responses/Error",
                                   "description": "The code cannot be read safely (the message says why)."}},
         }},
+        "/api/v1/gtins": {"post": {
+            "operationId": "linkGtin", "summary": "Link a GTIN to its product, once (nurse or admin; audited)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["gtin", "product"], "properties": {
+                    "gtin": {"type": "string", "description": "GTIN-8, -12, -13 or -14 (check digit verified)."},
+                    "product": _WHICH_LOT["product"]}}}}},
+            "responses": {"200": {"description": "The link (linking again to the same product changes nothing).",
+                                  "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                      "gtin": {"type": "string"}, "product": {"$ref": "#/components/schemas/Product"},
+                                      "linked_at": _TIME, "linked_by": {"type": "string"}}}}}},
+                          **_errors(400, 401, 403, 404),
+                          "409": {"$ref": "#/components/responses/Error",
+                                  "description": "The GTIN is linked to another product already."}},
+        }},
         "/api/v1/stock/receive": _stock_change(
             "receiveStock", "Units arrive in a fridge; the lot is created the first time it is seen",
-            ["fridge", "lot", "expiry", "quantity"],
+            ["fridge", "quantity"],
             {"fridge": {"type": "string"}, "product": _WHICH_LOT["product"], "gtin": _WHICH_LOT["gtin"],
+             "code": {"type": "string", "description": "A raw scan instead of `gtin`, `lot`, `expiry` and "
+                                                       "`serial` (typed fields fill what it lacks)."},
              "lot": _WHICH_LOT["lot"], "expiry": _DAY, "quantity": quantity,
              "serial": {"type": "string", "description": "The pack's serial (AI 21); a pack is received once."},
              **_NOTE},
-            "Refused: expired lot, another expiry recorded for this lot, a serial received before, retired fridge."),
+            "Refused: expired lot, another expiry recorded for this lot, a serial received before, retired fridge.",
+            "Give `fridge` and `quantity`, and either `code` or `product` (or `gtin`), `lot` and `expiry`."),
         "/api/v1/stock/use": _stock_change(
             "useStock", "Units taken out to administer", ["fridge"],
             {"fridge": {"type": "string"}, **_WHICH_LOT, "quantity": {**quantity, "default": 1}, **_OPENED,

@@ -384,3 +384,35 @@ def test_products_with_ranges_and_gtins(clinic):
     assert by_name[BOTOX]["gtins"] == [] and [(r["low_c"], r["high_c"]) for r in by_name[BOTOX]["ranges"]] == [
         (2.0, 8.0)]
     assert list(by_name) == sorted(by_name)
+
+
+def test_link_a_gtin_then_receive_by_scanning(clinic):
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": SCAN, "quantity": 2})
+    assert status == 404 and "is not linked to a product yet" in message(body)
+    assert clinic.post("/gtins", {"gtin": GTIN, "product": BOTOX}, user="audrey")[0] == 403
+    status, body = clinic.post("/gtins", {"gtin": GTIN[:-1] + "9", "product": BOTOX})
+    assert status == 400 and "field 'gtin'" in message(body) and "check digit" in message(body)
+    assert clinic.post("/gtins", {"gtin": GTIN, "product": "Aspirin"})[0] == 404
+    status, body = clinic.post("/gtins", {"gtin": GTIN[1:], "product": BOTOX})  # GTIN-13 is read as GTIN-14
+    assert status == 200 and body["gtin"] == GTIN and body["product"]["name"] == BOTOX
+    assert body["linked_by"] == "nurse.kim"
+    assert clinic.post("/gtins", {"gtin": GTIN, "product": BOTOX})[0] == 200  # again: nothing changes
+    status, body = clinic.post("/gtins", {"gtin": GTIN, "product": clinic.products["xeomin"]})
+    assert status == 409 and "already linked to " + BOTOX in message(body)
+
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": SCAN, "quantity": 2})
+    assert status == 200, body
+    lot = body["movement"]["lot"]
+    assert (lot["number"], lot["expiry"], lot["product"]) == ("C3709C3", "2030-01-31", BOTOX)
+    assert clinic.get(f"/lots/{lot['id']}")[1]["gtin"] == GTIN
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": SCAN, "quantity": 1})
+    assert status == 409 and "serial SN0001" in message(body)
+    no_lot = f"01{GTIN}17300131"
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": no_lot, "quantity": 1})
+    assert status == 400 and message(body) == "field 'lot': missing"
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": no_lot, "lot": "TYPED", "quantity": 1})
+    assert status == 200 and body["movement"]["lot"]["number"] == "TYPED"
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": SCAN, "lot": "OTHER", "quantity": 1})
+    assert status == 400 and "field 'lot': 'OTHER' differs from the scanned code (C3709C3)" in message(body)
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": "01123", "quantity": 1})
+    assert status == 400 and message(body).startswith("field 'code': ")
