@@ -356,9 +356,10 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     """Judge one fridge as of ``now`` in the session's transaction (the caller commits).
 
     ``by_time`` False is the judgement right after a batch: what the readings
-    say. Silence is for the scheduler to notice (time passing), so then a
-    silent sensor only keeps an alert open that is open already; its readings
-    arriving resolve it.
+    say, up to the newest one. Silence is for the scheduler to notice (time
+    passing), so then a silent sensor only keeps an alert open that is open
+    already; its readings arriving resolve it. Likewise an alarm reached only
+    by the newest reading holding on since is the scheduler's to raise or drop.
     """
     dirty_since, days_since = _lock(session, fridge_id, now)
     facts = fridge_facts(session, fridge_id)
@@ -384,8 +385,14 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     segs = segments(session.connection(), [fridge_id], load_from, now)
     pieces = readings_by_segment(session, segs, load_from, now)
     series = fridge_series(pieces, profile.allowed_gap)
+    # Right after a batch the rules see what the readings show, up to the newest one. Holding that
+    # reading on through the time since (up to the allowed gap) is time passing, the scheduler's to
+    # judge: a backlog judged in pieces (a buffer uploaded in parts, the queue drained after a
+    # restart) would otherwise raise alarms that its next piece disproves.
+    newest = max((at for _seg, readings in pieces for at, _c in readings[-1:]), default=now)
+    until = now if by_time else min(now, newest)
 
-    findings = [f for f in checks.excursion_findings(profile, episodes(profile, series, now=now), now)
+    findings = [f for f in checks.excursion_findings(profile, episodes(profile, series, now=until), now)
                 if f.end is None or f.end >= start]
     sensors = _sensor_states(session, segs)
     rec = _Reconciler(session, fridge_id, start, now)
@@ -398,7 +405,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += checks.battery_findings(sensors, profile.low_battery_pct, open_battery)
     findings += checks.calibration_findings(sensors, now.astimezone(tz).date(), tz,
                                             config.alerts["calibration_warning_days"])
-    findings += _disagreements(pieces, sensors, now, profile.allowed_gap, config, start)
+    findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
@@ -415,7 +422,9 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
                           key=lambda f: f.start):
         rec.apply(finding)
     rec.resolve_unmatched(lot_safety.kinds_judged(by_time))
-    rec.resolve_unmatched(["excursion", "sensor-disagreement", *STATE_KINDS])
+    # Nor does a batch resolve an alarm it does not show (yet): the scheduler may have found it by
+    # time passing, and judges it again within its interval.
+    rec.resolve_unmatched(["excursion", "sensor-disagreement", *STATE_KINDS] if by_time else STATE_KINDS)
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)
         days_since = None
