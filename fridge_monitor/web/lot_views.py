@@ -114,7 +114,8 @@ def _history(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str,
                      "mkt": temperature(h.mkt_c, unit), "readings": h.readings, "chart": chart})
     return {"ranges": seen.ranges, "rows": rows, "low": temperature(seen.low_c, unit),
             "high": temperature(seen.high_c, unit), "out": duration(seen.out_of_range_s),
-            "out_s": seen.out_of_range_s, "mkt": temperature(seen.mkt_c, unit)}
+            "out_s": seen.out_of_range_s, "mkt": temperature(seen.mkt_c, unit),
+            "known": any(h.known_s > 0 for h in seen.holdings)}
 
 
 def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
