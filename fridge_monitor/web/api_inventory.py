@@ -16,7 +16,7 @@ from fridge_monitor import gs1, inventory, lot_safety, lots
 from fridge_monitor import models as m
 from fridge_monitor.export import iso_utc
 from fridge_monitor.inventory import InventoryError
-from fridge_monitor.web import db
+from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.api import bp
 
@@ -212,6 +212,11 @@ def product_json(p: m.Product) -> dict[str, Any]:
     }
 
 
+def _horizons() -> tuple[int, ...]:
+    """``[inventory] expiry_warning_days``: a lot within the widest of them is ``expiring``."""
+    return tuple(settings().inventory["expiry_warning_days"])
+
+
 def _strictest(statuses: Iterable[lots.Status]) -> lots.Status:
     return min(statuses, key=_PRECEDENCE.index)
 
@@ -221,7 +226,7 @@ def _lot_status(lot: m.Lot, review: lots.Review, held: list[lots.Stock], zones: 
     """The lot as a whole in the time zone of each fridge holding it (the strictest wins); ``beyond_use``
     when every unit held is in opened vials past their beyond-use time."""
     tzs = {zones[s.fridge_id][1] for s in held if s.fridge_id in zones} or {fallback}
-    whole = _strictest(lots.status(lot.expiry, now, tz, review=review) for tz in tzs)
+    whole = _strictest(lots.status(lot.expiry, now, tz, review=review, horizons=_horizons()) for tz in tzs)
     units = [s for s in held if s.quantity > 0]
     if whole.usable or whole is lots.Status.UNDER_REVIEW:
         if units and all(s.opened and s.beyond_use_at is not None and now >= s.beyond_use_at for s in units):
@@ -497,7 +502,7 @@ def _lot_detail(lot_id: int) -> dict[str, Any]:
     body["holdings"] = [
         {"fridge": zones[s.fridge_id][0], "quantity": s.quantity, "opened_vial_id": s.opened_vial_id,
          "opened_at": _iso(s.opened_at), "beyond_use_at": _iso(s.beyond_use_at),
-         "status": lots.stock_status(s, now, zones[s.fridge_id][1]).value}
+         "status": lots.stock_status(s, now, zones[s.fridge_id][1], _horizons()).value}
         for s in held if s.fridge_id is not None
     ]
     body["history"] = [
@@ -568,14 +573,16 @@ def fridge_next(name: str) -> Any:
     held = inventory.stock(session, fridge_id=fridge.id, product_id=product.id)
     pick = lots.take_next(held, now, tz)
     if pick is None:
-        why = "; ".join(f"lot {s.lot_number}{' (opened)' if s.opened else ''} {lots.stock_status(s, now, tz).value}"
+        why = "; ".join(f"lot {s.lot_number}{' (opened)' if s.opened else ''} "
+                        f"{lots.stock_status(s, now, tz, _horizons()).value}"
                         for s in held if s.quantity > 0)
         abort(404, f"nothing usable of {product.name} in fridge {name}" + (f" (held: {why})" if why else ""))
     return jsonify({
         "fridge": name, "product": product.name, "product_id": product.id, "lot_id": pick.lot_id,
         "lot": pick.lot_number, "expiry": pick.expiry.isoformat(), "quantity": pick.quantity,
         "opened_vial_id": pick.opened_vial_id, "beyond_use_at": _iso(pick.beyond_use_at),
-        "usable_until": iso_utc(lots.usable_until(pick, tz)), "status": lots.stock_status(pick, now, tz).value,
+        "usable_until": iso_utc(lots.usable_until(pick, tz)),
+        "status": lots.stock_status(pick, now, tz, _horizons()).value,
     })
 
 

@@ -402,7 +402,8 @@ def _inventory_schemas() -> dict[str, Any]:
     integer, text = {"type": "integer"}, {"type": "string"}
     nullable_text = {"type": ["string", "null"]}
     status = {"type": "string", "enum": _STATUSES,
-              "description": "usable, expiring (within 90 days), expired (after local midnight ending the expiry "
+              "description": "usable, expiring (within the widest `[inventory] expiry_warning_days`, 90 by "
+                             "default), expired (after local midnight ending the expiry "
                              "day), under_review (after an excursion), released, discarded, beyond_use (opened "
                              "vials past their beyond-use time)."}
     movement = {"type": "object", "properties": {

@@ -31,10 +31,10 @@ PAST = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
 class Clinic:
     """Fridges A1 and B2 in Berlin, the seeded catalogue, and a bearer token per role."""
 
-    def __init__(self, url: str, engine: sa.Engine) -> None:
+    def __init__(self, url: str, engine: sa.Engine, **sections: Any) -> None:
         self.engine = engine
         config = build_config({
-            "database": {"url": url}, "web": {"secret_key": "k" * 40},
+            **sections, "database": {"url": url}, "web": {"secret_key": "k" * 40},
             "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
             "fridges": [{"name": "A1", "site": "Clinic A"}, {"name": "B2", "site": "Clinic A"}],
         }, {}, {}, "test")
@@ -416,3 +416,12 @@ def test_link_a_gtin_then_receive_by_scanning(clinic):
     assert status == 400 and "field 'lot': 'OTHER' differs from the scanned code (C3709C3)" in message(body)
     status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": "01123", "quantity": 1})
     assert status == 400 and message(body).startswith("field 'code': ")
+
+
+def test_expiring_follows_the_configured_warning_days(database_url, engine_for):
+    clinic = Clinic(database_url, engine_for(database_url), inventory={"expiry_warning_days": [14, 7]})
+    clinic.receive("IN30", 1, expiry=(date.today() + timedelta(days=30)).isoformat())
+    clinic.receive("IN10", 1, expiry=(date.today() + timedelta(days=10)).isoformat())
+    assert [(lot["lot"], lot["status"]) for lot in clinic.get("/lots")[1]["lots"]] == [
+        ("IN10", "expiring"), ("IN30", "usable")]
+    assert clinic.get("/fridges/A1/next?product=" + BOTOX)[1]["status"] == "expiring"
