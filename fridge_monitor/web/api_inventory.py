@@ -366,7 +366,11 @@ def stock_receive() -> Any:
     number, expiry = _text(body, "lot"), _day(body, "expiry")
     quantity = _whole(body, "quantity", minimum=1)
     serial, note = _text(body, "serial", required=False), _text(body, "note", required=False)
-    gtin = body.get("gtin") if isinstance(body.get("gtin"), str) and body.get("product") is None else None
+    gtin = _text(body, "gtin", required=False)
+    if gtin is not None and body.get("product") is not None:
+        linked = _product_for({"gtin": gtin})  # the product and the GTIN must name the same thing
+        if linked.id != product.id:
+            _bad("product", f"GTIN {gtin} is linked to {linked.name}, not {product.name}: check the pack")
     assert number is not None and quantity is not None
 
     def move(session: so.Session, actor: str, now: datetime) -> m.StockMovement:

@@ -416,6 +416,13 @@ def test_link_a_gtin_then_receive_by_scanning(clinic):
     assert status == 400 and "field 'lot': 'OTHER' differs from the scanned code (C3709C3)" in message(body)
     status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": "01123", "quantity": 1})
     assert status == 400 and message(body).startswith("field 'code': ")
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": SCAN.replace("SN0001", "SN0002"),
+                                                  "product": "Xeomin 100 U (incobotulinumtoxinA)", "quantity": 1})
+    assert status == 400 and message(body) == (f"field 'product': GTIN {GTIN} is linked to {BOTOX}, not Xeomin 100 U "
+                                               "(incobotulinumtoxinA): check the pack")
+    status, body = clinic.post("/stock/receive", {"fridge": "A1", "code": SCAN.replace("SN0001", "SN0002"),
+                                                  "product": BOTOX, "quantity": 1})
+    assert status == 200 and body["lot_quantity"] == 3
 
 
 def test_expiring_follows_the_configured_warning_days(database_url, engine_for):
