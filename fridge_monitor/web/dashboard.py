@@ -15,6 +15,7 @@ from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, fridges_now, sen
 from fridge_monitor.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
+from fridge_monitor.web.inventory_views import horizons
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("dashboard", __name__)
@@ -51,7 +52,8 @@ def alert_line(alert: m.Alert) -> dict[str, Any]:
 
 def stock_line(fridge: FridgeNow, held: list[lots.Stock], now: datetime) -> dict[str, Any]:
     """Units held, lots expiring within the first warning horizon, lots under review; links to the inventory."""
-    states = {s.lot_id: lots.status(s.expiry, now, fridge.tz, review=s.review) for s in held}
+    warn = horizons()
+    states = {s.lot_id: lots.status(s.expiry, now, fridge.tz, review=s.review, horizons=warn) for s in held}
     return {"units": sum(s.quantity for s in held), "lots": len(states),
             "expiring": sum(1 for st in states.values() if st is lots.Status.EXPIRING),
             "review": sum(1 for st in states.values() if st is lots.Status.UNDER_REVIEW),

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fridge_monitor import inventory, lots
 from fridge_monitor import models as m
-from fridge_monitor.web import db
+from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
 
 bp = Blueprint("inventory", __name__)
@@ -33,6 +33,11 @@ STATUS_FILTERS = {
 
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def horizons() -> tuple[int, ...]:
+    """``[inventory] expiry_warning_days``: a lot within the widest of them is expiring (as the alerts say)."""
+    return tuple(settings().inventory["expiry_warning_days"])
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,18 +83,19 @@ def local(at: datetime | None, tz: ZoneInfo) -> str:
 def lot_rows(stocks: list[lots.Stock], tz: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
     """One row per lot in one fridge: sealed and opened units, the lot's status, its opened vial groups."""
     today = now.astimezone(tz).date()
+    warn = horizons()
     by_lot: dict[int, list[lots.Stock]] = defaultdict(list)
     for s in stocks:
         by_lot[s.lot_id].append(s)
     rows = []
     for group in by_lot.values():
         first = group[0]
-        status = lots.status(first.expiry, now, tz, review=first.review)
+        status = lots.status(first.expiry, now, tz, review=first.review, horizons=warn)
         opened = []
         for s in group:
             if not s.opened:
                 continue
-            unit_status = lots.stock_status(s, now, tz)
+            unit_status = lots.stock_status(s, now, tz, warn)
             opened.append({"quantity": s.quantity, "id": s.opened_vial_id, "opened_at": local(s.opened_at, tz),
                            "until": local(s.beyond_use_at, tz), "beyond": unit_status is lots.Status.BEYOND_USE})
         rows.append({
@@ -172,7 +178,7 @@ def _take_next_page(fridge: FridgeRow | None, product_id: int | None, *, error: 
         today = now.astimezone(fridge.tz).date()
         rest = [s for s in stocks if s not in ordered]
         for s in [*ordered, *rest]:
-            current = lots.stock_status(s, now, fridge.tz)
+            current = lots.stock_status(s, now, fridge.tz, horizons())
             units.append({
                 "stock": s, "opened": s.opened, "label": status_label(current, s.expiry, today),
                 "until": local(s.beyond_use_at, fridge.tz), "usable": current.usable, "first": s == first,

@@ -18,7 +18,8 @@ from fridge_monitor import models as m
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.forms import options, strip
-from fridge_monitor.web.inventory_views import FridgeRow, fridges, local, lot_rows, now_utc, sentence, status_label
+from fridge_monitor.web.inventory_views import (FridgeRow, fridges, horizons, local, lot_rows, now_utc, sentence,
+                                                status_label)
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("lots", __name__)
@@ -124,7 +125,7 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
     unit = current_user().display_unit
     places = {f.id: f for f in fridges()}
     tz = _lot_tz(lot.id, places)
-    current = inventory.lot_status(session, lot.id, now=now, tz=tz)
+    current = inventory.lot_status(session, lot.id, now=now, tz=tz, horizons=horizons())
     held = defaultdict(list)
     for s in inventory.stock(session, lot_id=lot.id):
         held[s.fridge_id].append(s)

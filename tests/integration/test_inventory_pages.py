@@ -407,3 +407,25 @@ def test_a_discard_disposition_discards_every_unit_held(clinic):
     again = admin.post(f"/lots/{lot_id}/disposition", data={"csrf_token": token, "decision": "released",
                                                              "reference": "LATE-REF"})
     assert again.status_code == 400 and "has no review waiting for a disposition" in text(again)
+
+
+def test_expiring_follows_the_configured_warning_horizons(database_url, engine_for):
+    engine = engine_for(database_url)
+    config = build_config({
+        "database": {"url": database_url}, "web": {"secret_key": "s" * 40},
+        "inventory": {"expiry_warning_days": [14, 7]},
+        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
+        "fridges": [{"name": "A1", "site": "Clinic A"}],
+    }, {}, {}, "test")
+    with so.Session(engine) as session, session.begin():
+        sync_config(session, config, NOW - timedelta(days=2))
+        accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)
+    app = create_app(config, engine=engine, testing=True)
+    known = ids(engine)
+    stock_lot(engine, known["A1"], known["botox"], "SOON-1", TODAY + timedelta(days=10), 1)
+    stock_lot(engine, known["A1"], known["botox"], "LATER-1", TODAY + timedelta(days=40), 1)
+    nurse = client_for(app, engine, "nina")
+    page = text(nurse.get("/inventory?status=expiring"))
+    assert "SOON-1" in page and "Expiring in 10 days" in page and "LATER-1" not in page
+    tiles = nurse.get("/dashboard/tiles").get_data(as_text=True)
+    assert re.search(r'data-stock="A1"[^>]*>Stock: 2 units in 2 lots.*1 expiring soon', tiles, re.S)
