@@ -410,18 +410,23 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.argument("bundle", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Verify the audit trail in the database (hash chain and recorded head).
+def audit_verify(ctx: click.Context, bundle: str | None) -> None:
+    """Verify the audit trail in the database (hash chain and recorded head), or an export BUNDLE offline.
 
     Exits 0 when intact, 1 when any event was changed, removed or reordered
-    (naming the first bad event), 2 when the check could not run.
+    (naming the first bad event) or any file of the bundle does not match
+    (naming it), 2 when the check could not run.
     """
     import sqlalchemy as sa
 
     from fridge_monitor import audit_trail
     from fridge_monitor.db import describe
 
+    if bundle is not None:
+        _verify_bundle(ctx, bundle)
+        return
     config = _load(ctx)
     engine = open_database(config)
     try:
@@ -437,6 +442,34 @@ def audit_verify(ctx: click.Context) -> None:
         click.echo("audit trail intact (empty)")
     else:
         click.echo(f"audit trail intact (head {verdict.last_hash})")
+
+
+def _verify_bundle(ctx: click.Context, path: str) -> None:
+    """Check an export bundle with no database: every file against the manifest and the audit chain inside."""
+    import json
+    import zipfile
+
+    from fridge_monitor import manifest
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            problems = manifest.verify_bundle(archive)
+            document = json.loads(archive.read(manifest.MANIFEST)) if not problems else {}
+            count = len(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CliError(f"{path}: not a readable zip file ({exc})") from None
+    if problems:
+        for problem in problems:
+            click.echo(f"fridge-monitor: {path}: {problem}", err=True)
+        click.echo(f"bundle {path} does NOT verify: {len(problems)} problem{'s' if len(problems) != 1 else ''}",
+                   err=True)
+        ctx.exit(1)
+    period = document["period"]
+    click.echo(f"bundle {path} verifies: {count} files match the manifest, and the audit chain inside is intact")
+    click.echo(f"  period {period['from']} to {period['to']}, exported by {document['exported_by']} "
+               f"at {document['exported_at']}")
+    click.echo(f"  audit head at export: event {document['audit_head']['id']} {document['audit_head']['hash']}")
+    click.echo("  compare that head with `fridge-monitor audit verify` on the live database to rule out a rebuilt copy")
 
 
 # -- tools -----------------------------------------------------------------
@@ -463,8 +496,8 @@ def parse_command(fmt: str, topic: str, tz_name: str) -> None:
         sys.exit(1)
 
 
-EXPORTS = ["readings", "rejected", "daily", "alerts", "excursions", "stock"]
-BY_FRIDGE = ("readings", "daily", "alerts", "excursions", "stock")  # the exports --fridge narrows
+EXPORTS = ["readings", "rejected", "daily", "alerts", "excursions", "stock", "audit", "bundle"]
+BY_FRIDGE = ("readings", "daily", "alerts", "excursions", "stock", "bundle")  # the exports --fridge narrows
 
 
 @main.command("export")
@@ -481,10 +514,15 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
 
     Alerts and excursions belong to the period when they overlap it. The stock
     ledger has one row per signed entry: a transfer is a minus row and a plus row.
+    `bundle` writes a zip of all of them with the monthly PDFs, the whole audit
+    trail and a checksum manifest (needs --out); `audit verify FILE.zip` checks it.
     """
     from fridge_monitor import export
 
     config = _load(ctx)
+    if kind == "bundle":
+        _export_bundle(config, start, end, fridge, out)
+        return
     tz = None
     if tz_name is not None:
         try:
@@ -506,6 +544,8 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
             rows = export.export_daily(engine, stream, first, last, fridge=fridge, tz=tz, config=config)
         elif kind == "rejected":
             rows = export.export_rejected(engine, stream, lo, hi)
+        elif kind == "audit":
+            rows = export.export_audit(engine, stream, lo, hi, tz=tz)
         else:
             write = {"readings": export.export_readings, "alerts": export.export_alerts,
                      "excursions": export.export_excursions, "stock": export.export_stock}[kind]
@@ -550,6 +590,32 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
     tmp.write_bytes(pdf)
     tmp.replace(out)  # never leave a half-written report under the real name
     click.echo(f"{fridge} {year:04d}-{month:02d}: {len(pdf)} bytes written to {out}", err=True)
+
+def _export_bundle(config: Config, start: str, end: str, fridge: str | None, out: str | None) -> None:
+    import getpass
+
+    from fridge_monitor import bundle, export
+
+    if out is None:
+        raise CliError("--out: a bundle is a zip file; name it, e.g. --out fridge-monitor-2026-03.zip")
+    try:
+        lo, hi = export.parse_period(start, end, timezone.utc)
+    except export.PeriodError as exc:
+        raise CliError(str(exc)) from None
+    engine = open_database(config)
+    actor = f"{getpass.getuser()} (command line)"
+
+    def progress(step: str, share: float) -> None:
+        click.echo(f"  {share * 100:3.0f} %  {step}", err=True)
+
+    try:
+        result = bundle.build(engine, config, bundle.Request(lo, hi, (fridge,) if fridge else None), Path(out),
+                              actor=actor, progress=progress)
+    except bundle.BundleError as exc:
+        raise CliError(f"--fridge: {exc}") from None
+    click.echo(f"{result.files} files ({result.bytes} bytes before compression) written to {out}; "
+               f"audit head {result.export_event}:{result.audit_head}", err=True)
+
 
 def _require_fridge(engine: sa.Engine, name: str) -> None:
     import sqlalchemy as sa

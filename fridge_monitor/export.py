@@ -366,3 +366,26 @@ def export_daily(
                 count += 1
             chunk = chunk_last + timedelta(days=1)
     return count
+
+
+# -- audit trail -------------------------------------------------------------------------------
+
+
+def export_audit(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *, tz: tzinfo | None = None) -> int:
+    """Write the audit events of the period with their hashes (a bundle holds the whole chain, to verify it)."""
+    from fridge_monitor import manifest
+    from fridge_monitor.audit import Entry, Stored
+
+    a = m.AuditEvent
+    query = (sa.select(a.id, a.at, a.actor, a.action, a.record_type, a.record_id, a.field, a.old_value,
+                       a.new_value, a.reason, a.prev_hash, a.hash)
+             .where(a.at >= start, a.at < end).order_by(a.id))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(manifest.AUDIT_HEADER + (["at_local"] if tz else []))
+    count = 0
+    for row in _stream(engine, query):
+        event = Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, row.field,
+                                     row.old_value, row.new_value, row.reason), row.prev_hash, row.hash)
+        writer.writerow(manifest.audit_row(event) + ([row.at.astimezone(tz).isoformat()] if tz else []))
+        count += 1
+    return count

@@ -22,7 +22,8 @@ from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
 
 ROLES = ("nurse", "auditor", "admin")
 PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
-AUDITOR_MAY_POST = {"auth.logout", "auth.preferences", "api.scan"}  # api.scan: a POST that writes nothing
+# api.scan: a POST that writes nothing; exports.make_bundle: asking for an export is the auditor's job
+AUDITOR_MAY_POST = {"auth.logout", "auth.preferences", "api.scan", "exports.make_bundle"}
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
 
