@@ -586,6 +586,8 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
                                   now=datetime.now(timezone.utc), config=config)
     except monthly.ReportError as exc:
         raise CliError(str(exc)) from None
+    finally:
+        engine.dispose()
     tmp = Path(out + ".partial")
     tmp.write_bytes(pdf)
     tmp.replace(out)  # never leave a half-written report under the real name

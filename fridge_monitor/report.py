@@ -15,7 +15,7 @@ import io
 import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import daily, profiles
+from fridge_monitor import daily, temperature_log
 from fridge_monitor import models as m
 from fridge_monitor.charts import Series
-from fridge_monitor.config import Config, build_config
-from fridge_monitor.evaluate import fridge_series, profile_for, readings_by_segment
+from fridge_monitor.config import Config
+from fridge_monitor.evaluate import fridge_facts
 from fridge_monitor.overview import history, local_days, segments
 from fridge_monitor.rules import AlarmProfile
 from fridge_monitor.stats import period_stats
@@ -187,7 +187,6 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         raise ValueError("now must be timezone-aware")
     if not 1 <= month <= 12 or not 2000 <= year <= 9999:
         raise ReportError(f"there is no month {year:04d}-{month:02d}")
-    config = config or _defaults()
     f, s = m.Fridge, m.Site
     row = session.execute(sa.select(f, s).join(s, f.site_id == s.id).where(f.name == fridge_name)).first()
     if row is None:
@@ -202,10 +201,9 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
     until = min(end, now)
     conn = session.connection()
     # Judged as the evaluator judges: the profile's range narrowed to the fridge's, primary sensor first.
-    profile = profile_for(config, fridge.alarm_profile, fridge.low_c, fridge.high_c, profiles.stored(session))
+    profile = temperature_log.judging(session, fridge_facts(session, fridge.id), config)
     gap = profile.allowed_gap
-    segs = segments(conn, [fridge.id], start - gap, until)
-    series = fridge_series(readings_by_segment(session, segs, start - gap, until), gap)
+    series = temperature_log.load_series(session, fridge.id, start, until, gap)
     excursions = _excursions(session, fridge.id, start, until)
     acknowledgements = [daily.Episode(*row) for row in session.execute(
         sa.select(m.Alert.started_at, m.Alert.ended_at, m.Alert.acknowledged_by).where(
@@ -213,7 +211,7 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
             sa.or_(m.Alert.ended_at.is_(None), m.Alert.ended_at >= start)))]
     logged = daily.split_days(
         series, first, last, tz, profile.low_c, profile.high_c, gap, now=until,
-        workday_start=time.fromisoformat(config.reports["workday_start"]),
+        workday_start=temperature_log.workday_start(config),
         excursions=[daily.Episode(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
     summary = period_stats(series, start, until, profile.low_c, profile.high_c, gap)
     made = history(conn, fridge.id, start, until, tz) if summary.readings else None
@@ -225,16 +223,12 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         chart=made.series if made else (), chart_gap=made.max_gap if made else gap,
         excursions=tuple(excursions),
         lots=tuple(_lots(session, fridge.id, start, until)),
-        sensors=tuple(_sensors(session, segs, (until - timedelta(microseconds=1)).astimezone(tz).date())),
+        sensors=tuple(_sensors(session, segments(conn, [fridge.id], start, until),
+                               (until - timedelta(microseconds=1)).astimezone(tz).date())),
         summary=Summary(summary.min_c, summary.max_c, summary.mean_c, summary.mkt_c, summary.time_out_of_range_s,
                         summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
     )
-
-
-@functools.cache
-def _defaults() -> Config:
-    return build_config({}, {}, {}, "defaults")
 
 
 def _describe_rules(profile: AlarmProfile) -> str:

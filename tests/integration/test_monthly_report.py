@@ -170,7 +170,8 @@ def test_a_month_without_data_says_so_instead_of_an_empty_chart(month, tmp_path)
 
 def test_many_excursions_flow_onto_a_second_page(month, tmp_path):
     engine, *_ = month
-    log = report.gather(so.Session(engine), "A1", 2026, 11, generated_by="x", now=AFTER)
+    with so.Session(engine) as session:
+        log = report.gather(session, "A1", 2026, 11, generated_by="x", now=AFTER)
     many = log.excursions * 40
     import dataclasses
 
