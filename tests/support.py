@@ -493,3 +493,17 @@ def wait_stored_exactly(engine: Any, expected: set[tuple[str, int]], *, sensor_p
         time.sleep(0.2)
     time.sleep(1.0)  # redeliveries still on their way must not add anything
     assert_exactly(engine, expected, sensor_prefix, context=context())
+
+
+def client_for(app: Any, engine: Any, name: str) -> Any:
+    """A Flask test client signed in as the user called ``name``."""
+    import sqlalchemy as sa
+
+    from fridge_monitor import models as m
+
+    client = app.test_client()
+    with engine.connect() as conn:
+        user_id = conn.scalar(sa.select(m.User.id).where(m.User.name == name))
+    with client.session_transaction() as session:
+        session["user_id"] = user_id
+    return client

@@ -104,10 +104,8 @@ def _bound(param: str, tz: ZoneInfo, *, end: bool) -> datetime | None:
         abort(400, f"parameter '{param}': {exc}")
 
 
-@bp.route("/fridges/<name>/readings")
-@allow(*EVERYONE)
-def readings(name: str) -> Any:
-    now = datetime.now(timezone.utc)
+def _fridge_period(name: str, now: datetime) -> tuple[sa.Row[Any], datetime, datetime]:
+    """(the fridge's id and time zone, start, end) from ``?from=&to=``, read in the site's zone; last 24 h by default."""
     fridge_row = db().execute(sa.select(m.Fridge.id, m.Site.timezone).join(m.Site).where(m.Fridge.name == name)).first()
     if fridge_row is None:
         abort(404, f"there is no fridge named {name!r}")
@@ -118,6 +116,14 @@ def readings(name: str) -> Any:
         abort(400, "parameter 'to': the period is empty (to is not after from)")
     if end - start > MAX_SPAN:
         abort(400, "parameter 'from': the period may span at most three years")
+    return fridge_row, start, end
+
+
+@bp.route("/fridges/<name>/readings")
+@allow(*EVERYONE)
+def readings(name: str) -> Any:
+    now = datetime.now(timezone.utc)
+    fridge_row, start, end = _fridge_period(name, now)
     every_text = request.args.get("every")
     body: dict[str, Any] = {"fridge": name, "from": iso_utc(start), "to": iso_utc(end)}
     conn = db().connection()
@@ -153,16 +159,7 @@ def _rounded(value: float | None, digits: int) -> float | None:
 @allow(*EVERYONE)
 def statistics(name: str) -> Any:
     now = datetime.now(timezone.utc)
-    fridge_row = db().execute(sa.select(m.Fridge.id, m.Site.timezone).join(m.Site).where(m.Fridge.name == name)).first()
-    if fridge_row is None:
-        abort(404, f"there is no fridge named {name!r}")
-    tz = ZoneInfo(fridge_row.timezone)
-    end = _bound("to", tz, end=True) or now
-    start = _bound("from", tz, end=False) or end - timedelta(days=1)
-    if end <= start:
-        abort(400, "parameter 'to': the period is empty (to is not after from)")
-    if end - start > MAX_SPAN:
-        abort(400, "parameter 'from': the period may span at most three years")
+    fridge_row, start, end = _fridge_period(name, now)
     found = fridge_stats(db(), fridge_row.id, start, end, config=settings(), now=now)
     if found is None:  # removed since the line above: fridges are retired, not deleted, so hardly ever
         abort(404, f"there is no fridge named {name!r}")

@@ -19,6 +19,7 @@ from fridge_monitor.readings import Reading
 from fridge_monitor.store import Batch, Store
 from fridge_monitor.sync import sync_config
 from fridge_monitor.web import create_app
+from support import client_for
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 LIST = "/admin/alarm-profiles/"
@@ -50,14 +51,6 @@ def engine(database_url, engine_for):
 def app(engine, config):
     return create_app(config, engine=engine, testing=True)
 
-
-def client_for(app, engine, name: str):
-    client = app.test_client()
-    with engine.connect() as conn:
-        uid = conn.scalar(sa.select(m.User.id).where(m.User.name == name))
-    with client.session_transaction() as session:
-        session["user_id"] = uid
-    return client
 
 
 def post(client, url: str, data: dict[str, str]):

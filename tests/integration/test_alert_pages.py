@@ -19,6 +19,7 @@ from fridge_monitor.readings import Reading
 from fridge_monitor.store import Batch, Store
 from fridge_monitor.sync import sync_config
 from fridge_monitor.web import create_app
+from support import client_for
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 START = NOW - timedelta(hours=3)  # A1 was 9.5 °C from START + 30 min until START + 2 h: a heat alarm, now over
@@ -54,14 +55,6 @@ def clinic(database_url, engine_for):
     app = create_app(config, engine=engine, testing=True)
     return app, engine
 
-
-def client_for(app, engine, name: str):
-    client = app.test_client()
-    with engine.connect() as conn:
-        user_id = conn.scalar(sa.select(m.User.id).where(m.User.name == name))
-    with client.session_transaction() as session:
-        session["user_id"] = user_id
-    return client
 
 
 def csrf(client) -> str:

@@ -19,6 +19,7 @@ from fridge_monitor.readings import Reading
 from fridge_monitor.store import Batch, Store
 from fridge_monitor.sync import sync_config
 from fridge_monitor.web import create_app
+from support import client_for
 
 DAY = datetime(2026, 11, 10, tzinfo=timezone.utc)
 
@@ -44,14 +45,6 @@ def site(database_url, engine_for, tmp_path):
     app = create_app(config, engine=engine, testing=True)
     return app, engine
 
-
-def client_for(app, engine, name):
-    client = app.test_client()
-    with engine.connect() as conn:
-        user_id = conn.scalar(sa.select(m.User.id).where(m.User.name == name))
-    with client.session_transaction() as session:
-        session["user_id"] = user_id
-    return client
 
 
 def exports_audited(engine) -> list[tuple[str, str, str]]:

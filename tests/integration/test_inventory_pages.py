@@ -18,6 +18,7 @@ from fridge_monitor.readings import Reading
 from fridge_monitor.store import Batch, Store
 from fridge_monitor.sync import sync_config
 from fridge_monitor.web import create_app
+from support import client_for
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 TODAY = NOW.date()
@@ -54,14 +55,6 @@ def ids(engine) -> dict[str, int]:
         out["dysport"] = conn.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "dysport"))
     return out
 
-
-def client_for(app, engine, name: str):
-    client = app.test_client()
-    with engine.connect() as conn:
-        user_id = conn.scalar(sa.select(m.User.id).where(m.User.name == name))
-    with client.session_transaction() as session:
-        session["user_id"] = user_id
-    return client
 
 
 def csrf(client) -> str:
