@@ -101,13 +101,25 @@ def export_readings(
     tz: tzinfo | None = None,
 ) -> int:
     """Write the readings CSV; return the number of rows."""
+    query = readings_query(start, end, fridge)
+    # The times as the driver returns them, not through UTCDateTime: naive UTC on SQLite, aware on
+    # PostgreSQL. Its per-value conversion and iso_utc's replace() were a third of a large export's time.
+    query = query.with_only_columns(
+        *(sa.type_coerce(c, sa.DateTime()) if isinstance(c.type, m.UTCDateTime) else c for c in query.selected_columns),
+        maintain_column_froms=True,
+    )
+
+    def utc_text(moment: datetime) -> str:
+        return moment.isoformat() + "Z" if moment.tzinfo is None else iso_utc(moment)
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(READINGS_HEADER + (["measured_at_local"] if tz else []))
     count = 0
-    for measured, fridge_name, sensor, temp, received in _stream(engine, readings_query(start, end, fridge)):
-        row = [iso_utc(measured), fridge_name or "", sensor, repr(temp), iso_utc(received)]
+    for measured, fridge_name, sensor, temp, received in _stream(engine, query):
+        row = [utc_text(measured), fridge_name or "", sensor, repr(temp), utc_text(received)]
         if tz is not None:
-            row.append(measured.astimezone(tz).isoformat())
+            aware = measured if measured.tzinfo is not None else measured.replace(tzinfo=timezone.utc)
+            row.append(aware.astimezone(tz).isoformat())
         writer.writerow(row)
         count += 1
     return count
