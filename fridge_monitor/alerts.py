@@ -18,6 +18,14 @@ from fridge_monitor import models as m
 from fridge_monitor.notify.message import GENERIC_STEPS, STEPS
 
 STATES = ("open", "acknowledged", "resolved")
+# Warnings about stock that expires in weeks or months: listed and notified, but they do not turn a fridge
+# that stores properly into ALERT on the dashboard (that is for its storage and its lots under review).
+HOUSEKEEPING_KINDS = frozenset({"lot-expiring"})
+
+
+def flags_fridge(alert: m.Alert) -> bool:
+    """Whether this alert makes a fridge whose temperature is fine show ALERT: it waits for an acknowledgement."""
+    return alert.acknowledged_at is None and alert.kind not in HOUSEKEEPING_KINDS
 ACTION_MAX = 2000
 
 

@@ -51,10 +51,11 @@ def fridge_json(f: FridgeNow, now: datetime, active: list[m.Alert] | None = None
     latest = f.latest
     active = active or []
     waiting = sum(1 for a in active if a.acknowledged_at is None)
+    flagged = sum(1 for a in active if alerts.flags_fridge(a))
     return {
         "name": f.name, "site": f.site, "timezone": f.timezone, "kind": f.kind,
         "range": {"low_c": latest.low_c, "high_c": latest.high_c},
-        "status": status(latest, now, DEFAULT_MAX_GAP, alerts_waiting=waiting).value,
+        "status": status(latest, now, DEFAULT_MAX_GAP, alerts_waiting=flagged).value,
         "alerts": {"waiting": waiting, "ongoing": sum(1 for a in active if a.ended_at is None),
                    "ids": [a.id for a in active]},
         "temperature_c": latest.temperature_c,

@@ -64,7 +64,7 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
          held: list[lots.Stock] | None = None) -> dict[str, Any]:
     latest = fridge.latest
     active = active or []
-    waiting = sum(1 for a in active if a.acknowledged_at is None)
+    waiting = sum(1 for a in active if alerts.flags_fridge(a))
     current = status(latest, now, MAX_GAP, alerts_waiting=waiting)
     live = current not in (State.NO_DATA, State.NO_SENSOR)
     weak = [s for s in fridge.sensors if s.battery_pct is not None and s.battery_pct < LOW_BATTERY_PCT]

@@ -111,7 +111,8 @@ def detail(name: str) -> Any:
     today = now.astimezone(tz).date()
     past = alerts.history(db(), fridge.name)
     waiting = sum(1 for row in past if row.needs_ack)
-    current = status(fridge.latest, now, DEFAULT_MAX_GAP, alerts_waiting=waiting)
+    current = status(fridge.latest, now, DEFAULT_MAX_GAP,
+                     alerts_waiting=sum(1 for row in past if alerts.flags_fridge(row.alert)))
     return render_template(
         "fridge.html",
         fridge=fridge,

@@ -190,3 +190,19 @@ def test_the_api_lists_filters_and_acknowledges(clinic):
     active = client.get("/api/v1/alerts", headers=auth).get_json()["alerts"]
     assert [a["rule"] for a in active] == ["out-of-range"]
     assert client.get(f"/api/v1/alerts/{heat['id']}", headers=auth).get_json()["notifications"] == []
+
+
+def test_a_lot_expiring_in_months_is_listed_but_does_not_flag_a_fridge_that_stores_well(clinic):
+    app, engine = clinic
+    with so.Session(engine) as session, session.begin():
+        b2 = session.scalar(sa.select(m.Fridge).where(m.Fridge.name == "B2"))
+        session.add(m.Alert(fridge_id=b2.id, kind="lot-expiring", rule="90-days", subject="lot:1",
+                            severity="warning", state="open", title="MMR lot MM1 expires in 90 days",
+                            detail="Use it first.", started_at=NOW, created_at=NOW, updated_at=NOW))
+    nurse = client_for(app, engine, "nina")
+    tiles = nurse.get("/dashboard/tiles").get_data(as_text=True)
+    b2_tile = tiles.split('data-fridge="B2"')[1].split("</a>")[0]
+    assert "OK" in b2_tile and "ALERT" not in b2_tile and "expires in 90 days" in b2_tile
+    fridge = nurse.get("/api/v1/fridges/B2").get_json()
+    assert fridge["status"] == "OK" and fridge["alerts"]["waiting"] == 1
+    assert "3 alerts waiting for acknowledgement" in text(nurse.get("/alerts"))
