@@ -16,8 +16,11 @@ install: $(BIN)/fridge-monitor
 demo: install
 	$(BIN)/fridge-monitor demo
 
+# Four workers: most tests wait on processes, brokers and databases, not on the two cores. The tests
+# that stop PostgreSQL run alone afterwards.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4 -m "not stops_postgres"
+	$(BIN)/python -m pytest -m stops_postgres
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .hypothesis

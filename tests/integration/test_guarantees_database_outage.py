@@ -30,7 +30,8 @@ from support import (
 )
 
 OUTAGE_S = 10.0
-pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.slow]
+# stops_postgres: `make test` runs these alone, after the rest, which would lose their connections meanwhile.
+pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.slow, pytest.mark.stops_postgres]
 
 
 class PostgresServer:
