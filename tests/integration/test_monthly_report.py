@@ -90,7 +90,7 @@ def month(database_url, engine_for):
                                 actor="nurse.kim", now=MONTH_START - timedelta(days=2))
         inventory.receive(session, lot_id=lot.id, fridge_id=a1.id, quantity=4, actor="nurse.kim",
                           now=MONTH_START - timedelta(days=2))
-        fridge_id, lot_id, product_name = a1.id, lot.id, product.name
+        lot_id, product_name = lot.id, product.name
     Store(engine).write(Batch(readings=month_readings()))  # a logger's month, judged once after it
     evaluator = Evaluator(engine, config, clock=lambda: MONTH_START + timedelta(days=30))
     evaluator.everything()
