@@ -257,6 +257,8 @@ class Excursion(Base):
     low_c: so.Mapped[float]
     mkt_c: so.Mapped[float | None]
     time_beyond_s: so.Mapped[float]
+    # Of the duration, how much fell in holes in the data (counted as beyond: missing data is not recovery).
+    unknown_s: so.Mapped[float] = so.mapped_column(default=0.0, server_default="0")
     readings_count: so.Mapped[int]
     updated_at: so.Mapped[UTC]
 
@@ -397,6 +399,11 @@ class Product(Base):
     beyond_use_hours: so.Mapped[float | None]
     opened_low_c: so.Mapped[float | None]
     opened_high_c: so.Mapped[float | None]
+    # USP <659>-style permitted excursions: within [excursion_low_c, excursion_high_c] while the lot's MKT
+    # stays at or below excursion_mkt_max_c (e.g. controlled room temperature: 15..30 °C, MKT <= 25 °C).
+    excursion_low_c: so.Mapped[float | None]
+    excursion_high_c: so.Mapped[float | None]
+    excursion_mkt_max_c: so.Mapped[float | None]
     notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
     catalogue_key: so.Mapped[str | None] = so.mapped_column(sa.String(50), unique=True)
     created_at: so.Mapped[UTC]
@@ -621,3 +628,36 @@ class ExportJob(Base):
     error: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     __table_args__ = (sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),)
+
+
+class DiscoveredEntity(Base):
+    """An entity a device announced by Home Assistant discovery (ESPHome): what its state topic measures.
+
+    Kept so that every ingest process (and a restarted one) knows which plain-number
+    states are temperatures, and in which unit, without waiting for the retained config again.
+    """
+
+    __tablename__ = "discovered_entities"
+
+    state_topic: so.Mapped[str] = so.mapped_column(sa.String(300), primary_key=True)
+    fmt: so.Mapped[str] = so.mapped_column(sa.String(20))
+    node: so.Mapped[str] = so.mapped_column(sa.String(200))
+    entity: so.Mapped[str] = so.mapped_column(sa.String(200))
+    device_class: so.Mapped[str | None] = so.mapped_column(sa.String(50))
+    unit: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    config_topic: so.Mapped[str] = so.mapped_column(sa.String(300))
+    updated_at: so.Mapped[UTC]
+
+
+class IngestHeartbeat(Base):
+    """One ingest process's heartbeat: alive at ``beat_at``; everything the broker held for it at
+    ``caught_up_at`` is stored (a backlog still being drained is not silence)."""
+
+    __tablename__ = "ingest_heartbeats"
+
+    client_id: so.Mapped[str] = so.mapped_column(sa.String(200), primary_key=True)
+    started_at: so.Mapped[UTC]
+    beat_at: so.Mapped[UTC]
+    connected: so.Mapped[bool]
+    backlog: so.Mapped[int]
+    caught_up_at: so.Mapped[UTC | None]

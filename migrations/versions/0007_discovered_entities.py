@@ -1,0 +1,34 @@
+"""entities learnt from Home Assistant discovery (ESPHome): which states are temperatures, in which unit
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06
+"""
+
+from alembic import op
+import sqlalchemy as sa
+import fridge_monitor.models
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('discovered_entities',
+    sa.Column('state_topic', sa.String(length=300), nullable=False),
+    sa.Column('fmt', sa.String(length=20), nullable=False),
+    sa.Column('node', sa.String(length=200), nullable=False),
+    sa.Column('entity', sa.String(length=200), nullable=False),
+    sa.Column('device_class', sa.String(length=50), nullable=True),
+    sa.Column('unit', sa.String(length=20), nullable=True),
+    sa.Column('config_topic', sa.String(length=300), nullable=False),
+    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('state_topic', name=op.f('pk_discovered_entities'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('discovered_entities')
