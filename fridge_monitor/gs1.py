@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
 from datetime import date
 
 from biip import ParseConfig, ParseError
@@ -17,6 +19,12 @@ GS_PICTURE = "\u241d"  # "␝": what some scanners can be set to type for GS
 AI_GTIN, AI_EXPIRY, AI_LOT, AI_SERIAL = "01", "17", "10", "21"
 NAMES = {AI_GTIN: "GTIN (01)", AI_EXPIRY: "expiry date (17)", AI_LOT: "lot (10)", AI_SERIAL: "serial (21)"}
 _DATE_AIS = frozenset({"11", "12", "13", "15", "16", "17"})
+# GS1 AI encodable character set 82 ("X" in an AI's format): what a lot, a serial and most text fields may hold.
+CSET_82 = frozenset("!\"%&'()*+,-./:;<=>?_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+CSET_82_TEXT = "letters A–Z a–z, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _"
+_TEXT_FORMAT = re.compile(r"N\d\+X\.\.(\d+)")  # the AI, then one field of up to n characters of set 82
+_CHAR_NAMES = {" ": "a space", "\t": "a tab", "\u00a0": "a no-break space", "\r": "a carriage return",
+               "\n": "a line break"}
 _CONFIG = ParseConfig(separator_chars=(GS,))
 
 
@@ -74,6 +82,12 @@ def parse_scan(text: str) -> Scan:
        missed one would cost a wrong lot in the records.
 
     The human-readable form has no such ambiguity (the parentheses delimit).
+
+    **Characters.** A lot, a serial and the other text fields may hold only GS1's
+    character set 82 (letters A–Z a–z, digits and ``!"%&'()*+,-./:;<=>?_``). A
+    scan with any other character in such a field (a space, ``é``: often a
+    scanner typing with the wrong keyboard layout) is refused naming that
+    character, in either shape.
     """
     data = text.strip().replace(GS_PICTURE, GS)
     if not data:
@@ -123,6 +137,10 @@ def _strip_symbology(data: str) -> str:
 
 
 def _parse_hri(data: str) -> list[GS1ElementString]:
+    # biip drops every white space character of the text first: check each value as typed, so that a lot
+    # 'AB C' is refused rather than read as lot 'ABC'. Spaces around a value are layout, not data.
+    for ai, value in re.findall(r"\((\d+)\)([^(]*)", data):
+        _check_characters(ai, value.strip())
     try:
         message = GS1Message.parse_hri(data, config=_CONFIG)
     except ParseError as exc:
@@ -157,6 +175,9 @@ def _extract(rest: str, data: str) -> GS1ElementString:
         where = "" if rest == data else f" after {data[:len(data) - len(rest)].replace(GS, '<GS>')!r}"
         raise ScanError(f"{rest.split(GS)[0]!r}{where} does not start with a GS1 application identifier: "
                         "this is not a GS1 vial code, or the scan is garbled — scan again") from None
+    # Before reading the field: biip ends it at the first character it may not hold, which would then look
+    # like a field that reached its maximum length and runs into the next one.
+    _check_characters(ai.ai, rest.split(GS)[0][len(ai.ai):])
     try:
         return GS1ElementString.extract(rest, config=_CONFIG)
     except ParseError:
@@ -166,6 +187,35 @@ def _extract(rest: str, data: str) -> GS1ElementString:
         else:
             problem = f"does not fit its format {ai.format}"
         raise ScanError(f"the {_name(ai.ai)} field {raw!r} {problem}: scan again") from None
+
+
+def _check_characters(ai: str, value: str) -> None:
+    """Refuse a text field (format X..n) holding, within its maximum length, a character GS1 does not allow."""
+    try:
+        definition = GS1ApplicationIdentifier.extract(ai)
+    except ParseError:
+        return  # an unknown AI is reported by the caller
+    text_field = _TEXT_FORMAT.fullmatch(definition.format)
+    if text_field is None:
+        return
+    bad = next((ch for ch in value[:int(text_field.group(1))] if ch not in CSET_82), None)
+    if bad is None:
+        return
+    name = _name(ai)
+    noun = name.rpartition(" (")[0] or name
+    raise ScanError(
+        f"the {name} {value!r} contains {_shown_char(bad)}, which GS1 does not allow in a {noun}; "
+        f"the allowed characters are {CSET_82_TEXT} — scan again (if it recurs, check the scanner's keyboard "
+        f"layout), or type the {noun} by hand as printed on the pack")
+
+
+def _shown_char(ch: str) -> str:
+    """``" " (a space)``, ``"é"``, ``U+0007 (bell)``: a character as staff can recognise it."""
+    if ch in _CHAR_NAMES:
+        return f'"{ch}" ({_CHAR_NAMES[ch]})' if ch == " " else f"{_CHAR_NAMES[ch]}"
+    if ch.isprintable():
+        return f'"{ch}"'
+    return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a control character').lower()})"
 
 
 def _refuse_glued(element: GS1ElementString, present: set[str], *, has_gs: bool) -> None:

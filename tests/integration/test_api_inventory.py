@@ -98,6 +98,7 @@ def test_scan_reads_the_code_and_says_when_its_gtin_is_not_linked(clinic):
 @pytest.mark.parametrize(("body", "says"), [
     ({"code": ""}, "the scan is empty"),
     ({"code": f"01{GTIN[:-1]}9"}, "check digit"),
+    ({"code": f"01{GTIN}10abé"}, 'the lot (10) \'abé\' contains "é", which GS1 does not allow in a lot'),
     ({"code": 42}, "field 'code'"),
     ([SCAN], "send a JSON object"),
 ])

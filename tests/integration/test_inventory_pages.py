@@ -119,6 +119,10 @@ def test_receive_by_scan_links_an_unknown_gtin_once_then_records_it(clinic):
     garbled = nurse.post("/stock/receive", data={"csrf_token": token, "step": "read", "scan": "hello"})
     assert garbled.status_code == 400
     assert "does not start with a GS1 application identifier" in " ".join(field_errors(garbled, "scan"))
+    spaced = nurse.post("/stock/receive", data={"csrf_token": token, "step": "read", "scan": f"01{GTIN}10AB C"})
+    assert spaced.status_code == 400
+    [said] = field_errors(spaced, "scan")
+    assert said.startswith("The lot (10) 'AB C' contains \" \" (a space), which GS1 does not allow in a lot; ")
 
     # An unknown GTIN: the page asks once which product it is.
     first = nurse.post("/stock/receive", data={"csrf_token": token, "step": "read", "quantity": "3",

@@ -164,3 +164,39 @@ def test_normalise_gtin():
         normalise_gtin("95060001343")
     with pytest.raises(ScanError, match="is not a GTIN"):
         normalise_gtin("ABC")
+
+
+ALLOWED = "letters A–Z a–z, digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _"
+
+
+@pytest.mark.parametrize(("scan", "message"), [
+    (f"01{GTIN}10AB C{GS}17270131",
+     f"the lot (10) 'AB C' contains \" \" (a space), which GS1 does not allow in a lot; "
+     f"the allowed characters are {ALLOWED} — scan again (if it recurs, check the scanner's keyboard layout), "
+     "or type the lot by hand as printed on the pack"),
+    (f"01{GTIN}10AB C", "the lot (10) 'AB C' contains \" \" (a space), which GS1 does not allow in a lot; "),
+    (f"]d201{GTIN}1727013110abé", "the lot (10) 'abé' contains \"é\", which GS1 does not allow in a lot; "),
+    (f"01{GTIN}10abé{GS}21SN1", "the lot (10) 'abé' contains \"é\", which GS1 does not allow in a lot; "),
+    (f"01{GTIN}10 AB", "the lot (10) ' AB' contains \" \" (a space), which GS1 does not allow in a lot; "),
+    (f"01{GTIN}10AB\tC", "the lot (10) 'AB\\tC' contains a tab, which GS1 does not allow in a lot; "),
+    (f"01{GTIN}10L1{GS}21S N1", "the serial (21) 'S N1' contains \" \" (a space), which GS1 does not allow in a serial; "),
+    # The human-readable form: spaces around a value are layout, inside a lot they are not (biip alone would
+    # read 'AB C' as lot 'ABC').
+    (f"(01){GTIN}(17)270131(10)AB C", "the lot (10) 'AB C' contains \" \" (a space), which GS1 does not allow"),
+    (f"(01){GTIN}(10)abé(17)270131", "the lot (10) 'abé' contains \"é\", which GS1 does not allow in a lot; "),
+])
+def test_a_character_gs1_does_not_allow_is_named_not_taken_for_a_missing_separator(scan, message):
+    with pytest.raises(ScanError) as caught:
+        parse_scan(scan)
+    assert str(caught.value).startswith(message)
+    assert "maximum length" not in str(caught.value) and ALLOWED in str(caught.value)
+
+
+def test_every_character_gs1_allows_in_a_lot_reads():
+    assert parse_scan(f"01{GTIN}10az!\"%&'()*+,-./{GS}21AZ09:;<=>?_{GS}17270131") == Scan(
+        gtin=GTIN, lot="az!\"%&'()*+,-./", serial="AZ09:;<=>?_", expiry=date(2027, 1, 31))
+
+
+def test_a_field_past_its_maximum_length_is_still_a_missing_separator_whatever_follows():
+    with pytest.raises(ScanError, match=r"runs into the next field without a GS separator .*'é' left over"):
+        parse_scan(f"01{GTIN}10ABCDEFGHIJKLMNOPQRSTé")
