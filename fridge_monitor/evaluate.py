@@ -244,7 +244,8 @@ class _Reconciler:
         found = self._overlapping(self._excursions_by_rule.get(finding.rule, []), self._used_excursions, finding)
         values = dict(severity=episode.severity, started_at=episode.start, ended_at=episode.end,
                       alarm_at=episode.alarm_at, peak_c=episode.peak_c, low_c=episode.low_c, mkt_c=episode.mkt_c,
-                      time_beyond_s=episode.time_beyond.total_seconds(), readings_count=episode.readings_count)
+                      time_beyond_s=episode.time_beyond.total_seconds(), unknown_s=episode.unknown.total_seconds(),
+                      readings_count=episode.readings_count)
         if found is None:
             found = m.Excursion(fridge_id=self.fridge_id, rule=finding.rule, updated_at=self.now, **values)
             self.session.add(found)
@@ -411,7 +412,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     # The lots held here, judged against their products' ranges over the same window (after the
     # fridge's excursions are stored, so a review can name the one it overlaps).
     judge = lot_safety.LotJudge(session, lot_safety.Window(
-        fridge_id, facts.name, facts.timezone, start, now, profile.allowed_gap, profile.clear_delay))
+        fridge_id, facts.name, facts.timezone, start, now, profile.allowed_gap, profile.clear_delay,
+        profile.settle_time, profile.hysteresis_c))
 
     def load_series(since: datetime) -> Series:
         more = segments(session.connection(), [fridge_id], since, now)

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from fridge_monitor import products
+from fridge_monitor.episodes import Span, Zone, scan, unknown
 from fridge_monitor.lots import Holding
-from fridge_monitor.mkt import mean_kinetic_temperature
+from fridge_monitor.mkt import DELTA_H_OVER_R, KELVIN, mean_kinetic_temperature
 
 ZERO = timedelta(0)
+DEFAULT_SETTLE = timedelta(minutes=30)  # as an alarm profile's
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Piece:
     """The reading taken at ``at`` holding from ``start`` to ``end`` while the lot was in the fridge;
-    ``out`` when that temperature is outside the product's range for the units held then."""
+    ``out`` when that temperature is outside the product's ranges for the units held then, and ``zone``
+    how the lot is judged: beyond (outside, and no permitted excursion covers it), inside, or clear."""
 
     at: datetime
     start: datetime
@@ -25,15 +28,17 @@ class Piece:
     celsius: float
     out: bool
     stay: int  # which uninterrupted stay of the lot in this fridge the piece belongs to
+    zone: Zone = Zone.CLEAR
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Exposure:
     """One episode of a lot outside its product's range in one fridge. ``end`` None: still going on.
 
-    ``out_of_range`` is the known time outside the range; ``peak_c``, ``low_c``,
-    ``mkt_c`` and ``readings`` cover the readings from ``start`` to ``end``
-    (brief returns into range included, as in a fridge's excursion).
+    ``out_of_range`` is the time outside the range, holes in the data between readings outside
+    included (missing data is not recovery), of which ``unknown`` says how much; ``peak_c``,
+    ``low_c``, ``mkt_c`` and ``readings`` cover the readings from ``start`` to ``end`` (brief returns
+    into range included, as in a fridge's excursion).
     """
 
     start: datetime
@@ -43,6 +48,7 @@ class Exposure:
     low_c: float
     mkt_c: float | None
     readings: int
+    unknown: timedelta = ZERO
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,6 +73,37 @@ def outside(product: products.Product, celsius: float, holding: Holding) -> bool
     return holding.opened > 0 and not products.in_range(product, celsius, opened=True)
 
 
+def zone(product: products.Product, celsius: float, holding: Holding, hysteresis_c: float = 0.0,
+         stay_mkt_c: float | None = None) -> Zone:
+    """How the units held are judged at ``celsius``: the worst of the sealed and the opened units.
+
+    Sealed units outside their product's ranges but within its permitted excursions (USP <659>) are
+    not beyond while the stay's mean kinetic temperature so far (``stay_mkt_c``) is within its limit.
+    Past the hysteresis margin inside a range (at most half the range) is clear.
+    """
+    worst = Zone.CLEAR
+    if holding.quantity - holding.opened > 0:
+        worst = max(worst, _zone(product, celsius, hysteresis_c, opened=False, stay_mkt_c=stay_mkt_c))
+    if holding.opened > 0:
+        worst = max(worst, _zone(product, celsius, hysteresis_c, opened=True, stay_mkt_c=None))
+    return worst
+
+
+def _zone(product: products.Product, celsius: float, hysteresis_c: float, *, opened: bool,
+          stay_mkt_c: float | None) -> Zone:
+    if not products.in_range(product, celsius, opened=opened):
+        allowance = None if opened else product.allowance
+        if (allowance is not None and celsius in allowance and not products.freeze_damage(product, celsius)
+                and stay_mkt_c is not None and stay_mkt_c <= allowance.mkt_max_c):
+            return Zone.INSIDE
+        return Zone.BEYOND
+    for r in products.allowed_ranges(product, opened=opened):
+        margin = min(hysteresis_c, (r.high_c - r.low_c) / 2)
+        if r.low_c + margin <= celsius <= r.high_c - margin:
+            return Zone.CLEAR
+    return Zone.INSIDE
+
+
 def stays(holdings: Iterable[Holding]) -> list[list[Holding]]:
     """Holdings of one fridge grouped into uninterrupted stays (a vial used does not end a stay)."""
     out: list[list[Holding]] = []
@@ -78,14 +115,29 @@ def stays(holdings: Iterable[Holding]) -> list[list[Holding]]:
     return out
 
 
+class _RunningMKT:
+    """The mean kinetic temperature of the time so far, one stretch at a time."""
+
+    def __init__(self) -> None:
+        self.weighted = 0.0
+        self.seconds = 0.0
+
+    def add(self, seconds: float, celsius: float) -> float:
+        self.weighted += seconds * math.exp(-DELTA_H_OVER_R / (celsius + KELVIN))
+        self.seconds += seconds
+        return DELTA_H_OVER_R / -math.log(self.weighted / self.seconds) - KELVIN
+
+
 def pieces(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
-           allowed_gap: timedelta, now: datetime) -> list[Piece]:
+           allowed_gap: timedelta, now: datetime, hysteresis_c: float = 0.0) -> list[Piece]:
     """The readings of one fridge cut to the times a lot was in it.
 
     A reading holds until the next one, at most ``allowed_gap`` (beyond that the
     temperature is unknown: no piece), the last until ``now``; a reading taken
     before the lot arrived holds into its stay. Of two readings at the same
-    instant the first wins, as in :mod:`fridge_monitor.rules`.
+    instant the first wins, as in :mod:`fridge_monitor.rules`. For a product with
+    permitted excursions, pass the series from the start of the stays: their
+    mean kinetic temperature is counted from there.
     """
     ordered: list[tuple[datetime, float]] = []
     for at, celsius in sorted(series, key=lambda r: r[0]):
@@ -93,6 +145,7 @@ def pieces(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding]
             ordered.append((at, celsius))
     grouped = stays(holdings)
     spans = [(n, h) for n, stay in enumerate(grouped) for h in stay]
+    running = [_RunningMKT() for _ in grouped]
     out: list[Piece] = []
     first = 0
     for i, (at, celsius) in enumerate(ordered):
@@ -106,95 +159,46 @@ def pieces(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding]
                 break
             start, end = max(at, holding.since), min(held_until, holding.until or now)
             if end > start:
-                out.append(Piece(at, start, end, celsius, outside(product, celsius, holding), n))
+                stay_mkt = running[n].add((end - start).total_seconds(), celsius)
+                out.append(Piece(at, start, end, celsius, outside(product, celsius, holding), n,
+                                 zone(product, celsius, holding, hysteresis_c, stay_mkt)))
     return out
 
 
-@dataclasses.dataclass(slots=True)
-class _Tally:
-    peak: float = -math.inf
-    low: float = math.inf
-    seen: set[datetime] = dataclasses.field(default_factory=set)
-    samples: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-
-    def add(self, piece: Piece) -> None:
-        self.peak, self.low = max(self.peak, piece.celsius), min(self.low, piece.celsius)
-        self.seen.add(piece.at)
-        self.samples.append(((piece.end - piece.start).total_seconds(), piece.celsius))
-
-    def merge(self, other: _Tally) -> None:
-        self.peak, self.low = max(self.peak, other.peak), min(self.low, other.low)
-        self.seen |= other.seen
-        self.samples.extend(other.samples)
-
-
-@dataclasses.dataclass(slots=True)
-class _Open:
-    start: datetime
-    stay: int
-    last_end: datetime
-    tally: _Tally = dataclasses.field(default_factory=_Tally)
-    pending: _Tally = dataclasses.field(default_factory=_Tally)  # back in range, not yet for the clear delay
-    recover_start: datetime | None = None
-    out: timedelta = ZERO
-
-    def keep_pending(self) -> None:
-        self.tally.merge(self.pending)
-        self.pending = _Tally()
-        self.recover_start = None
-
-    def close(self, end: datetime | None) -> Exposure:
-        t = self.tally
-        return Exposure(self.start, end, self.out, t.peak, t.low,
-                        mean_kinetic_temperature(t.samples) if t.samples else None, len(t.seen))
+def _spans(cut: Sequence[Piece]) -> Iterator[Span]:
+    """One stay's pieces as the episode scanner's spans, with the unknown time between them."""
+    for i, piece in enumerate(cut):
+        if i and piece.start > cut[i - 1].end:
+            yield unknown(cut[i - 1].end, piece.start)
+        yield Span(piece.start, piece.end, piece.zone, piece.celsius, piece.at)
 
 
 def exposures(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
-              allowed_gap: timedelta, clear_delay: timedelta, now: datetime) -> list[Exposure]:
+              allowed_gap: timedelta, clear_delay: timedelta, now: datetime, *,
+              settle: timedelta = DEFAULT_SETTLE, hysteresis_c: float = 0.0) -> list[Exposure]:
     """The episodes during which a lot in this fridge was outside its product's range, as of ``now``.
 
-    An episode starts at the first reading outside the range while the lot is in
-    the fridge (or when the lot arrives while the temperature is outside) and
-    ends when the temperature has been back in range for ``clear_delay`` (the
-    fridge profile's, so flapping is one episode), ending at the first reading
-    back in range — or when the lot leaves the fridge. Unknown time (a gap
-    longer than ``allowed_gap``) counts neither as exposure nor as recovery.
+    Judged by the same scanner and settings as the fridge's own excursions
+    (:mod:`fridge_monitor.episodes`: the fridge profile's clear delay, settle
+    time and hysteresis margin), so a fridge and its lots agree about when an
+    excursion happened. An episode also ends when the lot leaves the fridge (at
+    the moment it was back in range, if it was).
     """
     holdings = list(holdings)
     grouped = stays(holdings)
+    by_stay: list[list[Piece]] = [[] for _ in grouped]
+    for piece in pieces(series, holdings, product, allowed_gap, now, hysteresis_c):
+        by_stay[piece.stay].append(piece)
     out: list[Exposure] = []
-    current: _Open | None = None
-    for piece in pieces(series, holdings, product, allowed_gap, now):
-        if current is not None and piece.stay != current.stay:
-            # The lot left the fridge: the episode ends then (at the first reading back in range if sooner).
-            left = grouped[current.stay][-1].until
-            out.append(current.close(current.recover_start or left))
-            current = None
-        if current is None:
-            if not piece.out:
-                continue
-            current = _Open(piece.start, piece.stay, piece.end)
-        elif piece.start > current.last_end and current.recover_start is not None:
-            current.keep_pending()  # unknown time is not recovery: the clear delay starts over
-        current.last_end = piece.end
-        if not piece.out:
-            if current.recover_start is None:
-                current.recover_start = piece.start
-            current.pending.add(piece)
-            if piece.end - current.recover_start >= clear_delay:
-                out.append(current.close(current.recover_start))
-                current = None
-            continue
-        current.keep_pending()
-        current.tally.add(piece)
-        current.out += piece.end - piece.start
-    if current is not None:
-        left = grouped[current.stay][-1].until
-        if left is not None and left <= now:
-            out.append(current.close(current.recover_start or left))
-        else:
-            current.keep_pending()
-            out.append(current.close(None))
+    for stay, cut in zip(grouped, by_stay, strict=True):
+        left = stay[-1].until
+        for found in scan(_spans(cut), clear_delay=clear_delay, settle=settle):
+            end = found.end
+            if end is None and left is not None and left <= now:
+                end = found.back_since or left
+            out.append(Exposure(found.start, end, found.beyond, found.peak_c, found.low_c,
+                                mean_kinetic_temperature(found.samples) if found.samples else None,
+                                found.readings, found.unknown))
     return out
 
 

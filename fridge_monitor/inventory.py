@@ -55,7 +55,16 @@ def as_product(row: m.Product) -> products.Product:
         ranges=tuple(products.StorageRange(r.low_c, r.high_c) for r in row.ranges),
         freezing_allowed=row.freezing_allowed, protect_from_light=row.protect_from_light,
         beyond_use_hours=row.beyond_use_hours, opened_range=opened, gtins=tuple(g.gtin for g in row.gtins),
+        allowance=allowance(row),
     )
+
+
+def allowance(row: m.Product) -> products.Allowance | None:
+    """The product's permitted excursions, when all three of its columns are set."""
+    low, high, mkt = row.excursion_low_c, row.excursion_high_c, row.excursion_mkt_max_c
+    if low is None or high is None or mkt is None:
+        return None
+    return products.Allowance(low, high, mkt)
 
 
 def product_for_gtin(session: so.Session, gtin: str) -> m.Product | None:

@@ -60,6 +60,8 @@ class Window:
     now: datetime
     allowed_gap: timedelta
     clear_delay: timedelta
+    settle_time: timedelta = exposure.DEFAULT_SETTLE
+    hysteresis_c: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,8 +121,9 @@ class LotJudge:
         lot_ids = _lots_in(session, w.fridge_id, need_from)
         if not lot_ids:
             return
+        covered_from = series_from
         if need_from < series_from:
-            series = load_series(need_from)
+            series, covered_from = load_series(need_from), need_from
         judged = w.now if by_time else min(w.now, max((at for at, _c in series), default=w.now))
         held = _holdings(session, lot_ids, w.fridge_id)
         info = _lot_info(session, lot_ids)
@@ -131,9 +134,19 @@ class LotJudge:
             stored[review.lot_id].append(review)
         for lot_id in lot_ids:
             holdings = [h for h in held.get(lot_id, []) if h.until is None or h.until >= need_from]
+            product = info[lot_id].product
+            judged_series = series
+            if holdings and product.allowance is not None:
+                # Permitted excursions last while the MKT since the lot came in stays low: judge whole stays.
+                whole = [stay for stay in exposure.stays(held.get(lot_id, []))
+                         if stay[-1].until is None or stay[-1].until >= need_from]
+                holdings = [h for stay in whole for h in stay]
+                since = min(stay[0].since for stay in whole) - w.allowed_gap
+                if since < covered_from:
+                    judged_series = load_series(since)
             used: set[int] = set()
-            for found in exposure.exposures(series, holdings, info[lot_id].product, w.allowed_gap,
-                                            w.clear_delay, judged) if holdings else []:
+            for found in exposure.exposures(judged_series, holdings, product, w.allowed_gap, w.clear_delay, judged,
+                                            settle=w.settle_time, hysteresis_c=w.hysteresis_c) if holdings else []:
                 if found.end is not None and found.end < start:
                     continue  # judged before, and nothing since reaches it
                 match = next((rv for rv in stored[lot_id] if rv.id not in used and

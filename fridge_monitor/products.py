@@ -30,10 +30,40 @@ class StorageRange:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Allowance:
+    """Permitted excursions (USP <659> controlled room temperature): outside its ranges but within
+    ``low_c``..``high_c`` a product is still acceptable while its mean kinetic temperature stays at or
+    below ``mkt_max_c`` — e.g. 15 to 30 °C with MKT at most 25 °C for a 20–25 °C product."""
+
+    low_c: float
+    high_c: float
+    mkt_max_c: float
+
+    def __post_init__(self) -> None:
+        if not self.low_c < self.high_c:
+            raise ValueError(f"permitted excursions run from low to high; got {self.low_c} to {self.high_c} °C")
+        if not self.low_c <= self.mkt_max_c <= self.high_c:
+            raise ValueError(f"the MKT limit {self.mkt_max_c} °C must lie within the permitted excursions "
+                             f"({self.low_c} to {self.high_c} °C)")
+
+    def __contains__(self, temperature_c: float) -> bool:
+        return self.low_c <= temperature_c <= self.high_c
+
+    @property
+    def label(self) -> str:
+        return (f"excursions {_num(self.low_c)} to {_num(self.high_c)} °C permitted while the mean kinetic "
+                f"temperature stays at or below {_num(self.mkt_max_c)} °C")
+
+
+USP_CRT = Allowance(15.0, 30.0, 25.0)  # USP <659> controlled room temperature (20–25 °C)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Product:
     """How a product must be kept. ``opened_range`` is the range for reconstituted or opened vials
     (None: the unopened ranges apply); ``beyond_use_hours`` is how long such a vial may be used
-    (None: until the lot's expiry); ``unit`` is what a stock quantity counts ("vial", "syringe").
+    (None: until the lot's expiry); ``unit`` is what a stock quantity counts ("vial", "syringe");
+    ``allowance``: excursions permitted for unopened units (see :class:`Allowance`; None: none).
 
     The catalogue lives in the database (seeded by migration 0004 with the toxins of DOMAIN.md and
     common vaccines, without GTINs); :func:`fridge_monitor.inventory.product` loads one as this.
@@ -49,6 +79,7 @@ class Product:
     unit: str = "vial"
     id: int | None = None
     gtins: tuple[str, ...] = ()
+    allowance: Allowance | None = None
 
     def __post_init__(self) -> None:
         if not self.ranges:

@@ -6,8 +6,11 @@ loses nor duplicates one) and a late reading changes exactly what it should.
 
 Time is measured between readings: each reading holds until the next one, but
 at most ``allowed_gap``; past that the temperature is *unknown* — neither in
-range nor out of range. Unknown time never counts towards an alarm, never
-counts as recovery, and breaks a continuous stretch.
+range nor out of range. Unknown time is never recovery: between two readings
+beyond a limit it belongs to the episode and counts toward its alarms (the
+safe assumption), and the episode says how much of it was unknown. When an
+episode starts and ends is decided by the one scanner in
+:mod:`fridge_monitor.episodes`, which lot exposures use too.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import bisect
 import dataclasses
 import math
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
+from fridge_monitor.episodes import Found, Span, Zone, scan, unknown
 from fridge_monitor.mkt import mean_kinetic_temperature
 from fridge_monitor.status import is_silent
 
@@ -116,6 +120,9 @@ class AlarmProfile:
     clear_delay: timedelta = timedelta(minutes=10)
     allowed_gap: timedelta = timedelta(minutes=35)
     low_battery_pct: float = 20.0
+    # Back inside the range this long ends an episode even short of the hysteresis margin (a fridge
+    # hovering at 7.9 °C is in range).
+    settle_time: timedelta = timedelta(minutes=30)
 
     def __post_init__(self) -> None:
         where = f"alarm profile {self.name!r}"
@@ -131,6 +138,8 @@ class AlarmProfile:
                                f"({(self.high_c - self.low_c) / 2:g} °C), not {self.hysteresis_c}")
         if not isinstance(self.clear_delay, timedelta) or self.clear_delay < ZERO:
             raise ProfileError(f"{where}: clear_delay must be a length of time of at least zero")
+        if not isinstance(self.settle_time, timedelta) or self.settle_time < ZERO:
+            raise ProfileError(f"{where}: settle_time must be a length of time of at least zero")
         if not isinstance(self.allowed_gap, timedelta) or self.allowed_gap <= ZERO:
             raise ProfileError(f"{where}: allowed_gap must be a length of time longer than zero")
         if not 0 <= self.low_battery_pct <= 100:
@@ -171,8 +180,8 @@ PRESETS: Mapping[str, AlarmProfile] = types.MappingProxyType({
 
 # --- custom profiles from configuration ------------------------------------------------------------
 
-PROFILE_KEYS = {"name", "low_c", "high_c", "rules", "hysteresis_c", "clear_delay_min", "allowed_gap_min",
-                "low_battery_pct"}
+PROFILE_KEYS = {"name", "low_c", "high_c", "rules", "hysteresis_c", "clear_delay_min", "settle_min",
+                "allowed_gap_min", "low_battery_pct"}
 MAX_MINUTES = 366 * 24 * 60  # a year: longer windows or delays are typing mistakes
 RULE_KEYS = {"name", "direction", "threshold_c", "inclusive", "mode", "duration_min", "window_min", "severity"}
 
@@ -181,8 +190,8 @@ def profile_from_config(table: Mapping[str, Any]) -> AlarmProfile:
     """An :class:`AlarmProfile` from a config table (as TOML would give it), validated.
 
     Keys: ``name``, ``low_c``, ``high_c`` (required); ``hysteresis_c`` (0.3),
-    ``clear_delay_min`` (10), ``allowed_gap_min`` (35), ``low_battery_pct``
-    (20); ``rules``: a list of tables with ``name``, ``direction``
+    ``clear_delay_min`` (10), ``settle_min`` (30), ``allowed_gap_min`` (35),
+    ``low_battery_pct`` (20); ``rules``: a list of tables with ``name``, ``direction``
     (high|low), ``threshold_c`` (required), ``inclusive`` (true), ``mode``
     (continuous|cumulative), ``duration_min`` (0), ``window_min``
     (cumulative only), ``severity`` (warning|alarm, default alarm). Raises
@@ -210,6 +219,7 @@ def profile_from_config(table: Mapping[str, Any]) -> AlarmProfile:
         rules=rules,
         hysteresis_c=_number(table, "hysteresis_c", default["hysteresis_c"], where),
         clear_delay=_minutes(table, "clear_delay_min", default["clear_delay"] / MINUTE, where),
+        settle_time=_minutes(table, "settle_min", default["settle_time"] / MINUTE, where),
         allowed_gap=_minutes(table, "allowed_gap_min", default["allowed_gap"] / MINUTE, where),
         low_battery_pct=_number(table, "low_battery_pct", default["low_battery_pct"], where),
     )
@@ -254,7 +264,8 @@ def _rule_from_config(item: Any, index: int, where: str) -> Rule:
 
 def _config_names(message: str) -> str:
     """Speak of the config keys (``duration_min``) rather than the dataclass fields (``duration``)."""
-    for field, key in (("clear_delay", "clear_delay_min"), ("allowed_gap", "allowed_gap_min"),
+    for field, key in (("clear_delay", "clear_delay_min"), ("settle_time", "settle_min"),
+                       ("allowed_gap", "allowed_gap_min"),
                        ("duration", "duration_min"), ("window", "window_min")):
         message = message.replace(f": {field} ", f": {key} ").replace(f"a {field} ", f"a {key} ")
     return message
@@ -352,15 +363,16 @@ def intervals(readings: Sequence[tuple[datetime, float]], end: datetime, allowed
 class Episode:
     """One excursion (``kind`` "excursion") or one stretch beyond a rule's threshold (``kind`` the rule's name).
 
-    ``end`` is when the value came back inside by the hysteresis margin and
-    stayed there for the clear delay (None: still open). The episode covers
-    the readings from ``start`` up to ``end`` (or ``now`` while open):
-    ``peak_c``/``low_c`` are their extremes, ``time_beyond`` the known time
-    beyond the condition, ``mkt_c`` their mean kinetic temperature (None
-    until some time is known). ``alarm_at`` is when the condition's duration
-    was reached — the moment to alert; a rule episode whose duration was
-    never reached has None (pending, not an alarm). An excursion's
-    ``alarm_at`` is its start.
+    ``end`` is when the value came back inside for good (see
+    :mod:`fridge_monitor.episodes`; None: still open). The episode covers the
+    readings from ``start`` up to ``end`` (or ``now`` while open):
+    ``peak_c``/``low_c`` are their extremes, ``time_beyond`` the time beyond
+    the condition (holes in the data between readings beyond included, of
+    which ``unknown`` says how much), ``mkt_c`` their mean kinetic
+    temperature (None until some time is known). ``alarm_at`` is when the
+    condition's duration was reached — the moment to alert; a rule episode
+    whose duration was never reached has None (pending, not an alarm). An
+    excursion's ``alarm_at`` is its start.
     """
 
     kind: str
@@ -373,6 +385,7 @@ class Episode:
     alarm_at: datetime | None
     readings_count: int
     mkt_c: float | None = None
+    unknown: timedelta = ZERO
 
     @property
     def fired(self) -> bool:
@@ -391,6 +404,11 @@ class _Condition:
     duration: timedelta = ZERO
     window: timedelta | None = None  # set: cumulative
 
+    def zone(self, celsius: float) -> Zone:
+        if self.beyond(celsius):
+            return Zone.BEYOND
+        return Zone.CLEAR if self.recovered(celsius) else Zone.INSIDE
+
 
 def _conditions(profile: AlarmProfile) -> list[_Condition]:
     out = [_Condition(EXCURSION, "warning", lambda t: not profile.in_range(t), profile.recovered)]
@@ -401,89 +419,17 @@ def _conditions(profile: AlarmProfile) -> list[_Condition]:
     return out
 
 
-@dataclasses.dataclass(slots=True)
-class _Tally:
-    """Readings gathered for an episode: extremes, count, and time-weighted samples for MKT."""
-
-    peak: float = -math.inf
-    low: float = math.inf
-    count: int = 0
-    samples: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-
-    def add(self, step: _Step) -> None:
-        self.peak = max(self.peak, step.celsius)
-        self.low = min(self.low, step.celsius)
-        self.count += 1
-        held = (step.held_until - step.at).total_seconds()
-        if held > 0:
-            self.samples.append((held, step.celsius))
-
-    def merge(self, other: _Tally) -> None:
-        self.peak = max(self.peak, other.peak)
-        self.low = min(self.low, other.low)
-        self.count += other.count
-        self.samples.extend(other.samples)
-
-
-@dataclasses.dataclass(slots=True)
-class _Open:
-    start: datetime
-    tally: _Tally = dataclasses.field(default_factory=_Tally)
-    pending: _Tally = dataclasses.field(default_factory=_Tally)  # the recovering stretch, not yet confirmed
-    recover_start: datetime | None = None
-    run_start: datetime | None = None
-    time_beyond: timedelta = ZERO
-    alarm_at: datetime | None = None
-
-    def keep_pending(self) -> None:
-        """The recovering stretch was interrupted: its readings belong to the episode after all."""
-        self.tally.merge(self.pending)
-        self.pending = _Tally()
-        self.recover_start = None
-
-    def episode(self, condition: _Condition, end: datetime | None) -> Episode:
-        tally = self.tally
-        mkt = mean_kinetic_temperature(tally.samples) if tally.samples else None
-        return Episode(condition.kind, condition.severity, self.start, end, tally.peak, tally.low,
-                       self.time_beyond, self.alarm_at, tally.count, mkt)
-
-
-def _scan(condition: _Condition, steps: Sequence[_Step], clear_delay: timedelta) -> list[Episode]:
-    episodes: list[Episode] = []
-    current: _Open | None = None
+def _spans(condition: _Condition, steps: Sequence[_Step]) -> Iterator[Span]:
     for step in steps:
-        if current is None:
-            if not condition.beyond(step.celsius):
-                continue
-            current = _Open(step.at)
-        if condition.recovered(step.celsius):
-            current.run_start = None
-            if current.recover_start is None:
-                current.recover_start = step.at
-            current.pending.add(step)
-            if step.held_until - current.recover_start >= clear_delay:
-                episodes.append(current.episode(condition, end=current.recover_start))
-                current = None
-            elif step.gap_after:  # unknown time is not recovery: the clear delay starts over
-                current.keep_pending()
-            continue
-        current.keep_pending()
-        current.tally.add(step)
-        if not condition.beyond(step.celsius):  # inside, but not by the hysteresis margin: still open
-            current.run_start = None
-            continue
-        current.time_beyond += step.held_until - step.at
-        if current.run_start is None:
-            current.run_start = step.at
-        if (condition.window is None and current.alarm_at is None
-                and step.held_until - current.run_start >= condition.duration):
-            current.alarm_at = current.run_start + condition.duration
-        if step.gap_after:  # unknown time breaks a continuous stretch
-            current.run_start = None
-    if current is not None:
-        current.keep_pending()
-        episodes.append(current.episode(condition, end=None))
-    return episodes
+        yield Span(step.at, step.held_until, condition.zone(step.celsius), step.celsius, step.at)
+        if step.gap_after:
+            yield unknown(step.held_until, step.until)
+
+
+def _episode(condition: _Condition, found: Found, alarm_at: datetime | None) -> Episode:
+    mkt = mean_kinetic_temperature(found.samples) if found.samples else None
+    return Episode(condition.kind, condition.severity, found.start, found.end, found.peak_c, found.low_c,
+                   found.beyond, alarm_at, found.readings, mkt, found.unknown)
 
 
 class _BeyondTime:
@@ -543,15 +489,16 @@ def episodes(profile: AlarmProfile, readings: Sequence[tuple[datetime, float]], 
     steps = _steps(readings, now, profile.allowed_gap)
     found: list[tuple[datetime, int, Episode]] = []
     for order, condition in enumerate(_conditions(profile)):
-        scanned = _scan(condition, steps, profile.clear_delay)
-        if condition.window is not None:
-            beyond = _BeyondTime([(s.at, s.held_until) for s in steps
-                                  if s.held_until > s.at and condition.beyond(s.celsius)])
-            scanned = [dataclasses.replace(
-                e, alarm_at=beyond.first_reach(condition.duration, condition.window, e.start,
-                                               e.end if e.end is not None else now))
-                for e in scanned]
-        found.extend((e.start, order, e) for e in scanned)
+        scanned = scan(_spans(condition, steps), clear_delay=profile.clear_delay, settle=profile.settle_time,
+                       duration=condition.duration)
+        if condition.window is None:
+            found.extend((f.start, order, _episode(condition, f, f.alarm_at)) for f in scanned)
+            continue
+        beyond = _BeyondTime([span for f in scanned for span in f.beyond_spans])
+        for f in scanned:
+            alarm_at = beyond.first_reach(condition.duration, condition.window, f.start,
+                                          f.end if f.end is not None else now)
+            found.append((f.start, order, _episode(condition, f, alarm_at)))
     return [e for _, _, e in sorted(found, key=lambda item: item[:2])]
 
 

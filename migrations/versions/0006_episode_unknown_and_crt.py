@@ -22,6 +22,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('excursion_low_c', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('excursion_high_c', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('excursion_mkt_max_c', sa.Double(), nullable=True))
+    # Unopened Xeomin is kept at 20-25 °C (or 2-8, or -20 to -10): USP <659> controlled room temperature
+    # permits excursions from 15 to 30 °C while the MKT stays at or below 25 °C. Rows an admin edited stay.
+    op.execute("UPDATE products SET excursion_low_c = 15.0, excursion_high_c = 30.0, excursion_mkt_max_c = 25.0 "
+               "WHERE catalogue_key = 'xeomin' AND edited_at IS NULL")
 
 
 def downgrade() -> None:

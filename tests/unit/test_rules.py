@@ -149,9 +149,10 @@ def test_flapping_around_8_gives_one_episode():
     found = episodes(CDC, readings, now=m(290))
     excursion = kinds(found, "excursion")
     assert len(excursion) == 1
-    assert (excursion[0].start, excursion[0].end) == (m(0), m(240))
+    # It ended when the temperature came back inside for good: the last 7.9 at 3 h 55 min, followed by 5.0.
+    assert (excursion[0].start, excursion[0].end) == (m(0), m(235))
     assert excursion[0].time_beyond == timedelta(minutes=120)
-    assert (excursion[0].peak_c, excursion[0].low_c, excursion[0].readings_count) == (8.1, 7.9, 48)
+    assert (excursion[0].peak_c, excursion[0].low_c, excursion[0].readings_count) == (8.1, 7.9, 47)
     heat = kinds(found, "heat")
     assert len(heat) == 1 and heat[0].alarm_at is None  # never 60 min in one stretch
 
@@ -193,14 +194,20 @@ def test_intervals_hold_until_the_next_reading_capped_at_the_gap():
     assert intervals([], m(0), GAP) == []
 
 
-def test_a_long_gap_is_unknown_and_breaks_continuity():
+def test_a_hole_between_readings_beyond_counts_toward_the_alarm():
     readings = [(m(0), 9.0), (m(20), 9.0), (m(90), 9.0), (m(110), 9.0)]
     heat = kinds(episodes(CDC, readings, now=m(140)), "heat")
     assert len(heat) == 1
-    assert heat[0].time_beyond == timedelta(minutes=105)  # 55 + 50; the 35 unknown minutes not counted
-    assert heat[0].alarm_at is None  # neither stretch reached 60 min
-    readings.append((m(140), 9.0))
-    assert kinds(episodes(CDC, readings, now=m(150)), "heat")[0].alarm_at == m(150)
+    # 55 known + 35 unknown (beyond on both sides: the safe assumption) + 50 known.
+    assert (heat[0].time_beyond, heat[0].unknown) == (timedelta(minutes=140), timedelta(minutes=35))
+    assert heat[0].alarm_at == m(60)  # one stretch, the hole included
+
+
+def test_a_hole_before_a_reading_inside_is_not_counted():
+    readings = [(m(0), 9.0), (m(20), 9.0), (m(90), 5.0)]
+    heat = kinds(episodes(CDC, readings, now=m(140)), "heat")[0]
+    assert (heat.time_beyond, heat.unknown, heat.alarm_at, heat.end) == (timedelta(minutes=55), timedelta(0),
+                                                                         None, m(90))
 
 
 def test_unknown_time_is_not_recovery():
@@ -437,8 +444,15 @@ def test_cumulative_alarm_matches_a_minute_by_minute_count(readings, now_minutes
     profile = PROPERTY_PROFILES[-1]
     cold = profile.rules[1]
     now = m(now_minutes)
-    beyond = [(i.start, i.end) for i in intervals(readings, now, profile.allowed_gap)
-              if i.temp_c is not None and cold.beyond(i.temp_c)]
+    spans = intervals(readings, now, profile.allowed_gap)
+
+    def counts(i, k):  # known beyond, or unknown between two stretches beyond (missing data is not recovery)
+        if k.temp_c is not None:
+            return cold.beyond(k.temp_c)
+        return (0 < i < len(spans) - 1 and cold.beyond(spans[i - 1].temp_c)
+                and spans[i + 1].temp_c is not None and cold.beyond(spans[i + 1].temp_c))
+
+    beyond = [(k.start, k.end) for i, k in enumerate(spans) if counts(i, k)]
 
     def window_total(x):
         return sum((max(timedelta(0), min(e, x) - max(s, x - cold.window)) for s, e in beyond), timedelta(0))
