@@ -2,17 +2,19 @@
 
 Pure functions: no I/O, no clock (``ctx.received_at`` is "now"), and they never
 raise; anything unusable becomes a :class:`Rejection` that says what to fix.
+Every result passes the same checks here: plausible values, and no reading
+from a retained message unless it carried its own measurement time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from fridge_monitor.parsers import esphome, native, senml, shelly, tasmota, zigbee2mqtt
+from fridge_monitor.parsers import discovery, esphome, native, senml, shelly, tasmota, zigbee2mqtt
 from fridge_monitor.parsers.common import rejected
 from fridge_monitor.parsers.display import explain
-from fridge_monitor.parsers.validate import check
-from fridge_monitor.readings import FORMATS, ParseContext, ParseResult
+from fridge_monitor.parsers.validate import check, refuse_untimed
+from fridge_monitor.readings import SUBSCRIPTION_FORMATS, ParseContext, ParseResult
 
 __all__ = ["PARSERS", "explain", "parse"]
 
@@ -23,6 +25,7 @@ PARSERS: dict[str, Callable[[str, bytes, ParseContext], ParseResult]] = {
     "tasmota": tasmota.parse,
     "esphome": esphome.parse,
     "shelly": shelly.parse,
+    "discovery": discovery.parse,
 }
 
 
@@ -30,10 +33,11 @@ def parse(fmt: str, topic: str, payload: bytes, ctx: ParseContext) -> ParseResul
     """What the message on ``topic`` says, validated; never raises."""
     parser = PARSERS.get(fmt)
     if parser is None:
-        return rejected(f'unknown payload format "{fmt}"; known formats: {", ".join(FORMATS)}')
+        return rejected(f'unknown payload format "{fmt}"; known formats: {", ".join(SUBSCRIPTION_FORMATS)}')
     try:
         if len(payload) > ctx.max_payload_bytes:
             return rejected(f"payload is {len(payload)} bytes, over the {ctx.max_payload_bytes}-byte limit")
-        return check(parser(topic, payload, ctx), ctx)
+        result = check(parser(topic, payload, ctx), ctx)
+        return refuse_untimed(result) if ctx.retained else result
     except Exception as exc:  # a parser bug must never reach the MQTT network loop
         return rejected(f"could not parse {fmt} payload: {type(exc).__name__}: {exc}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -187,12 +188,8 @@ def ignored(reason: str) -> ParseResult:
 
 def prefixed(result: ParseResult, prefix: str) -> ParseResult:
     """``result`` with ``prefix`` (e.g. "item 2: ") before every rejection reason."""
-    return ParseResult(
-        readings=result.readings,
-        rejections=tuple(Rejection(prefix + r.reason, r.sensor_id) for r in result.rejections),
-        availability=result.availability,
-        batteries=result.batteries,
-        ignored=result.ignored,
+    return dataclasses.replace(
+        result, rejections=tuple(Rejection(prefix + r.reason, r.sensor_id) for r in result.rejections)
     )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from fridge_monitor.parsers.esphome import UNIT_SYMBOLS, entity_kind
 from fridge_monitor.parsers.validate import iso_utc
-from fridge_monitor.readings import ParseResult, sensor_id
+from fridge_monitor.readings import Entity, ParseResult, sensor_id
 
 WIDTH = 10
 
 
 def explain(result: ParseResult) -> list[str]:
-    """One line per thing the message said: readings, batteries, availability, rejections."""
+    """One line per thing the message said: readings, batteries, availability, entities, rejections."""
     lines = []
+    if result.entity:
+        lines.append(f"{'entity':<{WIDTH}}{_entity(result.entity)}")
     if result.availability:
         state = "online" if result.availability.online else "offline"
         lines.append(f"{state:<{WIDTH}}{sensor_id(result.availability.fmt, result.availability.device)}")
@@ -29,3 +32,16 @@ def explain(result: ParseResult) -> list[str]:
     if not lines:
         lines.append(f"{'ignored':<{WIDTH}}message carried nothing to record")
     return lines
+
+
+def _entity(entity: Entity) -> str:
+    """What a discovery config taught, e.g. ``esphome:node1:fridge_temp   temperature in °F   (...)``."""
+    if entity.removed:
+        return f"withdrawn by an empty config on {entity.config_topic}"
+    kind = entity_kind(entity.device_class, entity.unit)
+    if kind.measures == "temperature":
+        what = f"temperature in {UNIT_SYMBOLS[kind.unit]}" if kind.unit in UNIT_SYMBOLS else "temperature, unit unknown"
+    else:
+        what = "battery" if kind.measures == "battery" else "not a temperature: its states are ignored"
+    sid = sensor_id("esphome", entity.node, entity.name) if entity.node else entity.name
+    return f"{sid}   {what}   (state topic {entity.state_topic}; {kind.source})"

@@ -61,9 +61,10 @@ def _item(item: object, sensor: str, ctx: ParseContext) -> ParseResult:
     if isinstance(temperature, str):
         return rejected(temperature, sid)
     # An absent (or null) ts means "now": small loggers often have no clock.
-    measured_at = received_utc(ctx) if item.get("ts") is None else parse_timestamp(item["ts"])
+    timed = item.get("ts") is not None
+    measured_at = parse_timestamp(item["ts"]) if timed else received_utc(ctx)
     if isinstance(measured_at, str):
         return rejected(measured_at, sid)
     battery, problems = optional_battery(item, "battery_pct", sid)
-    reading = Reading(sid, FMT, sensor, measured_at, temperature, battery)
+    reading = Reading(sid, FMT, sensor, measured_at, temperature, battery, timed)
     return ParseResult(readings=(reading,), rejections=problems)

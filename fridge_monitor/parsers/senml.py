@@ -98,13 +98,15 @@ def _record(record: object, base: Base, topic_device: str, ctx: ParseContext) ->
     offset = as_number(record.get("t", 0), '"t"')
     if isinstance(offset, str):
         return base, rejected(offset, sid)
-    measured_at = _time(base.time + offset, ctx)
+    seconds = base.time + offset
+    measured_at = _time(seconds, ctx)
     if isinstance(measured_at, str):
         return base, rejected(measured_at, sid)
+    timed = seconds >= RELATIVE_LIMIT  # a relative time counts from arrival: the pack had no clock
     value += base.value
     if unit == BATTERY_UNIT:
-        return base, ParseResult(batteries=(BatteryLevel(FMT, device, value, measured_at),))
-    reading = Reading(sid, FMT, device, measured_at, to_celsius(value, TEMPERATURE_UNITS[unit]))
+        return base, ParseResult(batteries=(BatteryLevel(FMT, device, value, measured_at, timed),))
+    reading = Reading(sid, FMT, device, measured_at, to_celsius(value, TEMPERATURE_UNITS[unit]), timed=timed)
     return base, ParseResult(readings=(reading,))
 
 

@@ -1,4 +1,5 @@
-"""Shelly Gen1 (``shellies/<id>/sensor/...``) and Gen2+ (``<prefix>/status/...``, ``events/rpc``)."""
+"""Shelly Gen1 (``shellies/<id>/sensor/...``, add-on probes ``shellies/<id>/ext_temperature/<n>``)
+and Gen2+ (``<prefix>/status/...``, ``events/rpc``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from fridge_monitor.readings import BatteryLevel, ParseContext, ParseResult, Rea
 
 FMT = "shelly"
 NOTIFY_METHODS = ("NotifyStatus", "NotifyFullStatus")
+# The temperature add-on's DS18B20 probes on a Shelly 1/1PM: the same value in °C and in °F.
+PROBE_TOPICS = {"ext_temperature": "C", "ext_temperature_f": "F"}
 
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
@@ -32,6 +35,8 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
         return _online(segments[-2], topic, payload)
     if len(segments) >= 4 and segments[-4] == "shellies" and segments[-2] == "sensor":
         return _gen1(segments[-3], segments[-1], payload, ctx)
+    if len(segments) >= 4 and segments[-4] == "shellies" and segments[-2] in PROBE_TOPICS:
+        return _gen1_probe(segments[-3], segments[-2], segments[-1], payload, ctx)
     if len(segments) >= 3 and segments[-2] == "status":
         return _gen2_component(segments[-3], segments[-1], payload, received_utc(ctx))
     if len(segments) >= 3 and segments[-2:] == ["events", "rpc"]:
@@ -70,6 +75,23 @@ def _gen1(device: str, kind: str, payload: bytes, ctx: ParseContext) -> ParseRes
     return ParseResult(readings=(Reading(sid, FMT, device, received_utc(ctx), to_celsius(value, unit)),))
 
 
+def _gen1_probe(device: str, kind: str, index: str, payload: bytes, ctx: ParseContext) -> ParseResult:
+    """An add-on probe's plain number on ``ext_temperature/<n>`` (°C) or ``ext_temperature_f/<n>`` (°F)."""
+    if not device:
+        return rejected('topic has no Shelly device id after "shellies/"')
+    if not index.isascii() or not index.isdigit():
+        return rejected(f'Shelly add-on probe number "{shorten(index)}" is not a number; expected {kind}/0, /1 or /2')
+    sid = sensor_id(FMT, device, f"ext{index}")
+    text = decode_text(payload)
+    if isinstance(text, Rejection):
+        return ParseResult(rejections=(Rejection(text.reason, sid),))
+    value = plain_number(text)
+    if isinstance(value, str):
+        return rejected(value, sid)
+    reading = Reading(sid, FMT, device, received_utc(ctx), to_celsius(value, PROBE_TOPICS[kind]))
+    return ParseResult(readings=(reading,))
+
+
 def _gen2_component(prefix: str, component: str, payload: bytes, at: datetime) -> ParseResult:
     """One ``status/<component>`` message."""
     kind, _, _index = component.partition(":")
@@ -99,10 +121,11 @@ def _gen2_notification(prefix: str, payload: bytes, ctx: ParseContext) -> ParseR
     params = data.get("params")
     if not isinstance(params, dict):
         return rejected(f'"params" is {describe(params)}; expected an object')
-    at = received_utc(ctx) if params.get("ts") is None else parse_timestamp(params["ts"])
+    timed = params.get("ts") is not None
+    at = parse_timestamp(params["ts"]) if timed else received_utc(ctx)
     if isinstance(at, str):
         return rejected(f'"params.ts": {at}')
-    parts = [_component(prefix, key, value, at) for key, value in params.items() if _is_component(key)]
+    parts = [_component(prefix, key, value, at, timed) for key, value in params.items() if _is_component(key)]
     readings = tuple(r for part in parts for r in part.readings)
     batteries = tuple(b for part in parts for b in part.batteries)
     rejections = tuple(r for part in parts for r in part.rejections)
@@ -116,7 +139,7 @@ def _is_component(key: str) -> bool:
     return key.partition(":")[0] in ("temperature", "devicepower")
 
 
-def _component(prefix: str, component: str, data: object, at: datetime) -> ParseResult:
+def _component(prefix: str, component: str, data: object, at: datetime, timed: bool = False) -> ParseResult:
     """A ``temperature:<n>`` or ``devicepower:<n>`` status object."""
     kind, _, index = component.partition(":")
     sid = sensor_id(FMT, prefix, index or None)
@@ -130,7 +153,7 @@ def _component(prefix: str, component: str, data: object, at: datetime) -> Parse
         value = as_number(percent, f'"{component}.battery.percent"')
         if isinstance(value, str):
             return rejected(value, sensor_id(FMT, prefix))
-        return ParseResult(batteries=(BatteryLevel(FMT, prefix, value, at),))
+        return ParseResult(batteries=(BatteryLevel(FMT, prefix, value, at, timed),))
     if "tC" in data:
         celsius, unit = data["tC"], "C"
     else:
@@ -142,4 +165,4 @@ def _component(prefix: str, component: str, data: object, at: datetime) -> Parse
     value = as_number(celsius, f'"{component}.t{unit}"')
     if isinstance(value, str):
         return rejected(value, sid)
-    return ParseResult(readings=(Reading(sid, FMT, prefix, at, to_celsius(value, unit)),))
+    return ParseResult(readings=(Reading(sid, FMT, prefix, at, to_celsius(value, unit), timed=timed),))

@@ -65,24 +65,29 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
             rejections.append(Rejection(temperature, sid))
             continue
         measured_at = _measured_at(data.get("Time"), sid, ctx)
-        readings.append(Reading(sid, FMT, device, measured_at, to_celsius(temperature, unit)))
+        timed = measured_at is not None
+        measured_at = measured_at or received_utc(ctx)
+        readings.append(Reading(sid, FMT, device, measured_at, to_celsius(temperature, unit), timed=timed))
     if not (readings or rejections):
         return ignored("message has no temperature probe")
     return ParseResult(readings=tuple(readings), rejections=tuple(rejections))
 
 
-def _measured_at(time: object, sid: str, ctx: ParseContext) -> datetime:
-    """The device's local "Time" as UTC, or arrival time when it is missing or has drifted."""
-    received = received_utc(ctx)
+def _measured_at(time: object, sid: str, ctx: ParseContext) -> datetime | None:
+    """The device's local "Time" as UTC, or None (use arrival time) when it is missing or has drifted.
+
+    A drifted clock and an old (retained) message look alike; either way the
+    message's own time is not to be trusted.
+    """
     if not isinstance(time, str):
-        return received
+        return None
     try:
         local = datetime.fromisoformat(time.strip())
     except ValueError:
-        return received
+        return None
     if local.tzinfo is None:
         local = local.replace(tzinfo=ctx.local_tz(sid), fold=0)
     measured = to_utc(local)
-    if measured is None or abs(measured - received) > ctx.device_clock_tolerance:
-        return received
+    if measured is None or abs(measured - received_utc(ctx)) > ctx.device_clock_tolerance:
+        return None
     return measured

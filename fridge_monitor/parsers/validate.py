@@ -7,7 +7,15 @@ import math
 from datetime import datetime, timedelta
 
 from fridge_monitor.parsers.common import UTC, received_utc, to_utc
-from fridge_monitor.readings import BatteryLevel, ParseContext, ParseResult, Reading, Rejection, sensor_id
+from fridge_monitor.readings import (
+    RETAINED_WITHOUT_TIME,
+    BatteryLevel,
+    ParseContext,
+    ParseResult,
+    Reading,
+    Rejection,
+    sensor_id,
+)
 
 # Devices without a network time source boot at 1970 (or their firmware date).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -115,4 +123,23 @@ def check(result: ParseResult, ctx: ParseContext) -> ParseResult:
         kept_level, found = check_battery(level, ctx)
         batteries.extend([kept_level] if kept_level else [])
         rejections.extend(found)
-    return ParseResult(tuple(readings), tuple(rejections), result.availability, tuple(batteries), result.ignored)
+    return ParseResult(tuple(readings), tuple(rejections), result.availability, tuple(batteries), result.ignored,
+                       result.entity)
+
+
+def refuse_untimed(result: ParseResult) -> ParseResult:
+    """A retained message's result: what carried no time of its own is rejected, never a reading.
+
+    The broker hands a new subscriber the last retained message of a topic,
+    however old; without its own time, its measurement time is unknown.
+    """
+    if all(r.timed for r in result.readings) and all(b.timed for b in result.batteries):
+        return result
+    refused = [Rejection(RETAINED_WITHOUT_TIME, r.sensor_id) for r in result.readings if not r.timed]
+    refused += [Rejection(RETAINED_WITHOUT_TIME, sensor_id(b.fmt, b.device)) for b in result.batteries if not b.timed]
+    return dataclasses.replace(
+        result,
+        readings=tuple(r for r in result.readings if r.timed),
+        batteries=tuple(b for b in result.batteries if b.timed),
+        rejections=(*result.rejections, *refused),
+    )

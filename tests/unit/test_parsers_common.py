@@ -18,6 +18,7 @@ from fridge_monitor.parsers.common import (
 from fridge_monitor.parsers.validate import span
 from fridge_monitor.readings import (
     FORMATS,
+    SUBSCRIPTION_FORMATS,
     Availability,
     BatteryLevel,
     ParseContext,
@@ -32,7 +33,7 @@ CTX = ParseContext(received_at=NOW)
 
 
 def test_every_format_has_a_parser():
-    assert set(parsers.PARSERS) == set(FORMATS)
+    assert set(parsers.PARSERS) == set(SUBSCRIPTION_FORMATS) == {*FORMATS, "discovery"}
 
 
 # --- parse_timestamp ---------------------------------------------------------
@@ -168,7 +169,7 @@ def test_unknown_format_names_the_known_ones():
         rejections=(
             Rejection(
                 'unknown payload format "csv"; known formats: '
-                "native, senml, zigbee2mqtt, tasmota, esphome, shelly"
+                "native, senml, zigbee2mqtt, tasmota, esphome, shelly, discovery"
             ),
         )
     )

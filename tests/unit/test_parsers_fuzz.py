@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from fridge_monitor import parsers
 from fridge_monitor.parsers import explain, parse
 from fridge_monitor.parsers.validate import check
-from fridge_monitor.readings import FORMATS, ParseContext, ParseResult
+from fridge_monitor.parsers.esphome import entity_kind
+from fridge_monitor.readings import SUBSCRIPTION_FORMATS, EntityKind, ParseContext, ParseResult
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -23,17 +24,43 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 TOPICS = {
     "native": ["t1/fridge-monitor/readings/a1", "fridge-monitor/availability/a1", "readings/", "a1"],
     "senml": ["t1/senml/dev-1", "senml/dev-1/status", "senml/", "dev-1"],
-    "zigbee2mqtt": ["zigbee2mqtt/fridge", "zigbee2mqtt/fridge/availability", "zigbee2mqtt/bridge/state", "fridge/set"],
+    "zigbee2mqtt": [
+        "zigbee2mqtt/fridge",
+        "zigbee2mqtt/fridge/availability",
+        "zigbee2mqtt/bridge/state",
+        "fridge/set",
+        "t1/zigbee2mqtt/kitchen/fridge",
+        "t1/zigbee2mqtt/kitchen/fridge/availability",
+        "t1/zigbee2mqtt/kitchen/fridge/set/x",
+        "t1/zigbee2mqtt",
+    ],
     "tasmota": ["t1/tele/fridge-a/SENSOR", "tele/fridge-a/LWT", "tele/fridge-a/STATE", "SENSOR"],
-    "esphome": ["node1/sensor/fridge_temp/state", "node1/sensor/battery_level/state", "node1/status", "sensor/x/state"],
+    "esphome": [
+        "node1/sensor/fridge_temp/state",
+        "node1/sensor/battery_level/state",
+        "node1/status",
+        "sensor/x/state",
+        "node1/sensor/probe_f/state",
+        "node1/sensor/probe_x/state",
+        "node1/sensor/compressor_power/state",
+    ],
     "shelly": [
         "shellies/ht-1/sensor/temperature",
         "shellies/ht-1/sensor/battery",
         "shellies/ht-1/online",
+        "shellies/s1/ext_temperature/0",
+        "shellies/s1/ext_temperature_f/1",
+        "shellies/s1/ext_temperature/x",
         "ht-2/status/temperature:0",
         "ht-2/status/devicepower:0",
         "t1/ht-2/events/rpc",
         "online",
+    ],
+    "discovery": [
+        "homeassistant/sensor/node1/probe/config",
+        "t1/homeassistant/sensor/probe/config",
+        "homeassistant/binary_sensor/node1/door/config",
+        "config",
     ],
 }
 
@@ -72,11 +99,22 @@ payloads = st.one_of(
     texts.map(str.encode),
     st.binary(max_size=64),
 )
+# What ingest may know about ESPHome entities: by state topic (discovered) and by sensor id (declared).
+DISCOVERED = {
+    "node1/sensor/probe_f/state": entity_kind("temperature", "°F"),
+    "node1/sensor/probe_x/state": entity_kind("temperature", "mV"),
+    "node1/sensor/compressor_power/state": entity_kind("power", "W"),
+}
+DECLARED = {"esphome:node1:fridge_temp": EntityKind("temperature", "K", "declared")}
 contexts = st.builds(
     ParseContext,
     received_at=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
     local_tz=st.sampled_from([lambda _sid: UTC, lambda _sid: BERLIN]),
     shelly_gen1_unit=st.sampled_from(["C", "F"]),
+    retained=st.booleans(),
+    base_topic=st.sampled_from([None, "", "zigbee2mqtt", "t1/zigbee2mqtt", "t1"]),
+    discovered_entities=st.sampled_from([{}, DISCOVERED]),
+    declared_entities=st.sampled_from([{}, DECLARED]),
 )
 CTX = ParseContext(received_at=NOW, local_tz=lambda _sid: BERLIN)
 
@@ -87,6 +125,8 @@ def topics_for(fmt: str) -> st.SearchStrategy[str]:
 
 def assert_plausible(result: ParseResult, ctx: ParseContext) -> None:
     assert isinstance(result, ParseResult)
+    if ctx.retained:
+        assert all(r.timed for r in result.readings) and all(b.timed for b in result.batteries)
     for reading in result.readings:
         assert math.isfinite(reading.temperature_c)
         assert ctx.min_temperature_c <= reading.temperature_c <= ctx.max_temperature_c
@@ -103,7 +143,7 @@ def assert_plausible(result: ParseResult, ctx: ParseContext) -> None:
     assert all(isinstance(line, str) for line in explain(result))
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SUBSCRIPTION_FORMATS)
 @FUZZ
 @given(data=st.data(), payload=payloads, ctx=contexts)
 def test_dispatcher_never_raises(fmt, data, payload, ctx):
@@ -111,7 +151,7 @@ def test_dispatcher_never_raises(fmt, data, payload, ctx):
     assert_plausible(parse(fmt, topic, payload, ctx), ctx)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SUBSCRIPTION_FORMATS)
 @FUZZ
 @given(data=st.data(), value=json_values)
 def test_format_parser_itself_never_raises_on_json(fmt, data, value):
@@ -121,7 +161,7 @@ def test_format_parser_itself_never_raises_on_json(fmt, data, value):
     assert_plausible(check(result, CTX), CTX)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SUBSCRIPTION_FORMATS)
 @FUZZ
 @given(data=st.data(), payload=st.binary(max_size=64) | texts.map(str.encode))
 def test_format_parser_itself_never_raises_on_bytes(fmt, data, payload):
@@ -189,6 +229,19 @@ SHAPES = {
         },
     ),
     "esphome": st.floats(min_value=-120, max_value=400).map(str) | texts,
+    "discovery": st.fixed_dictionaries(
+        {},
+        optional={
+            "stat_t": mostly(st.sampled_from(["node1/sensor/probe/state", "~/state", "a/#", ""])),
+            "state_topic": mostly(st.sampled_from(["t1/node1/sensor/probe/state", "custom/topic"])),
+            "~": mostly(st.sampled_from(["node1/sensor/probe", ""])),
+            "dev_cla": mostly(st.sampled_from(["temperature", "power", "battery"])),
+            "device_class": mostly(st.sampled_from(["temperature", "energy"])),
+            "unit_of_meas": mostly(st.sampled_from(["°C", "°F", "K", "W", "%"])),
+            "unit_of_measurement": mostly(st.sampled_from(["°C", "kWh"])),
+        },
+    )
+    | st.just(""),
     "shelly": component
     | st.floats(min_value=-120, max_value=120).map(str)
     | st.fixed_dictionaries(
@@ -214,7 +267,7 @@ def encode(value: object) -> bytes:
     return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", SUBSCRIPTION_FORMATS)
 @FUZZ
 @given(data=st.data(), ctx=contexts)
 def test_near_valid_payloads(fmt, data, ctx):

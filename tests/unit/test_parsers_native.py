@@ -21,7 +21,7 @@ def run(payload: bytes, topic: str = TOPIC) -> ParseResult:
 def test_single_reading_with_iso_time_and_battery():
     result = run(b'{"temperature_c": 4.3, "ts": "2026-11-25T10:00:00Z", "battery_pct": 88, "fw": "1.2.0"}')
     assert result == ParseResult(
-        readings=(Reading(SID, "native", "a1-probe", datetime(2026, 11, 25, 10, 0, tzinfo=UTC), 4.3, 88.0),)
+        readings=(Reading(SID, "native", "a1-probe", datetime(2026, 11, 25, 10, 0, tzinfo=UTC), 4.3, 88.0, timed=True),)
     )
 
 

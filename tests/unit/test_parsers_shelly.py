@@ -63,6 +63,42 @@ def test_gen1_unknown_unit_setting_is_reported():
     )
 
 
+# --- Gen1 temperature add-on (DS18B20 probes on a Shelly 1/1PM) ---------------------
+
+
+def test_gen1_addon_probe_in_celsius():
+    result = run("t123/shellies/shelly1-98CDAC2F1E0A/ext_temperature/0", b"4.56")
+    sid = "shelly:shelly1-98CDAC2F1E0A:ext0"
+    assert result == ParseResult(readings=(Reading(sid, "shelly", "shelly1-98CDAC2F1E0A", NOW, 4.56),))
+
+
+def test_gen1_addon_probe_in_fahrenheit_is_converted():
+    (reading,) = run("shellies/shelly1-98CDAC2F1E0A/ext_temperature_f/2", b"40.21").readings
+    assert reading.sensor_id == "shelly:shelly1-98CDAC2F1E0A:ext2"
+    assert reading.temperature_c == 4.5611
+
+
+def test_gen1_addon_probe_ignores_the_device_unit_setting():
+    ctx = ParseContext(received_at=NOW, shelly_gen1_unit="F")
+    (reading,) = run("shellies/shelly1-98CDAC2F1E0A/ext_temperature/1", b"4.5", ctx).readings
+    assert reading.temperature_c == 4.5
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason", "sid"),
+    [
+        ("shellies/s1/ext_temperature/0", b"", 'payload "" is not a number; expected e.g. "4.3"', "shelly:s1:ext0"),
+        ("shellies/s1/ext_temperature/0", b"999", "temperature 999.0 °C is outside the plausible range -100..100 °C",
+         "shelly:s1:ext0"),
+        ("shellies/s1/ext_temperature/x", b"4", 'Shelly add-on probe number "x" is not a number; expected '
+         "ext_temperature/0, /1 or /2", None),
+        ("shellies//ext_temperature/0", b"4", 'topic has no Shelly device id after "shellies/"', None),
+    ],
+)
+def test_gen1_addon_probe_bad_messages(topic, payload, reason, sid):
+    assert run(topic, payload).rejections == (Rejection(reason, sid),)
+
+
 @pytest.mark.parametrize(
     ("topic", "payload", "device", "online"),
     [
@@ -158,8 +194,8 @@ def test_notify_status_uses_params_ts():
     )
     at = datetime(2026, 11, 25, 10, 0, 0, 120000, tzinfo=UTC)
     assert run("t123/fridge-b-ht/events/rpc", payload) == ParseResult(
-        readings=(Reading("shelly:fridge-b-ht:0", "shelly", "fridge-b-ht", at, 4.2),),
-        batteries=(BatteryLevel("shelly", "fridge-b-ht", 88.0, at),),
+        readings=(Reading("shelly:fridge-b-ht:0", "shelly", "fridge-b-ht", at, 4.2, timed=True),),
+        batteries=(BatteryLevel("shelly", "fridge-b-ht", 88.0, at, timed=True),),
     )
 
 

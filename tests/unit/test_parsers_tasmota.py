@@ -31,7 +31,8 @@ def test_single_ds18b20_in_berlin_winter():
     assert run(payload, berlin_ctx(WINTER)) == ParseResult(
         readings=(
             Reading(
-                "tasmota:fridge-a:01144A0CB2AA", "tasmota", "fridge-a", datetime(2026, 11, 25, 10, 0, tzinfo=UTC), 4.2
+                "tasmota:fridge-a:01144A0CB2AA", "tasmota", "fridge-a", datetime(2026, 11, 25, 10, 0, tzinfo=UTC), 4.2,
+                timed=True,
             ),
         )
     )

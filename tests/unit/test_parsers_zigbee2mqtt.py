@@ -86,6 +86,69 @@ def test_set_commands_are_ignored():
     assert result.ignored == 'zigbee2mqtt "set" command, not a report'
 
 
+# --- friendly names with "/" ------------------------------------------------------
+
+
+def nested(topic: str, payload: bytes, base: str | None = "t123/zigbee2mqtt") -> ParseResult:
+    """As ingest parses it: the base topic is the fixed part of the filter ``t123/zigbee2mqtt/#``."""
+    return parse("zigbee2mqtt", topic, payload, ParseContext(received_at=NOW, base_topic=base))
+
+
+def test_nested_friendly_names_are_two_devices():
+    kitchen = nested("t123/zigbee2mqtt/kitchen/fridge", b'{"temperature":4.1}')
+    lab = nested("t123/zigbee2mqtt/lab/fridge", b'{"temperature":5.2,"battery":90}')
+    assert kitchen == ParseResult(readings=(Reading("zigbee2mqtt:kitchen/fridge", "zigbee2mqtt", "kitchen/fridge",
+                                                    NOW, 4.1),))
+    assert lab == ParseResult(readings=(Reading("zigbee2mqtt:lab/fridge", "zigbee2mqtt", "lab/fridge",
+                                                NOW, 5.2, 90.0),))
+
+
+def test_a_single_level_name_keeps_its_sensor_id():
+    (reading,) = nested("t123/zigbee2mqtt/c1_backup", b'{"temperature":6.1}').readings
+    assert reading.sensor_id == "zigbee2mqtt:c1_backup"
+
+
+def test_a_base_topic_of_several_levels():
+    (reading,) = nested("site-a/z2m/cold room/fridge 2", b'{"temperature":3}', base="site-a/z2m").readings
+    assert reading.sensor_id == "zigbee2mqtt:cold room/fridge 2"
+
+
+def test_without_a_known_base_the_name_follows_the_zigbee2mqtt_level():
+    (reading,) = nested("t9/zigbee2mqtt/lab/fridge", b'{"temperature":5}', base=None).readings
+    assert reading.sensor_id == "zigbee2mqtt:lab/fridge"
+
+
+def test_nested_availability():
+    assert nested("t123/zigbee2mqtt/kitchen/fridge/availability", b'{"state":"offline"}') == ParseResult(
+        availability=Availability("zigbee2mqtt", "kitchen/fridge", False)
+    )
+
+
+@pytest.mark.parametrize(
+    ("topic", "reason"),
+    [
+        ("t123/zigbee2mqtt/kitchen/fridge/set", 'zigbee2mqtt "set" command, not a report'),
+        ("t123/zigbee2mqtt/kitchen/fridge/get", 'zigbee2mqtt "get" command, not a report'),
+        ("t123/zigbee2mqtt/kitchen/fridge/set/temperature_unit", 'zigbee2mqtt "set" command, not a report'),
+        ("t123/zigbee2mqtt/bridge/devices", "zigbee2mqtt bridge message, not a device"),
+        ("t123/zigbee2mqtt/bridge/response/device/rename", "zigbee2mqtt bridge message, not a device"),
+    ],
+)
+def test_nested_commands_and_bridge_topics_are_not_devices(topic, reason):
+    assert nested(topic, b'{"temperature":4}') == ParseResult(ignored=reason)
+
+
+def test_a_device_may_be_named_like_a_bridge_below_the_top():
+    (reading,) = nested("t123/zigbee2mqtt/lab/bridge", b'{"temperature":4}').readings
+    assert reading.sensor_id == "zigbee2mqtt:lab/bridge"
+
+
+@pytest.mark.parametrize("topic", ["t123/zigbee2mqtt", "t123/zigbee2mqtt/", "t123/zigbee2mqtt/kitchen//fridge"])
+def test_a_topic_without_a_whole_name_is_rejected(topic):
+    (rejection,) = nested(topic, b'{"temperature":4}').rejections
+    assert rejection.reason == f'topic "{topic}" has no device name (or an empty level in it) after the base topic'
+
+
 @pytest.mark.parametrize(
     ("payload", "online"),
     [(b"online", True), (b"offline", False), (b'{"state":"online"}', True), (b'{"state": "offline"}', False)],
