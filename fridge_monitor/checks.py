@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from fridge_monitor.rules import EXCURSION, AlarmProfile, Episode, Rule, episodes
+from fridge_monitor.status import is_silent
 
 RANGE_RULE = "out-of-range"  # the rule name shown for the range itself
 # A fridge's lots: their findings come from :mod:`fridge_monitor.lot_safety` (reviews, expiry, beyond-use).
@@ -95,6 +96,9 @@ def excursion_findings(profile: AlarmProfile, found: Sequence[Episode], now: dat
         lasting = "lasted" if episode.end is not None else "so far"
         detail = (f"Highest {episode.peak_c:.1f} °C, lowest {episode.low_c:.1f} °C; "
                   f"{_minutes(episode.time_beyond)} beyond the limit, {_minutes(episode.duration(now))} {lasting}.")
+        if episode.unknown > timedelta(0):
+            detail += (f" Of that, {_minutes(episode.unknown)} had no readings, between readings beyond the limit: "
+                       "counted as beyond, since it cannot be shown to have been safe.")
         if episode.mkt_c is not None:
             detail += f" Mean kinetic temperature {episode.mkt_c:.1f} °C."
         out.append(Finding("excursion", rule_name, "", episode.severity, episode.start, episode.end, title, detail,
@@ -103,8 +107,14 @@ def excursion_findings(profile: AlarmProfile, found: Sequence[Episode], now: dat
 
 
 def no_data_findings(sensors: Sequence[SensorState], fridge_since: datetime, now: datetime,
-                     allowed_gap: timedelta) -> list[Finding]:
-    """A silent sensor is an alarm; so is a fridge with no sensor at all (it is not monitored)."""
+                     allowed_gap: timedelta, *, heard_until: datetime | None = None,
+                     open_subjects: frozenset[str] = frozenset()) -> list[Finding]:
+    """A silent sensor is an alarm; so is a fridge with no sensor at all (it is not monitored).
+
+    While ingest drains a backlog, silence is judged at ``heard_until`` (:func:`status.is_silent`),
+    so a drain opens no alarm; an alarm already open (its sensor in ``open_subjects``) is judged at
+    ``now``: only a reading ends it.
+    """
     if not sensors:
         start = fridge_since + allowed_gap
         if now <= start:
@@ -114,9 +124,10 @@ def no_data_findings(sensors: Sequence[SensorState], fridge_since: datetime, now
     out = []
     for sensor in sensors:
         last = sensor.last_measured_at
-        start = (last if last is not None else sensor.since) + allowed_gap
-        if now <= start:  # silent means longer than the allowed gap, as on the dashboard
+        heard_from = last if last is not None else sensor.since
+        if not is_silent(heard_from, now, allowed_gap, None if sensor.id in open_subjects else heard_until):
             continue
+        start = heard_from + allowed_gap
         if last is None:
             detail = f"Sensor {sensor.id} ({sensor.role}) has never sent a reading."
         else:

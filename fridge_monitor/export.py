@@ -21,7 +21,7 @@ ALERTS_HEADER = ["id", "fridge", "kind", "rule", "severity", "started_at_utc", "
                  "low_c", "acknowledged_by", "acknowledged_at_utc", "action", "subject", "title"]
 ALERTS_LOCAL = ["started_at_local", "ended_at_local", "acknowledged_at_local"]
 EXCURSIONS_HEADER = ["id", "fridge", "rule", "started_at_utc", "ended_at_utc", "duration_s", "peak_c", "low_c",
-                     "mkt_c", "severity", "alarm_at_utc", "time_beyond_s"]
+                     "mkt_c", "severity", "alarm_at_utc", "time_beyond_s", "unknown_s"]
 EXCURSIONS_LOCAL = ["started_at_local", "ended_at_local", "alarm_at_local"]
 STOCK_HEADER = ["id", "at_utc", "fridge", "product", "lot", "expiry", "movement", "quantity", "user", "reason",
                 "reason_code", "counted", "opened_vial", "from_fridge", "to_fridge", "corrects"]
@@ -237,7 +237,7 @@ def _overlapping(model: type[m.Alert] | type[m.Excursion], columns: list[str], s
 ALERT_COLUMNS = ["id", "kind", "rule", "severity", "started_at", "ended_at", "state", "peak_c", "low_c",
                  "acknowledged_by", "acknowledged_at", "action", "subject", "title"]
 EXCURSION_COLUMNS = ["id", "rule", "started_at", "ended_at", "peak_c", "low_c", "mkt_c", "severity", "alarm_at",
-                     "time_beyond_s"]
+                     "time_beyond_s", "unknown_s"]
 
 
 def export_alerts(
@@ -282,7 +282,7 @@ def export_excursions(
         mkt = "" if e.mkt_c is None else f"{e.mkt_c:.2f}"
         row = [e.id, e.fridge, e.rule, iso_utc(e.started_at), _utc_or_empty(e.ended_at), _seconds(duration),
                _number(e.peak_c), _number(e.low_c), mkt, e.severity, _utc_or_empty(e.alarm_at),
-               _seconds(e.time_beyond_s)]
+               _seconds(e.time_beyond_s), _seconds(e.unknown_s)]
         if tz is not None:
             row += [_local_or_empty(x, tz) for x in (e.started_at, e.ended_at, e.alarm_at)]
         writer.writerow(row)

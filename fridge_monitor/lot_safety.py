@@ -352,6 +352,8 @@ def _minutes(span: timedelta) -> str:
 
 def _reason(lot: _LotInfo, fridge: str, found: exposure.Exposure, now: datetime) -> str:
     ranges = lot.product.ranges_label
+    if lot.product.allowance is not None:
+        ranges += f"; {lot.product.allowance.label}"
     if lot.product.opened_range is not None:
         ranges += f"; opened {lot.product.opened_range.label}"
     lasting = "" if found.end is not None else " so far"
@@ -359,6 +361,9 @@ def _reason(lot: _LotInfo, fridge: str, found: exposure.Exposure, now: datetime)
             f"{lasting}: highest {found.peak_c:.1f} °C, lowest {found.low_c:.1f} °C")
     if found.mkt_c is not None:
         text += f", mean kinetic temperature {found.mkt_c:.1f} °C"
+    if found.unknown > timedelta(0):
+        text += (f"; {_minutes(found.unknown)} of it without readings, between readings outside the range "
+                 "(counted as outside)")
     return text + "."
 
 

@@ -100,6 +100,7 @@ def to_definition(profile: AlarmProfile) -> dict[str, Any]:
         rules.append(item)
     return {"name": profile.name, "low_c": profile.low_c, "high_c": profile.high_c,
             "hysteresis_c": profile.hysteresis_c, "clear_delay_min": profile.clear_delay.total_seconds() / 60,
+            "settle_min": profile.settle_time.total_seconds() / 60,
             "allowed_gap_min": profile.allowed_gap.total_seconds() / 60, "low_battery_pct": profile.low_battery_pct,
             "rules": rules}
 

@@ -25,7 +25,8 @@ SEVERITIES = {"alarm": "Alarm", "warning": "Warning"}
 # How a ProfileError's config keys read next to the form's fields.
 PROFILE_WORDS = {"name": "name", "low_c": "the lowest allowed temperature", "high_c": "the highest allowed temperature",
                  "hysteresis_c": "the hysteresis margin", "clear_delay_min": "the clear delay",
-                 "allowed_gap_min": "the allowed gap", "low_battery_pct": "the low-battery level"}
+                 "settle_min": "the settle time", "allowed_gap_min": "the allowed gap",
+                 "low_battery_pct": "the low-battery level"}
 RULE_WORDS = {"name": "name", "direction": "direction", "threshold_c": "threshold", "inclusive": "inclusive",
               "mode": "mode", "duration_min": "duration", "window_min": "window", "severity": "severity"}
 
@@ -73,6 +74,7 @@ class ProfileForm(FlaskForm):
     # Placeholders show the default that an empty field takes.
     hysteresis_c = NumberField("Hysteresis margin (°C)", "0.3", render_kw={"placeholder": "0.3"})
     clear_delay_min = NumberField("Clear delay (min)", "10", render_kw={"placeholder": "10"})
+    settle_min = NumberField("Settle time (min)", "30", render_kw={"placeholder": "30"})
     allowed_gap_min = NumberField("Allowed gap between readings (min)", "35", render_kw={"placeholder": "35"})
     low_battery_pct = NumberField("Low-battery level (%)", "20", render_kw={"placeholder": "20"})
     rules = FieldList(FormField(RuleRow), max_entries=MAX_RULES)
@@ -95,7 +97,7 @@ class ProfileForm(FlaskForm):
     def definition(self) -> dict[str, Any]:
         """The form as an ``[[alarm_profiles]]`` table; left-empty settings take the documented defaults."""
         table: dict[str, Any] = {"name": self.name.data, "low_c": self.low_c.data, "high_c": self.high_c.data}
-        for key in ("hysteresis_c", "clear_delay_min", "allowed_gap_min", "low_battery_pct"):
+        for key in ("hysteresis_c", "clear_delay_min", "settle_min", "allowed_gap_min", "low_battery_pct"):
             if self[key].data is not None:
                 table[key] = self[key].data
         rules = []

@@ -126,7 +126,7 @@ def test_an_admin_creates_a_cumulative_profile_it_is_listed_and_audited_with_the
 
     definition = stored(engine)["warm-2h"]
     assert definition == {
-        "name": "warm-2h", "low_c": 2.0, "high_c": 8.0, "hysteresis_c": 0.2, "clear_delay_min": 15.0,
+        "name": "warm-2h", "low_c": 2.0, "high_c": 8.0, "hysteresis_c": 0.2, "clear_delay_min": 15.0, "settle_min": 30.0,
         "allowed_gap_min": 30.0, "low_battery_pct": 25.0,
         "rules": [{"name": "warm", "direction": "high", "threshold_c": 8.0, "inclusive": True, "mode": "cumulative",
                    "duration_min": 30.0, "window_min": 120.0, "severity": "alarm"}],  # the empty row is ignored

@@ -27,7 +27,7 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
 ALERTS_HEADER = ("id,fridge,kind,rule,severity,started_at_utc,ended_at_utc,state,peak_c,low_c,"
                  "acknowledged_by,acknowledged_at_utc,action,subject,title")
 EXCURSIONS_HEADER = ("id,fridge,rule,started_at_utc,ended_at_utc,duration_s,peak_c,low_c,mkt_c,"
-                     "severity,alarm_at_utc,time_beyond_s")
+                     "severity,alarm_at_utc,time_beyond_s,unknown_s")
 ACTION = "Moved the vials to B2 and labelled them DO NOT USE.\nCalled Allergan, case 4711."
 
 
@@ -124,16 +124,16 @@ def test_excursions_export_has_duration_extremes_and_mkt(clinic):
     assert list(rows[0]) == EXCURSIONS_HEADER.split(",")
     assert [list(r.values()) for r in rows] == [
         ["1", "A1", "out-of-range", "2026-11-20T09:00:00Z", "2026-11-20T10:10:00Z", "4200", "10.5", "9.5", "9.58",
-         "warning", "2026-11-20T09:00:00Z", "4200"],
+         "warning", "2026-11-20T09:00:00Z", "4200", "0"],
         ["2", "A1", "heat", "2026-11-20T09:00:00Z", "2026-11-20T10:10:00Z", "4200", "10.5", "9.5", "9.58",
-         "alarm", "2026-11-20T10:00:00Z", "4200"],
+         "alarm", "2026-11-20T10:00:00Z", "4200", "0"],
         ["3", "B2", "out-of-range", "2026-11-21T08:35:00Z", "2026-11-21T08:40:00Z", "300", "1.5", "1.5", "1.50",
-         "warning", "2026-11-21T08:35:00Z", "300"],
+         "warning", "2026-11-21T08:35:00Z", "300", "0"],
         ["4", "B2", "freeze", "2026-11-21T08:35:00Z", "2026-11-21T08:40:00Z", "300", "1.5", "1.5", "1.50",
-         "alarm", "2026-11-21T08:35:00Z", "300"],
+         "alarm", "2026-11-21T08:35:00Z", "300", "0"],
         # Still going on when judged: no end and no duration yet; 15 minutes beyond so far.
         ["5", "A1", "out-of-range", "2026-11-22T08:25:00Z", "", "", "8.4", "8.4", "8.40",
-         "warning", "2026-11-22T08:25:00Z", "900"],
+         "warning", "2026-11-22T08:25:00Z", "900", "0"],
     ]
 
 
