@@ -20,7 +20,8 @@ KINDS = ("receive", "use", "transfer", "reconstitute", "discard", "correct")
 DISCARD_REASONS = ("expired", "excursion", "damaged", "beyond_use", "other")
 LOT_NUMBER_MAX = 50
 PRODUCT_FIELDS = ("name", "form", "unit", "freezing_allowed", "protect_from_light", "beyond_use_hours",
-                  "opened_low_c", "opened_high_c", "notes")
+                  "opened_low_c", "opened_high_c", "excursion_low_c", "excursion_high_c", "excursion_mkt_max_c",
+                  "notes")
 
 
 class InventoryError(ValueError):

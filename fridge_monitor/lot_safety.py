@@ -350,10 +350,15 @@ def _minutes(span: timedelta) -> str:
     return f"{minutes} min"
 
 
+def _ranges_text(product: products.Product) -> str:
+    """The product's ranges as judged: "20 to 25 °C, or 2 to 8 °C; excursions 15 to 30 °C permitted while …"."""
+    if product.allowance is None:
+        return product.ranges_label
+    return f"{product.ranges_label}; {product.allowance.label}"
+
+
 def _reason(lot: _LotInfo, fridge: str, found: exposure.Exposure, now: datetime) -> str:
-    ranges = lot.product.ranges_label
-    if lot.product.allowance is not None:
-        ranges += f"; {lot.product.allowance.label}"
+    ranges = _ranges_text(lot.product)
     if lot.product.opened_range is not None:
         ranges += f"; opened {lot.product.opened_range.label}"
     lasting = "" if found.end is not None else " so far"
@@ -448,7 +453,7 @@ def lot_exposure(session: so.Session, lot_id: int, *, now: datetime, config: Con
     summaries = [s for _, s in results.values()]
     lows = [r.low_c for r in rows if r.low_c is not None]
     highs = [r.high_c for r in rows if r.high_c is not None]
-    return LotExposure(lot_id, info.product.name, info.product.ranges_label, tuple(rows),
+    return LotExposure(lot_id, info.product.name, _ranges_text(info.product), tuple(rows),
                        min(lows, default=None), max(highs, default=None),
                        sum(r.out_of_range_s for r in rows), exposure.overall_mkt(summaries))
 

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from fridge_monitor import inventory
+from fridge_monitor import inventory, products
 from fridge_monitor import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import ADMIN, allow, current_user
@@ -47,6 +47,10 @@ class ProductForm(FlaskForm):
                                    validators=[Optional()])
     opened_low_c = TemperatureField("Opened vials: lowest (°C)", validators=[Optional()])
     opened_high_c = TemperatureField("Opened vials: highest (°C)", validators=[Optional()])
+    excursion_low_c = TemperatureField("Permitted excursions: lowest (°C)", validators=[Optional()])
+    excursion_high_c = TemperatureField("Permitted excursions: highest (°C)", validators=[Optional()])
+    excursion_mkt_max_c = TemperatureField("…while the mean kinetic temperature stays at or below (°C)",
+                                           validators=[Optional()])
     notes = TextAreaField("Notes", filters=[strip], validators=[Length(max=2000)])
     reason = reason_field()
 
@@ -58,6 +62,19 @@ class ProductForm(FlaskForm):
         for low, high in [*self.pairs(), (self.opened_low_c, self.opened_high_c)]:
             if (low.data is None) != (high.data is None) and not low.errors and not high.errors:
                 (low if low.data is None else high).errors.append("Give both limits of the range, or neither.")
+                valid = False
+        allowance = (self.excursion_low_c, self.excursion_high_c, self.excursion_mkt_max_c)
+        given = [f for f in allowance if f.data is not None]
+        if given and len(given) < len(allowance):
+            missing = next(f for f in allowance if f.data is None)
+            if not missing.errors:
+                missing.errors.append("Give the permitted excursions' lowest, highest and MKT limit, or none of them.")
+                valid = False
+        elif given and valid:
+            try:
+                products.Allowance(*(f.data for f in allowance))
+            except ValueError as exc:
+                self.excursion_mkt_max_c.errors.append(sentence(str(exc)))
                 valid = False
         if not any(low.data is not None for low, _ in self.pairs()) and not self.range1_low.errors:
             self.range1_low.errors.append("A product needs at least one storage range, such as 2 to 8 °C.")
@@ -83,7 +100,8 @@ def index() -> Any:
 
 def _fill(form: ProductForm, row: m.Product) -> None:
     for name in ("name", "form", "unit", "freezing_allowed", "protect_from_light", "beyond_use_hours",
-                 "opened_low_c", "opened_high_c", "notes"):
+                 "opened_low_c", "opened_high_c", "excursion_low_c", "excursion_high_c", "excursion_mkt_max_c",
+                 "notes"):
         getattr(form, name).data = getattr(row, name)
     for (low, high), r in zip(form.pairs(), row.ranges):
         low.data, high.data = r.low_c, r.high_c
@@ -98,7 +116,9 @@ def _store(form: ProductForm, product_id: int | None) -> Any:
             name=form.name.data, form=form.form.data or "", unit=form.unit.data,
             freezing_allowed=bool(form.freezing_allowed.data), protect_from_light=bool(form.protect_from_light.data),
             beyond_use_hours=form.beyond_use_hours.data, opened_low_c=form.opened_low_c.data,
-            opened_high_c=form.opened_high_c.data, notes=form.notes.data or None)
+            opened_high_c=form.opened_high_c.data, excursion_low_c=form.excursion_low_c.data,
+            excursion_high_c=form.excursion_high_c.data, excursion_mkt_max_c=form.excursion_mkt_max_c.data,
+            notes=form.notes.data or None)
         name = row.name
         session.commit()
     except inventory.InventoryError as exc:

@@ -207,8 +207,10 @@ def product_json(p: m.Product) -> dict[str, Any]:
         "ranges": [{"low_c": r.low_c, "high_c": r.high_c} for r in p.ranges],
         "gtins": [g.gtin for g in p.gtins],
         "freezing_allowed": p.freezing_allowed, "protect_from_light": p.protect_from_light,
-        "beyond_use_hours": p.beyond_use_hours, "opened_range": opened, "notes": p.notes,
-        "retired_at": _iso(p.retired_at),
+        "beyond_use_hours": p.beyond_use_hours, "opened_range": opened,
+        "permitted_excursions": None if (allowance := inventory.allowance(p)) is None else {
+            "low_c": allowance.low_c, "high_c": allowance.high_c, "mkt_max_c": allowance.mkt_max_c},
+        "notes": p.notes, "retired_at": _iso(p.retired_at),
     }
 
 

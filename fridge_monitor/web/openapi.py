@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fridge_monitor.escalation import EVENTS
+from fridge_monitor.notify.message import JSON_VERSION
+
 _ERROR = {"$ref": "#/components/responses/Error"}
 _NAME = {"name": "name", "in": "path", "required": True, "description": "The fridge's name.",
          "schema": {"type": "string"}}
@@ -136,6 +139,21 @@ def document() -> dict[str, Any]:
                               **_errors(401, 403)},
             }},
         },
+        "webhooks": {
+            "alertNotification": {"post": {
+                "operationId": "alertNotification",
+                "summary": "An alert notification, POSTed to each `webhook` channel in `[[alerts.channels]]`",
+                "description": (
+                    "Signed with HMAC-SHA256 of the body in `X-Fridge-Monitor-Signature: sha256=<hex>` when the "
+                    "channel has a `secret`. The `mqtt` channels publish the same object, plus `active`, as the "
+                    "fridge's retained alert state. Any 2xx answer counts as delivered; others are retried."
+                ),
+                "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/AlertNotification"}}}},
+                "responses": {"2XX": {"description": "Received."}},
+            }},
+        },
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer",
@@ -210,10 +228,38 @@ def document() -> dict[str, Any]:
                     "notifications": {"type": "array", "description": "Only on a single alert.",
                                       "items": {"type": "object", "properties": {
                                           "channel": {"type": "string"}, "type": {"type": "string"},
-                                          "tier": {"type": "integer"}, "event": {"type": "string"},
+                                          "tier": {"type": "integer"},
+                                          "event": {"type": "string", "enum": list(EVENTS)},
                                           "sequence": {"type": "integer"}, "attempt": {"type": "integer"},
                                           "due_at": _TIME, "sent_at": _TIME, "ok": {"type": ["boolean", "null"]},
                                           "detail": {"type": ["string", "null"]}}}},
+                }},
+                "AlertNotification": {"type": "object", "required": [
+                    "version", "event", "alert_id", "kind", "state", "severity", "fridge", "site", "title",
+                    "started_at", "updated_at"], "properties": {
+                    "version": {"type": "integer", "const": JSON_VERSION,
+                                "description": "Changes when a field is removed or changes its meaning; fields may "
+                                               "be added within a version."},
+                    "event": {"type": "string", "enum": list(EVENTS), "description": (
+                        "Why this message is sent: `opened` (tier 1 at once), `escalated` (a higher tier, nobody "
+                        "acknowledged in time), `reminder` (still not acknowledged), `changed` (the severity "
+                        "changed while the alert lasts), `acknowledged` (told to the channels that received the "
+                        "alert), `resolved` (the condition ended).")},
+                    "alert_id": {"type": "integer"},
+                    "kind": {"type": "string", "description": "As an Alert's `kind`."},
+                    "state": {"type": "string", "enum": ["open", "acknowledged", "resolved"],
+                              "description": "The alert's state when the message was sent."},
+                    "severity": {"type": "string", "enum": ["warning", "alarm"]},
+                    "fridge": {"type": "string"}, "site": {"type": "string"},
+                    "title": {"type": "string"}, "detail": {"type": "string"},
+                    "started_at": _TIME,
+                    "updated_at": {**_TIME, "description": "UTC; when it ended, for a resolved alert."},
+                    "acknowledged_by": {"type": ["string", "null"]}, "acknowledged_at": _TIME,
+                    "action": {"type": ["string", "null"]},
+                    "url": {"type": ["string", "null"], "description": "The alert's page, when `[alerts] base_url` "
+                                                                       "is set."},
+                    "active": {"type": "boolean", "description": "MQTT state only: false once the alert is "
+                                                                 "resolved and acknowledged."},
                 }},
                 "AlertList": {"type": "object", "properties": {
                     "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
@@ -431,6 +477,12 @@ def _inventory_schemas() -> dict[str, Any]:
         "beyond_use_hours": {"type": ["number", "null"]},
         "opened_range": {"type": ["object", "null"], "properties": {"low_c": {"type": "number"},
                                                                    "high_c": {"type": "number"}}},
+        "permitted_excursions": {
+            "type": ["object", "null"],
+            "description": "USP <659>-style allowance: unopened units between low_c and high_c are not put under "
+                           "review while the mean kinetic temperature of their stay is at most mkt_max_c.",
+            "properties": {"low_c": {"type": "number"}, "high_c": {"type": "number"},
+                           "mkt_max_c": {"type": "number"}}},
         "notes": nullable_text, "retired_at": _TIME,
     }}
     lot = {"type": "object", "properties": {

@@ -223,6 +223,28 @@ def test_a_room_cabinet_at_22_puts_botox_under_review_but_not_xeomin(rig):
     assert [(r[2], r[3]) for r in rig.reviews()] == [(at(0), at(182))]
 
 
+def test_xeomin_at_26_degrees_in_a_room_cabinet_stays_usable_under_usp_659_and_goes_under_review_above_30(rig):
+    """USP <659> controlled room temperature: excursions within 15-30 °C are allowed while the MKT stays <= 25 °C."""
+    xeomin = rig.lot("X-26", "xeomin")
+    rig.receive(xeomin, "Cabinet", 3, -10)
+    # Two days at 22 °C, then four hours at 26 °C: outside its 20-25 °C label, within the allowance.
+    rig.write("native:cab", every(0, 2 * 24 * 60, 22.0, step=15))
+    rig.write("native:cab", every(2 * 24 * 60 + 15, 2 * 24 * 60 + 240, 26.0, step=15))
+    rig.write("native:cab", every(2 * 24 * 60 + 255, 2 * 24 * 60 + 300, 22.0, step=15))
+    rig.judge(2 * 24 * 60 + 300, everything=True)
+    assert rig.reviews() == []
+    assert rig.status(xeomin, 2 * 24 * 60 + 300) is lots.Status.USABLE
+    # The cabinet's own range (20-25 °C) was left: that is the fridge's excursion, not a reason to quarantine.
+    assert rig.run(lambda s: s.scalar(sa.select(sa.func.count()).select_from(m.Excursion))) >= 1
+    # An hour at 31 °C leaves the 15-30 °C allowance: under review at once.
+    start = 2 * 24 * 60 + 315
+    rig.write("native:cab", every(start, start + 60, 31.0, step=15))
+    rig.judge(start + 60, everything=True)
+    [(lot, fridge, began, _end, _exposure_s, peak, _linked)] = rig.reviews()
+    assert (lot, fridge, began, peak) == (xeomin, "Cabinet", at(start), 31.0)
+    assert rig.status(xeomin, start + 60) is lots.Status.UNDER_REVIEW
+
+
 def test_expiry_warnings_at_each_horizon_in_the_site_time_zone_one_alert_each(rig):
     # Expires on 24 Feb 2027: 90 days after 26 Nov 2026. Judged around Berlin's midnight (23:00 UTC).
     lot_id = rig.lot("EXP1", expiry=date(2027, 2, 24))
