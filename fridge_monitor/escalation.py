@@ -1,11 +1,15 @@
 """Who is told about an alert, and when: tiers, reminders, retries (pure, with an explicit ``now``).
 
-Tier 1 channels hear of an alert at once; tier *n* after ``(n − 1) ×
-tier_delay`` without an acknowledgement. Every channel reached so far gets a
-reminder every ``reminder`` until someone acknowledges, and a word when the
-condition ends by itself (it still needs an acknowledgement). Once
-acknowledged, people are left alone: only ``mqtt`` channels, which publish the
-fridge's retained alert *state*, still follow its changes.
+Tier 1 channels hear of an alert at once (``opened``); tier *n* after ``(n − 1)
+× tier_delay`` without an acknowledgement (``escalated``). Every channel
+reached so far gets a ``reminder`` every ``reminder`` until someone
+acknowledges, a word when the condition ends (``resolved``: by itself, it
+still needs an acknowledgement) and when the severity of the alert changes
+while it lasts (``changed``, e.g. a warning that becomes an alarm). Once
+acknowledged, reminders and escalation stop: the channels that were told of
+the alert hear of the acknowledgement (``acknowledged``), and later of its
+end and of a change of severity. ``mqtt`` channels, which publish the
+fridge's retained alert *state*, follow every change.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import dataclasses
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
-OPENED, REMINDER, RESOLVED, ACKNOWLEDGED = "opened", "reminder", "resolved", "acknowledged"
+OPENED, ESCALATED, REMINDER = "opened", "escalated", "reminder"
+ACKNOWLEDGED, RESOLVED, CHANGED = "acknowledged", "resolved", "changed"
+EVENTS = (OPENED, ESCALATED, REMINDER, ACKNOWLEDGED, RESOLVED, CHANGED)
+FIRST = frozenset({OPENED, ESCALATED})  # the first message a channel gets about an alert
 STATE_CHANNELS = frozenset({"mqtt"})  # publish state, not messages to people
 
 
@@ -50,9 +57,17 @@ def reached_at(alert: AlertTimes, target: Target, policy: Policy) -> datetime:
     return alert.created_at + (target.tier - 1) * policy.tier_delay
 
 
+def first_event(alert: AlertTimes, target: Target, policy: Policy) -> str:
+    """``opened`` for a channel told at once, ``escalated`` for one told because nobody acknowledged in time."""
+    return ESCALATED if reached_at(alert, target, policy) > alert.created_at else OPENED
+
+
 def due(alert: AlertTimes, targets: Iterable[Target], policy: Policy, planned: Collection[Planned],
-        now: datetime) -> list[Planned]:
+        now: datetime, *, told: Collection[str] = frozenset(), severity_changed: bool = False) -> list[Planned]:
     """The messages to send now that are not in ``planned`` already.
+
+    ``told``: the channels that have received a message about this alert (an acknowledgement is told to
+    those only). ``severity_changed``: the alert's severity changed just now, while its condition lasts.
 
     A missed reminder is not caught up: only the latest one due is sent.
     A tier reached only after the acknowledgement is never told.
@@ -63,23 +78,24 @@ def due(alert: AlertTimes, targets: Iterable[Target], policy: Policy, planned: C
         reach = reached_at(alert, target, policy)
         if now < reach or (acked is not None and acked <= reach):
             continue
-        wanted: list[Planned] = [(target.name, OPENED, 0)]
-        if target.type in STATE_CHANNELS:
-            if alert.ended_at is not None:
-                wanted.append((target.name, RESOLVED, 0))
+        heard = any((target.name, event, 0) in planned for event in FIRST)
+        wanted: list[Planned] = [] if heard else [(target.name, first_event(alert, target, policy), 0)]
+        if target.type in STATE_CHANNELS or acked is None or target.name in told:
             if acked is not None:
                 wanted.append((target.name, ACKNOWLEDGED, 0))
-        elif acked is None:
             if alert.ended_at is not None:
                 wanted.append((target.name, RESOLVED, 0))
-            if policy.reminder > timedelta(0):
-                count = int((now - reach) / policy.reminder)
-                if count >= 1:
-                    wanted.append((target.name, REMINDER, count))
+            if severity_changed and heard:
+                changes = [seq for name, event, seq in planned if name == target.name and event == CHANGED]
+                wanted.append((target.name, CHANGED, max(changes, default=0) + 1))
+        if target.type not in STATE_CHANNELS and acked is None and policy.reminder > timedelta(0):
+            count = int((now - reach) / policy.reminder)
+            if count >= 1:
+                wanted.append((target.name, REMINDER, count))
         out.extend(item for item in wanted if item not in planned)
     return out
 
 
 def still_wanted(event: str, channel_type: str, acknowledged: bool) -> bool:
-    """Whether a planned message should still go out (an acknowledgement cancels messages to people)."""
-    return channel_type in STATE_CHANNELS or not acknowledged or event == ACKNOWLEDGED
+    """Whether a planned message should still go out: an acknowledgement cancels escalation and reminders."""
+    return channel_type in STATE_CHANNELS or not acknowledged or event in (ACKNOWLEDGED, RESOLVED, CHANGED)

@@ -184,6 +184,7 @@ class Outcome:
 
     created: list[int] = dataclasses.field(default_factory=list)
     changed: list[int] = dataclasses.field(default_factory=list)
+    severity_changed: list[int] = dataclasses.field(default_factory=list)  # of ``changed``, while ongoing
 
     @property
     def alert_ids(self) -> list[int]:
@@ -280,6 +281,8 @@ class _Reconciler:
         else:
             if finding.kind in STATE_KINDS:  # noticed then: later readings that are still old do not move it
                 values["started_at"] = min(alert.started_at, finding.start)
+            if alert.severity != finding.severity and alert.ended_at is None and finding.end is None:
+                self.outcome.severity_changed.append(alert.id)  # told as "changed"; only known here
             changed: list[bool] = []
             _set(alert, changed, **values, state=state_of(finding.end, alert.acknowledged_at))
             if changed:
@@ -505,6 +508,7 @@ def evaluate_many(engine: sa.Engine, config: Config, fridge_ids: Iterable[int], 
             continue
         total.created += outcome.created
         total.changed += outcome.changed
+        total.severity_changed += outcome.severity_changed
     return total
 
 
@@ -519,7 +523,7 @@ class Evaluator:
         self.outbox = outbox if outbox is not None else Outbox(engine, config)
 
     def _plan(self, session: so.Session, outcome: Outcome, now: datetime) -> None:
-        self.outbox.plan(session, outcome.alert_ids, now)
+        self.outbox.plan(session, outcome.alert_ids, now, severity_changed=outcome.severity_changed)
 
     def marked(self) -> Outcome:
         """Judge the fridges ingest marked; send what became due."""

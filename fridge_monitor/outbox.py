@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -39,9 +39,9 @@ def policy_from(config: Config) -> escalation.Policy:
                              max_attempts=alerts["max_attempts"])
 
 
-def message_for(alert: m.Alert, fridge: str, site: str, tz: str, base_url: str) -> AlertMessage:
+def message_for(alert: m.Alert, event: str, fridge: str, site: str, tz: str, base_url: str) -> AlertMessage:
     return AlertMessage(
-        alert_id=alert.id, kind=alert.kind, state=alert.state, severity=alert.severity, fridge=fridge, site=site,
+        alert_id=alert.id, kind=alert.kind, event=event, state=alert.state, severity=alert.severity, fridge=fridge, site=site,
         title=alert.title, detail=alert.detail, started_at=alert.started_at,
         updated_at=alert.ended_at or alert.updated_at, acknowledged_by=alert.acknowledged_by,
         acknowledged_at=alert.acknowledged_at, action=alert.action,
@@ -69,8 +69,13 @@ class Outbox:
 
     # -- planning ------------------------------------------------------------------
 
-    def plan(self, session: so.Session, alert_ids: Iterable[int], now: datetime) -> int:
-        """Insert the notifications now due for these alerts; how many were added."""
+    def plan(self, session: so.Session, alert_ids: Iterable[int], now: datetime, *,
+             severity_changed: Collection[int] = ()) -> int:
+        """Insert the notifications now due for these alerts; how many were added.
+
+        ``severity_changed``: those of the alerts whose severity changed just now, while their
+        condition lasts (the evaluation that changed it says so; nothing else remembers the old one).
+        """
         if not self.targets:
             return 0
         ids = sorted(set(alert_ids))
@@ -83,10 +88,16 @@ class Outbox:
         for alert_id, channel, event, sequence in session.execute(
                 sa.select(n.alert_id, n.channel, n.event, n.sequence).where(n.alert_id.in_(ids), n.attempt == 1)):
             planned[alert_id].add((channel, event, sequence))
+        told: dict[int, set[str]] = {i: set() for i in ids}
+        for alert_id, channel in session.execute(
+                sa.select(n.alert_id, n.channel).where(n.alert_id.in_(ids), n.ok.is_(True)).distinct()):
+            told[alert_id].add(channel)
         rows = []
         for alert_id, created, ended, acked in alerts:
             times = escalation.AlertTimes(created, ended, acked)
-            for channel, event, sequence in escalation.due(times, self.targets, self.policy, planned[alert_id], now):
+            for channel, event, sequence in escalation.due(times, self.targets, self.policy, planned[alert_id], now,
+                                                           told=told[alert_id],
+                                                           severity_changed=alert_id in severity_changed):
                 target = self.channels[channel]
                 rows.append({"alert_id": alert_id, "channel": channel, "channel_type": target.type,
                              "tier": target.tier, "event": event, "sequence": sequence, "attempt": 1,
@@ -98,8 +109,8 @@ class Outbox:
         return len(rows)
 
     def plan_pending(self, now: datetime) -> int:
-        """Escalations and reminders for every alert still waiting for an acknowledgement (and state
-        changes for mqtt channels), in one transaction."""
+        """Escalations and reminders for every alert still waiting for an acknowledgement, and the
+        acknowledgements of the last day, in one transaction."""
         a = m.Alert
         with so.Session(self.engine) as session, session.begin():
             write_lock(session)
@@ -170,7 +181,7 @@ class Outbox:
         row_id, channel_name, event, attempt = row
         try:
             channel = self.channels.get(channel_name)
-            message, acked = self._message(row_id, fridge_state=channel is not None and channel.type in
+            message, acked = self._message(row_id, event, fridge_state=channel is not None and channel.type in
                                            escalation.STATE_CHANNELS)
             if channel is None:
                 self._record(row_id, None, "not sent: the channel is no longer configured", attempt)
@@ -186,11 +197,12 @@ class Outbox:
         finally:
             self._done()
 
-    def _message(self, row_id: int, *, fridge_state: bool = False) -> tuple[AlertMessage | None, bool]:
-        """The alert's message and whether it is acknowledged.
+    def _message(self, row_id: int, event: str, *, fridge_state: bool = False) -> tuple[AlertMessage | None, bool]:
+        """The alert's message for this event and whether the alert is acknowledged.
 
         ``fridge_state``: for a channel that keeps one retained state per fridge, the message is the
-        fridge's most pressing alert still in play, so clearing one alert does not hide another.
+        fridge's most pressing alert still in play, so clearing one alert does not hide another; it
+        then names that alert's own last event on the channel.
         """
         n, a, f, s = m.Notification, m.Alert, m.Fridge, m.Site
         with so.Session(self.engine) as session:
@@ -209,8 +221,22 @@ class Outbox:
                     .order_by(sa.case((a.severity == "alarm", 0), else_=1), a.started_at.desc(), a.id.desc())
                     .limit(1)
                 ).first()
-                alert = in_play or alert
-            return message_for(alert, fridge, site, tz, self.config.alerts["base_url"]), acked
+                if in_play is not None and in_play.id != alert.id:
+                    alert, event = in_play, self._last_event(session, in_play, row_id)
+            return message_for(alert, event, fridge, site, tz, self.config.alerts["base_url"]), acked
+
+    @staticmethod
+    def _last_event(session: so.Session, alert: m.Alert, row_id: int) -> str:
+        """The event last planned for ``alert`` on the channel of notification ``row_id``."""
+        n = m.Notification
+        channel = sa.select(n.channel).where(n.id == row_id).scalar_subquery()
+        last = session.scalar(sa.select(n.event).where(n.alert_id == alert.id, n.channel == channel, n.attempt == 1)
+                              .order_by(n.id.desc()).limit(1))
+        if last is not None:
+            return last
+        if alert.ended_at is not None:
+            return escalation.RESOLVED
+        return escalation.ACKNOWLEDGED if alert.acknowledged_at is not None else escalation.OPENED
 
     def _record(self, row_id: int, delivery: Delivery | None, detail: str, attempt: int) -> None:
         n = m.Notification

@@ -2,7 +2,10 @@
 
 The renderers are pure functions of an :class:`AlertMessage`: an e-mail a nurse
 can act on, a JSON body for webhooks, the retained MQTT state of a fridge and a
-short text for chat and SMS.
+short text for chat and SMS. Each names the event that made it, so that a
+reminder never reads like the first message: ``opened``, ``escalated``,
+``reminder``, ``acknowledged``, ``resolved`` or ``changed`` (see
+:mod:`fridge_monitor.escalation`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from fridge_monitor.escalation import ACKNOWLEDGED, CHANGED, ESCALATED, EVENTS, REMINDER, RESOLVED
 
 STATES = ("open", "acknowledged", "resolved")
 SIGNATURE_HEADER = "X-Fridge-Monitor-Signature"
@@ -85,6 +90,7 @@ class AlertMessage:
 
     alert_id: int | str
     kind: str  # excursion, no-data, low-battery, calibration-due, sensor-disagreement, lot-review, ...
+    event: str  # why this message is sent: opened, escalated, reminder, acknowledged, resolved, changed
     state: str  # open, acknowledged, resolved
     severity: str  # warning, alarm
     fridge: str
@@ -102,6 +108,8 @@ class AlertMessage:
     def __post_init__(self) -> None:
         if self.state not in STATES:
             raise ValueError(f"alert state must be one of {', '.join(STATES)}, not {self.state!r}")
+        if self.event not in EVENTS:
+            raise ValueError(f"notification event must be one of {', '.join(EVENTS)}, not {self.event!r}")
         for name in ("started_at", "updated_at", "acknowledged_at"):
             value = getattr(self, name)
             if value is not None and value.utcoffset() is None:
@@ -120,14 +128,36 @@ class AlertMessage:
 # -- e-mail --------------------------------------------------------------------
 
 
-def _label(message: AlertMessage) -> str:
+def headline(message: AlertMessage) -> str:
+    """What happened and what is left to do, for a subject line: ``New ALARM``, ``Reminder: ALARM, not
+    acknowledged``, ``Resolved, needs acknowledgement``, ``Acknowledged, closed``."""
+    severity = message.severity.upper()
+    event = message.event
+    if event == ACKNOWLEDGED:
+        return "Acknowledged, closed" if message.cleared else "Acknowledged"
+    if event == RESOLVED:
+        return "Resolved, closed" if message.cleared else "Resolved, needs acknowledgement"
+    head = {ESCALATED: f"Escalated {severity}", REMINDER: f"Reminder: {severity}",
+            CHANGED: f"Changed to {severity}"}.get(event, f"New {severity}")
     if message.cleared:
-        return "Closed"
+        return f"{head}, closed"
     if message.state == "resolved":
-        return "Resolved, needs acknowledgement"
-    if message.state == "acknowledged":
-        return "Acknowledged"
-    return message.severity.upper()
+        return f"{head}, ended, needs acknowledgement"
+    if message.acknowledged:
+        return f"{head}, acknowledged"
+    return f"{head}, not acknowledged" if event in (ESCALATED, REMINDER) else head
+
+
+def _news(message: AlertMessage) -> str | None:
+    """One sentence on why this message comes now, for the messages that are not the first one."""
+    severity = "an alarm" if message.severity == "alarm" else "a warning"
+    if message.event == ESCALATED:
+        return "Nobody has acknowledged this alert yet, so it now goes to you as well."
+    if message.event == REMINDER:
+        return "Reminder: this alert has not been acknowledged yet."
+    if message.event == CHANGED:
+        return f"The alert has changed: it is now {severity}."
+    return None
 
 
 def local_time(moment: datetime, timezone: str) -> str:
@@ -136,7 +166,8 @@ def local_time(moment: datetime, timezone: str) -> str:
 
 
 def email_subject(message: AlertMessage) -> str:
-    return f"[{_label(message)}] {message.fridge} at {message.site}: {message.title}"
+    """``[Reminder: ALARM, not acknowledged] A1 at Clinic A: Temperature above 8.0 °C`` (also apprise's title)."""
+    return f"[{headline(message)}] {message.fridge} at {message.site}: {message.title}"
 
 
 def email_body(message: AlertMessage) -> str:
@@ -145,9 +176,11 @@ def email_body(message: AlertMessage) -> str:
     def when(moment: datetime) -> str:
         return local_time(moment, message.timezone)
 
-    lines = [
-        f"{_label(message)}: {message.title}",
-        "",
+    lines = [f"{headline(message)}: {message.title}", ""]
+    news = _news(message)
+    if news:
+        lines += [news, ""]
+    lines += [
         f"Fridge:   {message.fridge}",
         f"Site:     {message.site}",
         f"Since:    {when(message.started_at)}",
@@ -197,6 +230,7 @@ def alert_json(message: AlertMessage) -> dict[str, Any]:
     """The alert as JSON-ready values: stable keys, times ISO 8601 in UTC."""
     return {
         "version": JSON_VERSION,
+        "event": message.event,
         "alert_id": message.alert_id,
         "kind": message.kind,
         "state": message.state,
@@ -244,7 +278,7 @@ def signature(secret: str, body: bytes) -> str:
 def short_text(message: AlertMessage, limit: int = SHORT_TEXT_MAX) -> str:
     """One line for chat and SMS, at most ``limit`` characters; the link is never cut."""
     clock = local_time(message.started_at, message.timezone)
-    head = f"{_label(message)} {message.fridge} ({message.site}): {message.title}"
+    head = f"[{headline(message)}] {message.fridge} ({message.site}): {message.title}"
     if message.cleared:
         middle = f"Closed, acknowledged by {message.acknowledged_by or 'unknown'}."
     elif message.acknowledged:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -148,6 +149,26 @@ def test_openapi_describes_every_api_route(api):
             path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert method.lower() in doc["paths"][path], f"{method} {path} is not described"
+
+
+def test_openapi_describes_the_webhook_body_field_by_field():
+    from fridge_monitor.escalation import EVENTS
+    from fridge_monitor.notify.message import AlertMessage, mqtt_payload
+    from fridge_monitor.web.openapi import document
+
+    doc = document()
+    schema = doc["components"]["schemas"]["AlertNotification"]
+    post = doc["webhooks"]["alertNotification"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AlertNotification")
+    message = AlertMessage(alert_id=1, kind="excursion", event="reminder", state="open", severity="alarm",
+                           fridge="A1", site="Clinic A", title="t", detail="d",
+                           started_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                           updated_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    body = json.loads(mqtt_payload(message))
+    assert set(schema["properties"]) == set(body)
+    assert set(schema["required"]) <= set(body)
+    assert schema["properties"]["event"]["enum"] == list(EVENTS)
+    assert schema["properties"]["version"]["const"] == body["version"]
 
 
 def test_healthz_is_public_and_reports_ingest_from_the_database(api):

@@ -37,6 +37,7 @@ from fridge_monitor.notify.message import email_body, email_subject, webhook_bod
 ALERT = AlertMessage(
     alert_id=7,
     kind="excursion",
+    event="opened",
     state="open",
     severity="alarm",
     fridge="A1",
@@ -91,10 +92,20 @@ def test_email_arrives_at_a_real_smtp_server(smtp_server):
     assert envelope.mail_from == "fridge-monitor@clinic.example"
     assert envelope.rcpt_tos == ["nurses@clinic.example", "coordinator@clinic.example"]
     mail = message_from_bytes(envelope.original_content, policy=policy.default)
-    assert mail["Subject"] == "[ALARM] A1 at Clinic A: Temperature above 8.0 °C" == email_subject(ALERT)
+    assert mail["Subject"] == "[New ALARM] A1 at Clinic A: Temperature above 8.0 °C" == email_subject(ALERT)
     assert mail["To"] == "nurses@clinic.example, coordinator@clinic.example"
     assert mail["X-Fridge-Monitor-Alert"] == "7"
     assert mail.get_content().replace("\r\n", "\n") == email_body(ALERT)  # CRLF on the wire
+
+
+def test_a_reminder_email_says_it_is_one_in_its_subject(smtp_server):
+    mailbox, port = smtp_server
+    channel = EmailChannel("ward-email", ["nurses@clinic.example"], "fm@clinic.example", "127.0.0.1", port)
+    assert channel.send(dataclasses.replace(ALERT, event="reminder")).ok
+    assert channel.send(dataclasses.replace(ALERT, event="resolved", state="resolved")).ok
+    subjects = [message_from_bytes(e.original_content, policy=policy.default)["Subject"] for e in mailbox.envelopes]
+    assert subjects == ["[Reminder: ALARM, not acknowledged] A1 at Clinic A: Temperature above 8.0 °C",
+                        "[Resolved, needs acknowledgement] A1 at Clinic A: Temperature above 8.0 °C"]
 
 
 def test_email_logs_in_when_a_username_is_set(smtp_server):
@@ -183,6 +194,7 @@ def test_webhook_receives_the_signed_json(hook_server):
     assert headers["Content-Type"] == "application/json"
     assert body == webhook_body(ALERT)
     assert json.loads(body)["started_at"] == "2026-11-25T10:00:00Z"
+    assert json.loads(body)["event"] == "opened"
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Fridge-Monitor-Signature"], expected)
 
@@ -241,9 +253,21 @@ def test_apprise_posts_to_a_json_endpoint(hook_server):
     ((path, _, body),) = hook_server.requests
     payload = json.loads(body)
     assert path == "/chat"
-    assert payload["title"] == "[ALARM] A1 at Clinic A: Temperature above 8.0 °C"
-    assert payload["message"].startswith("ALARM A1 (Clinic A): Temperature above 8.0 °C. Since 2026-11-25 11:00 CET.")
+    assert payload["title"] == "[New ALARM] A1 at Clinic A: Temperature above 8.0 °C"
+    assert payload["message"].startswith(
+        "[New ALARM] A1 (Clinic A): Temperature above 8.0 °C. Since 2026-11-25 11:00 CET.")
     assert payload["type"] == "failure"
+
+
+def test_apprise_title_names_the_event(hook_server):
+    channel = AppriseChannel("chat", [f"json://127.0.0.1:{hook_server.server_address[1]}/chat"], timeout_s=5)
+    assert channel.send(dataclasses.replace(ALERT, event="escalated")).ok
+    acknowledged = dataclasses.replace(ALERT, event="acknowledged", state="acknowledged", acknowledged_by="nurse.kim",
+                                       acknowledged_at=datetime(2026, 11, 25, 11, 10, tzinfo=UTC), action="Moved lots.")
+    assert channel.send(acknowledged).ok
+    titles = [json.loads(body)["title"] for _, _, body in hook_server.requests]
+    assert titles == ["[Escalated ALARM, not acknowledged] A1 at Clinic A: Temperature above 8.0 °C",
+                      "[Acknowledged] A1 at Clinic A: Temperature above 8.0 °C"]
 
 
 def test_apprise_failure_and_unknown_urls_are_reported(hook_server):
@@ -304,11 +328,12 @@ def test_mqtt_publishes_the_retained_alert_state(mqtt_url, mqtt_settings, alert_
 def test_mqtt_resolved_and_acknowledged_alert_clears_the_fridge(mqtt_url, mqtt_settings, alert_prefix):
     channel = MqttChannel("state", mqtt_settings, topic_prefix=alert_prefix, timeout_s=5)
     assert channel.send(ALERT).ok
-    cleared = dataclasses.replace(ALERT, state="resolved", acknowledged_by="nurse.kim",
+    cleared = dataclasses.replace(ALERT, event="acknowledged", state="resolved", acknowledged_by="nurse.kim",
                                   acknowledged_at=datetime(2026, 11, 25, 11, 10, tzinfo=UTC), action="Moved lots.")
     assert channel.send(cleared).ok
     state = json.loads(retained(mqtt_url, f"{alert_prefix}/A1"))
-    assert (state["active"], state["state"], state["acknowledged_by"]) == (False, "resolved", "nurse.kim")
+    assert (state["active"], state["state"], state["event"], state["acknowledged_by"]) == (
+        False, "resolved", "acknowledged", "nurse.kim")
 
 
 def test_unreachable_mqtt_broker_fails_without_raising(mqtt_settings):

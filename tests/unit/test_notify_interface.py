@@ -16,7 +16,7 @@ from fridge_monitor.notify import (
 from fridge_monitor.notify.message import webhook_body
 
 ALERT = AlertMessage(
-    alert_id=3, kind="no-data", state="open", severity="alarm", fridge="B2", site="Clinic B",
+    alert_id=3, kind="no-data", event="opened", state="open", severity="alarm", fridge="B2", site="Clinic B",
     title="No readings for 45 minutes", detail="Last reading 4.1 °C at 09:15.",
     started_at=datetime(2026, 3, 1, 9, 15, tzinfo=UTC), updated_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
 )
@@ -40,11 +40,11 @@ def test_log_channel_warns_while_open_and_informs_afterwards(caplog):
     logger = logging.getLogger("test.notify")
     with caplog.at_level(logging.INFO, logger="test.notify"):
         assert LogChannel(logger=logger).send(ALERT) == Delivery(True, "logged")
-        LogChannel(logger=logger).send(dataclasses.replace(ALERT, state="resolved"))
+        LogChannel(logger=logger).send(dataclasses.replace(ALERT, event="resolved", state="resolved"))
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.WARNING, ("alert 3: ALARM B2 (Clinic B): No readings for 45 minutes. Since 2026-03-01 09:15 UTC. "
+        (logging.WARNING, ("alert 3: [New ALARM] B2 (Clinic B): No readings for 45 minutes. Since 2026-03-01 09:15 UTC. "
                            "Last reading 4.1 °C at 09:15. Please acknowledge.")),
-        (logging.INFO, ("alert 3: Resolved, needs acknowledgement B2 (Clinic B): No readings for 45 minutes. "
+        (logging.INFO, ("alert 3: [Resolved, needs acknowledgement] B2 (Clinic B): No readings for 45 minutes. "
                         "Since 2026-03-01 09:15 UTC. Last reading 4.1 °C at 09:15. Please acknowledge.")),
     ]
 

@@ -1,4 +1,5 @@
-"""Alert notifications rendered from literal alerts: e-mail, JSON, MQTT state, short text, signature."""
+"""Alert notifications rendered from literal alerts: e-mail, JSON, MQTT state, short text, signature — each
+naming its event."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from fridge_monitor.notify.message import (
 OPEN = AlertMessage(
     alert_id=42,
     kind="excursion",
+    event="opened",
     state="open",
     severity="alarm",
     fridge="A1",
@@ -34,25 +36,45 @@ OPEN = AlertMessage(
     timezone="Europe/Berlin",
 )
 ACKNOWLEDGED = dataclasses.replace(
-    OPEN, state="acknowledged", acknowledged_by="nurse.kim",
+    OPEN, event="acknowledged", state="acknowledged", acknowledged_by="nurse.kim",
     acknowledged_at=datetime(2026, 11, 25, 11, 10, tzinfo=UTC), action="Moved all lots to fridge B2.",
     updated_at=datetime(2026, 11, 25, 11, 10, tzinfo=UTC),
 )
-CLEARED = dataclasses.replace(ACKNOWLEDGED, state="resolved", updated_at=datetime(2026, 11, 25, 11, 30, tzinfo=UTC))
+CLEARED = dataclasses.replace(ACKNOWLEDGED, event="resolved", state="resolved",
+                              updated_at=datetime(2026, 11, 25, 11, 30, tzinfo=UTC))
+REMINDER = dataclasses.replace(OPEN, event="reminder", updated_at=datetime(2026, 11, 25, 11, 31, tzinfo=UTC))
+ESCALATED = dataclasses.replace(OPEN, event="escalated")
+CHANGED = dataclasses.replace(OPEN, event="changed")
+RESOLVED = dataclasses.replace(OPEN, event="resolved", state="resolved",
+                               updated_at=datetime(2026, 11, 25, 11, 20, tzinfo=UTC))
 
 
-def test_email_subject_says_how_bad_what_and_where():
-    assert email_subject(OPEN) == "[ALARM] A1 at Clinic A: Temperature above 8.0 °C"
-    assert email_subject(dataclasses.replace(OPEN, severity="warning")).startswith("[WARNING] A1 at Clinic A")
+def test_email_subject_says_what_happened_how_bad_what_and_where():
+    assert email_subject(OPEN) == "[New ALARM] A1 at Clinic A: Temperature above 8.0 °C"
+    assert email_subject(dataclasses.replace(OPEN, severity="warning")).startswith("[New WARNING] A1 at Clinic A")
+    assert email_subject(ESCALATED) == "[Escalated ALARM, not acknowledged] A1 at Clinic A: Temperature above 8.0 °C"
+    assert email_subject(REMINDER) == "[Reminder: ALARM, not acknowledged] A1 at Clinic A: Temperature above 8.0 °C"
+    assert email_subject(CHANGED) == "[Changed to ALARM] A1 at Clinic A: Temperature above 8.0 °C"
     assert email_subject(ACKNOWLEDGED) == "[Acknowledged] A1 at Clinic A: Temperature above 8.0 °C"
-    resolved = dataclasses.replace(OPEN, state="resolved")
-    assert email_subject(resolved) == "[Resolved, needs acknowledgement] A1 at Clinic A: Temperature above 8.0 °C"
-    assert email_subject(CLEARED) == "[Closed] A1 at Clinic A: Temperature above 8.0 °C"
+    assert email_subject(RESOLVED) == "[Resolved, needs acknowledgement] A1 at Clinic A: Temperature above 8.0 °C"
+    assert email_subject(CLEARED) == "[Resolved, closed] A1 at Clinic A: Temperature above 8.0 °C"
+
+
+def test_email_subject_of_each_event_says_what_is_left_to_do():
+    closed = dataclasses.replace(RESOLVED, acknowledged_by="nurse.kim", acknowledged_at=RESOLVED.updated_at)
+    assert email_subject(dataclasses.replace(closed, event="acknowledged")).startswith("[Acknowledged, closed] A1")
+    # A reminder of an alert that ended by itself; an alert found late, already over, is new all the same.
+    assert email_subject(dataclasses.replace(RESOLVED, event="reminder")).startswith(
+        "[Reminder: ALARM, ended, needs acknowledgement] A1")
+    assert email_subject(dataclasses.replace(RESOLVED, event="opened")).startswith(
+        "[New ALARM, ended, needs acknowledgement] A1")
+    assert email_subject(dataclasses.replace(ACKNOWLEDGED, event="changed", severity="warning")).startswith(
+        "[Changed to WARNING, acknowledged] A1")
 
 
 def test_email_body_of_an_open_excursion_tells_a_nurse_what_to_do():
     assert email_body(OPEN) == """\
-ALARM: Temperature above 8.0 °C
+New ALARM: Temperature above 8.0 °C
 
 Fridge:   A1
 Site:     Clinic A
@@ -72,6 +94,35 @@ Alert 42 (excursion, alarm), updated 2026-11-25 12:01 CET.
 -- 
 Fridge Monitor
 """
+
+
+def test_email_body_of_a_reminder_says_it_is_one():
+    assert email_body(REMINDER).startswith("""\
+Reminder: ALARM, not acknowledged: Temperature above 8.0 °C
+
+Reminder: this alert has not been acknowledged yet.
+
+Fridge:   A1
+""")
+    assert email_body(REMINDER).endswith("Alert 42 (excursion, alarm), updated 2026-11-25 12:31 CET.\n-- \nFridge Monitor\n")
+
+
+def test_email_body_of_an_escalation_and_of_a_change_say_why_they_come():
+    assert email_body(ESCALATED).startswith("""\
+Escalated ALARM, not acknowledged: Temperature above 8.0 °C
+
+Nobody has acknowledged this alert yet, so it now goes to you as well.
+
+Fridge:   A1
+""")
+    assert email_body(CHANGED).startswith("""\
+Changed to ALARM: Temperature above 8.0 °C
+
+The alert has changed: it is now an alarm.
+
+Fridge:   A1
+""")
+    assert "it is now a warning." in email_body(dataclasses.replace(CHANGED, severity="warning"))
 
 
 def test_email_body_after_acknowledgement_and_when_closed():
@@ -102,7 +153,7 @@ def test_each_kind_has_its_own_steps_and_an_unknown_kind_a_generic_one():
 def test_webhook_body_is_compact_json_with_stable_keys_and_utc_times():
     assert webhook_body(OPEN) == (
         '{"acknowledged_at":null,"acknowledged_by":null,"action":null,"alert_id":42,'
-        '"detail":"Peak 9.4 °C; above 8.0 °C for 61 minutes.","fridge":"A1","kind":"excursion",'
+        '"detail":"Peak 9.4 °C; above 8.0 °C for 61 minutes.","event":"opened","fridge":"A1","kind":"excursion",'
         '"severity":"alarm","site":"Clinic A","started_at":"2026-11-25T10:00:00Z","state":"open",'
         '"title":"Temperature above 8.0 °C","updated_at":"2026-11-25T11:01:00Z",'
         '"url":"http://127.0.0.1:8000/alerts/42","version":1}'
@@ -110,6 +161,27 @@ def test_webhook_body_is_compact_json_with_stable_keys_and_utc_times():
     acknowledged = json.loads(webhook_body(ACKNOWLEDGED))
     assert (acknowledged["state"], acknowledged["acknowledged_by"], acknowledged["acknowledged_at"]) == (
         "acknowledged", "nurse.kim", "2026-11-25T11:10:00Z")
+
+
+@pytest.mark.parametrize(("message", "event", "state"), [
+    (OPEN, "opened", "open"),
+    (ESCALATED, "escalated", "open"),
+    (REMINDER, "reminder", "open"),
+    (CHANGED, "changed", "open"),
+    (ACKNOWLEDGED, "acknowledged", "acknowledged"),
+    (RESOLVED, "resolved", "resolved"),
+    (CLEARED, "resolved", "resolved"),
+])
+def test_webhook_and_mqtt_bodies_name_the_event(message, event, state):
+    body = json.loads(webhook_body(message))
+    assert (body["version"], body["event"], body["state"], body["alert_id"]) == (1, event, state, 42)
+    assert json.loads(mqtt_payload(message))["event"] == event
+
+
+def test_a_reminder_is_told_apart_from_the_first_message_only_by_its_event_and_time():
+    first, reminder = json.loads(webhook_body(OPEN)), json.loads(webhook_body(REMINDER))
+    assert {k for k in first if first[k] != reminder[k]} == {"event", "updated_at"}
+    assert reminder["event"] == "reminder"
 
 
 def test_times_in_other_zones_are_written_in_utc():
@@ -125,7 +197,8 @@ def test_mqtt_state_is_active_until_resolved_and_acknowledged():
     assert json.loads(mqtt_payload(ACKNOWLEDGED))["active"] is True
     assert json.loads(mqtt_payload(dataclasses.replace(OPEN, state="resolved")))["active"] is True
     cleared = json.loads(mqtt_payload(CLEARED))
-    assert (cleared["active"], cleared["state"], cleared["fridge"]) == (False, "resolved", "A1")
+    assert (cleared["active"], cleared["state"], cleared["event"], cleared["fridge"]) == (False, "resolved", "resolved",
+                                                                                         "A1")
 
 
 def test_mqtt_topic_keeps_fridge_names_out_of_the_topic_structure():
@@ -135,15 +208,22 @@ def test_mqtt_topic_keeps_fridge_names_out_of_the_topic_structure():
 
 def test_short_text_for_chat_and_sms():
     assert short_text(OPEN) == (
-        "ALARM A1 (Clinic A): Temperature above 8.0 °C. Since 2026-11-25 11:00 CET. "
+        "[New ALARM] A1 (Clinic A): Temperature above 8.0 °C. Since 2026-11-25 11:00 CET. "
         "Peak 9.4 °C; above 8.0 °C for 61 minutes. Acknowledge: http://127.0.0.1:8000/alerts/42"
     )
+    assert short_text(REMINDER) == (
+        "[Reminder: ALARM, not acknowledged] A1 (Clinic A): Temperature above 8.0 °C. Since 2026-11-25 11:00 CET. "
+        "Peak 9.4 °C; above 8.0 °C for 61 minutes. Acknowledge: http://127.0.0.1:8000/alerts/42"
+    )
+    assert short_text(ESCALATED).startswith("[Escalated ALARM, not acknowledged] A1 (Clinic A): ")
+    assert short_text(CHANGED).startswith("[Changed to ALARM] A1 (Clinic A): ")
+    assert short_text(RESOLVED).startswith("[Resolved, needs acknowledgement] A1 (Clinic A): ")
     assert short_text(ACKNOWLEDGED) == (
-        "Acknowledged A1 (Clinic A): Temperature above 8.0 °C. "
+        "[Acknowledged] A1 (Clinic A): Temperature above 8.0 °C. "
         "Acknowledged by nurse.kim: Moved all lots to fridge B2."
     )
     assert short_text(CLEARED) == (
-        "Closed A1 (Clinic A): Temperature above 8.0 °C. Closed, acknowledged by nurse.kim."
+        "[Resolved, closed] A1 (Clinic A): Temperature above 8.0 °C. Closed, acknowledged by nurse.kim."
     )
 
 
@@ -165,6 +245,8 @@ def test_webhook_signature_is_hmac_sha256_of_the_body():
     ("changes", "message"),
     [
         ({"state": "closed"}, "alert state must be one of open, acknowledged, resolved, not 'closed'"),
+        ({"event": "again"}, "notification event must be one of opened, escalated, reminder, acknowledged, "
+                             "resolved, changed, not 'again'"),
         ({"started_at": datetime(2026, 1, 1)}, "started_at must be timezone-aware"),
     ],
 )
