@@ -80,10 +80,12 @@ def test_clearing_one_alert_leaves_the_fridge_active_while_another_is_in_play(sq
         ack("out-of-range", 6)  # the warning is acknowledged; the alarm is still open
         state = retained_state(mqtt_url, topic)
         assert (state["active"], state["kind"], state["severity"], state["state"]) == (True, "excursion", "alarm", "open")
+        assert state["event"] == "opened"  # the alarm's own last event, not the warning's acknowledgement
         judge(30, (10, 5.0), (15, 5.0), (20, 5.0), (25, 5.0), (30, 5.0))  # back in range, past the clear delay
         ack("freeze", 31)
         state = retained_state(mqtt_url, topic)
         assert (state["active"], state["state"], state["acknowledged_by"]) == (False, "resolved", "nina")
+        assert state["event"] == "acknowledged"
     finally:
         host, port = mqtt_url.split("://")[1].split(":")
         client = paho.Client(paho.CallbackAPIVersion.VERSION2)
