@@ -16,7 +16,7 @@ import click
 
 from fridge_monitor import __version__
 from fridge_monitor.config import Config, ConfigError, load_config
-from fridge_monitor.readings import FORMATS, ParseContext
+from fridge_monitor.readings import SUBSCRIPTION_FORMATS, ParseContext, filter_base
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -476,20 +476,34 @@ def _verify_bundle(ctx: click.Context, path: str) -> None:
 
 
 @main.command("parse")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Payload format.")
+@click.option("--format", "fmt", type=click.Choice(SUBSCRIPTION_FORMATS), required=True, help="Payload format.")
 @click.option("--topic", required=True, help="The MQTT topic the payload was published on.")
 @click.option("--timezone", "tz_name", default="UTC", show_default=True,
               help="Local time zone for devices that send clock time without an offset (Tasmota).")
-def parse_command(fmt: str, topic: str, tz_name: str) -> None:
-    """Read one payload on stdin and print the readings it holds, or why not."""
+@click.option("--retained", is_flag=True,
+              help="The broker handed the message over from its store on subscribe (it may be old).")
+@click.pass_context
+def parse_command(ctx: click.Context, fmt: str, topic: str, tz_name: str, retained: bool) -> None:
+    """Read one payload on stdin and print the readings it holds, or why not.
+
+    The configured subscriptions give the base topic (zigbee2mqtt's friendly
+    names follow it) and [[mqtt.esphome_entities]] what ESPHome entities measure.
+    """
+    from paho.mqtt.client import topic_matches_sub
+
     from fridge_monitor.parsers import explain, parse
 
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise CliError(f"--timezone: unknown time zone {tz_name!r}") from None
+    config = _load(ctx)
+    base = next((filter_base(s.topic) for s in config.subscriptions
+                 if s.fmt == fmt and topic_matches_sub(s.topic, topic)), None)
     payload = sys.stdin.buffer.read()
-    result = parse(fmt, topic, payload, ParseContext(datetime.now(timezone.utc), lambda _sid: tz))
+    context = ParseContext(datetime.now(timezone.utc), lambda _sid: tz, shelly_gen1_unit=config.ingest["shelly_gen1_unit"],
+                           retained=retained, base_topic=base, declared_entities=config.esphome_entities)
+    result = parse(fmt, topic, payload, context)
     for line in explain(result):
         click.echo(line)
     if result.rejections and not result.readings:

@@ -39,6 +39,7 @@ class Incoming:
     qos: int
     received_at: float
     connection: int
+    retained: bool = False  # handed over from the broker's store on subscribe, however old
 
 
 @dataclasses.dataclass(slots=True)
@@ -70,8 +71,10 @@ class IngestStartError(Exception):
 
 
 def subscription_topics(subscriptions: Sequence[Subscription], shared_group: str) -> list[str]:
+    """The filters to subscribe to. Discovery configs are never shared: every ingest process
+    learns every entity, and a shared subscription gets no retained messages (MQTT 5)."""
     if shared_group:
-        return [f"$share/{shared_group}/{s.topic}" for s in subscriptions]
+        return [s.topic if s.fmt == "discovery" else f"$share/{shared_group}/{s.topic}" for s in subscriptions]
     return [s.topic for s in subscriptions]
 
 
@@ -208,7 +211,8 @@ class Ingest:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "backslashreplace")  # kept, then rejected
-        self._inbox.append(Incoming(topic, msg.payload, msg.mid, msg.qos, self._clock(), self._connection))
+        self._inbox.append(Incoming(topic, msg.payload, msg.mid, msg.qos, self._clock(), self._connection,
+                                    retained=msg.retain))
         if not self._wake.is_set():
             self._wake.set()
 
@@ -255,7 +259,7 @@ class Ingest:
     def _ship(self, messages: list[Incoming]) -> None:
         batch_id = next(self._batch_ids)
         self.stats.messages_received += len(messages)
-        payload = (batch_id, [(msg.topic, msg.payload, msg.received_at) for msg in messages])
+        payload = (batch_id, [(msg.topic, msg.payload, msg.received_at, msg.retained) for msg in messages])
         # Registered and sent under one lock: a writer restart re-sends exactly
         # what is registered, so no batch is sent twice or lost in between.
         with self._writer_lock:
@@ -305,7 +309,7 @@ class Ingest:
             with self._in_flight_lock:
                 pending = sorted(self._in_flight.items())
             for batch_id, messages in pending:
-                self._pipe.send((batch_id, [(m.topic, m.payload, m.received_at) for m in messages]))
+                self._pipe.send((batch_id, [(m.topic, m.payload, m.received_at, m.retained) for m in messages]))
 
     def _acknowledge(self, messages: list[Incoming]) -> None:
         current = self._connection

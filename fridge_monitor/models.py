@@ -157,6 +157,19 @@ class RejectedMessage(Base):
     payload_size: so.Mapped[int]
 
 
+class IgnoredMessageCount(Base):
+    """How many MQTT messages of a format carried nothing to record (an ESPHome power state, a
+    humidity-only update), with the last one's topic and why: counted for /metrics, not kept."""
+
+    __tablename__ = "ignored_message_counts"
+
+    fmt: so.Mapped[str] = so.mapped_column(sa.String(20), primary_key=True)
+    count: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    last_at: so.Mapped[UTC]
+    last_topic: so.Mapped[str] = so.mapped_column(sa.Text)
+    last_reason: so.Mapped[str] = so.mapped_column(sa.Text)
+
+
 class HourlyRollup(Base):
     """Min, max, sum and count of one sensor's readings in one UTC hour, for long-range charts.
 

@@ -8,7 +8,7 @@ broker redelivery) is stored once. Unknown sensors are registered unassigned.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor import audit_trail
 from fridge_monitor import models as m
-from fridge_monitor.readings import Availability, BatteryLevel, Reading
+from fridge_monitor.readings import Availability, BatteryLevel, Entity, Reading
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
 HOUR = timedelta(hours=1)
@@ -34,6 +34,16 @@ class Rejected:
     payload: bytes
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message that carried nothing to record (e.g. an ESPHome power state): counted, not kept."""
+
+    fmt: str
+    received_at: datetime
+    topic: str
+    reason: str
+
+
 @dataclasses.dataclass(slots=True)
 class Batch:
     """What one batch of MQTT messages amounts to, ready to be written."""
@@ -42,9 +52,12 @@ class Batch:
     rejected: list[Rejected] = dataclasses.field(default_factory=list)
     availability: list[tuple[Availability, datetime]] = dataclasses.field(default_factory=list)
     batteries: list[BatteryLevel] = dataclasses.field(default_factory=list)
+    entities: list[Entity] = dataclasses.field(default_factory=list)
+    ignored: list[Ignored] = dataclasses.field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.readings or self.rejected or self.availability or self.batteries)
+        return bool(self.readings or self.rejected or self.availability or self.batteries or self.entities
+                    or self.ignored)
 
 
 _CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127) if chr(i) not in "\t\n"}
@@ -136,6 +149,25 @@ class Store:
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
             .values(online=sa.bindparam("online"), online_changed_at=at)
         )
+        entities = m.DiscoveredEntity.__table__
+        upsert_entity = _insert(name, entities)
+        self._upsert_entity = upsert_entity.on_conflict_do_update(
+            index_elements=["state_topic"],
+            set_={c: upsert_entity.excluded[c] for c in ("fmt", "node", "entity", "device_class", "unit",
+                                                         "config_topic", "updated_at")},
+        )
+        # A config withdrawn (empty), or moved to another state topic, forgets what it said before.
+        self._forget_entity = sa.delete(entities).where(
+            entities.c.config_topic == sa.bindparam("config_topic"),
+            entities.c.state_topic != sa.bindparam("keep"),
+        )
+        counts = m.IgnoredMessageCount.__table__
+        count_ignored = _insert(name, counts)
+        self._count_ignored = count_ignored.on_conflict_do_update(
+            index_elements=["fmt"],
+            set_={"count": counts.c.count + count_ignored.excluded.count,
+                  **{c: count_ignored.excluded[c] for c in ("last_at", "last_topic", "last_reason")}},
+        )
 
     def write(self, batch: Batch) -> None:
         """Commit the whole batch or nothing (raises; the caller retries)."""
@@ -183,7 +215,36 @@ class Store:
                     self._availability,
                     [{"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at} for a, at in batch.availability],
                 )
+            if batch.entities:
+                self._write_entities(conn, batch.entities)
+            if batch.ignored:
+                self._count(conn, batch.ignored)
         self._known_sensors.update(r.sensor_id for r, _ in batch.readings)
+
+    def _write_entities(self, conn: sa.Connection, entities: list[Entity]) -> None:
+        """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
+        now = datetime.now(timezone.utc)
+        for e in entities:
+            conn.execute(self._forget_entity, {"config_topic": printable(e.config_topic), "keep": printable(e.state_topic)})
+            if not e.removed:
+                conn.execute(self._upsert_entity, {
+                    "state_topic": printable(e.state_topic), "fmt": "esphome", "node": printable(e.node),
+                    "entity": printable(e.name), "device_class": e.device_class and printable(e.device_class),
+                    "unit": e.unit and printable(e.unit), "config_topic": printable(e.config_topic),
+                    "updated_at": now,
+                })
+
+    def _count(self, conn: sa.Connection, ignored: list[Ignored]) -> None:
+        """Add the batch's ignored messages to the counts by format (the last one's topic and reason shown)."""
+        by_format: dict[str, tuple[int, Ignored]] = {}
+        for item in ignored:
+            count, _last = by_format.get(item.fmt, (0, item))
+            by_format[item.fmt] = (count + 1, item)
+        conn.execute(self._count_ignored, [
+            {"fmt": fmt, "count": count, "last_at": last.received_at, "last_topic": printable(last.topic),
+             "last_reason": printable(last.reason)}
+            for fmt, (count, last) in sorted(by_format.items())
+        ])
 
     def _register_sensors(self, conn: sa.Connection, batch: Batch) -> None:
         """Register sensors this process has not seen yet; a truly new one is audited."""

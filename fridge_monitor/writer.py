@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from multiprocessing.connection import Connection
 from typing import Any
@@ -24,38 +24,45 @@ import sqlalchemy as sa
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 from fridge_monitor.parsers import parse
-from fridge_monitor.readings import ParseContext
-from fridge_monitor.store import Batch, Rejected, Store
+from fridge_monitor.parsers.esphome import entity_kind
+from fridge_monitor.readings import Entity, EntityKind, ParseContext, filter_base
+from fridge_monitor.store import Batch, Ignored, Rejected, Store
 
 log = logging.getLogger(__name__)
 
 TZ_REFRESH_S = 60.0
 MAX_REASONS_SHOWN = 5
 
-# (topic, payload, received_at as epoch seconds)
-RawMessage = tuple[str, bytes, float]
+# (topic, payload, received_at as epoch seconds, retained: handed over from the broker's store on subscribe)
+RawMessage = tuple[str, bytes, float, bool]
+# (format, base topic: the fixed part of the filter that matched)
+Route = tuple[str, str]
 
 
 class Router:
-    """Which payload format a topic is in: the first configured filter that matches."""
+    """Which payload format a topic is in, and its base topic: the first configured filter that matches."""
 
     def __init__(self, subscriptions: Sequence[Any]) -> None:
         from paho.mqtt.client import topic_matches_sub
 
         self._match = topic_matches_sub
-        self._subscriptions = tuple(subscriptions)
-        self._cache: dict[str, str | None] = {}
+        self._subscriptions = tuple((s.topic, (s.fmt, filter_base(s.topic))) for s in subscriptions)
+        self._cache: dict[str, Route | None] = {}
 
-    def format_for(self, topic: str) -> str | None:
+    def route(self, topic: str) -> Route | None:
         try:
             return self._cache[topic]
         except KeyError:
             pass
-        fmt = next((s.fmt for s in self._subscriptions if self._match(s.topic, topic)), None)
+        found = next((route for filter_, route in self._subscriptions if self._match(filter_, topic)), None)
         if len(self._cache) > 50_000:  # a flood of distinct topics must not grow memory forever
             self._cache.clear()
-        self._cache[topic] = fmt
-        return fmt
+        self._cache[topic] = found
+        return found
+
+    def format_for(self, topic: str) -> str | None:
+        found = self.route(topic)
+        return found[0] if found else None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -82,6 +89,11 @@ class Writer:
         self._default_tz: tzinfo = ZoneInfo(config.ingest["default_timezone"])
         self._sensor_tz: dict[str, tzinfo] = {}
         self._tz_loaded_at = float("-inf")
+        # What ESPHome entities measure: declared in the config (by sensor id), and learnt from
+        # discovery configs (by state topic, kept in discovered_entities and reloaded with the time zones).
+        self._declared: Mapping[str, EntityKind] = config.esphome_entities
+        self._discovered: dict[str, EntityKind] = {}
+        self._config_topics: dict[str, str] = {}  # discovery config topic -> its state topic
         ingest = config.ingest
         self._context_args: dict[str, Any] = dict(
             shelly_gen1_unit=ingest["shelly_gen1_unit"],
@@ -98,15 +110,19 @@ class Writer:
         ignored = 0
         args = self._context_args
         tz_for = self._tz_for
-        for topic, payload, received_ts in messages:
+        declared, discovered = self._declared, self._discovered
+        for topic, payload, received_ts, retained in messages:
             received = datetime.fromtimestamp(received_ts, timezone.utc)
-            fmt = self._router.format_for(topic)
-            if fmt is None:
+            route = self._router.route(topic)
+            if route is None:
                 batch.rejected.append(
                     Rejected(received, topic, None, None, "no configured subscription matches this topic", payload)
                 )
                 continue
-            result = parse(fmt, topic, payload, ParseContext(received, tz_for, **args))
+            fmt, base = route
+            ctx = ParseContext(received, tz_for, **args, retained=retained, base_topic=base,
+                               declared_entities=declared, discovered_entities=discovered)
+            result = parse(fmt, topic, payload, ctx)
             for reading in result.readings:
                 batch.readings.append((reading, received))
             if result.rejections:
@@ -119,9 +135,27 @@ class Writer:
             if result.availability is not None:
                 batch.availability.append((result.availability, received))
             batch.batteries.extend(result.batteries)
+            if result.entity is not None and self._learn(result.entity):
+                batch.entities.append(result.entity)  # learnt at once: the next state in this batch is read by it
             if result.ignored is not None and not result.readings:
                 ignored += 1
+                batch.ignored.append(Ignored(fmt, received, topic, result.ignored))
         return batch, ignored
+
+    def _learn(self, entity: Entity) -> bool:
+        """Take in what a discovery config says; True when that is news to store."""
+        old_state_topic = self._config_topics.pop(entity.config_topic, None)
+        if entity.removed:
+            if old_state_topic is not None:
+                self._discovered.pop(old_state_topic, None)
+            return old_state_topic is not None
+        kind = entity_kind(entity.device_class, entity.unit)
+        if old_state_topic is not None and old_state_topic != entity.state_topic:
+            self._discovered.pop(old_state_topic, None)
+        self._config_topics[entity.config_topic] = entity.state_topic
+        news = old_state_topic != entity.state_topic or self._discovered.get(entity.state_topic) != kind
+        self._discovered[entity.state_topic] = kind
+        return news
 
     def process(self, messages: Sequence[RawMessage]) -> dict[str, int] | None:
         """Commit the messages; counts of what was stored, or None if told to stop first."""
@@ -168,17 +202,19 @@ class Writer:
             try:
                 self._store.write(batch)
             except sa.exc.SQLAlchemyError as exc:
-                topic, payload, received_ts = message
+                topic, payload, received_ts, _retained = message
                 received = datetime.fromtimestamp(received_ts, timezone.utc)
                 reason = f"could not be stored: {_first_line(exc)}"
                 self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload)]))
 
     def _refresh_time_zones(self) -> None:
-        """Sensor → site time zone, for devices that send local clock time."""
+        """Sensor → site time zone, for devices that send local clock time; and the discovered
+        entities, which other ingest processes may have learnt (a restarted one starts from them)."""
         now = time.monotonic()
         if now - self._tz_loaded_at < TZ_REFRESH_S:
             return
         self._tz_loaded_at = now
+        e = m.DiscoveredEntity
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(
@@ -186,9 +222,13 @@ class Writer:
                     .join(m.Fridge, m.Sensor.fridge_id == m.Fridge.id)
                     .join(m.Site, m.Fridge.site_id == m.Site.id)
                 ).all()
+                entities = conn.execute(sa.select(e.state_topic, e.config_topic, e.device_class, e.unit)).all()
         except sa.exc.SQLAlchemyError:
             return  # keep the last known map; the commit will report the outage
         self._sensor_tz = {sid: ZoneInfo(tz) for sid, tz in rows}
+        self._discovered.clear()
+        self._discovered.update((row.state_topic, entity_kind(row.device_class, row.unit)) for row in entities)
+        self._config_topics = {row.config_topic: row.state_topic for row in entities}
 
     def _tz_for(self, sensor_id: str) -> tzinfo:
         return self._sensor_tz.get(sensor_id, self._default_tz)

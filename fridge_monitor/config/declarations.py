@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from fridge_monitor.config.errors import ConfigError, only_keys, table_list, zone
-from fridge_monitor.readings import FORMATS
+from fridge_monitor.readings import FORMATS, MEASURES, SUBSCRIPTION_FORMATS, EntityKind
 from fridge_monitor.rules import (
     PRESETS,
     AlarmProfile,
@@ -16,17 +16,22 @@ from fridge_monitor.rules import (
 )
 
 # (topic filter, format) pairs subscribed when [[mqtt.subscriptions]] is absent.
+# The first filter a topic matches gives its format. Discovery configs come before
+# ESPHome states: a broker hands over retained messages in the order of the filters.
 DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
     ("fridge-monitor/readings/+", "native"),
     ("fridge-monitor/availability/+", "native"),
     ("fridge-monitor/senml/#", "senml"),
-    ("zigbee2mqtt/+", "zigbee2mqtt"),
-    ("zigbee2mqtt/+/availability", "zigbee2mqtt"),
+    # The friendly name may contain "/": everything after the base topic names the device.
+    ("zigbee2mqtt/#", "zigbee2mqtt"),
     ("tele/+/SENSOR", "tasmota"),
     ("tele/+/LWT", "tasmota"),
+    ("homeassistant/sensor/+/+/config", "discovery"),
     ("+/sensor/+/state", "esphome"),
     ("+/status", "esphome"),
     ("shellies/+/sensor/+", "shelly"),
+    # Shelly publishes each add-on probe in °C and again in °F (ext_temperature_f): one is enough.
+    ("shellies/+/ext_temperature/+", "shelly"),
     ("shellies/+/online", "shelly"),
     ("+/status/+", "shelly"),
     ("+/events/rpc", "shelly"),
@@ -82,12 +87,43 @@ def parse_subscriptions(value: Any, source: str) -> tuple[Subscription, ...]:
         topic, fmt = table.get("topic"), table.get("format")
         if not isinstance(topic, str) or not topic or topic.startswith("$share/"):
             raise ConfigError(f"{where} needs a topic filter (without $share/; use [ingest] shared_group)")
-        if fmt not in FORMATS:
-            raise ConfigError(f"{where} format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        if fmt not in SUBSCRIPTION_FORMATS:
+            raise ConfigError(f"{where} format must be one of {', '.join(SUBSCRIPTION_FORMATS)}, not {fmt!r}")
         subs.append(Subscription(topic, fmt))
     if not subs:
         raise ConfigError(f"{source}: [[mqtt.subscriptions]] is empty; remove it to use the defaults")
     return tuple(subs)
+
+
+ENTITY_UNITS = ("C", "F", "K")
+DECLARED = "declared in [[mqtt.esphome_entities]]"
+
+
+def parse_esphome_entities(value: Any, source: str) -> dict[str, EntityKind]:
+    """``[[mqtt.esphome_entities]]``: what an ESPHome entity measures, by sensor id.
+
+    The operator's word wins over the node's discovery config and over the
+    entity's name; e.g. a probe whose discovery config is missing, or a
+    "temp_setpoint" that is no measurement.
+    """
+    entities: dict[str, EntityKind] = {}
+    for i, table in enumerate(table_list([] if value is None else value, "mqtt.esphome_entities", source), 1):
+        where = f"{source}: [[mqtt.esphome_entities]] #{i}"
+        only_keys(table, {"sensor", "measures", "unit"}, where)
+        sid = table.get("sensor")
+        parts = sid.split(":") if isinstance(sid, str) else []
+        if len(parts) != 3 or parts[0] != "esphome" or not all(parts[1:]):
+            raise ConfigError(f'{where}: sensor must be an ESPHome sensor id "esphome:<node>:<name>", not {sid!r}')
+        if sid in entities:
+            raise ConfigError(f"{where}: sensor {sid!r} is declared twice")
+        measures = table.get("measures", "temperature")
+        if measures not in MEASURES:
+            raise ConfigError(f"{where}: measures must be one of {', '.join(MEASURES)}, not {measures!r}")
+        unit = table.get("unit", "C")
+        if measures == "temperature" and unit not in ENTITY_UNITS:
+            raise ConfigError(f"{where}: unit must be one of {', '.join(ENTITY_UNITS)}, not {unit!r}")
+        entities[sid] = EntityKind(measures, unit if measures == "temperature" else None, DECLARED)
+    return entities
 
 
 def parse_sites(value: Any, source: str) -> tuple[SiteDecl, ...]:

@@ -25,11 +25,13 @@ from fridge_monitor.config.declarations import (
     SiteDecl,
     Subscription,
     parse_alarm_profiles,
+    parse_esphome_entities,
     parse_fridges,
     parse_sites,
     parse_subscriptions,
 )
 from fridge_monitor.config.errors import ConfigError, resolve_secret, zone
+from fridge_monitor.readings import EntityKind
 from fridge_monitor.rules import PRESETS, AlarmProfile
 
 ENV_PREFIX = "FRIDGE_MONITOR_"
@@ -134,6 +136,8 @@ class Config:
     channels: tuple[ChannelDecl, ...] = ()
     alarm_profiles: tuple[AlarmProfile, ...] = ()
     reports: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["reports"]))
+    esphome_entities: Mapping[str, EntityKind] = dataclasses.field(default_factory=dict)
+    """[[mqtt.esphome_entities]]: what an ESPHome entity measures, by sensor id."""
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -178,6 +182,7 @@ def build_config(
     # Where each value came from, so an error names the file or the env variable.
     origins: dict[tuple[str, str], str] = {}
     subscriptions_raw: Any = None
+    esphome_entities_raw: Any = None
     for top, value in raw.items():
         if top in ("sites", "fridges", "alarm_profiles"):
             continue
@@ -189,6 +194,9 @@ def build_config(
         for key, item in value.items():
             if top == "mqtt" and key == "subscriptions":
                 subscriptions_raw = item
+                continue
+            if top == "mqtt" and key == "esphome_entities":
+                esphome_entities_raw = item
                 continue
             if top == "alerts" and key == "channels":
                 continue  # [[alerts.channels]] is read by parse_channels below
@@ -215,6 +223,7 @@ def build_config(
         _check_section(section, values, lambda key, s=section: origins.get((s, key), source))
 
     subscriptions = parse_subscriptions(subscriptions_raw, source)
+    esphome_entities = parse_esphome_entities(esphome_entities_raw, source)
     sites = parse_sites(raw.get("sites", []), source)
     profiles = parse_alarm_profiles(raw.get("alarm_profiles", []), source)
     known_profiles = set(PRESETS) | {p.name for p in profiles}
@@ -236,6 +245,7 @@ def build_config(
         source=source,
         channels=channels,
         alarm_profiles=profiles,
+        esphome_entities=esphome_entities,
     )
 
 

@@ -73,6 +73,13 @@ class DatabaseCollector:
                                   value=figures.readings)
         yield CounterMetricFamily("fridge_monitor_rejected_messages", "MQTT messages (or parts) rejected and kept.",
                                   value=figures.rejected)
+        ignored = CounterMetricFamily("fridge_monitor_ignored_messages",
+                                      "MQTT messages that carried nothing to record (e.g. an ESPHome power or "
+                                      "counter state), by format; counted, not kept.", labels=["format"])
+        counts = m.IgnoredMessageCount
+        for fmt, count in self.conn.execute(sa.select(counts.fmt, counts.count).order_by(counts.fmt)):
+            ignored.add_metric([fmt], count)
+        yield ignored
         lag = GaugeMetricFamily("fridge_monitor_ingest_lag_seconds",
                                 "Seconds since the newest reading was received (absent before the first).")
         if figures.newest_received_at is not None:

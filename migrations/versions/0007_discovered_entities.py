@@ -1,4 +1,5 @@
-"""entities learnt from Home Assistant discovery (ESPHome): which states are temperatures, in which unit
+"""entities learnt from Home Assistant discovery (ESPHome): which states are temperatures, in which unit;
+counts of ignored MQTT messages by format
 
 Revision ID: 0007
 Revises: 0006
@@ -28,7 +29,16 @@ def upgrade() -> None:
     sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('state_topic', name=op.f('pk_discovered_entities'))
     )
+    op.create_table('ignored_message_counts',
+    sa.Column('fmt', sa.String(length=20), nullable=False),
+    sa.Column('count', sa.BigInteger(), nullable=False),
+    sa.Column('last_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_topic', sa.Text(), nullable=False),
+    sa.Column('last_reason', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('fmt', name=op.f('pk_ignored_message_counts'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('ignored_message_counts')
     op.drop_table('discovered_entities')

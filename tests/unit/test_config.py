@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS, SETTINGS, ConfigError, build_config, load_config
+from fridge_monitor.readings import EntityKind
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -22,7 +23,12 @@ def test_defaults_subscribe_to_every_format():
     assert config.database["url"] == "sqlite:///fridge-monitor.db"
     assert config.mqtt["protocol"] == "5"
     assert [(s.topic, s.fmt) for s in config.subscriptions] == list(DEFAULT_SUBSCRIPTIONS)
-    assert {s.fmt for s in config.subscriptions} == {"native", "senml", "zigbee2mqtt", "tasmota", "esphome", "shelly"}
+    assert {s.fmt for s in config.subscriptions} == {
+        "native", "senml", "zigbee2mqtt", "tasmota", "esphome", "shelly", "discovery"}
+    assert ("zigbee2mqtt/#", "zigbee2mqtt") in DEFAULT_SUBSCRIPTIONS  # friendly names may contain "/"
+    topics = [t for t, _ in DEFAULT_SUBSCRIPTIONS]
+    # Retained discovery configs are handed over before retained ESPHome states.
+    assert topics.index("homeassistant/sensor/+/+/config") < topics.index("+/sensor/+/state")
 
 
 def test_env_overrides_file_and_is_typed():
@@ -138,6 +144,40 @@ def test_example_documents_every_setting_with_its_default():
     config = build_config(tomllib.loads(uncommented), {}, {}, "example")
     assert [f.name for f in config.fridges] == ["A1"]
     assert config.subscriptions[0].topic == "fridge-monitor/readings/+"
+    assert config.esphome_entities["esphome:pharmacy-fridge:dallas_probe"] == EntityKind(
+        "temperature", "F", "declared in [[mqtt.esphome_entities]]")
+
+
+def test_esphome_entities_are_declared_by_sensor_id():
+    config = build({"mqtt": {"esphome_entities": [
+        {"sensor": "esphome:node1:probe", "unit": "K"},
+        {"sensor": "esphome:node1:temp_setpoint", "measures": "other"},
+        {"sensor": "esphome:node1:charge", "measures": "battery"},
+    ]}})
+    assert {sid: (k.measures, k.unit) for sid, k in config.esphome_entities.items()} == {
+        "esphome:node1:probe": ("temperature", "K"),
+        "esphome:node1:temp_setpoint": ("other", None),
+        "esphome:node1:charge": ("battery", None),
+    }
+    assert build({}).esphome_entities == {}
+
+
+@pytest.mark.parametrize(
+    ("entities", "message"),
+    [
+        ([{"sensor": "node1:probe"}], 'sensor must be an ESPHome sensor id "esphome:<node>:<name>", not \'node1:probe\''),
+        ([{"sensor": "esphome:node1"}], "sensor must be an ESPHome sensor id"),
+        ([{"sensor": "esphome:n:p", "unit": "°F"}], "unit must be one of C, F, K, not '°F'"),
+        ([{"sensor": "esphome:n:p", "measures": "power"}], "measures must be one of temperature, battery, other"),
+        ([{"sensor": "esphome:n:p"}, {"sensor": "esphome:n:p"}], "sensor 'esphome:n:p' is declared twice"),
+        ([{"sensor": "esphome:n:p", "units": "F"}], "unknown key 'units'"),
+        ({"sensor": "esphome:n:p"}, "mqtt.esphome_entities must be an array of tables"),
+    ],
+)
+def test_bad_esphome_entities_name_the_problem(entities, message):
+    with pytest.raises(ConfigError, match="esphome_entities") as caught:
+        build({"mqtt": {"esphome_entities": entities}})
+    assert message in str(caught.value)
 
 
 def test_alarm_profiles_are_presets_or_declared():
