@@ -72,6 +72,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "device_clock_tolerance_s": 300.0,
         "default_timezone": "UTC",
         "shelly_gen1_unit": "C",
+        "heartbeat_s": 5.0,
+        "max_drain_s": 3600.0,
     },
     "web": {
         "host": "127.0.0.1",
@@ -384,6 +386,8 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
     elif section == "ingest":
         _positive(values, section, "batch_size", origin)
         _positive(values, section, "max_payload_bytes", origin)
+        _positive(values, section, "heartbeat_s", origin)
+        _positive(values, section, "max_drain_s", origin)
         if values["min_temperature_c"] >= values["max_temperature_c"]:
             raise ConfigError(f"{origin('min_temperature_c')}: [ingest] min_temperature_c must be below max_temperature_c")
         zone(values["default_timezone"], f"{origin('default_timezone')}: [ingest] default_timezone")
