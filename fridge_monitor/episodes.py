@@ -13,12 +13,12 @@ rules"):
   limit belongs to the episode: it counts toward its time beyond and toward a
   continuous stretch (the safe assumption), and is reported as ``unknown``.
   Only a span inside the range breaks a continuous stretch.
-- An episode ends once the temperature has been back inside the range for the
-  clear delay and has either come back past the hysteresis margin or stayed
-  inside for the settle time. It ends at the moment it came back inside: a
-  fridge hovering inside the range just short of the margin is *in range*,
-  and the hover counts toward nothing. A later stretch beyond the limit is a
-  new episode.
+- An episode ends once the temperature has been back inside the range and
+  either stayed past the hysteresis margin for the clear delay or stayed
+  inside the range for the settle time (at least the clear delay). It ends at
+  the moment it came back inside: a fridge hovering inside the range just
+  short of the margin is *in range*, and the hover counts toward nothing. A
+  later stretch beyond the limit is a new episode.
 - Unknown time while coming back is not recovery either: the clear delay and
   the settle time start over at the next known span inside.
 """
@@ -119,7 +119,7 @@ class _Open:
     alarm_at: datetime | None = None
     hole: list[Span] = dataclasses.field(default_factory=list)  # unknown time right after a span beyond
     back_since: datetime | None = None  # inside the range since (known time only)
-    back_past_margin: bool = False
+    clear_since: datetime | None = None  # ...and past the hysteresis margin since
     back: _Tally = dataclasses.field(default_factory=_Tally)  # readings since coming back, not yet final
 
     def found(self, end: datetime | None) -> Found:
@@ -132,7 +132,7 @@ class _Open:
         self.tally.merge(self.back)
         self.back = _Tally()
         self.back_since = None
-        self.back_past_margin = False
+        self.clear_since = None
 
 
 def scan(spans: Iterable[Span], *, clear_delay: timedelta, settle: timedelta,
@@ -175,10 +175,13 @@ def scan(spans: Iterable[Span], *, clear_delay: timedelta, settle: timedelta,
         current.run_start = None
         if current.back_since is None:
             current.back_since = span.start
-        current.back_past_margin = current.back_past_margin or span.zone is Zone.CLEAR
+        if span.zone is not Zone.CLEAR:
+            current.clear_since = None
+        elif current.clear_since is None:
+            current.clear_since = span.start
         current.back.add(span)
-        inside = span.end - current.back_since
-        if inside >= clear_delay and (current.back_past_margin or inside >= settle):
+        settled = span.end - current.back_since >= max(settle, clear_delay)
+        if settled or (current.clear_since is not None and span.end - current.clear_since >= clear_delay):
             out.append(current.found(end=current.back_since))
             current = None
     if current is not None:

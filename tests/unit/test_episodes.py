@@ -62,8 +62,14 @@ def test_scanner_ends_a_hover_inside_after_the_settle_time_and_a_dip_past_the_ma
     assert scan(hover, clear_delay=10 * MIN, settle=30 * MIN)[0].back_since == m(30)
     hover.append(span(59, 60, Zone.INSIDE, 7.9))
     assert scan(hover, clear_delay=10 * MIN, settle=30 * MIN)[0].end == m(30)
-    dip = [span(0, 30, Zone.BEYOND), span(30, 35, Zone.INSIDE, 7.9), span(35, 40, Zone.CLEAR, 7.5)]
+    # Past the margin for the clear delay ends it sooner, still at the moment it came back inside.
+    dip = [span(0, 30, Zone.BEYOND), span(30, 35, Zone.INSIDE, 7.9), span(35, 44, Zone.CLEAR, 7.5)]
+    assert scan(dip, clear_delay=10 * MIN, settle=30 * MIN)[0].end is None
+    dip.append(span(44, 45, Zone.CLEAR, 7.5))
     assert scan(dip, clear_delay=10 * MIN, settle=30 * MIN)[0].end == m(30)
+    # A brief dip past the margin, back to just inside: the clear delay starts over.
+    brief = [span(0, 30, Zone.BEYOND), span(30, 35, Zone.CLEAR, 7.5), span(35, 50, Zone.INSIDE, 7.9)]
+    assert scan(brief, clear_delay=10 * MIN, settle=30 * MIN)[0].end is None
 
 
 # --- defect: a hole in the data resets a continuous alarm ---------------------------------------------
