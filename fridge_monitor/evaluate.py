@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from fridge_monitor import checks, lot_safety, profiles
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
-from fridge_monitor.overview import Segment, local_days, segments
+from fridge_monitor.overview import Segment, ingest_heard_until, local_days, segments
 from fridge_monitor.rules import PRESETS, AlarmProfile, ProfileError, daily_time_out_of_range, episodes
 
 if TYPE_CHECKING:
@@ -400,9 +400,14 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
                 if f.end is None or f.end >= start]
     sensors = _sensor_states(session, segs)
     rec = _Reconciler(session, fridge_id, start, now)
-    silent = checks.no_data_findings(sensors, facts.created_at, now, profile.allowed_gap)
+    # A backlog ingest still drains from the broker is not silence: by time, silence is judged as far as
+    # ingest has caught up; an alarm already open stays until a reading comes.
+    already = {(a.kind, a.rule, a.subject) for a in rec.alerts if a.kind == "no-data" and a.ended_at is None}
+    silent = checks.no_data_findings(
+        sensors, facts.created_at, now, profile.allowed_gap,
+        heard_until=ingest_heard_until(session.connection(), now) if by_time else None,
+        open_subjects=frozenset(subject for kind, rule, subject in already if rule == "silence"))
     if not by_time:
-        already = {(a.kind, a.rule, a.subject) for a in rec.alerts if a.kind == "no-data" and a.ended_at is None}
         silent = [f for f in silent if f.key in already]
     findings += silent
     open_battery = frozenset(a.subject for a in rec.alerts if a.kind == "low-battery" and a.ended_at is None)

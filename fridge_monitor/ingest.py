@@ -7,6 +7,12 @@ shipper thread sends the inbox in batches to the writer process
 that a batch is committed, each of its messages is acknowledged to the broker
 (paho ``manual_ack``). A crash anywhere before the acknowledgement makes the
 broker deliver the message again, and the idempotent insert keeps it single.
+
+Every ``[ingest] heartbeat_s`` the shipper sends the writer a heartbeat to
+store, and sends the broker a marker to a topic of this process's own
+(:mod:`fridge_monitor.heartbeat`): when the marker comes back and its batch
+is committed, everything the broker held for this session when it was sent
+is stored, so a backlog still being drained is not taken for silence.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from fridge_monitor.config import Config, Subscription
+from fridge_monitor.heartbeat import MARKER_PREFIX, Heartbeat, is_marker_topic, marker_topic
 from fridge_monitor.mqtt import connect, is_v5, make_client, shut_down
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,8 @@ class Incoming:
     qos: int
     received_at: float
     connection: int
+    marker: bool = False  # a heartbeat marker, never a reading
+    marker_sent_at: float | None = None  # this process's own marker: when it was sent
     retained: bool = False  # handed over from the broker's store on subscribe, however old
 
 
@@ -56,14 +66,15 @@ class IngestStats:
     writer_restarts: int = 0
     last_commit_at: float | None = None
     last_lag_s: float = 0.0
+    markers: int = 0  # heartbeat markers back from the broker (not counted as messages)
 
 
-def run_writer(conn: Any, config: Config, log_level: int) -> None:
+def run_writer(conn: Any, beats: Any, config: Config, log_level: int) -> None:
     """The writer process's entry point, imported lazily: this (MQTT) process then
     never loads SQLAlchemy and the parsers, and stays small."""
     from fridge_monitor.writer import writer_main
 
-    writer_main(conn, config, log_level)
+    writer_main(conn, beats, config, log_level)
 
 
 class IngestStartError(Exception):
@@ -90,7 +101,13 @@ class Ingest:
         self.config = config
         self.stats = IngestStats()
         self._clock = clock
-        self._topics = subscription_topics(config.subscriptions, config.ingest["shared_group"])
+        # The marker topic is this process's own, never shared: its markers queue behind its own backlog.
+        self._marker_topic = marker_topic(config.mqtt["client_id"])
+        self._topics = [*subscription_topics(config.subscriptions, config.ingest["shared_group"]), self._marker_topic]
+        self._beat_every = config.ingest["heartbeat_s"]
+        self._next_beat = 0.0
+        self._started_at = clock()
+        self._caught_up_at: float | None = None
         self._batch_size = config.ingest["batch_size"]
         self._inbox: collections.deque[Incoming] = collections.deque()
         self._in_flight: dict[int, list[Incoming]] = {}
@@ -106,6 +123,8 @@ class Ingest:
         self._subscribed = threading.Event()
         self._mp = multiprocessing.get_context("spawn")
         self._pipe: Any = None
+        self._beat_pipe: Any = None
+        self._beat_lock = threading.Lock()
         self._process: Any = None
         self._writer_lock = threading.Lock()
         self._client = make_client(config.mqtt, config.mqtt["client_id"], persistent=True, manual_ack=True)
@@ -161,6 +180,9 @@ class Ingest:
             time.sleep(0.02)
         if self.backlog:
             log.error("stopping with %d messages not yet stored; the broker will deliver them again", self.backlog)
+        self._send_beat(self._clock(), connected=False)  # no longer draining anything: judge silence as of now
+        with self._beat_lock:
+            self._beat_pipe.close()  # the writer stores that last beat, then ends
         with self._writer_lock:
             try:
                 self._pipe.send(None)
@@ -195,6 +217,7 @@ class Ingest:
     def _on_disconnect(self, _client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
         self._subscribed.clear()
+        self._beat_soon()
         if not self._stopping.is_set():
             log.warning("lost connection to MQTT broker (%s); reconnecting", reason)
 
@@ -203,6 +226,11 @@ class Ingest:
             if code.is_failure:
                 log.error("broker refused subscription to %s: %s", topic, code)
         self._subscribed.set()
+        self._beat_soon()  # the first marker now, behind whatever the broker holds for us
+
+    def _beat_soon(self) -> None:
+        self._next_beat = 0.0
+        self._wake.set()
 
     def _on_message(self, _client: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         if not self._accepting:
@@ -211,28 +239,44 @@ class Ingest:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "backslashreplace")  # kept, then rejected
-        self._inbox.append(Incoming(topic, msg.payload, msg.mid, msg.qos, self._clock(), self._connection,
-                                    retained=msg.retain))
+        if topic.startswith(MARKER_PREFIX) and is_marker_topic(topic):
+            self._inbox.append(Incoming(topic, b"", msg.mid, msg.qos, self._clock(), self._connection, True,
+                                        self._marker_sent_at(topic, msg.payload)))
+        else:
+            self._inbox.append(Incoming(topic, msg.payload, msg.mid, msg.qos, self._clock(), self._connection,
+                                        retained=msg.retain))
         if not self._wake.is_set():
             self._wake.set()
+
+    def _marker_sent_at(self, topic: str, payload: bytes) -> float | None:
+        """When our own marker was sent; None for another process's (received through a wide subscription)."""
+        if topic != self._marker_topic:
+            return None
+        try:
+            return float(payload)
+        except ValueError:
+            return None
 
     # -- writer process --------------------------------------------------
 
     def _start_writer(self, cancel: threading.Event | None = None) -> None:
         """Start a writer process and wait until it is ready to commit (call with the writer lock)."""
         ours, theirs = self._mp.Pipe(duplex=True)
+        beats_in, beats_out = self._mp.Pipe(duplex=False)
         level = logging.getLogger("fridge_monitor").getEffectiveLevel()
         process = self._mp.Process(
-            target=run_writer, args=(theirs, self.config, level), name="fridge-monitor-writer", daemon=True
+            target=run_writer, args=(theirs, beats_in, self.config, level), name="fridge-monitor-writer", daemon=True
         )
         process.start()
         theirs.close()
+        beats_in.close()
         try:
             while not ours.poll(0.2):
                 if (cancel is not None and cancel.is_set()) or self._stopping.is_set():
                     process.kill()
                     process.join(5)
                     ours.close()
+                    beats_out.close()
                     raise IngestStartError("stopped while waiting for the database")
             state, reason = ours.recv()
         except (EOFError, OSError):
@@ -240,8 +284,13 @@ class Ingest:
         if state != "ready":
             process.join(5)
             ours.close()
+            beats_out.close()
             raise IngestStartError(reason)
         self._pipe, self._process = ours, process
+        with self._beat_lock:
+            if self._beat_pipe is not None:
+                self._beat_pipe.close()
+            self._beat_pipe = beats_out
         self._acker = threading.Thread(target=self._ack_loop, args=(ours, process), name="ingest-acker", daemon=True)
         self._acker.start()
 
@@ -253,13 +302,52 @@ class Ingest:
             while self._inbox:
                 messages = [self._inbox.popleft() for _ in range(min(self._batch_size, len(self._inbox)))]
                 self._ship(messages)
+                self._beat_if_due()
             if self._stopping.is_set():
                 return
+            self._beat_if_due()
+
+    def _beat_if_due(self) -> None:
+        """Every heartbeat_s: a marker to the broker (when connected) and a heartbeat to store."""
+        if time.monotonic() < self._next_beat:
+            return
+        self._next_beat = time.monotonic() + self._beat_every
+        now = self._clock()
+        connected = self._connected.is_set() and self._subscribed.is_set()
+        if connected:
+            self._client.publish(self._marker_topic, f"{now:.6f}", qos=1)
+        self._send_beat(now, connected)
+
+    def _send_beat(self, now: float, connected: bool) -> None:
+        def utc(ts: float | None) -> datetime | None:
+            return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+
+        beat = Heartbeat(
+            client_id=self.config.mqtt["client_id"], started_at=utc(self._started_at), beat_at=utc(now),
+            connected=connected, backlog=self.backlog, caught_up_at=utc(self._caught_up_at),
+            stored_at=utc(self.stats.last_commit_at or self._started_at), interval_s=self._beat_every,
+            max_drain_s=self.config.ingest["max_drain_s"],
+        )
+        with self._beat_lock:
+            if self._beat_pipe is None:
+                return
+            try:
+                self._beat_pipe.send(beat)
+            except OSError:
+                pass  # the writer is being restarted; the next beat goes to the new one
+
+    @staticmethod
+    def _data(messages: list[Incoming]) -> list[tuple[str, bytes, float, bool]]:
+        """What the writer stores: every message but the markers."""
+        return [(msg.topic, msg.payload, msg.received_at, msg.retained) for msg in messages if not msg.marker]
 
     def _ship(self, messages: list[Incoming]) -> None:
         batch_id = next(self._batch_ids)
-        self.stats.messages_received += len(messages)
-        payload = (batch_id, [(msg.topic, msg.payload, msg.received_at, msg.retained) for msg in messages])
+        data = self._data(messages)
+        self.stats.messages_received += len(data)
+        self.stats.markers += len(messages) - len(data)
+        # A batch of markers alone is sent too (empty): its answer comes after every earlier batch's.
+        payload = (batch_id, data)
         # Registered and sent under one lock: a writer restart re-sends exactly
         # what is registered, so no batch is sent twice or lost in between.
         with self._writer_lock:
@@ -282,6 +370,9 @@ class Ingest:
             if messages is None:
                 continue  # answered twice (re-sent around a writer restart): acknowledged already
             self._acknowledge(messages)
+            caught_up = max((msg.marker_sent_at for msg in messages if msg.marker_sent_at is not None), default=None)
+            if caught_up is not None and (self._caught_up_at is None or caught_up > self._caught_up_at):
+                self._caught_up_at = caught_up  # everything the broker held for us when it was sent is stored
             stats = self.stats
             stats.readings_written += counts["readings"]
             stats.rejected_messages += counts["rejected"]
@@ -309,7 +400,7 @@ class Ingest:
             with self._in_flight_lock:
                 pending = sorted(self._in_flight.items())
             for batch_id, messages in pending:
-                self._pipe.send((batch_id, [(m.topic, m.payload, m.received_at, m.retained) for m in messages]))
+                self._pipe.send((batch_id, self._data(messages)))
 
     def _acknowledge(self, messages: list[Incoming]) -> None:
         current = self._connection
@@ -321,5 +412,5 @@ class Ingest:
             # a different message that reuses that id.
             if msg.qos and msg.connection == current:
                 ack(msg.mid, msg.qos)
-                acked += 1
+                acked += not msg.marker
         self.stats.messages_acked += acked

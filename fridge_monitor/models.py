@@ -664,7 +664,8 @@ class DiscoveredEntity(Base):
 
 class IngestHeartbeat(Base):
     """One ingest process's heartbeat: alive at ``beat_at``; everything the broker held for it at
-    ``caught_up_at`` is stored (a backlog still being drained is not silence)."""
+    ``caught_up_at`` is stored (a backlog still being drained is not silence); it last committed at
+    ``stored_at``; its ``[ingest] heartbeat_s`` and ``max_drain_s``. See :mod:`fridge_monitor.heartbeat`."""
 
     __tablename__ = "ingest_heartbeats"
 
@@ -674,3 +675,6 @@ class IngestHeartbeat(Base):
     connected: so.Mapped[bool]
     backlog: so.Mapped[int]
     caught_up_at: so.Mapped[UTC | None]
+    stored_at: so.Mapped[UTC]
+    interval_s: so.Mapped[float]
+    max_drain_s: so.Mapped[float]

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from fridge_monitor import models as m
 from fridge_monitor.charts import Point, Series
+from fridge_monitor.heartbeat import Heartbeat, heard_until
 from fridge_monitor.status import Latest, is_silent, workday_start
 
 HOUR = timedelta(hours=1)
@@ -257,6 +258,19 @@ def sensors_by_id(conn: sa.Connection, ids: Iterable[str]) -> list[SensorInfo]:
 # -- the dashboard and the API's fridge list ---------------------------------------
 
 
+def heartbeats(conn: sa.Connection) -> list[Heartbeat]:
+    """Every ingest process's last heartbeat."""
+    h = m.IngestHeartbeat
+    rows = conn.execute(sa.select(h.client_id, h.started_at, h.beat_at, h.connected, h.backlog, h.caught_up_at,
+                                  h.stored_at, h.interval_s, h.max_drain_s).order_by(h.client_id)).all()
+    return [Heartbeat(*row) for row in rows]
+
+
+def ingest_heard_until(conn: sa.Connection, now: datetime) -> datetime:
+    """The moment silence is judged at, from ingest's heartbeats (:func:`fridge_monitor.heartbeat.heard_until`)."""
+    return heard_until(now, heartbeats(conn))
+
+
 def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFAULT_MAX_GAP,
                 name: str | None = None, history: timedelta = timedelta(hours=24)) -> list[FridgeNow]:
     """Every fridge in service (or the one called ``name``), by site then name: now, today, last 24 h."""
@@ -287,16 +301,17 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
             if clipped is not None:
                 pieces.append(Piece(row.id, seg.sensor_id, *clipped))
     today = aggregate(conn, pieces, hourly)
+    heard = ingest_heard_until(conn, now)
 
     result = []
     for row in fridges:
         current = [seg for seg in by_fridge[row.id] if seg.until is None]
         mine = sorted((infos[seg.sensor_id] for seg in current if seg.sensor_id in infos),
                       key=lambda s: (s.role != "primary", s.id))
-        shown = _shown_reading(mine, current, now, max_gap)
+        shown = _shown_reading(mine, current, now, max_gap, heard)
         fresh = tuple(
             s.temperature_c for s in mine
-            if s.temperature_c is not None and not is_silent(s.last_measured_at, now, max_gap)
+            if s.temperature_c is not None and not is_silent(s.last_measured_at, now, max_gap, heard)
         )
         batteries = [s.battery_pct for s in mine if s.battery_pct is not None]
         agg = today.get(row.id, Agg())
@@ -304,6 +319,7 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
             fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
             measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
             min_c=agg.min_c, max_c=agg.max_c, battery_pct=min(batteries) if batteries else None, fresh_c=fresh,
+            heard_until=heard,
         )
         result.append(FridgeNow(
             id=row.id, name=row.name, site=row.site, timezone=row.timezone, kind=row.kind, latest=latest,
@@ -314,7 +330,7 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
 
 
 def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: datetime,
-                   max_gap: timedelta) -> tuple[datetime, float] | None:
+                   max_gap: timedelta, heard: datetime) -> tuple[datetime, float] | None:
     """The "current temperature": the primary's latest reading if it is fresh, else the newest of any sensor
     (readings from before the sensor came to this fridge do not count)."""
     since = {seg.sensor_id: seg.since for seg in current}
@@ -325,7 +341,7 @@ def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: 
     ]
     if not candidates:
         return None
-    fresh_primary = [c for c in candidates if c[2] and not is_silent(c[0], now, max_gap)]
+    fresh_primary = [c for c in candidates if c[2] and not is_silent(c[0], now, max_gap, heard)]
     chosen = fresh_primary[0] if fresh_primary else max(candidates)
     return chosen[0], chosen[1]
 
@@ -518,6 +534,8 @@ class IngestFigures:
     newest_received_at: datetime | None
     sensors: int
     silent_sensors: int
+    heartbeats: tuple[Heartbeat, ...] = ()
+    heard_until: datetime | None = None
 
 
 def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFAULT_MAX_GAP) -> IngestFigures:
@@ -529,9 +547,12 @@ def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFA
     if newest is not None and newest.tzinfo is None:  # max() loses the column type on SQLite
         newest = datetime.fromisoformat(str(newest)).replace(tzinfo=timezone.utc)
     total = conn.scalar(sa.select(sa.func.count()).select_from(s).where(s.fridge_id.is_not(None))) or 0
+    beats = heartbeats(conn)
+    heard = heard_until(now, beats)
+    # status.is_silent's rule, counted by the database: no reading within max_gap of the moment silence is judged at
     silent = conn.scalar(
         sa.select(sa.func.count()).select_from(s).where(
-            s.fridge_id.is_not(None), sa.or_(s.last_measured_at.is_(None), s.last_measured_at < now - max_gap)
+            s.fridge_id.is_not(None), sa.or_(s.last_measured_at.is_(None), s.last_measured_at < heard - max_gap)
         )
     ) or 0
-    return IngestFigures(readings, rejected, newest, total, silent)
+    return IngestFigures(readings, rejected, newest, total, silent, tuple(beats), heard)

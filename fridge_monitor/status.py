@@ -44,7 +44,9 @@ class Latest:
     ``measured_at``/``temperature_c`` is the reading shown as "current";
     ``fresh_c`` holds the latest value of every sensor that reported within
     the allowed gap (any of them out of range makes the fridge out of range);
-    ``battery_pct`` is the lowest battery level among its assigned sensors.
+    ``battery_pct`` is the lowest battery level among its assigned sensors;
+    ``heard_until``: how far ingest has caught up with the broker, while it
+    still drains a backlog (:func:`fridge_monitor.heartbeat.heard_until`).
     """
 
     fridge: str
@@ -57,13 +59,14 @@ class Latest:
     max_c: float | None
     battery_pct: float | None = None
     fresh_c: tuple[float, ...] | None = None
+    heard_until: datetime | None = None  # silence is judged at this moment (see is_silent)
 
 
 def state(latest: Latest, now: datetime, max_gap: timedelta) -> State:
     """The storage state. Silence is never OK: no sensor, or no reading within ``max_gap``, is its own state."""
     if latest.sensors == 0:
         return State.NO_SENSOR
-    if latest.measured_at is None or latest.temperature_c is None or now - latest.measured_at > max_gap:
+    if latest.temperature_c is None or is_silent(latest.measured_at, now, max_gap, latest.heard_until):
         return State.NO_DATA
     values = latest.fresh_c if latest.fresh_c else (latest.temperature_c,)
     if any(not latest.low_c <= value <= latest.high_c for value in values):
@@ -86,9 +89,16 @@ def status(latest: Latest, now: datetime, max_gap: timedelta, low_battery_pct: f
     return current
 
 
-def is_silent(measured_at: datetime | None, now: datetime, max_gap: timedelta) -> bool:
-    """A sensor with no reading within ``max_gap`` is silent."""
-    return measured_at is None or now - measured_at > max_gap
+def is_silent(measured_at: datetime | None, now: datetime, max_gap: timedelta,
+              heard_until: datetime | None = None) -> bool:
+    """A sensor with no reading within ``max_gap`` is silent: the one rule for alarms, dashboard and API.
+
+    While ingest still drains a backlog from the broker, the gap is measured up to ``heard_until``
+    (:func:`fridge_monitor.heartbeat.heard_until`), not ``now``: everything the broker held then is
+    stored, but a reading sent since may still wait in the queue, and a backlog is not silence.
+    """
+    moment = now if heard_until is None else min(now, heard_until)
+    return measured_at is None or moment - measured_at > max_gap
 
 
 def workday_start(now: datetime, tz: tzinfo) -> datetime:

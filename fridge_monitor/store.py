@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor import audit_trail
 from fridge_monitor import models as m
+from fridge_monitor.heartbeat import Heartbeat
 from fridge_monitor.readings import Availability, BatteryLevel, Entity, Reading
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
@@ -308,3 +309,24 @@ class Store:
                 self._battery_by_sensor,
                 [{"sid": sid, "at": at, "pct": pct} for sid, (at, pct) in battery.items()],
             )
+
+
+def record_heartbeat(engine: sa.Engine, beat: Heartbeat) -> None:
+    """Write an ingest process's heartbeat (one small upsert every few seconds).
+
+    ``caught_up_at`` only moves forward, and a process that has not had a
+    marker back since it (re)started keeps the one its row holds: until then
+    it is still catching up from there.
+    """
+    table = m.IngestHeartbeat.__table__
+    stmt = _insert(engine.dialect.name, table).values(dataclasses.asdict(beat))
+    current, new = table.c.caught_up_at, stmt.excluded.caught_up_at
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["client_id"],
+        set_={**{key: stmt.excluded[key] for key in ("started_at", "beat_at", "connected", "backlog", "stored_at",
+                                                      "interval_s", "max_drain_s")},
+              "caught_up_at": sa.case((new.is_(None), current), (current.is_(None), new), (current < new, new),
+                                      else_=current)},
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -23,10 +24,11 @@ import sqlalchemy as sa
 
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
+from fridge_monitor.heartbeat import Heartbeat
 from fridge_monitor.parsers import parse
 from fridge_monitor.parsers.esphome import entity_kind
 from fridge_monitor.readings import Entity, EntityKind, ParseContext, filter_base
-from fridge_monitor.store import Batch, Ignored, Rejected, Store
+from fridge_monitor.store import Batch, Ignored, Rejected, Store, record_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +259,7 @@ def prepare(engine: sa.Engine, config: Config, parent_alive: Callable[[], bool])
     return "the ingest process went away"
 
 
-def writer_main(conn: Connection, config: Config, log_level: int) -> None:
+def writer_main(conn: Connection, beats: Connection, config: Config, log_level: int) -> None:
     """Entry point of the writer process: answer each shipped batch once committed.
 
     The first message back is ``("ready", None)`` or ``("error", reason)``.
@@ -286,6 +288,10 @@ def writer_main(conn: Connection, config: Config, log_level: int) -> None:
             return
         writer = Writer(config, engine, should_stop=lambda: not parent_alive())
         judge = Judge(engine, config)
+        # Heartbeats have a pipe and a thread of their own: a long judgement or a slow commit must not
+        # make a draining ingest look gone.
+        beater = threading.Thread(target=Beats(engine).run, args=(beats,), name="ingest-heartbeats", daemon=True)
+        beater.start()
         try:
             while True:
                 try:
@@ -309,8 +315,41 @@ def writer_main(conn: Connection, config: Config, log_level: int) -> None:
                     judge.run()  # a steady stream: judge at least every JUDGE_EVERY_S
         finally:
             judge.close()
+            beater.join(2)  # the last heartbeat (ingest closes its end before this one's)
     finally:
         engine.dispose()
+
+
+class Beats:
+    """Stores the ingest process's heartbeats as they come; a database outage costs beats, never a batch."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._failing = False
+
+    def run(self, pipe: Connection) -> None:
+        while True:
+            try:
+                beat = pipe.recv()
+            except (EOFError, OSError):
+                return  # the ingest process closed its end (or is gone)
+            while pipe.poll(0):  # only the newest of beats that queued up matters
+                try:
+                    beat = pipe.recv()
+                except (EOFError, OSError):
+                    break
+            self.write(beat)
+
+    def write(self, beat: Heartbeat) -> None:
+        try:
+            record_heartbeat(self._engine, beat)
+        except sa.exc.SQLAlchemyError as exc:
+            if not self._failing:
+                log.warning("cannot store ingest's heartbeat (%s); silence is judged as of now until it is back",
+                            _first_line(exc))
+            self._failing = True
+            return
+        self._failing = False
 
 
 JUDGE_EVERY_S = 0.2

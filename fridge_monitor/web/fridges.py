@@ -58,8 +58,8 @@ def calibration(sensor: SensorInfo, today: date) -> tuple[str, str]:
     return sensor.calibration_due.isoformat(), ""
 
 
-def link_state(sensor: SensorInfo, now: datetime) -> str:
-    if is_silent(sensor.last_measured_at, now, DEFAULT_MAX_GAP):
+def link_state(sensor: SensorInfo, now: datetime, heard_until: datetime | None = None) -> str:
+    if is_silent(sensor.last_measured_at, now, DEFAULT_MAX_GAP, heard_until):
         return "silent (no reading for over 30 min)" if sensor.last_measured_at else "never reported"
     if sensor.online is False:
         return "offline (device reported)"
@@ -137,7 +137,7 @@ def detail(name: str) -> Any:
                 "low_battery": s.battery_pct is not None and s.battery_pct < 20,
                 "value": temperature(s.temperature_c, unit),
                 "last_seen": (f"{age(now, s.last_seen_at)} ago ({local(s.last_seen_at)})" if s.last_seen_at else "never"),
-                "link": link_state(s, now),
+                "link": link_state(s, now, fridge.latest.heard_until),
                 "certificate": s.calibration_certificate or "—",
                 "due": calibration(s, today),
             }

@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from fridge_monitor import models as m
 from fridge_monitor.export import iso_utc
+from fridge_monitor.heartbeat import Heartbeat, draining_until
 from fridge_monitor.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
 from fridge_monitor.status import State, status
 from fridge_monitor.web import db
@@ -57,7 +58,20 @@ def healthz() -> Any:
             "last_received_at": iso_utc(figures.newest_received_at),
             "age_s": round((now - figures.newest_received_at).total_seconds(), 1),
         }
+    # Each ingest process's heartbeat; while one drains a backlog, silence is judged as far as it caught up.
+    body["ingest"]["processes"] = [heartbeat_json(beat, now) for beat in figures.heartbeats]
+    body["ingest"]["silence_judged_at"] = iso_utc(figures.heard_until or now)
     return jsonify(body)
+
+
+def heartbeat_json(beat: Heartbeat, now: datetime) -> dict[str, Any]:
+    def ago(at: datetime | None) -> float | None:
+        return None if at is None else round((now - at).total_seconds(), 1)
+
+    return {"client_id": beat.client_id, "connected": beat.connected, "backlog": beat.backlog,
+            "heartbeat_age_s": ago(beat.beat_at),
+            "caught_up_at": iso_utc(beat.caught_up_at) if beat.caught_up_at is not None else None,
+            "caught_up_lag_s": ago(beat.caught_up_at), "draining": draining_until(beat, now) is not None}
 
 
 class DatabaseCollector:
@@ -85,6 +99,7 @@ class DatabaseCollector:
         if figures.newest_received_at is not None:
             lag.add_metric([], max(0.0, (self.now - figures.newest_received_at).total_seconds()))
         yield lag
+        yield from heartbeat_metrics(figures.heartbeats, self.now)
         yield GaugeMetricFamily("fridge_monitor_sensors_assigned", "Sensors assigned to a fridge.",
                                 value=figures.sensors)
         yield GaugeMetricFamily(
@@ -99,6 +114,23 @@ class DatabaseCollector:
             by_status.add_metric([state.value], states.get(state, 0))
         yield by_status
         yield from alert_metrics(self.conn, self.now)
+
+
+def heartbeat_metrics(beats: tuple[Heartbeat, ...], now: datetime) -> Iterator[Any]:
+    """Per ingest process: how old its heartbeat is, and how far behind the broker it is."""
+    age = GaugeMetricFamily("fridge_monitor_ingest_heartbeat_age_seconds",
+                            "Seconds since each ingest process's last heartbeat.", labels=["client_id"])
+    behind = GaugeMetricFamily("fridge_monitor_ingest_caught_up_lag_seconds",
+                               "Seconds since the moment up to which each ingest process has stored everything the "
+                               "broker held for it (absent before its first marker came back).", labels=["client_id"])
+    backlog = GaugeMetricFamily("fridge_monitor_ingest_backlog", "Messages each ingest process has received but not "
+                                "yet stored, at its last heartbeat.", labels=["client_id"])
+    for beat in beats:
+        age.add_metric([beat.client_id], max(0.0, (now - beat.beat_at).total_seconds()))
+        if beat.caught_up_at is not None:
+            behind.add_metric([beat.client_id], max(0.0, (now - beat.caught_up_at).total_seconds()))
+        backlog.add_metric([beat.client_id], beat.backlog)
+    yield from (age, behind, backlog)
 
 
 def alert_metrics(conn: sa.Connection, now: datetime) -> Iterator[Any]:

@@ -24,6 +24,9 @@ def upgrade() -> None:
     sa.Column('connected', sa.Boolean(), nullable=False),
     sa.Column('backlog', sa.Integer(), nullable=False),
     sa.Column('caught_up_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stored_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('interval_s', sa.Double(), nullable=False),
+    sa.Column('max_drain_s', sa.Double(), nullable=False),
     sa.PrimaryKeyConstraint('client_id', name=op.f('pk_ingest_heartbeats'))
     )
 
