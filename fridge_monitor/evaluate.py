@@ -72,7 +72,7 @@ def lookback(profile: AlarmProfile, config: Config) -> timedelta:
     """How far before the period of interest readings are needed to judge it."""
     longest = max([timedelta(0), *(max(r.duration, r.window or timedelta(0)) for r in profile.rules)])
     longest = max(longest, timedelta(minutes=config.alerts["disagreement_min"]))
-    return longest + profile.clear_delay + profile.allowed_gap + HOUR
+    return longest + max(profile.clear_delay, profile.settle_time) + profile.allowed_gap + HOUR
 
 
 # -- marks ------------------------------------------------------------------------
