@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from fridge_monitor import migrate
 from fridge_monitor.broker import EmbeddedBroker, free_port
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.db import create_engine
-from support import IN_CI, missing_service, reachable, render_toml, wait_until
+from support import IN_CI, Hooks, missing_service, reachable, render_toml, wait_until
 
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 POSTGRES_URL = os.environ.get("FM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -304,3 +305,15 @@ def ingest_rig(private_mosquitto: Callable[..., Mosquitto], make_config: Callabl
         return rig
 
     return factory
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    """A local webhook receiver (``hooks.url``) that keeps every body it is sent."""
+    server = Hooks()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -507,3 +508,45 @@ def client_for(app: Any, engine: Any, name: str) -> Any:
     with client.session_transaction() as session:
         session["user_id"] = user_id
     return client
+
+
+class Hooks(ThreadingHTTPServer):
+    """A local HTTP server that keeps every webhook body, in the order they arrive."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _HookHandler)
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+    def received(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [b for b in self.bodies if kind is None or b["kind"] == kind]
+
+    def events(self, kind: str | None = None) -> list[tuple[int, str, str]]:
+        """(alert id, event, state) of each body received."""
+        return [(b["alert_id"], b["event"], b["state"]) for b in self.received(kind)]
+
+    def calls(self) -> list[tuple[int, str]]:
+        """(alert id, state) of each body received."""
+        return [(b["alert_id"], b["state"]) for b in self.received()]
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    server: Hooks
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.server.lock:
+            self.server.bodies.append(body)
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass

@@ -61,18 +61,26 @@ def _gen1(device: str, kind: str, payload: bytes, ctx: ParseContext) -> ParseRes
     if not device:
         return rejected('topic has no Shelly device id after "shellies/"')
     sid = sensor_id(FMT, device)
-    text = decode_text(payload)
-    if isinstance(text, Rejection):
-        return ParseResult(rejections=(Rejection(text.reason, sid),))
-    value = plain_number(text)
-    if isinstance(value, str):
-        return rejected(value, sid)
+    value = _plain_value(payload, sid)
+    if isinstance(value, ParseResult):
+        return value
     if kind == "battery":
         return ParseResult(batteries=(BatteryLevel(FMT, device, value, received_utc(ctx)),))
     unit = ctx.shelly_gen1_unit.upper()
     if unit not in ("C", "F"):
         return rejected(f'shelly_gen1_unit is "{shorten(ctx.shelly_gen1_unit)}"; set it to "C" or "F"', sid)
     return ParseResult(readings=(Reading(sid, FMT, device, received_utc(ctx), to_celsius(value, unit)),))
+
+
+def _plain_value(payload: bytes, sid: str) -> float | ParseResult:
+    """A Gen1 topic's plain-number payload, or the rejection saying why it is not one."""
+    text = decode_text(payload)
+    if isinstance(text, Rejection):
+        return ParseResult(rejections=(Rejection(text.reason, sid),))
+    value = plain_number(text)
+    if isinstance(value, str):
+        return rejected(value, sid)
+    return value
 
 
 def _gen1_probe(device: str, kind: str, index: str, payload: bytes, ctx: ParseContext) -> ParseResult:
@@ -82,12 +90,9 @@ def _gen1_probe(device: str, kind: str, index: str, payload: bytes, ctx: ParseCo
     if not index.isascii() or not index.isdigit():
         return rejected(f'Shelly add-on probe number "{shorten(index)}" is not a number; expected {kind}/0, /1 or /2')
     sid = sensor_id(FMT, device, f"ext{index}")
-    text = decode_text(payload)
-    if isinstance(text, Rejection):
-        return ParseResult(rejections=(Rejection(text.reason, sid),))
-    value = plain_number(text)
-    if isinstance(value, str):
-        return rejected(value, sid)
+    value = _plain_value(payload, sid)
+    if isinstance(value, ParseResult):
+        return value
     reading = Reading(sid, FMT, device, received_utc(ctx), to_celsius(value, PROBE_TOPICS[kind]))
     return ParseResult(readings=(reading,))
 

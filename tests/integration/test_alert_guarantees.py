@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from fridge_monitor import models as m
 from fridge_monitor.evaluate import marked_fridges
 from fridge_monitor.readings import Reading
 from fridge_monitor.store import Batch, Store
-from support import Publisher, cli, native, start_cli, wait_until
+from support import Hooks, Publisher, cli, native, start_cli, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -37,51 +35,6 @@ SENSOR = "botox-probe"
 
 
 # -- a webhook receiver -------------------------------------------------------------------
-
-
-class Hooks(ThreadingHTTPServer):
-    """An HTTP server that keeps each webhook POST as (alert id, state)."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _HookHandler)
-        self.received: list[tuple[int, str]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-    def calls(self) -> list[tuple[int, str]]:
-        with self.lock:
-            return list(self.received)
-
-
-class _HookHandler(BaseHTTPRequestHandler):
-    server: Hooks
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.received.append((body["alert_id"], body["state"]))
-        self.send_response(204)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
-    server = Hooks()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 # -- scheduler processes ----------------------------------------------------------------------

@@ -4,12 +4,9 @@ acknowledgement through the API, and a webhook channel pointing at a real HTTP s
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -28,55 +25,6 @@ pytestmark = [pytest.mark.slow]
 FRIDGE = "Vaccines"
 SENSOR = "vaccines-probe"
 REMINDER_S = 3.0
-
-
-class Hooks(ThreadingHTTPServer):
-    """An HTTP server that keeps every webhook body, in the order they arrive."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _HookHandler)
-        self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-    def received(self, kind: str | None = None) -> list[dict[str, Any]]:
-        with self.lock:
-            return [b for b in self.bodies if kind is None or b["kind"] == kind]
-
-    def events(self, kind: str | None = None) -> list[tuple[int, str, str]]:
-        """(alert id, event, state) of each body received."""
-        return [(b["alert_id"], b["event"], b["state"]) for b in self.received(kind)]
-
-
-class _HookHandler(BaseHTTPRequestHandler):
-    server: Hooks
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.bodies.append(body)
-        self.send_response(204)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-@pytest.fixture
-def hooks() -> Iterator[Hooks]:
-    server = Hooks()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 def alerts(engine: sa.Engine) -> list[tuple[int, str, str, str]]:
