@@ -105,7 +105,7 @@ class Ingest:
         self._marker_topic = marker_topic(config.mqtt["client_id"])
         self._topics = [*subscription_topics(config.subscriptions, config.ingest["shared_group"]), self._marker_topic]
         self._beat_every = config.ingest["heartbeat_s"]
-        self._next_beat = 0.0
+        self._beat_now = threading.Event()
         self._started_at = clock()
         self._caught_up_at: float | None = None
         self._batch_size = config.ingest["batch_size"]
@@ -134,6 +134,8 @@ class Ingest:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._shipper = threading.Thread(target=self._ship_loop, name="ingest-shipper", daemon=True)
+        # Beats have a thread of their own: a shipper waiting on a busy writer must not stop them.
+        self._beater = threading.Thread(target=self._beat_loop, name="ingest-heartbeat", daemon=True)
         self._acker: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------
@@ -147,6 +149,8 @@ class Ingest:
         with self._writer_lock:
             self._start_writer(cancel)
         self._shipper.start()
+        self._beat_now.set()  # the first heartbeat at once
+        self._beater.start()
         connect(self._client, self.config.mqtt, persistent=True)
         self._client.loop_start()
 
@@ -180,6 +184,9 @@ class Ingest:
             time.sleep(0.02)
         if self.backlog:
             log.error("stopping with %d messages not yet stored; the broker will deliver them again", self.backlog)
+        self._beat_now.set()
+        if self._beater.ident is not None:
+            self._beater.join(timeout)
         self._send_beat(self._clock(), connected=False)  # no longer draining anything: judge silence as of now
         with self._beat_lock:
             self._beat_pipe.close()  # the writer stores that last beat, then ends
@@ -229,8 +236,7 @@ class Ingest:
         self._beat_soon()  # the first marker now, behind whatever the broker holds for us
 
     def _beat_soon(self) -> None:
-        self._next_beat = 0.0
-        self._wake.set()
+        self._beat_now.set()
 
     def _on_message(self, _client: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         if not self._accepting:
@@ -302,21 +308,21 @@ class Ingest:
             while self._inbox:
                 messages = [self._inbox.popleft() for _ in range(min(self._batch_size, len(self._inbox)))]
                 self._ship(messages)
-                self._beat_if_due()
             if self._stopping.is_set():
                 return
-            self._beat_if_due()
 
-    def _beat_if_due(self) -> None:
-        """Every heartbeat_s: a marker to the broker (when connected) and a heartbeat to store."""
-        if time.monotonic() < self._next_beat:
-            return
-        self._next_beat = time.monotonic() + self._beat_every
-        now = self._clock()
-        connected = self._connected.is_set() and self._subscribed.is_set()
-        if connected:
-            self._client.publish(self._marker_topic, f"{now:.6f}", qos=1)
-        self._send_beat(now, connected)
+    def _beat_loop(self) -> None:
+        """Every heartbeat_s (and at once after a (re)connect): a marker to the broker, a heartbeat to store."""
+        while True:
+            self._beat_now.wait(self._beat_every)
+            self._beat_now.clear()
+            if self._stopping.is_set():
+                return
+            now = self._clock()
+            connected = self._connected.is_set() and self._subscribed.is_set()
+            if connected:
+                self._client.publish(self._marker_topic, f"{now:.6f}", qos=1)
+            self._send_beat(now, connected)
 
     def _send_beat(self, now: float, connected: bool) -> None:
         def utc(ts: float | None) -> datetime | None:

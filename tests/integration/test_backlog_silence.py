@@ -57,8 +57,8 @@ def clinic(make_config: Callable[..., Any], database_url: str, broker_url: str, 
     """One fridge per sensor under the short-gap profile; ingest commits in small batches (a slow drain)."""
     _config, path = make_config(
         database_url, broker_url=broker_url, protocol="5", client_id=client_id,
-        sections={"ingest": {"batch_size": 20, "heartbeat_s": HEARTBEAT_S, "max_drain_s": max_drain_s},
-                  "mqtt": {"receive_maximum": 50}},
+        sections={"ingest": {"batch_size": 5, "heartbeat_s": HEARTBEAT_S, "max_drain_s": max_drain_s},
+                  "mqtt": {"receive_maximum": 5}},
         sites=[{"name": "Clinic", "timezone": "Europe/Berlin"}],
         fridges=[{"name": f"Fridge {s}", "site": "Clinic", "alarm_profile": "cdc-refrigerator",
                   "sensors": [f"native:{s}"]} for s in sensors],
