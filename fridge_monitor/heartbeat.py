@@ -8,7 +8,10 @@ small QoS 1 *marker* carrying its send time to a topic of its own
 everything it already holds for it, so once the marker has come back and
 been committed, everything the broker held when it was sent is stored: the
 send time becomes that process's ``caught_up_at``. Its heartbeat row says so,
-along with whether it is connected and storing at all.
+along with whether it is connected and storing at all. (Mosquitto keeps one
+queue per session, whatever the subscription, and delivers it in order; a
+broker that let the marker overtake would only make ``caught_up_at`` too
+recent, that is, silence judged as before, never later.)
 
 :func:`heard_until` turns the heartbeats into the moment silence is judged
 at: ``now``, or, while a live ingest still drains a backlog, how far it has
