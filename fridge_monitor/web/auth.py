@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
@@ -27,10 +29,17 @@ class UnitForm(FlaskForm):
                       validators=[DataRequired()])
 
 
+# Browsers drop tabs, newlines and other control characters from a URL and read a backslash as a slash,
+# so "/<tab>/evil" and "/\evil" lead to another host: read the target as a browser would before judging it.
+_DROPPED_BY_BROWSERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """Only a path on this site, never another host: anything with a scheme or a host goes to the dashboard."""
+    cleaned = _DROPPED_BY_BROWSERS.sub("", target or "").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if cleaned.startswith("/") and not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
+        return cleaned
     return url_for("dashboard.index")
 
 
