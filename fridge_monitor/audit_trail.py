@@ -42,7 +42,7 @@ def record(
     new: object = None,
     reason: str | None = None,
 ) -> m.AuditEvent:
-    """Append one event in the caller's transaction (so it commits with the change it records)."""
+    """Append one event, and move the recorded head to it, in the caller's transaction (both flushed)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
     prev = session.scalar(sa.select(m.AuditEvent.hash).order_by(m.AuditEvent.id.desc()).limit(1)) or GENESIS
@@ -61,6 +61,10 @@ def record(
         session.add(m.Setting(key=HEAD_KEY, value=f"{event.id}:{event.hash}"))
     else:
         head.value = f"{event.id}:{event.hash}"
+    # Flushed with the event, so the head is in the transaction as soon as the event
+    # is: a caller that closes its session without flushing (ingest writes through a
+    # session bound to its own connection) cannot keep the one and lose the other.
+    session.flush()
     return event
 
 

@@ -17,6 +17,8 @@ from support import cli
 from fridge_monitor import accounts
 from fridge_monitor import models as m
 from fridge_monitor.config import build_config
+from fridge_monitor.readings import Reading
+from fridge_monitor.store import Batch, Store
 from fridge_monitor.sync import sync_config
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
@@ -151,3 +153,22 @@ def test_a_removed_head_record_is_caught(database_url, engine_for):
     result = verify(database_url)
     assert result.returncode == 1
     assert "recorded head is missing" in result.stderr
+
+
+def test_ingest_keeps_the_head_on_its_newest_event(database_url, engine_for):
+    """Ingest registers an unknown sensor: its event moves the recorded head, so removing it is caught."""
+    engine = engine_for(database_url)
+    populate(engine)
+    Store(engine).write(Batch(readings=[(Reading("native:stranger", "native", "stranger", T0, 4.5), T0)]))
+    with engine.connect() as conn:
+        newest = conn.execute(sa.select(m.AuditEvent.id, m.AuditEvent.hash, m.AuditEvent.record_id)
+                              .order_by(m.AuditEvent.id.desc()).limit(1)).one()
+        head = conn.scalar(sa.select(m.Setting.value).where(m.Setting.key == "audit_head"))
+    assert newest.record_id == "native:stranger"
+    assert head == f"{newest.id}:{newest.hash}"
+    with engine.begin() as conn:
+        drop_triggers(conn)
+        conn.execute(sa.delete(m.AuditEvent.__table__).where(m.AuditEvent.id == newest.id))
+    result = verify(database_url)
+    assert result.returncode == 1
+    assert f"event {newest.id} and possibly others before it were removed" in result.stderr
