@@ -24,7 +24,7 @@ from fridge_monitor.heartbeat import Heartbeat, draining_until
 from fridge_monitor.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
 from fridge_monitor.status import State, status
 from fridge_monitor.web import db
-from fridge_monitor.web.access import EVERYONE, PUBLIC, allow
+from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,16 @@ bp = Blueprint("ops", __name__)
 @bp.route("/healthz")
 @allow(PUBLIC)
 def healthz() -> Any:
-    now = datetime.now(timezone.utc)
+    """The verdict for anyone (a load balancer); the details only for a signed-in user or an API token,
+    since they name the scheduler's host and process id, ingest's clients and the database's error."""
+    body, code = health(datetime.now(timezone.utc))
+    if current_user() is None:
+        body = {"status": body["status"]}
+    return jsonify(body), code
+
+
+def health(now: datetime) -> tuple[dict[str, Any], int]:
+    """The web role's view of the system, and the HTTP status it answers with."""
     body: dict[str, Any] = {
         "status": "ok",
         "database": "ok",
@@ -48,7 +57,7 @@ def healthz() -> Any:
         db().rollback()
         body["status"] = "degraded"
         body["database"] = f"unreachable: {type(exc.orig or exc).__name__}: {str(exc.orig or exc).splitlines()[0]}"
-        return jsonify(body), 503
+        return body, 503
     lease = db().execute(sa.select(m.SchedulerLease.holder, m.SchedulerLease.expires_at)).first()
     body["scheduler"] = ({"active": lease.expires_at >= now, "holder": lease.holder,
                           "lease_expires_at": iso_utc(lease.expires_at)} if lease is not None
@@ -61,7 +70,7 @@ def healthz() -> Any:
     # Each ingest process's heartbeat; while one drains a backlog, silence is judged as far as it caught up.
     body["ingest"]["processes"] = [heartbeat_json(beat, now) for beat in figures.heartbeats]
     body["ingest"]["silence_judged_at"] = iso_utc(figures.heard_until or now)
-    return jsonify(body)
+    return body, 200
 
 
 def heartbeat_json(beat: Heartbeat, now: datetime) -> dict[str, Any]:

@@ -49,5 +49,5 @@ def test_metrics_count_waiting_alerts_failed_deliveries_and_the_scheduler(databa
     assert "fridge_monitor_alerts_ongoing 2.0" in metrics
     assert 'fridge_monitor_notifications_failed_total{channel="dead-hook"} 2.0' in metrics
     assert "fridge_monitor_scheduler_active 1.0" in metrics
-    health = client.get("/healthz").get_json()
+    health = client.get("/healthz", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert health["scheduler"]["active"] is True and health["scheduler"]["holder"] == "box-1:42"

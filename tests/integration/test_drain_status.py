@@ -73,11 +73,11 @@ def test_a_draining_fridge_is_shown_by_its_last_reading_not_no_data(clinic):
 
 def test_healthz_and_metrics_show_each_ingest_heartbeat(clinic):
     engine, _config, app, token, now = clinic
-    health = app.test_client().get("/healthz").get_json()
+    health = get(app, "/healthz", token).get_json()
     assert health["ingest"]["processes"] == []
 
     record_heartbeat(engine, beat(now, 35))
-    health = app.test_client().get("/healthz").get_json()
+    health = get(app, "/healthz", token).get_json()
     [process] = health["ingest"]["processes"]
     assert (process["client_id"], process["connected"], process["backlog"], process["draining"]) == (
         "ingest-1", True, 1000, True)
