@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import logging
+import re
 import smtplib
 import ssl
 import sys
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from fridge_monitor.config import ChannelDecl
 from fridge_monitor.notify.message import (
@@ -54,6 +56,57 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# Schemes whose host is a server's name; in every other (apprise's slack://, tgram://, discord://...) the
+# "host" is itself a token, so only the scheme is kept.
+HOST_SCHEMES = frozenset({"http", "https", "json", "jsons", "xml", "xmls", "form", "forms", "mqtt", "mqtts",
+                          "ws", "wss", "smtp", "smtps", "mailto", "mailtos"})
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*)://([^\s<>\"'`]*)")
+_TRAILING = ".,;:!?)]}"
+HIDDEN = "…"
+
+
+def url_origin(url: str) -> str:
+    """What of a channel URL may be shown: its scheme and host (and port), never a path, query or credentials."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in HOST_SCHEMES:
+        return f"{scheme}://{HIDDEN}"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    return f"{scheme}://{authority}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a channel URL that may be secret, as they could be quoted in an error message."""
+    scheme, _, rest = url.partition("://")
+    parts = [rest] if scheme.lower() not in HOST_SCHEMES else []
+    try:
+        split = urlsplit(url)
+    except ValueError:
+        return [rest]
+    userinfo = split.netloc.rpartition("@")[0]
+    parts += [userinfo, split.path if split.path != "/" else "", split.query, split.fragment]
+    parts += [segment for segment in split.path.split("/") if len(segment) >= 8]
+    parts += [unquote(part) for part in parts]
+    return [part for part in parts if len(part) >= 4]
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """A delivery detail or log line with every URL cut to its scheme and host, and ``secrets`` hidden.
+
+    The one place a channel's words pass before they are stored or logged: an error from urllib or
+    apprise may quote the URL, or part of it, that it failed on.
+    """
+    def origin(match: re.Match[str]) -> str:
+        url = match.group(0)
+        kept = len(url.rstrip(_TRAILING))
+        return url_origin(url[:kept]) + url[kept:]
+
+    text = _URL.sub(origin, text)
+    for secret in sorted(set(secrets), key=len, reverse=True):  # the longest first: one may hold another
+        if secret:
+            text = text.replace(secret, HIDDEN)
+    return text
+
+
 class Channel(abc.ABC):
     """Somewhere alerts go. Subclasses implement :meth:`_deliver`, which may raise."""
 
@@ -68,6 +121,7 @@ class Channel(abc.ABC):
             delivery = self._deliver(message)
         except Exception as exc:  # noqa: BLE001 - a channel must never raise into the caller
             delivery = Delivery(False, describe(exc))
+        delivery = Delivery(delivery.ok, redact(delivery.detail, self.secrets()))
         if not delivery.ok:
             log.warning("channel %s (%s): alert %s not delivered: %s",
                         self.name, self.type, message.alert_id, delivery.detail)
@@ -75,6 +129,10 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     def _deliver(self, message: AlertMessage) -> Delivery: ...
+
+    def secrets(self) -> list[str]:
+        """Text this channel's delivery details must never show (the secret parts of its URLs)."""
+        return []
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} tier {self.tier}>"
@@ -150,7 +208,11 @@ class WebhookChannel(Channel):
     def __init__(self, name: str, url: str, *, secret: str = "", timeout_s: float = 10.0, tier: int = 1) -> None:
         super().__init__(name, tier)
         self.url, self.secret, self.timeout_s = url, secret, timeout_s
+        self.where = url_origin(url)  # what a delivery detail names: the URL's path may be its secret
         self._opener = urllib.request.build_opener(_NoRedirect)
+
+    def secrets(self) -> list[str]:
+        return url_secrets(self.url) + ([self.secret] if self.secret else [])
 
     def request(self, message: AlertMessage) -> urllib.request.Request:
         body = webhook_body(message)
@@ -166,14 +228,14 @@ class WebhookChannel(Channel):
         except urllib.error.HTTPError as exc:
             with exc:
                 snippet = exc.read(200).decode(errors="replace").strip().replace("\n", " ")
-            return Delivery(False, f"{self.url} answered HTTP {exc.code} {exc.reason}" + (f": {snippet}" if snippet else ""))
+            return Delivery(False, f"{self.where} answered HTTP {exc.code} {exc.reason}" + (f": {snippet}" if snippet else ""))
         except urllib.error.URLError as exc:
-            return Delivery(False, f"cannot reach {self.url}: {exc.reason}")
+            return Delivery(False, f"cannot reach {self.where}: {exc.reason}")
         except (OSError, TimeoutError) as exc:
-            return Delivery(False, f"cannot reach {self.url}: {describe(exc)}")
+            return Delivery(False, f"cannot reach {self.where}: {describe(exc)}")
         if not 200 <= status < 300:
-            return Delivery(False, f"{self.url} answered HTTP {status}")
-        return Delivery(True, f"{self.url} answered HTTP {status}")
+            return Delivery(False, f"{self.where} answered HTTP {status}")
+        return Delivery(True, f"{self.where} answered HTTP {status}")
 
 
 class MqttChannel(Channel):
@@ -247,6 +309,9 @@ class AppriseChannel(Channel):
             _import_apprise()
         except ImportError:
             pass  # each send will report it
+
+    def secrets(self) -> list[str]:
+        return [part for url in self.urls for part in url_secrets(url)]
 
     def _deliver(self, message: AlertMessage) -> Delivery:
         apprise = _import_apprise()
