@@ -129,7 +129,10 @@ class SensorAssignment(Base):
 
 
 class Reading(Base):
-    """One stored temperature: append-only, unique per sensor and measured time."""
+    """One stored temperature: unique per sensor and measured time.
+
+    The database refuses UPDATE and DELETE on this table (triggers).
+    """
 
     __tablename__ = "readings"
 
@@ -143,7 +146,10 @@ class Reading(Base):
 
 
 class RejectedMessage(Base):
-    """An MQTT message (or part of one) that could not be accepted, kept as evidence."""
+    """An MQTT message (or part of one) that could not be accepted, kept as evidence.
+
+    The database refuses UPDATE and DELETE on this table (triggers).
+    """
 
     __tablename__ = "rejected_messages"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from fridge_monitor import migrate
 from support import cli
@@ -45,3 +46,29 @@ def test_ingest_refuses_an_old_schema_with_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fridge-monitor: error: database sqlite:///")
     assert lines[-1].endswith(f"is empty; this version needs {migrate.head_revision()}: run `fridge-monitor db upgrade`")
+
+
+def evidence_triggers(engine: sa.Engine) -> set[str]:
+    """The triggers on readings and rejected_messages."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('readings', 'rejected_messages')"
+    else:
+        query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+                 "AND tgrelid IN ('readings'::regclass, 'rejected_messages'::regclass)")
+    with engine.connect() as conn:
+        return set(conn.exec_driver_sql(query).scalars())
+
+
+def test_downgrade_drops_the_readings_triggers_and_upgrade_restores_them(database_url, engine_for):
+    engine = engine_for(database_url)
+    # SQLite: one trigger per verb; PostgreSQL: one per row and one for TRUNCATE.
+    verbs = ("no_update", "no_delete") if engine.dialect.name == "sqlite" else ("append_only", "no_truncate")
+    expected = {f"{table}_{verb}" for table in ("readings", "rejected_messages") for verb in verbs}
+    assert evidence_triggers(engine) == expected
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0008")
+    assert evidence_triggers(engine) == set()
+    migrate.upgrade(engine)
+    assert migrate.is_current(engine)
+    assert evidence_triggers(engine) == expected
+    migrate.check(engine)
