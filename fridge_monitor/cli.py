@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from fridge_monitor import __version__
-from fridge_monitor.config import Config, ConfigError, load_config
+from fridge_monitor.config import Config, ConfigError, load_config, redact, redact_log_handlers
 from fridge_monitor.readings import SUBSCRIPTION_FORMATS, ParseContext, filter_base
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class CliError(click.ClickException):
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"fridge-monitor: error: {self.message}", err=True)
+        click.echo(f"fridge-monitor: error: {redact(self.message)}", err=True)
 
 
 def _load(ctx: click.Context, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
@@ -48,6 +48,7 @@ def _setup_logging(level: str, verbose: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redact_log_handlers()
     for noisy in ("amqtt", "transitions", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fridge_monitor.config.redact import redact
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
 
 def describe(url: str) -> str:
     """The URL without its password, for logs and status lines."""
-    return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)
+    return redact(url)
 
 
 def write_lock(session: Any) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from fridge_monitor.config import Config, Subscription
+from fridge_monitor.config import Config, Subscription, redact
 from fridge_monitor.heartbeat import MARKER_PREFIX, Heartbeat, is_marker_topic, marker_topic
 from fridge_monitor.mqtt import connect, is_v5, make_client, shut_down
 
@@ -208,7 +208,7 @@ class Ingest:
 
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.error("MQTT broker %s refused the connection: %s", self.config.mqtt["url"], reason)
+            log.error("MQTT broker %s refused the connection: %s", redact(self.config.mqtt["url"]), reason)
             return
         self._connection += 1
         if is_v5(self.config.mqtt):
@@ -216,10 +216,11 @@ class Ingest:
         else:
             client.subscribe([(t, 1) for t in self._topics])
         self._connected.set()
-        log.info("connected to MQTT broker %s; subscribing to %d topic filters", self.config.mqtt["url"], len(self._topics))
+        log.info("connected to MQTT broker %s; subscribing to %d topic filters", redact(self.config.mqtt["url"]),
+                 len(self._topics))
 
     def _on_connect_fail(self, _client: paho.Client, _u: Any) -> None:
-        log.warning("cannot reach MQTT broker %s; retrying", self.config.mqtt["url"])
+        log.warning("cannot reach MQTT broker %s; retrying", redact(self.config.mqtt["url"]))
 
     def _on_disconnect(self, _client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from fridge_monitor import models as m
-from fridge_monitor.config import Config
+from fridge_monitor.config import Config, redact_log_handlers
 from fridge_monitor.heartbeat import Heartbeat
 from fridge_monitor.parsers import parse
 from fridge_monitor.parsers.esphome import entity_kind
@@ -271,6 +271,7 @@ def writer_main(conn: Connection, beats: Connection, config: Config, log_level: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)-7s %(name)s[writer]: %(message)s")
+    redact_log_handlers()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     parent = os.getppid()
 

@@ -4,6 +4,7 @@
 - :mod:`.declarations`: subscriptions, sites, fridges and alarm profiles.
 - :mod:`.alert_channels`: where alert notifications go.
 - :mod:`.errors`: the one-line :class:`ConfigError` and shared checks.
+- :mod:`.redact`: hides credentials in every message and log line.
 """
 
 from fridge_monitor.config.alert_channels import (
@@ -20,6 +21,7 @@ from fridge_monitor.config.declarations import (
     Subscription,
 )
 from fridge_monitor.config.errors import ConfigError
+from fridge_monitor.config.redact import redact, redact_log_handlers
 from fridge_monitor.config.settings import (
     CHOICES,
     CONFIG_ENV,
@@ -33,5 +35,5 @@ from fridge_monitor.config.settings import (
 __all__ = [
     "CHANNEL_KEYS", "CHANNEL_SECRETS", "CHOICES", "CONFIG_ENV", "DEFAULT_ALARM_PROFILES", "DEFAULT_SUBSCRIPTIONS",
     "ENV_PREFIX", "FRIDGE_KINDS", "SETTINGS", "ChannelDecl", "Config", "ConfigError", "FridgeDecl", "SiteDecl",
-    "Subscription", "build_config", "load_config",
+    "Subscription", "build_config", "load_config", "redact", "redact_log_handlers",
 ]

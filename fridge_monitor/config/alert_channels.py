@@ -14,6 +14,7 @@ from fridge_monitor.config.errors import (
     resolve_secret,
     table_list,
 )
+from fridge_monitor.config.redact import shown
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def _channel_value(table: Mapping[str, Any], key: str, default: Any, where: str)
             raise ConfigError(f"{where}: {key} must be a number greater than 0, not {value!r}")
         return float(value)
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a string, not {value!r}")
+        raise ConfigError(f"{where}: {key} must be a string, not {shown(value, key in CHANNEL_SECRETS)}")
     return resolve_secret(value, f"{where}: {key}") if key in CHANNEL_SECRETS else value
 
 

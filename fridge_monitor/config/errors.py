@@ -8,9 +8,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fridge_monitor.config.redact import redact
+
 
 class ConfigError(Exception):
-    """A setting is wrong; the message is one line naming it."""
+    """A setting is wrong; the message is one line naming it, with any URL's password hidden."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 def resolve_secret(value: str, where: str) -> str:

@@ -31,6 +31,7 @@ from fridge_monitor.config.declarations import (
     parse_subscriptions,
 )
 from fridge_monitor.config.errors import ConfigError, resolve_secret, zone
+from fridge_monitor.config.redact import SECRET_SETTINGS, shown
 from fridge_monitor.readings import EntityKind
 from fridge_monitor.rules import PRESETS, AlarmProfile
 
@@ -323,7 +324,7 @@ def _coerce(section: str, key: str, value: Any, source: str, from_env: bool = Fa
             return float(value)
         raise ConfigError(f"{where} must be a number, not {value!r}")
     if not isinstance(value, str):
-        raise ConfigError(f"{where} must be a string, not {value!r}")
+        raise ConfigError(f"{where} must be a string, not {shown(value, (section, key) in SECRET_SETTINGS)}")
     return resolve_secret(value, where)
 
 
