@@ -10,7 +10,6 @@ one, so memory stays flat however many readings there are.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import os
@@ -25,7 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import __version__, audit_trail, export, manifest
+from fridge_monitor import __version__, audit_trail, csv_cells, export, manifest
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 
@@ -251,7 +250,7 @@ def export_notifications(engine: sa.Engine, out: TextIO, start: datetime, end: d
              .order_by(n.alert_id, n.due_at, n.id))
     if fridge is not None:
         query = query.where(f.name == fridge)
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(NOTIFICATIONS_HEADER)
     count = 0
     for row in _rows(engine, query):
@@ -276,7 +275,7 @@ def export_dispositions(engine: sa.Engine, out: TextIO, start: datetime, end: da
              .order_by(r.started_at, r.id, d.id))
     if fridge is not None:
         query = query.where(f.name == fridge)
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(DISPOSITIONS_HEADER)
     count = 0
     for row in _rows(engine, query):

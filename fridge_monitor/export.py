@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor import csv_cells
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 
@@ -113,7 +114,7 @@ def export_readings(
         )
 
     header = READINGS_HEADER + (["measured_at_local"] if tz else [])
-    csv.writer(out, lineterminator="\n").writerow(header)
+    csv_cells.writer(out).writerow(header)
     # Rows are joined by hand: csv.writer's per-field checks were a third of the time. Only names can
     # need quoting, and there are few of them, so each is quoted once, by csv itself, and remembered.
     quoted: dict[str, str] = {}
@@ -147,9 +148,9 @@ def export_readings(
 
 
 def _csv_field(text: str) -> str:
-    """One field exactly as csv.writer writes it (quoted only when it must be)."""
+    """One field exactly as the export's csv writer writes it (quoted only when it must be, never a formula)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([text])
+    csv.writer(buffer, lineterminator="").writerow([csv_cells.guard(text)])
     written = buffer.getvalue()
     return "" if written == '""' else written  # a lone empty field is quoted only to keep its row
 
@@ -185,7 +186,7 @@ def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: dateti
         .where(rm.received_at >= start, rm.received_at < end)
         .order_by(rm.received_at, rm.id)
     )
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(REJECTED_HEADER)
     count = 0
     for received, topic, reason, payload, size in _stream(engine, query):
@@ -250,7 +251,7 @@ def export_alerts(
     tz: tzinfo | None = None,
 ) -> int:
     """Write the alerts CSV: each alert overlapping the period, with who acknowledged it and what they did."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(ALERTS_HEADER + (ALERTS_LOCAL if tz else []))
     count = 0
     for a in _stream(engine, _overlapping(m.Alert, ALERT_COLUMNS, start, end, fridge)):
@@ -274,7 +275,7 @@ def export_excursions(
     tz: tzinfo | None = None,
 ) -> int:
     """Write the excursions CSV; an ongoing excursion has an empty end and duration."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(EXCURSIONS_HEADER + (EXCURSIONS_LOCAL if tz else []))
     count = 0
     for e in _stream(engine, _overlapping(m.Excursion, EXCURSION_COLUMNS, start, end, fridge)):
@@ -335,7 +336,7 @@ def export_stock(
     reconstitution is minus sealed units and plus the same in its opened vial
     group. ``quantity`` is signed; ``counted`` is what a correction counted.
     """
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(STOCK_HEADER + (STOCK_LOCAL if tz else []))
     count = 0
     for r in _stream(engine, stock_query(start, end, fridge)):
@@ -407,7 +408,7 @@ def export_daily(
         query = query.where(f.name == fridge)
     with engine.connect() as conn:
         fridges = conn.execute(query).all()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(DAILY_HEADER + (DAILY_LOCAL if tz else []))
     count = 0
     for fridge_id, name, zone_name in fridges:
@@ -444,7 +445,7 @@ def export_audit(engine: sa.Engine, out: TextIO, start: datetime, end: datetime,
     query = (sa.select(a.id, a.at, a.actor, a.action, a.record_type, a.record_id, a.field, a.old_value,
                        a.new_value, a.reason, a.prev_hash, a.hash)
              .where(a.at >= start, a.at < end).order_by(a.id))
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(manifest.AUDIT_HEADER + (["at_local"] if tz else []))
     count = 0
     for row in _stream(engine, query):

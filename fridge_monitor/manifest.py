@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from fridge_monitor import csv_cells
 from fridge_monitor.audit import Entry, Stored, first_problem
 
 FORMAT = "fridge-monitor-bundle/1"
@@ -99,6 +100,7 @@ def read_audit(data: bytes) -> Iterator[Stored]:
             at = datetime.fromisoformat(row[1].replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"{AUDIT_FILE} line {number}: unreadable id or time") from None
+        row = [csv_cells.unguard(cell) for cell in row]  # as audit_csv wrote them: no cell a formula
         entry = Entry(at, row[2], row[3], row[4], row[5], _unblank(row[6]), _unblank(row[7]), _unblank(row[8]),
                       _unblank(row[9]))
         yield Stored(event_id, entry, row[10], row[11])
@@ -203,7 +205,7 @@ def file_entry(data: bytes, rows: int | None = None) -> dict[str, Any]:
 def audit_csv(events: Iterable[Stored]) -> tuple[bytes, int]:
     """The whole chain as ``audit.csv`` bytes, and the number of events."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_cells.writer(out)
     writer.writerow(AUDIT_HEADER)
     count = 0
     for event in events:
