@@ -46,9 +46,10 @@ def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool
     )
     csrf.init_app(app)
 
-    from fridge_monitor.web import access, auth, errors, views
+    from fridge_monitor.web import access, auth, errors, headers, views
 
     access.init_app(app)
+    headers.init_app(app, https=web["https"])
     errors.init_app(app)
     app.register_blueprint(auth.bp)
     for blueprint in views.blueprints():
