@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import audit_trail
+from fridge_monitor import audit_trail, free_text
 from fridge_monitor import models as m
 from fridge_monitor.notify.message import GENERIC_STEPS, STEPS
 
@@ -26,7 +26,7 @@ HOUSEKEEPING_KINDS = frozenset({"lot-expiring"})
 def flags_fridge(alert: m.Alert) -> bool:
     """Whether this alert makes a fridge whose temperature is fine show ALERT: it waits for an acknowledgement."""
     return alert.acknowledged_at is None and alert.kind not in HOUSEKEEPING_KINDS
-ACTION_MAX = 2000
+ACTION_MAX = free_text.FREE_TEXT_MAX
 
 
 class AckError(ValueError):

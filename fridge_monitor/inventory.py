@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor import audit_trail, gs1, lots, products
+from fridge_monitor import audit_trail, free_text, gs1, lots, products
 from fridge_monitor import models as m
 
 KINDS = ("receive", "use", "transfer", "reconstitute", "discard", "correct")
@@ -106,6 +106,10 @@ def save_product(session: so.Session, *, actor: str, now: datetime, reason: str,
         raise InventoryError(f"unknown product field(s): {', '.join(sorted(unknown))}")
     if not reason.strip():
         raise InventoryError("give a reason for the change (it goes into the audit trail)")
+    if free_text.too_long(reason.strip()):
+        raise InventoryError(free_text.limit_message("the reason for the change"))
+    if isinstance(fields.get("notes"), str) and free_text.too_long(fields["notes"].strip()):
+        raise InventoryError(free_text.limit_message("the product's notes"))
     creating = product_id is None
     if creating:
         row = m.Product(created_at=now, name="", form="", unit="vial", freezing_allowed=False,
@@ -539,6 +543,8 @@ def _write(session: so.Session, ctx: _Context, kind: str, quantity: int, actor: 
            opens: bool = False, beyond_use_at: datetime | None = None) -> m.StockMovement:
     """Append the movement, its entries (and the opened vial group it ``opens``) and its audit event."""
     reason = (reason or "").strip() or None
+    if free_text.too_long(reason):
+        raise InventoryError(free_text.limit_message("the note or reason"))
     before = {(f.id, o.id if o else None): _held(session, ctx.lot.id, f.id, o) for f, o, _ in changes}
     movement = m.StockMovement(kind=kind, lot_id=ctx.lot.id, quantity=quantity, at=now, actor=actor,
                                reason_code=reason_code, reason=reason, counted=counted, corrects_id=corrects_id)

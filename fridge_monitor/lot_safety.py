@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor import audit_trail, exposure, inventory, lots, products
+from fridge_monitor import audit_trail, exposure, free_text, inventory, lots, products
 from fridge_monitor import models as m
 from fridge_monitor.checks import LOT_KINDS, RANGE_RULE, Finding
 from fridge_monitor.config import Config
@@ -493,6 +493,8 @@ def record_disposition(session: so.Session, *, lot_id: int, decision: str, refer
         raise InventoryError("a release needs the manufacturer's reference (case or letter number) for the record")
     if reference is not None and len(reference) > REFERENCE_MAX:
         raise InventoryError(f"the manufacturer's reference may be at most {REFERENCE_MAX} characters")
+    if free_text.too_long(note):
+        raise InventoryError(free_text.limit_message("the note"))
     lot = session.get(m.Lot, lot_id)
     if lot is None:
         raise InventoryError(f"there is no lot {lot_id}")

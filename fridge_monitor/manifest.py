@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,9 @@ AUDIT_HEADER = ["id", "at_utc", "actor", "action", "record_type", "record_id", "
                 "reason", "prev_hash", "hash"]
 EXPORT_ACTION = "export"
 EXPORT_RECORD = "bundle"
+MANIFEST_MAX_BYTES = 1 << 20  # a manifest lists a few hundred files; anything larger is not one
+TRAIL_MAX_BYTES = 1 << 30  # the bound on an audit.csv whose manifest entry was altered away
+READ_CHUNK = 1 << 16
 
 
 def sha256(data: bytes) -> str:
@@ -115,10 +119,17 @@ def verify_bundle(archive: zipfile.ZipFile) -> list[str]:
     So a mismatch can be blamed: a file that differs from what the event
     recorded was altered; a manifest that differs from it was altered.
     """
-    names = set(archive.namelist())
+    listed = Counter(archive.namelist())
+    repeated = sorted(name for name, count in listed.items() if count > 1)
+    if repeated:  # which copy would be checked, and which one would a reader open?
+        return [f"{name}: appears {listed[name]} times in the zip (a bundle never repeats a name): refused"
+                for name in repeated]
+    names = set(listed)
     if MANIFEST not in names:
         return [f"{MANIFEST}: missing, so nothing in this zip can be verified"]
-    raw = archive.read(MANIFEST)
+    raw = _read(archive, MANIFEST, MANIFEST_MAX_BYTES)
+    if raw is None:
+        return [f"{MANIFEST}: larger than {MANIFEST_MAX_BYTES} bytes, so not a bundle manifest: refused unread"]
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -129,8 +140,13 @@ def verify_bundle(archive: zipfile.ZipFile) -> list[str]:
     if canonical(document) != raw:
         problems.append(f"{MANIFEST}: altered (it is no longer byte for byte as it was written)")
     files = document.get("files") if isinstance(document.get("files"), dict) else {}
-    actual = {name: sha256(archive.read(name)) for name in names if name != MANIFEST}
-    recorded, audit_problems, audit_entry = _recorded_claims(archive, names, document)
+    limits = {name: _declared_bytes(files.get(name)) for name in names if name != MANIFEST}
+    actual = {name: _digest(archive, name, limit) for name, limit in limits.items()}
+    oversized = sorted(name for name, digest in actual.items() if digest is None and limits[name] is not None)
+    if oversized:  # a zip bomb, or a file grown since export: either way not read further
+        return [f"{name}: larger than the {limits[name]} bytes the manifest gives it: refused unread"
+                for name in oversized]
+    recorded, audit_problems, audit_entry = _recorded_claims(archive, names, document, limits.get(AUDIT_FILE))
     problems.extend(audit_problems)
     if recorded is not None:
         mine = claims(document)
@@ -164,16 +180,55 @@ def verify_bundle(archive: zipfile.ZipFile) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def _recorded_claims(archive: zipfile.ZipFile, names: set[str],
-                     document: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None]:
+def _declared_bytes(entry: object) -> int | None:
+    """The size a manifest entry gives its file, or None when it gives none."""
+    size = entry.get("bytes") if isinstance(entry, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
+def _chunks(archive: zipfile.ZipFile, name: str, limit: int) -> Iterator[bytes]:
+    """The member's bytes in bounded chunks; raises OverflowError past ``limit`` bytes (nothing more is inflated)."""
+    total = 0
+    with archive.open(name) as member:
+        for block in iter(lambda: member.read(READ_CHUNK), b""):
+            total += len(block)
+            if total > limit:
+                raise OverflowError(name)
+            yield block
+
+
+def _read(archive: zipfile.ZipFile, name: str, limit: int) -> bytes | None:
+    """The whole member, or None when it holds more than ``limit`` bytes."""
+    try:
+        return b"".join(_chunks(archive, name, limit))
+    except OverflowError:
+        return None
+
+
+def _digest(archive: zipfile.ZipFile, name: str, limit: int | None) -> str | None:
+    """The member's SHA-256, read in chunks; None when it holds more than ``limit`` bytes. A member the
+    manifest gives no size is hashed only as far as the manifest's own bound: it is reported as unlisted anyway."""
+    digest = hashlib.sha256()
+    try:
+        for block in _chunks(archive, name, MANIFEST_MAX_BYTES if limit is None else limit):
+            digest.update(block)
+    except OverflowError:
+        return None if limit is not None else "unread"
+    return digest.hexdigest()
+
+
+def _recorded_claims(archive: zipfile.ZipFile, names: set[str], document: Mapping[str, Any],
+                     limit: int | None) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None]:
     """(what the export event recorded, problems with the audit trail file or the manifest's head,
     the trail file's true manifest entry)."""
     if AUDIT_FILE not in names:
         return None, [f"{AUDIT_FILE}: missing, so the export cannot be checked against the audit trail"], None
-    data = archive.read(AUDIT_FILE)
+    data = _read(archive, AUDIT_FILE, TRAIL_MAX_BYTES if limit is None else limit)
+    if data is None:
+        return None, [f"{AUDIT_FILE}: larger than {TRAIL_MAX_BYTES} bytes: refused unread"], None
     try:
         events = list(read_audit(data))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:  # csv.Error: e.g. a field over csv's size limit
         return None, [f"{AUDIT_FILE}: altered or damaged: {exc}"], None
     if audit_csv(events)[0] != data:
         return None, [f"{AUDIT_FILE}: altered (it is no longer byte for byte as it was written)"], None

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from fridge_monitor import inventory, products
+from fridge_monitor import free_text, inventory, products
 from fridge_monitor import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import ADMIN, allow, current_user
@@ -51,7 +51,7 @@ class ProductForm(FlaskForm):
     excursion_high_c = TemperatureField("Permitted excursions: highest (°C)", validators=[Optional()])
     excursion_mkt_max_c = TemperatureField("…while the mean kinetic temperature stays at or below (°C)",
                                            validators=[Optional()])
-    notes = TextAreaField("Notes", filters=[strip], validators=[Length(max=2000)])
+    notes = TextAreaField("Notes", filters=[strip], validators=[Length(max=free_text.FREE_TEXT_MAX)])
     reason = reason_field()
 
     def pairs(self) -> list[tuple[Any, Any]]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, jsonify, request
 
-from fridge_monitor import gs1, inventory, lot_safety, lots
+from fridge_monitor import free_text, gs1, inventory, lot_safety, lots
 from fridge_monitor import models as m
 from fridge_monitor.export import iso_utc
 from fridge_monitor.inventory import InventoryError
@@ -48,6 +48,8 @@ def _text(body: dict[str, Any], field: str, *, required: bool = True) -> str | N
         return None
     if not isinstance(value, str):
         _bad(field, "must be text")
+    if free_text.too_long(value.strip()):
+        _bad(field, free_text.limit_message("this text"))
     return value.strip()
 
 

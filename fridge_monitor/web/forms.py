@@ -8,6 +8,8 @@ from typing import Any
 from wtforms import FloatField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from fridge_monitor import free_text
+
 
 def options(pairs: Any) -> list[SelectChoice]:
     """(value, label) pairs as select options."""
@@ -74,4 +76,4 @@ def reason_field() -> TextAreaField:
     return TextAreaField(
         "Reason for change", filters=[strip],
         validators=[DataRequired("Give the reason for this change; it is kept in the audit trail."),
-                    Length(max=1000)])
+                    Length(max=free_text.FREE_TEXT_MAX)])

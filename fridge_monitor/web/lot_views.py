@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor import inventory, lot_safety, lots
+from fridge_monitor import free_text, inventory, lot_safety, lots
 from fridge_monitor import models as m
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
@@ -35,7 +35,7 @@ class DispositionForm(FlaskForm):
                           validators=[DataRequired("Choose released or discard.")])
     reference = StringField("Manufacturer's reference (case or letter number)", filters=[strip],
                             validators=[Length(max=lot_safety.REFERENCE_MAX)])
-    note = TextAreaField("Note", filters=[strip], validators=[Length(max=2000)])
+    note = TextAreaField("Note", filters=[strip], validators=[Length(max=free_text.FREE_TEXT_MAX)])
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fridge_monitor.escalation import EVENTS
+from fridge_monitor.free_text import FREE_TEXT_MAX
 from fridge_monitor.notify.message import JSON_VERSION
 
 _ERROR = {"$ref": "#/components/responses/Error"}
@@ -117,7 +118,7 @@ def document() -> dict[str, Any]:
                 "parameters": [_ALERT_ID],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["action"], "properties": {
-                        "action": {"type": "string", "maxLength": 2000,
+                        "action": {"type": "string", "maxLength": FREE_TEXT_MAX,
                                    "description": "What was checked or done, and where the products are now."},
                         "steps": {"type": "array", "items": {"type": "string"},
                                   "description": "Steps taken, chosen among the alert's `steps`."},
@@ -304,7 +305,7 @@ _WHICH_LOT = {
 }
 _OPENED = {"opened_vial_id": {"type": "integer", "description": "Units of this opened vial group instead of "
                                                                  "sealed ones."}}
-_NOTE = {"note": {"type": "string", "description": "Free text kept with the movement."}}
+_NOTE = {"note": {"type": "string", "maxLength": FREE_TEXT_MAX, "description": "Free text kept with the movement."}}
 
 
 def _stock_change(operation: str, summary: str, required: list[str], properties: dict[str, Any],
@@ -383,13 +384,14 @@ def _inventory_paths() -> dict[str, Any]:
             "discardStock", "Units thrown away, with a reason", ["fridge", "quantity", "reason_code"],
             {"fridge": {"type": "string"}, **_WHICH_LOT, "quantity": quantity,
              "reason_code": {"type": "string", "enum": ["expired", "excursion", "damaged", "beyond_use", "other"]},
-             "reason": {"type": "string", "description": "Required with `other`."}, **_OPENED},
+             "reason": {"type": "string", "maxLength": FREE_TEXT_MAX, "description": "Required with `other`."},
+             **_OPENED},
             "Refused: not enough units."),
         "/api/v1/stock/correct": _stock_change(
             "correctStock", "A count that differs from the records: a new movement of the difference",
             ["fridge", "counted", "reason"],
             {"fridge": {"type": "string"}, **_WHICH_LOT, "counted": {"type": "integer", "minimum": 0},
-             "reason": {"type": "string"}, "corrects_id": {"type": "integer",
+             "reason": {"type": "string", "maxLength": FREE_TEXT_MAX}, "corrects_id": {"type": "integer",
                                                            "description": "The movement that was wrong."},
              **_OPENED},
             "Refused: the count matches the records."),
@@ -421,7 +423,7 @@ def _inventory_paths() -> dict[str, Any]:
                     "decision": {"type": "string", "enum": ["released", "discarded"]},
                     "reference": {"type": "string", "maxLength": 200,
                                   "description": "The manufacturer's case or letter number; required to release."},
-                    "note": {"type": "string"}}}}}},
+                    "note": {"type": "string", "maxLength": FREE_TEXT_MAX}}}}}},
             "responses": {"200": _ok("LotDetail", "The lot after the disposition, with `recorded` (the new "
                                                   "dispositions' ids)."),
                           **_errors(400, 401, 403, 404),

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional
 
-from fridge_monitor import gs1, inventory, lots
+from fridge_monitor import free_text, gs1, inventory, lots
 from fridge_monitor import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import STAFF, allow, current_user
@@ -76,7 +76,7 @@ class StockForm(FlaskForm):
     quantity = WholeNumberField("How many", default=1)
     counted = WholeNumberField("Counted now")
     reason_code = SelectField("Why discarded", choices=options(DISCARD_LABELS.items()), validate_choice=False)
-    reason = TextAreaField("Note (optional)", filters=[strip])
+    reason = TextAreaField("Note (optional)", filters=[strip], validators=[Length(max=free_text.FREE_TEXT_MAX)])
     confirm_later = BooleanField("Use this lot although another expires first")
 
 
