@@ -75,16 +75,20 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "shelly_gen1_unit": "C",
         "heartbeat_s": 5.0,
         "max_drain_s": 3600.0,
+        "max_unassigned_sensors": 100,
+        "inbox_max_messages": 10000,
     },
     "web": {
         "host": "127.0.0.1",
         "port": 8000,
         "secret_key": "",
+        "secret_key_file": "",
         "https": False,
         "threads": 8,
         "session_hours": 12,
         "max_failed_logins": 5,
         "lockout_minutes": 15,
+        "login_attempts_per_minute": 10,
     },
     "alerts": {
         "tier_delay_min": 15.0,
@@ -108,6 +112,14 @@ SETTINGS: dict[str, dict[str, Any]] = {
     },
     "logging": {
         "level": "INFO",
+    },
+    "storage": {
+        "data_dir": "",
+    },
+    "audit": {
+        "anchor_topic": "fridge-monitor/audit/anchor",
+        "anchor_file": "",
+        "anchor_interval_min": 60.0,
     },
 }
 
@@ -141,6 +153,8 @@ class Config:
     reports: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["reports"]))
     esphome_entities: Mapping[str, EntityKind] = dataclasses.field(default_factory=dict)
     """[[mqtt.esphome_entities]]: what an ESPHome entity measures, by sensor id."""
+    storage: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["storage"]))
+    audit: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["audit"]))
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -242,6 +256,8 @@ def build_config(
         inventory=sections["inventory"],
         scheduler=sections["scheduler"],
         reports=sections["reports"],
+        storage=sections["storage"],
+        audit=sections["audit"],
         subscriptions=subscriptions,
         sites=sites,
         fridges=fridges,
@@ -362,7 +378,8 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
             if values[key] and not Path(values[key]).is_file():
                 raise ConfigError(f"{origin(key)}: [mqtt] {key} {values[key]} is not a readable file")
     elif section == "web":
-        for key in ("port", "threads", "session_hours", "max_failed_logins", "lockout_minutes"):
+        for key in ("port", "threads", "session_hours", "max_failed_logins", "lockout_minutes",
+                    "login_attempts_per_minute"):
             _positive(values, section, key, origin)
         if values["port"] > 65535:
             raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
@@ -381,6 +398,12 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", values["workday_start"]):
             raise ConfigError(f"{origin('workday_start')}: [reports] workday_start must be a local time of day "
                               f"as HH:MM (24-hour clock, e.g. \"08:00\"), not {values['workday_start']!r}")
+    elif section == "audit":
+        _positive(values, section, "anchor_interval_min", origin)
+        topic = values["anchor_topic"]
+        if topic and (any(ch in topic for ch in "+#") or topic.startswith("$")):
+            raise ConfigError(f"{origin('anchor_topic')}: [audit] anchor_topic must be a plain topic "
+                              f"(no '+', '#' or leading '$'), not {topic!r}")
     elif section == "scheduler":
         _positive(values, section, "interval_s", origin)
         _positive(values, section, "lease_s", origin)
@@ -389,6 +412,10 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
         _positive(values, section, "max_payload_bytes", origin)
         _positive(values, section, "heartbeat_s", origin)
         _positive(values, section, "max_drain_s", origin)
+        _positive(values, section, "inbox_max_messages", origin)
+        if values["max_unassigned_sensors"] < 0:
+            raise ConfigError(f"{origin('max_unassigned_sensors')}: [ingest] max_unassigned_sensors must be 0 "
+                              f"(register no unknown sensor) or more, not {values['max_unassigned_sensors']!r}")
         if values["min_temperature_c"] >= values["max_temperature_c"]:
             raise ConfigError(f"{origin('min_temperature_c')}: [ingest] min_temperature_c must be below max_temperature_c")
         zone(values["default_timezone"], f"{origin('default_timezone')}: [ingest] default_timezone")
