@@ -6,6 +6,7 @@ import dataclasses
 import math
 from datetime import datetime, timedelta
 
+from fridge_monitor.names import refuse_hidden_characters
 from fridge_monitor.parsers.common import UTC, received_utc, to_utc
 from fridge_monitor.readings import (
     RETAINED_WITHOUT_TIME,
@@ -84,6 +85,11 @@ def sensor_problem(sid: str) -> str | None:
         return f"sensor id is {len(sid)} characters long; the limit is {MAX_SENSOR_ID}"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in sid):
         return f"sensor id {sid.encode('unicode_escape').decode()} contains control characters"
+    try:
+        # A right-to-left override or a zero-width character would let one id pass for another.
+        refuse_hidden_characters("a sensor id", sid)
+    except ValueError as exc:
+        return f"sensor id {sid.encode('unicode_escape').decode()}: {exc}"
     return None
 
 
