@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor import names
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -200,6 +202,9 @@ class User(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    # names.name_key(name), kept by the validator below: unique, so ``Admin`` cannot sit beside ``admin``
+    # even when two admins create them at the same moment. NFKC can lengthen a name, hence the width.
+    name_key: so.Mapped[str] = so.mapped_column(sa.String(400), unique=True)
     role: so.Mapped[str] = so.mapped_column(sa.String(10))
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     display_unit: so.Mapped[str] = so.mapped_column(sa.String(1), default="C")
@@ -207,6 +212,14 @@ class User(Base):
     locked_until: so.Mapped[UTC | None]
     disabled_at: so.Mapped[UTC | None]
     created_at: so.Mapped[UTC]
+    # Copied into the session cookie at sign-in and compared on every request; raising it (sign-out,
+    # password reset, disabling) ends every session the user has, copied cookies included.
+    session_version: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+
+    @so.validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = names.name_key(name)
+        return name
 
 
 class ApiToken(Base):
@@ -220,6 +233,7 @@ class ApiToken(Base):
     created_at: so.Mapped[UTC]
     last_used_at: so.Mapped[UTC | None]
     revoked_at: so.Mapped[UTC | None]
+    expires_at: so.Mapped[UTC | None]  # None: valid until revoked
 
 
 class AuditEvent(Base):
