@@ -27,6 +27,7 @@ import sqlalchemy.orm as so
 from fridge_monitor import __version__, audit_trail, csv_cells, export, manifest
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
+from fridge_monitor.storage import open_private
 
 Progress = Callable[[str, float], None]  # (what is being written, share done 0..1)
 
@@ -111,7 +112,8 @@ def build(engine: sa.Engine, config: Config, request: Request, out_path: Path, *
         document["export_event"] = event.id
         report("bundle.zip", (len(steps) + 1) / (len(steps) + 2))
         partial = out_path.with_name(out_path.name + ".partial")
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        with (open_private(partial) as fh,  # records: mode 0600, whatever the umask
+              zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive):
             archive.writestr(manifest.MANIFEST, manifest.canonical(document))
             for name in sorted(files):
                 archive.write(work / name, name)

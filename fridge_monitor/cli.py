@@ -162,6 +162,8 @@ def _start_web(config: Config) -> Any:
     try:
         server = WebServer(create_app(config, engine=engine), config.web["host"], config.web["port"],
                            config.web["threads"])
+    except ConfigError as exc:  # e.g. a session key file others can read
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot listen on {config.web['host']}:{config.web['port']}: {exc.strerror}") from None
     server.start()
@@ -603,8 +605,11 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
         raise CliError(str(exc)) from None
     finally:
         engine.dispose()
+    from fridge_monitor import storage
+
     tmp = Path(out + ".partial")
-    tmp.write_bytes(pdf)
+    with storage.open_private(tmp) as fh:  # records: mode 0600
+        fh.write(pdf)
     tmp.replace(out)  # never leave a half-written report under the real name
     click.echo(f"{fridge} {year:04d}-{month:02d}: {len(pdf)} bytes written to {out}", err=True)
 
@@ -650,7 +655,9 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         sys.stdout.flush()
         return
+    from fridge_monitor import storage
+
     tmp = Path(path + ".partial")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with storage.open_private(tmp, "w", encoding="utf-8", newline="") as fh:  # records: mode 0600
         yield fh
     tmp.replace(path)  # never leave a half-written export under the real name

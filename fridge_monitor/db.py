@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fridge_monitor import storage
 from fridge_monitor.config.redact import redact
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
     """An engine for ``[database]`` settings, with SQLite tuned for safe concurrency."""
     url = sa.make_url(normalise_url(settings["url"]))
     if url.get_backend_name() == "sqlite":
+        _private_sqlite_file(url.render_as_string(hide_password=False))
         busy_ms = int(settings["busy_timeout_s"] * 1000)
         engine = sa.create_engine(
             url,
@@ -48,6 +50,25 @@ def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a new database file mode 0600 (its -wal and -shm follow); warn about an existing one others can read.
+
+    The file holds password hashes, API token hashes and every record: the
+    default umask would leave it readable by every local user.
+    """
+    path = storage.sqlite_path(url)
+    if path is None:
+        return
+    storage.create_sqlite_file(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # SQLite says what is wrong when it opens it
+    if not storage.is_private(mode):
+        log.warning("the database file %s is readable by other users (mode %o): run `chmod 600 %s*`",
+                    path, mode & 0o777, path)
 
 
 def describe(url: str) -> str:

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import bundle
+from fridge_monitor import bundle, storage
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 
@@ -33,8 +32,10 @@ STALLED_AFTER = timedelta(minutes=10)  # a running job not heard from for this l
 
 
 def exports_dir(config: Config) -> Path:
+    """``[reports] exports_dir``, or ``exports`` in the data directory (mode 0700): bundles are records,
+    so never a shared temporary directory other local users can list and read."""
     configured = config.reports["exports_dir"]
-    return Path(configured) if configured else Path(tempfile.gettempdir()) / "fridge-monitor-exports"
+    return storage.private_dir(Path(configured) if configured else storage.data_dir(config) / "exports")
 
 
 def file_name(job: m.ExportJob) -> str:
@@ -101,7 +102,6 @@ class Runner:
             request = bundle.Request(job.period_from, job.period_to,
                                      None if job.fridges is None else tuple(json.loads(job.fridges)))
             actor = job.requested_by
-            target = exports_dir(self.config)
             name = file_name(job)
         self._update(job_id, state="running", step="starting")
         last = 0.0
@@ -113,7 +113,7 @@ class Runner:
                 self._update(job_id, step=f"writing {step}" if step != "done" else "finishing", progress=share)
 
         try:
-            target.mkdir(parents=True, exist_ok=True)
+            target = exports_dir(self.config)
             result = bundle.build(self.engine, self.config, request, target / name, actor=actor, progress=progress)
             digest = hashlib.sha256()
             with open(result.path, "rb") as fh:

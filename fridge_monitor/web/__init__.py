@@ -8,8 +8,9 @@ and a route that declares nothing is refused to everyone.
 from __future__ import annotations
 
 import gc
-import secrets
+import logging
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -17,11 +18,16 @@ from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
 
 from fridge_monitor import models as m
+from fridge_monitor import storage
 from fridge_monitor.config import Config
+
+log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 
-SECRET_SETTING = "web_secret_key"
+# Where versions before issue 12 kept the signing key: in the database, where
+# anyone who could read it could forge a session. Deleted when found.
+OLD_SECRET_SETTING = "web_secret_key"
 
 
 def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool = False) -> Flask:
@@ -32,7 +38,7 @@ def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool
     app.extensions["fridge_monitor"] = {"config": config, "engine": engine}
     web = config.web
     app.config.update(
-        SECRET_KEY=web["secret_key"] or _stored_secret(engine),
+        SECRET_KEY=signing_key(config),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=web["https"],
@@ -44,6 +50,7 @@ def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool
         TESTING=testing,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    _forget_stored_secret(engine)
     csrf.init_app(app)
 
     from fridge_monitor.web import access, auth, errors, headers, views
@@ -83,11 +90,27 @@ def settings() -> Config:
     return current_app.extensions["fridge_monitor"]["config"]
 
 
-def _stored_secret(engine: sa.Engine) -> str:
-    """A random signing key made once and kept in the database, shared by all web processes."""
-    with so.Session(engine) as session, session.begin():
-        row = session.get(m.Setting, SECRET_SETTING)
-        if row is None:
-            row = m.Setting(key=SECRET_SETTING, value=secrets.token_urlsafe(48))
-            session.add(row)
-        return row.value
+def signing_key(config: Config) -> str:
+    """The session signing key: ``[web] secret_key`` (or its env variable or ``$file:``), else the key file.
+
+    Never the database: reading the database must not be enough to sign an admin's session.
+    """
+    if config.web["secret_key"]:
+        return str(config.web["secret_key"])
+    configured = config.web["secret_key_file"]
+    path = Path(configured) if configured else storage.data_dir(config) / "secret_key"
+    return storage.secret_from_file(path)
+
+
+def _forget_stored_secret(engine: sa.Engine) -> None:
+    """Delete the signing key older versions kept in the database (it signs nothing any more)."""
+    try:
+        with engine.begin() as conn:
+            deleted = conn.execute(sa.delete(m.Setting).where(m.Setting.key == OLD_SECRET_SETTING)).rowcount
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("could not delete the old session key from the database (%s); it is not used",
+                    str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+        return
+    if deleted:
+        log.warning("deleted the session signing key kept in the database by an older version; sessions "
+                    "signed with it are no longer accepted, so everyone signs in again")
