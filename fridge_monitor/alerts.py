@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import audit_trail, free_text
+from fridge_monitor import ack_evidence, audit_trail, free_text
 from fridge_monitor import models as m
 from fridge_monitor.notify.message import GENERIC_STEPS, STEPS
 
@@ -166,7 +166,8 @@ def compose_action(text: str, steps: Sequence[str], kind: str) -> str:
 
 def acknowledge(session: so.Session, alert_id: int, user: m.User, text: str, steps: Sequence[str],
                 now: datetime) -> m.Alert:
-    """Record who acknowledged, when and what they did, in the caller's transaction (audited).
+    """Record who acknowledged, when and what they did, in the caller's transaction, with an audit event
+    holding the same values (the only code that changes an alert's acknowledgement).
 
     The row is locked first, so of two nurses acknowledging at once one
     succeeds and the other is told it was done already.
@@ -183,7 +184,10 @@ def acknowledge(session: so.Session, alert_id: int, user: m.User, text: str, ste
     alert.acknowledged_by, alert.acknowledged_at, alert.action = user.name, now, action
     alert.state = "resolved" if alert.ended_at is not None else "acknowledged"
     alert.updated_at = now
-    audit_trail.record(session, at=now, actor=user.name, action="acknowledge", record_type="alert",
-                       record_id=alert.id, field="action", old=None, new=action,
+    # The event carries the acknowledgement exactly as stored (who, when, the action with its steps), so that
+    # `audit verify` can tell an acknowledgement changed outside the application (ack_evidence).
+    audit_trail.record(session, at=now, actor=user.name, action=ack_evidence.ACTION,
+                       record_type=ack_evidence.RECORD_TYPE, record_id=alert.id, field=ack_evidence.FIELD,
+                       old=None, new=action,
                        reason=f"{alert.kind} {alert.rule}: {alert.title}")
     return alert

@@ -40,10 +40,14 @@ class Stored:
     hash: str
 
 
+def canonical_time(at: datetime) -> str:
+    """The one text form of a moment the trail hashes: UTC, to the microsecond, ``Z``."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 def entry_hash(prev_hash: str, entry: Entry) -> str:
     """SHA-256 over the previous hash and a canonical JSON of the entry."""
-    at = entry.at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-    body = [prev_hash, at, entry.actor, entry.action, entry.record_type, entry.record_id,
+    body = [prev_hash, canonical_time(entry.at), entry.actor, entry.action, entry.record_type, entry.record_id,
             entry.field, entry.old_value, entry.new_value, entry.reason]
     canonical = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

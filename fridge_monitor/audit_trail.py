@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime
@@ -9,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor import ack_evidence
 from fridge_monitor import models as m
 from fridge_monitor.audit import (
     GENESIS,
@@ -85,13 +87,79 @@ def stored_events(conn: sa.Connection) -> Iterator[Stored]:
 
 
 def check_database(engine: sa.Engine) -> Verdict:
-    """Verify the whole trail in the database against its recorded head."""
+    """Verify the whole trail in the database against its recorded head, and every alert's acknowledgement
+    against the audit event that recorded it (:mod:`fridge_monitor.ack_evidence`)."""
     with engine.connect() as conn:
         # The head first: an event appended meanwhile then lies beyond it and
         # only has to chain, instead of looking like the head went missing.
         recorded_head = parse_head(conn.scalar(sa.select(m.Setting.value).where(m.Setting.key == HEAD_KEY)))
         with closing(stored_events(conn)) as events:
-            return verify(events, recorded_head)
+            verdict = verify(events, recorded_head)
+        acks = ack_evidence.summary(acknowledgement_problems(conn))
+    if acks is None:
+        return verdict
+    return dataclasses.replace(verdict, problem=acks if verdict.problem is None else f"{verdict.problem}; {acks}")
+
+
+def _recorded_acks(conn: sa.Connection, alert_ids: list[int] | None) -> dict[int, ack_evidence.Recorded]:
+    a = m.AuditEvent
+    query = (sa.select(a.id, a.at, a.actor, a.action, a.record_type, a.record_id, a.new_value)
+             .where(a.action == ack_evidence.ACTION, a.record_type == ack_evidence.RECORD_TYPE).order_by(a.id))
+    if alert_ids is not None:
+        query = query.where(a.record_id.in_([str(alert_id) for alert_id in alert_ids]))
+    return ack_evidence.newest(
+        Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, None, None,
+                             row.new_value), "", "")
+        for row in conn.execute(query))
+
+
+def _stored_acks(conn: sa.Connection, where: sa.ColumnElement[bool]) -> Iterator[ack_evidence.Acknowledgement]:
+    a = m.Alert
+    for row in conn.execute(sa.select(a.id, a.acknowledged_by, a.acknowledged_at, a.action).where(where)
+                            .order_by(a.id)):
+        yield ack_evidence.Acknowledgement(row.id, row.acknowledged_by, row.acknowledged_at, row.action)
+
+
+def _ack_problems(conn: sa.Connection, alert_ids: list[int] | None) -> dict[int, str]:
+    """Alert id -> what differs, over every alert (None) or the given ones."""
+    a = m.Alert
+    events = _recorded_acks(conn, alert_ids)
+    acknowledged = sa.or_(a.acknowledged_by.is_not(None), a.acknowledged_at.is_not(None), a.action.is_not(None))
+    where = acknowledged if alert_ids is None else a.id.in_(alert_ids)
+    found: dict[int, str] = {}
+    seen: set[int] = set()
+    for stored in _stored_acks(conn, where):
+        seen.add(stored.alert_id)
+        problem = ack_evidence.problem(stored.alert_id, stored, events.get(stored.alert_id))
+        if problem is not None:
+            found[stored.alert_id] = problem
+    rest = sorted(set(events) - seen)  # acknowledged in the trail, but not (or no longer) in the alerts read
+    for start in range(0, len(rest), 500):
+        chunk = rest[start:start + 500]
+        present = {stored.alert_id: stored for stored in _stored_acks(conn, a.id.in_(chunk))}
+        for alert_id in chunk:
+            problem = ack_evidence.problem(alert_id, present.get(alert_id), events[alert_id])
+            if problem is not None:
+                found[alert_id] = problem
+    return found
+
+
+def acknowledgement_problems(conn: sa.Connection) -> list[str]:
+    """Every alert whose acknowledgement differs from the one its audit event recorded, in alert order.
+
+    The alerts and the events are read by separate statements, so an alert
+    acknowledged in between can look like a mismatch; each suspect is read
+    again (an acknowledgement commits its row and its event together, and
+    happens once), and only what is still wrong is reported.
+    """
+    suspects = _ack_problems(conn, None)
+    if not suspects:
+        return []
+    ids = sorted(suspects)
+    confirmed: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        confirmed.update(_ack_problems(conn, ids[start:start + 500]))
+    return [confirmed[alert_id] for alert_id in sorted(confirmed)]
 
 
 def verify_database(engine: sa.Engine) -> tuple[int, str | None]:

@@ -11,7 +11,9 @@ without the database:
 - a changed file no longer matches its SHA-256 in the manifest;
 - a changed manifest is no longer in its canonical form, or no longer matches
   the export event recorded in the chain;
-- a changed, removed or reordered audit event breaks the chain.
+- a changed, removed or reordered audit event breaks the chain;
+- an acknowledgement in ``alerts.csv`` that differs from its audit event was
+  changed in the database before the export (:mod:`fridge_monitor.ack_evidence`).
 
 What this cannot do offline is tell a bundle from a complete forgery made with
 a rebuilt chain: comparing the manifest's ``audit_head`` with the live
@@ -30,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from fridge_monitor import csv_cells
+from fridge_monitor import ack_evidence, csv_cells
 from fridge_monitor.audit import Entry, Stored, first_problem
 
 FORMAT = "fridge-monitor-bundle/1"
@@ -219,8 +221,8 @@ def _digest(archive: zipfile.ZipFile, name: str, limit: int | None) -> str | Non
 
 def _recorded_claims(archive: zipfile.ZipFile, names: set[str], document: Mapping[str, Any],
                      limit: int | None) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None]:
-    """(what the export event recorded, problems with the audit trail file or the manifest's head,
-    the trail file's true manifest entry)."""
+    """(what the export event recorded, problems with the audit trail file or the manifest's head, or
+    acknowledgements that differ from the trail's, the trail file's true manifest entry)."""
     if AUDIT_FILE not in names:
         return None, [f"{AUDIT_FILE}: missing, so the export cannot be checked against the audit trail"], None
     data = _read(archive, AUDIT_FILE, TRAIL_MAX_BYTES if limit is None else limit)
@@ -247,7 +249,25 @@ def _recorded_claims(archive: zipfile.ZipFile, names: set[str], document: Mappin
         recorded = json.loads(last.entry.new_value or "")
     except ValueError:
         return None, [f"{AUDIT_FILE}: the export event {last.id} holds no readable record of the export"], None
-    return (recorded if isinstance(recorded, dict) else None), [], file_entry(data, len(events))
+    if not isinstance(recorded, dict):
+        return None, [], file_entry(data, len(events))
+    return recorded, _acknowledgement_problems(archive, names, document, recorded, events), file_entry(
+        data, len(events))
+
+
+def _acknowledgement_problems(archive: zipfile.ZipFile, names: set[str], document: Mapping[str, Any],
+                              recorded: Mapping[str, Any], events: list[Stored]) -> list[str]:
+    """Acknowledgements in an intact ``alerts.csv`` that differ from the trail's (changed in the database
+    before the export). A missing or altered ``alerts.csv`` is named by the manifest checks instead."""
+    files = recorded.get("files")
+    entry = files.get(ack_evidence.ALERTS_FILE) if isinstance(files, dict) else None
+    size = _declared_bytes(entry)
+    if ack_evidence.ALERTS_FILE not in names or not isinstance(entry, dict) or size is None:
+        return []
+    data = _read(archive, ack_evidence.ALERTS_FILE, size)
+    if data is None or sha256(data) != entry.get("sha256"):
+        return []
+    return ack_evidence.bundle_problems(data, events, ack_evidence.exported_at(document))
 
 
 def file_entry(data: bytes, rows: int | None = None) -> dict[str, Any]:
