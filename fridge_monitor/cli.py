@@ -414,13 +414,19 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("bundle", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--anchors", "anchors_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Also check the trail against earlier anchors: the anchor file ([audit] anchor_file), or saved "
+                   "payloads of the retained anchor message, one per line.")
 @click.pass_context
-def audit_verify(ctx: click.Context, bundle: str | None) -> None:
+def audit_verify(ctx: click.Context, bundle: str | None, anchors_path: str | None) -> None:
     """Verify the audit trail in the database (hash chain and recorded head), or an export BUNDLE offline.
 
-    Exits 0 when intact, 1 when any event was changed, removed or reordered
-    (naming the first bad event) or any file of the bundle does not match
-    (naming it), 2 when the check could not run.
+    With --anchors, every anchor must still name an event with the hash it
+    recorded; otherwise the chain was rewritten or truncated, even if it
+    verifies on its own. Exits 0 when intact, 1 when any event was changed,
+    removed or reordered (naming the first bad event), any anchor is broken
+    (naming each) or any file of the bundle does not match (naming it), 2 when
+    the check could not run.
     """
     import sqlalchemy as sa
 
@@ -428,23 +434,48 @@ def audit_verify(ctx: click.Context, bundle: str | None) -> None:
     from fridge_monitor.db import describe
 
     if bundle is not None:
+        if anchors_path is not None:
+            raise CliError("--anchors checks the database's trail; leave out the BUNDLE argument")
         _verify_bundle(ctx, bundle)
         return
     config = _load(ctx)
     engine = open_database(config)
     try:
         verdict = audit_trail.check_database(engine)
+        broken = _check_anchors(engine, anchors_path) if anchors_path is not None else []
     except sa.exc.OperationalError as exc:
         raise CliError(f"cannot read the audit trail from {describe(config.database['url'])}: {exc.orig}") from None
     noun = "event" if verdict.count == 1 else "events"
     click.echo(f"{verdict.count} audit {noun} in {describe(config.database['url'])}")
+    if broken:
+        for problem in broken:
+            click.echo(f"fridge-monitor: {anchors_path}: anchor BROKEN: {problem}", err=True)
     if verdict.problem is not None:
         click.echo(f"fridge-monitor: audit trail BROKEN: {verdict.problem}", err=True)
+        ctx.exit(1)
+    if broken:
+        click.echo(f"fridge-monitor: audit trail REWRITTEN: {len(broken)} anchor(s) in {anchors_path} do not match",
+                   err=True)
         ctx.exit(1)
     if verdict.last_hash is None:
         click.echo("audit trail intact (empty)")
     else:
         click.echo(f"audit trail intact (head {verdict.last_hash})")
+
+
+def _check_anchors(engine: sa.Engine, path: str) -> list[str]:
+    """Problems found checking the trail against the anchors in ``path`` (see :mod:`fridge_monitor.anchors`)."""
+    from fridge_monitor import anchors
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            result = anchors.check(engine, fh)
+    except OSError as exc:
+        raise CliError(f"--anchors: cannot read {path}: {exc.strerror}") from None
+    if result.anchors == 0:
+        raise CliError(f"--anchors: {path} holds no anchors")
+    click.echo(f"{result.anchors} anchor(s) in {path} checked")
+    return result.problems
 
 
 def _verify_bundle(ctx: click.Context, path: str) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from fridge_monitor import anchors
 from fridge_monitor import models as m
 from fridge_monitor.config import Config
 from fridge_monitor.evaluate import Evaluator, Outcome
@@ -112,6 +113,9 @@ class Scheduler:
                                 next_run_time=now + timedelta(seconds=0.5))
         self._scheduler.add_job(self._send, "interval", seconds=SEND_EVERY_S, id="send",
                                 next_run_time=now + timedelta(seconds=1))
+        # The first anchor is taken when this scheduler gets the lease (see _holding).
+        self._scheduler.add_job(self._anchor, "interval", minutes=self.config.audit["anchor_interval_min"],
+                                id="anchor")
         self._scheduler.start()
         log.info("scheduler %s started; waiting for the lease", self.lease.holder)
 
@@ -137,6 +141,7 @@ class Scheduler:
         if held != self.active:
             if held:
                 log.warning("scheduler %s is now the active scheduler", self.lease.holder)
+                self._anchor_now()  # a standby taking over anchors the chain as it finds it
             else:
                 log.warning("scheduler %s is a standby now (lease held by %s)", self.lease.holder,
                             self._holder_text())
@@ -174,3 +179,17 @@ class Scheduler:
             self.outbox.send_due(now)
         except Exception:  # noqa: BLE001
             log.exception("sending due notifications failed")
+
+    def _anchor(self) -> None:
+        """Anchor the audit chain outside the database (see :mod:`fridge_monitor.anchors`)."""
+        with self._lock:
+            if not self._holding():
+                return
+        try:
+            anchors.write(self.engine, self.config)
+        except Exception:  # noqa: BLE001 - logged; the next interval anchors again
+            log.exception("anchoring the audit chain failed")
+
+    def _anchor_now(self) -> None:
+        """One anchor at once, in a job of its own (publishing may wait on the broker; the lease must not)."""
+        self._scheduler.add_job(self._anchor, id="anchor-now", replace_existing=True)
