@@ -2,7 +2,10 @@
 
 Every export is an audit event: a CSV download when it starts, a bundle when
 it is made (:func:`fridge_monitor.bundle.build` records it), and each download
-of a finished bundle.
+of a finished bundle. So every route that writes one answers only POST with
+the form's CSRF token: a link, an image or a prefetch on another site (a GET)
+must never put an export in someone's name into the audit trail. A GET on
+them is 405 with ``Allow: POST``.
 """
 
 from __future__ import annotations
@@ -130,18 +133,18 @@ def jobs_part() -> Any:
     return render_template("_export_jobs.html", jobs=_jobs(now), busy=_busy(now))
 
 
-@bp.route("/csv")
+@bp.route("/csv", methods=["POST"])
 @allow(*READERS)
 def csv_file() -> Any:
     """One CSV file, streamed while it is written (no row limit, the browser never waits for the whole)."""
-    kind = request.args.get("kind", "")
+    kind = request.form.get("kind", "")
     errors: dict[str, str] = {}
     if kind not in CSV_KINDS:
         errors["kind"] = "Choose what to export."
-    start, end, problem = _period(request.args)
+    start, end, problem = _period(request.form)
     if problem:
         errors["period"] = problem
-    fridge = (request.args.get("fridge") or "").strip() or None
+    fridge = (request.form.get("fridge") or "").strip() or None
     if fridge is not None and fridge not in _fridge_names():
         errors["fridge"] = f"There is no fridge named {fridge!r}."
     if errors:
@@ -237,9 +240,10 @@ def make_bundle() -> Any:
     return redirect(url_for("exports.index") + f"#job-{job.id}")
 
 
-@bp.route("/jobs/<int:job_id>/download")
+@bp.route("/jobs/<int:job_id>/download", methods=["POST"])
 @allow(*READERS)
 def download(job_id: int) -> Any:
+    """The finished bundle's zip; each download is an audit event."""
     job = db().get(m.ExportJob, job_id)
     if job is None or job.state != "done" or not job.file_name:
         abort(404, f"there is no finished export bundle {job_id}")

@@ -47,6 +47,12 @@ def site(database_url, engine_for, tmp_path):
 
 
 
+def form_token(client) -> str:
+    """The CSRF token of the export page's forms, as a browser would send it."""
+    page = client.get("/exports/").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
 def exports_audited(engine) -> list[tuple[str, str, str]]:
     a = m.AuditEvent
     with engine.connect() as conn:
@@ -57,7 +63,9 @@ def exports_audited(engine) -> list[tuple[str, str, str]]:
 def test_a_csv_streams_with_a_file_name_and_is_audited(site):
     app, engine = site
     auditor = client_for(app, engine, "otto")
-    response = auditor.get("/exports/csv?kind=readings&from=2026-11-10&to=2026-11-10&fridge=A1")
+    token = form_token(auditor)
+    response = auditor.post("/exports/csv", data={"csrf_token": token, "kind": "readings", "from": "2026-11-10",
+                                                  "to": "2026-11-10", "fridge": "A1"})
     assert response.status_code == 200 and response.is_streamed
     assert response.headers["Content-Disposition"] == \
         'attachment; filename="fridge-monitor-readings-20261110-20261110-A1.csv"'
@@ -66,7 +74,8 @@ def test_a_csv_streams_with_a_file_name_and_is_audited(site):
     assert len(lines) == 1 + 96 and all(",A1," in line for line in lines[1:])
     assert exports_audited(engine) == [("otto", "export", "readings")]
 
-    bad = auditor.get("/exports/csv?kind=readings&from=2026-11-12&to=2026-11-10&fridge=Z9")
+    bad = auditor.post("/exports/csv", data={"csrf_token": token, "kind": "readings", "from": "2026-11-12",
+                                             "to": "2026-11-10", "fridge": "Z9"})
     assert bad.status_code == 400
     page = bad.get_data(as_text=True)
     assert "There is no fridge named &#39;Z9&#39;." in page and "empty" in page
@@ -89,8 +98,8 @@ def test_a_bundle_is_made_in_the_background_and_downloads_verified(site):
             break
         time.sleep(0.2)
     assert 'data-state="done"' in jobs, jobs
-    link = re.search(r'href="(/exports/jobs/\d+/download)"', jobs).group(1)
-    with auditor.get(link) as download:
+    link = re.search(r'<form method="post" action="(/exports/jobs/\d+/download)"', jobs).group(1)
+    with auditor.post(link, data={"csrf_token": token}) as download:
         assert download.status_code == 200 and download.mimetype == "application/zip"
         data = download.data
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -103,3 +112,50 @@ def test_a_bundle_is_made_in_the_background_and_downloads_verified(site):
     refused = auditor.post("/exports/bundle", data={"csrf_token": token, "from": "2026-11-10", "to": "2026-11-10",
                                                    "fridges": ["Nope"]})
     assert refused.status_code == 400 and "There is no fridge named" in refused.get_data(as_text=True)
+
+
+def finished_bundle(auditor, token: str) -> str:
+    """The download URL of a bundle asked for and made."""
+    assert auditor.post("/exports/bundle", data={"csrf_token": token, "from": "2026-11-10",
+                                                 "to": "2026-11-10"}).status_code == 302
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.search(r'action="(/exports/jobs/\d+/download)"', auditor.get("/exports/jobs").get_data(as_text=True))
+        if found:
+            return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError("the bundle was not made within 60 s")
+
+
+def test_downloads_that_write_audit_events_are_posts_with_the_form_token(site):
+    """A link, an image or a prefetch on another site (a GET) never writes an export into the audit trail in
+    someone's name (issue 12, item 14): GET answers 405 naming POST, a POST without the form's token is refused,
+    and a POST with it downloads and writes exactly one event."""
+    app, engine = site
+    auditor = client_for(app, engine, "otto")
+    token = form_token(auditor)
+    csv_form = {"kind": "readings", "from": "2026-11-10", "to": "2026-11-10", "fridge": "A1"}
+    bundle_url = finished_bundle(auditor, token)
+    before = exports_audited(engine)
+    assert before == [("otto", "export", "bundle")]
+
+    for url, query in (("/exports/csv", "?kind=readings&from=2026-11-10&to=2026-11-10&fridge=A1"), (bundle_url, "")):
+        got = auditor.get(url + query)
+        assert got.status_code == 405, url
+        assert "POST" in got.headers["Allow"] and "GET" not in got.headers["Allow"], url
+        refused = auditor.post(url, data=csv_form if url == "/exports/csv" else {})
+        assert refused.status_code == 400 and "security token" in refused.get_data(as_text=True), url
+        forged = auditor.post(url, data={**(csv_form if url == "/exports/csv" else {}), "csrf_token": "forged"})
+        assert forged.status_code == 400, url
+    assert exports_audited(engine) == before
+
+    csv_download = auditor.post("/exports/csv", data={**csv_form, "csrf_token": token})
+    assert csv_download.status_code == 200 and len(csv_download.get_data(as_text=True).splitlines()) == 1 + 96
+    assert exports_audited(engine) == [*before, ("otto", "export", "readings")]
+    with auditor.post(bundle_url, data={"csrf_token": token}) as zip_download:
+        assert zip_download.status_code == 200 and zip_download.mimetype == "application/zip"
+    assert exports_audited(engine) == [*before, ("otto", "export", "readings"), ("otto", "download", "export_bundle")]
+    # The page's forms are what a browser sends: both POST, both carry the token.
+    page = auditor.get("/exports/").get_data(as_text=True)
+    assert '<form method="post" action="/exports/csv"' in page
+    assert f'<form method="post" action="{bundle_url}" class="inline"><input type="hidden" name="csrf_token"' in page

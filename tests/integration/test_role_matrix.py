@@ -22,8 +22,10 @@ from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
 
 ROLES = ("nurse", "auditor", "admin")
 PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
-# api.scan: a POST that writes nothing; exports.make_bundle: asking for an export is the auditor's job
-AUDITOR_MAY_POST = {"auth.logout", "auth.preferences", "api.scan", "exports.make_bundle"}
+# api.scan: a POST that writes nothing; exports.make_bundle: asking for an export is the auditor's job;
+# exports.csv_file and exports.download: downloads, POST only because each writes an audit event
+AUDITOR_MAY_POST = {"auth.logout", "auth.preferences", "api.scan", "exports.make_bundle", "exports.csv_file",
+                    "exports.download"}
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
 

@@ -4,6 +4,7 @@ nosniff, a same-origin referrer, DENY framing, no-store on everything but static
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -43,11 +44,13 @@ def responses(app, engine, token):
     """A page, an API call, a streamed CSV export, a PDF download, /healthz, the login page and an error."""
     auditor = client_for(app, engine, "otto")
     anonymous = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', auditor.get("/exports/").get_data(as_text=True)).group(1)
     got = {
         "page": auditor.get("/"),
         "fridge page": auditor.get("/fridges/A1"),
         "api": anonymous.get("/api/v1/fridges", headers={"Authorization": f"Bearer {token}"}),
-        "csv export": auditor.get("/exports/csv?kind=readings&from=2026-11-10&to=2026-11-10&fridge=A1"),
+        "csv export": auditor.post("/exports/csv", data={"csrf_token": token, "kind": "readings",
+                                                         "from": "2026-11-10", "to": "2026-11-10", "fridge": "A1"}),
         "pdf download": auditor.get("/fridges/A1/report.pdf?month=2026-11"),
         "healthz": anonymous.get("/healthz"),
         "login": anonymous.get("/login"),
