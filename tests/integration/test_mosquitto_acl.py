@@ -258,12 +258,13 @@ def test_an_oversized_publish_never_gets_past_the_broker(shipped_broker, clients
 
 def test_ingest_as_the_fridge_monitor_user_stores_a_sensors_reading_and_not_the_forged_one(
         database_url, shipped_broker, clients, make_config, engine_for, ingest_processes):
+    """Scaled out (a shared subscription, $share/fridge-ingest/...), as a hospital would run it."""
     client_id = "fridge-monitor-ingest"
     _config, path = make_config(database_url, broker_url=shipped_broker.url, protocol="5", client_id=client_id,
                                 sections={"mqtt": {
                                     "username": INGEST_USER, "password": USERS[INGEST_USER],
                                     "subscriptions": [{"topic": t, "format": f} for t, f in DEFAULT_SUBSCRIPTIONS],
-                                }, "ingest": {"heartbeat_s": 1.0}})
+                                }, "ingest": {"heartbeat_s": 1.0, "shared_group": "fridge-ingest"}})
     engine = engine_for(database_url)
     ingest = ingest_processes(path).start()
     wait_subscribed(shipped_broker, client_id, len(DEFAULT_SUBSCRIPTIONS))
