@@ -71,12 +71,15 @@ def enforce() -> Any:
     if header.startswith("Bearer "):
         user = accounts.user_for_token(db(), header[7:].strip(), now)
         if user is None:
-            abort(401, "the API token is not valid (unknown, revoked, or its user is disabled)")
+            abort(401, "the API token is not valid (unknown, expired, revoked, or its user is disabled)")
         db().commit()
         g.user, g.via_token = user, True
     elif "user_id" in session:
         user = db().get(m.User, session["user_id"])
-        if user is None or user.disabled_at is not None:
+        # A cookie from before the user's last sign-out, password reset or disabling carries an older
+        # version: refused, even though its signature is good. A cookie signed before versions existed
+        # (migration 0010) counts as version 0, the version every user starts with.
+        if user is None or user.disabled_at is not None or session.get("session_version", 0) != user.session_version:
             session.clear()
         else:
             g.user = user

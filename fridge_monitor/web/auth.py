@@ -1,13 +1,25 @@
-"""Sign in and out, and the user's own display preference."""
+"""Sign in (throttled per client address) and out (everywhere), and the user's own display preference."""
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
@@ -15,6 +27,7 @@ from wtforms.validators import DataRequired, Length
 from fridge_monitor import accounts, audit_trail
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
+from fridge_monitor.web.throttle import SlidingWindow
 
 bp = Blueprint("auth", __name__)
 
@@ -43,6 +56,18 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
+@bp.record_once
+def _make_throttle(state: BlueprintSetupState) -> None:
+    web = state.app.extensions["fridge_monitor"]["config"].web
+    state.app.extensions["login_throttle"] = SlidingWindow(web["login_attempts_per_minute"])
+
+
+def _throttled() -> float:
+    """Seconds this client must wait before another sign-in attempt (0: go ahead; the attempt is counted)."""
+    window: SlidingWindow = current_app.extensions["login_throttle"]
+    return window.attempt(request.remote_addr or "unknown", time.monotonic())
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @allow(PUBLIC)
 def login() -> Any:
@@ -51,6 +76,13 @@ def login() -> Any:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        wait_s = _throttled()
+        if wait_s:
+            seconds = math.ceil(wait_s)
+            error = (f"too many sign-in attempts from this address; wait {seconds} second(s) and try again "
+                     "(nothing was checked)")
+            page = render_template("login.html", form=form, error=error)
+            return page, 429, {"Retry-After": str(seconds)}
         web = settings().web
         result = accounts.authenticate(
             db(), form.name.data, form.password.data, now=datetime.now(timezone.utc),
@@ -63,6 +95,8 @@ def login() -> Any:
             session.clear()
             session.permanent = True
             session["user_id"] = result.id
+            # Checked on every request (access.enforce): sign-out, a password reset or disabling raises it.
+            session["session_version"] = result.session_version
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", form=form, error=error), 401 if error else 200
 
@@ -70,6 +104,9 @@ def login() -> Any:
 @bp.route("/logout", methods=["POST"])
 @allow(*EVERYONE)
 def logout() -> Any:
+    """Sign out everywhere: the user's session version moves on, so no copy of any of their cookies works."""
+    accounts.end_sessions(db(), current_user())
+    db().commit()
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))

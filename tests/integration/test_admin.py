@@ -253,7 +253,8 @@ def test_disabling_a_user_revokes_their_sign_in(app, engine):
     login = nurse.get("/login").get_data(as_text=True)
     response = nurse.post("/login", data={"csrf_token": csrf_from(login), "name": "nina",
                                           "password": "nina-password-1"})
-    assert "this account is disabled" in response.get_data(as_text=True)
+    # Refused with the words a wrong password gets: a disabled account is not told apart (issue 12, item 8).
+    assert response.status_code == 401 and "wrong user name or password" in response.get_data(as_text=True)
     assert events(engine, record_id="nina", field="disabled")[0][5:8] == ("False", "True", "left the clinic")
 
 
