@@ -575,9 +575,6 @@ def change_status(user_id: int) -> Any:
         else:
             accounts.set_disabled(db(), user, disabling, actor=current_user().name, now=_now(),
                                   reason=form.reason.data)
-            if not disabling:
-                user.failed_logins = 0
-                user.locked_until = None
             db().commit()
             flash(f"{user.name} {'disabled: they can no longer sign in' if disabling else 'enabled again'}.")
             return redirect(url_for("admin.users"))
@@ -590,13 +587,8 @@ def reset_password(user_id: int) -> Any:
     user = _get(m.User, user_id)
     form = PasswordForm(prefix="password")
     if form.validate_on_submit():
-        from werkzeug.security import generate_password_hash
-
-        user.password_hash = generate_password_hash(form.password.data)
-        user.failed_logins = 0
-        user.locked_until = None
-        # The audit trail records that the password changed, never the password.
-        _audit("user", user.name, [("password", None, "(reset)")], form.reason.data, now=_now())
+        accounts.set_password(db(), user, form.password.data, actor=current_user().name, now=_now(),
+                              reason=form.reason.data)
         db().commit()
         flash(f"Password of {user.name} reset. Give them the new password in person.")
         return redirect(url_for("admin.users"))
