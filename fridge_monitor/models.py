@@ -107,6 +107,9 @@ class Sensor(Base):
     calibration_certificate: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     calibration_due: so.Mapped[date | None]
     created_at: so.Mapped[UTC]
+    # Retired by an admin (e.g. an id a broken or hostile publisher invented): no longer counted
+    # against [ingest] max_unassigned_sensors, nor listed as waiting for one. Its readings stay.
+    retired_at: so.Mapped[UTC | None]
 
     __table_args__ = (sa.Index("ix_sensors_format_device", "format", "device"),)
 

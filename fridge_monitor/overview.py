@@ -22,6 +22,7 @@ from fridge_monitor import models as m
 from fridge_monitor.charts import Point, Series
 from fridge_monitor.heartbeat import Heartbeat, heard_until
 from fridge_monitor.status import Latest, is_silent, workday_start
+from fridge_monitor.store import TOO_MANY_UNASSIGNED, unassigned_in_service
 
 HOUR = timedelta(hours=1)
 # Until alarm profiles say otherwise: CDC's longest logging interval, doubled.
@@ -236,16 +237,28 @@ def _sensor_infos(conn: sa.Connection, query: sa.Select) -> list[SensorInfo]:
     ]
 
 
-def sensors(conn: sa.Connection, *, fridge_id: int | None = None, unassigned: bool = False) -> list[SensorInfo]:
-    """Sensors (of one fridge, or unassigned ones that have reported, or all), with their latest value."""
+def sensors(conn: sa.Connection, *, fridge_id: int | None = None, unassigned: bool = False,
+            limit: int | None = None, offset: int = 0) -> list[SensorInfo]:
+    """Sensors (of one fridge, or unassigned ones in service that have reported, or all), with their
+    latest value; ``limit`` and ``offset`` give one page of the list."""
     query = _sensor_query()
     if fridge_id is not None:
         query = query.where(m.Sensor.fridge_id == fridge_id).order_by(m.Sensor.role.desc(), m.Sensor.id)
     elif unassigned:
-        query = query.where(m.Sensor.fridge_id.is_(None), m.Sensor.last_seen_at.is_not(None)).order_by(m.Sensor.id)
+        query = query.where(*_waiting()).order_by(m.Sensor.id)
     else:
         query = query.order_by(m.Sensor.id)
-    return _sensor_infos(conn, query)
+    return _sensor_infos(conn, query.limit(limit).offset(offset))
+
+
+def _waiting() -> tuple[sa.ColumnElement[bool], ...]:
+    """Unassigned sensors the dashboard shows: in service, and heard from at least once."""
+    return unassigned_in_service(), m.Sensor.last_seen_at.is_not(None)
+
+
+def count_unassigned(conn: sa.Connection) -> int:
+    """How many sensors :func:`sensors` lists with ``unassigned=True``, for its pages."""
+    return conn.scalar(sa.select(sa.func.count()).select_from(m.Sensor).where(*_waiting())) or 0
 
 
 def sensors_by_id(conn: sa.Connection, ids: Iterable[str]) -> list[SensorInfo]:
@@ -536,6 +549,8 @@ class IngestFigures:
     silent_sensors: int
     heartbeats: tuple[Heartbeat, ...] = ()
     heard_until: datetime | None = None
+    unassigned_sensors: int = 0  # in service, counted against [ingest] max_unassigned_sensors
+    refused_new_sensors: int = 0  # messages kept as rejected because that cap was reached
 
 
 def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFAULT_MAX_GAP) -> IngestFigures:
@@ -555,4 +570,8 @@ def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFA
             s.fridge_id.is_not(None), sa.or_(s.last_measured_at.is_(None), s.last_measured_at < heard - max_gap)
         )
     ) or 0
-    return IngestFigures(readings, rejected, newest, total, silent, tuple(beats), heard)
+    unassigned = conn.scalar(sa.select(sa.func.count()).select_from(s).where(unassigned_in_service())) or 0
+    r = m.RejectedMessage
+    refused = conn.scalar(sa.select(sa.func.count()).select_from(r)
+                          .where(r.reason.startswith(TOO_MANY_UNASSIGNED, autoescape=True))) or 0
+    return IngestFigures(readings, rejected, newest, total, silent, tuple(beats), heard, unassigned, refused)

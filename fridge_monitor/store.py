@@ -2,12 +2,16 @@
 
 Readings are inserted with ON CONFLICT DO NOTHING on (sensor, measured time),
 so a message delivered twice (after a crash before its acknowledgement, or a
-broker redelivery) is stored once. Unknown sensors are registered unassigned.
+broker redelivery) is stored once. Unknown sensors are registered unassigned,
+at most ``[ingest] max_unassigned_sensors`` of them at a time: one publisher
+inventing ids must not flood the sensor list, the audit trail and the
+dashboard. Beyond that, a new id's message is kept as a rejected message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -21,6 +25,27 @@ from fridge_monitor.readings import Availability, BatteryLevel, Entity, Reading
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
 HOUR = timedelta(hours=1)
+TOO_MANY_UNASSIGNED = "too many unassigned sensors"
+"""How the reason of a message refused by the cap on unassigned sensors begins (counted by /metrics)."""
+
+
+def unassigned_in_service() -> sa.ColumnElement[bool]:
+    """Sensors waiting for an admin: unassigned and not retired (what the cap counts, the dashboard lists)."""
+    return sa.and_(m.Sensor.fridge_id.is_(None), m.Sensor.retired_at.is_(None))
+
+
+def too_many_unassigned(cap: int) -> str:
+    """The reason a message from a new sensor id is kept as rejected once the cap is reached."""
+    return f"{TOO_MANY_UNASSIGNED} ({cap}): assign or retire sensors to accept new ones"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Source:
+    """The MQTT message a reading came from, kept whole should its sensor be refused."""
+
+    topic: str
+    fmt: str
+    payload: bytes
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,6 +75,8 @@ class Batch:
     """What one batch of MQTT messages amounts to, ready to be written."""
 
     readings: list[tuple[Reading, datetime]] = dataclasses.field(default_factory=list)
+    # The message each reading came from, index for index (optional: readings written directly have none).
+    sources: list[Source | None] = dataclasses.field(default_factory=list)
     rejected: list[Rejected] = dataclasses.field(default_factory=list)
     availability: list[tuple[Availability, datetime]] = dataclasses.field(default_factory=list)
     batteries: list[BatteryLevel] = dataclasses.field(default_factory=list)
@@ -82,8 +109,10 @@ def _insert(dialect_name: str, table: sa.Table) -> sa.Insert:
 class Store:
     """The ingest side of the database."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, max_unassigned_sensors: int | None = None) -> None:
+        """``max_unassigned_sensors``: at most this many unassigned sensors in service (None: no cap)."""
         self.engine = engine
+        self._cap = max_unassigned_sensors
         name = engine.dialect.name
         self._known_sensors: set[str] = set()
         self._insert_reading = _insert(name, m.Reading.__table__).on_conflict_do_nothing(
@@ -170,11 +199,17 @@ class Store:
                   **{c: count_ignored.excluded[c] for c in ("last_at", "last_topic", "last_reason")}},
         )
 
-    def write(self, batch: Batch) -> None:
-        """Commit the whole batch or nothing (raises; the caller retries)."""
+    def write(self, batch: Batch) -> int:
+        """Commit the whole batch or nothing (raises; the caller retries).
+
+        Returns how many messages were kept as rejected because their sensor
+        could not be registered (the cap on unassigned sensors).
+        """
         with self.engine.begin() as conn:
-            self._register_sensors(conn, batch)
-            if batch.readings:
+            # The batch itself is left as it is: a retry after a database error starts over from it.
+            readings, refused = self._register_sensors(conn, batch)
+            rejected = [*batch.rejected, *refused]
+            if readings:
                 conn.execute(
                     self._insert_reading,
                     [
@@ -184,13 +219,13 @@ class Store:
                             "received_at": received,
                             "temperature_c": r.temperature_c,
                         }
-                        for r, received in batch.readings
+                        for r, received in readings
                     ],
                 )
-                self._update_sensor_state(conn, batch)
-                self._update_rollups(conn, batch)
-                self._mark_fridges(conn, batch)
-            if batch.rejected:
+                self._update_sensor_state(conn, readings)
+                self._update_rollups(conn, readings)
+                self._mark_fridges(conn, readings)
+            if rejected:
                 conn.execute(
                     sa.insert(m.RejectedMessage),
                     [
@@ -203,7 +238,7 @@ class Store:
                             "payload": rej.payload[:REJECTED_PAYLOAD_KEEP],
                             "payload_size": len(rej.payload),
                         }
-                        for rej in batch.rejected
+                        for rej in rejected
                     ],
                 )
             if batch.batteries:
@@ -220,7 +255,8 @@ class Store:
                 self._write_entities(conn, batch.entities)
             if batch.ignored:
                 self._count(conn, batch.ignored)
-        self._known_sensors.update(r.sensor_id for r, _ in batch.readings)
+        self._known_sensors.update(r.sensor_id for r, _ in readings)
+        return len(refused)
 
     def _write_entities(self, conn: sa.Connection, entities: list[Entity]) -> None:
         """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
@@ -247,50 +283,95 @@ class Store:
             for fmt, (count, last) in sorted(by_format.items())
         ])
 
-    def _register_sensors(self, conn: sa.Connection, batch: Batch) -> None:
-        """Register sensors this process has not seen yet; a truly new one is audited."""
+    def _register_sensors(self, conn: sa.Connection, batch: Batch) -> tuple[list[tuple[Reading, datetime]],
+                                                                               list[Rejected]]:
+        """Register sensors this process has not seen yet; a truly new one is audited.
+
+        Returns the readings to store, and the messages to keep as rejected
+        because their new sensor would pass the cap on unassigned sensors.
+        """
         new: dict[str, tuple[Reading, datetime]] = {}
         for reading, received in batch.readings:
             if reading.sensor_id not in self._known_sensors:
                 new.setdefault(reading.sensor_id, (reading, received))
         if not new:
-            return
+            return batch.readings, []
         existing = set(conn.scalars(sa.select(m.Sensor.id).where(m.Sensor.id.in_(list(new)))))
-        conn.execute(
-            self._insert_sensor,
-            [
-                {"id": sid, "format": r.fmt, "device": r.device, "first_seen_at": received, "created_at": received}
-                for sid, (r, received) in new.items()
-            ],
-        )
-        unseen = [(sid, received) for sid, (_r, received) in new.items() if sid not in existing]
+        unseen = [sid for sid in new if sid not in existing]
+        refused: set[str] = set()
+        if unseen and self._cap is not None:
+            room = max(0, self._cap - self._unassigned(conn))
+            refused = set(unseen[room:])
+            unseen = unseen[:room]
+        register = [(sid, r, received) for sid, (r, received) in new.items() if sid not in refused]
+        if register:
+            conn.execute(
+                self._insert_sensor,
+                [
+                    {"id": sid, "format": r.fmt, "device": r.device, "first_seen_at": received, "created_at": received}
+                    for sid, r, received in register
+                ],
+            )
         if unseen:
             with so.Session(bind=conn) as session:
-                for sid, received in unseen:
-                    audit_trail.record(session, at=received, actor="ingest", action="create", record_type="sensor",
-                                       record_id=sid, field="fridge", new="unassigned",
+                for sid in unseen:
+                    audit_trail.record(session, at=new[sid][1], actor="ingest", action="create",
+                                       record_type="sensor", record_id=sid, field="fridge", new="unassigned",
                                        reason="first reading from an unknown sensor")
+        if not refused:
+            return batch.readings, []
+        return self._refuse(batch, refused)
 
-    def _mark_fridges(self, conn: sa.Connection, batch: Batch) -> None:
+    def _unassigned(self, conn: sa.Connection) -> int:
+        """Unassigned sensors in service: what the cap counts (retired ones make room)."""
+        s = m.Sensor
+        return conn.scalar(sa.select(sa.func.count()).select_from(s).where(unassigned_in_service())) or 0
+
+    def _refuse(self, batch: Batch, refused: set[str]) -> tuple[list[tuple[Reading, datetime]], list[Rejected]]:
+        """The batch's readings but those of ``refused`` sensors, whose messages become rejected ones
+        (one per message, whole: a message that also carried accepted readings is kept as well)."""
+        assert self._cap is not None
+        kept: list[tuple[Reading, datetime]] = []
+        messages: dict[int, tuple[Source | None, Reading, datetime, list[str]]] = {}
+        for index, (reading, received) in enumerate(batch.readings):
+            if reading.sensor_id not in refused:
+                kept.append((reading, received))
+                continue
+            source = batch.sources[index] if index < len(batch.sources) else None
+            key = id(source) if source is not None else -1 - index
+            ids = messages.setdefault(key, (source, reading, received, []))[3]
+            if reading.sensor_id not in ids:
+                ids.append(reading.sensor_id)
+        reason = too_many_unassigned(self._cap)
+        rejected = []
+        for source, reading, received, ids in messages.values():
+            why = reason if len(ids) == 1 else f"{reason} (new sensors {', '.join(ids)})"
+            if source is None:  # written directly, not from MQTT: keep what the reading said
+                rejected.append(Rejected(received, "", reading.fmt, ids[0], why, _as_payload(reading)))
+            else:
+                rejected.append(Rejected(received, source.topic, source.fmt, ids[0], why, source.payload))
+        return kept, rejected
+
+    def _mark_fridges(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
         """Mark the fridges these readings belong to for the rules, in this same transaction."""
         earliest: dict[str, datetime] = {}
-        for r, _ in batch.readings:
+        for r, _ in readings:
             at = earliest.get(r.sensor_id)
             if at is None or r.measured_at < at:
                 earliest[r.sensor_id] = r.measured_at
         conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
 
-    def _update_rollups(self, conn: sa.Connection, batch: Batch) -> None:
-        hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in batch.readings}
+    def _update_rollups(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
+        hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in readings}
         conn.execute(
             self._rollup,
             [{"sid": sid, "hour": hour, "next_hour": hour + HOUR} for sid, hour in sorted(hours)],
         )
 
-    def _update_sensor_state(self, conn: sa.Connection, batch: Batch) -> None:
+    def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
         seen: dict[str, tuple[datetime, datetime]] = {}
         battery: dict[str, tuple[datetime, float]] = {}
-        for r, received in batch.readings:
+        for r, received in readings:
             prev = seen.get(r.sensor_id)
             if prev is None:
                 seen[r.sensor_id] = (received, r.measured_at)
@@ -309,6 +390,11 @@ class Store:
                 self._battery_by_sensor,
                 [{"sid": sid, "at": at, "pct": pct} for sid, (at, pct) in battery.items()],
             )
+
+
+def _as_payload(reading: Reading) -> bytes:
+    """A reading as the native JSON payload it could have come in."""
+    return json.dumps({"temperature_c": reading.temperature_c, "ts": reading.measured_at.isoformat()}).encode()
 
 
 def record_heartbeat(engine: sa.Engine, beat: Heartbeat) -> None:

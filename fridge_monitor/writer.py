@@ -28,7 +28,7 @@ from fridge_monitor.heartbeat import Heartbeat
 from fridge_monitor.parsers import parse
 from fridge_monitor.parsers.esphome import entity_kind
 from fridge_monitor.readings import Entity, EntityKind, ParseContext, filter_base
-from fridge_monitor.store import Batch, Ignored, Rejected, Store, record_heartbeat
+from fridge_monitor.store import Batch, Ignored, Rejected, Source, Store, record_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,10 @@ class Writer:
     def __init__(self, config: Config, engine: sa.Engine, *, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.config = config
         self._engine = engine
-        self._store = Store(engine)
+        self._store = Store(engine, max_unassigned_sensors=config.ingest["max_unassigned_sensors"])
         self._router = Router(config.subscriptions)
         self._should_stop = should_stop
+        self._refused = 0  # messages of the last batch kept as rejected for want of room for a new sensor
         self._default_tz: tzinfo = ZoneInfo(config.ingest["default_timezone"])
         self._sensor_tz: dict[str, tzinfo] = {}
         self._tz_loaded_at = float("-inf")
@@ -125,8 +126,11 @@ class Writer:
             ctx = ParseContext(received, tz_for, **args, retained=retained, base_topic=base,
                                declared_entities=declared, discovered_entities=discovered)
             result = parse(fmt, topic, payload, ctx)
-            for reading in result.readings:
-                batch.readings.append((reading, received))
+            if result.readings:
+                source = Source(topic, fmt, payload)  # kept whole if a new sensor of it is refused
+                for reading in result.readings:
+                    batch.readings.append((reading, received))
+                    batch.sources.append(source)
             if result.rejections:
                 reasons = [r.reason for r in result.rejections]
                 shown = "; ".join(reasons[:MAX_REASONS_SHOWN])
@@ -163,12 +167,13 @@ class Writer:
         """Commit the messages; counts of what was stored, or None if told to stop first."""
         self._refresh_time_zones()
         batch, ignored = self.understand(messages)
+        self._refused = 0
         errors = self._commit(batch, messages)
         if errors is None:
             return None
         return {
-            "readings": len(batch.readings),
-            "rejected": len(batch.rejected),
+            "readings": len(batch.readings),  # as parsed (a refused sensor's are kept in its rejected message)
+            "rejected": len(batch.rejected) + self._refused,
             "ignored": ignored,
             "database_errors": errors,
         }
@@ -180,7 +185,7 @@ class Writer:
         while True:
             try:
                 if batch:
-                    self._store.write(batch)
+                    self._refused = self._store.write(batch)
                 return errors
             except sa.exc.SQLAlchemyError as exc:
                 errors += 1

@@ -2,7 +2,7 @@
 
 Each saved change writes one audit event per changed field (old → new) in
 the same transaction as the change itself, with the signed-in admin as actor.
-Nothing is ever deleted: fridges are retired, users disabled, sensors unassigned.
+Nothing is ever deleted: fridges are retired, users disabled, sensors unassigned or retired.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from fridge_monitor import accounts, audit_trail, profiles
 from fridge_monitor import models as m
 from fridge_monitor.config import DEFAULT_ALARM_PROFILES, FRIDGE_KINDS
+from fridge_monitor.store import unassigned_in_service
 from fridge_monitor.sync import assign_sensor, unassign_sensor
 from fridge_monitor.web import admin_profiles, db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user, nav
 from fridge_monitor.web.forms import TemperatureField, options, reason_field
 from fridge_monitor.web.forms import strip as _strip
+from fridge_monitor.web.paging import Page
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(admin_profiles.bp)
@@ -421,13 +423,20 @@ def _calibration_state(due: date | None, today: date) -> str | None:
 @bp.route("/sensors")
 @allow(*ADMIN)
 def sensors() -> Any:
+    """Every sensor, a page at a time: unassigned ones first (they wait for an admin), retired ones last."""
+    total = db().scalar(sa.select(sa.func.count()).select_from(m.Sensor)) or 0
+    page = Page.of(total, lambda n: url_for("admin.sensors", page=n))
     rows = db().execute(
         sa.select(m.Sensor, m.Fridge.name.label("fridge"))
         .outerjoin(m.Fridge, m.Sensor.fridge_id == m.Fridge.id)
-        .order_by(m.Sensor.fridge_id.is_not(None), m.Fridge.name, m.Sensor.role.desc(), m.Sensor.id)
+        .order_by(m.Sensor.retired_at.is_not(None), m.Sensor.fridge_id.is_not(None), m.Fridge.name,
+                  m.Sensor.role.desc(), m.Sensor.id)
+        .limit(page.size).offset(page.offset)
     ).all()
+    waiting = db().scalar(sa.select(sa.func.count()).select_from(m.Sensor).where(unassigned_in_service())) or 0
     today = _now().date()
-    return render_template("admin/sensors.html", rows=rows, today=today,
+    return render_template("admin/sensors.html", rows=rows, today=today, page=page, waiting=waiting,
+                           cap=settings().ingest["max_unassigned_sensors"],
                            calibration=lambda due: _calibration_state(due, today))
 
 
@@ -478,6 +487,9 @@ def edit_sensor(sensor_id: str) -> Any:
                 else:
                     assign_sensor(db(), sensor.id, fridge, role, now)
                 changes.append(("assignment", was, now_in))
+                if fridge is not None and sensor.retired_at is not None:  # put in a fridge: in service again
+                    changes.append(("retired_at", sensor.retired_at.isoformat(), None))
+                    sensor.retired_at = None
             if (sensor.calibration_certificate or None) != (form.calibration_certificate.data or None):
                 changes.append(("calibration_certificate", sensor.calibration_certificate,
                                 form.calibration_certificate.data or None))
@@ -492,12 +504,44 @@ def edit_sensor(sensor_id: str) -> Any:
             db().commit()
             flash(f"Sensor {sensor.id} saved.")
             return redirect(url_for("admin.sensors"))
+    return _sensor_page(sensor, form)
+
+
+def _sensor_page(sensor: m.Sensor, form: SensorForm, retire_form: ReasonForm | None = None) -> Any:
     history = db().execute(
         sa.select(m.SensorAssignment, m.Fridge.name.label("fridge"))
         .join(m.Fridge, m.SensorAssignment.fridge_id == m.Fridge.id)
         .where(m.SensorAssignment.sensor_id == sensor.id).order_by(m.SensorAssignment.id.desc())
     ).all()
-    return render_template("admin/sensor_form.html", form=form, sensor=sensor, history=history)
+    return render_template("admin/sensor_form.html", form=form, sensor=sensor, history=history,
+                           retire_form=retire_form or ReasonForm(formdata=None, prefix="retire"))
+
+
+@bp.route("/sensors/<path:sensor_id>/retire", methods=["POST"])
+@allow(*ADMIN)
+def retire_sensor(sensor_id: str) -> Any:
+    """Retire an unassigned sensor (or return a retired one to service); its readings stay.
+
+    A retired sensor no longer waits for an admin on the dashboard, nor counts
+    against ``[ingest] max_unassigned_sensors``: retiring the ids a broken or
+    hostile publisher invented makes room for real new sensors.
+    """
+    sensor = _get(m.Sensor, sensor_id)
+    form = ReasonForm(prefix="retire")
+    if form.validate_on_submit():
+        if sensor.retired_at is None and sensor.fridge_id is not None:
+            form.reason.errors.append("Unassign this sensor from its fridge first; a sensor in a fridge is in use.")
+        else:
+            now = _now()
+            retiring = sensor.retired_at is None
+            old = None if retiring else sensor.retired_at.isoformat()
+            sensor.retired_at = now if retiring else None
+            _audit("sensor", sensor.id, [("retired_at", old, now.isoformat() if retiring else None)],
+                   form.reason.data, action="retire" if retiring else "reinstate", now=now)
+            db().commit()
+            flash(f"Sensor {sensor.id} {'retired' if retiring else 'returned to service'}.")
+            return redirect(url_for("admin.sensors"))
+    return _sensor_page(sensor, _sensor_form(sensor), retire_form=form)
 
 
 # -- users --------------------------------------------------------------------

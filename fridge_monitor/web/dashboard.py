@@ -11,11 +11,12 @@ from flask import Blueprint, render_template, url_for
 
 from fridge_monitor import alerts, charts, inventory, lots
 from fridge_monitor import models as m
-from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, fridges_now, sensors
+from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, count_unassigned, fridges_now, sensors
 from fridge_monitor.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
 from fridge_monitor.web.inventory_views import horizons
+from fridge_monitor.web.paging import Page
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("dashboard", __name__)
@@ -23,6 +24,7 @@ nav("dashboard.index", "Dashboard", 10)
 
 MAX_GAP = DEFAULT_MAX_GAP
 SPARK_HOURS = 24
+UNASSIGNED_PAGE = 50
 
 
 def sparkline(fridge: FridgeNow, now: datetime, unit: str) -> str:
@@ -103,14 +105,18 @@ def _context() -> dict[str, Any]:
         (site, group[0].timezone, [tile(f, now, unit, active.get(f.id), held.get(f.id)) for f in group])
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
+    # One page of them: a publisher inventing ids must not make every refresh ship megabytes.
+    page = Page.of(count_unassigned(conn), lambda n: url_for("dashboard.index", page=n), size=UNASSIGNED_PAGE)
     loose = [
         {"id": s.id, "last_seen": age(now, s.last_seen_at), "temperature": temperature(s.temperature_c, unit),
-         "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—"}
-        for s in sensors(conn, unassigned=True)
+         "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—",
+         "url": url_for("admin.edit_sensor", sensor_id=s.id)}
+        for s in sensors(conn, unassigned=True, limit=page.size, offset=page.offset)
     ]
     failing = [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
                for channel, at, detail in alerts.failing_channels(db())]
-    return {"sites": sites, "unassigned": loose, "refreshed": now, "failing": failing}
+    return {"sites": sites, "unassigned": loose, "unassigned_page": page, "refreshed": now, "failing": failing,
+            "is_admin": current_user().role == "admin"}
 
 
 @bp.route("/")
@@ -122,5 +128,5 @@ def index() -> Any:
 @bp.route("/dashboard/tiles")
 @allow(*EVERYONE)
 def tiles() -> Any:
-    """The live part of the dashboard, fetched every few seconds."""
+    """The live part of the dashboard (the page of unassigned sensors shown), fetched every few seconds."""
     return render_template("_dashboard_tiles.html", **_context())

@@ -96,6 +96,10 @@ class DatabaseCollector:
                                   value=figures.readings)
         yield CounterMetricFamily("fridge_monitor_rejected_messages", "MQTT messages (or parts) rejected and kept.",
                                   value=figures.rejected)
+        yield CounterMetricFamily("fridge_monitor_rejected_new_sensors",
+                                  "MQTT messages from a new sensor id kept as rejected because [ingest] "
+                                  "max_unassigned_sensors unassigned sensors were waiting (part of the rejected).",
+                                  value=figures.refused_new_sensors)
         ignored = CounterMetricFamily("fridge_monitor_ignored_messages",
                                       "MQTT messages that carried nothing to record (e.g. an ESPHome power or "
                                       "counter state), by format; counted, not kept.", labels=["format"])
@@ -111,6 +115,8 @@ class DatabaseCollector:
         yield from heartbeat_metrics(figures.heartbeats, self.now)
         yield GaugeMetricFamily("fridge_monitor_sensors_assigned", "Sensors assigned to a fridge.",
                                 value=figures.sensors)
+        yield GaugeMetricFamily("fridge_monitor_sensors_unassigned", "Sensors neither assigned nor retired, "
+                                "counted against [ingest] max_unassigned_sensors.", value=figures.unassigned_sensors)
         yield GaugeMetricFamily(
             "fridge_monitor_sensors_silent",
             f"Assigned sensors without a reading in the last {int(DEFAULT_MAX_GAP.total_seconds() // 60)} minutes.",
