@@ -76,7 +76,8 @@ def current(engine: sa.Engine, database_url: str, now: datetime) -> Anchor | Non
     return Anchor(row.id, row.hash, now, redact(database_url))
 
 
-def write(engine: sa.Engine, config: Config, now: datetime | None = None) -> Anchor | None:
+def write(engine: sa.Engine, config: Config, now: datetime | None = None, *,
+          cancel: threading.Event | None = None) -> Anchor | None:
     """Append the current anchor to the anchor file (fsync'd, mode 0600) and publish it, retained, over MQTT.
 
     The file is written first: a broker that is down costs the MQTT copy of
@@ -91,7 +92,7 @@ def write(engine: sa.Engine, config: Config, now: datetime | None = None) -> Anc
     storage.append_line(path, anchor.to_json())
     topic = config.audit["anchor_topic"]
     if topic:
-        problem = publish_retained(config.mqtt, topic, anchor.to_json())
+        problem = publish_retained(config.mqtt, topic, anchor.to_json(), cancel=cancel)
         if problem is not None:
             log.warning("audit anchor (event %d) written to %s but not published: %s", anchor.seq, path, problem)
             return anchor
@@ -101,8 +102,12 @@ def write(engine: sa.Engine, config: Config, now: datetime | None = None) -> Anc
 
 
 def publish_retained(settings: Mapping[str, Any], topic: str, payload: str,
-                     timeout_s: float = PUBLISH_TIMEOUT_S) -> str | None:
-    """Publish one retained QoS 1 message and wait for the broker's PUBACK; None, or what went wrong."""
+                     timeout_s: float = PUBLISH_TIMEOUT_S, *, cancel: threading.Event | None = None) -> str | None:
+    """Publish one retained QoS 1 message and wait for the broker's PUBACK; None, or what went wrong.
+
+    ``cancel`` (set when the process stops) ends the wait for a broker that does not answer.
+    """
+    stopping = cancel or threading.Event()
     from fridge_monitor import mqtt  # paho only for the roles that publish
 
     where = redact(settings["url"])
@@ -127,12 +132,17 @@ def publish_retained(settings: Mapping[str, Any], topic: str, payload: str,
         mqtt.connect(client, settings, persistent=False)
         client.loop_start()
         for _ in range(int(timeout_s * 20) + 1):
-            if connected.wait(0.05) or done.is_set():
+            if connected.wait(0.05) or done.is_set() or stopping.is_set():
                 break
+        if not connected.is_set() and stopping.is_set():
+            return "stopping before the broker answered"
         if not connected.is_set():
             return f"cannot connect to MQTT broker {where}: {outcome.get('connect', f'no answer within {timeout_s:g} s')}"
         client.publish(topic, payload, qos=1, retain=True)
-        if not done.wait(timeout_s):
+        for _ in range(int(timeout_s * 20) + 1):
+            if done.wait(0.05) or stopping.is_set():
+                break
+        if not done.is_set():
             return f"MQTT broker {where} did not acknowledge {topic} within {timeout_s:g} s"
         if outcome["puback"].is_failure:
             return f"MQTT broker {where} refused {topic}: {outcome['puback']}"
@@ -154,7 +164,7 @@ def parse_line(text: str) -> tuple[int, str]:
     seq, digest = (document.get("seq"), document.get("hash")) if isinstance(document, dict) else (None, None)
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise ValueError("no event sequence number (\"seq\")")
-    if not isinstance(digest, str) or len(digest) != 64:
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
         raise ValueError("no 64-character event hash (\"hash\")")
     return seq, digest.lower()
 

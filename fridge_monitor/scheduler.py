@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 SEND_EVERY_S = 5.0
+ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
 
 
 def utcnow() -> datetime:
@@ -97,6 +99,8 @@ class Scheduler:
         self.active = False
         self.fatal_error: str | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # ends an anchor's wait for a broker that does not answer
+        self._last_anchor: float | None = None  # monotonic time of this scheduler's last anchor
         # A late run (a busy machine) is run late rather than skipped with a warning; runs missed
         # meanwhile collapse into one.
         self._scheduler = BackgroundScheduler(
@@ -113,13 +117,14 @@ class Scheduler:
                                 next_run_time=now + timedelta(seconds=0.5))
         self._scheduler.add_job(self._send, "interval", seconds=SEND_EVERY_S, id="send",
                                 next_run_time=now + timedelta(seconds=1))
-        # The first anchor is taken when this scheduler gets the lease (see _holding).
-        self._scheduler.add_job(self._anchor, "interval", minutes=self.config.audit["anchor_interval_min"],
-                                id="anchor")
+        # Polled: anchors when this scheduler gets the lease, then every anchor_interval_min.
+        self._scheduler.add_job(self._anchor, "interval", seconds=ANCHOR_POLL_S, id="anchor",
+                                next_run_time=now + timedelta(seconds=1))
         self._scheduler.start()
         log.info("scheduler %s started; waiting for the lease", self.lease.holder)
 
     def stop(self) -> None:
+        self._stopping.set()
         self._scheduler.shutdown(wait=True)
         self.outbox.wait_idle(15)
         self.outbox.close()
@@ -141,7 +146,7 @@ class Scheduler:
         if held != self.active:
             if held:
                 log.warning("scheduler %s is now the active scheduler", self.lease.holder)
-                self._anchor_now()  # a standby taking over anchors the chain as it finds it
+                self._last_anchor = None  # a standby taking over anchors the chain as it finds it
             else:
                 log.warning("scheduler %s is a standby now (lease held by %s)", self.lease.holder,
                             self._holder_text())
@@ -181,15 +186,14 @@ class Scheduler:
             log.exception("sending due notifications failed")
 
     def _anchor(self) -> None:
-        """Anchor the audit chain outside the database (see :mod:`fridge_monitor.anchors`)."""
+        """Anchor the audit chain outside the database when due (see :mod:`fridge_monitor.anchors`)."""
         with self._lock:
-            if not self._holding():
+            interval_s = self.config.audit["anchor_interval_min"] * 60
+            due = self._last_anchor is None or time.monotonic() - self._last_anchor >= interval_s
+            if not due or not self._holding():
                 return
+            self._last_anchor = time.monotonic()
         try:
-            anchors.write(self.engine, self.config)
+            anchors.write(self.engine, self.config, cancel=self._stopping)
         except Exception:  # noqa: BLE001 - logged; the next interval anchors again
             log.exception("anchoring the audit chain failed")
-
-    def _anchor_now(self) -> None:
-        """One anchor at once, in a job of its own (publishing may wait on the broker; the lease must not)."""
-        self._scheduler.add_job(self._anchor, id="anchor-now", replace_existing=True)

@@ -112,9 +112,9 @@ def test_a_full_chain_rewrite_verifies_alone_but_not_against_the_schedulers_anch
     log_file = data / "audit-anchors.log"
     try:
         wait_until(lambda: log_file.exists() and log_file.read_text().endswith("\n"), 20, what="the first anchor")
-        message = retained(mqtt_url, topic)
     finally:
-        scheduler.stop()
+        scheduler.stop()  # waits for the anchor's PUBACK
+    message = retained(mqtt_url, topic)
 
     line = log_file.read_text().splitlines()[0]
     anchor = json.loads(line)
