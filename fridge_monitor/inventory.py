@@ -6,15 +6,18 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor import audit_trail, free_text, gs1, lots, products
+from fridge_monitor import audit_trail, free_text, lots, products
 from fridge_monitor import models as m
+
+if TYPE_CHECKING:
+    from fridge_monitor import gs1
 
 KINDS = ("receive", "use", "transfer", "reconstitute", "discard", "correct")
 DISCARD_REASONS = ("expired", "excursion", "damaged", "beyond_use", "other")
@@ -600,6 +603,9 @@ def _units(ctx: _Context, count: int, opened: m.OpenedVial | None = None) -> str
 
 
 def _gtin(text: str) -> str:
+    # Imported here: the barcode tables cost the ingest writer (which judges lots, never scans) 16 MB.
+    from fridge_monitor import gs1
+
     try:
         return gs1.normalise_gtin(text)
     except gs1.ScanError as exc:
