@@ -44,12 +44,13 @@ def responses(app, engine, token):
     """A page, an API call, a streamed CSV export, a PDF download, /healthz, the login page and an error."""
     auditor = client_for(app, engine, "otto")
     anonymous = app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', auditor.get("/exports/").get_data(as_text=True)).group(1)
+    page = auditor.get("/exports/").get_data(as_text=True)
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     got = {
         "page": auditor.get("/"),
         "fridge page": auditor.get("/fridges/A1"),
         "api": anonymous.get("/api/v1/fridges", headers={"Authorization": f"Bearer {token}"}),
-        "csv export": auditor.post("/exports/csv", data={"csrf_token": token, "kind": "readings",
+        "csv export": auditor.post("/exports/csv", data={"csrf_token": form_token, "kind": "readings",
                                                          "from": "2026-11-10", "to": "2026-11-10", "fridge": "A1"}),
         "pdf download": auditor.get("/fridges/A1/report.pdf?month=2026-11"),
         "healthz": anonymous.get("/healthz"),
