@@ -171,3 +171,35 @@ def test_an_anchor_catches_a_truncated_chain_and_names_each_broken_line(database
     assert f"line 2: event {late.seq} (hash {late.hash}) is no longer in the trail" in broken[0]
     assert "line 4: not an audit anchor: no JSON object on it" in broken[1]
     assert "4 anchor(s)" in result.stdout
+
+
+def test_only_the_active_scheduler_anchors_and_a_standby_taking_over_anchors_at_once(database_url, engine_for,
+                                                                                    make_config, tmp_path):
+    engine = engine_for(database_url)
+    populate(engine)
+    anchor_file = tmp_path / "audit-anchors.log"
+    config, _ = make_config(database_url, sections={
+        "audit": {"anchor_topic": "", "anchor_file": str(anchor_file), "anchor_interval_min": 60.0},
+        "scheduler": {"interval_s": 3600.0, "lease_s": 3.0},
+    })
+
+    def lines() -> list[str]:
+        return anchor_file.read_text().splitlines() if anchor_file.exists() else []
+
+    first, second = Scheduler(config, engine, holder="first"), Scheduler(config, engine, holder="second")
+    first.start()
+    try:
+        wait_until(lambda: len(lines()) == 1, 20, what="the active scheduler's first anchor")
+        second.start()
+        wait_until(lambda: second.started, 5, what="the standby to start")
+        wait_until(lambda: not second.active and second.lease.current_holder() == "first", 5, what="a standby")
+        second._anchor()  # what its anchor job does every few seconds: nothing, as a standby
+        assert len(lines()) == 1
+    finally:
+        first.stop()  # releases the lease: the standby takes over
+    try:
+        wait_until(lambda: len(lines()) == 2, 20, what="the new active scheduler's anchor")
+        assert second.active
+    finally:
+        second.stop()
+    assert json.loads(lines()[0])["seq"] == json.loads(lines()[1])["seq"]
