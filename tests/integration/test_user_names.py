@@ -6,7 +6,6 @@ page; and migration 0010 keeps existing look-alike users able to sign in.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -43,8 +42,8 @@ def test_a_look_alike_of_an_existing_name_is_refused(engine, name):
         create(engine, name)
     assert str(caught.value) in (
         "a user named 'admin' already exists",
-        f"{name.strip()!r} is too like the existing user 'admin': user names are compared ignoring case and "
-        "character width; choose another name")
+        (f"{name.strip()!r} is too like the existing user 'admin': user names are compared ignoring case and "
+         "character width; choose another name"))
     with engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(m.User)) == 1
 
