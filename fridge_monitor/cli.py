@@ -568,7 +568,8 @@ def _check_anchors(engine: sa.Engine, path: str) -> list[str]:
         raise CliError(f"--anchors: cannot read {path}: {exc.strerror}") from None
     if result.anchors == 0:
         raise CliError(f"--anchors: {path} holds no anchors")
-    click.echo(f"{result.anchors} anchor(s) in {path} checked")
+    if not result.problems:
+        click.echo(f"{result.anchors} anchor(s) in {path} match the trail")
     return result.problems
 
 
