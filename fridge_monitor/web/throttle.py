@@ -4,8 +4,9 @@ The per-account lockout stops guessing at one name; this stops one address
 from trying name after name. The window lives in memory, so each web process
 counts on its own (run several and an address gets N per process), and a
 restart forgets it. Behind a reverse proxy every client shares the proxy's
-address. Flask-Limiter would keep the same in-memory counts here, at the cost
-of three more dependencies; a deque per address is all this needs.
+address. Flask-Limiter's memory storage would keep the same per-process
+counts, at the cost of new dependencies (it and ``limits``) for one route; a
+deque per address is all this needs.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def test_every_refusal_checks_one_password_hash(app, name, monkeypatch):
 
     monkeypatch.setattr(accounts, "check_password_hash", counting)
     sign_in(app.test_client(), name, "wrong-password-x" if name == "nina" else f"{name}-password-1")
-    assert len(checked) == 1 and checked[0].startswith("scrypt:")
+    assert len(checked) == 1
 
 
 def test_refusals_take_as_long_as_a_wrong_password(app):
