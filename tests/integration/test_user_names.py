@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from alembic import command
 from werkzeug.security import generate_password_hash
 
 from fridge_monitor import accounts, migrate
@@ -145,3 +146,8 @@ def test_migration_0010_keeps_existing_look_alikes_apart_and_able_to_sign_in(emp
         session.rollback()
     with pytest.raises(accounts.AccountError, match="already exists|too like"):
         create(engine, "ADMIN")
+    with engine.begin() as conn:  # and the revision steps back down and up again
+        command.downgrade(migrate.alembic_config(conn), "0009")
+    assert "name_key" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    migrate.upgrade(engine, "0010")
+    assert "name_key" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
