@@ -3,12 +3,16 @@
 Both sides drain the same backlog: N QoS 1 messages queued in a private
 Mosquitto for a persistent session while the consumer is offline, so neither
 competes with a publisher. Prints both rates, their ratio (target >= 0.8) and
-the ingest process's peak RSS (target < 120 MB).
+the ingest process's peak RSS (target < 120 MB). Halfway through ingest's
+backlog sits one hostile 10 MiB publish (``--big-mib``; 0 for none): under
+MQTT 5 ingest's Maximum Packet Size makes the broker drop it; under MQTT 3.1.1
+(no such property, and this broker sets no message_size_limit) it arrives and
+is kept as a rejected message, and the peak shows what it cost.
 
 With ``--assigned`` the 50 probes belong to 50 declared fridges, so ingest
 also marks and judges them (the rules) while it drains.
 
-    python benchmarks/ingest_throughput.py [--messages 100000] [--protocol 5] [--assigned]
+    python benchmarks/ingest_throughput.py [--messages 100000] [--protocol 5] [--assigned] [--big-mib 10]
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ def declarations() -> str:
     return "".join(lines)
 
 
-def ingest_rate(port: int, n: int, protocol: str, workdir: Path, assigned: bool) -> tuple[float, float, float]:
+def ingest_rate(port: int, n: int, protocol: str, workdir: Path, assigned: bool,
+                big_mib: int) -> tuple[float, float, float]:
     db = workdir / "bench.db"
     config = workdir / "fridge-monitor.toml"
     config.write_text(
@@ -156,7 +161,11 @@ def ingest_rate(port: int, n: int, protocol: str, workdir: Path, assigned: bool)
     fm = [sys.executable, "-m", "fridge_monitor"]
     subprocess.run([*fm, "db", "upgrade"], env=env, check=True, capture_output=True)
     subscribe_session(port, "bench-ingest", TOPIC + "+", protocol)
-    publish_all(port, payloads(n), protocol)
+    messages = payloads(n)
+    if big_mib:
+        messages.insert(n // 2, (f"{TOPIC}hostile", b"{" + b" " * (big_mib * 1024 * 1024 - 2) + b"}"))
+    publish_all(port, messages, protocol)
+    del messages
 
     proc = subprocess.Popen([*fm, "ingest"], env=env)
     conn = sqlite3.connect(db)
@@ -206,6 +215,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--protocol", choices=["5", "3.1.1"], default="5")
     parser.add_argument("--assigned", action="store_true", help="probes belong to fridges: the rules run too")
+    parser.add_argument("--big-mib", type=int, default=10, help="one publish of this many MiB halfway through "
+                        "ingest's backlog (0: none)")
     args = parser.parse_args()
     if shutil.which("mosquitto") is None:
         raise SystemExit("this benchmark needs the mosquitto binary")
@@ -214,12 +225,14 @@ def main() -> None:
         broker, port = start_mosquitto(workdir)
         try:
             bare = bare_subscriber_rate(port, args.messages, args.protocol)
-            ours, peak_mb, writer_mb = ingest_rate(port, args.messages, args.protocol, workdir, args.assigned)
+            ours, peak_mb, writer_mb = ingest_rate(port, args.messages, args.protocol, workdir, args.assigned,
+                                                   args.big_mib)
         finally:
             broker.terminate()
             broker.wait(10)
     print(f"messages:                 {args.messages} (MQTT {args.protocol}, QoS 1, backlog drain"
-          f"{f', {PROBES} fridges judged' if args.assigned else ', unassigned probes'})")
+          f"{f', {PROBES} fridges judged' if args.assigned else ', unassigned probes'}"
+          f"{f', one {args.big_mib} MiB publish halfway' if args.big_mib else ''})")
     print(f"bare paho subscriber:     {bare:,.0f} msg/s")
     print(f"fridge-monitor ingest:    {ours:,.0f} readings/s committed to SQLite")
     print(f"ratio:                    {ours / bare:.2f} (target >= 0.8)")

@@ -1,4 +1,5 @@
-"""Ingest's heartbeat and the moment silence is judged at: pure, with an explicit ``now``.
+"""Ingest's heartbeat and the moment silence is judged at: pure, with an explicit ``now`` (but :class:`Beater`,
+the thread that sends the beats, given what to call).
 
 A sensor whose readings still wait in the broker's queue for ingest is not
 silent (DOMAIN.md: "A backlog still being drained from the broker is not
@@ -24,8 +25,9 @@ reconnect pass without false alarms.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
 
 MARKER_PREFIX = "fridge-monitor/ingest/"
 MARKER_SUFFIX = "/marker"
@@ -56,6 +58,54 @@ class Heartbeat:
     stored_at: datetime
     interval_s: float
     max_drain_s: float
+
+
+def utc(ts: float | None) -> datetime | None:
+    """Epoch seconds (as ingest's clock gives them) as an aware UTC datetime."""
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+
+
+class Beater:
+    """Ingest's heartbeat thread: every ``interval_s``, and at once when :meth:`soon` asks (after a
+    (re)connect), a marker to the broker while connected, then a heartbeat to store.
+
+    A thread of its own, so a shipper waiting on a busy writer never stops the beats. It is handed
+    what to call, and knows no MQTT client and no database; it ends once ``stopping`` is set.
+    """
+
+    def __init__(self, interval_s: float, stopping: threading.Event, *, clock: Callable[[], float],
+                 connected: Callable[[], bool], send_marker: Callable[[float], None],
+                 send_beat: Callable[[float, bool], None]) -> None:
+        self._every = interval_s
+        self._stopping = stopping
+        self._clock, self._connected, self._send_marker, self._send_beat = clock, connected, send_marker, send_beat
+        self._now = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._now.set()  # the first heartbeat at once
+        self._thread.start()
+
+    def soon(self) -> None:
+        self._now.set()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the thread to end (call once ``stopping`` is set)."""
+        self._now.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self._now.wait(self._every)
+            self._now.clear()
+            if self._stopping.is_set():
+                return
+            now = self._clock()
+            connected = self._connected()
+            if connected:
+                self._send_marker(now)
+            self._send_beat(now, connected)
 
 
 def marker_topic(client_id: str) -> str:

@@ -1,15 +1,17 @@
 """The ingest role: MQTT messages in, committed readings out, then acknowledged.
 
 paho's network thread runs :meth:`Ingest._on_message`, which only copies the
-message into an inbox (it never touches the database and never raises). A
+message into a bounded inbox (:mod:`fridge_monitor.inbox`; when it is full,
+the network thread waits, reading nothing more from the socket) and never
+touches the database or raises. A
 shipper thread sends the inbox in batches to the writer process
 (:mod:`fridge_monitor.writer`), which parses and commits them; when it answers
 that a batch is committed, each of its messages is acknowledged to the broker
 (paho ``manual_ack``). A crash anywhere before the acknowledgement makes the
 broker deliver the message again, and the idempotent insert keeps it single.
 
-Every ``[ingest] heartbeat_s`` the shipper sends the writer a heartbeat to
-store, and sends the broker a marker to a topic of this process's own
+Every ``[ingest] heartbeat_s`` a thread of its own sends the writer a heartbeat
+to store, and the broker a marker to a topic of this process's own
 (:mod:`fridge_monitor.heartbeat`): when the marker comes back and its batch
 is committed, everything the broker held for this session when it was sent
 is stored, so a backlog still being drained is not taken for silence.
@@ -17,39 +19,26 @@ is stored, so a backlog still being drained is not taken for silence.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from fridge_monitor.config import Config, Subscription, redact
-from fridge_monitor.heartbeat import MARKER_PREFIX, Heartbeat, is_marker_topic, marker_topic
+from fridge_monitor.heartbeat import MARKER_PREFIX, Beater, Heartbeat, is_marker_topic, marker_topic, utc
+from fridge_monitor.inbox import Inbox, Incoming
 from fridge_monitor.mqtt import connect, is_v5, make_client, shut_down
 
 log = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Incoming:
-    """A copy of one paho message, taken in the network thread."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    received_at: float
-    connection: int
-    marker: bool = False  # a heartbeat marker, never a reading
-    marker_sent_at: float | None = None  # this process's own marker: when it was sent
-    retained: bool = False  # handed over from the broker's store on subscribe, however old
+# Maximum Packet Size beyond [ingest] max_payload_bytes: a topic may take up to 64 KiB, properties a few bytes.
+PACKET_HEADROOM = 64 * 1024
 
 
 @dataclasses.dataclass(slots=True)
@@ -104,14 +93,12 @@ class Ingest:
         # The marker topic is this process's own, never shared: its markers queue behind its own backlog.
         self._marker_topic = marker_topic(config.mqtt["client_id"])
         self._topics = [*subscription_topics(config.subscriptions, config.ingest["shared_group"]), self._marker_topic]
-        self._beat_every = config.ingest["heartbeat_s"]
-        self._beat_now = threading.Event()
         self._started_at = clock()
         self._caught_up_at: float | None = None
         self._batch_size = config.ingest["batch_size"]
-        self._inbox: collections.deque[Incoming] = collections.deque()
-        self._in_flight: dict[int, list[Incoming]] = {}
-        self._in_flight_lock = threading.Lock()
+        self._max_payload = config.ingest["max_payload_bytes"]
+        # When it is full, paho's network thread waits in _on_message: nothing more is read from the socket.
+        self._inbox: Inbox[Incoming] = Inbox(config.ingest["inbox_max_messages"])
         self._batch_ids = iter(range(1, 1 << 62))
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -135,7 +122,9 @@ class Ingest:
         self._client.on_message = self._on_message
         self._shipper = threading.Thread(target=self._ship_loop, name="ingest-shipper", daemon=True)
         # Beats have a thread of their own: a shipper waiting on a busy writer must not stop them.
-        self._beater = threading.Thread(target=self._beat_loop, name="ingest-heartbeat", daemon=True)
+        self._beats = Beater(config.ingest["heartbeat_s"], self._stopping, clock=clock, send_beat=self._send_beat,
+                             connected=lambda: self._connected.is_set() and self._subscribed.is_set(),
+                             send_marker=lambda now: self._client.publish(self._marker_topic, f"{now:.6f}", qos=1))
         self._acker: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------
@@ -149,9 +138,11 @@ class Ingest:
         with self._writer_lock:
             self._start_writer(cancel)
         self._shipper.start()
-        self._beat_now.set()  # the first heartbeat at once
-        self._beater.start()
-        connect(self._client, self.config.mqtt, persistent=True)
+        self._beats.start()
+        # MQTT 5: the broker drops what is larger than any payload ingest accepts (plus room for the topic
+        # and properties) rather than deliver it; with MQTT 3.1.1, the broker's message_size_limit does.
+        connect(self._client, self.config.mqtt, persistent=True,
+                max_packet_size=self._max_payload + PACKET_HEADROOM)
         self._client.loop_start()
 
     def wait_connected(self, timeout: float | None = None) -> bool:
@@ -165,8 +156,7 @@ class Ingest:
     @property
     def backlog(self) -> int:
         """Messages received but not yet committed and acknowledged."""
-        with self._in_flight_lock:
-            return len(self._inbox) + sum(len(b) for b in self._in_flight.values())
+        return self._inbox.held
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop taking messages, commit and acknowledge what was taken, disconnect.
@@ -178,15 +168,14 @@ class Ingest:
         self._accepting = False
         self._stopping.set()
         self._wake.set()
+        self._inbox.wake()  # a network thread waiting for room takes nothing more
         self._shipper.join(timeout)
         deadline = time.monotonic() + timeout
         while self.backlog and time.monotonic() < deadline and self._process.is_alive():
             time.sleep(0.02)
         if self.backlog:
             log.error("stopping with %d messages not yet stored; the broker will deliver them again", self.backlog)
-        self._beat_now.set()
-        if self._beater.ident is not None:
-            self._beater.join(timeout)
+        self._beats.join(timeout)
         self._send_beat(self._clock(), connected=False)  # no longer draining anything: judge silence as of now
         with self._beat_lock:
             self._beat_pipe.close()  # the writer stores that last beat, then ends
@@ -225,7 +214,7 @@ class Ingest:
     def _on_disconnect(self, _client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected.clear()
         self._subscribed.clear()
-        self._beat_soon()
+        self._beats.soon()
         if not self._stopping.is_set():
             log.warning("lost connection to MQTT broker (%s); reconnecting", reason)
 
@@ -234,10 +223,7 @@ class Ingest:
             if code.is_failure:
                 log.error("broker refused subscription to %s: %s", topic, code)
         self._subscribed.set()
-        self._beat_soon()  # the first marker now, behind whatever the broker holds for us
-
-    def _beat_soon(self) -> None:
-        self._beat_now.set()
+        self._beats.soon()  # the first marker now, behind whatever the broker holds for us
 
     def _on_message(self, _client: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         if not self._accepting:
@@ -247,11 +233,16 @@ class Ingest:
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "backslashreplace")  # kept, then rejected
         if topic.startswith(MARKER_PREFIX) and is_marker_topic(topic):
-            self._inbox.append(Incoming(topic, b"", msg.mid, msg.qos, self._clock(), self._connection, True,
-                                        self._marker_sent_at(topic, msg.payload)))
+            incoming = Incoming(topic, b"", msg.mid, msg.qos, self._clock(), self._connection, True,
+                                self._marker_sent_at(topic, msg.payload))
         else:
-            self._inbox.append(Incoming(topic, msg.payload, msg.mid, msg.qos, self._clock(), self._connection,
-                                        retained=msg.retain))
+            payload = msg.payload
+            # An oversized payload is refused; only the part a rejected message keeps travels on.
+            kept = payload if len(payload) <= self._max_payload else payload[:self._max_payload]
+            incoming = Incoming(topic, kept, msg.mid, msg.qos, self._clock(), self._connection,
+                                retained=msg.retain, size=len(payload))
+        if not self._inbox.put(incoming, lambda: self._accepting):
+            return  # stopping: not acknowledged, the broker delivers it again
         if not self._wake.is_set():
             self._wake.set()
 
@@ -307,32 +298,15 @@ class Ingest:
             self._wake.wait(0.5)
             self._wake.clear()
             while self._inbox:
-                messages = [self._inbox.popleft() for _ in range(min(self._batch_size, len(self._inbox)))]
-                self._ship(messages)
+                self._ship(self._inbox.take(self._batch_size))
             if self._stopping.is_set():
                 return
-
-    def _beat_loop(self) -> None:
-        """Every heartbeat_s (and at once after a (re)connect): a marker to the broker, a heartbeat to store."""
-        while True:
-            self._beat_now.wait(self._beat_every)
-            self._beat_now.clear()
-            if self._stopping.is_set():
-                return
-            now = self._clock()
-            connected = self._connected.is_set() and self._subscribed.is_set()
-            if connected:
-                self._client.publish(self._marker_topic, f"{now:.6f}", qos=1)
-            self._send_beat(now, connected)
 
     def _send_beat(self, now: float, connected: bool) -> None:
-        def utc(ts: float | None) -> datetime | None:
-            return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
-
         beat = Heartbeat(
             client_id=self.config.mqtt["client_id"], started_at=utc(self._started_at), beat_at=utc(now),
             connected=connected, backlog=self.backlog, caught_up_at=utc(self._caught_up_at),
-            stored_at=utc(self.stats.last_commit_at or self._started_at), interval_s=self._beat_every,
+            stored_at=utc(self.stats.last_commit_at or self._started_at), interval_s=self.config.ingest["heartbeat_s"],
             max_drain_s=self.config.ingest["max_drain_s"],
         )
         with self._beat_lock:
@@ -346,7 +320,8 @@ class Ingest:
     @staticmethod
     def _data(messages: list[Incoming]) -> list[tuple[str, bytes, float, bool]]:
         """What the writer stores: every message but the markers."""
-        return [(msg.topic, msg.payload, msg.received_at, msg.retained) for msg in messages if not msg.marker]
+        return [(msg.topic, msg.payload, msg.received_at, msg.retained, msg.size) for msg in messages
+                if not msg.marker]
 
     def _ship(self, messages: list[Incoming]) -> None:
         batch_id = next(self._batch_ids)
@@ -358,8 +333,7 @@ class Ingest:
         # Registered and sent under one lock: a writer restart re-sends exactly
         # what is registered, so no batch is sent twice or lost in between.
         with self._writer_lock:
-            with self._in_flight_lock:
-                self._in_flight[batch_id] = messages
+            self._inbox.ship(batch_id, messages)
             try:
                 self._pipe.send(payload)
             except OSError:
@@ -372,8 +346,7 @@ class Ingest:
                 batch_id, counts = pipe.recv()
             except (EOFError, OSError):
                 break
-            with self._in_flight_lock:
-                messages = self._in_flight.pop(batch_id, None)
+            messages = self._inbox.committed(batch_id)
             if messages is None:
                 continue  # answered twice (re-sent around a writer restart): acknowledged already
             self._acknowledge(messages)
@@ -404,9 +377,7 @@ class Ingest:
                 log.error("cannot restart the ingest writer: %s", exc)
                 self.fatal_error = str(exc)
                 return
-            with self._in_flight_lock:
-                pending = sorted(self._in_flight.items())
-            for batch_id, messages in pending:
+            for batch_id, messages in self._inbox.in_flight():
                 self._pipe.send((batch_id, self._data(messages)))
 
     def _acknowledge(self, messages: list[Incoming]) -> None:

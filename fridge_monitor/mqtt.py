@@ -63,8 +63,16 @@ def make_client(
     return client
 
 
-def connect(client: paho.Client, settings: Mapping[str, Any], *, persistent: bool) -> None:
-    """Start connecting in the background; paho's loop thread retries with backoff."""
+def connect(client: paho.Client, settings: Mapping[str, Any], *, persistent: bool,
+            max_packet_size: int | None = None) -> None:
+    """Start connecting in the background; paho's loop thread retries with backoff.
+
+    ``max_packet_size``: the largest packet the broker may send us (MQTT 5's
+    Maximum Packet Size). A broker drops a message bigger than that for this
+    client instead of delivering it, so a huge publish never reaches our
+    memory. MQTT 3.1.1 has no such property: there, only the broker's own
+    limit (Mosquitto's ``message_size_limit``) keeps huge messages out.
+    """
     address = broker_address(settings["url"])
     if is_v5(settings):
         props = Properties(PacketTypes.CONNECT)
@@ -73,6 +81,8 @@ def connect(client: paho.Client, settings: Mapping[str, Any], *, persistent: boo
         # How many unacknowledged QoS 1 messages the broker may send us at once:
         # this is what lets ingest commit in batches rather than one by one.
         props.ReceiveMaximum = settings["receive_maximum"]
+        if max_packet_size is not None:
+            props.MaximumPacketSize = max_packet_size
         client.connect_async(
             address.host,
             address.port,

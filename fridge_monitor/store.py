@@ -57,7 +57,8 @@ class Rejected:
     fmt: str | None
     sensor_id: str | None
     reason: str
-    payload: bytes
+    payload: bytes  # what is kept of it (at most REJECTED_PAYLOAD_KEEP bytes are stored)
+    size: int | None = None  # its full size, when ``payload`` was already cut short (an oversized message)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -236,7 +237,7 @@ class Store:
                             "sensor_id": printable(rej.sensor_id)[:300] if rej.sensor_id else None,
                             "reason": printable(rej.reason),
                             "payload": rej.payload[:REJECTED_PAYLOAD_KEEP],
-                            "payload_size": len(rej.payload),
+                            "payload_size": len(rej.payload) if rej.size is None else rej.size,
                         }
                         for rej in rejected
                     ],

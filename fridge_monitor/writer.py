@@ -26,6 +26,7 @@ from fridge_monitor import models as m
 from fridge_monitor.config import Config, redact_log_handlers
 from fridge_monitor.heartbeat import Heartbeat
 from fridge_monitor.parsers import parse
+from fridge_monitor.parsers.common import too_large
 from fridge_monitor.parsers.esphome import entity_kind
 from fridge_monitor.readings import Entity, EntityKind, ParseContext, filter_base
 from fridge_monitor.store import Batch, Ignored, Rejected, Source, Store, record_heartbeat
@@ -35,8 +36,9 @@ log = logging.getLogger(__name__)
 TZ_REFRESH_S = 60.0
 MAX_REASONS_SHOWN = 5
 
-# (topic, payload, received_at as epoch seconds, retained: handed over from the broker's store on subscribe)
-RawMessage = tuple[str, bytes, float, bool]
+# (topic, payload, received_at as epoch seconds, retained: handed over from the broker's store on subscribe,
+#  size: the payload's full size; more than len(payload) when ingest cut an oversized one short)
+RawMessage = tuple[str, bytes, float, bool, int]
 # (format, base topic: the fixed part of the filter that matched)
 Route = tuple[str, str]
 
@@ -98,6 +100,7 @@ class Writer:
         self._discovered: dict[str, EntityKind] = {}
         self._config_topics: dict[str, str] = {}  # discovery config topic -> its state topic
         ingest = config.ingest
+        self._max_payload = ingest["max_payload_bytes"]
         self._context_args: dict[str, Any] = dict(
             shelly_gen1_unit=ingest["shelly_gen1_unit"],
             min_temperature_c=ingest["min_temperature_c"],
@@ -114,15 +117,20 @@ class Writer:
         args = self._context_args
         tz_for = self._tz_for
         declared, discovered = self._declared, self._discovered
-        for topic, payload, received_ts, retained in messages:
+        for topic, payload, received_ts, retained, size in messages:
             received = datetime.fromtimestamp(received_ts, timezone.utc)
             route = self._router.route(topic)
             if route is None:
                 batch.rejected.append(
-                    Rejected(received, topic, None, None, "no configured subscription matches this topic", payload)
+                    Rejected(received, topic, None, None, "no configured subscription matches this topic", payload,
+                             size)
                 )
                 continue
             fmt, base = route
+            if size > len(payload):  # over max_payload_bytes: ingest kept only the part that is stored
+                batch.rejected.append(Rejected(received, topic, fmt, None, too_large(size, self._max_payload),
+                                               payload, size))
+                continue
             ctx = ParseContext(received, tz_for, **args, retained=retained, base_topic=base,
                                declared_entities=declared, discovered_entities=discovered)
             result = parse(fmt, topic, payload, ctx)
@@ -209,10 +217,10 @@ class Writer:
             try:
                 self._store.write(batch)
             except sa.exc.SQLAlchemyError as exc:
-                topic, payload, received_ts, _retained = message
+                topic, payload, received_ts, _retained, size = message
                 received = datetime.fromtimestamp(received_ts, timezone.utc)
                 reason = f"could not be stored: {_first_line(exc)}"
-                self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload)]))
+                self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload, size)]))
 
     def _refresh_time_zones(self) -> None:
         """Sensor → site time zone, for devices that send local clock time; and the discovered

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fridge_monitor.parsers import discovery, esphome, native, senml, shelly, tasmota, zigbee2mqtt
-from fridge_monitor.parsers.common import rejected
+from fridge_monitor.parsers.common import rejected, too_large
 from fridge_monitor.parsers.display import explain
 from fridge_monitor.parsers.validate import check, refuse_untimed
 from fridge_monitor.readings import SUBSCRIPTION_FORMATS, ParseContext, ParseResult
@@ -36,7 +36,7 @@ def parse(fmt: str, topic: str, payload: bytes, ctx: ParseContext) -> ParseResul
         return rejected(f'unknown payload format "{fmt}"; known formats: {", ".join(SUBSCRIPTION_FORMATS)}')
     try:
         if len(payload) > ctx.max_payload_bytes:
-            return rejected(f"payload is {len(payload)} bytes, over the {ctx.max_payload_bytes}-byte limit")
+            return rejected(too_large(len(payload), ctx.max_payload_bytes))
         result = check(parser(topic, payload, ctx), ctx)
         return refuse_untimed(result) if ctx.retained else result
     except Exception as exc:  # a parser bug must never reach the MQTT network loop

@@ -37,6 +37,11 @@ def describe(value: object) -> str:
     return type(value).__name__
 
 
+def too_large(size: int, limit: int) -> str:
+    """Why a payload of ``size`` bytes is refused (``[ingest] max_payload_bytes`` is ``limit``)."""
+    return f"payload is {size} bytes, over the {limit}-byte limit"
+
+
 def decode_text(payload: bytes) -> str | Rejection:
     """The payload as text, or a rejection when it is not UTF-8."""
     try:
