@@ -13,6 +13,8 @@ private Mosquitto; peak RSS read from /proc (VmHWM).
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -93,3 +95,40 @@ def test_without_any_broker_limit_an_oversized_payload_never_reaches_the_writer(
     print(f"MQTT 3.1.1, no broker limit: ingest peak RSS {peak_rss_mb(ingest.pid):.0f} MB + writer "
           f"{before:.0f} -> {peak_rss_mb(writer):.0f} MB")
     assert peak_rss_mb(writer) - before < 5
+
+
+def test_ingest_holds_at_most_inbox_max_messages(database_url, make_config, engine_for, mqtt_url, mqtt_protocol,
+                                                 prefix):
+    """With a tiny inbox, a backlog of 300 messages is taken a few at a time (the broker keeps the
+    rest), and every one is stored."""
+    from fridge_monitor.ingest import Ingest
+
+    engine = engine_for(database_url)
+    config, _ = make_config(database_url, sections={"ingest": {"inbox_max_messages": 4, "batch_size": 2}})
+    ingest = Ingest(config)
+    peak = 0
+    watching = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not watching.is_set():
+            peak = max(peak, ingest.backlog)
+            time.sleep(0.0005)
+
+    topic = f"{prefix}fridge-monitor/readings/probe"
+    now = datetime.now(timezone.utc).timestamp()
+    publisher = Publisher(mqtt_url, f"pub-{prefix.strip('/')}", mqtt_protocol)
+    watcher = threading.Thread(target=watch, daemon=True)
+    ingest.start()
+    try:
+        assert ingest.wait_connected(10)
+        watcher.start()
+        publisher.publish([(topic, json.dumps({"temperature_c": 4.0, "ts": now - 600 + n})) for n in range(300)])
+        with engine.connect() as conn:
+            wait_until(lambda: conn.scalar(sa.select(sa.func.count()).select_from(m.Reading)) == 300, 60,
+                       what="300 readings")
+    finally:
+        watching.set()
+        publisher.close()
+        ingest.stop()
+    assert 0 < peak <= 4  # received and not yet committed, heartbeat markers included
