@@ -74,7 +74,7 @@ class Beater:
     """
 
     def __init__(self, interval_s: float, stopping: threading.Event, *, clock: Callable[[], float],
-                 connected: Callable[[], bool], send_marker: Callable[[float], None],
+                 connected: Callable[[], bool], send_marker: Callable[[float], object],
                  send_beat: Callable[[float, bool], None]) -> None:
         self._every = interval_s
         self._stopping = stopping

@@ -318,7 +318,7 @@ class Ingest:
                 pass  # the writer is being restarted; the next beat goes to the new one
 
     @staticmethod
-    def _data(messages: list[Incoming]) -> list[tuple[str, bytes, float, bool]]:
+    def _data(messages: list[Incoming]) -> list[tuple[str, bytes, float, bool, int]]:
         """What the writer stores: every message but the markers."""
         return [(msg.topic, msg.payload, msg.received_at, msg.retained, msg.size) for msg in messages
                 if not msg.marker]
