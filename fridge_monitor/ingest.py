@@ -37,8 +37,9 @@ from fridge_monitor.mqtt import connect, is_v5, make_client, shut_down
 
 log = logging.getLogger(__name__)
 
-# Maximum Packet Size beyond [ingest] max_payload_bytes: a topic may take up to 64 KiB, properties a few bytes.
-PACKET_HEADROOM = 64 * 1024
+# Maximum Packet Size beyond [ingest] max_payload_bytes: a topic takes up to 64 KiB, the header and properties
+# a few bytes more, so every message ingest could keep, even as rejected, still arrives.
+PACKET_HEADROOM = 65 * 1024
 
 
 @dataclasses.dataclass(slots=True)
