@@ -225,6 +225,9 @@ def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) 
             },
             "ingest": {},
             "logging": {"level": "INFO"},
+            # The test's own files and anchor topic: nothing lands in the checkout or on a topic other tests read.
+            "storage": {"data_dir": str(tmp_path / "data")},
+            "audit": {"anchor_topic": f"{prefix.strip('/')}/audit/anchor"},
         }
         for section, values in (sections or {}).items():
             doc.setdefault(section, {}).update(values)
