@@ -34,6 +34,15 @@ REPO = Path(__file__).resolve().parent.parent
 # -- MQTT --------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configs a test builds itself default to a data directory of that test's own (PostgreSQL ones would
+    otherwise make ./fridge-monitor-data in the checkout); a config that sets data_dir, even to "", wins."""
+    from fridge_monitor.config import settings
+
+    monkeypatch.setitem(settings.SETTINGS, "storage", {"data_dir": str(tmp_path / "own-data")})
+
+
 @pytest.fixture(scope="session")
 def mqtt_url() -> Iterator[str]:
     """The machine's Mosquitto, or an embedded broker where there is none."""
