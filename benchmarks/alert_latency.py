@@ -42,7 +42,7 @@ from typing import Any
 import paho.mqtt.client as paho
 import sqlalchemy as sa
 
-from fridge_monitor.broker import free_port
+from fridge_monitor.mqtt.broker import free_port
 
 TARGET_P99_S = 0.5
 WARMUP_TRIALS = 3

@@ -26,10 +26,11 @@ from pathlib import Path
 
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, migrate
+from fridge_monitor.store import accounts
+from fridge_monitor.store import migrate
 from fridge_monitor.config import build_config
-from fridge_monitor.db import create_engine
-from fridge_monitor.sync import sync_config
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 SITES = [("North Clinic", "Europe/Berlin"), ("South Clinic", "America/New_York"), ("East Clinic", "Asia/Kolkata")]

@@ -38,9 +38,9 @@ from pathlib import Path
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fridge_monitor.config import load_config
-from fridge_monitor.db import create_engine
-from fridge_monitor.export import parse_period, readings_query
-from fridge_monitor.sync import sync_declarations
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.reports.export import parse_period, readings_query
+from fridge_monitor.store.sync import sync_declarations
 
 TARGET_RATIO = 0.3
 TARGET_RSS_MB = 150

@@ -33,7 +33,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from fridge_monitor.broker import free_port
+from fridge_monitor.mqtt.broker import free_port
 
 TOPIC = "bench/fridge-monitor/readings/"
 RECEIVE_MAXIMUM = 1000

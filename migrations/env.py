@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by fridge_monitor.migrate,
+"""Alembic environment: runs on the connection handed over by fridge_monitor.store.migrate,
 or on ``sqlalchemy.url`` / FRIDGE_MONITOR_DATABASE_URL when run as ``alembic``."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from fridge_monitor.models import Base
+from fridge_monitor.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,7 +29,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     from fridge_monitor.config import load_config
-    from fridge_monitor.db import create_engine
+    from fridge_monitor.store.db import create_engine
 
     url = config.get_main_option("sqlalchemy.url")
     settings = dict(load_config().database)

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor import migrate
-from fridge_monitor.broker import EmbeddedBroker, free_port
+from fridge_monitor.store import migrate
+from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port
 from fridge_monitor.config import Config, build_config
-from fridge_monitor.db import create_engine
+from fridge_monitor.store.db import create_engine
 from support import IN_CI, Hooks, missing_service, reachable, render_toml, wait_until
 
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -35,10 +35,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Configs a test builds itself default to a data directory of that test's own (PostgreSQL ones would
-    otherwise make ./fridge-monitor-data in the checkout); a config that sets data_dir, even to "", wins."""
+def _own_data_dir(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configs an integration test builds itself default to a data directory of that test's own (PostgreSQL
+    ones would otherwise make ./fridge-monitor-data in the checkout); a config that sets data_dir, even to "",
+    wins. Unit tests see the real defaults."""
+    if "unit" in request.path.parts:
+        return
     from fridge_monitor.config import settings
+
+    tmp_path = request.getfixturevalue("tmp_path")
 
     monkeypatch.setitem(settings.SETTINGS, "storage", {"data_dir": str(tmp_path / "own-data")})
 

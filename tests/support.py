@@ -16,7 +16,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from fridge_monitor.mqtt import shut_down
+from fridge_monitor.mqtt.client import shut_down
 import pytest
 
 IN_CI = bool(os.environ.get("CI"))
@@ -382,7 +382,7 @@ def stored_readings(engine: Any, sensor_prefix: str = "native:") -> list[tuple[s
     """Every stored reading of matching sensors as (sensor id, epoch seconds), duplicates kept."""
     import sqlalchemy as sa
 
-    from fridge_monitor import models as m
+    from fridge_monitor.store import models as m
 
     with engine.connect() as conn:
         rows = conn.execute(
@@ -394,7 +394,7 @@ def stored_readings(engine: Any, sensor_prefix: str = "native:") -> list[tuple[s
 def count_readings(engine: Any, sensor_prefix: str = "native:") -> int:
     import sqlalchemy as sa
 
-    from fridge_monitor import models as m
+    from fridge_monitor.store import models as m
 
     with engine.connect() as conn:
         return conn.scalar(
@@ -500,7 +500,7 @@ def client_for(app: Any, engine: Any, name: str) -> Any:
     """A Flask test client signed in as the user called ``name``."""
     import sqlalchemy as sa
 
-    from fridge_monitor import models as m
+    from fridge_monitor.store import models as m
 
     client = app.test_client()
     with engine.connect() as conn:

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from fridge_monitor.config.errors import ConfigError, only_keys, table_list, zone
-from fridge_monitor.readings import FORMATS, MEASURES, SUBSCRIPTION_FORMATS, EntityKind
-from fridge_monitor.rules import (
+from fridge_monitor.core.readings import FORMATS, MEASURES, SUBSCRIPTION_FORMATS, EntityKind
+from fridge_monitor.core.rules import (
     PRESETS,
     AlarmProfile,
     ProfileError,

@@ -32,8 +32,8 @@ from fridge_monitor.config.declarations import (
 )
 from fridge_monitor.config.errors import ConfigError, resolve_secret, zone
 from fridge_monitor.config.redact import SECRET_SETTINGS, shown
-from fridge_monitor.readings import EntityKind
-from fridge_monitor.rules import PRESETS, AlarmProfile
+from fridge_monitor.core.readings import EntityKind
+from fridge_monitor.core.rules import PRESETS, AlarmProfile
 
 ENV_PREFIX = "FRIDGE_MONITOR_"
 

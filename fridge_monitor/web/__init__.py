@@ -17,8 +17,8 @@ import sqlalchemy.orm as so
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
 
-from fridge_monitor import models as m
-from fridge_monitor import storage
+from fridge_monitor.store import models as m
+from fridge_monitor.store import files as storage
 from fridge_monitor.config import Config
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ OLD_SECRET_SETTING = "web_secret_key"
 
 
 def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool = False) -> Flask:
-    from fridge_monitor.db import create_engine
+    from fridge_monitor.store.db import create_engine
 
     app = Flask(__name__)
     engine = engine or create_engine(config.database)

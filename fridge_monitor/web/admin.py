@@ -17,11 +17,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from fridge_monitor import accounts, audit_trail, profiles
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import profiles
+from fridge_monitor.store import models as m
 from fridge_monitor.config import DEFAULT_ALARM_PROFILES, FRIDGE_KINDS
-from fridge_monitor.store import unassigned_in_service
-from fridge_monitor.sync import assign_sensor, unassign_sensor
+from fridge_monitor.ingest.batches import unassigned_in_service
+from fridge_monitor.store.sync import assign_sensor, unassign_sensor
 from fridge_monitor.web import admin_profiles, db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user, nav
 from fridge_monitor.web.forms import TemperatureField, options, reason_field

@@ -1,6 +1,6 @@
 """Admin → Products: each product's storage rules and GTINs; create, edit (audited, with a reason), link GTINs.
 
-Changes go through :func:`fridge_monitor.inventory.save_product`, which audits
+Changes go through :func:`fridge_monitor.inventory.ledger.save_product`, which audits
 each changed field with its old and new value; a catalogue product once edited
 here is left alone by later catalogue updates.
 """
@@ -16,8 +16,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from fridge_monitor import free_text, inventory, products
-from fridge_monitor import models as m
+from fridge_monitor.core import free_text
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.core import products
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import ADMIN, allow, current_user
 from fridge_monitor.web.forms import NumberField, TemperatureField, number_text, reason_field, strip

@@ -2,7 +2,7 @@
 
 Presets are built in and config-file profiles come from ``[[alarm_profiles]]``;
 both are read-only here. Admin-made ones are saved through
-:func:`fridge_monitor.profiles.save`, which validates them exactly as the
+:func:`fridge_monitor.store.profiles.save`, which validates them exactly as the
 config file's are and audits the old and new definition with the reason.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from fridge_monitor import models as m
-from fridge_monitor import profiles
-from fridge_monitor.rules import ProfileError
+from fridge_monitor.store import models as m
+from fridge_monitor.store import profiles
+from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user
 from fridge_monitor.web.forms import number_text

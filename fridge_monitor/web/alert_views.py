@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor import alerts
-from fridge_monitor import models as m
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
 from fridge_monitor.web.units import temperature

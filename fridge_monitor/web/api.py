@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, request
 
-from fridge_monitor import alerts
-from fridge_monitor import models as m
-from fridge_monitor.export import PeriodError, iso_utc, parse_bound
-from fridge_monitor.overview import (
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.store import models as m
+from fridge_monitor.reports.export import PeriodError, iso_utc, parse_bound
+from fridge_monitor.store.overview import (
     DEFAULT_MAX_GAP, FridgeNow, SensorInfo, bucketed_readings, fridges_now, raw_readings, sensors,
 )
-from fridge_monitor.status import status, workday_start
-from fridge_monitor.temperature_log import fridge_stats
+from fridge_monitor.core.status import status, workday_start
+from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.openapi import document

@@ -12,10 +12,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, jsonify, request
 
-from fridge_monitor import free_text, gs1, inventory, lot_safety, lots
-from fridge_monitor import models as m
-from fridge_monitor.export import iso_utc
-from fridge_monitor.inventory import InventoryError
+from fridge_monitor.core import free_text
+from fridge_monitor.core import gs1
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.core import lots
+from fridge_monitor.store import models as m
+from fridge_monitor.reports.export import iso_utc
+from fridge_monitor.inventory.ledger import InventoryError
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.api import bp

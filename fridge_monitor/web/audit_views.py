@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from wtforms import DateField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from fridge_monitor import audit_trail
-from fridge_monitor import models as m
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import allow, nav
 

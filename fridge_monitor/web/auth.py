@@ -24,7 +24,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor import accounts, audit_trail
+from fridge_monitor.store import accounts
+from fridge_monitor.store import audit_trail
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 from fridge_monitor.web.throttle import SlidingWindow

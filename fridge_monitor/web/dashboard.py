@@ -9,10 +9,13 @@ from typing import Any
 
 from flask import Blueprint, render_template, url_for
 
-from fridge_monitor import alerts, charts, inventory, lots
-from fridge_monitor import models as m
-from fridge_monitor.overview import DEFAULT_MAX_GAP, FridgeNow, count_unassigned, fridges_now, sensors
-from fridge_monitor.status import LOW_BATTERY_PCT, State, age, status
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core import charts
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.core import lots
+from fridge_monitor.store import models as m
+from fridge_monitor.store.overview import DEFAULT_MAX_GAP, FridgeNow, count_unassigned, fridges_now, sensors
+from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
 from fridge_monitor.web.inventory_views import horizons

@@ -1,7 +1,7 @@
 """The auditor's export page: CSV files streamed as they are written, bundles made in the background.
 
 Every export is an audit event: a CSV download when it starts, a bundle when
-it is made (:func:`fridge_monitor.bundle.build` records it), and each download
+it is made (:func:`fridge_monitor.reports.bundle.build` records it), and each download
 of a finished bundle. So every route that writes one answers only POST with
 the form's CSRF token: a link, an image or a prefetch on another site (a GET)
 must never put an export in someone's name into the audit trail. A GET on
@@ -23,8 +23,11 @@ from flask import (
     stream_with_context, url_for,
 )
 
-from fridge_monitor import audit_trail, bundle, export, export_jobs
-from fridge_monitor import models as m
+from fridge_monitor.store import audit_trail
+from fridge_monitor.reports import bundle
+from fridge_monitor.reports import export
+from fridge_monitor.reports import export_jobs
+from fridge_monitor.store import models as m
 from fridge_monitor.config import Config
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import allow, current_user, nav

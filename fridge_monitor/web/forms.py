@@ -8,7 +8,7 @@ from typing import Any
 from wtforms import FloatField, SelectChoice, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor import free_text
+from fridge_monitor.core import free_text
 
 
 def options(pairs: Any) -> list[SelectChoice]:

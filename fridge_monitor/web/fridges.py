@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, render_template, request
 
-from fridge_monitor import alerts, charts
-from fridge_monitor.export import PeriodError, parse_period
-from fridge_monitor.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
-from fridge_monitor.stats import PeriodStats
-from fridge_monitor.status import age, is_silent, status
-from fridge_monitor.temperature_log import fridge_stats
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core import charts
+from fridge_monitor.reports.export import PeriodError, parse_period
+from fridge_monitor.store.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
+from fridge_monitor.core.stats import PeriodStats
+from fridge_monitor.core.status import age, is_silent, status
+from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, allow, current_user
 from fridge_monitor.web.alert_views import duration, view

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from fridge_monitor import inventory, lots
-from fridge_monitor import models as m
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.core import lots
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
 

@@ -18,11 +18,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from fridge_monitor import models as m
-from fridge_monitor.export import iso_utc
-from fridge_monitor.heartbeat import Heartbeat, draining_until
-from fridge_monitor.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
-from fridge_monitor.status import State, status
+from fridge_monitor.store import models as m
+from fridge_monitor.reports.export import iso_utc
+from fridge_monitor.core.heartbeat import Heartbeat, draining_until
+from fridge_monitor.store.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
+from fridge_monitor.core.status import State, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 

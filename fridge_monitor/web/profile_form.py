@@ -1,6 +1,6 @@
 """The alarm-profile form: settings and rule rows, checked as typed, then as a whole by the rules' own validation.
 
-A ProfileError from :func:`fridge_monitor.rules.profile_from_config` names the
+A ProfileError from :func:`fridge_monitor.core.rules.profile_from_config` names the
 profile, the rule and the config key it is about; :meth:`ProfileForm.place`
 shows it next to that field, in the form's words.
 """
@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor.rules import ProfileError
+from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.web.forms import NumberField, TemperatureField, number_text, options, reason_field, strip
 
 MAX_RULES = 30

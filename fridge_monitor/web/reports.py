@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, request, send_file
 
-from fridge_monitor import models as m
-from fridge_monitor import report
+from fridge_monitor.store import models as m
+from fridge_monitor.reports import monthly as report
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user
 

@@ -5,7 +5,7 @@ DataMatrix and presses Enter, which reads the scan (the form's first button)
 and fills product, lot, expiry and serial for the person to check; the next
 Enter records the change. An unknown GTIN is linked to its product once
 (audited). Everything can be typed by hand too. The changes themselves are
-:mod:`fridge_monitor.inventory`'s, in the request's transaction.
+:mod:`fridge_monitor.inventory.ledger`'s, in the request's transaction.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from fridge_monitor import free_text, gs1, inventory, lots
-from fridge_monitor import models as m
+from fridge_monitor.core import free_text
+from fridge_monitor.core import gs1
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.core import lots
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import STAFF, allow, current_user
 from fridge_monitor.web.forms import options, strip

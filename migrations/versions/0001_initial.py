@@ -7,7 +7,7 @@ Create Date: 2026-11-25
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0001'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     
     op.create_table('rejected_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('received_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('topic', sa.Text(), nullable=False),
     sa.Column('format', sa.String(length=20), nullable=True),
     sa.Column('sensor_id', sa.String(length=300), nullable=True),
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sites')),
     sa.UniqueConstraint('name', name=op.f('uq_sites_name'))
     )
@@ -48,8 +48,8 @@ def upgrade() -> None:
     sa.Column('low_c', sa.Double(), nullable=False),
     sa.Column('high_c', sa.Double(), nullable=False),
     sa.Column('alarm_profile', sa.String(length=100), nullable=False),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retired_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_fridges_site_id_sites')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fridges')),
     sa.UniqueConstraint('name', name=op.f('uq_fridges_name'))
@@ -63,14 +63,14 @@ def upgrade() -> None:
     sa.Column('device', sa.String(length=250), nullable=False),
     sa.Column('fridge_id', sa.Integer(), nullable=True),
     sa.Column('role', sa.String(length=10), nullable=True),
-    sa.Column('first_seen_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_seen_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_measured_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_seen_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_seen_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_measured_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('battery_pct', sa.Double(), nullable=True),
-    sa.Column('battery_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('battery_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('online', sa.Boolean(), nullable=True),
-    sa.Column('online_changed_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('online_changed_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_sensors_fridge_id_fridges')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sensors'))
     )
@@ -81,8 +81,8 @@ def upgrade() -> None:
     op.create_table('readings',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('sensor_id', sa.String(length=300), nullable=False),
-    sa.Column('measured_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('measured_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('temperature_c', sa.Double(), nullable=False),
     sa.ForeignKeyConstraint(['sensor_id'], ['sensors.id'], name=op.f('fk_readings_sensor_id_sensors')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_readings')),
@@ -96,9 +96,9 @@ def upgrade() -> None:
     sa.Column('sensor_id', sa.String(length=300), nullable=False),
     sa.Column('fridge_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=10), nullable=False),
-    sa.Column('since', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('until', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('since', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('until', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_sensor_assignments_fridge_id_fridges')),
     sa.ForeignKeyConstraint(['sensor_id'], ['sensors.id'], name=op.f('fk_sensor_assignments_sensor_id_sensors')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sensor_assignments'))

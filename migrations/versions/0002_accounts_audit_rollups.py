@@ -7,7 +7,7 @@ Create Date: 2026-11-25
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0002'
@@ -20,7 +20,7 @@ def upgrade() -> None:
 
     op.create_table('audit_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('action', sa.String(length=30), nullable=False),
     sa.Column('record_type', sa.String(length=50), nullable=False),
@@ -47,9 +47,9 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('display_unit', sa.String(length=1), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('disabled_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('disabled_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('name', name=op.f('uq_users_name'))
     )
@@ -57,9 +57,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -69,7 +69,7 @@ def upgrade() -> None:
 
     op.create_table('hourly_rollups',
     sa.Column('sensor_id', sa.String(length=300), nullable=False),
-    sa.Column('hour', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('min_c', sa.Double(), nullable=False),
     sa.Column('max_c', sa.Double(), nullable=False),
     sa.Column('sum_c', sa.Double(), nullable=False),

@@ -7,7 +7,7 @@ Create Date: 2026-12-02
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0003'
@@ -21,16 +21,16 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('definition', sa.Text(), nullable=False),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_profiles')),
     sa.UniqueConstraint('name', name=op.f('uq_alarm_profiles_name'))
     )
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
-    sa.Column('acquired_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
     )
     op.create_table('excursions',
@@ -38,15 +38,15 @@ def upgrade() -> None:
     sa.Column('fridge_id', sa.Integer(), nullable=False),
     sa.Column('rule', sa.String(length=100), nullable=False),
     sa.Column('severity', sa.String(length=10), nullable=False),
-    sa.Column('started_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('alarm_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('alarm_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('peak_c', sa.Double(), nullable=False),
     sa.Column('low_c', sa.Double(), nullable=False),
     sa.Column('mkt_c', sa.Double(), nullable=True),
     sa.Column('time_beyond_s', sa.Double(), nullable=False),
     sa.Column('readings_count', sa.Integer(), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_excursions_fridge_id_fridges')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_excursions'))
     )
@@ -58,15 +58,15 @@ def upgrade() -> None:
     sa.Column('fridge_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('out_of_range_s', sa.Double(), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_fridge_days_fridge_id_fridges')),
     sa.PrimaryKeyConstraint('fridge_id', 'day', name=op.f('pk_fridge_days'))
     )
     op.create_table('fridge_evaluations',
     sa.Column('fridge_id', sa.Integer(), nullable=False),
-    sa.Column('dirty_since', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('days_since', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('evaluated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dirty_since', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('days_since', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('evaluated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_fridge_evaluations_fridge_id_fridges')),
     sa.PrimaryKeyConstraint('fridge_id', name=op.f('pk_fridge_evaluations'))
     )
@@ -81,14 +81,14 @@ def upgrade() -> None:
     sa.Column('excursion_id', sa.Integer(), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
-    sa.Column('started_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('peak_c', sa.Double(), nullable=True),
     sa.Column('low_c', sa.Double(), nullable=True),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_by', sa.String(length=100), nullable=True),
-    sa.Column('acknowledged_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('action', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['excursion_id'], ['excursions.id'], name=op.f('fk_alerts_excursion_id_excursions')),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_alerts_fridge_id_fridges')),
@@ -108,9 +108,9 @@ def upgrade() -> None:
     sa.Column('event', sa.String(length=20), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('attempt', sa.Integer(), nullable=False),
-    sa.Column('due_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_until', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ok', sa.Boolean(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_notifications_alert_id_alerts')),

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0004'
@@ -63,7 +63,7 @@ def _seed_catalogue() -> None:
         sa.column("protect_from_light", sa.Boolean()), sa.column("beyond_use_hours", sa.Double()),
         sa.column("opened_low_c", sa.Double()), sa.column("opened_high_c", sa.Double()),
         sa.column("notes", sa.Text()), sa.column("catalogue_key", sa.String()),
-        sa.column("created_at", fridge_monitor.models.UTCDateTime()),
+        sa.column("created_at", fridge_monitor.store.models.UTCDateTime()),
     )
     ranges = sa.table("product_ranges", sa.column("product_id", sa.Integer()), sa.column("low_c", sa.Double()),
                       sa.column("high_c", sa.Double()))
@@ -114,10 +114,10 @@ def upgrade() -> None:
     sa.Column('opened_high_c', sa.Double(), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('catalogue_key', sa.String(length=50), nullable=True),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('edited_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('edited_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('edited_by', sa.String(length=100), nullable=True),
-    sa.Column('retired_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retired_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_products')),
     sa.UniqueConstraint('catalogue_key', name=op.f('uq_products_catalogue_key')),
     sa.UniqueConstraint('name', name=op.f('uq_products_name'))
@@ -128,7 +128,7 @@ def upgrade() -> None:
     sa.Column('lot_number', sa.String(length=50), nullable=False),
     sa.Column('expiry', sa.Date(), nullable=False),
     sa.Column('gtin', sa.String(length=14), nullable=True),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_lots_product_id_products')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lots')),
@@ -140,7 +140,7 @@ def upgrade() -> None:
     op.create_table('product_gtins',
     sa.Column('gtin', sa.String(length=14), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
-    sa.Column('linked_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('linked_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('linked_by', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_gtins_product_id_products')),
     sa.PrimaryKeyConstraint('gtin', name=op.f('pk_product_gtins'))
@@ -165,7 +165,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.Column('at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('reason_code', sa.String(length=20), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
@@ -186,16 +186,16 @@ def upgrade() -> None:
     sa.Column('lot_id', sa.Integer(), nullable=False),
     sa.Column('fridge_id', sa.Integer(), nullable=False),
     sa.Column('excursion_id', sa.Integer(), nullable=True),
-    sa.Column('started_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('exposure_s', sa.Double(), nullable=False),
     sa.Column('peak_c', sa.Double(), nullable=True),
     sa.Column('low_c', sa.Double(), nullable=True),
     sa.Column('mkt_c', sa.Double(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('created_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['excursion_id'], ['excursions.id'], name=op.f('fk_lot_reviews_excursion_id_excursions')),
     sa.ForeignKeyConstraint(['fridge_id'], ['fridges.id'], name=op.f('fk_lot_reviews_fridge_id_fridges')),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_lot_reviews_lot_id_lots')),
@@ -224,9 +224,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
     sa.Column('movement_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('opened_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('opened_by', sa.String(length=100), nullable=False),
-    sa.Column('beyond_use_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('beyond_use_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_opened_vials_lot_id_lots')),
     sa.ForeignKeyConstraint(['movement_id'], ['stock_movements.id'], name=op.f('fk_opened_vials_movement_id_stock_movements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_opened_vials')),
@@ -241,7 +241,7 @@ def upgrade() -> None:
     sa.Column('decision', sa.String(length=10), nullable=False),
     sa.Column('reference', sa.String(length=200), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('decided_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_by', sa.String(length=100), nullable=False),
     sa.Column('supersedes_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("decision <> 'released' OR reference IS NOT NULL", name=op.f('ck_lot_dispositions_release_has_reference')),

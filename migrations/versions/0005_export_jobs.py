@@ -7,7 +7,7 @@ Create Date: 2026-12-03
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0005'
@@ -20,15 +20,15 @@ def upgrade() -> None:
     op.create_table('export_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('requested_by', sa.String(length=100), nullable=False),
-    sa.Column('requested_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('period_from', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('period_to', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('period_from', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('period_to', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('fridges', sa.Text(), nullable=True),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('progress', sa.Double(), nullable=False),
     sa.Column('step', sa.String(length=200), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('file_name', sa.String(length=200), nullable=True),
     sa.Column('bytes', sa.BigInteger(), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=True),

@@ -8,7 +8,7 @@ Create Date: 2026-12-06
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0007'
@@ -26,13 +26,13 @@ def upgrade() -> None:
     sa.Column('device_class', sa.String(length=50), nullable=True),
     sa.Column('unit', sa.String(length=20), nullable=True),
     sa.Column('config_topic', sa.String(length=300), nullable=False),
-    sa.Column('updated_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('state_topic', name=op.f('pk_discovered_entities'))
     )
     op.create_table('ignored_message_counts',
     sa.Column('fmt', sa.String(length=20), nullable=False),
     sa.Column('count', sa.BigInteger(), nullable=False),
-    sa.Column('last_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_topic', sa.Text(), nullable=False),
     sa.Column('last_reason', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('fmt', name=op.f('pk_ignored_message_counts'))

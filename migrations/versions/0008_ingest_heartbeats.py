@@ -7,7 +7,7 @@ Create Date: 2026-12-06
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0008'
@@ -19,12 +19,12 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('ingest_heartbeats',
     sa.Column('client_id', sa.String(length=200), nullable=False),
-    sa.Column('started_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('beat_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('connected', sa.Boolean(), nullable=False),
     sa.Column('backlog', sa.Integer(), nullable=False),
-    sa.Column('caught_up_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('stored_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('caught_up_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stored_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('interval_s', sa.Double(), nullable=False),
     sa.Column('max_drain_s', sa.Double(), nullable=False),
     sa.PrimaryKeyConstraint('client_id', name=op.f('pk_ingest_heartbeats'))

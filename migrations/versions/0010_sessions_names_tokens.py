@@ -9,7 +9,7 @@ import unicodedata
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0010'
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def _name_key(text: str) -> str:
-    # A frozen copy of fridge_monitor.names.name_key as of this revision: a migration must not change
+    # A frozen copy of fridge_monitor.core.names.name_key as of this revision: a migration must not change
     # meaning when the application's rule later does.
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.strip()).casefold())
 
@@ -45,7 +45,7 @@ def upgrade() -> None:
         batch_op.alter_column('name_key', existing_type=sa.String(length=400), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_users_name_key'), ['name_key'])
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('expires_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -7,7 +7,7 @@ Create Date: 2026-12-06
 
 from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.models
+import fridge_monitor.store.models
 
 
 revision = '0012'
@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     # A plain ADD COLUMN on both databases: the sensors table is not rebuilt on SQLite.
-    op.add_column('sensors', sa.Column('retired_at', fridge_monitor.models.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('sensors', sa.Column('retired_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, migrate
-from fridge_monitor.db import create_engine
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import migrate
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
-from fridge_monitor.broker import free_port
+from fridge_monitor.mqtt.broker import free_port
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -33,7 +34,7 @@ def test_admin_range_change_with_reason_is_in_the_audit_trail(browser, artifacts
                             fridges=[{"name": "Toxins", "site": "Derm Clinic", "sensors": ["native:toxins-probe"]}])
     engine = create_engine(config.database)
     migrate.upgrade(engine)
-    from fridge_monitor.sync import sync_declarations
+    from fridge_monitor.store.sync import sync_declarations
 
     sync_declarations(engine, config, NOW - timedelta(days=2))
     Store(engine).write(Batch(readings=[

@@ -10,12 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, migrate
-from fridge_monitor.broker import free_port
-from fridge_monitor.db import create_engine
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_declarations
+from fridge_monitor.store import accounts
+from fridge_monitor.store import migrate
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
 

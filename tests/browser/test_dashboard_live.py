@@ -11,9 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, migrate
-from fridge_monitor.broker import free_port
-from fridge_monitor.db import create_engine
+from fridge_monitor.store import accounts
+from fridge_monitor.store import migrate
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store.db import create_engine
 from support import REPO, Publisher, start_cli, wait_until
 
 NOW = datetime.now(timezone.utc)

@@ -8,11 +8,13 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, gs1, migrate
-from fridge_monitor import models as m
-from fridge_monitor.broker import free_port
-from fridge_monitor.db import create_engine
-from fridge_monitor.sync import sync_declarations
+from fridge_monitor.store import accounts
+from fridge_monitor.core import gs1
+from fridge_monitor.store import migrate
+from fridge_monitor.store import models as m
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
 

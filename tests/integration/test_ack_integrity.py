@@ -20,10 +20,11 @@ from test_alert_pages import (
     stored_alerts,
 )
 
-from fridge_monitor import accounts, bundle
-from fridge_monitor import models as m
-from fridge_monitor.audit import canonical_time
-from fridge_monitor.notify.message import STEPS
+from fridge_monitor.store import accounts
+from fridge_monitor.reports import bundle
+from fridge_monitor.store import models as m
+from fridge_monitor.core.audit import canonical_time
+from fridge_monitor.alerts.notify.message import STEPS
 
 ACTION = "Moved all Botox vials to fridge B2, labelled DO NOT USE."
 

@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)

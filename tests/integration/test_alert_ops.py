@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
+from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
-from fridge_monitor.evaluate import Evaluator
-from fridge_monitor.readings import Reading
-from fridge_monitor.scheduler import Lease
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.alerts.scheduler import Lease
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 

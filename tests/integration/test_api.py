@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
+from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Rejected, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Rejected, Store
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -152,8 +152,8 @@ def test_openapi_describes_every_api_route(api):
 
 
 def test_openapi_describes_the_webhook_body_field_by_field():
-    from fridge_monitor.escalation import EVENTS
-    from fridge_monitor.notify.message import AlertMessage, mqtt_payload
+    from fridge_monitor.core.escalation import EVENTS
+    from fridge_monitor.alerts.notify.message import AlertMessage, mqtt_payload
     from fridge_monitor.web.openapi import document
 
     doc = document()

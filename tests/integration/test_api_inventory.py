@@ -15,10 +15,11 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, inventory
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.sync import sync_config
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 GTIN = "09506000134352"

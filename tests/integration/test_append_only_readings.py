@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor import models as m
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Rejected, Store
+from fridge_monitor.store import models as m
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Rejected, Store
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 

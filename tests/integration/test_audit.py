@@ -14,12 +14,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from support import cli
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 COLUMNS = ("at", "actor", "action", "record_type", "record_id", "field", "old_value", "new_value", "reason",

@@ -21,11 +21,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from support import cli, wait_until
 
-from fridge_monitor import accounts, anchors, audit_trail
-from fridge_monitor import models as m
-from fridge_monitor.audit import GENESIS, entry_hash
-from fridge_monitor.mqtt import shut_down
-from fridge_monitor.scheduler import Scheduler
+from fridge_monitor.store import accounts
+from fridge_monitor.store import anchors
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
+from fridge_monitor.core.audit import GENESIS, entry_hash
+from fridge_monitor.mqtt.client import shut_down
+from fridge_monitor.alerts.scheduler import Scheduler
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 

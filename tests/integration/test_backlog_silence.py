@@ -28,10 +28,10 @@ from typing import Any, NamedTuple
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor import models as m
+from fridge_monitor.store import models as m
 from fridge_monitor.config import load_config
-from fridge_monitor.outbox import Outbox
-from fridge_monitor.scheduler import run_checks
+from fridge_monitor.alerts.outbox import Outbox
+from fridge_monitor.alerts.scheduler import run_checks
 from support import Publisher, cli, native, wait_until
 
 pytestmark = [pytest.mark.slow]

@@ -15,8 +15,11 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, inventory, lot_safety, manifest
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.core import manifest
+from fridge_monitor.store import models as m
 from support import REPO, cli, wait_until
 
 START = (datetime.now(timezone.utc) - timedelta(hours=7)).replace(minute=0, second=0, microsecond=0)

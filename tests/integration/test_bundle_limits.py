@@ -7,8 +7,8 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fridge_monitor import manifest
-from fridge_monitor.audit import GENESIS, Entry, Stored, entry_hash
+from fridge_monitor.core import manifest
+from fridge_monitor.core.audit import GENESIS, Entry, Stored, entry_hash
 from support import cli
 
 AT = datetime(2026, 3, 31, 22, 0, tzinfo=timezone.utc)

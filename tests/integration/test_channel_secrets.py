@@ -9,14 +9,15 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, bundle
-from fridge_monitor.broker import free_port
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.reports import bundle
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.evaluate import Evaluator
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 from support import client_for
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from fridge_monitor import models as m
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
+from fridge_monitor.store import models as m
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
 from support import cli
 
 

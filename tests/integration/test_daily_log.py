@@ -22,14 +22,15 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, alerts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.evaluate import Evaluator
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
-from fridge_monitor.temperature_log import daily_log, fridge_stats, lot_stats
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
+from fridge_monitor.reports.temperature_log import daily_log, fridge_stats, lot_stats
 from support import cli, render_toml
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")

@@ -9,7 +9,7 @@ import time
 
 import sqlalchemy as sa
 
-from fridge_monitor.broker import free_port
+from fridge_monitor.mqtt.broker import free_port
 from support import REPO
 
 

@@ -1,8 +1,8 @@
 """A draining fridge is not shown NO DATA, and /healthz and /metrics show ingest's heartbeat (defect 8).
 
 The dashboard's and the API's status, the alarms and the silent-sensor count
-all judge silence by one rule (:func:`fridge_monitor.status.is_silent`) at
-the moment ingest's heartbeats say (:func:`fridge_monitor.heartbeat.heard_until`).
+all judge silence by one rule (:func:`fridge_monitor.core.status.is_silent`) at
+the moment ingest's heartbeats say (:func:`fridge_monitor.core.heartbeat.heard_until`).
 Through the Flask test client, on SQLite and PostgreSQL.
 """
 
@@ -15,15 +15,15 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.heartbeat import Heartbeat
-from fridge_monitor.outbox import Outbox
-from fridge_monitor.readings import Reading
-from fridge_monitor.scheduler import run_checks
-from fridge_monitor.store import Batch, Store, record_heartbeat
-from fridge_monitor.sync import sync_config
+from fridge_monitor.core.heartbeat import Heartbeat
+from fridge_monitor.alerts.outbox import Outbox
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.alerts.scheduler import run_checks
+from fridge_monitor.ingest.batches import Batch, Store, record_heartbeat
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 

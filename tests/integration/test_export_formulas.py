@@ -11,12 +11,15 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import audit_trail, bundle, export, inventory
-from fridge_monitor import models as m
+from fridge_monitor.store import audit_trail
+from fridge_monitor.reports import bundle
+from fridge_monitor.reports import export
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 from support import cli
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import inventory
-from fridge_monitor import models as m
-from fridge_monitor.sync import sync_config
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import models as m
+from fridge_monitor.store.sync import sync_config
 from support import cli
 
 T0 = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin

@@ -9,8 +9,12 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, alerts, free_text, inventory, lot_safety
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core import free_text
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.store import models as m
 from support import client_for
 from test_alert_pages import clinic as alert_clinic  # noqa: F401  (the alert pages' fixture)
 from test_alert_pages import heat_alarm, stored_alerts

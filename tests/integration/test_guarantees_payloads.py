@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor import models as m
+from fridge_monitor.store import models as m
 from support import (
     Publisher,
     assert_exactly,

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
-from fridge_monitor.ingest import Ingest
-from fridge_monitor.mqtt import shut_down
-from fridge_monitor.readings import RETAINED_WITHOUT_TIME
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
+from fridge_monitor.ingest.subscriber import Ingest
+from fridge_monitor.mqtt.client import shut_down
+from fridge_monitor.core.readings import RETAINED_WITHOUT_TIME
 from fridge_monitor.web import create_app
 from support import Publisher, client_for, wait_until
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor import models as m
-from fridge_monitor.ingest import Ingest
+from fridge_monitor.store import models as m
+from fridge_monitor.ingest.subscriber import Ingest
 from support import Publisher, cli, wait_until
 
 def messages(p: str, TS: datetime) -> list[tuple[str, bytes | str]]:

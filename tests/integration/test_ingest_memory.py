@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor import models as m
+from fridge_monitor.store import models as m
 from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
 from support import Publisher, broker_log, wait_subscribed, wait_until
 
@@ -101,7 +101,7 @@ def test_ingest_holds_at_most_inbox_max_messages(database_url, make_config, engi
                                                  prefix):
     """With a tiny inbox, a backlog of 300 messages is taken a few at a time (the broker keeps the
     rest), and every one is stored."""
-    from fridge_monitor.ingest import Ingest
+    from fridge_monitor.ingest.subscriber import Ingest
 
     engine = engine_for(database_url)
     config, _ = make_config(database_url, sections={"ingest": {"inbox_max_messages": 4, "batch_size": 2}})

@@ -17,9 +17,12 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import audit_trail, gs1, inventory, lots
-from fridge_monitor import models as m
-from fridge_monitor.inventory import InventoryError, UnknownGtin
+from fridge_monitor.store import audit_trail
+from fridge_monitor.core import gs1
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.core import lots
+from fridge_monitor.store import models as m
+from fridge_monitor.inventory.ledger import InventoryError, UnknownGtin
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)  # 10:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -1,7 +1,7 @@
 """Property: whatever movements staff attempt, the quantities the inventory service reports equal the
 ledger's sums, never go negative, and a refused movement writes nothing.
 
-Drives the real service (:mod:`fridge_monitor.inventory`) on a SQLite database
+Drives the real service (:mod:`fridge_monitor.inventory.ledger`) on a SQLite database
 built by the migrations, against a plain model of what each movement should do.
 """
 
@@ -19,10 +19,11 @@ import sqlalchemy.orm as so
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from fridge_monitor import inventory, migrate
-from fridge_monitor import models as m
-from fridge_monitor.db import create_engine
-from fridge_monitor.inventory import InventoryError
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import migrate
+from fridge_monitor.store import models as m
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.inventory.ledger import InventoryError
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
 FRIDGES = 3

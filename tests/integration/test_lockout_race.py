@@ -18,8 +18,9 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts, audit_trail
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 GUESSES = 24

@@ -13,14 +13,16 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import inventory, lot_safety, lots
-from fridge_monitor import models as m
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.core import lots
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.evaluate import Evaluator
-from fridge_monitor.inventory import InventoryError
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from fridge_monitor import migrate
+from fridge_monitor.store import migrate
 from support import cli
 
 

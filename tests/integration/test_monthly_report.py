@@ -18,14 +18,18 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from click.testing import CliRunner
 
-from fridge_monitor import accounts, alerts, inventory, lot_safety, report
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.reports import monthly as report
+from fridge_monitor.store import models as m
 from fridge_monitor.cli import main
 from fridge_monitor.config import build_config
-from fridge_monitor.evaluate import Evaluator
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 from support import REPO, missing_service
 

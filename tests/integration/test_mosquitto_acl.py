@@ -35,10 +35,10 @@ from support import (
     wait_until,
 )
 
-from fridge_monitor import models as m
-from fridge_monitor.broker import free_port
+from fridge_monitor.store import models as m
+from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
-from fridge_monitor.mqtt import shut_down
+from fridge_monitor.mqtt.client import shut_down
 
 pytestmark = [pytest.mark.mosquitto]
 

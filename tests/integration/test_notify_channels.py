@@ -21,10 +21,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from support import wait_until
 
-from fridge_monitor.broker import free_port
+from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.config import build_config
-from fridge_monitor.mqtt import shut_down
-from fridge_monitor.notify import (
+from fridge_monitor.mqtt.client import shut_down
+from fridge_monitor.alerts.notify import (
     AlertMessage,
     AppriseChannel,
     EmailChannel,
@@ -32,7 +32,7 @@ from fridge_monitor.notify import (
     WebhookChannel,
     send_all,
 )
-from fridge_monitor.notify.message import email_body, email_subject, webhook_body
+from fridge_monitor.alerts.notify.message import email_body, email_subject, webhook_body
 
 ALERT = AlertMessage(
     alert_id=7,

@@ -21,10 +21,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from support import cli
 
-from fridge_monitor import accounts, bundle, export_jobs, migrate, storage
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.reports import bundle
+from fridge_monitor.reports import export_jobs
+from fridge_monitor.store import migrate
+from fridge_monitor.store import files as storage
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.db import create_engine
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.web import create_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

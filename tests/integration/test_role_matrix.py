@@ -15,8 +15,8 @@ import sqlalchemy.orm as so
 
 from werkzeug.routing import IntegerConverter
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
 from fridge_monitor.web.access import PUBLIC, SAFE_METHODS

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from fridge_monitor.broker import free_port
+from fridge_monitor.mqtt.broker import free_port
 from support import Publisher, cli, start_cli, wait_until
 
 
@@ -50,7 +50,7 @@ def test_run_with_embedded_broker_stores_readings_and_stops_on_sigterm(tmp_path,
 
 
 def test_ingest_waiting_for_an_unreachable_database_stops_on_sigterm(tmp_path):
-    from fridge_monitor.broker import free_port as port
+    from fridge_monitor.mqtt.broker import free_port as port
 
     log = tmp_path / "ingest.log"
     proc = start_cli("ingest", log_path=log, env={

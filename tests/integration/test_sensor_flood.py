@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.ingest import Ingest
-from fridge_monitor.readings import Reading
-from fridge_monitor.store import Batch, Store
+from fridge_monitor.ingest.subscriber import Ingest
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.web import create_app
 from support import Publisher, wait_until
 

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
 from support import cli

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
+from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
 from support import client_for

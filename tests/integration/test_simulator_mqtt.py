@@ -18,8 +18,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from fridge_monitor.broker import EmbeddedBroker, free_port
-from fridge_monitor.mqtt import shut_down
+from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port
+from fridge_monitor.mqtt.client import shut_down
 from sensors import FridgePlan, Simulation
 from sensors.formats import FORMATS, Sample, make_format
 

@@ -15,8 +15,9 @@ import sqlalchemy.orm as so
 from alembic import command
 from werkzeug.security import generate_password_hash
 
-from fridge_monitor import accounts, migrate
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import migrate
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
 from support import cli

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor import accounts
-from fridge_monitor import models as m
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.readings import Reading
-from fridge_monitor.status import workday_start
-from fridge_monitor.store import Batch, Store
-from fridge_monitor.sync import sync_config
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.core.status import workday_start
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 TZ = "Europe/Berlin"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fridge_monitor import ack_evidence
-from fridge_monitor.ack_evidence import Acknowledgement, Recorded
-from fridge_monitor.audit import GENESIS, Entry, Stored, entry_hash
+from fridge_monitor.core import ack_evidence
+from fridge_monitor.core.ack_evidence import Acknowledgement, Recorded
+from fridge_monitor.core.audit import GENESIS, Entry, Stored, entry_hash
 
 AT = datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=UTC)
 ACK = Acknowledgement(7, "nina", AT, "[x] Tell the vaccine coordinator.\nMoved vials to B2.")

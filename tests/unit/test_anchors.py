@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor.anchors import Anchor, parse_line
+from fridge_monitor.store.anchors import Anchor, parse_line
 
 HASH = "ab" * 32
 

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from fridge_monitor.audit import (
+from fridge_monitor.core.audit import (
     GENESIS,
     Entry,
     Stored,

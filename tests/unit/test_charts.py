@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from fridge_monitor.charts import Point, Series, convert, nice_ticks, render, segments, time_ticks
+from fridge_monitor.core.charts import Point, Series, convert, nice_ticks, render, segments, time_ticks
 
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc)
 UTC = timezone.utc

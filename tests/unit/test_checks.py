@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from fridge_monitor import checks
-from fridge_monitor.rules import PRESETS, episodes
+from fridge_monitor.core import checks
+from fridge_monitor.core.rules import PRESETS, episodes
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 CDC = PRESETS["cdc-refrigerator"]

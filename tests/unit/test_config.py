@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS, SETTINGS, ConfigError, build_config, load_config
-from fridge_monitor.readings import EntityKind
+from fridge_monitor.core.readings import EntityKind
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

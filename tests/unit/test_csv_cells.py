@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from fridge_monitor.csv_cells import guard, unguard, writer
+from fridge_monitor.core.csv_cells import guard, unguard, writer
 
 
 @pytest.mark.parametrize(("value", "cell"), [

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fridge_monitor.config import ConfigError, build_config
-from fridge_monitor.daily import Episode, day_bounds, split_days, workday_begins
+from fridge_monitor.core.daily import Episode, day_bounds, split_days, workday_begins
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

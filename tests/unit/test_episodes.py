@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fridge_monitor import exposure
-from fridge_monitor.episodes import Span, Zone, scan, unknown
-from fridge_monitor.lots import Holding
-from fridge_monitor.products import USP_CRT, Product, StorageRange
-from fridge_monitor.rules import PRESETS, AlarmProfile, Rule, episodes
+from fridge_monitor.core import exposure
+from fridge_monitor.core.episodes import Span, Zone, scan, unknown
+from fridge_monitor.core.lots import Holding
+from fridge_monitor.core.products import USP_CRT, Product, StorageRange
+from fridge_monitor.core.rules import PRESETS, AlarmProfile, Rule, episodes
 
 T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
 CDC = PRESETS["cdc-refrigerator"]

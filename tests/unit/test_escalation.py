@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from fridge_monitor.escalation import AlertTimes, Policy, Target, due, still_wanted
+from fridge_monitor.core.escalation import AlertTimes, Policy, Target, due, still_wanted
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 POLICY = Policy(tier_delay=timedelta(minutes=15), reminder=timedelta(minutes=30))

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fridge_monitor.export import PeriodError, iso_utc, parse_period
+from fridge_monitor.reports.export import PeriodError, iso_utc, parse_period
 
 
 def test_dates_cover_whole_days_in_utc():

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from fridge_monitor.gs1 import Scan, ScanError, check_digit, normalise_gtin, parse_scan
+from fridge_monitor.core.gs1 import Scan, ScanError, check_digit, normalise_gtin, parse_scan
 
 GTIN = "09506000134352"  # example GTIN from GS1's documentation (valid check digit 2)
 GS = "\x1d"

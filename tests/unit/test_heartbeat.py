@@ -8,9 +8,9 @@ behind or never caught up, it changes nothing.
 
 from datetime import datetime, timedelta, timezone
 
-from fridge_monitor import checks
-from fridge_monitor.heartbeat import Heartbeat, draining_until, heard_until, is_marker_topic, marker_topic
-from fridge_monitor.status import Latest, State, is_silent, state
+from fridge_monitor.core import checks
+from fridge_monitor.core.heartbeat import Heartbeat, draining_until, heard_until, is_marker_topic, marker_topic
+from fridge_monitor.core.status import Latest, State, is_silent, state
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 GAP = timedelta(minutes=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from fridge_monitor.inbox import Inbox
+from fridge_monitor.ingest.inbox import Inbox
 
 
 def test_put_waits_while_full_and_goes_on_once_a_batch_is_committed():

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fridge_monitor import lot_safety
+from fridge_monitor.inventory import lot_safety
 from fridge_monitor.config import ConfigError, build_config
-from fridge_monitor.notify.message import GENERIC_STEPS, STEPS, AlertMessage, email_body
+from fridge_monitor.alerts.notify.message import GENERIC_STEPS, STEPS, AlertMessage, email_body
 
 MESSAGE = AlertMessage(
     alert_id=7, kind="lot-review", event="opened", state="open", severity="alarm", fridge="Cabinet", site="Clinic",

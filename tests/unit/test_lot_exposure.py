@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor import exposure
-from fridge_monitor.lots import Holding
-from fridge_monitor.products import Product, StorageRange
+from fridge_monitor.core import exposure
+from fridge_monitor.core.lots import Holding
+from fridge_monitor.core.products import Product, StorageRange
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 GAP = timedelta(minutes=35)

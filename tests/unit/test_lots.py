@@ -1,7 +1,7 @@
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from fridge_monitor.lots import (
+from fridge_monitor.core.lots import (
     Change,
     Holding,
     Review,

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fridge_monitor import manifest
-from fridge_monitor.audit import GENESIS, Entry, Stored, entry_hash
+from fridge_monitor.core import manifest
+from fridge_monitor.core.audit import GENESIS, Entry, Stored, entry_hash
 
 AT = datetime(2026, 3, 31, 22, 0, 0, 123456, tzinfo=timezone.utc)
 FILES = {

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fridge_monitor.mkt import mean_kinetic_temperature, time_weighted
+from fridge_monitor.core.mkt import mean_kinetic_temperature, time_weighted
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
 GAP = timedelta(minutes=35)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fridge_monitor.names import hidden_character, name_key, refuse_hidden_characters
+from fridge_monitor.core.names import hidden_character, name_key, refuse_hidden_characters
 
 
 @pytest.mark.parametrize(("text", "code"), [

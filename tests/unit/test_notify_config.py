@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fridge_monitor.config import ChannelDecl, ConfigError, build_config
-from fridge_monitor.notify import (
+from fridge_monitor.alerts.notify import (
     AppriseChannel,
     EmailChannel,
     MqttChannel,

@@ -6,14 +6,14 @@ import dataclasses
 import logging
 from datetime import UTC, datetime
 
-from fridge_monitor.notify import (
+from fridge_monitor.alerts.notify import (
     AlertMessage,
     Channel,
     Delivery,
     LogChannel,
     WebhookChannel,
 )
-from fridge_monitor.notify.message import webhook_body
+from fridge_monitor.alerts.notify.message import webhook_body
 
 ALERT = AlertMessage(
     alert_id=3, kind="no-data", event="opened", state="open", severity="alarm", fridge="B2", site="Clinic B",
@@ -30,7 +30,7 @@ class Broken(Channel):
 
 
 def test_send_turns_any_exception_into_a_failed_delivery(caplog):
-    with caplog.at_level(logging.WARNING, logger="fridge_monitor.notify.channels"):
+    with caplog.at_level(logging.WARNING, logger="fridge_monitor.alerts.notify.channels"):
         delivery = Broken("bad").send(ALERT)
     assert delivery == Delivery(False, "RuntimeError: boom second line")
     assert caplog.messages == ["channel bad (broken): alert 3 not delivered: RuntimeError: boom second line"]

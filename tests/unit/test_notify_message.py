@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fridge_monitor.notify.message import (
+from fridge_monitor.alerts.notify.message import (
     AlertMessage,
     email_body,
     email_subject,

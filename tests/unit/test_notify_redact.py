@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from fridge_monitor.notify.channels import AppriseChannel, Channel, Delivery, WebhookChannel, redact, url_secrets
-from fridge_monitor.notify.message import AlertMessage
+from fridge_monitor.alerts.notify.channels import AppriseChannel, Channel, Delivery, WebhookChannel, redact, url_secrets
+from fridge_monitor.alerts.notify.message import AlertMessage
 
 
 @pytest.mark.parametrize(("text", "shown"), [

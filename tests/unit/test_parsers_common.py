@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor import parsers
-from fridge_monitor.parsers import explain, parse
-from fridge_monitor.parsers.common import (
+from fridge_monitor.core import parsers
+from fridge_monitor.core.parsers import explain, parse
+from fridge_monitor.core.parsers.common import (
     as_number,
     decode_json,
     fahrenheit_to_celsius,
@@ -15,8 +15,8 @@ from fridge_monitor.parsers.common import (
     plain_number,
     to_celsius,
 )
-from fridge_monitor.parsers.validate import span
-from fridge_monitor.readings import (
+from fridge_monitor.core.parsers.validate import span
+from fridge_monitor.core.readings import (
     FORMATS,
     SUBSCRIPTION_FORMATS,
     Availability,

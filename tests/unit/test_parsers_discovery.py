@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fridge_monitor.parsers import explain, parse
-from fridge_monitor.readings import Entity, ParseContext, ParseResult, Rejection
+from fridge_monitor.core.parsers import explain, parse
+from fridge_monitor.core.readings import Entity, ParseContext, ParseResult, Rejection
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 CTX = ParseContext(received_at=NOW)

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fridge_monitor.parsers import parse
-from fridge_monitor.parsers.esphome import entity_kind
-from fridge_monitor.readings import (
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.parsers.esphome import entity_kind
+from fridge_monitor.core.readings import (
     Availability,
     BatteryLevel,
     EntityKind,

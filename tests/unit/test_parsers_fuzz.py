@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fridge_monitor import parsers
-from fridge_monitor.parsers import explain, parse
-from fridge_monitor.parsers.validate import check
-from fridge_monitor.parsers.esphome import entity_kind
-from fridge_monitor.readings import SUBSCRIPTION_FORMATS, EntityKind, ParseContext, ParseResult
+from fridge_monitor.core import parsers
+from fridge_monitor.core.parsers import explain, parse
+from fridge_monitor.core.parsers.validate import check
+from fridge_monitor.core.parsers.esphome import entity_kind
+from fridge_monitor.core.readings import SUBSCRIPTION_FORMATS, EntityKind, ParseContext, ParseResult
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fridge_monitor.parsers import native, parse
-from fridge_monitor.readings import Availability, ParseContext, ParseResult, Reading, Rejection
+from fridge_monitor.core.parsers import native, parse
+from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Reading, Rejection
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)

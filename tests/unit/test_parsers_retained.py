@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor.parsers import parse
-from fridge_monitor.readings import RETAINED_WITHOUT_TIME, Availability, ParseContext, ParseResult, Rejection
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.readings import RETAINED_WITHOUT_TIME, Availability, ParseContext, ParseResult, Rejection
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

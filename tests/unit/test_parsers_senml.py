@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor.parsers import parse
-from fridge_monitor.readings import Availability, BatteryLevel, ParseContext, ParseResult, Reading, Rejection
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.readings import Availability, BatteryLevel, ParseContext, ParseResult, Reading, Rejection
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

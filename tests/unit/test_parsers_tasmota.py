@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fridge_monitor.parsers import parse
-from fridge_monitor.readings import Availability, ParseContext, ParseResult, Reading, Rejection
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Reading, Rejection
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")

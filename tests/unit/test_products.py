@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor.products import (
+from fridge_monitor.core.products import (
     Product,
     StorageRange,
     beyond_use_at,

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor import report
-from fridge_monitor.charts import Point, Series
+from fridge_monitor.reports import monthly as report
+from fridge_monitor.core.charts import Point, Series
 
 START = datetime(2026, 1, 31, 23, 0, tzinfo=timezone.utc)  # 1 Feb 2026 00:00 in Berlin
 END = datetime(2026, 2, 28, 23, 0, tzinfo=timezone.utc)

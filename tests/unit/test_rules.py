@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fridge_monitor.rules import (
+from fridge_monitor.core.rules import (
     PRESETS,
     AlarmProfile,
     Interval,

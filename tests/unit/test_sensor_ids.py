@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fridge_monitor.parsers import parse
-from fridge_monitor.readings import ParseContext
-from fridge_monitor.store import printable
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.readings import ParseContext
+from fridge_monitor.ingest.batches import printable
 
 CTX = ParseContext(received_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
 

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from fridge_monitor.parsers import parse
-from fridge_monitor.readings import ParseContext
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.readings import ParseContext
 from sensors.device import Device, FridgePlan, Publish, plan_sensor_ids
 from sensors.formats import FORMATS, Sample, make_format
 

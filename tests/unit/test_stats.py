@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from fridge_monitor.stats import combine, period_stats
+from fridge_monitor.core.stats import combine, period_stats
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=timezone.utc)
 GAP = timedelta(minutes=35)

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from fridge_monitor.status import Latest, State, age, state, workday_start
+from fridge_monitor.core.status import Latest, State, age, state, workday_start
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 GAP = timedelta(minutes=15)
@@ -44,7 +44,7 @@ def test_age_is_compact():
 
 
 def test_low_battery_warns_only_when_otherwise_ok():
-    from fridge_monitor.status import status
+    from fridge_monitor.core.status import status
 
     assert status(latest(battery_pct=19.9), NOW, GAP) is State.LOW_BATTERY
     assert status(latest(battery_pct=20.0), NOW, GAP) is State.OK
@@ -54,7 +54,7 @@ def test_low_battery_warns_only_when_otherwise_ok():
 
 
 def test_an_alert_waiting_for_acknowledgement_is_shown_on_a_fridge_that_looks_fine():
-    from fridge_monitor.status import status
+    from fridge_monitor.core.status import status
 
     assert status(latest(), NOW, GAP, alerts_waiting=1) is State.ALERT
     assert status(latest(battery_pct=5), NOW, GAP, alerts_waiting=2) is State.ALERT  # the alert matters more

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fridge_monitor import storage
+from fridge_monitor.store import files as storage
 from fridge_monitor.config import build_config
 
 

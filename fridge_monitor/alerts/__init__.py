@@ -1,0 +1,1 @@
+"""Alerts: judging stored readings, alerts as staff handle them, notifications and the scheduler role."""

@@ -1,0 +1,536 @@
+"""Excursions and alarm rules over one fridge's readings: pure, with an explicit ``now``.
+
+Everything here is derived from the readings alone, in reading-time order, so
+evaluating the same series twice gives the same episodes (a restart neither
+loses nor duplicates one) and a late reading changes exactly what it should.
+
+Time is measured between readings: each reading holds until the next one, but
+at most ``allowed_gap``; past that the temperature is *unknown* — neither in
+range nor out of range. Unknown time is never recovery: between two readings
+beyond a limit it belongs to the episode and counts toward its alarms (the
+safe assumption), and the episode says how much of it was unknown. When an
+episode starts and ends is decided by the one scanner in
+:mod:`fridge_monitor.core.episodes`, which lot exposures use too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import types
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+
+from fridge_monitor.core.episodes import Found, Span, Zone, scan, unknown
+from fridge_monitor.core.mkt import mean_kinetic_temperature
+from fridge_monitor.core.status import is_silent
+
+DIRECTIONS = ("high", "low")
+MODES = ("continuous", "cumulative")
+SEVERITIES = ("warning", "alarm")
+EXCURSION = "excursion"  # the kind of an out-of-range episode; no rule may take this name
+RESERVED_RULE_NAMES = (EXCURSION, "out-of-range")  # the second is how alerts name the range itself
+ZERO = timedelta(0)
+MINUTE = timedelta(minutes=1)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class ProfileError(ValueError):
+    """An alarm profile or rule that cannot work; the message names the field."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rule:
+    """An alarm condition: beyond ``threshold_c`` in ``direction`` for ``duration``.
+
+    ``inclusive`` decides whether the threshold itself is beyond (heat:
+    ``t >= threshold`` vs ``t > threshold``). *continuous* needs one
+    uninterrupted stretch beyond for ``duration``; *cumulative* needs that
+    much time beyond within any sliding ``window``. A zero duration fires on
+    the first reading beyond.
+    """
+
+    name: str
+    direction: str
+    threshold_c: float
+    mode: str = "continuous"
+    duration: timedelta = ZERO
+    window: timedelta | None = None
+    severity: str = "alarm"
+    inclusive: bool = True
+
+    def __post_init__(self) -> None:
+        where = f"rule {self.name!r}"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ProfileError("a rule needs a name, such as 'heat' or 'freeze'")
+        if self.name in RESERVED_RULE_NAMES:
+            raise ProfileError(f"{where}: the name {self.name!r} is reserved for out-of-range episodes")
+        if self.direction not in DIRECTIONS:
+            raise ProfileError(f"{where}: direction must be 'high' or 'low', not {self.direction!r}")
+        if not _is_number(self.threshold_c):
+            raise ProfileError(f"{where}: threshold_c must be a finite number of °C, not {self.threshold_c!r}")
+        if self.mode not in MODES:
+            raise ProfileError(f"{where}: mode must be 'continuous' or 'cumulative', not {self.mode!r}")
+        if self.severity not in SEVERITIES:
+            raise ProfileError(f"{where}: severity must be 'warning' or 'alarm', not {self.severity!r}")
+        if not isinstance(self.duration, timedelta) or self.duration < ZERO:
+            raise ProfileError(f"{where}: duration must be a length of time of at least zero, not {self.duration!r}")
+        if self.mode == "continuous" and self.window is not None:
+            raise ProfileError(f"{where}: window applies only to a cumulative rule; remove it or set mode 'cumulative'")
+        if self.mode == "cumulative":
+            if self.duration <= ZERO:
+                raise ProfileError(f"{where}: a cumulative rule needs a duration longer than zero")
+            if not isinstance(self.window, timedelta) or self.window < self.duration:
+                raise ProfileError(f"{where}: a cumulative rule needs a window at least as long as its duration "
+                                   f"({self.duration}), not {self.window!r}")
+
+    def beyond(self, celsius: float) -> bool:
+        """Whether a temperature is beyond the threshold (the alarm condition holds)."""
+        if self.direction == "high":
+            return celsius >= self.threshold_c if self.inclusive else celsius > self.threshold_c
+        return celsius <= self.threshold_c if self.inclusive else celsius < self.threshold_c
+
+    def recovered(self, celsius: float, hysteresis_c: float) -> bool:
+        """Whether a temperature is back inside by the hysteresis margin (e.g. ≤ 8.0 − 0.3 for heat)."""
+        if self.beyond(celsius):
+            return False
+        if self.direction == "high":
+            return celsius <= self.threshold_c - hysteresis_c
+        return celsius >= self.threshold_c + hysteresis_c
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AlarmProfile:
+    """The fridge's allowed range ``[low_c, high_c]`` (inclusive) plus its alarm rules and anti-flapping settings.
+
+    Any reading outside the range opens an ``excursion`` episode (a warning);
+    the rules decide when it becomes an alarm.
+    """
+
+    name: str
+    low_c: float
+    high_c: float
+    rules: tuple[Rule, ...] = ()
+    hysteresis_c: float = 0.3
+    clear_delay: timedelta = timedelta(minutes=10)
+    allowed_gap: timedelta = timedelta(minutes=35)
+    low_battery_pct: float = 20.0
+    # Back inside the range this long ends an episode even short of the hysteresis margin (a fridge
+    # hovering at 7.9 °C is in range).
+    settle_time: timedelta = timedelta(minutes=30)
+
+    def __post_init__(self) -> None:
+        where = f"alarm profile {self.name!r}"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ProfileError("an alarm profile needs a name")
+        for field in ("low_c", "high_c", "hysteresis_c", "low_battery_pct"):
+            if not _is_number(getattr(self, field)):
+                raise ProfileError(f"{where}: {field} must be a finite number, not {getattr(self, field)!r}")
+        if self.low_c >= self.high_c:
+            raise ProfileError(f"{where}: low_c ({self.low_c}) must be below high_c ({self.high_c})")
+        if self.hysteresis_c < 0 or self.low_c + self.hysteresis_c > self.high_c - self.hysteresis_c:
+            raise ProfileError(f"{where}: hysteresis_c must be at least 0 and at most half the range "
+                               f"({(self.high_c - self.low_c) / 2:g} °C), not {self.hysteresis_c}")
+        if not isinstance(self.clear_delay, timedelta) or self.clear_delay < ZERO:
+            raise ProfileError(f"{where}: clear_delay must be a length of time of at least zero")
+        if not isinstance(self.settle_time, timedelta) or self.settle_time < ZERO:
+            raise ProfileError(f"{where}: settle_time must be a length of time of at least zero")
+        if not isinstance(self.allowed_gap, timedelta) or self.allowed_gap <= ZERO:
+            raise ProfileError(f"{where}: allowed_gap must be a length of time longer than zero")
+        if not 0 <= self.low_battery_pct <= 100:
+            raise ProfileError(f"{where}: low_battery_pct must be between 0 and 100, not {self.low_battery_pct}")
+        if not isinstance(self.rules, tuple) or not all(isinstance(r, Rule) for r in self.rules):
+            raise ProfileError(f"{where}: rules must be a tuple of Rule")
+        names = [r.name for r in self.rules]
+        for name in names:
+            if names.count(name) > 1:
+                raise ProfileError(f"{where}: rule {name!r} is declared twice")
+
+    def in_range(self, celsius: float) -> bool:
+        return self.low_c <= celsius <= self.high_c
+
+    def recovered(self, celsius: float) -> bool:
+        """Back inside the range by the hysteresis margin on both sides."""
+        return self.low_c + self.hysteresis_c <= celsius <= self.high_c - self.hysteresis_c
+
+
+PRESETS: Mapping[str, AlarmProfile] = types.MappingProxyType({
+    # CDC / state VFC programmes: "reportable" above 8 °C for 60 min, or below 2 °C for any time.
+    # 8.0 itself is inside the 2.0–8.0 range, so these thresholds are strict.
+    "cdc-refrigerator": AlarmProfile("cdc-refrigerator", 2.0, 8.0, (
+        Rule("heat", "high", 8.0, "continuous", timedelta(minutes=60), inclusive=False),
+        Rule("freeze", "low", 2.0, "continuous", ZERO, inclusive=False),
+    )),
+    # "a freezer at or above −15 °C for 60 minutes": inclusive.
+    "cdc-freezer": AlarmProfile("cdc-freezer", -50.0, -15.0, (
+        Rule("heat", "high", -15.0, "continuous", timedelta(minutes=60), inclusive=True),
+    )),
+    # WHO PQS E006 30-day temperature recorders: alarm thresholds are inclusive.
+    "who-30dtr": AlarmProfile("who-30dtr", 2.0, 8.0, (
+        Rule("heat", "high", 8.0, "continuous", timedelta(hours=10), inclusive=True),
+        Rule("freeze", "low", -0.5, "continuous", timedelta(minutes=60), inclusive=True),
+    )),
+})
+
+
+# --- custom profiles from configuration ------------------------------------------------------------
+
+PROFILE_KEYS = {"name", "low_c", "high_c", "rules", "hysteresis_c", "clear_delay_min", "settle_min",
+                "allowed_gap_min", "low_battery_pct"}
+MAX_MINUTES = 366 * 24 * 60  # a year: longer windows or delays are typing mistakes
+RULE_KEYS = {"name", "direction", "threshold_c", "inclusive", "mode", "duration_min", "window_min", "severity"}
+
+
+def profile_from_config(table: Mapping[str, Any]) -> AlarmProfile:
+    """An :class:`AlarmProfile` from a config table (as TOML would give it), validated.
+
+    Keys: ``name``, ``low_c``, ``high_c`` (required); ``hysteresis_c`` (0.3),
+    ``clear_delay_min`` (10), ``settle_min`` (30), ``allowed_gap_min`` (35),
+    ``low_battery_pct`` (20); ``rules``: a list of tables with ``name``, ``direction``
+    (high|low), ``threshold_c`` (required), ``inclusive`` (true), ``mode``
+    (continuous|cumulative), ``duration_min`` (0), ``window_min``
+    (cumulative only), ``severity`` (warning|alarm, default alarm). Raises
+    :class:`ProfileError` with one sentence naming the profile and field.
+    """
+    if not isinstance(table, Mapping):
+        raise ProfileError(f"an alarm profile must be a table of keys, not {type(table).__name__}")
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ProfileError("an alarm profile needs a name (a non-empty string)")
+    where = f"alarm profile {name!r}"
+    _only(table, PROFILE_KEYS, where)
+    for key in ("low_c", "high_c"):
+        if key not in table:
+            raise ProfileError(f"{where}: {key} is required (°C)")
+    raw_rules = table.get("rules", [])
+    if not isinstance(raw_rules, Sequence) or isinstance(raw_rules, str):
+        raise ProfileError(f"{where}: rules must be a list of tables")
+    rules = tuple(_rule_from_config(item, i, where) for i, item in enumerate(raw_rules, 1))
+    default = {key: field.default for key, field in AlarmProfile.__dataclass_fields__.items()}
+    values = dict(
+        name=name,
+        low_c=_number(table, "low_c", None, where),
+        high_c=_number(table, "high_c", None, where),
+        rules=rules,
+        hysteresis_c=_number(table, "hysteresis_c", default["hysteresis_c"], where),
+        clear_delay=_minutes(table, "clear_delay_min", default["clear_delay"] / MINUTE, where),
+        settle_time=_minutes(table, "settle_min", default["settle_time"] / MINUTE, where),
+        allowed_gap=_minutes(table, "allowed_gap_min", default["allowed_gap"] / MINUTE, where),
+        low_battery_pct=_number(table, "low_battery_pct", default["low_battery_pct"], where),
+    )
+    try:
+        return AlarmProfile(**values)
+    except ProfileError as exc:
+        raise ProfileError(_config_names(str(exc))) from None
+
+
+def _rule_from_config(item: Any, index: int, where: str) -> Rule:
+    if not isinstance(item, Mapping):
+        raise ProfileError(f"{where}: rule #{index} must be a table of keys")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ProfileError(f"{where}: rule #{index} needs a name, such as 'heat' or 'freeze'")
+    where = f"{where}: rule {name!r}"
+    _only(item, RULE_KEYS, where)
+    for key in ("direction", "threshold_c"):
+        if key not in item:
+            raise ProfileError(f"{where}: {key} is required")
+    inclusive = item.get("inclusive", True)
+    if not isinstance(inclusive, bool):
+        raise ProfileError(f"{where}: inclusive must be true or false, not {inclusive!r}")
+    for key in ("direction", "mode", "severity"):
+        if key in item and not isinstance(item[key], str):
+            raise ProfileError(f"{where}: {key} must be a string, not {item[key]!r}")
+    values = dict(
+        name=name,
+        direction=item["direction"],
+        threshold_c=_number(item, "threshold_c", None, where),
+        mode=item.get("mode", "continuous"),
+        duration=_minutes(item, "duration_min", 0, where),
+        window=_minutes(item, "window_min", None, where),
+        severity=item.get("severity", "alarm"),
+        inclusive=inclusive,
+    )
+    try:
+        return Rule(**values)
+    except ProfileError as exc:
+        raise ProfileError(f"{where.rsplit(': rule', 1)[0]}: {_config_names(str(exc))}") from None
+
+
+def _config_names(message: str) -> str:
+    """Speak of the config keys (``duration_min``) rather than the dataclass fields (``duration``)."""
+    for field, key in (("clear_delay", "clear_delay_min"), ("settle_time", "settle_min"),
+                       ("allowed_gap", "allowed_gap_min"),
+                       ("duration", "duration_min"), ("window", "window_min")):
+        message = message.replace(f": {field} ", f": {key} ").replace(f"a {field} ", f"a {key} ")
+    return message
+
+
+def _only(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ProfileError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+
+
+def _number(table: Mapping[str, Any], key: str, default: float | None, where: str) -> float:
+    value = table.get(key, default)
+    if not _is_number(value):
+        raise ProfileError(f"{where}: {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _minutes(table: Mapping[str, Any], key: str, default: float | None, where: str) -> timedelta | None:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if not _is_number(value) or not 0 <= value <= MAX_MINUTES:
+        raise ProfileError(f"{where}: {key} must be a number of minutes from 0 to {MAX_MINUTES}, not {value!r}")
+    return timedelta(minutes=value)
+
+
+# --- time between readings -------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Interval:
+    """A stretch of time at one known temperature, or unknown (``temp_c`` None) where readings are too far apart."""
+
+    start: datetime
+    end: datetime
+    temp_c: float | None
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Step:
+    """One reading and how long it holds: known until ``held_until``, then unknown until ``until``."""
+
+    at: datetime
+    celsius: float
+    held_until: datetime
+    until: datetime
+
+    @property
+    def gap_after(self) -> bool:
+        return self.held_until < self.until
+
+
+def _steps(readings: Sequence[tuple[datetime, float]], end: datetime, allowed_gap: timedelta) -> list[_Step]:
+    """Readings in time order (first of equal times wins; later than ``end`` dropped) with their holding times."""
+    if allowed_gap <= ZERO:
+        raise ValueError(f"allowed_gap must be longer than zero, not {allowed_gap}")
+    ordered: list[tuple[datetime, float]] = []
+    for at, celsius in sorted(readings, key=lambda r: r[0]):
+        if at.tzinfo is None:
+            raise ValueError(f"reading time {at.isoformat()} has no time zone; pass aware (UTC) datetimes")
+        if not _is_number(celsius):
+            raise ValueError(f"reading at {at.isoformat()} has no usable temperature ({celsius!r})")
+        if at <= end and (not ordered or at != ordered[-1][0]):
+            ordered.append((at, float(celsius)))
+    steps = []
+    for i, (at, celsius) in enumerate(ordered):
+        until = ordered[i + 1][0] if i + 1 < len(ordered) else end
+        steps.append(_Step(at, celsius, min(until, at + allowed_gap), until))
+    return steps
+
+
+def intervals(readings: Sequence[tuple[datetime, float]], end: datetime, allowed_gap: timedelta) -> list[Interval]:
+    """The series as known and unknown stretches, from the first reading to ``end``.
+
+    Each reading holds until the next one (the last until ``end``), at most
+    ``allowed_gap``; the rest of a longer gap is an unknown interval. Readings
+    after ``end`` are ignored; zero-length intervals are left out.
+    """
+    out: list[Interval] = []
+    for step in _steps(readings, end, allowed_gap):
+        if step.held_until > step.at:
+            out.append(Interval(step.at, step.held_until, step.celsius))
+        if step.gap_after:
+            out.append(Interval(step.held_until, step.until, None))
+    return out
+
+
+# --- episodes --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Episode:
+    """One excursion (``kind`` "excursion") or one stretch beyond a rule's threshold (``kind`` the rule's name).
+
+    ``end`` is when the value came back inside for good (see
+    :mod:`fridge_monitor.core.episodes`; None: still open). The episode covers the
+    readings from ``start`` up to ``end`` (or ``now`` while open):
+    ``peak_c``/``low_c`` are their extremes, ``time_beyond`` the time beyond
+    the condition (holes in the data between readings beyond included, of
+    which ``unknown`` says how much), ``mkt_c`` their mean kinetic
+    temperature (None until some time is known). ``alarm_at`` is when the
+    condition's duration was reached — the moment to alert; a rule episode
+    whose duration was never reached has None (pending, not an alarm). An
+    excursion's ``alarm_at`` is its start.
+    """
+
+    kind: str
+    severity: str
+    start: datetime
+    end: datetime | None
+    peak_c: float
+    low_c: float
+    time_beyond: timedelta
+    alarm_at: datetime | None
+    readings_count: int
+    mkt_c: float | None = None
+    unknown: timedelta = ZERO
+
+    @property
+    def fired(self) -> bool:
+        return self.alarm_at is not None
+
+    def duration(self, now: datetime) -> timedelta:
+        return (self.end if self.end is not None else now) - self.start
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Condition:
+    kind: str
+    severity: str
+    beyond: Callable[[float], bool]
+    recovered: Callable[[float], bool]
+    duration: timedelta = ZERO
+    window: timedelta | None = None  # set: cumulative
+
+    def zone(self, celsius: float) -> Zone:
+        if self.beyond(celsius):
+            return Zone.BEYOND
+        return Zone.CLEAR if self.recovered(celsius) else Zone.INSIDE
+
+
+def _conditions(profile: AlarmProfile) -> list[_Condition]:
+    out = [_Condition(EXCURSION, "warning", lambda t: not profile.in_range(t), profile.recovered)]
+    for rule in profile.rules:
+        out.append(_Condition(rule.name, rule.severity, rule.beyond,
+                              lambda t, rule=rule: rule.recovered(t, profile.hysteresis_c),
+                              rule.duration, rule.window if rule.mode == "cumulative" else None))
+    return out
+
+
+def _spans(condition: _Condition, steps: Sequence[_Step]) -> Iterator[Span]:
+    for step in steps:
+        yield Span(step.at, step.held_until, condition.zone(step.celsius), step.celsius, step.at)
+        if step.gap_after:
+            yield unknown(step.held_until, step.until)
+
+
+def _episode(condition: _Condition, found: Found, alarm_at: datetime | None) -> Episode:
+    mkt = mean_kinetic_temperature(found.samples) if found.samples else None
+    return Episode(condition.kind, condition.severity, found.start, found.end, found.peak_c, found.low_c,
+                   found.beyond, alarm_at, found.readings, mkt, found.unknown)
+
+
+class _BeyondTime:
+    """Known time beyond a condition, as a function of time, for sliding-window totals."""
+
+    def __init__(self, spans: list[tuple[datetime, datetime]]) -> None:
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+        self.before = [ZERO]  # before[i]: total length of spans[:i]
+        for s, e in spans:
+            self.before.append(self.before[-1] + (e - s))
+
+    def upto(self, x: datetime) -> timedelta:
+        k = bisect.bisect_right(self.starts, x)
+        if k == 0:
+            return ZERO
+        return self.before[k - 1] + (min(x, self.ends[k - 1]) - self.starts[k - 1])
+
+    def within(self, x: datetime, window: timedelta) -> timedelta:
+        """Time beyond in ``[x − window, x]``."""
+        return self.upto(x) - self.upto(x - window)
+
+    def first_reach(self, amount: timedelta, window: timedelta, lo: datetime, hi: datetime) -> datetime | None:
+        """The first instant in ``[lo, hi]`` at which the window ending there holds ``amount`` beyond.
+
+        The window total is piecewise linear (slope −1, 0 or 1) between the
+        span edges and the edges shifted by ``window``, so it suffices to look
+        at those points and solve on the rising segment.
+        """
+        points = {lo, hi}
+        for edges in (self.starts, self.ends):
+            for shift in (ZERO, window):
+                i = bisect.bisect_left(edges, lo - shift)
+                j = bisect.bisect_right(edges, hi - shift)
+                points.update(edge + shift for edge in edges[i:j])
+        previous: tuple[datetime, timedelta] | None = None
+        for x in sorted(points):
+            total = self.within(x, window)
+            if total >= amount:
+                if previous is None:
+                    return x
+                a, total_a = previous
+                return a + (amount - total_a)  # the segment rises at slope 1
+            previous = (x, total)
+        return None
+
+
+def episodes(profile: AlarmProfile, readings: Sequence[tuple[datetime, float]], *, now: datetime) -> list[Episode]:
+    """All excursion and rule episodes in a series of ``(measured_at, °C)`` readings, as of ``now``.
+
+    Readings may come in any order (they are sorted; of two at the same
+    instant the first given wins); readings after ``now`` are not yet
+    considered. A cumulative rule looks back one window, so pass readings
+    from at least that long before the period of interest. Episodes come in
+    start order (excursion before rules at the same instant).
+    """
+    steps = _steps(readings, now, profile.allowed_gap)
+    found: list[tuple[datetime, int, Episode]] = []
+    for order, condition in enumerate(_conditions(profile)):
+        scanned = scan(_spans(condition, steps), clear_delay=profile.clear_delay, settle=profile.settle_time,
+                       duration=condition.duration)
+        if condition.window is None:
+            found.extend((f.start, order, _episode(condition, f, f.alarm_at)) for f in scanned)
+            continue
+        beyond = _BeyondTime([span for f in scanned for span in f.beyond_spans])
+        for f in scanned:
+            alarm_at = beyond.first_reach(condition.duration, condition.window, f.start,
+                                          f.end if f.end is not None else now)
+            found.append((f.start, order, _episode(condition, f, alarm_at)))
+    return [e for _, _, e in sorted(found, key=lambda item: item[:2])]
+
+
+# --- daily records and silence ---------------------------------------------------------------------
+
+def daily_time_out_of_range(profile: AlarmProfile, readings: Sequence[tuple[datetime, float]], tz: tzinfo,
+                            day: date, allowed_gap: timedelta, *, now: datetime | None = None) -> timedelta:
+    """Known time outside ``[low_c, high_c]`` during one site-local day (23 h or 25 h on DST days).
+
+    No hysteresis: this is the plain time out of range, recorded whether or
+    not an alarm fired. Pass readings from at least ``allowed_gap`` before
+    the day (the last one of the previous day holds into it) and, for a past
+    day, the first one after it. ``now`` ends a day still in progress;
+    without it the last reading holds for up to ``allowed_gap``.
+    """
+    day_start = datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
+    if now is not None:
+        series_end = now
+    else:
+        series_end = max([day_end, *(at for at, _ in readings)])
+    until = min(day_end, series_end)
+    total = ZERO
+    for interval in intervals(readings, series_end, allowed_gap):
+        if interval.temp_c is None or profile.in_range(interval.temp_c):
+            continue
+        overlap = min(interval.end, until) - max(interval.start, day_start)
+        if overlap > ZERO:
+            total += overlap
+    return total
+
+
+def no_data(last_reading_at: datetime | None, now: datetime, allowed_gap: timedelta) -> bool:
+    """A fridge whose latest reading is older than ``allowed_gap`` (or that has none) has no data."""
+    return is_silent(last_reading_at, now, allowed_gap)

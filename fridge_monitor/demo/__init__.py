@@ -1,0 +1,243 @@
+"""``fridge-monitor demo``: the whole system on one machine with nothing installed.
+
+An embedded MQTT broker, SQLite in a data directory, ingest, and simulated
+fridges in several payload formats: most are fine, one has a compressor that
+fails (it drifts out of range), one loses power (its sensor goes silent).
+The simulation starts a few hours in the past and runs fast until it reaches
+the present, so there is history at once; then it continues in real time.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TextIO
+
+import sqlalchemy as sa
+
+import sqlalchemy.orm as so
+
+from fridge_monitor.store import accounts
+from fridge_monitor.store import migrate
+from fridge_monitor.store import models as m
+from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port, port_in_use
+from fridge_monitor.config import Config, build_config
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.demo.stock import LOTS, example_scan, seed_stock
+from fridge_monitor.ingest.subscriber import Ingest
+from fridge_monitor.alerts.handling import waiting_count
+from fridge_monitor.store.overview import fridge_overview
+from fridge_monitor.alerts.scheduler import Scheduler
+from fridge_monitor.core.status import State, age, state
+from fridge_monitor.store.sync import sync_declarations
+from fridge_monitor.web import create_app
+from fridge_monitor.web.server import WebServer
+
+log = logging.getLogger(__name__)
+
+SITE = "Demo Clinic"
+TIMEZONE = "Europe/Berlin"
+HISTORY = timedelta(hours=3)
+SPEED = 90.0
+INTERVAL_S = 15.0
+
+# (fridge name, device, payload format, scenario, fault onset after the simulation start)
+FRIDGES = (
+    ("Vaccines A", "vaccines-a", "native", "normal", None),
+    ("Botox B", "botox-b", "native", "compressor-failure", timedelta(hours=2)),
+    ("Insulin C", "insulin-c", "senml", "power-outage", timedelta(hours=2, minutes=40)),
+    ("Dysport D", "dysport-d", "zigbee2mqtt", "door-open", None),
+    ("Xeomin E", "xeomin-e", "tasmota", "normal", None),
+    ("Vaccines F", "vaccines-f", "shelly", "normal", None),
+)
+
+
+DEMO_USERS = (("admin", "admin", "demo-admin-pw"), ("nurse", "nurse", "demo-nurse-pw"),
+              ("auditor", "auditor", "demo-auditor-pw"))
+
+
+def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[str, list[str]]) -> Config:
+    raw = {
+        "web": {"host": "127.0.0.1", "port": web_port},
+        "database": {"url": f"sqlite:///{(data_dir / 'fridge-monitor.db').resolve()}"},
+        "mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}", "protocol": "3.1.1", "client_id": "fridge-monitor-demo"},
+        "sites": [{"name": SITE, "timezone": TIMEZONE}],
+        "fridges": [
+            {"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device]}
+            for name, device, *_ in FRIDGES
+        ],
+    }
+    return build_config(raw, {}, {}, "demo")
+
+
+def write_config_file(path: Path, config: Config) -> None:
+    """So the user can run other commands (export, parse) against the demo's data."""
+    lines = [
+        "# Written by `fridge-monitor demo`; use it with --config for other commands.",
+        "[database]",
+        f'url = "{config.database["url"]}"',
+        "[mqtt]",
+        f'url = "{config.mqtt["url"]}"',
+        'protocol = "3.1.1"',
+        'client_id = "fridge-monitor-demo-cli"',
+        "[web]",
+        f'port = {config.web["port"]}',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_demo(
+    data_dir: Path,
+    stop: threading.Event,
+    *,
+    fresh: bool = False,
+    mqtt_port: int | None = None,
+    web_port: int | None = None,
+    status_every: float = 5.0,
+    out: TextIO,
+) -> None:
+    from sensors.device import FridgePlan
+    from sensors.simulation import Simulation
+
+    if fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if mqtt_port is None:
+        mqtt_port = 1883 if not port_in_use("127.0.0.1", 1883) else free_port()
+    if web_port is None:
+        web_port = 8000 if not port_in_use("127.0.0.1", 8000) else free_port()
+
+    now = time.time()
+    start = now - HISTORY.total_seconds()
+    plans = [
+        FridgePlan(device, scenario=scenario, fmt=fmt, device_tz=TIMEZONE,
+                   onset_s=onset.total_seconds() if onset else None,
+                   outage_s=timedelta(days=1).total_seconds() if scenario == "power-outage" else None)
+        for _name, device, fmt, scenario, onset in FRIDGES
+    ]
+    simulation = Simulation(f"mqtt://127.0.0.1:{mqtt_port}", plans, interval_s=INTERVAL_S, speed=SPEED,
+                            seed=7, start=start, client_id="fridge-monitor-demo-sim")
+    config = demo_config(data_dir, mqtt_port, web_port, simulation.sensor_ids())
+    write_config_file(data_dir / "fridge-monitor.toml", config)
+
+    engine = create_engine(config.database)
+    migrate.upgrade(engine)
+    _create_demo_users(engine)
+    # The fridges must exist before stock is received into them (ingest would sync them too).
+    sync_declarations(engine, config, datetime.now(timezone.utc))
+    seed_stock(engine, datetime.fromtimestamp(start, timezone.utc) - timedelta(minutes=30))
+
+    broker = EmbeddedBroker("127.0.0.1", mqtt_port)
+    broker.start()
+    ingest = Ingest(config)
+    ingest.start()
+    web = WebServer(create_app(config, engine=engine), "127.0.0.1", web_port, config.web["threads"])
+    web.start()
+    # Started once the replayed history has caught up with the present: until then the
+    # timestamped sensors' newest readings are hours old, which is not a silence.
+    scheduler = Scheduler(config, engine)
+    sim_thread = threading.Thread(target=_simulate, args=(simulation, stop), name="demo-simulator", daemon=True)
+    try:
+        if not ingest.wait_connected(15):
+            raise RuntimeError("ingest could not connect to the embedded broker")
+        sim_thread.start()
+        _banner(out, data_dir, mqtt_port, web.url)
+        max_gap = timedelta(seconds=INTERVAL_S * 3 + 15)
+        printed = time.monotonic()
+        while not stop.wait(min(status_every, 1.0)):
+            if not scheduler.started and _live(simulation):
+                scheduler.start()
+            if time.monotonic() - printed >= status_every:
+                printed = time.monotonic()
+                _print_status(out, engine, ingest, max_gap, simulation)
+    finally:
+        print("\nstopping…", file=out, flush=True)
+        stop.set()
+        sim_thread.join(15) if sim_thread.is_alive() else None
+        web.stop()
+        if scheduler.started:
+            scheduler.stop()
+        ingest.stop()
+        broker.stop()
+        engine.dispose()
+        print("stopped cleanly; data kept in", data_dir, file=out, flush=True)
+
+
+def _live(simulation: object) -> bool:
+    clock = getattr(simulation, "clock", None)
+    now = time.time()
+    return clock is None or clock.sim_at(now) >= now - 1
+
+
+def _simulate(simulation: object, stop: threading.Event) -> None:
+    try:
+        simulation.run(stop)  # type: ignore[attr-defined]
+    except Exception:
+        log.exception("the fridge simulator stopped")
+
+
+def _create_demo_users(engine: sa.Engine) -> None:
+    with so.Session(engine) as session, session.begin():
+        for name, role, password in DEMO_USERS:
+            if session.scalar(sa.select(m.User.id).where(m.User.name == name)) is None:
+                accounts.create_user(session, name, role, password, actor="demo", now=datetime.now(timezone.utc),
+                                     reason="demo login")
+
+
+def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
+    config_file = data_dir / "fridge-monitor.toml"
+    logins = "\n".join(f"                {name:<8} {password:<16} ({role})" for name, role, password in DEMO_USERS)
+    print(
+        f"""Fridge Monitor demo
+  dashboard     {web_url}
+  logins
+{logins}
+  MQTT broker   mqtt://127.0.0.1:{port} (embedded; publish your own readings, e.g.
+                mosquitto_pub -p {port} -q 1 -t fridge-monitor/readings/my-probe -m '{{"temperature_c": 4.2}}')
+  database      {data_dir / 'fridge-monitor.db'} (SQLite)
+  simulator     {len(FRIDGES)} fridges, {HISTORY.total_seconds() / 3600:.0f} h of history replayed at {SPEED:.0f}x, then live
+  stock         {len(LOTS)} lots in the fridges; try the scan box (Inventory → Receive) with
+                {example_scan("botox", "C7500ZZ", datetime.now().date() + timedelta(days=365))}
+  export        fridge-monitor --config {config_file} export readings --from {datetime.now().date()} --to {datetime.now().date()}
+  Ctrl-C stops everything.
+""",
+        file=out,
+        flush=True,
+    )
+
+
+def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timedelta, simulation: object) -> None:
+    now = datetime.now(timezone.utc)
+    clock = getattr(simulation, "clock", None)
+    with engine.connect() as conn:
+        overview = fridge_overview(conn, now)
+    with so.Session(engine) as session:
+        waiting, alarms = waiting_count(session)
+    lines = [f"{now.astimezone().strftime('%H:%M:%S')}  {SITE} ({TIMEZONE})"]
+    for _site, latest in overview:
+        current = state(latest, now, max_gap)
+        temp = f"{latest.temperature_c:5.1f} °C" if latest.temperature_c is not None else "    — °C"
+        today = (f"today {latest.min_c:.1f}…{latest.max_c:.1f}" if latest.min_c is not None else "today —").ljust(18)
+        flag = {State.OK: "✓", State.OUT_OF_RANGE: "✗", State.NO_DATA: "?", State.NO_SENSOR: "?"}[current]
+        lines.append(
+            f"  {latest.fridge:<12} {temp}  {today} {age(now, latest.measured_at) + ' ago':>11}  "
+            f"{flag} {current.value}" + (f" (allowed {latest.low_c:g}…{latest.high_c:g} °C)" if current is State.OUT_OF_RANGE else "")
+        )
+    stats = ingest.stats
+    lines.append(
+        f"  ingest: {stats.readings_written} readings stored, {stats.rejected_messages} rejected, "
+        f"{ingest.backlog} waiting, broker {'connected' if ingest.connected else 'DISCONNECTED'}"
+    )
+    if waiting:
+        lines.append(f"  alerts: {waiting} need acknowledgement ({alarms} alarms) — see /alerts on the dashboard")
+    if clock is not None and clock.sim_at(now.timestamp()) < now.timestamp() - 1:
+        simulated = datetime.fromtimestamp(clock.sim_at(now.timestamp()), timezone.utc)
+        lines.append(
+            f"  simulator: replaying history, its clock is at {simulated.astimezone().strftime('%H:%M')} "
+            "(timestamped sensors look silent until it is live)"
+        )
+    print("\n".join(lines) + "\n", file=out, flush=True)

@@ -1,0 +1,419 @@
+"""Writes what ingest understood: one transaction per batch, idempotent.
+
+Readings are inserted with ON CONFLICT DO NOTHING on (sensor, measured time),
+so a message delivered twice (after a crash before its acknowledgement, or a
+broker redelivery) is stored once. Unknown sensors are registered unassigned,
+at most ``[ingest] max_unassigned_sensors`` of them at a time: one publisher
+inventing ids must not flood the sensor list, the audit trail and the
+dashboard. Beyond that, a new id's message is kept as a rejected message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
+from fridge_monitor.core.heartbeat import Heartbeat
+from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
+
+REJECTED_PAYLOAD_KEEP = 64 * 1024
+HOUR = timedelta(hours=1)
+TOO_MANY_UNASSIGNED = "too many unassigned sensors"
+"""How the reason of a message refused by the cap on unassigned sensors begins (counted by /metrics)."""
+
+
+def unassigned_in_service() -> sa.ColumnElement[bool]:
+    """Sensors waiting for an admin: unassigned and not retired (what the cap counts, the dashboard lists)."""
+    return sa.and_(m.Sensor.fridge_id.is_(None), m.Sensor.retired_at.is_(None))
+
+
+def too_many_unassigned(cap: int) -> str:
+    """The reason a message from a new sensor id is kept as rejected once the cap is reached."""
+    return f"{TOO_MANY_UNASSIGNED} ({cap}): assign or retire sensors to accept new ones"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Source:
+    """The MQTT message a reading came from, kept whole should its sensor be refused."""
+
+    topic: str
+    fmt: str
+    payload: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message (or part of one) to keep as a rejected message."""
+
+    received_at: datetime
+    topic: str
+    fmt: str | None
+    sensor_id: str | None
+    reason: str
+    payload: bytes  # what is kept of it (at most REJECTED_PAYLOAD_KEEP bytes are stored)
+    size: int | None = None  # its full size, when ``payload`` was already cut short (an oversized message)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message that carried nothing to record (e.g. an ESPHome power state): counted, not kept."""
+
+    fmt: str
+    received_at: datetime
+    topic: str
+    reason: str
+
+
+@dataclasses.dataclass(slots=True)
+class Batch:
+    """What one batch of MQTT messages amounts to, ready to be written."""
+
+    readings: list[tuple[Reading, datetime]] = dataclasses.field(default_factory=list)
+    # The message each reading came from, index for index (optional: readings written directly have none).
+    sources: list[Source | None] = dataclasses.field(default_factory=list)
+    rejected: list[Rejected] = dataclasses.field(default_factory=list)
+    availability: list[tuple[Availability, datetime]] = dataclasses.field(default_factory=list)
+    batteries: list[BatteryLevel] = dataclasses.field(default_factory=list)
+    entities: list[Entity] = dataclasses.field(default_factory=list)
+    ignored: list[Ignored] = dataclasses.field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.readings or self.rejected or self.availability or self.batteries or self.entities
+                    or self.ignored)
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127) if chr(i) not in "\t\n"}
+
+
+def printable(text: str) -> str:
+    """Text with control characters escaped (PostgreSQL refuses NUL in text columns)."""
+    return text.translate(_CONTROL)
+
+
+def _later(column: sa.ColumnElement[datetime], value: sa.BindParameter[datetime]) -> sa.Case[datetime]:
+    return sa.case((column.is_(None), value), (column < value, value), else_=column)
+
+
+def _insert(dialect_name: str, table: sa.Table) -> sa.Insert:
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class Store:
+    """The ingest side of the database."""
+
+    def __init__(self, engine: sa.Engine, *, max_unassigned_sensors: int | None = None) -> None:
+        """``max_unassigned_sensors``: at most this many unassigned sensors in service (None: no cap)."""
+        self.engine = engine
+        self._cap = max_unassigned_sensors
+        name = engine.dialect.name
+        self._known_sensors: set[str] = set()
+        self._insert_reading = _insert(name, m.Reading.__table__).on_conflict_do_nothing(
+            index_elements=["sensor_id", "measured_at"]
+        )
+        insert_sensor = _insert(name, m.Sensor.__table__)
+        # A sensor declared in the config before it ever reported gets its
+        # device name and first-seen time from its first reading.
+        self._insert_sensor = insert_sensor.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "device": insert_sensor.excluded.device,
+                "first_seen_at": sa.func.coalesce(
+                    m.Sensor.__table__.c.first_seen_at, insert_sensor.excluded.first_seen_at
+                ),
+            },
+        )
+        sensors = m.Sensor.__table__
+        seen = sa.bindparam("seen", type_=m.UTCDateTime())
+        measured = sa.bindparam("measured", type_=m.UTCDateTime())
+        at = sa.bindparam("at", type_=m.UTCDateTime())
+        # Late data must not move "last seen" backwards: keep the later time.
+        self._touch_sensor = (
+            sa.update(sensors)
+            .where(sensors.c.id == sa.bindparam("sid"))
+            .values(
+                last_seen_at=_later(sensors.c.last_seen_at, seen),
+                last_measured_at=_later(sensors.c.last_measured_at, measured),
+            )
+        )
+        newer_battery = sa.or_(sensors.c.battery_at.is_(None), sensors.c.battery_at <= at)
+        self._battery_by_sensor = (
+            sa.update(sensors)
+            .where(sensors.c.id == sa.bindparam("sid"), newer_battery)
+            .values(battery_pct=sa.bindparam("pct"), battery_at=at)
+        )
+        self._battery_by_device = (
+            sa.update(sensors)
+            .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"), newer_battery)
+            .values(battery_pct=sa.bindparam("pct"), battery_at=at)
+        )
+        readings = m.Reading.__table__
+        hour = sa.bindparam("hour", type_=m.UTCDateTime())
+        next_hour = sa.bindparam("next_hour", type_=m.UTCDateTime())
+        sid = sa.bindparam("sid", type_=sa.String(300))
+        rollup = _insert(name, m.HourlyRollup.__table__).from_select(
+            ["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
+            sa.select(
+                sid, hour,
+                sa.func.min(readings.c.temperature_c), sa.func.max(readings.c.temperature_c),
+                sa.func.sum(readings.c.temperature_c), sa.func.count(),
+            ).where(readings.c.sensor_id == sid, readings.c.measured_at >= hour, readings.c.measured_at < next_hour),
+        )
+        # Recomputed from the hour's readings, so late and duplicate readings leave it exact.
+        self._rollup = rollup.on_conflict_do_update(
+            index_elements=["sensor_id", "hour"],
+            set_={c: rollup.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
+        )
+        from fridge_monitor.alerts.evaluate import mark_statement
+
+        self._mark = mark_statement(name)
+        self._availability = (
+            sa.update(sensors)
+            .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
+            .values(online=sa.bindparam("online"), online_changed_at=at)
+        )
+        entities = m.DiscoveredEntity.__table__
+        upsert_entity = _insert(name, entities)
+        self._upsert_entity = upsert_entity.on_conflict_do_update(
+            index_elements=["state_topic"],
+            set_={c: upsert_entity.excluded[c] for c in ("fmt", "node", "entity", "device_class", "unit",
+                                                         "config_topic", "updated_at")},
+        )
+        # A config withdrawn (empty), or moved to another state topic, forgets what it said before.
+        self._forget_entity = sa.delete(entities).where(
+            entities.c.config_topic == sa.bindparam("config_topic"),
+            entities.c.state_topic != sa.bindparam("keep"),
+        )
+        counts = m.IgnoredMessageCount.__table__
+        count_ignored = _insert(name, counts)
+        self._count_ignored = count_ignored.on_conflict_do_update(
+            index_elements=["fmt"],
+            set_={"count": counts.c.count + count_ignored.excluded.count,
+                  **{c: count_ignored.excluded[c] for c in ("last_at", "last_topic", "last_reason")}},
+        )
+
+    def write(self, batch: Batch) -> int:
+        """Commit the whole batch or nothing (raises; the caller retries).
+
+        Returns how many messages were kept as rejected because their sensor
+        could not be registered (the cap on unassigned sensors).
+        """
+        with self.engine.begin() as conn:
+            # The batch itself is left as it is: a retry after a database error starts over from it.
+            readings, refused = self._register_sensors(conn, batch)
+            rejected = [*batch.rejected, *refused]
+            if readings:
+                conn.execute(
+                    self._insert_reading,
+                    [
+                        {
+                            "sensor_id": r.sensor_id,
+                            "measured_at": r.measured_at,
+                            "received_at": received,
+                            "temperature_c": r.temperature_c,
+                        }
+                        for r, received in readings
+                    ],
+                )
+                self._update_sensor_state(conn, readings)
+                self._update_rollups(conn, readings)
+                self._mark_fridges(conn, readings)
+            if rejected:
+                conn.execute(
+                    sa.insert(m.RejectedMessage),
+                    [
+                        {
+                            "received_at": rej.received_at,
+                            "topic": printable(rej.topic),
+                            "format": rej.fmt,
+                            "sensor_id": printable(rej.sensor_id)[:300] if rej.sensor_id else None,
+                            "reason": printable(rej.reason),
+                            "payload": rej.payload[:REJECTED_PAYLOAD_KEEP],
+                            "payload_size": len(rej.payload) if rej.size is None else rej.size,
+                        }
+                        for rej in rejected
+                    ],
+                )
+            if batch.batteries:
+                conn.execute(
+                    self._battery_by_device,
+                    [{"fmt": b.fmt, "dev": b.device, "pct": b.battery_pct, "at": b.at} for b in batch.batteries],
+                )
+            if batch.availability:
+                conn.execute(
+                    self._availability,
+                    [{"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at} for a, at in batch.availability],
+                )
+            if batch.entities:
+                self._write_entities(conn, batch.entities)
+            if batch.ignored:
+                self._count(conn, batch.ignored)
+        self._known_sensors.update(r.sensor_id for r, _ in readings)
+        return len(refused)
+
+    def _write_entities(self, conn: sa.Connection, entities: list[Entity]) -> None:
+        """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
+        now = datetime.now(timezone.utc)
+        for e in entities:
+            conn.execute(self._forget_entity, {"config_topic": printable(e.config_topic), "keep": printable(e.state_topic)})
+            if not e.removed:
+                conn.execute(self._upsert_entity, {
+                    "state_topic": printable(e.state_topic), "fmt": "esphome", "node": printable(e.node),
+                    "entity": printable(e.name), "device_class": e.device_class and printable(e.device_class),
+                    "unit": e.unit and printable(e.unit), "config_topic": printable(e.config_topic),
+                    "updated_at": now,
+                })
+
+    def _count(self, conn: sa.Connection, ignored: list[Ignored]) -> None:
+        """Add the batch's ignored messages to the counts by format (the last one's topic and reason shown)."""
+        by_format: dict[str, tuple[int, Ignored]] = {}
+        for item in ignored:
+            count, _last = by_format.get(item.fmt, (0, item))
+            by_format[item.fmt] = (count + 1, item)
+        conn.execute(self._count_ignored, [
+            {"fmt": fmt, "count": count, "last_at": last.received_at, "last_topic": printable(last.topic),
+             "last_reason": printable(last.reason)}
+            for fmt, (count, last) in sorted(by_format.items())
+        ])
+
+    def _register_sensors(self, conn: sa.Connection, batch: Batch) -> tuple[list[tuple[Reading, datetime]],
+                                                                               list[Rejected]]:
+        """Register sensors this process has not seen yet; a truly new one is audited.
+
+        Returns the readings to store, and the messages to keep as rejected
+        because their new sensor would pass the cap on unassigned sensors.
+        """
+        new: dict[str, tuple[Reading, datetime]] = {}
+        for reading, received in batch.readings:
+            if reading.sensor_id not in self._known_sensors:
+                new.setdefault(reading.sensor_id, (reading, received))
+        if not new:
+            return batch.readings, []
+        existing = set(conn.scalars(sa.select(m.Sensor.id).where(m.Sensor.id.in_(list(new)))))
+        unseen = [sid for sid in new if sid not in existing]
+        refused: set[str] = set()
+        if unseen and self._cap is not None:
+            room = max(0, self._cap - self._unassigned(conn))
+            refused = set(unseen[room:])
+            unseen = unseen[:room]
+        register = [(sid, r, received) for sid, (r, received) in new.items() if sid not in refused]
+        if register:
+            conn.execute(
+                self._insert_sensor,
+                [
+                    {"id": sid, "format": r.fmt, "device": r.device, "first_seen_at": received, "created_at": received}
+                    for sid, r, received in register
+                ],
+            )
+        if unseen:
+            with so.Session(bind=conn) as session:
+                for sid in unseen:
+                    audit_trail.record(session, at=new[sid][1], actor="ingest", action="create",
+                                       record_type="sensor", record_id=sid, field="fridge", new="unassigned",
+                                       reason="first reading from an unknown sensor")
+        if not refused:
+            return batch.readings, []
+        return self._refuse(batch, refused)
+
+    def _unassigned(self, conn: sa.Connection) -> int:
+        """Unassigned sensors in service: what the cap counts (retired ones make room)."""
+        s = m.Sensor
+        return conn.scalar(sa.select(sa.func.count()).select_from(s).where(unassigned_in_service())) or 0
+
+    def _refuse(self, batch: Batch, refused: set[str]) -> tuple[list[tuple[Reading, datetime]], list[Rejected]]:
+        """The batch's readings but those of ``refused`` sensors, whose messages become rejected ones
+        (one per message, whole: a message that also carried accepted readings is kept as well)."""
+        assert self._cap is not None
+        kept: list[tuple[Reading, datetime]] = []
+        messages: dict[int, tuple[Source | None, Reading, datetime, list[str]]] = {}
+        for index, (reading, received) in enumerate(batch.readings):
+            if reading.sensor_id not in refused:
+                kept.append((reading, received))
+                continue
+            source = batch.sources[index] if index < len(batch.sources) else None
+            key = id(source) if source is not None else -1 - index
+            ids = messages.setdefault(key, (source, reading, received, []))[3]
+            if reading.sensor_id not in ids:
+                ids.append(reading.sensor_id)
+        reason = too_many_unassigned(self._cap)
+        rejected = []
+        for source, reading, received, ids in messages.values():
+            why = reason if len(ids) == 1 else f"{reason} (new sensors {', '.join(ids)})"
+            if source is None:  # written directly, not from MQTT: keep what the reading said
+                rejected.append(Rejected(received, "", reading.fmt, ids[0], why, _as_payload(reading)))
+            else:
+                rejected.append(Rejected(received, source.topic, source.fmt, ids[0], why, source.payload))
+        return kept, rejected
+
+    def _mark_fridges(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
+        """Mark the fridges these readings belong to for the rules, in this same transaction."""
+        earliest: dict[str, datetime] = {}
+        for r, _ in readings:
+            at = earliest.get(r.sensor_id)
+            if at is None or r.measured_at < at:
+                earliest[r.sensor_id] = r.measured_at
+        conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
+
+    def _update_rollups(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
+        hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in readings}
+        conn.execute(
+            self._rollup,
+            [{"sid": sid, "hour": hour, "next_hour": hour + HOUR} for sid, hour in sorted(hours)],
+        )
+
+    def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
+        seen: dict[str, tuple[datetime, datetime]] = {}
+        battery: dict[str, tuple[datetime, float]] = {}
+        for r, received in readings:
+            prev = seen.get(r.sensor_id)
+            if prev is None:
+                seen[r.sensor_id] = (received, r.measured_at)
+            else:
+                seen[r.sensor_id] = (max(prev[0], received), max(prev[1], r.measured_at))
+            if r.battery_pct is not None:
+                b = battery.get(r.sensor_id)
+                if b is None or b[0] <= r.measured_at:
+                    battery[r.sensor_id] = (r.measured_at, r.battery_pct)
+        conn.execute(
+            self._touch_sensor,
+            [{"sid": sid, "seen": s, "measured": mt} for sid, (s, mt) in seen.items()],
+        )
+        if battery:
+            conn.execute(
+                self._battery_by_sensor,
+                [{"sid": sid, "at": at, "pct": pct} for sid, (at, pct) in battery.items()],
+            )
+
+
+def _as_payload(reading: Reading) -> bytes:
+    """A reading as the native JSON payload it could have come in."""
+    return json.dumps({"temperature_c": reading.temperature_c, "ts": reading.measured_at.isoformat()}).encode()
+
+
+def record_heartbeat(engine: sa.Engine, beat: Heartbeat) -> None:
+    """Write an ingest process's heartbeat (one small upsert every few seconds).
+
+    ``caught_up_at`` only moves forward, and a process that has not had a
+    marker back since it (re)started keeps the one its row holds: until then
+    it is still catching up from there.
+    """
+    table = m.IngestHeartbeat.__table__
+    stmt = _insert(engine.dialect.name, table).values(dataclasses.asdict(beat))
+    current, new = table.c.caught_up_at, stmt.excluded.caught_up_at
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["client_id"],
+        set_={**{key: stmt.excluded[key] for key in ("started_at", "beat_at", "connected", "backlog", "stored_at",
+                                                      "interval_s", "max_drain_s")},
+              "caught_up_at": sa.case((new.is_(None), current), (current.is_(None), new), (current < new, new),
+                                      else_=current)},
+    )
+    with engine.begin() as conn:
+        conn.execute(stmt)

@@ -1,0 +1,404 @@
+"""The ingest writer: parses shipped MQTT messages and commits them, in its own process.
+
+The MQTT side (paho's network loop) and the parse-and-store side each need a
+whole CPU core at full rate; in one Python process they would share one
+interpreter lock. So :class:`fridge_monitor.ingest.subscriber.Ingest` ships batches of
+raw messages here over a pipe and acknowledges them to the broker when this
+process answers that the batch is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
+from multiprocessing.connection import Connection
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from fridge_monitor.store import models as m
+from fridge_monitor.config import Config, redact_log_handlers
+from fridge_monitor.core.heartbeat import Heartbeat
+from fridge_monitor.core.parsers import parse
+from fridge_monitor.core.parsers.common import too_large
+from fridge_monitor.core.parsers.esphome import entity_kind
+from fridge_monitor.core.readings import Entity, EntityKind, ParseContext, filter_base
+from fridge_monitor.ingest.batches import Batch, Ignored, Rejected, Source, Store, record_heartbeat
+
+log = logging.getLogger(__name__)
+
+TZ_REFRESH_S = 60.0
+MAX_REASONS_SHOWN = 5
+
+# (topic, payload, received_at as epoch seconds, retained: handed over from the broker's store on subscribe,
+#  size: the payload's full size; more than len(payload) when ingest cut an oversized one short)
+RawMessage = tuple[str, bytes, float, bool, int]
+# (format, base topic: the fixed part of the filter that matched)
+Route = tuple[str, str]
+
+
+class Router:
+    """Which payload format a topic is in, and its base topic: the first configured filter that matches."""
+
+    def __init__(self, subscriptions: Sequence[Any]) -> None:
+        from paho.mqtt.client import topic_matches_sub
+
+        self._match = topic_matches_sub
+        self._subscriptions = tuple((s.topic, (s.fmt, filter_base(s.topic))) for s in subscriptions)
+        self._cache: dict[str, Route | None] = {}
+
+    def route(self, topic: str) -> Route | None:
+        try:
+            return self._cache[topic]
+        except KeyError:
+            pass
+        found = next((route for filter_, route in self._subscriptions if self._match(filter_, topic)), None)
+        if len(self._cache) > 50_000:  # a flood of distinct topics must not grow memory forever
+            self._cache.clear()
+        self._cache[topic] = found
+        return found
+
+    def format_for(self, topic: str) -> str | None:
+        found = self.route(topic)
+        return found[0] if found else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_transient(exc: sa.exc.SQLAlchemyError) -> bool:
+    """Errors that go away by waiting: server down, network, locks."""
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
+class Writer:
+    """Parse and commit batches; wait out database outages; never lose a message."""
+
+    def __init__(self, config: Config, engine: sa.Engine, *, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.config = config
+        self._engine = engine
+        self._store = Store(engine, max_unassigned_sensors=config.ingest["max_unassigned_sensors"])
+        self._router = Router(config.subscriptions)
+        self._should_stop = should_stop
+        self._refused = 0  # messages of the last batch kept as rejected for want of room for a new sensor
+        self._default_tz: tzinfo = ZoneInfo(config.ingest["default_timezone"])
+        self._sensor_tz: dict[str, tzinfo] = {}
+        self._tz_loaded_at = float("-inf")
+        # What ESPHome entities measure: declared in the config (by sensor id), and learnt from
+        # discovery configs (by state topic, kept in discovered_entities and reloaded with the time zones).
+        self._declared: Mapping[str, EntityKind] = config.esphome_entities
+        self._discovered: dict[str, EntityKind] = {}
+        self._config_topics: dict[str, str] = {}  # discovery config topic -> its state topic
+        ingest = config.ingest
+        self._max_payload = ingest["max_payload_bytes"]
+        self._context_args: dict[str, Any] = dict(
+            shelly_gen1_unit=ingest["shelly_gen1_unit"],
+            min_temperature_c=ingest["min_temperature_c"],
+            max_temperature_c=ingest["max_temperature_c"],
+            future_tolerance=timedelta(seconds=ingest["future_tolerance_s"]),
+            device_clock_tolerance=timedelta(seconds=ingest["device_clock_tolerance_s"]),
+            max_payload_bytes=ingest["max_payload_bytes"],
+        )
+
+    def understand(self, messages: Sequence[RawMessage]) -> tuple[Batch, int]:
+        """Parse messages into what is to be stored (no I/O); also count ignored ones."""
+        batch = Batch()
+        ignored = 0
+        args = self._context_args
+        tz_for = self._tz_for
+        declared, discovered = self._declared, self._discovered
+        for topic, payload, received_ts, retained, size in messages:
+            received = datetime.fromtimestamp(received_ts, timezone.utc)
+            route = self._router.route(topic)
+            if route is None:
+                batch.rejected.append(
+                    Rejected(received, topic, None, None, "no configured subscription matches this topic", payload,
+                             size)
+                )
+                continue
+            fmt, base = route
+            if size > len(payload):  # over max_payload_bytes: ingest kept only the part that is stored
+                batch.rejected.append(Rejected(received, topic, fmt, None, too_large(size, self._max_payload),
+                                               payload, size))
+                continue
+            ctx = ParseContext(received, tz_for, **args, retained=retained, base_topic=base,
+                               declared_entities=declared, discovered_entities=discovered)
+            result = parse(fmt, topic, payload, ctx)
+            if result.readings:
+                source = Source(topic, fmt, payload)  # kept whole if a new sensor of it is refused
+                for reading in result.readings:
+                    batch.readings.append((reading, received))
+                    batch.sources.append(source)
+            if result.rejections:
+                reasons = [r.reason for r in result.rejections]
+                shown = "; ".join(reasons[:MAX_REASONS_SHOWN])
+                if len(reasons) > MAX_REASONS_SHOWN:
+                    shown += f"; and {len(reasons) - MAX_REASONS_SHOWN} more"
+                sensor = next((r.sensor_id for r in result.rejections if r.sensor_id), None)
+                batch.rejected.append(Rejected(received, topic, fmt, sensor, shown, payload))
+            if result.availability is not None:
+                batch.availability.append((result.availability, received))
+            batch.batteries.extend(result.batteries)
+            if result.entity is not None and self._learn(result.entity):
+                batch.entities.append(result.entity)  # learnt at once: the next state in this batch is read by it
+            if result.ignored is not None and not result.readings:
+                ignored += 1
+                batch.ignored.append(Ignored(fmt, received, topic, result.ignored))
+        return batch, ignored
+
+    def _learn(self, entity: Entity) -> bool:
+        """Take in what a discovery config says; True when that is news to store."""
+        old_state_topic = self._config_topics.pop(entity.config_topic, None)
+        if entity.removed:
+            if old_state_topic is not None:
+                self._discovered.pop(old_state_topic, None)
+            return old_state_topic is not None
+        kind = entity_kind(entity.device_class, entity.unit)
+        if old_state_topic is not None and old_state_topic != entity.state_topic:
+            self._discovered.pop(old_state_topic, None)
+        self._config_topics[entity.config_topic] = entity.state_topic
+        news = old_state_topic != entity.state_topic or self._discovered.get(entity.state_topic) != kind
+        self._discovered[entity.state_topic] = kind
+        return news
+
+    def process(self, messages: Sequence[RawMessage]) -> dict[str, int] | None:
+        """Commit the messages; counts of what was stored, or None if told to stop first."""
+        self._refresh_time_zones()
+        batch, ignored = self.understand(messages)
+        self._refused = 0
+        errors = self._commit(batch, messages)
+        if errors is None:
+            return None
+        return {
+            "readings": len(batch.readings),  # as parsed (a refused sensor's are kept in its rejected message)
+            "rejected": len(batch.rejected) + self._refused,
+            "ignored": ignored,
+            "database_errors": errors,
+        }
+
+    def _commit(self, batch: Batch, messages: Sequence[RawMessage]) -> int | None:
+        delay = 0.5
+        retry_max = self.config.database["retry_max_s"]
+        errors = 0
+        while True:
+            try:
+                if batch:
+                    self._refused = self._store.write(batch)
+                return errors
+            except sa.exc.SQLAlchemyError as exc:
+                errors += 1
+                if not _is_transient(exc):
+                    log.exception("batch of %d messages could not be stored; storing them one by one", len(messages))
+                    self._commit_one_by_one(messages)
+                    return errors
+                if self._should_stop():
+                    log.error("stopping while the database is unavailable: %d messages left unacknowledged "
+                              "for the broker to deliver again", len(messages))
+                    return None
+                log.warning("database unavailable (%s); %d messages waiting, none acknowledged; retrying in %.1f s",
+                            _first_line(exc), len(messages), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, retry_max)
+
+    def _commit_one_by_one(self, messages: Sequence[RawMessage]) -> None:
+        """Isolate a message the database refuses, keeping it as a rejected message."""
+        for message in messages:
+            batch, _ = self.understand([message])
+            try:
+                self._store.write(batch)
+            except sa.exc.SQLAlchemyError as exc:
+                topic, payload, received_ts, _retained, size = message
+                received = datetime.fromtimestamp(received_ts, timezone.utc)
+                reason = f"could not be stored: {_first_line(exc)}"
+                self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload, size)]))
+
+    def _refresh_time_zones(self) -> None:
+        """Sensor → site time zone, for devices that send local clock time; and the discovered
+        entities, which other ingest processes may have learnt (a restarted one starts from them)."""
+        now = time.monotonic()
+        if now - self._tz_loaded_at < TZ_REFRESH_S:
+            return
+        self._tz_loaded_at = now
+        e = m.DiscoveredEntity
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(m.Sensor.id, m.Site.timezone)
+                    .join(m.Fridge, m.Sensor.fridge_id == m.Fridge.id)
+                    .join(m.Site, m.Fridge.site_id == m.Site.id)
+                ).all()
+                entities = conn.execute(sa.select(e.state_topic, e.config_topic, e.device_class, e.unit)).all()
+        except sa.exc.SQLAlchemyError:
+            return  # keep the last known map; the commit will report the outage
+        self._sensor_tz = {sid: ZoneInfo(tz) for sid, tz in rows}
+        self._discovered.clear()
+        self._discovered.update((row.state_topic, entity_kind(row.device_class, row.unit)) for row in entities)
+        self._config_topics = {row.config_topic: row.state_topic for row in entities}
+
+    def _tz_for(self, sensor_id: str) -> tzinfo:
+        return self._sensor_tz.get(sensor_id, self._default_tz)
+
+
+def prepare(engine: sa.Engine, config: Config, parent_alive: Callable[[], bool]) -> str | None:
+    """Wait for the database, check its schema and sync the declared fridges.
+
+    Returns a one-line reason this version cannot run on the database, or
+    None when ready. A database that is down is waited for, not an error.
+    """
+    from fridge_monitor.store.migrate import schema_problem
+    from fridge_monitor.store.sync import sync_declarations
+
+    delay = 0.5
+    while parent_alive():
+        try:
+            problem = schema_problem(engine)
+            if problem is None:
+                sync_declarations(engine, config, datetime.now(timezone.utc))
+            return problem
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            log.warning("database unavailable at start (%s); retrying in %.1f s", _first_line(exc), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, config.database["retry_max_s"])
+    return "the ingest process went away"
+
+
+def writer_main(conn: Connection, beats: Connection, config: Config, log_level: int) -> None:
+    """Entry point of the writer process: answer each shipped batch once committed.
+
+    The first message back is ``("ready", None)`` or ``("error", reason)``.
+    """
+    from fridge_monitor.store.db import create_engine
+
+    # The ingest process decides when to stop (Ctrl-C and service managers
+    # signal the whole process group); it ends this process by closing the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)-7s %(name)s[writer]: %(message)s")
+    redact_log_handlers()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    parent = os.getppid()
+
+    def parent_alive() -> bool:
+        return os.getppid() == parent
+
+    engine = create_engine(config.database)
+    try:
+        problem = prepare(engine, config, parent_alive)
+        try:
+            conn.send(("error", problem) if problem else ("ready", None))
+        except OSError:
+            return
+        if problem:
+            return
+        writer = Writer(config, engine, should_stop=lambda: not parent_alive())
+        judge = Judge(engine, config)
+        # Heartbeats have a pipe and a thread of their own: a long judgement or a slow commit must not
+        # make a draining ingest look gone.
+        beater = threading.Thread(target=Beats(engine).run, args=(beats,), name="ingest-heartbeats", daemon=True)
+        beater.start()
+        try:
+            while True:
+                try:
+                    if judge.pending and not conn.poll(0):
+                        judge.run()  # nothing more arrived: judge what the last batches touched
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    return  # the ingest process is gone; unacknowledged messages will be redelivered
+                if message is None:
+                    return
+                batch_id, messages = message
+                counts = writer.process(messages)
+                if counts is None:
+                    return
+                try:
+                    conn.send((batch_id, counts))
+                except OSError:
+                    return
+                judge.pending = True
+                if judge.due():
+                    judge.run()  # a steady stream: judge at least every JUDGE_EVERY_S
+        finally:
+            judge.close()
+            beater.join(2)  # the last heartbeat (ingest closes its end before this one's)
+    finally:
+        engine.dispose()
+
+
+class Beats:
+    """Stores the ingest process's heartbeats as they come; a database outage costs beats, never a batch."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._failing = False
+
+    def run(self, pipe: Connection) -> None:
+        while True:
+            try:
+                beat = pipe.recv()
+            except (EOFError, OSError):
+                return  # the ingest process closed its end (or is gone)
+            while pipe.poll(0):  # only the newest of beats that queued up matters
+                try:
+                    beat = pipe.recv()
+                except (EOFError, OSError):
+                    break
+            self.write(beat)
+
+    def write(self, beat: Heartbeat) -> None:
+        try:
+            record_heartbeat(self._engine, beat)
+        except sa.exc.SQLAlchemyError as exc:
+            if not self._failing:
+                log.warning("cannot store ingest's heartbeat (%s); silence is judged as of now until it is back",
+                            _first_line(exc))
+            self._failing = True
+            return
+        self._failing = False
+
+
+JUDGE_EVERY_S = 0.2
+
+
+class Judge:
+    """Runs the rules over the fridges the committed batches touched, right after they are acknowledged.
+
+    A backlog that arrives in many batches is judged every ``JUDGE_EVERY_S``
+    rather than after each batch. Failures are logged; the fridges stay marked
+    in the database for the next run (or the scheduler).
+    """
+
+    def __init__(self, engine: sa.Engine, config: Config) -> None:
+        from fridge_monitor.alerts.evaluate import Evaluator
+
+        self.evaluator = Evaluator(engine, config)
+        self.pending = False
+        self._last = float("-inf")
+        self._took = 0.0
+
+    def due(self) -> bool:
+        # While batches keep coming (a backlog), judging takes at most about a quarter of this process.
+        return time.monotonic() - self._last >= max(JUDGE_EVERY_S, 3 * self._took)
+
+    def run(self) -> None:
+        self.pending = False
+        began = time.monotonic()
+        try:
+            self.evaluator.marked()
+        except Exception:  # noqa: BLE001 - judging must never stop ingest; the marks stay
+            log.exception("evaluating the rules after a batch failed; the scheduler will try again")
+        self._last = time.monotonic()
+        self._took = self._last - began
+
+    def close(self) -> None:
+        self.evaluator.outbox.wait_idle(15)
+        self.evaluator.outbox.close()

@@ -1,0 +1,1 @@
+"""MQTT adapters: connecting paho clients the one way every role needs, and the embedded broker."""

@@ -1,0 +1,232 @@
+"""People and API tokens: roles, names compared by look, password checks with lockout, revocable sessions,
+tokens stored as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from fridge_monitor.store import audit_trail
+from fridge_monitor.core import names
+from fridge_monitor.store import models as m
+
+ROLES = ("nurse", "auditor", "admin")
+MIN_PASSWORD = 10
+# Checked against when the user does not exist, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be honoured; the message says why."""
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD} characters long")
+
+
+def check_user_name(name: str) -> str:
+    """The name as it will be stored (trimmed), or AccountError saying what is wrong with it."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError("a user name must be 1 to 100 characters")
+    try:
+        names.refuse_hidden_characters("a user name", name)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    return name
+
+
+def find_user(session: so.Session, name: str) -> m.User | None:
+    """The user called ``name``: compared ignoring case and width (``ADMIN`` finds ``admin``).
+
+    The exact name is tried first: two look-alike users created before names were compared this way
+    (migration 0010 keeps both) each still sign in by their own exact name.
+    """
+    name = name.strip()
+    user = session.scalar(sa.select(m.User).where(m.User.name == name))
+    if user is None:
+        user = session.scalar(sa.select(m.User).where(m.User.name_key == names.name_key(name)))
+    return user
+
+
+def create_user(session: so.Session, name: str, role: str, password: str | None, *, actor: str,
+                now: datetime, reason: str | None = None) -> m.User:
+    name = check_user_name(name)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    existing = session.scalar(sa.select(m.User.name).where(m.User.name_key == names.name_key(name)))
+    if existing == name:
+        raise AccountError(f"a user named {name!r} already exists")
+    if existing is not None:
+        raise AccountError(f"{name!r} is too like the existing user {existing!r}: user names are compared "
+                           "ignoring case and character width; choose another name")
+    if password is not None:
+        check_new_password(password)
+    user = m.User(name=name, role=role, password_hash=generate_password_hash(password) if password else None,
+                  display_unit="C", failed_logins=0, created_at=now)
+    session.add(user)
+    session.flush()
+    audit_trail.record(session, at=now, actor=actor, action="create", record_type="user", record_id=name,
+                       field="role", new=role, reason=reason)
+    return user
+
+
+def refusal_message(max_failed: int, lockout: timedelta) -> str:
+    """The one answer to every refused sign-in: a wrong password, an unknown name, a locked or disabled account.
+
+    Telling them apart would tell an attacker which names exist and which are worth guessing at.
+    """
+    minutes = max(1, round(lockout.total_seconds() / 60))
+    return (f"wrong user name or password (after {max_failed} wrong passwords in a row an account is locked "
+            f"for {minutes} minutes; an administrator can reset the password)")
+
+
+def authenticate(session: so.Session, name: str, password: str, *, now: datetime, max_failed: int,
+                 lockout: timedelta) -> m.User | str:
+    """The user, or :func:`refusal_message` -- the same words and the same password-hashing work
+    whether the name is unknown, the account locked or disabled, or the password wrong."""
+    refused = refusal_message(max_failed, lockout)
+    user = find_user(session, name)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return refused
+    password_ok = check_password_hash(user.password_hash, password)
+    if user.disabled_at is not None or (user.locked_until is not None and user.locked_until > now):
+        return refused
+    if not password_ok:
+        _count_failure(session, user, now=now, max_failed=max_failed, lockout=lockout)
+        return refused
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def _count_failure(session: so.Session, user: m.User, *, now: datetime, max_failed: int,
+                   lockout: timedelta) -> None:
+    """Count one wrong password in the database itself, so parallel guesses cannot all slip under the limit.
+
+    Each request adds one with ``UPDATE ... RETURNING`` (the row is locked until its transaction ends):
+    exactly one request sees the count reach ``max_failed``, and only that one locks the account and writes
+    the ``lock`` event. Guesses that raced past the lock check count on harmlessly. A count at or over the
+    limit whose lock has run out starts afresh.
+    """
+    u = m.User
+    quiet = {"synchronize_session": False}
+    session.execute(
+        sa.update(u).where(u.id == user.id, u.failed_logins >= max_failed,
+                           sa.or_(u.locked_until.is_(None), u.locked_until <= now))
+        .values(failed_logins=0, locked_until=None), execution_options=quiet)
+    count = session.execute(sa.update(u).where(u.id == user.id).values(failed_logins=u.failed_logins + 1)
+                            .returning(u.failed_logins), execution_options=quiet).scalar_one()
+    if count == max_failed:
+        session.execute(sa.update(u).where(u.id == user.id).values(locked_until=now + lockout),
+                        execution_options=quiet)
+        audit_trail.record(session, at=now, actor=user.name, action="lock", record_type="user",
+                           record_id=user.name, reason=f"{max_failed} wrong passwords in a row")
+    session.expire(user, ["failed_logins", "locked_until"])
+
+
+def end_sessions(session: so.Session, user: m.User) -> None:
+    """Make every session cookie of ``user`` worthless, copies included (see ``User.session_version``)."""
+    user.session_version = m.User.session_version + 1  # type: ignore[assignment]  # counted by the database
+    session.flush()
+
+
+def set_password(session: so.Session, user: m.User, password: str, *, actor: str, now: datetime,
+                 reason: str | None) -> None:
+    """Set a new password: the account is unlocked, and every session signed in with the old one ends."""
+    check_new_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    end_sessions(session, user)
+    # The audit trail records that the password changed, never the password.
+    audit_trail.record(session, at=now, actor=actor, action="update", record_type="user", record_id=user.name,
+                       field="password", new="(reset)", reason=reason)
+
+
+def new_token(session: so.Session, user: m.User, *, actor: str, now: datetime,
+              expires_at: datetime | None = None) -> str:
+    """A new API token for ``user``, refused after ``expires_at`` (None: until revoked); only its hash is kept,
+    so this is the only time it is seen."""
+    token = "fm_" + secrets.token_urlsafe(32)
+    row = m.ApiToken(user_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    audit_trail.record(session, at=now, actor=actor, action="create", record_type="api_token",
+                       record_id=f"{user.name} #{row.id}", field="expires_at",
+                       new=expires_at.isoformat() if expires_at else "never")
+    return token
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_for_token(session: so.Session, token: str, now: datetime) -> m.User | None:
+    """The user a bearer token stands for, or None if it is unknown, revoked, expired, or its user disabled."""
+    t = m.ApiToken
+    row = session.execute(
+        sa.select(t, m.User).join(m.User, t.user_id == m.User.id)
+        .where(t.token_hash == token_hash(token), t.revoked_at.is_(None),
+               sa.or_(t.expires_at.is_(None), t.expires_at > now))
+    ).first()
+    if row is None or row.User.disabled_at is not None:
+        return None
+    if row.ApiToken.last_used_at is None or now - row.ApiToken.last_used_at > timedelta(minutes=5):
+        row.ApiToken.last_used_at = now
+    return row.User
+
+
+def live_tokens(session: so.Session, user: m.User, now: datetime) -> list[m.ApiToken]:
+    """The user's tokens that still open the API (neither revoked nor expired), oldest first."""
+    t = m.ApiToken
+    return list(session.scalars(
+        sa.select(t).where(t.user_id == user.id, t.revoked_at.is_(None),
+                           sa.or_(t.expires_at.is_(None), t.expires_at > now)).order_by(t.id)))
+
+
+def revoke_tokens(session: so.Session, user: m.User, *, actor: str, now: datetime, token_id: int | None = None,
+                  reason: str | None = None) -> list[int]:
+    """Revoke one live token of ``user`` (``token_id``) or, with None, all of them; one audit event each.
+
+    The ids revoked, oldest first; AccountError if ``token_id`` is not a live token of this user.
+    """
+    tokens = live_tokens(session, user, now)
+    if token_id is not None:
+        tokens = [token for token in tokens if token.id == token_id]
+        if not tokens:
+            raise AccountError(f"{user.name!r} has no live API token #{token_id}")
+    for token in tokens:
+        token.revoked_at = now
+        audit_trail.record(session, at=now, actor=actor, action="revoke", record_type="api_token",
+                           record_id=f"{user.name} #{token.id}", reason=reason)
+    session.flush()
+    return [token.id for token in tokens]
+
+
+def set_disabled(session: so.Session, user: m.User, disabled: bool, *, actor: str, now: datetime,
+                 reason: str | None) -> None:
+    """Disable an account (its sessions end, its tokens are revoked) or enable it again (unlocked, count reset).
+
+    Enabling brings back no session: every cookie from before the disabling stays refused.
+    """
+    before = user.disabled_at is not None
+    if before == disabled:
+        return
+    user.disabled_at = now if disabled else None
+    if disabled:
+        session.execute(sa.update(m.ApiToken).where(m.ApiToken.user_id == user.id, m.ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=now))
+        end_sessions(session, user)
+    else:
+        user.failed_logins = 0
+        user.locked_until = None
+    audit_trail.record(session, at=now, actor=actor, action="update", record_type="user", record_id=user.name,
+                       field="disabled", old=before, new=disabled, reason=reason)

@@ -1,0 +1,88 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from fridge_monitor.store import files as storage
+from fridge_monitor.config.redact import redact
+
+log = logging.getLogger(__name__)
+
+
+def normalise_url(url: str) -> str:
+    """Let ``postgresql://`` mean the psycopg 3 driver this project ships with."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_engine(settings: Mapping[str, Any]) -> sa.Engine:
+    """An engine for ``[database]`` settings, with SQLite tuned for safe concurrency."""
+    url = sa.make_url(normalise_url(settings["url"]))
+    if url.get_backend_name() == "sqlite":
+        _private_sqlite_file(url.render_as_string(hide_password=False))
+        busy_ms = int(settings["busy_timeout_s"] * 1000)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": settings["busy_timeout_s"], "check_same_thread": False},
+        )
+        synchronous = settings["sqlite_synchronous"].upper()
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets readers (web, export) run while ingest writes; the busy
+            # timeout makes writers wait for each other instead of failing.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a new database file mode 0600 (its -wal and -shm follow); warn about an existing one others can read.
+
+    The file holds password hashes, API token hashes and every record: the
+    default umask would leave it readable by every local user.
+    """
+    path = storage.sqlite_path(url)
+    if path is None:
+        return
+    storage.create_sqlite_file(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # SQLite says what is wrong when it opens it
+    if not storage.is_private(mode):
+        log.warning("the database file %s is readable by other users (mode %o): run `chmod 600 %s*`",
+                    path, mode & 0o777, path)
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for logs and status lines."""
+    return redact(url)
+
+
+def write_lock(session: Any) -> None:
+    """Begin the session's transaction holding SQLite's write lock (call before its first statement).
+
+    In WAL mode a transaction that reads and then writes fails at once
+    ("database is locked") if another writer committed in between; taking the
+    lock first makes it wait its turn instead. PostgreSQL needs nothing here.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

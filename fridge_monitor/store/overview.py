@@ -1,0 +1,577 @@
+"""What the dashboard, fridge pages and API read: fridges now, history for charts, daily min/max.
+
+Readings belong to the fridge their sensor was in at the time (sensor
+assignments), so every query here works on *pieces*: one sensor over the
+part of a time window during which it was in the fridge. Long windows are
+served from the hourly rollups (exact per sensor and UTC hour) with raw
+readings only for the ragged edges, so a year of minute readings stays fast.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from fridge_monitor.store import models as m
+from fridge_monitor.core.charts import Point, Series
+from fridge_monitor.core.heartbeat import Heartbeat, heard_until
+from fridge_monitor.core.status import Latest, is_silent, workday_start
+from fridge_monitor.ingest.batches import TOO_MANY_UNASSIGNED, unassigned_in_service
+
+HOUR = timedelta(hours=1)
+# Until alarm profiles say otherwise: CDC's longest logging interval, doubled.
+DEFAULT_MAX_GAP = timedelta(minutes=30)
+RAW_FRAGMENT_CHUNK = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SensorInfo:
+    """A sensor as people see it: where it is, whether it talks, its battery and calibration."""
+
+    id: str
+    format: str
+    device: str
+    fridge: str | None
+    role: str | None
+    battery_pct: float | None
+    last_seen_at: datetime | None
+    last_measured_at: datetime | None
+    online: bool | None
+    calibration_certificate: str | None
+    calibration_due: date | None
+    temperature_c: float | None = None  # its latest reading, when known
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FridgeNow:
+    id: int
+    name: str
+    site: str
+    timezone: str
+    kind: str
+    latest: Latest
+    sensors: tuple[SensorInfo, ...]
+    history: tuple[Point, ...]  # hourly envelope of the last 24 h, all its sensors together
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclasses.dataclass(slots=True)
+class Agg:
+    """Min, max, sum and count of some readings (merged piece by piece)."""
+
+    min_c: float | None = None
+    max_c: float | None = None
+    sum_c: float = 0.0
+    count: int = 0
+
+    def add(self, low: float, high: float, total: float, count: int) -> None:
+        self.min_c = low if self.min_c is None else min(self.min_c, low)
+        self.max_c = high if self.max_c is None else max(self.max_c, high)
+        self.sum_c += total
+        self.count += count
+
+    @property
+    def mean_c(self) -> float | None:
+        return self.sum_c / self.count if self.count else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Piece:
+    """Sensor ``sensor_id`` over [lo, hi) (``hi`` None: up to now), counted under ``key``."""
+
+    key: object
+    sensor_id: str
+    lo: datetime
+    hi: datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Segment:
+    """One assignment of a sensor to a fridge: [since, until), either end open."""
+
+    sensor_id: str
+    fridge_id: int
+    role: str
+    since: datetime | None
+    until: datetime | None
+
+    def clip(self, lo: datetime, hi: datetime | None) -> tuple[datetime, datetime | None] | None:
+        start = lo if self.since is None else max(lo, self.since)
+        ends = [e for e in (hi, self.until) if e is not None]
+        end = min(ends) if ends else None
+        if end is not None and end <= start:
+            return None
+        return start, end
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(at: datetime) -> datetime:
+    floored = floor_hour(at)
+    return floored if floored == at else floored + HOUR
+
+
+# -- building blocks -------------------------------------------------------------
+
+
+def segments(conn: sa.Connection, fridge_ids: Iterable[int], start: datetime, end: datetime | None = None) -> list[Segment]:
+    """Assignments of sensors to these fridges that overlap [start, end)."""
+    a = m.SensorAssignment
+    query = sa.select(a.sensor_id, a.fridge_id, a.role, a.since, a.until).where(
+        a.fridge_id.in_(list(fridge_ids)), sa.or_(a.until.is_(None), a.until > start)
+    )
+    if end is not None:
+        query = query.where(sa.or_(a.since.is_(None), a.since < end))
+    return [Segment(*row) for row in conn.execute(query.order_by(a.fridge_id, a.id))]
+
+
+def rollups(conn: sa.Connection, sensors: Iterable[str], start: datetime,
+            end: datetime | None = None) -> dict[str, list[tuple[datetime, float, float, float, int]]]:
+    """Hourly rollups by sensor, hour ascending: (hour, min, max, sum, count)."""
+    h = m.HourlyRollup
+    sensors = sorted(set(sensors))
+    found: dict[str, list[tuple[datetime, float, float, float, int]]] = defaultdict(list)
+    if not sensors:
+        return found
+    query = sa.select(h.sensor_id, h.hour, h.min_c, h.max_c, h.sum_c, h.count).where(
+        h.sensor_id.in_(sensors), h.hour >= floor_hour(start)
+    )
+    if end is not None:
+        query = query.where(h.hour < end)
+    for sid, hour, low, high, total, count in conn.execute(query.order_by(h.sensor_id, h.hour)):
+        found[sid].append((hour, low, high, total, count))
+    return found
+
+
+def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
+              hourly: dict[str, list[tuple[datetime, float, float, float, int]]] | None = None) -> dict[object, Agg]:
+    """Exact min/max/sum/count per piece key: whole hours from the rollups, ragged edges from raw readings.
+
+    ``hourly`` may be passed when the caller has fetched the rollups already
+    (they must cover every piece).
+    """
+    if hourly is None and pieces:
+        hourly = rollups(conn, {p.sensor_id for p in pieces}, min(p.lo for p in pieces))
+    result: dict[object, Agg] = defaultdict(Agg)
+    fragments: list[tuple[object, str, datetime, datetime]] = []
+    for piece in pieces:
+        result[piece.key]  # a piece with no readings still has its (empty) entry
+        lo_h = ceil_hour(piece.lo)
+        hi_h = floor_hour(piece.hi) if piece.hi is not None else None
+        if hi_h is not None and lo_h >= hi_h:
+            fragments.append((piece.key, piece.sensor_id, piece.lo, piece.hi))
+            continue
+        if piece.lo < lo_h:
+            fragments.append((piece.key, piece.sensor_id, piece.lo, lo_h))
+        if hi_h is not None and hi_h < piece.hi:
+            fragments.append((piece.key, piece.sensor_id, hi_h, piece.hi))
+        rows = hourly.get(piece.sensor_id, []) if hourly else []
+        first = bisect.bisect_left(rows, (lo_h,))
+        for hour, low, high, total, count in rows[first:]:
+            if hi_h is not None and hour >= hi_h:
+                break
+            result[piece.key].add(low, high, total, count)
+    r = m.Reading
+    for offset in range(0, len(fragments), RAW_FRAGMENT_CHUNK):
+        chunk = fragments[offset:offset + RAW_FRAGMENT_CHUNK]
+        conditions = [
+            sa.and_(r.sensor_id == sid, r.measured_at >= lo, r.measured_at < hi).self_group()
+            for _, sid, lo, hi in chunk
+        ]
+        cases = [(cond, index) for index, cond in enumerate(conditions)]
+        query = sa.select(
+            sa.case(*cases).label("fragment"),
+            sa.func.min(r.temperature_c), sa.func.max(r.temperature_c), sa.func.sum(r.temperature_c), sa.func.count(),
+        ).where(sa.or_(*conditions)).group_by("fragment")
+        for index, low, high, total, count in conn.execute(query):
+            if count:
+                result[chunk[index][0]].add(low, high, total, count)
+    return result
+
+
+def latest_values(conn: sa.Connection, sensor_ids: Iterable[str]) -> dict[str, tuple[datetime, float]]:
+    """Each sensor's newest reading (measured time, °C), found through ``sensors.last_measured_at``."""
+    s, r = m.Sensor, m.Reading
+    ids = sorted(set(sensor_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.select(s.id, r.measured_at, r.temperature_c)
+        .join(r, sa.and_(r.sensor_id == s.id, r.measured_at == s.last_measured_at))
+        .where(s.id.in_(ids))
+    )
+    return {sid: (at, temp) for sid, at, temp in rows}
+
+
+def _sensor_query() -> sa.Select:
+    return (
+        sa.select(*m.Sensor.__table__.c, m.Fridge.name.label("fridge"))
+        .select_from(m.Sensor)
+        .outerjoin(m.Fridge, m.Fridge.id == m.Sensor.fridge_id)
+    )
+
+
+def _sensor_infos(conn: sa.Connection, query: sa.Select) -> list[SensorInfo]:
+    rows = conn.execute(query).all()
+    latest = latest_values(conn, [row.id for row in rows])
+    return [
+        SensorInfo(
+            id=row.id, format=row.format, device=row.device, fridge=row.fridge,
+            role=row.role if row.fridge else None, battery_pct=row.battery_pct, last_seen_at=row.last_seen_at,
+            last_measured_at=row.last_measured_at, online=row.online,
+            calibration_certificate=row.calibration_certificate, calibration_due=row.calibration_due,
+            temperature_c=latest[row.id][1] if row.id in latest else None,
+        )
+        for row in rows
+    ]
+
+
+def sensors(conn: sa.Connection, *, fridge_id: int | None = None, unassigned: bool = False,
+            limit: int | None = None, offset: int = 0) -> list[SensorInfo]:
+    """Sensors (of one fridge, or unassigned ones in service that have reported, or all), with their
+    latest value; ``limit`` and ``offset`` give one page of the list."""
+    query = _sensor_query()
+    if fridge_id is not None:
+        query = query.where(m.Sensor.fridge_id == fridge_id).order_by(m.Sensor.role.desc(), m.Sensor.id)
+    elif unassigned:
+        query = query.where(*_waiting()).order_by(m.Sensor.id)
+    else:
+        query = query.order_by(m.Sensor.id)
+    return _sensor_infos(conn, query.limit(limit).offset(offset))
+
+
+def _waiting() -> tuple[sa.ColumnElement[bool], ...]:
+    """Unassigned sensors the dashboard shows: in service, and heard from at least once."""
+    return unassigned_in_service(), m.Sensor.last_seen_at.is_not(None)
+
+
+def count_unassigned(conn: sa.Connection) -> int:
+    """How many sensors :func:`sensors` lists with ``unassigned=True``, for its pages."""
+    return conn.scalar(sa.select(sa.func.count()).select_from(m.Sensor).where(*_waiting())) or 0
+
+
+def sensors_by_id(conn: sa.Connection, ids: Iterable[str]) -> list[SensorInfo]:
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    return _sensor_infos(conn, _sensor_query().where(m.Sensor.id.in_(ids)))
+
+
+# -- the dashboard and the API's fridge list ---------------------------------------
+
+
+def heartbeats(conn: sa.Connection) -> list[Heartbeat]:
+    """Every ingest process's last heartbeat."""
+    h = m.IngestHeartbeat
+    rows = conn.execute(sa.select(h.client_id, h.started_at, h.beat_at, h.connected, h.backlog, h.caught_up_at,
+                                  h.stored_at, h.interval_s, h.max_drain_s).order_by(h.client_id)).all()
+    return [Heartbeat(*row) for row in rows]
+
+
+def ingest_heard_until(conn: sa.Connection, now: datetime) -> datetime:
+    """The moment silence is judged at, from ingest's heartbeats (:func:`fridge_monitor.core.heartbeat.heard_until`)."""
+    return heard_until(now, heartbeats(conn))
+
+
+def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFAULT_MAX_GAP,
+                name: str | None = None, history: timedelta = timedelta(hours=24)) -> list[FridgeNow]:
+    """Every fridge in service (or the one called ``name``), by site then name: now, today, last 24 h."""
+    f, site = m.Fridge, m.Site
+    query = (
+        sa.select(f.id, f.name, f.kind, f.low_c, f.high_c, site.name.label("site"), site.timezone)
+        .join(site, f.site_id == site.id)
+        .order_by(site.name, f.name)
+    )
+    query = query.where(f.name == name) if name is not None else query.where(f.retired_at.is_(None))
+    fridges = conn.execute(query).all()
+    if not fridges:
+        return []
+    window = now - max(history, timedelta(hours=26))  # a local day can last 25 h
+    segs = segments(conn, [row.id for row in fridges], window)
+    by_fridge: dict[int, list[Segment]] = defaultdict(list)
+    for seg in segs:
+        by_fridge[seg.fridge_id].append(seg)
+    current_ids = [seg.sensor_id for seg in segs if seg.until is None]
+    infos = {info.id: info for info in sensors_by_id(conn, current_ids)}
+    hourly = rollups(conn, {seg.sensor_id for seg in segs}, window)
+
+    pieces = []
+    for row in fridges:
+        start = workday_start(now, ZoneInfo(row.timezone))
+        for seg in by_fridge[row.id]:
+            clipped = seg.clip(start, None)
+            if clipped is not None:
+                pieces.append(Piece(row.id, seg.sensor_id, *clipped))
+    today = aggregate(conn, pieces, hourly)
+    heard = ingest_heard_until(conn, now)
+
+    result = []
+    for row in fridges:
+        current = [seg for seg in by_fridge[row.id] if seg.until is None]
+        mine = sorted((infos[seg.sensor_id] for seg in current if seg.sensor_id in infos),
+                      key=lambda s: (s.role != "primary", s.id))
+        shown = _shown_reading(mine, current, now, max_gap, heard)
+        fresh = tuple(
+            s.temperature_c for s in mine
+            if s.temperature_c is not None and not is_silent(s.last_measured_at, now, max_gap, heard)
+        )
+        batteries = [s.battery_pct for s in mine if s.battery_pct is not None]
+        agg = today.get(row.id, Agg())
+        latest = Latest(
+            fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
+            measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
+            min_c=agg.min_c, max_c=agg.max_c, battery_pct=min(batteries) if batteries else None, fresh_c=fresh,
+            heard_until=heard,
+        )
+        result.append(FridgeNow(
+            id=row.id, name=row.name, site=row.site, timezone=row.timezone, kind=row.kind, latest=latest,
+            sensors=tuple(mine),
+            history=tuple(hourly_envelope(by_fridge[row.id], hourly, now - history, now)),
+        ))
+    return result
+
+
+def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: datetime,
+                   max_gap: timedelta, heard: datetime) -> tuple[datetime, float] | None:
+    """The "current temperature": the primary's latest reading if it is fresh, else the newest of any sensor
+    (readings from before the sensor came to this fridge do not count)."""
+    since = {seg.sensor_id: seg.since for seg in current}
+    candidates = [
+        (s.last_measured_at, s.temperature_c, s.role == "primary") for s in mine
+        if s.last_measured_at is not None and s.temperature_c is not None
+        and (since.get(s.id) is None or s.last_measured_at >= since[s.id])
+    ]
+    if not candidates:
+        return None
+    fresh_primary = [c for c in candidates if c[2] and not is_silent(c[0], now, max_gap, heard)]
+    chosen = fresh_primary[0] if fresh_primary else max(candidates)
+    return chosen[0], chosen[1]
+
+
+def hourly_envelope(segs: Sequence[Segment], hourly: dict[str, list[tuple[datetime, float, float, float, int]]],
+                    start: datetime, end: datetime) -> list[Point]:
+    """One point per UTC hour (at its middle): min, max and mean over the fridge's sensors in that hour."""
+    merged: dict[datetime, Agg] = defaultdict(Agg)
+    for seg in segs:
+        clipped = seg.clip(floor_hour(start), end)
+        if clipped is None:
+            continue
+        lo, hi = floor_hour(clipped[0]), clipped[1]
+        rows = hourly.get(seg.sensor_id, [])
+        for hour, low, high, total, count in rows[bisect.bisect_left(rows, (lo,)):]:
+            if hi is not None and hour >= hi:
+                break
+            merged[hour].add(low, high, total, count)
+    return [Point(at=hour + HOUR / 2, mean=agg.mean_c, low=agg.min_c, high=agg.max_c)
+            for hour, agg in sorted(merged.items()) if agg.count]
+
+
+# -- history of one fridge -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class History:
+    """Chart series for a window and how they were made."""
+
+    series: tuple[Series, ...]
+    resolution: str  # "raw", "hourly" or "daily"
+    max_gap: timedelta
+
+
+RAW_UP_TO = timedelta(days=3)
+HOURLY_UP_TO = timedelta(days=93)
+
+
+def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime, tz: tzinfo, *,
+            max_gap: timedelta = DEFAULT_MAX_GAP) -> History:
+    """Per-sensor series over [start, end): raw readings for short windows, hourly rollups for
+    medium ones, and daily (site-local days) from the hourly rollups for long ones."""
+    segs = segments(conn, [fridge_id], start, end)
+    span = end - start
+    if span <= RAW_UP_TO:
+        by_sensor: dict[str, list[Point]] = defaultdict(list)
+        r = m.Reading
+        for seg in segs:
+            clipped = seg.clip(start, end)
+            if clipped is None:
+                continue
+            rows = conn.execute(
+                sa.select(r.measured_at, r.temperature_c)
+                .where(r.sensor_id == seg.sensor_id, r.measured_at >= clipped[0], r.measured_at < clipped[1])
+                .order_by(r.measured_at)
+            )
+            by_sensor[seg.sensor_id].extend(Point(at=at, mean=temp) for at, temp in rows)
+        return History(_labelled(segs, by_sensor), "raw", max_gap)
+    hourly = rollups(conn, {seg.sensor_id for seg in segs}, start, end)
+    if span <= HOURLY_UP_TO:
+        by_sensor = defaultdict(list)
+        for seg in segs:
+            by_sensor[seg.sensor_id].extend(hourly_envelope([seg], hourly, start, end))
+        return History(_labelled(segs, by_sensor), "hourly", HOUR + max_gap)
+    daily: dict[str, dict[date, Agg]] = defaultdict(lambda: defaultdict(Agg))
+    for seg in segs:
+        clipped = seg.clip(floor_hour(start), end)
+        if clipped is None:
+            continue
+        rows = hourly.get(seg.sensor_id, [])
+        for hour, low, high, total, count in rows[bisect.bisect_left(rows, (floor_hour(clipped[0]),)):]:
+            if clipped[1] is not None and hour >= clipped[1]:
+                break
+            daily[seg.sensor_id][hour.astimezone(tz).date()].add(low, high, total, count)
+    points = {
+        sid: [
+            Point(at=datetime.combine(day, time(12), tz).astimezone(timezone.utc), mean=agg.mean_c,
+                  low=agg.min_c, high=agg.max_c)
+            for day, agg in sorted(days.items())
+        ]
+        for sid, days in daily.items()
+    }
+    return History(_labelled(segs, points), "daily", timedelta(days=1, hours=2))
+
+
+def _labelled(segs: Sequence[Segment], points: dict[str, list[Point]]) -> tuple[Series, ...]:
+    roles: dict[str, str] = {}
+    for seg in segs:
+        roles[seg.sensor_id] = seg.role  # the latest assignment names the role
+    ordered = sorted(points, key=lambda sid: (roles.get(sid) != "primary", sid))
+    return tuple(Series(f"{sid} ({roles.get(sid, '?')})", sorted(points[sid], key=lambda p: p.at))
+                 for sid in ordered if points[sid])
+
+
+def local_days(first: date, last: date, tz: tzinfo) -> list[tuple[date, datetime, datetime]]:
+    """(day, start, end) in UTC for each site-local day from ``first`` to ``last`` inclusive (DST-correct)."""
+    days = []
+    day = first
+    while day <= last:
+        start = datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+        end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc)
+        days.append((day, start, end))
+        day += timedelta(days=1)
+    return days
+
+
+def daily_min_max(conn: sa.Connection, fridge_id: int, first: date, last: date, tz: tzinfo,
+                  now: datetime) -> list[tuple[date, Agg]]:
+    """The daily min/max log: one row per site-local day, exact (rollups plus raw edges), newest first."""
+    days = [(day, lo, hi) for day, lo, hi in local_days(first, last, tz) if lo <= now]
+    if not days:
+        return []
+    segs = segments(conn, [fridge_id], days[0][1], days[-1][2])
+    pieces = []
+    for day, lo, hi in days:
+        for seg in segs:
+            clipped = seg.clip(lo, None if hi > now else hi)
+            if clipped is not None:
+                pieces.append(Piece(day, seg.sensor_id, *clipped))
+    aggs = aggregate(conn, pieces)
+    return [(day, aggs.get(day, Agg())) for day, _, _ in reversed(days)]
+
+
+def fridge_overview(conn: sa.Connection, now: datetime,
+                    max_gap: timedelta = DEFAULT_MAX_GAP) -> list[tuple[str, Latest]]:
+    """(site name, latest state) for every fridge in service, by site then fridge name."""
+    return [(fridge.site, fridge.latest) for fridge in fridges_now(conn, now, max_gap=max_gap)]
+
+
+# -- readings for the API ------------------------------------------------------------------
+
+
+def _in_assignment(fridge_id: int) -> sa.ColumnElement[bool]:
+    r, a = m.Reading, m.SensorAssignment
+    return sa.and_(
+        a.sensor_id == r.sensor_id,
+        a.fridge_id == fridge_id,
+        sa.or_(a.since.is_(None), a.since <= r.measured_at),
+        sa.or_(a.until.is_(None), r.measured_at < a.until),
+    )
+
+
+def raw_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
+                 limit: int) -> list[tuple[datetime, str, float]]:
+    """(measured at, sensor, °C) of the fridge's readings in [start, end), at most ``limit`` of them."""
+    r, a = m.Reading, m.SensorAssignment
+    query = (
+        sa.select(r.measured_at, r.sensor_id, r.temperature_c)
+        .join(a, _in_assignment(fridge_id))
+        .where(r.measured_at >= start, r.measured_at < end)
+        .order_by(r.measured_at, r.sensor_id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def _epoch(conn: sa.Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
+    if conn.dialect.name == "sqlite":
+        return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
+    return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
+
+
+def bucketed_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
+                      every: int) -> list[tuple[datetime, str, float, float, float, int]]:
+    """The fridge's readings in [start, end) in buckets of ``every`` seconds (aligned to the Unix epoch):
+    (bucket start, sensor, min, max, mean, count), by time then sensor."""
+    r, a = m.Reading, m.SensorAssignment
+    bucket = ((_epoch(conn, r.measured_at) // every) * every).label("bucket")
+    query = (
+        sa.select(bucket, r.sensor_id, sa.func.min(r.temperature_c), sa.func.max(r.temperature_c),
+                  sa.func.avg(r.temperature_c), sa.func.count())
+        .join(a, _in_assignment(fridge_id))
+        .where(r.measured_at >= start, r.measured_at < end)
+        .group_by(bucket, r.sensor_id)
+        .order_by(bucket, r.sensor_id)
+    )
+    return [
+        (datetime.fromtimestamp(int(b), timezone.utc), sid, low, high, float(mean), count)
+        for b, sid, low, high, mean, count in conn.execute(query)
+    ]
+
+
+# -- operations ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IngestFigures:
+    readings: int
+    rejected: int
+    newest_received_at: datetime | None
+    sensors: int
+    silent_sensors: int
+    heartbeats: tuple[Heartbeat, ...] = ()
+    heard_until: datetime | None = None
+    unassigned_sensors: int = 0  # in service, counted against [ingest] max_unassigned_sensors
+    refused_new_sensors: int = 0  # messages kept as rejected because that cap was reached
+
+
+def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFAULT_MAX_GAP) -> IngestFigures:
+    """Counts for /metrics and /healthz, each one cheap query."""
+    s = m.Sensor
+    readings = conn.scalar(sa.select(sa.func.count()).select_from(m.Reading)) or 0
+    rejected = conn.scalar(sa.select(sa.func.count()).select_from(m.RejectedMessage)) or 0
+    newest = conn.scalar(sa.select(sa.func.max(s.last_seen_at)))
+    if newest is not None and newest.tzinfo is None:  # max() loses the column type on SQLite
+        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=timezone.utc)
+    total = conn.scalar(sa.select(sa.func.count()).select_from(s).where(s.fridge_id.is_not(None))) or 0
+    beats = heartbeats(conn)
+    heard = heard_until(now, beats)
+    # status.is_silent's rule, counted by the database: no reading within max_gap of the moment silence is judged at
+    silent = conn.scalar(
+        sa.select(sa.func.count()).select_from(s).where(
+            s.fridge_id.is_not(None), sa.or_(s.last_measured_at.is_(None), s.last_measured_at < heard - max_gap)
+        )
+    ) or 0
+    unassigned = conn.scalar(sa.select(sa.func.count()).select_from(s).where(unassigned_in_service())) or 0
+    r = m.RejectedMessage
+    refused = conn.scalar(sa.select(sa.func.count()).select_from(r)
+                          .where(r.reason.startswith(TOO_MANY_UNASSIGNED, autoescape=True))) or 0
+    return IngestFigures(readings, rejected, newest, total, silent, tuple(beats), heard, unassigned, refused)
