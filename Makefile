@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install check-db clean
+.PHONY: demo test lint install check-db clean
 
 $(BIN)/fridge-monitor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $@
 
 install: $(BIN)/fridge-monitor
@@ -21,6 +21,12 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -n 4 -m "not stops_postgres"
 	$(BIN)/python -m pytest -m stops_postgres
+
+# ruff (style and likely bugs), the import contracts (layers, a pure core) and mypy (strict on the core).
+lint: install
+	$(BIN)/ruff check fridge_monitor sensors tests benchmarks migrations
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .hypothesis

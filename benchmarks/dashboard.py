@@ -21,14 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
 from fridge_monitor.config import build_config
+from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
@@ -140,7 +139,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--db", type=Path, default=None, help="reuse (or create) this database file")
     args = parser.parse_args()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     workdir = None
     path = args.db
     if path is None:

@@ -32,14 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fridge_monitor.config import load_config
-from fridge_monitor.store.db import create_engine
 from fridge_monitor.reports.export import parse_period, readings_query
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_declarations
 
 TARGET_RATIO = 0.3
@@ -77,7 +77,7 @@ def build(workdir: Path, rows: int) -> tuple[Path, Path, datetime, datetime]:
 
     probes = sensors()
     per_sensor = math.ceil(rows / len(probes))
-    first = (datetime.now(timezone.utc) - per_sensor * STEP - timedelta(days=1)).replace(
+    first = (datetime.now(UTC) - per_sensor * STEP - timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0)
     config = load_config(str(config_path))
     engine = create_engine(config.database)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sensors.malformed import BAD_KINDS, PLAIN_KINDS, json_payload, plain_payload
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Message:
@@ -47,7 +48,7 @@ def _number(value: float) -> int | float:
 
 def iso_utc(time_s: float) -> str:
     """``2026-11-25T10:00:00Z``; milliseconds only when the instant has them."""
-    moment = datetime.fromtimestamp(time_s, timezone.utc)
+    moment = datetime.fromtimestamp(time_s, UTC)
     if float(time_s).is_integer():
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

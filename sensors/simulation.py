@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Protocol
 
 from sensors.clock import SimClock
@@ -106,7 +106,7 @@ def _epoch(start: datetime | float | None) -> float | None:
     if start is None or isinstance(start, (int, float)):
         return start
     if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
+        start = start.replace(tzinfo=UTC)
     return start.timestamp()
 
 
@@ -207,12 +207,12 @@ class Simulation:
             raise
         log.info(
             "%d device(s) connected to %s; simulated clock starts at %s, %gx speed",
-            len(links), self.broker, datetime.fromtimestamp(clock.sim_start_s, timezone.utc).isoformat(), self.speed,
+            len(links), self.broker, datetime.fromtimestamp(clock.sim_start_s, UTC).isoformat(), self.speed,
         )
         try:
             self._loop(devices, links, clock, stop, wall_start)
         finally:
-            for device, link in zip(devices, links):
+            for device, link in zip(devices, links, strict=False):
                 actions = device.flush()
                 self._apply(device, link, actions)
                 self.stats.record(device, None, actions)

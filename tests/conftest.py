@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import migrate
-from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port
 from fridge_monitor.config import Config, build_config
+from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port
+from fridge_monitor.store import migrate
 from fridge_monitor.store.db import create_engine
+
 from support import IN_CI, Hooks, missing_service, reachable, render_toml, wait_until
 
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -293,6 +294,7 @@ class IngestRig:
     def start(self, ingest: Any = None, client_id: str | None = None) -> None:
         """Start an ingest process and wait until the broker has its subscriptions (the SUBACK side)."""
         from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
+
         from support import broker_log, wait_subscribed
 
         mark = len(broker_log(self.broker))

@@ -21,21 +21,21 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
-from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor.core import checks
-from fridge_monitor.inventory import lot_safety
-from fridge_monitor.store import profiles
-from fridge_monitor.store import models as m
 from fridge_monitor.config import Config
-from fridge_monitor.store.overview import Segment, ingest_heard_until, local_days, segments
+from fridge_monitor.core import checks
 from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError, daily_time_out_of_range, episodes
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.store import models as m
+from fridge_monitor.store import profiles
+from fridge_monitor.store.overview import Segment, ingest_heard_until, local_days, segments
 
 if TYPE_CHECKING:
     from fridge_monitor.alerts.outbox import Outbox
@@ -339,8 +339,8 @@ def _window_start(session: so.Session, fridge_id: int, start: datetime, reach: t
 def _aware(value: object) -> datetime:
     """min() over a column loses its type on SQLite: text back to an aware UTC datetime."""
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc)
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 def _sensor_states(session: so.Session, segs: Sequence[Segment]) -> list[checks.SensorState]:
@@ -523,7 +523,7 @@ class Evaluator:
     """Evaluates fridges and hands the notifications that became due to the outbox."""
 
     def __init__(self, engine: sa.Engine, config: Config, outbox: Outbox | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         from fridge_monitor.alerts.outbox import Outbox
 
         self.engine, self.config, self.clock = engine, config, clock

@@ -13,11 +13,10 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.core import ack_evidence
-from fridge_monitor.store import audit_trail
-from fridge_monitor.core import free_text
-from fridge_monitor.store import models as m
 from fridge_monitor.alerts.notify.message import GENERIC_STEPS, STEPS
+from fridge_monitor.core import ack_evidence, free_text
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 
 STATES = ("open", "acknowledged", "resolved")
 # Warnings about stock that expires in weeks or months: listed and notified, but they do not turn a fridge

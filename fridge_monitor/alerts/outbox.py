@@ -14,17 +14,17 @@ import logging
 import threading
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fridge_monitor.alerts.notify import AlertMessage, Channel, Delivery, build_channel, retry_delay
+from fridge_monitor.config import Config
 from fridge_monitor.core import escalation
 from fridge_monitor.store import models as m
-from fridge_monitor.config import Config
 from fridge_monitor.store.db import write_lock
-from fridge_monitor.alerts.notify import AlertMessage, Channel, Delivery, build_channel, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class Outbox:
         """
         if not self.channels:
             return 0
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         claimed = self._claim(now)
         for row in claimed:
             self._submit(row)
@@ -155,7 +155,7 @@ class Outbox:
                 sa.select(n.id, n.alert_id, n.channel, n.event, n.attempt)
                 .where(n.sent_at.is_(None), n.due_at <= now, free).order_by(n.due_at, n.id).limit(SEND_BATCH)
             ).all()
-            for row_id, alert_id, channel, event, attempt in candidates:
+            for row_id, _alert_id, channel, event, attempt in candidates:
                 result = session.execute(sa.update(n).where(n.id == row_id, n.sent_at.is_(None), free)
                                          .values(claimed_until=until))
                 if result.rowcount == 1:
@@ -240,7 +240,7 @@ class Outbox:
 
     def _record(self, row_id: int, delivery: Delivery | None, detail: str, attempt: int) -> None:
         n = m.Notification
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with so.Session(self.engine) as session, session.begin():
             write_lock(session)
             row = session.get(n, row_id)

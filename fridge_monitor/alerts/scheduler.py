@@ -15,16 +15,16 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from fridge_monitor.store import anchors
-from fridge_monitor.store import models as m
-from fridge_monitor.config import Config
 from fridge_monitor.alerts.evaluate import Evaluator, Outcome
 from fridge_monitor.alerts.outbox import Outbox
+from fridge_monitor.config import Config
+from fridge_monitor.store import anchors
+from fridge_monitor.store import models as m
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def run_checks(engine: sa.Engine, config: Config, outbox: Outbox, now: datetime | None = None) -> Outcome:
@@ -104,7 +104,7 @@ class Scheduler:
         # A late run (a busy machine) is run late rather than skipped with a warning; runs missed
         # meanwhile collapse into one.
         self._scheduler = BackgroundScheduler(
-            timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
 
     @property
     def started(self) -> bool:

@@ -6,10 +6,11 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -144,11 +145,10 @@ def _run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool
 
 def _start_scheduler(config: Config) -> Any:
     from fridge_monitor.alerts.scheduler import Scheduler
-
     from fridge_monitor.store.sync import sync_declarations
 
     engine = open_database(config)
-    sync_declarations(engine, config, datetime.now(timezone.utc))  # it may run before any ingest
+    sync_declarations(engine, config, datetime.now(UTC))  # it may run before any ingest
     role = Scheduler(config, engine)
     role.start()
     return role
@@ -212,17 +212,16 @@ def check(ctx: click.Context) -> None:
     """Run every scheduled check once and exit (for cron and tests)."""
     import sqlalchemy as sa
 
-    from fridge_monitor.store.db import describe
     from fridge_monitor.alerts.outbox import Outbox
     from fridge_monitor.alerts.scheduler import run_checks
-
+    from fridge_monitor.store.db import describe
     from fridge_monitor.store.sync import sync_declarations
 
     config = _load(ctx)
     engine = open_database(config)
     outbox = Outbox(engine, config)
     try:
-        sync_declarations(engine, config, datetime.now(timezone.utc))
+        sync_declarations(engine, config, datetime.now(UTC))
         outcome = run_checks(engine, config, outbox)
     except sa.exc.OperationalError as exc:
         raise CliError(f"cannot run the checks on {describe(config.database['url'])}: {exc.orig}") from None
@@ -327,7 +326,7 @@ def db_check(ctx: click.Context) -> None:
 
 # -- users: fridge_monitor/cli_users.py ------------------------------------
 
-from fridge_monitor.cli.users import users  # its commands import CliError, _load and open_database from here
+from fridge_monitor.cli.users import users  # noqa: E402  (it imports CliError, _load and open_database from here)
 
 main.add_command(users)
 
@@ -464,7 +463,7 @@ def parse_command(ctx: click.Context, fmt: str, topic: str, tz_name: str, retain
     base = next((filter_base(s.topic) for s in config.subscriptions
                  if s.fmt == fmt and topic_matches_sub(s.topic, topic)), None)
     payload = sys.stdin.buffer.read()
-    context = ParseContext(datetime.now(timezone.utc), lambda _sid: tz, shelly_gen1_unit=config.ingest["shelly_gen1_unit"],
+    context = ParseContext(datetime.now(UTC), lambda _sid: tz, shelly_gen1_unit=config.ingest["shelly_gen1_unit"],
                            retained=retained, base_topic=base, declared_entities=config.esphome_entities)
     result = parse(fmt, topic, payload, context)
     for line in explain(result):
@@ -510,7 +509,7 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
         if kind == "daily":
             first, last = export.parse_days(start, end)
         else:
-            lo, hi = export.parse_period(start, end, tz or timezone.utc)
+            lo, hi = export.parse_period(start, end, tz or UTC)
     except export.PeriodError as exc:
         raise CliError(str(exc)) from None
     engine = open_database(config)
@@ -560,7 +559,7 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
     engine = open_database(config)
     try:
         pdf = monthly.monthly_pdf(engine, fridge, year, month, generated_by=by or getpass.getuser(),
-                                  now=datetime.now(timezone.utc), config=config)
+                                  now=datetime.now(UTC), config=config)
     except monthly.ReportError as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -576,13 +575,12 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
 def _export_bundle(config: Config, start: str, end: str, fridge: str | None, out: str | None) -> None:
     import getpass
 
-    from fridge_monitor.reports import bundle
-    from fridge_monitor.reports import export
+    from fridge_monitor.reports import bundle, export
 
     if out is None:
         raise CliError("--out: a bundle is a zip file; name it, e.g. --out fridge-monitor-2026-03.zip")
     try:
-        lo, hi = export.parse_period(start, end, timezone.utc)
+        lo, hi = export.parse_period(start, end, UTC)
     except export.PeriodError as exc:
         raise CliError(str(exc)) from None
     engine = open_database(config)

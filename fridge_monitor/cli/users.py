@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -30,8 +30,8 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
     """Create a user."""
     import sqlalchemy.orm as so
 
-    from fridge_monitor.store import accounts
     from fridge_monitor.cli import CliError, _load, open_database
+    from fridge_monitor.store import accounts
 
     config = _load(ctx)
     engine = open_database(config)
@@ -41,7 +41,7 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with so.Session(engine) as session, session.begin():
-            accounts.create_user(session, name, role, password, actor="cli", now=datetime.now(timezone.utc),
+            accounts.create_user(session, name, role, password, actor="cli", now=datetime.now(UTC),
                                  reason="created with fridge-monitor users add")
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
@@ -69,10 +69,10 @@ def users_token() -> None:
 @click.pass_context
 def users_token_create(ctx: click.Context, name: str, expires_days: int | None) -> None:
     """Print a new API token for NAME as the last line (shown once; only its hash is stored)."""
-    from fridge_monitor.store import accounts
     from fridge_monitor.cli import CliError
+    from fridge_monitor.store import accounts
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expires_at = now + timedelta(days=expires_days) if expires_days else None
     with _user_session(ctx, name) as (session, user):
         if user.disabled_at is not None:
@@ -96,7 +96,7 @@ def users_token_list(ctx: click.Context, name: str) -> None:
         return f"{at:%Y-%m-%d %H:%M} UTC" if at else none
 
     with _user_session(ctx, name) as (session, user):
-        tokens = accounts.live_tokens(session, user, datetime.now(timezone.utc))
+        tokens = accounts.live_tokens(session, user, datetime.now(UTC))
         for token in tokens:
             click.echo(f"#{token.id}  created {when(token.created_at, '?')}  last used "
                        f"{when(token.last_used_at, 'never')}  expires {when(token.expires_at, 'never')}")
@@ -113,12 +113,12 @@ def users_token_list(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def users_token_revoke(ctx: click.Context, name: str, token_id: int | None, revoke_all: bool, reason: str) -> None:
     """Revoke NAME's API token: the only one, the one given by --id, or --all of them."""
-    from fridge_monitor.store import accounts
     from fridge_monitor.cli import CliError
+    from fridge_monitor.store import accounts
 
     if token_id is not None and revoke_all:
         raise CliError("give --id or --all, not both")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with _user_session(ctx, name) as (session, user):
         live = accounts.live_tokens(session, user, now)
         if token_id is None and not revoke_all and len(live) > 1:
@@ -142,8 +142,8 @@ def users_token_revoke(ctx: click.Context, name: str, token_id: int | None, revo
 @click.pass_context
 def users_password(ctx: click.Context, name: str, password_stdin: bool, reason: str) -> None:
     """Set NAME's password: unlocks the account and signs out every session it has."""
-    from fridge_monitor.store import accounts
     from fridge_monitor.cli import CliError
+    from fridge_monitor.store import accounts
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -152,7 +152,7 @@ def users_password(ctx: click.Context, name: str, password_stdin: bool, reason: 
     try:
         accounts.check_new_password(password)
         with _user_session(ctx, name) as (session, user):
-            accounts.set_password(session, user, password, actor="cli", now=datetime.now(timezone.utc),
+            accounts.set_password(session, user, password, actor="cli", now=datetime.now(UTC),
                                   reason=reason)
             name = user.name
     except accounts.AccountError as exc:
@@ -169,7 +169,7 @@ def users_disable(ctx: click.Context, name: str, reason: str) -> None:
     from fridge_monitor.store import accounts
 
     with _user_session(ctx, name) as (session, user):
-        accounts.set_disabled(session, user, True, actor="cli", now=datetime.now(timezone.utc), reason=reason)
+        accounts.set_disabled(session, user, True, actor="cli", now=datetime.now(UTC), reason=reason)
     click.echo(f"user {name!r} disabled")
 
 
@@ -178,8 +178,8 @@ def _user_session(ctx: click.Context, name: str) -> Iterator[tuple[Any, Any]]:
     """A transaction and the user called ``name`` (ignoring case and width) in it (one line and exit 2 if none)."""
     import sqlalchemy.orm as so
 
-    from fridge_monitor.store import accounts
     from fridge_monitor.cli import CliError, _load, open_database
+    from fridge_monitor.store import accounts
 
     engine = open_database(_load(ctx))
     with so.Session(engine) as session, session.begin():

@@ -365,7 +365,7 @@ def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[st
                 f"not {values['url']!r}"
             )
         try:
-            parts.port
+            _ = parts.port  # raises ValueError for a port that is not a number in range
         except ValueError:
             raise ConfigError(f"{origin('url')}: [mqtt] url has a bad port: {values['url']!r}") from None
         if not values["client_id"]:

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GENESIS = "0" * 64
 
@@ -42,7 +42,7 @@ class Stored:
 
 def canonical_time(at: datetime) -> str:
     """The one text form of a moment the trail hashes: UTC, to the microsecond, ``Z``."""
-    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def entry_hash(prev_hash: str, entry: Entry) -> str:

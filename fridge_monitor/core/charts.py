@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from html import escape
 
 # Colour is never the only carrier: the band is labelled in <desc>, series differ by dash pattern too.
@@ -104,7 +104,7 @@ def time_ticks(start: datetime, end: datetime, tz: tzinfo, most: int = 8) -> lis
     for step in _HOUR_STEPS:
         if span_h <= 48 and span_h / step <= most:
             ticks = []
-            at = start.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+            at = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
             while at <= end:
                 local = at.astimezone(tz)
                 if at >= start and local.minute == 0 and local.hour % step == 0:
@@ -125,7 +125,7 @@ def _local_midnights(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[d
     found = []
     day = start.astimezone(tz).date()
     while True:
-        at = datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+        at = datetime.combine(day, time(0), tz).astimezone(UTC)
         if at > end:
             return found
         if at >= start:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from fridge_monitor.core.rules import EXCURSION, AlarmProfile, Episode, Rule, episodes
 from fridge_monitor.core.status import is_silent
@@ -131,7 +131,7 @@ def no_data_findings(sensors: Sequence[SensorState], fridge_since: datetime, now
         if last is None:
             detail = f"Sensor {sensor.id} ({sensor.role}) has never sent a reading."
         else:
-            detail = (f"No reading from sensor {sensor.id} ({sensor.role}) since {last.astimezone(timezone.utc):%Y-%m-%d %H:%M} "
+            detail = (f"No reading from sensor {sensor.id} ({sensor.role}) since {last.astimezone(UTC):%Y-%m-%d %H:%M} "
                       f"UTC; the allowed gap is {_minutes(allowed_gap)}.")
         out.append(Finding("no-data", "silence", sensor.id, "alarm", start, None,
                            f"No data from {sensor.role} sensor {sensor.id}", detail))
@@ -161,7 +161,7 @@ def calibration_findings(sensors: Sequence[SensorState], today: date, tz: tzinfo
         due_on = sensor.calibration_due
         if due_on is None or (due_on - today).days > warn_days:
             continue
-        start = datetime.combine(due_on - timedelta(days=warn_days), time(0), tz).astimezone(timezone.utc)
+        start = datetime.combine(due_on - timedelta(days=warn_days), time(0), tz).astimezone(UTC)
         days = (due_on - today).days
         if days < 0:
             severity, when = "alarm", f"was due on {due_on.isoformat()} ({-days} days ago)"

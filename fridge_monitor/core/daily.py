@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from fridge_monitor.core.rules import intervals
 from fridge_monitor.core.stats import PeriodStats, stats_over
@@ -48,15 +48,15 @@ class Day:
 
 def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     """``[start, end)`` of a local day in UTC: local midnight to the next, so 23 or 25 hours when the clocks change."""
-    start = datetime.combine(day, MIDNIGHT, tz).astimezone(timezone.utc)
-    end = datetime.combine(day + timedelta(days=1), MIDNIGHT, tz).astimezone(timezone.utc)
+    start = datetime.combine(day, MIDNIGHT, tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), MIDNIGHT, tz).astimezone(UTC)
     return start, end
 
 
 def workday_begins(day: date, tz: tzinfo, workday_start: time = MIDNIGHT) -> datetime:
     """When the workday starts in UTC. A local time the clocks skip (02:30 on a spring-forward
     night) is read with the offset before the change, so it falls just after the jump."""
-    return datetime.combine(day, workday_start, tz).astimezone(timezone.utc)
+    return datetime.combine(day, workday_start, tz).astimezone(UTC)
 
 
 def split_days(series: Sequence[tuple[datetime, float]], first: date, last: date, tz: tzinfo, low_c: float,

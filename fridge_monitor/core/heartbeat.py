@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MARKER_PREFIX = "fridge-monitor/ingest/"
 MARKER_SUFFIX = "/marker"
@@ -62,7 +62,7 @@ class Heartbeat:
 
 def utc(ts: float | None) -> datetime | None:
     """Epoch seconds (as ingest's clock gives them) as an aware UTC datetime."""
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
 class Beater:

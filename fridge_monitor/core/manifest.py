@@ -32,8 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from fridge_monitor.core import ack_evidence
-from fridge_monitor.core import csv_cells
+from fridge_monitor.core import ack_evidence, csv_cells
 from fridge_monitor.core.audit import Entry, Stored, first_problem
 
 FORMAT = "fridge-monitor-bundle/1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 
 FORMATS = ("native", "senml", "zigbee2mqtt", "tasmota", "esphome", "shelly")
@@ -134,7 +134,7 @@ NO_ENTITIES: Mapping[str, EntityKind] = MappingProxyType({})
 
 
 def _utc(_sensor_id: str) -> tzinfo:
-    return timezone.utc
+    return UTC
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

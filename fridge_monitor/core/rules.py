@@ -20,7 +20,7 @@ import dataclasses
 import math
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from fridge_monitor.core.episodes import Found, Span, Zone, scan, unknown
@@ -514,8 +514,8 @@ def daily_time_out_of_range(profile: AlarmProfile, readings: Sequence[tuple[date
     day, the first one after it. ``now`` ends a day still in progress;
     without it the last reading holds for up to ``allowed_gap``.
     """
-    day_start = datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
-    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
+    day_start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     if now is not None:
         series_end = now
     else:

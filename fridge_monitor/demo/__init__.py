@@ -13,26 +13,24 @@ import logging
 import shutil
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 import sqlalchemy as sa
-
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
-from fridge_monitor.store import models as m
-from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port, port_in_use
+from fridge_monitor.alerts.handling import waiting_count
+from fridge_monitor.alerts.scheduler import Scheduler
 from fridge_monitor.config import Config, build_config
-from fridge_monitor.store.db import create_engine
+from fridge_monitor.core.status import State, age, state
 from fridge_monitor.demo.stock import LOTS, example_scan, seed_stock
 from fridge_monitor.ingest.subscriber import Ingest
-from fridge_monitor.alerts.handling import waiting_count
+from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port, port_in_use
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store import models as m
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.overview import fridge_overview
-from fridge_monitor.alerts.scheduler import Scheduler
-from fridge_monitor.core.status import State, age, state
 from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
@@ -128,8 +126,8 @@ def run_demo(
     migrate.upgrade(engine)
     _create_demo_users(engine)
     # The fridges must exist before stock is received into them (ingest would sync them too).
-    sync_declarations(engine, config, datetime.now(timezone.utc))
-    seed_stock(engine, datetime.fromtimestamp(start, timezone.utc) - timedelta(minutes=30))
+    sync_declarations(engine, config, datetime.now(UTC))
+    seed_stock(engine, datetime.fromtimestamp(start, UTC) - timedelta(minutes=30))
 
     broker = EmbeddedBroker("127.0.0.1", mqtt_port)
     broker.start()
@@ -184,7 +182,7 @@ def _create_demo_users(engine: sa.Engine) -> None:
     with so.Session(engine) as session, session.begin():
         for name, role, password in DEMO_USERS:
             if session.scalar(sa.select(m.User.id).where(m.User.name == name)) is None:
-                accounts.create_user(session, name, role, password, actor="demo", now=datetime.now(timezone.utc),
+                accounts.create_user(session, name, role, password, actor="demo", now=datetime.now(UTC),
                                      reason="demo login")
 
 
@@ -211,7 +209,7 @@ def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
 
 
 def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timedelta, simulation: object) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     clock = getattr(simulation, "clock", None)
     with engine.connect() as conn:
         overview = fridge_overview(conn, now)
@@ -235,7 +233,7 @@ def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timed
     if waiting:
         lines.append(f"  alerts: {waiting} need acknowledgement ({alarms} alarms) — see /alerts on the dashboard")
     if clock is not None and clock.sim_at(now.timestamp()) < now.timestamp() - 1:
-        simulated = datetime.fromtimestamp(clock.sim_at(now.timestamp()), timezone.utc)
+        simulated = datetime.fromtimestamp(clock.sim_at(now.timestamp()), UTC)
         lines.append(
             f"  simulator: replaying history, its clock is at {simulated.astimezone().strftime('%H:%M')} "
             "(timestamped sensors look silent until it is live)"

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor.store import audit_trail
-from fridge_monitor.store import models as m
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
 HOUR = timedelta(hours=1)
@@ -261,7 +261,7 @@ class Store:
 
     def _write_entities(self, conn: sa.Connection, entities: list[Entity]) -> None:
         """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for e in entities:
             conn.execute(self._forget_entity, {"config_topic": printable(e.config_topic), "keep": printable(e.state_topic)})
             if not e.removed:

@@ -220,7 +220,7 @@ class Ingest:
             log.warning("lost connection to MQTT broker (%s); reconnecting", reason)
 
     def _on_subscribe(self, _client: paho.Client, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
-        for topic, code in zip(self._topics, reasons):
+        for topic, code in zip(self._topics, reasons, strict=False):
             if code.is_failure:
                 log.error("broker refused subscription to %s: %s", topic, code)
         self._subscribed.set()

@@ -15,14 +15,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from multiprocessing.connection import Connection
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.config import Config, redact_log_handlers
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.parsers import parse
@@ -30,6 +29,7 @@ from fridge_monitor.core.parsers.common import too_large
 from fridge_monitor.core.parsers.esphome import entity_kind
 from fridge_monitor.core.readings import Entity, EntityKind, ParseContext, filter_base
 from fridge_monitor.ingest.batches import Batch, Ignored, Rejected, Source, Store, record_heartbeat
+from fridge_monitor.store import models as m
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Writer:
         tz_for = self._tz_for
         declared, discovered = self._declared, self._discovered
         for topic, payload, received_ts, retained, size in messages:
-            received = datetime.fromtimestamp(received_ts, timezone.utc)
+            received = datetime.fromtimestamp(received_ts, UTC)
             route = self._router.route(topic)
             if route is None:
                 batch.rejected.append(
@@ -218,7 +218,7 @@ class Writer:
                 self._store.write(batch)
             except sa.exc.SQLAlchemyError as exc:
                 topic, payload, received_ts, _retained, size = message
-                received = datetime.fromtimestamp(received_ts, timezone.utc)
+                received = datetime.fromtimestamp(received_ts, UTC)
                 reason = f"could not be stored: {_first_line(exc)}"
                 self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload, size)]))
 
@@ -263,7 +263,7 @@ def prepare(engine: sa.Engine, config: Config, parent_alive: Callable[[], bool])
         try:
             problem = schema_problem(engine)
             if problem is None:
-                sync_declarations(engine, config, datetime.now(timezone.utc))
+                sync_declarations(engine, config, datetime.now(UTC))
             return problem
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             log.warning("database unavailable at start (%s); retrying in %.1f s", _first_line(exc), delay)

@@ -13,10 +13,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fridge_monitor.core import free_text, lots, products
 from fridge_monitor.store import audit_trail
-from fridge_monitor.core import free_text
-from fridge_monitor.core import lots
-from fridge_monitor.core import products
 from fridge_monitor.store import models as m
 
 if TYPE_CHECKING:

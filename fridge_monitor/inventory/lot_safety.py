@@ -6,23 +6,20 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fridge_monitor.store import audit_trail
-from fridge_monitor.core import exposure
-from fridge_monitor.core import free_text
-from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.core import lots
-from fridge_monitor.core import products
-from fridge_monitor.store import models as m
-from fridge_monitor.core.checks import LOT_KINDS, RANGE_RULE, Finding
 from fridge_monitor.config import Config
+from fridge_monitor.core import exposure, free_text, lots, products
+from fridge_monitor.core.checks import LOT_KINDS, RANGE_RULE, Finding
+from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +251,7 @@ class LotJudge:
             expired_at = lots.expires_at(first.expiry, tz)
             if w.now >= expired_at:
                 out.append(Finding(
-                    "lot-expired", "expired", lot_subject(lot_id), "alarm", expired_at.astimezone(timezone.utc),
+                    "lot-expired", "expired", lot_subject(lot_id), "alarm", expired_at.astimezone(UTC),
                     None, f"Expired stock on hand: {label}",
                     f"{label.capitalize()} expired on {first.expiry.isoformat()}; {count} unit(s) are still "
                     f"recorded in {w.fridge}. Take them out of use and discard them (reason: expired)."))
@@ -265,7 +262,7 @@ class LotJudge:
                     days = (first.expiry - today).days
                     out.append(Finding(
                         "lot-expiring", f"{horizon}-days", lot_subject(lot_id), "warning",
-                        since.astimezone(timezone.utc), None,
+                        since.astimezone(UTC), None,
                         f"Expiring within {horizon} days: {label}",
                         f"{label.capitalize()} expires on {first.expiry.isoformat()} (in {days} days); "
                         f"{count} unit(s) in {w.fridge}. Use it first, or arrange a return or exchange."))
@@ -422,9 +419,9 @@ def lot_exposure(session: so.Session, lot_id: int, *, now: datetime, config: Con
     the admin pages' profiles; an unknown one holds readings for 35 min).
     """
     from fridge_monitor.alerts import evaluate
+    from fridge_monitor.core.rules import PRESETS
     from fridge_monitor.store import profiles
     from fridge_monitor.store.overview import segments
-    from fridge_monitor.core.rules import PRESETS
 
     info = _lot_info(session, [lot_id]).get(lot_id)
     if info is None:

@@ -16,7 +16,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -25,12 +25,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor import __version__
-from fridge_monitor.store import audit_trail
-from fridge_monitor.core import csv_cells
-from fridge_monitor.reports import export
-from fridge_monitor.core import manifest
-from fridge_monitor.store import models as m
 from fridge_monitor.config import Config
+from fridge_monitor.core import csv_cells, manifest
+from fridge_monitor.reports import export
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 from fridge_monitor.store.files import open_private
 
 Progress = Callable[[str, float], None]  # (what is being written, share done 0..1)
@@ -82,7 +81,7 @@ def fridge_months(start: datetime, end: datetime, fridges: Sequence[tuple[str, s
 def build(engine: sa.Engine, config: Config, request: Request, out_path: Path, *, actor: str,
           now: datetime | None = None, progress: Progress | None = None) -> Result:
     """Write the bundle to ``out_path`` (atomically) and record the export in the audit trail."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = progress or (lambda _what, _share: None)
     fridges = _fridges(engine, request.fridges)
     with tempfile.TemporaryDirectory(prefix="fm-bundle-") as tmp:

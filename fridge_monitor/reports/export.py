@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells
 from fridge_monitor.store import models as m
-from fridge_monitor.config import Config
 
 READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
 REJECTED_HEADER = ["received_at_utc", "topic", "reason", "payload"]
@@ -43,17 +43,17 @@ def parse_bound(text: str, tz: tzinfo, *, end: bool) -> datetime:
     else:
         if end:
             day += timedelta(days=1)
-        return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+        return datetime.combine(day, time(0), tz).astimezone(UTC)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise PeriodError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
-def parse_period(start: str, end: str, tz: tzinfo = timezone.utc) -> tuple[datetime, datetime]:
+def parse_period(start: str, end: str, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
     """[from, to) in UTC; ``--to 2026-11-30`` includes all of 30 November."""
     lo, hi = parse_bound(start, tz, end=False), parse_bound(end, tz, end=True)
     if hi <= lo:
@@ -62,7 +62,7 @@ def parse_period(start: str, end: str, tz: tzinfo = timezone.utc) -> tuple[datet
 
 
 def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def readings_query(start: datetime, end: datetime, fridge: str | None = None) -> sa.Select[tuple]:
@@ -399,9 +399,11 @@ def export_daily(
     Empty figures mean no reading held during the day; days the fridge was not
     in service or that have not begun are left out.
     """
-    from fridge_monitor.reports.temperature_log import daily_log  # it reads the rules' series builder; keep export light
+    from fridge_monitor.reports.temperature_log import (
+        daily_log,  # it reads the rules' series builder; keep export light
+    )
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     f, site = m.Fridge, m.Site
     query = sa.select(f.id, f.name, site.timezone).join(site, f.site_id == site.id).order_by(site.name, f.name)
     if fridge is not None:

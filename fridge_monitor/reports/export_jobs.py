@@ -15,16 +15,16 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.config import Config
 from fridge_monitor.reports import bundle
 from fridge_monitor.store import files as storage
 from fridge_monitor.store import models as m
-from fridge_monitor.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +122,13 @@ class Runner:
                     digest.update(block)
             self._update(job_id, state="done", step="ready to download", progress=1.0, file_name=name,
                          bytes=result.path.stat().st_size, sha256=digest.hexdigest(),
-                         finished_at=datetime.now(timezone.utc))
+                         finished_at=datetime.now(UTC))
         except Exception as exc:  # noqa: BLE001 - the job's row tells the auditor; the log keeps the trace
             log.exception("export job %s failed", job_id)
             self._update(job_id, state="failed", step="failed", error=str(exc) or type(exc).__name__,
-                         finished_at=datetime.now(timezone.utc))
+                         finished_at=datetime.now(UTC))
 
     def _update(self, job_id: int, **values: object) -> None:
         with so.Session(self.engine) as session, session.begin():
             session.execute(sa.update(m.ExportJob).where(m.ExportJob.id == job_id)
-                            .values(updated_at=datetime.now(timezone.utc), **values))
+                            .values(updated_at=datetime.now(UTC), **values))

@@ -15,7 +15,7 @@ import io
 import math
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -23,15 +23,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.core import daily
-from fridge_monitor.reports import temperature_log
-from fridge_monitor.store import models as m
-from fridge_monitor.core.charts import Series
-from fridge_monitor.config import Config
 from fridge_monitor.alerts.evaluate import fridge_facts
-from fridge_monitor.store.overview import history, local_days, segments
+from fridge_monitor.config import Config
+from fridge_monitor.core import daily
+from fridge_monitor.core.charts import Series
 from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.core.stats import period_stats
+from fridge_monitor.reports import temperature_log
+from fridge_monitor.store import models as m
+from fridge_monitor.store.overview import history, local_days, segments
 
 CALIBRATION_WARNING = timedelta(days=30)
 MONTH_FORMAT = re.compile(r"^(\d{4})-(\d{2})$")
@@ -465,7 +465,7 @@ def render(log: MonthlyLog) -> bytes:
     half = (len(rows) + 1) // 2
     left, right = rows[:half], rows[half:] + [[""] * len(columns)] * (half - len(rows[half:]))
     widths = [11 * mm, 19 * mm, 10 * mm, 10 * mm, 16 * mm, 8 * mm, width / 2 - 76 * mm]
-    daily = Table([columns + [""] + columns] + [a + [""] + b for a, b in zip(left, right)],
+    daily = Table([columns + [""] + columns] + [a + [""] + b for a, b in zip(left, right, strict=False)],
                   colWidths=widths + [4 * mm] + widths, repeatRows=1)
     daily_style = [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 6.8), ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 6.8),
@@ -589,7 +589,7 @@ def _footer_canvas(log: MonthlyLog) -> Callable[..., Any]:
     head = (f"event {log.audit_head[0]}, SHA-256 {log.audit_head[1]}" if log.audit_head
             else "empty (no event recorded yet)")
     lines = [
-        _plain(f"Generated {log.generated_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC by "
+        _plain(f"Generated {log.generated_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC by "
                f"{log.generated_by} - Fridge Monitor"),
         _plain(f"Audit trail chain head at that time: {head}"),
     ]

@@ -6,21 +6,28 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import models as m
-from fridge_monitor.store import profiles
+from fridge_monitor.alerts.evaluate import (
+    FridgeFacts,
+    Series,
+    fridge_facts,
+    fridge_series,
+    profile_for,
+    readings_by_segment,
+)
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.core.daily import Day, Episode, day_bounds, split_days
-from fridge_monitor.alerts.evaluate import FridgeFacts, Series, fridge_facts, fridge_series, profile_for, readings_by_segment
-from fridge_monitor.store.overview import segments
 from fridge_monitor.core.rules import AlarmProfile, intervals
 from fridge_monitor.core.stats import PeriodStats, combine, period_stats, stats_over
+from fridge_monitor.store import models as m
+from fridge_monitor.store import profiles
+from fridge_monitor.store.overview import segments
 
 Database = so.Session | sa.Connection
 
@@ -73,7 +80,7 @@ def load_series(session: so.Session, fridge_id: int, start: datetime, end: datet
 
 
 def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(timezone.utc)
+    return now if now is not None else datetime.now(UTC)
 
 
 def fridge_stats(db: Database, fridge_id: int, start: datetime, end: datetime, *, config: Config | None = None,

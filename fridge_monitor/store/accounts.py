@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from fridge_monitor.store import audit_trail
 from fridge_monitor.core import names
+from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 
 ROLES = ("nurse", "auditor", "admin")

@@ -18,16 +18,16 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
-from fridge_monitor.store import files as storage
 from fridge_monitor.config import Config
 from fridge_monitor.config.redact import redact
+from fridge_monitor.store import files as storage
+from fridge_monitor.store import models as m
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Anchor:
     def to_json(self) -> str:
         """One line of JSON, the same in the anchor file and the MQTT message."""
         return json.dumps({"seq": self.seq, "hash": self.hash,
-                           "at": self.at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+                           "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
                            "database": self.database}, sort_keys=True)
 
 
@@ -83,7 +83,7 @@ def write(engine: sa.Engine, config: Config, now: datetime | None = None, *,
     The file is written first: a broker that is down costs the MQTT copy of
     this anchor only (logged), and the next one is published again.
     """
-    anchor = current(engine, config.database["url"], now or datetime.now(timezone.utc))
+    anchor = current(engine, config.database["url"], now or datetime.now(UTC))
     if anchor is None:
         log.info("the audit trail is empty: nothing to anchor yet")
         return None

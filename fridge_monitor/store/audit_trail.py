@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import ack_evidence
-from fridge_monitor.store import models as m
 from fridge_monitor.core.audit import (
     GENESIS,
     Entry,
@@ -21,6 +20,7 @@ from fridge_monitor.core.audit import (
     parse_head,
     verify,
 )
+from fridge_monitor.store import models as m
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
 _APPEND_LOCK = 0x46_4D_41_55  # "FMAU"

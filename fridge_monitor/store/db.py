@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from fridge_monitor.store import files as storage
 from fridge_monitor.config.redact import redact
+from fridge_monitor.store import files as storage
 
 log = logging.getLogger(__name__)
 

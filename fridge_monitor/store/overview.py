@@ -13,16 +13,16 @@ import bisect
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.core.charts import Point, Series
 from fridge_monitor.core.heartbeat import Heartbeat, heard_until
 from fridge_monitor.core.status import Latest, is_silent, workday_start
 from fridge_monitor.ingest.batches import TOO_MANY_UNASSIGNED, unassigned_in_service
+from fridge_monitor.store import models as m
 
 HOUR = timedelta(hours=1)
 # Until alarm profiles say otherwise: CDC's longest logging interval, doubled.
@@ -431,7 +431,7 @@ def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
             daily[seg.sensor_id][hour.astimezone(tz).date()].add(low, high, total, count)
     points = {
         sid: [
-            Point(at=datetime.combine(day, time(12), tz).astimezone(timezone.utc), mean=agg.mean_c,
+            Point(at=datetime.combine(day, time(12), tz).astimezone(UTC), mean=agg.mean_c,
                   low=agg.min_c, high=agg.max_c)
             for day, agg in sorted(days.items())
         ]
@@ -454,8 +454,8 @@ def local_days(first: date, last: date, tz: tzinfo) -> list[tuple[date, datetime
     days = []
     day = first
     while day <= last:
-        start = datetime.combine(day, time(0), tz).astimezone(timezone.utc)
-        end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc)
+        start = datetime.combine(day, time(0), tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
         days.append((day, start, end))
         day += timedelta(days=1)
     return days
@@ -532,7 +532,7 @@ def bucketed_readings(conn: sa.Connection, fridge_id: int, start: datetime, end:
         .order_by(bucket, r.sensor_id)
     )
     return [
-        (datetime.fromtimestamp(int(b), timezone.utc), sid, low, high, float(mean), count)
+        (datetime.fromtimestamp(int(b), UTC), sid, low, high, float(mean), count)
         for b, sid, low, high, mean, count in conn.execute(query)
     ]
 
@@ -560,7 +560,7 @@ def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFA
     rejected = conn.scalar(sa.select(sa.func.count()).select_from(m.RejectedMessage)) or 0
     newest = conn.scalar(sa.select(sa.func.max(s.last_seen_at)))
     if newest is not None and newest.tzinfo is None:  # max() loses the column type on SQLite
-        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=timezone.utc)
+        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
     total = conn.scalar(sa.select(sa.func.count()).select_from(s).where(s.fridge_id.is_not(None))) or 0
     beats = heartbeats(conn)
     heard = heard_until(now, beats)

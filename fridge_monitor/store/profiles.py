@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import audit_trail
-from fridge_monitor.store import models as m
 from fridge_monitor.config import Config
 from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError, profile_from_config
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 
 SOURCES = ("preset", "config file", "admin")
 

@@ -13,9 +13,9 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.config import Config
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
-from fridge_monitor.config import Config
 
 log = logging.getLogger(__name__)
 

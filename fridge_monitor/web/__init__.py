@@ -17,9 +17,9 @@ import sqlalchemy.orm as so
 from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
 
-from fridge_monitor.store import models as m
-from fridge_monitor.store import files as storage
 from fridge_monitor.config import Config
+from fridge_monitor.store import files as storage
+from fridge_monitor.store import models as m
 
 log = logging.getLogger(__name__)
 

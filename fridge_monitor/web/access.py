@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
@@ -64,7 +64,7 @@ def enforce() -> Any:
     if roles is None:
         log.error("route %s declares no roles; refusing it to everyone", request.endpoint)
         abort(403)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     g.user = None
     g.via_token = False
     header = request.headers.get("Authorization", "")

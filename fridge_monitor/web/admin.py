@@ -7,7 +7,7 @@ Nothing is ever deleted: fridges are retired, users disabled, sensors unassigned
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -17,12 +17,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import audit_trail
-from fridge_monitor.store import profiles
-from fridge_monitor.store import models as m
 from fridge_monitor.config import DEFAULT_ALARM_PROFILES, FRIDGE_KINDS
 from fridge_monitor.ingest.batches import unassigned_in_service
+from fridge_monitor.store import accounts, audit_trail, profiles
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import assign_sensor, unassign_sensor
 from fridge_monitor.web import admin_profiles, db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user, nav
@@ -151,7 +149,7 @@ class PasswordForm(FlaskForm):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _audit(record_type: str, record_id: str, changes: list[tuple[str, Any, Any]], reason: str, *,
@@ -196,7 +194,8 @@ def _save() -> bool:
 @bp.route("/")
 @allow(*ADMIN)
 def index() -> Any:
-    count = lambda query: db().scalar(sa.select(sa.func.count()).select_from(query))
+    def count(query):
+        return db().scalar(sa.select(sa.func.count()).select_from(query))
     return render_template(
         "admin/index.html",
         sites=count(m.Site), fridges=count(sa.select(m.Fridge).where(m.Fridge.retired_at.is_(None)).subquery()),

@@ -16,9 +16,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from fridge_monitor.core import free_text
+from fridge_monitor.core import free_text, products
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.core import products
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import ADMIN, allow, current_user
@@ -105,7 +104,7 @@ def _fill(form: ProductForm, row: m.Product) -> None:
                  "opened_low_c", "opened_high_c", "excursion_low_c", "excursion_high_c", "excursion_mkt_max_c",
                  "notes"):
         getattr(form, name).data = getattr(row, name)
-    for (low, high), r in zip(form.pairs(), row.ranges):
+    for (low, high), r in zip(form.pairs(), row.ranges, strict=False):
         low.data, high.data = r.low_c, r.high_c
 
 

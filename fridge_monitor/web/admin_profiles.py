@@ -9,15 +9,15 @@ config file's are and audits the old and new definition with the reason.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
-from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user
 from fridge_monitor.web.forms import number_text
@@ -28,7 +28,7 @@ bp = Blueprint("alarm_profiles", __name__, url_prefix="/alarm-profiles")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def minutes(length: timedelta) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,7 +92,7 @@ def banner_part() -> Any:
 @bp.route("/alerts")
 @allow(*EVERYONE)
 def index() -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     chosen = request.args.get("state", "active")
     error = None
     if chosen not in FILTERS:
@@ -131,7 +131,7 @@ def detail(alert_id: int) -> Any:
 
 
 def _detail_page(row: alerts.AlertRow, form: AcknowledgeForm, status: int = 200) -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     unit = current_user().display_unit
     excursion = db().get(m.Excursion, row.alert.excursion_id) if row.alert.excursion_id else None
     return render_template(
@@ -178,7 +178,7 @@ def acknowledge(alert_id: int) -> Any:
     session = db()
     try:
         alerts.acknowledge(session, alert_id, current_user(), form.action.data, form.steps.data or [],
-                           datetime.now(timezone.utc))
+                           datetime.now(UTC))
         session.commit()
     except alerts.AckError as exc:
         session.rollback()

@@ -7,7 +7,7 @@ Times are ISO 8601 in UTC; temperatures in °C.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,13 +15,19 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, request
 
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.store import models as m
-from fridge_monitor.reports.export import PeriodError, iso_utc, parse_bound
-from fridge_monitor.store.overview import (
-    DEFAULT_MAX_GAP, FridgeNow, SensorInfo, bucketed_readings, fridges_now, raw_readings, sensors,
-)
 from fridge_monitor.core.status import status, workday_start
+from fridge_monitor.reports.export import PeriodError, iso_utc, parse_bound
 from fridge_monitor.reports.temperature_log import fridge_stats
+from fridge_monitor.store import models as m
+from fridge_monitor.store.overview import (
+    DEFAULT_MAX_GAP,
+    FridgeNow,
+    SensorInfo,
+    bucketed_readings,
+    fridges_now,
+    raw_readings,
+    sensors,
+)
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.openapi import document
@@ -68,7 +74,7 @@ def fridge_json(f: FridgeNow, now: datetime, active: list[m.Alert] | None = None
 @bp.route("/fridges")
 @allow(*EVERYONE)
 def fridges() -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     found = fridges_now(db().connection(), now, history=timedelta(0))
     active = alerts.open_by_fridge(db())
     return jsonify({"fridges": [fridge_json(f, now, active.get(f.id)) for f in found], "generated_at": iso_utc(now)})
@@ -84,7 +90,7 @@ def _one(name: str, now: datetime) -> FridgeNow:
 @bp.route("/fridges/<name>")
 @allow(*EVERYONE)
 def fridge(name: str) -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     found = _one(name, now)
     return jsonify(fridge_json(found, now, alerts.open_by_fridge(db()).get(found.id)))
 
@@ -123,7 +129,7 @@ def _fridge_period(name: str, now: datetime) -> tuple[sa.Row[Any], datetime, dat
 @bp.route("/fridges/<name>/readings")
 @allow(*EVERYONE)
 def readings(name: str) -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fridge_row, start, end = _fridge_period(name, now)
     every_text = request.args.get("every")
     body: dict[str, Any] = {"fridge": name, "from": iso_utc(start), "to": iso_utc(end)}
@@ -159,7 +165,7 @@ def _rounded(value: float | None, digits: int) -> float | None:
 @bp.route("/fridges/<name>/stats")
 @allow(*EVERYONE)
 def statistics(name: str) -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fridge_row, start, end = _fridge_period(name, now)
     found = fridge_stats(db(), fridge_row.id, start, end, config=settings(), now=now)
     if found is None:  # removed since the line above: fridges are retired, not deleted, so hardly ever
@@ -235,7 +241,7 @@ def alert_acknowledge(alert_id: int) -> Any:
         abort(400, "field 'steps': a list of the step texts offered for this alert (see its 'steps')")
     session = db()
     try:
-        alerts.acknowledge(session, alert_id, current_user(), action, steps, datetime.now(timezone.utc))
+        alerts.acknowledge(session, alert_id, current_user(), action, steps, datetime.now(UTC))
         session.commit()
     except alerts.AckError as exc:
         session.rollback()

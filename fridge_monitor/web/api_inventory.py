@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -12,14 +12,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, jsonify, request
 
-from fridge_monitor.core import free_text
-from fridge_monitor.core import gs1
+from fridge_monitor.core import free_text, gs1, lots
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
-from fridge_monitor.core import lots
-from fridge_monitor.store import models as m
-from fridge_monitor.reports.export import iso_utc
 from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.reports.export import iso_utc
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
 from fridge_monitor.web.api import bp
@@ -269,7 +267,7 @@ def _apply(move: Callable[[so.Session, str, datetime], m.StockMovement]) -> Any:
     session = db()
     user = current_user()
     assert user is not None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         movement = move(session, user.name, now)
         touched = sorted({e.fridge_id for e in movement.entries})
@@ -354,7 +352,7 @@ def gtin_link() -> Any:
     assert user is not None
     session = db()
     try:
-        link = inventory.link_gtin(session, gtin, product.id, actor=user.name, now=datetime.now(timezone.utc))
+        link = inventory.link_gtin(session, gtin, product.id, actor=user.name, now=datetime.now(UTC))
         answer = {"gtin": link.gtin, "product": product_json(link.product), "linked_at": iso_utc(link.linked_at),
                   "linked_by": link.linked_by}
         session.commit()
@@ -479,7 +477,7 @@ def lot_list() -> Any:
     if unknown:
         abort(400, f"parameter 'status': {unknown[0]!r} is not one of {', '.join(STATUSES)}")
     every = request.args.get("all", "").lower() in ("1", "true", "yes")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     held = inventory.stock(session, fridge_id=fridge.id if fridge else None)
     by_lot: dict[int, list[lots.Stock]] = defaultdict(list)
     for s in held:
@@ -506,7 +504,7 @@ def _lot_detail(lot_id: int) -> dict[str, Any]:
     """The lot with its holdings per fridge and opened vial group, where it was, movements and reviews."""
     session = db()
     lot = _lot(lot_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     held = inventory.stock(session, lot_id=lot_id)
     review = inventory.review_states(session, [lot_id])[lot_id]
     zones, fallback = _fridge_zones(session), _default_zone(session)
@@ -563,7 +561,7 @@ def lot_disposition(lot_id: int) -> Any:
     session = db()
     try:
         made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,
-                                             note=note, actor=user.name, now=datetime.now(timezone.utc))
+                                             note=note, actor=user.name, now=datetime.now(UTC))
         session.commit()
     except InventoryError as exc:
         session.rollback()
@@ -580,7 +578,7 @@ def fridge_next(name: str) -> Any:
     if value is None or not value.strip():
         abort(400, "parameter 'product': which product (its id or name)?")
     product = _product_ref(int(value) if value.strip().isdigit() else value, "product")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tz = ZoneInfo(fridge.site.timezone)
     held = inventory.stock(session, fridge_id=fridge.id, product_id=product.id)
     pick = lots.take_next(held, now, tz)

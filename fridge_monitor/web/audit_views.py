@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,9 +56,9 @@ def index() -> Any:
     query = sa.select(a)
     if form.validate():
         if form.start.data:
-            query = query.where(a.at >= datetime.combine(form.start.data, time(), timezone.utc))
+            query = query.where(a.at >= datetime.combine(form.start.data, time(), UTC))
         if form.end.data:
-            query = query.where(a.at < datetime.combine(form.end.data + timedelta(days=1), time(), timezone.utc))
+            query = query.where(a.at < datetime.combine(form.end.data + timedelta(days=1), time(), UTC))
         if form.actor.data:
             query = query.where(a.actor == form.actor.data)
         if form.record_type.data:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,8 +24,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import audit_trail
+from fridge_monitor.store import accounts, audit_trail
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 from fridge_monitor.web.throttle import SlidingWindow
@@ -86,7 +85,7 @@ def login() -> Any:
             return page, 429, {"Retry-After": str(seconds)}
         web = settings().web
         result = accounts.authenticate(
-            db(), form.name.data, form.password.data, now=datetime.now(timezone.utc),
+            db(), form.name.data, form.password.data, now=datetime.now(UTC),
             max_failed=web["max_failed_logins"], lockout=timedelta(minutes=web["lockout_minutes"]),
         )
         db().commit()
@@ -122,7 +121,7 @@ def preferences() -> Any:
     form = UnitForm(unit=user.display_unit)
     if form.validate_on_submit():
         if user.display_unit != form.unit.data:
-            audit_trail.record(db(), at=datetime.now(timezone.utc), actor=user.name, action="update",
+            audit_trail.record(db(), at=datetime.now(UTC), actor=user.name, action="update",
                                record_type="user", record_id=user.name, field="display_unit",
                                old=user.display_unit, new=form.unit.data, reason="own preference")
             user.display_unit = form.unit.data

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
 from flask import Blueprint, render_template, url_for
 
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.core import charts
+from fridge_monitor.core import charts, lots
+from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.core import lots
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import DEFAULT_MAX_GAP, FridgeNow, count_unassigned, fridges_now, sensors
-from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
 from fridge_monitor.web.inventory_views import horizons
@@ -96,7 +95,7 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
 
 
 def _context() -> dict[str, Any]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     unit = current_user().display_unit
     conn = db().connection()
     fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS))

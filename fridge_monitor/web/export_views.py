@@ -14,21 +14,28 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 import sqlalchemy as sa
 from flask import (
-    Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
-    stream_with_context, url_for,
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
 )
 
-from fridge_monitor.store import audit_trail
-from fridge_monitor.reports import bundle
-from fridge_monitor.reports import export
-from fridge_monitor.reports import export_jobs
-from fridge_monitor.store import models as m
 from fridge_monitor.config import Config
+from fridge_monitor.reports import bundle, export, export_jobs
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import allow, current_user, nav
 
@@ -73,7 +80,7 @@ def _period(args: Any) -> tuple[datetime, datetime, str | None]:
     if not start or not end:
         return datetime.min, datetime.min, "Choose the first and last day of the period."
     try:
-        lo, hi = export.parse_period(start, end, timezone.utc)
+        lo, hi = export.parse_period(start, end, UTC)
     except export.PeriodError as exc:
         return datetime.min, datetime.min, str(exc)[0].upper() + str(exc)[1:] + "."
     return lo, hi, None
@@ -84,7 +91,7 @@ def _fridge_names() -> list[str]:
 
 
 def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     today = now.date()
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     values = {"from": request.values.get("from", first.isoformat()),
@@ -132,7 +139,7 @@ def index() -> Any:
 @allow(*READERS)
 def jobs_part() -> Any:
     """The list of bundles alone, refreshed in place while one is being made."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return render_template("_export_jobs.html", jobs=_jobs(now), busy=_busy(now))
 
 
@@ -154,7 +161,7 @@ def csv_file() -> Any:
         return _page(errors, 400)
     actor = current_user().name
     session = db()
-    audit_trail.record(session, at=datetime.now(timezone.utc), actor=actor, action="export", record_type=kind,
+    audit_trail.record(session, at=datetime.now(UTC), actor=actor, action="export", record_type=kind,
                        record_id=f"{export.iso_utc(start)}..{export.iso_utc(end)}", field="csv",
                        new=fridge or "every fridge", reason="CSV download from the export page")
     session.commit()
@@ -236,7 +243,7 @@ def make_bundle() -> Any:
         return _page(errors, 400)
     session = db()
     job = export_jobs.queue(session, bundle.Request(start, end, tuple(chosen) if chosen else None),
-                            actor=current_user().name, now=datetime.now(timezone.utc))
+                            actor=current_user().name, now=datetime.now(UTC))
     session.commit()
     runner().submit(job.id)
     flash(f"Export bundle {job.id} is being made; it appears below with a download link when ready.")
@@ -254,7 +261,7 @@ def download(job_id: int) -> Any:
     if not path.is_file():
         abort(410, f"the file of export bundle {job_id} is no longer in the exports folder; make it again")
     session = db()
-    audit_trail.record(session, at=datetime.now(timezone.utc), actor=current_user().name, action="download",
+    audit_trail.record(session, at=datetime.now(UTC), actor=current_user().name, action="download",
                        record_type="export_bundle", record_id=job.id, field="sha256", new=job.sha256,
                        reason=f"bundle of {job.period_from:%Y-%m-%d}..{job.period_to:%Y-%m-%d}")
     session.commit()

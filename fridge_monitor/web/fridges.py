@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,11 +10,11 @@ from flask import Blueprint, abort, render_template, request
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts
-from fridge_monitor.reports.export import PeriodError, parse_period
-from fridge_monitor.store.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
 from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.core.status import age, is_silent, status
+from fridge_monitor.reports.export import PeriodError, parse_period
 from fridge_monitor.reports.temperature_log import fridge_stats
+from fridge_monitor.store.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, allow, current_user
 from fridge_monitor.web.alert_views import duration, view
@@ -85,7 +85,7 @@ def stats_view(found: PeriodStats | None, unit: str) -> dict[str, Any] | None:
 @bp.route("/fridges/<name>")
 @allow(*EVERYONE)
 def detail(name: str) -> Any:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     unit = current_user().display_unit
     conn = db().connection()
     found = fridges_now(conn, now, name=name)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.core import lots
+from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
@@ -33,7 +33,7 @@ STATUS_FILTERS = {
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def horizons() -> tuple[int, ...]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fridge_monitor.alerts.notify.message import JSON_VERSION
 from fridge_monitor.core.escalation import EVENTS
 from fridge_monitor.core.free_text import FREE_TEXT_MAX
-from fridge_monitor.alerts.notify.message import JSON_VERSION
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _NAME = {"name": "name", "in": "path", "required": True, "description": "The fridge's name.",

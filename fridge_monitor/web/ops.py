@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +18,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from fridge_monitor.store import models as m
-from fridge_monitor.reports.export import iso_utc
 from fridge_monitor.core.heartbeat import Heartbeat, draining_until
-from fridge_monitor.store.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
 from fridge_monitor.core.status import State, status
+from fridge_monitor.reports.export import iso_utc
+from fridge_monitor.store import models as m
+from fridge_monitor.store.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 
@@ -36,7 +36,7 @@ bp = Blueprint("ops", __name__)
 def healthz() -> Any:
     """The verdict for anyone (a load balancer); the details only for a signed-in user or an API token,
     since they name the scheduler's host and process id, ingest's clients and the database's error."""
-    body, code = health(datetime.now(timezone.utc))
+    body, code = health(datetime.now(UTC))
     if current_user() is None:
         body = {"status": body["status"]}
     return jsonify(body), code
@@ -176,5 +176,5 @@ def alert_metrics(conn: sa.Connection, now: datetime) -> Iterator[Any]:
 @allow(*EVERYONE)
 def metrics() -> Any:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(db().connection(), datetime.now(timezone.utc)))
+    registry.register(DatabaseCollector(db().connection(), datetime.now(UTC)))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, request, send_file
 
-from fridge_monitor.store import models as m
 from fridge_monitor.reports import monthly as report
+from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user
 
@@ -22,7 +22,7 @@ bp = Blueprint("reports", __name__)
 @allow(*EVERYONE)
 def monthly(name: str) -> Any:
     """``?month=YYYY-MM`` (default: this month at the fridge's site)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     zone = db().scalar(sa.select(m.Site.timezone).join(m.Fridge, m.Fridge.site_id == m.Site.id)
                        .where(m.Fridge.name == name))
     if zone is None:

@@ -19,10 +19,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from fridge_monitor.core import free_text
-from fridge_monitor.core import gs1
+from fridge_monitor.core import free_text, gs1, lots
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.core import lots
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 from fridge_monitor.web.access import STAFF, allow, current_user

@@ -6,8 +6,21 @@ from flask import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from fridge_monitor.web import admin, alert_views, api, audit_views, dashboard, fridges, ops, reports
-    from fridge_monitor.web import admin_products, export_views, inventory_views, lot_views, stock_forms
+    from fridge_monitor.web import (
+        admin,
+        admin_products,
+        alert_views,
+        api,
+        audit_views,
+        dashboard,
+        export_views,
+        fridges,
+        inventory_views,
+        lot_views,
+        ops,
+        reports,
+        stock_forms,
+    )
 
     return [dashboard.bp, inventory_views.bp, stock_forms.bp, lot_views.bp, alert_views.bp, fridges.bp, reports.bp,
             api.bp, ops.bp, export_views.bp, audit_views.bp, admin.bp, admin_products.bp]

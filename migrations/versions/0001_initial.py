@@ -1,14 +1,14 @@
 """sites, fridges, sensors, readings, rejected messages
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25
 """
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0001'
 down_revision = None
@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('rejected_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('received_at', fridge_monitor.store.models.UTCDateTime(timezone=True), nullable=False),
@@ -107,11 +107,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sensor_assignments_fridge_id'), ['fridge_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sensor_assignments_sensor_id'), ['sensor_id'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('sensor_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sensor_assignments_sensor_id'))
         batch_op.drop_index(batch_op.f('ix_sensor_assignments_fridge_id'))
@@ -135,4 +135,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rejected_messages_received_at'))
 
     op.drop_table('rejected_messages')
-    
+

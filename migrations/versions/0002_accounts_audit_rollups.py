@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-25
 """
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0002'
 down_revision = '0001'

@@ -5,10 +5,10 @@ Revises: 0002
 Create Date: 2026-12-02
 """
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0003'
 down_revision = '0002'

@@ -5,12 +5,12 @@ Revises: 0003
 Create Date: 2026-12-03
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0004'
 down_revision = '0003'
@@ -67,7 +67,7 @@ def _seed_catalogue() -> None:
     )
     ranges = sa.table("product_ranges", sa.column("product_id", sa.Integer()), sa.column("low_c", sa.Double()),
                       sa.column("high_c", sa.Double()))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bind = op.get_bind()
     for key, name, form, unit, allowed, freezing, light, hours, opened, notes in CATALOGUE:
         product_id = bind.execute(products.insert().returning(products.c.id).values(

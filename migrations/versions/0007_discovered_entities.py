@@ -6,10 +6,10 @@ Revises: 0006
 Create Date: 2026-12-06
 """
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0007'
 down_revision = '0006'

@@ -5,10 +5,10 @@ Revises: 0007
 Create Date: 2026-12-06
 """
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0008'
 down_revision = '0007'

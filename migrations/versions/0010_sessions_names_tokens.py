@@ -7,10 +7,10 @@ Create Date: 2026-12-06
 
 import unicodedata
 
-from alembic import op
 import sqlalchemy as sa
-import fridge_monitor.store.models
+from alembic import op
 
+import fridge_monitor.store.models
 
 revision = '0010'
 down_revision = '0009'

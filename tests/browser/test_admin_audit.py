@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
-from fridge_monitor.store.db import create_engine
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
-from fridge_monitor.mqtt.broker import free_port
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def sign_in(page, base: str, name: str, password: str) -> None:

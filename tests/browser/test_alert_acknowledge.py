@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store.db import create_engine
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def readings(start_min: int, end_min: int, temp: float) -> Batch:

@@ -5,22 +5,21 @@ item 9)."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store.db import create_engine
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 # Collects every CSP violation the page reports; an init script runs before the page's own and is not
 # subject to its policy.

@@ -7,17 +7,17 @@ import re
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
 from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store.db import create_engine
+
 from support import REPO, Publisher, start_cli, wait_until
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_path, make_config, prefix,
@@ -48,7 +48,7 @@ def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_p
         wait_until(lambda: f"http://127.0.0.1:{port}" in log.read_text() and "subscribing to" in log.read_text(),
                    30, what="run to serve the dashboard and subscribe")
         # Botox's sensor last spoke 29 min 40 s ago: fresh now, silent (> 30 min) in a few seconds.
-        silent_from = datetime.now(timezone.utc) - timedelta(minutes=29, seconds=40)
+        silent_from = datetime.now(UTC) - timedelta(minutes=29, seconds=40)
         publisher.publish([
             (f"{prefix}fridge-monitor/readings/{tag}-b", json.dumps({"temperature_c": 5.5, "ts": silent_from.timestamp()})),
         ])

@@ -15,14 +15,13 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.core import manifest
-from fridge_monitor.store import migrate
-from fridge_monitor.store import models as m
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store.db import create_engine
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store import models as m
+from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer

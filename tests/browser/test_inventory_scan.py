@@ -3,22 +3,21 @@ and is refused an under-review lot — in headless Chromium against a real serve
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.core import gs1
-from fridge_monitor.store import migrate
-from fridge_monitor.store import models as m
 from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 GTIN = "0950600013435" + str(gs1.check_digit("0950600013435"))
 BOTOX = "Botox 100 U (onabotulinumtoxinA)"
 

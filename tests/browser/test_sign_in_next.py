@@ -19,9 +19,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
 from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import WebServer

@@ -13,18 +13,19 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from support import cli
 from test_alert_pages import (
     clinic,  # noqa: F401  (the alert pages' fixture: a heat alarm and an out-of-range)
     heat_alarm,
     stored_alerts,
 )
 
-from fridge_monitor.store import accounts
-from fridge_monitor.reports import bundle
-from fridge_monitor.store import models as m
-from fridge_monitor.core.audit import canonical_time
 from fridge_monitor.alerts.notify.message import STEPS
+from fridge_monitor.core.audit import canonical_time
+from fridge_monitor.reports import bundle
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
+
+from support import cli
 
 ACTION = "Moved all Botox vials to fridge B2, labelled DO NOT USE."
 

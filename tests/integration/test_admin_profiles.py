@@ -5,23 +5,24 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import client_for
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 LIST = "/admin/alarm-profiles/"
 NEW = "/admin/alarm-profiles/new"
 CONFIG_PROFILE = {"name": "ward-insulin", "low_c": 2.0, "high_c": 8.0,

@@ -14,17 +14,18 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.alerts.evaluate import marked_fridges
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import models as m
+
 from support import Hooks, Publisher, cli, native, start_cli, wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -103,7 +104,7 @@ def lease_holder_pid(engine: sa.Engine) -> int | None:
     lease = m.SchedulerLease
     with engine.connect() as conn:
         row = conn.execute(sa.select(lease.holder, lease.expires_at)).first()
-    if row is None or row.expires_at < datetime.now(timezone.utc):
+    if row is None or row.expires_at < datetime.now(UTC):
         return None
     return int(row.holder.split(":")[1])
 
@@ -241,7 +242,7 @@ def test_restarting_ingest_and_scheduler_mid_excursion_gives_one_alert_and_no_re
         publisher.close()
 
     assert alerts(engine) == [(alert_id, "excursion", "out-of-range", "warning", "resolved")]
-    minute = lambda k: datetime.fromtimestamp(now + k * 60, timezone.utc)  # noqa: E731
+    minute = lambda k: datetime.fromtimestamp(now + k * 60, UTC)  # noqa: E731
     assert excursions(engine) == [("out-of-range", minute(-26), minute(-12), 7)]
     assert notifications(engine) == [(alert_id, "opened", 1, True), (alert_id, "resolved", 1, True)]
     assert hooks.calls() == [(alert_id, "open"), (alert_id, "resolved")], "one message of each, none repeated"
@@ -270,7 +271,7 @@ def test_a_killed_scheduler_is_replaced_by_the_standby_which_then_does_its_work(
     wait_until(lambda: "is now the active scheduler" in standby.log(), 5, what="the standby to say it is active")
 
     # Its work: the fridge's only sensor last reported two hours ago, so it is silent.
-    last = datetime.now(timezone.utc) - timedelta(hours=2)
+    last = datetime.now(UTC) - timedelta(hours=2)
     Store(engine).write(Batch(readings=[(Reading(f"native:{SENSOR}", "native", SENSOR, last, 4.9), last)]))
     wait_until(lambda: alerts(engine), LEASE_S * 3, what="the new active scheduler to notice the silence")
     [(alert_id, *alert)] = alerts(engine)
@@ -313,7 +314,7 @@ def test_a_buffer_uploaded_in_pieces_raises_only_the_alarms_its_readings_show(cl
     found = alerts(engine)
     assert [alert[1:] for alert in found] == [("excursion", "out-of-range", "warning", "resolved")]
     alert_id = found[0][0]
-    minute = lambda k: datetime.fromtimestamp(now + k * 60, timezone.utc)  # noqa: E731
+    minute = lambda k: datetime.fromtimestamp(now + k * 60, UTC)  # noqa: E731
     assert excursions(engine) == [("out-of-range", minute(-100), minute(-70), 6)]
     assert hooks.calls() == [(alert_id, "open"), (alert_id, "resolved")], "nobody was told of a heat alarm"
 
@@ -342,7 +343,7 @@ def test_an_alarm_found_by_time_passing_is_not_resolved_by_a_redelivered_old_rea
         assert [alert[2:] for alert in alerts(engine)] == [("out-of-range", "warning", "open"),
                                                            ("heat", "alarm", "open")]
 
-        sent = datetime.now(timezone.utc)
+        sent = datetime.now(UTC)
         publisher.publish([native(prefix, SENSOR, 9.0, now - 45 * 60)])
         wait_until(lambda: last_seen(engine, f"native:{SENSOR}") >= sent and judged(13), 30,
                    what="ingest to receive and judge the copy")

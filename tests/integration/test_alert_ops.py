@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator
-from fridge_monitor.core.readings import Reading
 from fridge_monitor.alerts.scheduler import Lease
+from fridge_monitor.config import build_config
+from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
 
 def test_metrics_count_waiting_alerts_failed_deliveries_and_the_scheduler(database_url, engine_for):
     engine = engine_for(database_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     config = build_config({
         "database": {"url": database_url},
         "web": {"secret_key": "k" * 40},
@@ -40,7 +40,7 @@ def test_metrics_count_waiting_alerts_failed_deliveries_and_the_scheduler(databa
     evaluator.marked()
     evaluator.outbox.wait_idle(30)
     evaluator.outbox.close()
-    Lease(engine, timedelta(seconds=30), holder="box-1:42").acquire(datetime.now(timezone.utc))
+    Lease(engine, timedelta(seconds=30), holder="box-1:42").acquire(datetime.now(UTC))
 
     client = create_app(config, engine=engine, testing=True).test_client()
     metrics = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)

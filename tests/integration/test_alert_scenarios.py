@@ -12,14 +12,15 @@ no clock is faked.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.alerts.evaluate import marked_fridges
+from fridge_monitor.store import models as m
 from sensors import FridgePlan, Simulation
+
 from support import Publisher, cli, native, wait_until
 
 HISTORY = timedelta(hours=5)
@@ -88,7 +89,7 @@ def test_simulated_scenarios_raise_the_expected_alerts(database_url, make_config
     finally:
         publisher.close()
 
-    start = datetime.now(timezone.utc) - HISTORY
+    start = datetime.now(UTC) - HISTORY
     simulation = Simulation(mqtt_url, PLANS, interval_s=INTERVAL_S, speed=SPEED, seed=4, prefix=prefix,
                             start=start, count=int(HISTORY.total_seconds() // INTERVAL_S),
                             client_id=f"sim-{prefix.strip('/')}")

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as paho
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator
-from fridge_monitor.mqtt.client import shut_down
+from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.mqtt.client import shut_down
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
+
 from support import wait_until
 
-T0 = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 def retained_state(mqtt_url: str, topic: str) -> dict:

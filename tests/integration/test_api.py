@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Rejected, Store
+from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def reading(sensor, at, temp, battery=None):
@@ -41,7 +41,7 @@ def api(database_url, engine_for):
     """(app, bearer token, now): fridge A1 with an hour of minute readings at T0 and a fresh one now."""
     engine = engine_for(database_url)
     config = config_for(database_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, T0 - timedelta(days=1))
         user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)
@@ -152,8 +152,8 @@ def test_openapi_describes_every_api_route(api):
 
 
 def test_openapi_describes_the_webhook_body_field_by_field():
-    from fridge_monitor.core.escalation import EVENTS
     from fridge_monitor.alerts.notify.message import AlertMessage, mqtt_payload
+    from fridge_monitor.core.escalation import EVENTS
     from fridge_monitor.web.openapi import document
 
     doc = document()
@@ -162,8 +162,8 @@ def test_openapi_describes_the_webhook_body_field_by_field():
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AlertNotification")
     message = AlertMessage(alert_id=1, kind="excursion", event="reminder", state="open", severity="alarm",
                            fridge="A1", site="Clinic A", title="t", detail="d",
-                           started_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                           updated_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                           started_at=datetime(2026, 1, 1, tzinfo=UTC),
+                           updated_at=datetime(2026, 1, 1, tzinfo=UTC))
     body = json.loads(mqtt_payload(message))
     assert set(schema["properties"]) == set(body)
     assert set(schema["required"]) <= set(body)

@@ -8,17 +8,17 @@ the real clock, so expiry dates are chosen relative to today.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
@@ -26,7 +26,7 @@ GTIN = "09506000134352"
 SCAN = f"]d201{GTIN}17300131" "10C3709C3\x1d21SN0001"
 BOTOX = "Botox 100 U (onabotulinumtoxinA)"
 FAR = "2030-01-31"
-PAST = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+PAST = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
 class Clinic:
@@ -39,7 +39,7 @@ class Clinic:
             "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
             "fridges": [{"name": "A1", "site": "Clinic A"}, {"name": "B2", "site": "Clinic A"}],
         }, {}, {}, "test")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.tokens: dict[str, str] = {}
         with so.Session(engine) as session, session.begin():
             sync_config(session, config, now - timedelta(days=1))
@@ -270,7 +270,7 @@ def test_two_clients_take_the_last_vial_at_once_and_exactly_one_succeeds(clinic)
 
 def put_under_review(clinic: Clinic, lot_id: int) -> int:
     def add(s: so.Session) -> int:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         review = m.LotReview(lot_id=lot_id, fridge_id=clinic.fridge_ids["A1"], started_at=now - timedelta(hours=2),
                              ended_at=now - timedelta(hours=1), exposure_s=3600.0, peak_c=11.2, low_c=8.1, mkt_c=9.4,
                              reason="excursion in A1", created_at=now, created_by="system", updated_at=now)

@@ -7,19 +7,20 @@ On SQLite and PostgreSQL: ``users token create NAME --expires-days N``,
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
+
 from support import cli
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def token_events(engine) -> list[tuple[str, str, str | None, str | None]]:
 
 def test_an_expired_token_is_refused_with_401(setup):
     app, engine, _ = setup
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         olga = accounts.find_user(session, "olga")
         current = accounts.new_token(session, olga, actor="test", now=now, expires_at=now + timedelta(hours=1))
@@ -61,7 +62,7 @@ def test_an_expired_token_is_refused_with_401(setup):
 
 def test_create_with_an_expiry_from_the_command_line(setup):
     app, engine, env = setup
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     result = cli("users", "token", "create", "olga", "--expires-days", "30", env=env)
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip().splitlines()[-1]

@@ -6,16 +6,16 @@ someone with database access would, and the triggers refuse it on both databases
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Rejected, Store
+from fridge_monitor.store import models as m
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def stored(engine: sa.Engine) -> None:

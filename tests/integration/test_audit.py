@@ -7,21 +7,22 @@ access would, dropping the triggers that otherwise stop them.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from support import cli
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+from support import cli
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 COLUMNS = ("at", "actor", "action", "record_type", "record_id", "field", "old_value", "new_value", "reason",
            "prev_hash", "hash")
 

@@ -13,23 +13,22 @@ import json
 import os
 import stat
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as paho
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from support import cli, wait_until
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import anchors
-from fridge_monitor.store import audit_trail
-from fridge_monitor.store import models as m
+from fridge_monitor.alerts.scheduler import Scheduler
 from fridge_monitor.core.audit import GENESIS, entry_hash
 from fridge_monitor.mqtt.client import shut_down
-from fridge_monitor.alerts.scheduler import Scheduler
+from fridge_monitor.store import accounts, anchors, audit_trail
+from fridge_monitor.store import models as m
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+from support import cli, wait_until
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def mode(path: Path) -> int:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
+
 from support import cli
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

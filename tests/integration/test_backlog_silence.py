@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
-from fridge_monitor.config import load_config
 from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.alerts.scheduler import run_checks
+from fridge_monitor.config import load_config
+from fridge_monitor.store import models as m
+
 from support import Publisher, cli, native, wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -104,7 +105,7 @@ def heartbeat(engine: sa.Engine, client_id: str) -> Any:
 
 def start_caught_up(ingest: Any, engine: sa.Engine, client_id: str) -> None:
     """Start ingest and wait until its first marker is back: subscribed, and caught up with the broker."""
-    began = datetime.now(timezone.utc)
+    began = datetime.now(UTC)
     ingest.start()
     wait_until(lambda: (beat := heartbeat(engine, client_id)) and beat["caught_up_at"]
                and beat["caught_up_at"] >= began, 60, what="ingest to catch up with the broker")
@@ -141,14 +142,14 @@ def drain_while_checking(database_url: str, make_config: Callable[..., Any], eng
         publisher.publish(readings(prefix, now - 30 * 60 + EVERY_S, now))
         with engine.begin() as conn:
             conn.execute(sa.update(m.IngestHeartbeat).where(m.IngestHeartbeat.client_id == client_id).values(
-                caught_up_at=datetime.fromtimestamp(now - 30 * 60, timezone.utc),
-                beat_at=datetime.now(timezone.utc), stored_at=datetime.now(timezone.utc), connected=True))
+                caught_up_at=datetime.fromtimestamp(now - 30 * 60, UTC),
+                beat_at=datetime.now(UTC), stored_at=datetime.now(UTC), connected=True))
 
         # The scheduler's checks, again and again, while ingest drains the backlog.
         ingest.start()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            count, judged_at = stored(engine), datetime.now(timezone.utc)
+            count, judged_at = stored(engine), datetime.now(UTC)
             silent = silent_by_now(engine, judged_at)
             run_checks(engine, config, outbox)
             checks.append(Check(count, silent, no_data_alerts(engine)))
@@ -174,7 +175,7 @@ def test_a_30_minute_backlog_drained_while_the_checks_run_raises_no_no_data_alar
     assert [c.alerts for c in checks if c.alerts] == [], "a drain raised a no-data alarm"
     assert no_data_alerts(engine) == []
     # Drained, ingest's own marker came back: it is caught up with the broker.
-    drained = datetime.now(timezone.utc)
+    drained = datetime.now(UTC)
     wait_until(lambda: heartbeat(engine, client_id)["caught_up_at"] > drained - timedelta(seconds=3 * HEARTBEAT_S),
                30, what="ingest's marker back after the drain")
     assert "Traceback" not in ingest.log(), ingest.log_tail()
@@ -212,8 +213,8 @@ def test_without_ingest_a_silent_sensor_still_raises_no_data_after_its_gap(
     finally:
         publisher.close()
     with engine.begin() as conn:
-        conn.execute(sa.update(m.IngestHeartbeat).values(caught_up_at=datetime.fromtimestamp(now - 600, timezone.utc)))
-    wait_until(lambda: datetime.now(timezone.utc) - heartbeat(engine, client_id)["beat_at"]
+        conn.execute(sa.update(m.IngestHeartbeat).values(caught_up_at=datetime.fromtimestamp(now - 600, UTC)))
+    wait_until(lambda: datetime.now(UTC) - heartbeat(engine, client_id)["beat_at"]
                > timedelta(seconds=4 * HEARTBEAT_S), 30, what="ingest's heartbeat to go stale")
 
     done = cli("--config", str(path), "check")
@@ -234,7 +235,7 @@ def test_with_ingest_caught_up_a_silent_sensor_still_raises_no_data_after_its_ga
         start_caught_up(ingest, engine, client_id)
         publisher.publish([native(prefix, "quiet", 4.5, now - 180), native(prefix, "talking", 4.5, now - 180),
                            native(prefix, "talking", 4.6, now)])
-        sent = datetime.now(timezone.utc)
+        sent = datetime.now(UTC)
         wait_until(lambda: _count(engine, "native:talking") == 2 and (beat := heartbeat(engine, client_id))
                    and beat["caught_up_at"] and beat["caught_up_at"] >= sent, 60,
                    what="the readings stored and ingest caught up")

@@ -8,21 +8,22 @@ import json
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
+from fridge_monitor.core import manifest
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
-from fridge_monitor.core import manifest
+from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
+
 from support import REPO, cli, wait_until
 
-START = (datetime.now(timezone.utc) - timedelta(hours=7)).replace(minute=0, second=0, microsecond=0)
+START = (datetime.now(UTC) - timedelta(hours=7)).replace(minute=0, second=0, microsecond=0)
 
 
 def simulate(mqtt_url: str, prefix: str) -> None:
@@ -68,7 +69,7 @@ def filled(database_url, make_config, ingest_processes, engine_for, mqtt_url, pr
     with so.Session(engine) as session, session.begin():
         assert session.scalar(sa.select(sa.func.count()).select_from(m.LotReview)) >= 1
         lot_safety.record_disposition(session, lot_id=lot_id, decision="discarded", reference=None,
-                                      note="manufacturer: discard", actor="nina", now=datetime.now(timezone.utc))
+                                      note="manufacturer: discard", actor="nina", now=datetime.now(UTC))
     return path, engine
 
 
@@ -87,7 +88,7 @@ def test_a_bundle_of_simulated_data_verifies_and_every_changed_byte_is_named(fil
     path, engine = filled
     out = tmp_path / "bundle.zip"
     made = cli("--config", str(path), "export", "bundle", "--from", START.date().isoformat(),
-               "--to", datetime.now(timezone.utc).date().isoformat(), "--out", str(out))
+               "--to", datetime.now(UTC).date().isoformat(), "--out", str(out))
     assert made.returncode == 0, made.stderr
     assert "files" in made.stderr and "written to" in made.stderr
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fridge_monitor.core import manifest
 from fridge_monitor.core.audit import GENESIS, Entry, Stored, entry_hash
+
 from support import cli
 
-AT = datetime(2026, 3, 31, 22, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
 READINGS = b"measured_at_utc,fridge,sensor,temperature_c,received_at_utc\n"
 
 

@@ -4,24 +4,25 @@ the delivery log, the alert page, the API or the bundle's notifications CSV; on 
 from __future__ import annotations
 
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.reports import bundle
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.reports import bundle
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import client_for
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(hours=3)
 SECRETS = ("SECRET123", "T000", "TOKEN456", "hunter2")
 

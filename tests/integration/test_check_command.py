@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import models as m
+
 from support import cli
 
 
@@ -20,7 +21,7 @@ def test_check_raises_a_silence_once_and_says_so(database_url, make_config, engi
     first = cli("--config", str(path), "check")
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "checks done: 0 alert(s) opened, 0 updated"
-    last = datetime.now(timezone.utc) - timedelta(hours=2)
+    last = datetime.now(UTC) - timedelta(hours=2)
     Store(engine).write(Batch(readings=[(Reading("native:ins-1", "native", "ins-1", last, 4.9), last)]))
 
     second = cli("--config", str(path), "check")

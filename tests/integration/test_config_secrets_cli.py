@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 
 from fridge_monitor.mqtt.broker import free_port
+
 from support import cli, start_cli, wait_until
 
 SECRET = "s3cr3t-Pa55"

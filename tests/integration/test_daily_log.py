@@ -14,7 +14,7 @@ import csv
 import io
 import tomllib
 import types
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,32 +22,33 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store.sync import sync_config
 from fridge_monitor.reports.temperature_log import daily_log, fridge_stats, lot_stats
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
+from fridge_monitor.store.sync import sync_config
+
 from support import cli, render_toml
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 HOUR = timedelta(hours=1)
-NOW = datetime(2026, 11, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 5, tzinfo=UTC)
 HEADER = ("fridge,day,timezone,day_length_h,min_c,max_c,mean_c,mkt_c,first_reading_at_utc,first_reading_c,"
           "time_out_of_range_s,coverage,readings,excursions,excursion_rules,acknowledged_by")
 # Berlin, 25 October: 02:00-03:00 local happens twice (00:00-02:00 UTC); the fridge is at 9 °C through both.
-WARM = (datetime(2026, 10, 25, 0, tzinfo=timezone.utc), datetime(2026, 10, 25, 2, tzinfo=timezone.utc))
+WARM = (datetime(2026, 10, 25, 0, tzinfo=UTC), datetime(2026, 10, 25, 2, tzinfo=UTC))
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tz).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
 class Clinics:

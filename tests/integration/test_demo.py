@@ -10,6 +10,7 @@ import time
 import sqlalchemy as sa
 
 from fridge_monitor.mqtt.broker import free_port
+
 from support import REPO
 
 

@@ -9,20 +9,20 @@ Through the Flask test client, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import models as m
+from fridge_monitor.alerts.outbox import Outbox
+from fridge_monitor.alerts.scheduler import run_checks
 from fridge_monitor.config import build_config
 from fridge_monitor.core.heartbeat import Heartbeat
-from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.core.readings import Reading
-from fridge_monitor.alerts.scheduler import run_checks
 from fridge_monitor.ingest.batches import Batch, Store, record_heartbeat
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
@@ -37,7 +37,7 @@ def clinic(database_url, engine_for):
         "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
         "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
     }, {}, {}, "test")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, now - timedelta(days=1))
         user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)

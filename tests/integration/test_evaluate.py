@@ -6,22 +6,22 @@ marks the fridges for judgement), and judged with an explicit ``now``.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator, marked_fridges
+from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-T0 = datetime(2026, 10, 24, 20, 0, tzinfo=timezone.utc)  # 22:00 in Berlin, the evening before DST ends
+T0 = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)  # 22:00 in Berlin, the evening before DST ends
 
 
 def at(minutes: float) -> datetime:

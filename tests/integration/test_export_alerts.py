@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.store import models as m
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
+
 from support import cli
 
-T0 = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 ALERTS_HEADER = ("id,fridge,kind,rule,severity,started_at_utc,ended_at_utc,state,peak_c,low_c,"
                  "acknowledged_by,acknowledged_at_utc,action,subject,title")
 EXCURSIONS_HEADER = ("id,fridge,rule,started_at_utc,ended_at_utc,duration_s,peak_c,low_c,mkt_c,"

@@ -6,23 +6,23 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import audit_trail
-from fridge_monitor.reports import bundle
-from fridge_monitor.reports import export
-from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.reports import bundle, export
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
+
 from support import cli
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(hours=2)
 FORMULA = '=HYPERLINK("http://x")'
 

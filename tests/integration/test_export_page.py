@@ -6,23 +6,24 @@ import io
 import re
 import time
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.core import manifest
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
+from fridge_monitor.core import manifest
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import client_for
 
-DAY = datetime(2026, 11, 10, tzinfo=timezone.utc)
+DAY = datetime(2026, 11, 10, tzinfo=UTC)
 
 
 @pytest.fixture

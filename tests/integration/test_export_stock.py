@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,9 +13,10 @@ import sqlalchemy.orm as so
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
+
 from support import cli
 
-T0 = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
+T0 = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 HEADER = ("id,at_utc,fridge,product,lot,expiry,movement,quantity,user,reason,"
           "reason_code,counted,opened_vial,from_fridge,to_fridge,corrects")
 BOTOX = "Botox 100 U (onabotulinumtoxinA)"

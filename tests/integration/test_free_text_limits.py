@@ -3,24 +3,25 @@ shows the error next to the field, and the domain refuses it whatever the caller
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-
-from fridge_monitor.store import accounts
-from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.core import free_text
-from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
-from fridge_monitor.store import models as m
-from support import client_for
 from test_alert_pages import clinic as alert_clinic  # noqa: F401  (the alert pages' fixture)
 from test_alert_pages import heat_alarm, stored_alerts
 from test_api_inventory import BOTOX, Clinic, message
 from test_inventory_pages import EXPIRY, csrf, field_errors, held, ids
 from test_inventory_pages import clinic as pages_clinic  # noqa: F401  (the forms' fixture)
+
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core import free_text
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
+
+from support import client_for
 
 HUGE = "x" * 200_000
 
@@ -61,7 +62,7 @@ def test_a_200_kb_note_in_the_stock_form_is_shown_next_to_the_field(pages_clinic
 
 
 def test_the_domain_refuses_over_long_text_whatever_the_caller(api_clinic):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lot_id = api_clinic.receive("L-2", 2)["movement"]["lot"]["id"]
     fridge = api_clinic.fridge_ids["A1"]
     with pytest.raises(alerts.AckError, match="at most 2000 characters") as caught:
@@ -79,12 +80,12 @@ def test_the_domain_refuses_over_long_text_whatever_the_caller(api_clinic):
             api_clinic.run(call)
 
 
-def test_a_200_kb_acknowledgement_action_is_400_in_the_api_and_an_error_next_to_the_field_in_the_form(alert_clinic):
+def test_a_200_kb_acknowledgement_action_is_400_in_the_api_and_an_error_next_to_the_field_in_the_form(alert_clinic):  # noqa: F811  (the imported fixture)
     app, engine = alert_clinic
     alert_id = heat_alarm(engine)
     with so.Session(engine) as session, session.begin():
         user = session.scalar(sa.select(m.User).where(m.User.name == "nina"))
-        token = accounts.new_token(session, user, actor="test", now=datetime.now(timezone.utc))
+        token = accounts.new_token(session, user, actor="test", now=datetime.now(UTC))
     refused = app.test_client().post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"action": HUGE},
                                      headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 400

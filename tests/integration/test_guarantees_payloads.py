@@ -10,12 +10,13 @@ import csv
 import io
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from fridge_monitor.store import models as m
+
 from support import (
     Publisher,
     assert_exactly,
@@ -31,13 +32,13 @@ pytestmark = [pytest.mark.mosquitto]
 
 
 def _iso_z(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def test_backlog_list_is_stored_at_its_own_times_and_exported_in_order(database_url, ingest_rig, prefix):
     rig = ingest_rig(database_url)
     broker, path, ingest, engine = rig.broker, rig.config_path, rig.ingest, rig.engine
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     live_at = now - timedelta(seconds=30)
     # A logger's buffer after a Wi-Fi outage: 5 to 2 hours old, every 15 minutes, uploaded out of order,
     # with times as epoch seconds, as UTC ("Z") and with another offset.
@@ -81,7 +82,7 @@ def test_backlog_list_is_stored_at_its_own_times_and_exported_in_order(database_
     rows = [r for r in csv.DictReader(io.StringIO(result.stdout)) if r["sensor"] == "native:logger1"]
     measured = [datetime.fromisoformat(r["measured_at_utc"].replace("Z", "+00:00")) for r in rows]
     assert measured == sorted([*buffered, live_at]), "export is not the readings in time order at their own times"
-    for row, at in zip(rows, measured):
+    for row, at in zip(rows, measured, strict=False):
         received = datetime.fromisoformat(row["received_at_utc"].replace("Z", "+00:00"))
         assert abs(received - now) < timedelta(minutes=2), row
         if at != live_at:
@@ -115,7 +116,7 @@ def _bad_messages(prefix: str, now: datetime) -> list[tuple[str, bytes, str | tu
 def test_malformed_payloads_are_rejected_and_do_not_stop_ingest(database_url, ingest_rig, prefix):
     rig = ingest_rig(database_url)
     broker, ingest, engine = rig.broker, rig.ingest, rig.engine
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     good, expected = stream_expected(prefix, 400)
     bad = _bad_messages(prefix, now)
     stream: list[tuple[str, bytes]] = []

@@ -156,7 +156,7 @@ def test_shared_group_splits_the_stream_and_stops_cleanly(database_url, ingest_r
     tag = prefix.strip("/")
     ids = [f"fm-a-{tag}", f"fm-b-{tag}"]
     ingests = [ingest_processes(rig.config_path, "--shared-group", "g1", "--client-id", cid, name=cid) for cid in ids]
-    for ingest, cid in zip(ingests, ids):
+    for ingest, cid in zip(ingests, ids, strict=False):
         rig.start(ingest, cid)
     assert "$share/g1/" in broker_log(broker)
 

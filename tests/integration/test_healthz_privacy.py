@@ -4,22 +4,23 @@ database's error need a login or an API token (issue 12, item 12). On SQLite and
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
+from fridge_monitor.alerts.scheduler import Lease
 from fridge_monitor.config import build_config
 from fridge_monitor.core.heartbeat import Heartbeat
-from fridge_monitor.alerts.scheduler import Lease
 from fridge_monitor.ingest.batches import record_heartbeat
+from fridge_monitor.store import accounts
 from fridge_monitor.web import create_app
+
 from support import client_for
 
 
 def test_anonymous_healthz_shows_only_the_status_a_signed_in_one_the_details(database_url, engine_for):
     engine = engine_for(database_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         user = accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=now)
         token = accounts.new_token(session, user, actor="test", now=now)

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as paho
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import models as m
+from fridge_monitor.core.readings import RETAINED_WITHOUT_TIME
 from fridge_monitor.ingest.subscriber import Ingest
 from fridge_monitor.mqtt.client import shut_down
-from fridge_monitor.core.readings import RETAINED_WITHOUT_TIME
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
+
 from support import Publisher, client_for, wait_until
 
 
@@ -130,7 +131,7 @@ def make_config_with_secret(database_url: str, engine: sa.Engine):
     """The web side of the test: an admin "ada" and an API token, for the pages and /metrics."""
     from fridge_monitor.config import build_config
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         user = accounts.create_user(session, "ada", "admin", "correct horse battery", actor="test", now=now)
         token = accounts.new_token(session, user, actor="test", now=now)
@@ -142,7 +143,7 @@ def test_a_retained_message_without_its_own_time_gives_no_reading(
         database_url, ingests, engine_for, mqtt_url, mqtt_protocol, prefix):
     engine = engine_for(database_url)
     p = prefix
-    before = datetime.now(timezone.utc) - timedelta(hours=2)
+    before = datetime.now(UTC) - timedelta(hours=2)
     # A first ingest sees the ESPHome node alive once, so its sensor exists; then it stops.
     first = ingests.start(database_url, client_id=f"fm-first-{p.strip('/')}")
     publisher = Publisher(mqtt_url, f"pub-{p.strip('/')}", mqtt_protocol)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.ingest.subscriber import Ingest
+from fridge_monitor.store import models as m
+
 from support import Publisher, cli, wait_until
+
 
 def messages(p: str, TS: datetime) -> list[tuple[str, bytes | str]]:
     """One good message per format (plus availability), then malformed ones."""
@@ -50,7 +52,7 @@ EXPECTED = {
 
 
 def test_every_format_is_stored_and_exported(database_url, make_config, engine_for, mqtt_url, mqtt_protocol, prefix):
-    NOW = datetime.now(timezone.utc).replace(microsecond=0)
+    NOW = datetime.now(UTC).replace(microsecond=0)
     TS = NOW - timedelta(minutes=3)  # within Tasmota's clock tolerance, so its own Time counts
     config, path = make_config(database_url)
     engine = engine_for(database_url)
@@ -88,7 +90,7 @@ def test_every_format_is_stored_and_exported(database_url, make_config, engine_f
             assert measured == TS, sensor
         else:
             assert measured == received, sensor
-        assert abs(received - datetime.now(timezone.utc)) < timedelta(minutes=2)
+        assert abs(received - datetime.now(UTC)) < timedelta(minutes=2)
 
     with engine.connect() as conn:
         row = conn.execute(sa.select(m.Sensor.online, m.Sensor.battery_pct).where(m.Sensor.id == "native:a1-probe")).one()

@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.store import models as m
 from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
+from fridge_monitor.store import models as m
+
 from support import Publisher, broker_log, wait_subscribed, wait_until
 
 LIMIT_MB = 120
@@ -52,7 +53,7 @@ def start_ingest(protocol, database_url, broker, make_config, ingest_processes, 
 def publish_big_then_normal(broker, protocol, prefix, engine) -> list[tuple[str, int, int]]:
     """A 10 MiB message, then 3 readings; once the readings are stored: the rejected messages."""
     topic = f"{prefix}fridge-monitor/readings/probe"
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     normal = [(topic, json.dumps({"temperature_c": 4.0 + n, "ts": now - 10 + n})) for n in range(3)]
     publisher = Publisher(broker.url, f"pub-{prefix.strip('/')}", protocol)
     try:
@@ -116,7 +117,7 @@ def test_ingest_holds_at_most_inbox_max_messages(database_url, make_config, engi
             time.sleep(0.0005)
 
     topic = f"{prefix}fridge-monitor/readings/probe"
-    now = datetime.now(timezone.utc).timestamp()
+    now = datetime.now(UTC).timestamp()
     publisher = Publisher(mqtt_url, f"pub-{prefix.strip('/')}", mqtt_protocol)
     watcher = threading.Thread(target=watch, daemon=True)
     ingest.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,14 +17,13 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import audit_trail
-from fridge_monitor.core import gs1
+from fridge_monitor.core import gs1, lots
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.core import lots
-from fridge_monitor.store import models as m
 from fridge_monitor.inventory.ledger import InventoryError, UnknownGtin
+from fridge_monitor.store import audit_trail
+from fridge_monitor.store import models as m
 
-T0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)  # 10:00 in Berlin
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
 EXAMPLE_GTIN = "09506000134352"
 SCAN = f"]d201{EXAMPLE_GTIN}17270131" f"10C3709C3\x1d21SN0001"
@@ -224,7 +223,7 @@ def test_a_gtin_is_linked_once(rig):
 def test_expired_lots_are_refused_after_local_midnight(rig):
     lot_id = rig.lot(number="SHORT", expiry=date(2026, 3, 10))
     rig.run(lambda s: inventory.receive(s, lot_id=lot_id, fridge_id=rig.a1, quantity=3, actor="nurse.ana", now=T0))
-    last_minute = datetime(2026, 3, 10, 22, 59, tzinfo=timezone.utc)  # 23:59 in Berlin
+    last_minute = datetime(2026, 3, 10, 22, 59, tzinfo=UTC)  # 23:59 in Berlin
     rig.run(lambda s: inventory.use(s, lot_id=lot_id, fridge_id=rig.a1, actor="nurse.ana", now=last_minute))
     with pytest.raises(InventoryError, match="^lot SHORT .* expired on 2026-03-10: do not use it$"):
         rig.run(lambda s: inventory.use(s, lot_id=lot_id, fridge_id=rig.a1, actor="nurse.ana",

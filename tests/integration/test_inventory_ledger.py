@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory.ledger import InventoryError
 from fridge_monitor.store import migrate
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
-from fridge_monitor.inventory.ledger import InventoryError
 
-T0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 FRIDGES = 3
 LOTS = itertools.count(1)
 

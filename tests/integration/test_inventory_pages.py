@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.core import gs1
-from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
+from fridge_monitor.core import gs1
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import client_for
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
 USERS = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 GTIN = "0950600013435" + str(gs1.check_digit("0950600013435"))

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import audit_trail
+from fridge_monitor.store import accounts, audit_trail
 from fridge_monitor.store import models as m
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 GUESSES = 24
 MAX_FAILED = 5
 LOCKOUT = timedelta(minutes=15)

@@ -10,18 +10,18 @@ it tries; then a 429 page says how long to wait.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 REFUSED = accounts.refusal_message(5, timedelta(minutes=15))
 
 
@@ -31,7 +31,7 @@ def make_app(database_url, engine_for, attempts_per_minute: int):
         for name in ("nina", "lena", "dora"):
             accounts.create_user(session, name, "nurse", f"{name}-password-1", actor="test", now=NOW)
         lena = session.scalar(sa.select(m.User).where(m.User.name == "lena"))
-        lena.locked_until = datetime.now(timezone.utc) + timedelta(minutes=10)
+        lena.locked_until = datetime.now(UTC) + timedelta(minutes=10)
         dora = session.scalar(sa.select(m.User).where(m.User.name == "dora"))
         accounts.set_disabled(session, dora, True, actor="test", now=NOW, reason="left")
     config = build_config({"database": {"url": database_url},

@@ -6,25 +6,25 @@ and judged with an explicit clock; stock moves through the inventory service.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
-from fridge_monitor.core import lots
-from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.alerts.evaluate import Evaluator
-from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.config import build_config
+from fridge_monitor.core import lots
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import lot_safety
+from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-T0 = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -255,24 +255,24 @@ def test_expiry_warnings_at_each_horizon_in_the_site_time_zone_one_alert_each(ri
     def judge(moment: datetime) -> None:
         rig.judge(0, everything=True, now=moment)
 
-    judge(datetime(2026, 11, 25, 22, 59, tzinfo=timezone.utc))  # 23:59 on the 25th in Berlin: 91 days ahead
+    judge(datetime(2026, 11, 25, 22, 59, tzinfo=UTC))  # 23:59 on the 25th in Berlin: 91 days ahead
     assert rig.alerts() == []
-    judge(datetime(2026, 11, 25, 23, 1, tzinfo=timezone.utc))  # 00:01 on the 26th in Berlin: 90 days ahead
-    judge(datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc))
+    judge(datetime(2026, 11, 25, 23, 1, tzinfo=UTC))  # 00:01 on the 26th in Berlin: 90 days ahead
+    judge(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     subject = lot_safety.lot_subject(lot_id)
     assert rig.alerts() == [("lot-expiring", "90-days", subject, "open", None)]
     started = rig.run(lambda s: s.scalar(sa.select(m.Alert.started_at).where(m.Alert.kind == "lot-expiring")))
-    assert started == datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc)  # Berlin's midnight
-    judge(datetime(2027, 1, 25, 9, 0, tzinfo=timezone.utc))  # 30 days before
-    judge(datetime(2027, 2, 17, 9, 0, tzinfo=timezone.utc))  # 7 days before
-    judge(datetime(2027, 2, 20, 9, 0, tzinfo=timezone.utc))
+    assert started == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)  # Berlin's midnight
+    judge(datetime(2027, 1, 25, 9, 0, tzinfo=UTC))  # 30 days before
+    judge(datetime(2027, 2, 17, 9, 0, tzinfo=UTC))  # 7 days before
+    judge(datetime(2027, 2, 20, 9, 0, tzinfo=UTC))
     assert [(k, r, st) for k, r, _s, st, _e in rig.alerts()] == [
         ("lot-expiring", "90-days", "resolved"), ("lot-expiring", "30-days", "resolved"),
         ("lot-expiring", "7-days", "open")]
-    judge(datetime(2027, 2, 24, 22, 59, tzinfo=timezone.utc))  # 23:59 on its expiry day: still usable
+    judge(datetime(2027, 2, 24, 22, 59, tzinfo=UTC))  # 23:59 on its expiry day: still usable
     assert [k for k, *_ in rig.alerts()].count("lot-expired") == 0
-    judge(datetime(2027, 2, 24, 23, 0, tzinfo=timezone.utc))  # local midnight after it: expired, stock on hand
-    judge(datetime(2027, 2, 25, 9, 0, tzinfo=timezone.utc))
+    judge(datetime(2027, 2, 24, 23, 0, tzinfo=UTC))  # local midnight after it: expired, stock on hand
+    judge(datetime(2027, 2, 25, 9, 0, tzinfo=UTC))
     assert [(k, r, st) for k, r, _s, st, _e in rig.alerts()][-2:] == [
         ("lot-expiring", "7-days", "resolved"), ("lot-expired", "expired", "open")]
     severity = rig.run(lambda s: s.scalar(sa.select(m.Alert.severity).where(m.Alert.kind == "lot-expired")))
@@ -280,8 +280,8 @@ def test_expiry_warnings_at_each_horizon_in_the_site_time_zone_one_alert_each(ri
     # Discarded as expired: nothing on hand, the alarm resolves (and waits for its acknowledgement).
     rig.run(lambda s: inventory.discard(s, lot_id=lot_id, fridge_id=rig.fridge["A1"], quantity=3,
                                         reason_code="expired", actor="nurse.ana",
-                                        now=datetime(2027, 2, 25, 10, 0, tzinfo=timezone.utc)))
-    judge(datetime(2027, 2, 25, 10, 1, tzinfo=timezone.utc))
+                                        now=datetime(2027, 2, 25, 10, 0, tzinfo=UTC)))
+    judge(datetime(2027, 2, 25, 10, 1, tzinfo=UTC))
     assert [st for *_, st, _e in rig.alerts()] == ["resolved"] * 4
 
 

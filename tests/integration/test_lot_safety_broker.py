@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.alerts.evaluate import marked_fridges
+from fridge_monitor.core import lots
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
-from fridge_monitor.core import lots
 from fridge_monitor.store import models as m
-from fridge_monitor.alerts.evaluate import marked_fridges
+
 from support import Publisher, native, wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -42,7 +43,7 @@ def test_a_compressor_failure_over_the_broker_puts_exactly_the_lots_inside_under
     now = int(time.time())
 
     def minute(k: float) -> datetime:
-        return datetime.fromtimestamp(now + k * 60, timezone.utc)
+        return datetime.fromtimestamp(now + k * 60, UTC)
 
     try:
         # Ingest declares the fridges at start and stores a probe's reading once it has subscribed.
@@ -98,7 +99,7 @@ def test_a_compressor_failure_over_the_broker_puts_exactly_the_lots_inside_under
             m.Excursion.fridge_id == fridge["A1"], m.Excursion.rule == "out-of-range")).one()
         review_alerts = session.execute(sa.select(m.Alert.fridge_id, m.Alert.subject, m.Alert.state).where(
             m.Alert.kind == "lot-review")).all()
-        states = {lot_id: inventory.lot_status(session, lot_id, now=minute(1), tz=timezone.utc)
+        states = {lot_id: inventory.lot_status(session, lot_id, now=minute(1), tz=UTC)
                   for lot_id in (inside, moved_out, elsewhere, later)}
     assert reviews == [(inside, fridge["A1"], minute(-30), minute(-12), pytest.approx(11.7), excursion.id, "system")]
     assert excursion.started_at == minute(-30)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from fridge_monitor.store import migrate
+
 from support import cli
 
 

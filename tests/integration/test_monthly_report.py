@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,27 +18,28 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from click.testing import CliRunner
 
-from fridge_monitor.store import accounts
 from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.cli import main
+from fridge_monitor.config import build_config
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.reports import monthly as report
+from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.cli import main
-from fridge_monitor.config import build_config
-from fridge_monitor.alerts.evaluate import Evaluator
-from fridge_monitor.core.readings import Reading
-from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import REPO, missing_service
 
 ARTIFACTS = REPO / "test-artifacts"
 TZ = "Europe/Berlin"  # UTC+1 all November
-MONTH_START = datetime(2026, 10, 31, 23, 0, tzinfo=timezone.utc)  # 1 Nov 00:00 in Berlin
-FAILURE = datetime(2026, 11, 12, 9, 0, tzinfo=timezone.utc)  # 10:00 local: 9.5 °C for 90 minutes
+MONTH_START = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)  # 1 Nov 00:00 in Berlin
+FAILURE = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)  # 10:00 local: 9.5 °C for 90 minutes
 SILENT_DAYS = (20, 21)
-AFTER = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)  # when the report is made
+AFTER = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # when the report is made
 ACTION = "Moved the vials to fridge B2 and labelled them DO NOT USE; called the manufacturer"
 
 

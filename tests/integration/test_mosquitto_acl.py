@@ -25,6 +25,12 @@ from typing import Any
 import paho.mqtt.client as paho
 import pytest
 import sqlalchemy as sa
+
+from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.mqtt.client import shut_down
+from fridge_monitor.store import models as m
+
 from support import (
     REPO,
     broker_log,
@@ -34,11 +40,6 @@ from support import (
     wait_subscribed,
     wait_until,
 )
-
-from fridge_monitor.store import models as m
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.config import DEFAULT_SUBSCRIPTIONS
-from fridge_monitor.mqtt.client import shut_down
 
 pytestmark = [pytest.mark.mosquitto]
 

@@ -19,11 +19,7 @@ import paho.mqtt.client as paho
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from support import wait_until
 
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.config import build_config
-from fridge_monitor.mqtt.client import shut_down
 from fridge_monitor.alerts.notify import (
     AlertMessage,
     AppriseChannel,
@@ -33,6 +29,11 @@ from fridge_monitor.alerts.notify import (
     send_all,
 )
 from fridge_monitor.alerts.notify.message import email_body, email_subject, webhook_body
+from fridge_monitor.config import build_config
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.mqtt.client import shut_down
+
+from support import wait_until
 
 ALERT = AlertMessage(
     alert_id=7,

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.alerts.evaluate import Evaluator, marked_fridges
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.alerts.evaluate import Evaluator, marked_fridges
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import Publisher, cli, native, wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -84,8 +85,8 @@ def test_webhooks_name_the_event_opened_reminder_acknowledged_resolved(
         wait_until(probe_stored, 30, interval=0.3, what="ingest to store a probe reading")
         with so.Session(engine) as session, session.begin():
             nurse = accounts.create_user(session, "nina", "nurse", "correct horse battery", actor="test",
-                                         now=datetime.now(timezone.utc))
-            token = accounts.new_token(session, nurse, actor="test", now=datetime.now(timezone.utc))
+                                         now=datetime.now(UTC))
+            token = accounts.new_token(session, nurse, actor="test", now=datetime.now(UTC))
 
         # In range, then 9.5 °C from 40 to 24 minutes ago: the out-of-range warning opens.
         publisher.publish([at(k, 5.0) for k in (-46, -44, -42)] + [at(k, 9.5) for k in range(-40, -23, 2)])
@@ -136,7 +137,7 @@ def test_a_warning_that_becomes_an_alarm_is_told_as_changed(database_url, engine
     from fridge_monitor.config import build_config
 
     engine = engine_for(database_url)
-    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     config = build_config({
         "database": {"url": database_url},
         "sites": [{"name": "Clinic", "timezone": "Europe/Berlin"}],

@@ -13,25 +13,24 @@ import re
 import stat
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from support import cli
 
-from fridge_monitor.store import accounts
-from fridge_monitor.reports import bundle
-from fridge_monitor.reports import export_jobs
-from fridge_monitor.store import migrate
+from fridge_monitor.config import build_config
+from fridge_monitor.reports import bundle, export_jobs
+from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store import files as storage
 from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.web import create_app
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+from support import cli
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 OLD_KEY = "a-key-an-older-version-kept-in-the-database-0123456789"
 
 

@@ -8,16 +8,15 @@ does not declare its roles is refused to all.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy.orm as so
-
 from werkzeug.routing import IntegerConverter
 
+from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.config import build_config
 from fridge_monitor.web import create_app
 from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
 
@@ -27,7 +26,7 @@ PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
 # exports.csv_file and exports.download: downloads, POST only because each writes an audit event
 AUDITOR_MAY_POST = {"auth.logout", "auth.preferences", "api.scan", "exports.make_bundle", "exports.csv_file",
                     "exports.download"}
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from fridge_monitor.mqtt.broker import free_port
+
 from support import Publisher, cli, start_cli, wait_until
 
 
@@ -27,7 +28,7 @@ def test_run_with_embedded_broker_stores_readings_and_stops_on_sigterm(tmp_path,
     try:
         wait_until(lambda: "subscribing to" in log.read_text(), 30, what="run to connect to its embedded broker")
         publisher = Publisher(f"mqtt://127.0.0.1:{port}", "run-test-pub")
-        ts = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        ts = datetime.now(UTC).replace(microsecond=0).isoformat()
         publisher.publish([("fridge-monitor/readings/a1-probe", json.dumps({"temperature_c": 4.4, "ts": ts}))])
         publisher.close()
         engine = sa.create_engine(sqlite_url)

@@ -5,20 +5,21 @@ nosniff, a same-origin referrer, DENY framing, no-store on everything but static
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
 from support import client_for
 
-DAY = datetime(2026, 11, 10, tzinfo=timezone.utc)
+DAY = datetime(2026, 11, 10, tzinfo=UTC)
 
 
 def make_site(database_url, engine_for, tmp_path, *, https: bool):

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
-from fridge_monitor.ingest.subscriber import Ingest
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.ingest.subscriber import Ingest
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
+
 from support import Publisher, wait_until
 
 CAP = 5
@@ -48,7 +49,7 @@ def registrations(engine: sa.Engine) -> list[str]:
 
 
 def reading(n: int) -> str:
-    return json.dumps({"temperature_c": 4.0 + n / 10, "ts": datetime.now(timezone.utc).isoformat()})
+    return json.dumps({"temperature_c": 4.0 + n / 10, "ts": datetime.now(UTC).isoformat()})
 
 
 def test_new_sensor_ids_past_the_cap_are_kept_as_rejected_until_room_is_made(
@@ -123,7 +124,7 @@ def test_a_cap_of_zero_registers_no_unknown_sensor(database_url, make_config, en
 
 
 def web(database_url: str, engine: sa.Engine):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         user = accounts.create_user(session, "ada", "admin", "correct horse battery", actor="test", now=now)
         token = accounts.new_token(session, user, actor="test", now=now)
@@ -157,7 +158,7 @@ def post(client, url: str, data: dict[str, str]):
 
 def test_long_sensor_lists_come_a_page_at_a_time(database_url, engine_for):
     engine = engine_for(database_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     Store(engine).write(Batch(readings=[(Reading(f"native:s{n:03}", "native", f"s{n:03}", now, 4.0), now)
                                         for n in range(120)]))
     app, _token = web(database_url, engine)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
+from fridge_monitor.store import accounts
 from fridge_monitor.web import create_app
+
 from support import client_for
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 HOSTILE = [
     "//evil.example/phish",

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)  # 10:00 in Berlin
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 
 def reading(sensor: str, minutes: int, temp: float) -> tuple[Reading, datetime]:
@@ -34,7 +34,7 @@ def site(database_url, engine_for):
         "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
         "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1", "native:a1-backup"]}],
     }, {}, {}, "test")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, T0 - timedelta(days=30))
         user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)

@@ -7,7 +7,7 @@ page; and migration 0010 keeps existing look-alike users able to sign in.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,14 +15,14 @@ import sqlalchemy.orm as so
 from alembic import command
 from werkzeug.security import generate_password_hash
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import migrate
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
+from fridge_monitor.store import accounts, migrate
+from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
+
 from support import cli
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

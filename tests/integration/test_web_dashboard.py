@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.store import accounts
-from fridge_monitor.store import models as m
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.core.status import workday_start
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
@@ -45,7 +45,7 @@ def web(database_url, engine_for):
         "sites": [{"name": "Clinic A", "timezone": TZ}, {"name": "Clinic B", "timezone": TZ}],
         "fridges": FRIDGES,
     }, {}, {}, "test")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, now - timedelta(days=400))
         user = accounts.create_user(session, "nina", "nurse", PASSWORD, actor="test", now=now)
@@ -68,10 +68,10 @@ def web(database_url, engine_for):
     ]))
     # DST: the night the clocks went forward in Berlin (29 March 2026 is a 23-hour day).
     store.write(Batch(readings=[
-        reading("native:dst", datetime(2026, 3, 28, 22, 30, tzinfo=timezone.utc), 3.0),  # 23:30 CET, 28th
-        reading("native:dst", datetime(2026, 3, 28, 23, 30, tzinfo=timezone.utc), 7.5),  # 00:30 CET, 29th
-        reading("native:dst", datetime(2026, 3, 29, 21, 30, tzinfo=timezone.utc), 2.5),  # 23:30 CEST, 29th
-        reading("native:dst", datetime(2026, 3, 29, 22, 30, tzinfo=timezone.utc), 6.0),  # 00:30 CEST, 30th
+        reading("native:dst", datetime(2026, 3, 28, 22, 30, tzinfo=UTC), 3.0),  # 23:30 CET, 28th
+        reading("native:dst", datetime(2026, 3, 28, 23, 30, tzinfo=UTC), 7.5),  # 00:30 CET, 29th
+        reading("native:dst", datetime(2026, 3, 29, 21, 30, tzinfo=UTC), 2.5),  # 23:30 CEST, 29th
+        reading("native:dst", datetime(2026, 3, 29, 22, 30, tzinfo=UTC), 6.0),  # 00:30 CEST, 30th
     ]))
     app = create_app(config, engine=engine, testing=True)
     client = app.test_client()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from fridge_monitor.core.audit import (
     GENESIS,
@@ -16,7 +16,7 @@ from fridge_monitor.core.audit import (
     verify,
 )
 
-T0 = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 def chain(*entries: Entry) -> list[Stored]:

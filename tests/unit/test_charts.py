@@ -1,10 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fridge_monitor.core.charts import Point, Series, convert, nice_ticks, render, segments, time_ticks
 
-T0 = datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc)
-UTC = timezone.utc
+T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 
 
 def at(minutes):
@@ -68,14 +67,14 @@ def test_time_labels_are_in_the_site_time_zone():
     berlin = ZoneInfo("Europe/Berlin")
     ticks = time_ticks(T0, T0 + timedelta(hours=12), berlin, most=8)
     assert [label for _, label in ticks] == ["02:00", "04:00", "06:00", "08:00", "10:00", "12:00"]
-    assert ticks[0][0] == datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)  # 02:00 in Berlin
+    assert ticks[0][0] == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 02:00 in Berlin
     svg = chart([], start=T0, end=T0 + timedelta(hours=12), tz=berlin)
     assert ">02:00</text>" in svg
 
 
 def test_day_ticks_follow_local_midnight_across_dst():
     berlin = ZoneInfo("Europe/Berlin")
-    start = datetime(2026, 3, 27, 12, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
     ticks = time_ticks(start, start + timedelta(days=4), berlin)
     assert [(t.isoformat(), label) for t, label in ticks] == [
         ("2026-03-27T23:00:00+00:00", "28 Mar"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fridge_monitor.core import checks
 from fridge_monitor.core.rules import PRESETS, episodes
 
-T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 CDC = PRESETS["cdc-refrigerator"]
 GAP = timedelta(minutes=35)
 
@@ -91,7 +91,7 @@ def test_calibration_due_warns_30_days_ahead_by_the_site_calendar():
     today = date(2026, 12, 1)
     assert checks.calibration_findings([sensor(due=date(2027, 1, 1))], today, tz, 30) == []
     found = checks.calibration_findings([sensor(due=date(2026, 12, 31))], today, tz, 30)
-    assert [(f.severity, f.start) for f in found] == [("warning", datetime(2026, 11, 30, 23, 0, tzinfo=timezone.utc))]
+    assert [(f.severity, f.start) for f in found] == [("warning", datetime(2026, 11, 30, 23, 0, tzinfo=UTC))]
     assert found[0].detail == "The calibration of sensor native:p is due on 2026-12-31 (in 30 days)."
     overdue = checks.calibration_findings([sensor(due=date(2026, 11, 28))], today, tz, 30)
     assert overdue[0].severity == "alarm"

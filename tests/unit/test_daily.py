@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,11 +15,11 @@ NEW_YORK = ZoneInfo("America/New_York")
 GAP = timedelta(minutes=35)
 HOURLY_GAP = timedelta(minutes=65)  # hourly readings hold until the next
 HOUR = timedelta(hours=1)
-LATER = datetime(2027, 1, 1, tzinfo=timezone.utc)
+LATER = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def hourly(start: datetime, hours: int, celsius: float = 5.0) -> list[tuple[datetime, float]]:
@@ -89,15 +89,15 @@ def test_a_workday_start_the_clocks_skip_falls_just_after_the_jump():
 
 def test_two_readings_at_one_instant_the_first_given_is_the_first_reading():
     day = date(2026, 11, 20)
-    lo, _ = day_bounds(day, timezone.utc)
-    [log] = split_days([(lo, 4.0), (lo, 6.0)], day, day, timezone.utc, 2.0, 8.0, GAP, now=LATER)
+    lo, _ = day_bounds(day, UTC)
+    [log] = split_days([(lo, 4.0), (lo, 6.0)], day, day, UTC, 2.0, 8.0, GAP, now=LATER)
     assert log.first_reading == (lo, 4.0)
 
 
 def test_today_stops_at_now_and_later_days_are_left_out():
     now = utc(2026, 11, 20, 12)
     series = hourly(utc(2026, 11, 19), 37)
-    log = split_days(series, date(2026, 11, 19), date(2026, 11, 22), timezone.utc, 2.0, 8.0, HOURLY_GAP, now=now)
+    log = split_days(series, date(2026, 11, 19), date(2026, 11, 22), UTC, 2.0, 8.0, HOURLY_GAP, now=now)
     assert [d.day for d in log] == [date(2026, 11, 19), date(2026, 11, 20)]
     today = log[-1]
     assert today.length == timedelta(hours=24)
@@ -111,7 +111,7 @@ def test_a_silent_day_has_no_figures_and_no_coverage():
 
 
 def test_excursions_and_acknowledgements_belong_to_every_day_their_episode_touched():
-    tz = timezone.utc
+    tz = UTC
     excursions = [
         Episode(utc(2026, 11, 19, 23), utc(2026, 11, 20, 1), "heat"),  # over midnight: both days
         Episode(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "out-of-range"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +14,7 @@ from fridge_monitor.core.lots import Holding
 from fridge_monitor.core.products import USP_CRT, Product, StorageRange
 from fridge_monitor.core.rules import PRESETS, AlarmProfile, Rule, episodes
 
-T0 = datetime(2026, 6, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 CDC = PRESETS["cdc-refrigerator"]
 WHO = PRESETS["who-30dtr"]
 MIN = timedelta(minutes=1)

@@ -3,11 +3,11 @@ severity — each message named by its event."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fridge_monitor.core.escalation import AlertTimes, Policy, Target, due, still_wanted
 
-T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 POLICY = Policy(tier_delay=timedelta(minutes=15), reminder=timedelta(minutes=30))
 WARD = Target("ward-email", "email", 1)
 COORDINATOR = Target("coordinator-hook", "webhook", 2)

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,23 +8,23 @@ from fridge_monitor.reports.export import PeriodError, iso_utc, parse_period
 
 def test_dates_cover_whole_days_in_utc():
     assert parse_period("2026-11-01", "2026-11-30") == (
-        datetime(2026, 11, 1, tzinfo=timezone.utc),
-        datetime(2026, 12, 1, tzinfo=timezone.utc),
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
     )
 
 
 def test_dates_are_read_in_the_given_zone_across_dst():
     berlin = ZoneInfo("Europe/Berlin")
     start, end = parse_period("2026-03-29", "2026-03-29", berlin)  # spring forward: a 23-hour day
-    assert start == datetime(2026, 3, 28, 23, 0, tzinfo=timezone.utc)
-    assert end == datetime(2026, 3, 29, 22, 0, tzinfo=timezone.utc)
+    assert start == datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+    assert end == datetime(2026, 3, 29, 22, 0, tzinfo=UTC)
     assert (end - start).total_seconds() == 23 * 3600
 
 
 def test_datetimes_are_exact_bounds():
     assert parse_period("2026-11-25T10:00:00Z", "2026-11-25T12:30:00+01:00") == (
-        datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc),
-        datetime(2026, 11, 25, 11, 30, tzinfo=timezone.utc),
+        datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+        datetime(2026, 11, 25, 11, 30, tzinfo=UTC),
     )
 
 
@@ -38,5 +38,5 @@ def test_bad_periods(start, end, message):
 
 
 def test_iso_utc_keeps_microseconds_only_when_present():
-    assert iso_utc(datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)) == "2026-11-25T10:00:00Z"
+    assert iso_utc(datetime(2026, 11, 25, 10, 0, tzinfo=UTC)) == "2026-11-25T10:00:00Z"
     assert iso_utc(datetime(2026, 11, 25, 11, 0, 0, 500000, tzinfo=ZoneInfo("Europe/Berlin"))) == "2026-11-25T10:00:00.500000Z"

@@ -6,13 +6,13 @@ storing holds the judgement back to 09:30; gone, disconnected, stuck, too far
 behind or never caught up, it changes nothing.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fridge_monitor.core import checks
 from fridge_monitor.core.heartbeat import Heartbeat, draining_until, heard_until, is_marker_topic, marker_topic
 from fridge_monitor.core.status import Latest, State, is_silent, state
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 GAP = timedelta(minutes=2)
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from fridge_monitor.inventory import lot_safety
-from fridge_monitor.config import ConfigError, build_config
 from fridge_monitor.alerts.notify.message import GENERIC_STEPS, STEPS, AlertMessage, email_body
+from fridge_monitor.config import ConfigError, build_config
+from fridge_monitor.inventory import lot_safety
 
 MESSAGE = AlertMessage(
     alert_id=7, kind="lot-review", event="opened", state="open", severity="alarm", fridge="Cabinet", site="Clinic",
     title="Lot C3709C3 (Botox) under review: do not use", detail="In Cabinet, outside 2 to 8 °C for 2 h.",
-    started_at=datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc),
-    updated_at=datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc), timezone="Europe/Berlin",
+    started_at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
+    updated_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC), timezone="Europe/Berlin",
 )
 
 

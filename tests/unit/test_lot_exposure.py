@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from fridge_monitor.core import exposure
 from fridge_monitor.core.lots import Holding
 from fridge_monitor.core.products import Product, StorageRange
 
-T0 = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 GAP = timedelta(minutes=35)
 CLEAR = timedelta(minutes=10)
 

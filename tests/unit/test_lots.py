@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fridge_monitor.core.lots import (
@@ -18,7 +18,6 @@ from fridge_monitor.core.lots import (
     warning_horizon,
 )
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)

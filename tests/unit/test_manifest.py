@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from fridge_monitor.core import manifest
 from fridge_monitor.core.audit import GENESIS, Entry, Stored, entry_hash
 
-AT = datetime(2026, 3, 31, 22, 0, 0, 123456, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 31, 22, 0, 0, 123456, tzinfo=UTC)
 FILES = {
     "readings.csv": b"measured_at_utc,fridge,sensor,temperature_c,received_at_utc\n"
                     b"2026-03-01T00:00:00Z,A1,native:a1,4.2,2026-03-01T00:00:01Z\n",

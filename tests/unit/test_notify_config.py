@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fridge_monitor.config import ChannelDecl, ConfigError, build_config
 from fridge_monitor.alerts.notify import (
     AppriseChannel,
     EmailChannel,
@@ -16,6 +15,7 @@ from fridge_monitor.alerts.notify import (
     next_attempt,
     retry_delay,
 )
+from fridge_monitor.config import ChannelDecl, ConfigError, build_config
 
 
 def channels(*tables: dict, extra: dict | None = None) -> tuple[ChannelDecl, ...]:

@@ -91,7 +91,7 @@ use or discard.
 Then acknowledge the alert with the action you took: http://127.0.0.1:8000/alerts/42
 
 Alert 42 (excursion, alarm), updated 2026-11-25 12:01 CET.
--- 
+--\x20
 Fridge Monitor
 """
 

@@ -1,6 +1,6 @@
 """The dispatcher, validation, explain() and the shared parsing helpers."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -27,7 +27,6 @@ from fridge_monitor.core.readings import (
     Rejection,
 )
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 

@@ -1,14 +1,14 @@
 """Home Assistant discovery configs (as ESPHome publishes them): what an entity's state measures."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from fridge_monitor.core.parsers import explain, parse
 from fridge_monitor.core.readings import Entity, ParseContext, ParseResult, Rejection
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 CONFIG_TOPIC = "homeassistant/sensor/pharmacy-fridge/fridge_temperature/config"
 

@@ -5,7 +5,7 @@ A state is a number with no unit; it is a temperature only when a
 failing both, when the entity's name says "temp".
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +21,6 @@ from fridge_monitor.core.readings import (
     Rejection,
 )
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 NO_DISCOVERY = ('its name does not say "temp", and neither a discovery config nor '

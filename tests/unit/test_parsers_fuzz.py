@@ -2,7 +2,7 @@
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 
 from fridge_monitor.core import parsers
 from fridge_monitor.core.parsers import explain, parse
-from fridge_monitor.core.parsers.validate import check
 from fridge_monitor.core.parsers.esphome import entity_kind
+from fridge_monitor.core.parsers.validate import check
 from fridge_monitor.core.readings import SUBSCRIPTION_FORMATS, EntityKind, ParseContext, ParseResult
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

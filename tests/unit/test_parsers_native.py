@@ -1,13 +1,12 @@
 """Fridge Monitor's own JSON format on .../readings/<sensor>."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from fridge_monitor.core.parsers import native, parse
 from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Reading, Rejection
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 TOPIC = "t123/fridge-monitor/readings/a1-probe"

@@ -1,13 +1,12 @@
 """A retained message (handed over on subscribe, however old) is a reading only with its own time."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.readings import RETAINED_WITHOUT_TIME, Availability, ParseContext, ParseResult, Rejection
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 RETAINED = ParseContext(received_at=NOW, retained=True, base_topic="zigbee2mqtt")
 LIVE = ParseContext(received_at=NOW, base_topic="zigbee2mqtt")

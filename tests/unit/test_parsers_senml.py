@@ -1,13 +1,12 @@
 """SenML (RFC 8428) packs on .../senml/<device>."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.readings import Availability, BatteryLevel, ParseContext, ParseResult, Reading, Rejection
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 TOPIC = "t123/senml/cold-room-1"

@@ -1,14 +1,13 @@
 """Shelly Gen1 and Gen2+ MQTT messages."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.readings import Availability, BatteryLevel, ParseContext, ParseResult, Reading, Rejection
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, 1, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 

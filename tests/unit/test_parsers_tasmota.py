@@ -1,6 +1,6 @@
 """Tasmota telemetry on .../tele/<device>/SENSOR and LWT."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,7 +8,6 @@ import pytest
 from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Reading, Rejection
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 WINTER = datetime(2026, 11, 25, 10, 0, 20, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 10, 0, 20, tzinfo=UTC)

@@ -1,13 +1,12 @@
 """zigbee2mqtt device messages on .../<friendly name>."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Reading, Rejection
 
-UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 TOPIC = "t123/zigbee2mqtt/vaccine-fridge-1"

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -58,9 +58,9 @@ def test_freezing_damages_only_products_that_must_not_freeze():
 
 
 def test_beyond_use_time():
-    opened = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+    opened = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     assert beyond_use_at(BOTOX, opened) == opened + timedelta(hours=24)
-    assert beyond_use_at(VARICELLA, opened) == datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+    assert beyond_use_at(VARICELLA, opened) == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     assert beyond_use_at(Product("Tdap vaccine", (FRIDGE,)), opened) is None
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from fridge_monitor.reports import monthly as report
 from fridge_monitor.core.charts import Point, Series
+from fridge_monitor.reports import monthly as report
 
-START = datetime(2026, 1, 31, 23, 0, tzinfo=timezone.utc)  # 1 Feb 2026 00:00 in Berlin
-END = datetime(2026, 2, 28, 23, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)  # 1 Feb 2026 00:00 in Berlin
+END = datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
 
 
 def a_month(**changes: object) -> report.MonthlyLog:
@@ -24,7 +24,7 @@ def a_month(**changes: object) -> report.MonthlyLog:
         start=START, end=END, days=days, chart=(Series("native:k1 (primary)", points),),
         chart_gap=timedelta(minutes=95), excursions=(), lots=(), sensors=(),
         summary=report.Summary(3.9, 5.1, 4.5, 4.5, 0.0, 0.99, 1344),
-        generated_at=datetime(2026, 3, 1, 7, 0, tzinfo=timezone.utc), generated_by="Łukasz − admin",
+        generated_at=datetime(2026, 3, 1, 7, 0, tzinfo=UTC), generated_by="Łukasz − admin",
         audit_head=(7, "ab" * 32),
     )
     return dataclasses.replace(log, **changes)

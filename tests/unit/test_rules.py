@@ -1,5 +1,5 @@
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +19,7 @@ from fridge_monitor.core.rules import (
     profile_from_config,
 )
 
-T0 = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 CDC = PRESETS["cdc-refrigerator"]
 FREEZER = PRESETS["cdc-freezer"]
 WHO = PRESETS["who-30dtr"]
@@ -313,13 +313,13 @@ def warm_days(first: datetime, hours: int, value=9.0):
     (date(2026, 6, 1), 24),
 ])
 def test_daily_time_out_of_range_on_dst_days(day, hours):
-    readings = warm_days(datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - timedelta(days=1), 72)
+    readings = warm_days(datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=1), 72)
     assert daily_time_out_of_range(CDC, readings, BERLIN, day, GAP) == timedelta(hours=hours)
 
 
 def test_daily_time_out_of_range_counts_known_time_only():
     day = date(2026, 3, 29)
-    local_midnight = datetime(2026, 3, 28, 23, 0, tzinfo=timezone.utc)
+    local_midnight = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
     readings = [
         (local_midnight - timedelta(minutes=10), 9.0),  # holds 10 min into the day
         (local_midnight + timedelta(minutes=10), 5.0),

@@ -7,7 +7,7 @@ the sensor ids ``--list-sensors`` prints, and malformed ones become none.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ from sensors.device import Device, FridgePlan, Publish, plan_sensor_ids
 from sensors.formats import FORMATS, Sample, make_format
 
 T0 = 1795600800.0  # 2026-11-25T10:00:00Z
-RECEIVED = datetime.fromtimestamp(T0 + 20 * 60, timezone.utc)
+RECEIVED = datetime.fromtimestamp(T0 + 20 * 60, UTC)
 CTX = ParseContext(received_at=RECEIVED)
 
 

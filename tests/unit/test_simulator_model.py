@@ -31,7 +31,7 @@ def longest_run_min(points: list[tuple[float, float | None]], predicate) -> floa
 
 
 def crossings(values: list[float], threshold: float) -> int:
-    return sum(1 for a, b in zip(values, values[1:]) if (a >= threshold) != (b >= threshold))
+    return sum(1 for a, b in zip(values, values[1:], strict=False) if (a >= threshold) != (b >= threshold))
 
 
 # -- the physics ----------------------------------------------------------------

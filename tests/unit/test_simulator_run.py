@@ -6,7 +6,7 @@ import io
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -139,7 +139,7 @@ def test_a_stop_event_ends_the_run_cleanly() -> None:
         ({"count": 0}, "count must be at least 1"),
         ({"qos": 3}, "QoS must be 0, 1 or 2"),
         ({"prefix": "a/#/"}, "must not contain"),
-        ({"start": datetime(2999, 1, 1, tzinfo=timezone.utc)}, "start time is in the future"),
+        ({"start": datetime(2999, 1, 1, tzinfo=UTC)}, "start time is in the future"),
         ({"broker_url": "mqtts://host"}, "must start with mqtt://"),
     ],
 )

@@ -1,9 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fridge_monitor.core.status import Latest, State, age, state, workday_start
 
-NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 GAP = timedelta(minutes=15)
 
 
@@ -31,9 +31,9 @@ def test_silence_is_never_ok():
 
 def test_workday_starts_at_local_midnight_across_dst():
     berlin = ZoneInfo("Europe/Berlin")
-    assert workday_start(NOW, berlin) == datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
-    summer = datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)
-    assert workday_start(summer, berlin) == datetime(2026, 6, 30, 22, 0, tzinfo=timezone.utc)
+    assert workday_start(NOW, berlin) == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
+    assert workday_start(summer, berlin) == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
 
 
 def test_age_is_compact():
@@ -78,14 +78,14 @@ def test_every_state_has_text_and_an_icon():
 def test_workday_boundaries():
     berlin = ZoneInfo("Europe/Berlin")
     # A minute before and after local midnight belong to different workdays.
-    before = datetime(2026, 11, 24, 22, 59, tzinfo=timezone.utc)
-    after = datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
-    assert workday_start(before, berlin) == datetime(2026, 11, 23, 23, 0, tzinfo=timezone.utc)
+    before = datetime(2026, 11, 24, 22, 59, tzinfo=UTC)
+    after = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+    assert workday_start(before, berlin) == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
     assert workday_start(after, berlin) == after
     # The day clocks go forward (29 March 2026) starts at 23:00 UTC the evening before; the next at 22:00.
-    assert workday_start(datetime(2026, 3, 29, 12, 0, tzinfo=timezone.utc), berlin) == datetime(
-        2026, 3, 28, 23, 0, tzinfo=timezone.utc)
-    assert workday_start(datetime(2026, 3, 30, 12, 0, tzinfo=timezone.utc), berlin) == datetime(
-        2026, 3, 29, 22, 0, tzinfo=timezone.utc)
+    assert workday_start(datetime(2026, 3, 29, 12, 0, tzinfo=UTC), berlin) == datetime(
+        2026, 3, 28, 23, 0, tzinfo=UTC)
+    assert workday_start(datetime(2026, 3, 30, 12, 0, tzinfo=UTC), berlin) == datetime(
+        2026, 3, 29, 22, 0, tzinfo=UTC)
     kolkata = ZoneInfo("Asia/Kolkata")
-    assert workday_start(NOW, kolkata) == datetime(2026, 11, 24, 18, 30, tzinfo=timezone.utc)
+    assert workday_start(NOW, kolkata) == datetime(2026, 11, 24, 18, 30, tzinfo=UTC)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fridge_monitor.store import files as storage
 from fridge_monitor.config import build_config
+from fridge_monitor.store import files as storage
 
 
 def config_for(url: str):

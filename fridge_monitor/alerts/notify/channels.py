@@ -26,7 +26,6 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from fridge_monitor.config import ChannelDecl
 from fridge_monitor.alerts.notify.message import (
     SIGNATURE_HEADER,
     AlertMessage,
@@ -38,6 +37,7 @@ from fridge_monitor.alerts.notify.message import (
     signature,
     webhook_body,
 )
+from fridge_monitor.config import ChannelDecl
 
 log = logging.getLogger(__name__)
 
@@ -368,4 +368,4 @@ def send_all(channels: Iterable[Channel], message: AlertMessage) -> list[tuple[C
     if not channels:
         return []
     with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix="notify") as pool:
-        return list(zip(channels, pool.map(lambda c: c.send(message), channels)))
+        return list(zip(channels, pool.map(lambda c: c.send(message), channels), strict=False))

@@ -6,11 +6,10 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Rejection
 
-UTC = timezone.utc
 # Stricter than float(): no "inf", no "1_000", no spaces inside.
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
