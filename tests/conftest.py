@@ -175,13 +175,23 @@ def postgres_url(postgres_admin: sa.Engine, postgres_template: str) -> Iterator[
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'fridge-monitor.db'}"
-    engine = create_engine(_db_settings(url))
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once with `db upgrade` (per xdist worker), copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "fridge-monitor.db"
+    engine = create_engine(_db_settings(f"sqlite:///{path}"))
     migrate.upgrade(engine)
+    with engine.connect() as conn:  # everything into the main file: the copy needs no -wal beside it
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return url
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "fridge-monitor.db"
+    shutil.copy(sqlite_template, path)  # keeps the template's mode 0600
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -228,7 +238,8 @@ def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) 
 
     def factory(database_url: str, *, broker_url: str | None = None, protocol: str | None = None,
                 client_id: str | None = None, sections: dict[str, Any] | None = None,
-                sites: list[dict[str, Any]] | None = None, fridges: list[dict[str, Any]] | None = None) -> tuple[Config, Path]:
+                sites: list[dict[str, Any]] | None = None,
+                fridges: list[dict[str, Any]] | None = None) -> tuple[Config, Path]:
         doc: dict[str, Any] = {
             "database": {"url": database_url, "retry_max_s": 2.0},
             "mqtt": {
