@@ -197,7 +197,8 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Each test using this runs once on SQLite and once on PostgreSQL."""
-    return request.getfixturevalue(f"{request.param}_url")
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
 
 
 @pytest.fixture
@@ -276,9 +277,9 @@ def make_config(tmp_path: Path, prefix: str, mqtt_url: str, mqtt_protocol: str) 
 
 @pytest.fixture
 def ingest_processes(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Factory for :class:`support.IngestProcess`; ends them all (and their children) afterwards
+    """Factory for :class:`guarantees.IngestProcess`; ends them all (and their children) afterwards
     and prints their logs, which pytest shows when the test failed."""
-    from support import IngestProcess
+    from guarantees import IngestProcess
 
     made: list[IngestProcess] = []
 

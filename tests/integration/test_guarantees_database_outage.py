@@ -18,16 +18,8 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from support import (
-    StreamPublisher,
-    alive,
-    cmdline,
-    count_readings,
-    missing_service,
-    stream_expected,
-    wait_stored_exactly,
-    wait_until,
-)
+from guarantees import StreamPublisher, alive, cmdline, count_readings, stream_expected, wait_stored_exactly
+from support import missing_service, wait_until
 
 OUTAGE_S = 10.0
 # stops_postgres: `make test` runs these alone, after the rest, which would lose their connections meanwhile.

@@ -17,16 +17,8 @@ import sqlalchemy as sa
 
 from fridge_monitor.store import models as m
 
-from support import (
-    Publisher,
-    assert_exactly,
-    cli,
-    count_readings,
-    native,
-    stored_readings,
-    stream_expected,
-    wait_until,
-)
+from guarantees import assert_exactly, count_readings, stored_readings, stream_expected
+from support import Publisher, cli, native, wait_until
 
 pytestmark = [pytest.mark.mosquitto]
 

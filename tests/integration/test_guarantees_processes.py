@@ -16,20 +16,20 @@ import time
 
 import pytest
 
-from support import (
+from guarantees import (
     StreamPublisher,
     WriteLock,
     alive,
     assert_exactly,
-    broker_log,
     cmdline,
     count_readings,
     stream_expected,
     wait_stored_exactly,
-    wait_until,
 )
+from support import broker_log, wait_until
 
-STATS = re.compile(r"ingest stopped: IngestStats\(messages_received=(\d+), messages_acked=(\d+), readings_written=(\d+)")
+STATS = re.compile(r"ingest stopped: IngestStats\(messages_received=(\d+), messages_acked=(\d+), "
+                   r"readings_written=(\d+)")
 
 pytestmark = [pytest.mark.mosquitto]
 

@@ -31,15 +31,8 @@ from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.mqtt.client import shut_down
 from fridge_monitor.store import models as m
 
-from support import (
-    REPO,
-    broker_log,
-    count_readings,
-    missing_service,
-    reachable,
-    wait_subscribed,
-    wait_until,
-)
+from guarantees import count_readings
+from support import REPO, broker_log, missing_service, reachable, wait_subscribed, wait_until
 
 pytestmark = [pytest.mark.mosquitto]
 
