@@ -124,6 +124,29 @@ def stock_status(stock: Stock, now: datetime, tz: tzinfo,
     return status(stock.expiry, now, tz, review=stock.review, beyond_use_at=stock.beyond_use_at, horizons=horizons)
 
 
+# The most decisive first, as status() ranks them.
+PRECEDENCE = (Status.DISCARDED, Status.EXPIRED, Status.BEYOND_USE, Status.UNDER_REVIEW, Status.EXPIRING,
+              Status.RELEASED, Status.USABLE)
+
+
+def lot_status(expiry: date, now: datetime, zones: Iterable[tzinfo], held: Iterable[Stock], *,
+               review: Review = Review.NONE, horizons: Sequence[int] = DEFAULT_HORIZONS_DAYS) -> Status:
+    """A lot as a whole, as every page and the API show it.
+
+    The expiry is judged in the time zone of each fridge holding the lot
+    (``zones``, at least one), and the strictest status wins: a lot expired in
+    one clinic's time zone is expired. ``held`` are the units held (in those
+    fridges); when every one of them is in an opened vial past its beyond-use
+    time, a lot otherwise usable or under review is ``beyond_use``.
+    """
+    whole = min((status(expiry, now, tz, review=review, horizons=horizons) for tz in zones), key=PRECEDENCE.index)
+    units = [s for s in held if s.quantity > 0]
+    if whole.usable or whole is Status.UNDER_REVIEW:
+        if units and all(s.opened and s.beyond_use_at is not None and now >= s.beyond_use_at for s in units):
+            return Status.BEYOND_USE
+    return whole
+
+
 def unusable_reason(stock: Stock, now: datetime, tz: tzinfo) -> str | None:
     """Why these units must not be used now, as a sentence for staff; None when they may be."""
     current = stock_status(stock, now, tz)
