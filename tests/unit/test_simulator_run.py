@@ -14,7 +14,9 @@ from sensors import FridgePlan, Simulation
 from sensors.cli import build_parser, main
 from sensors.formats import Message
 from sensors.mqtt import BrokerAddress
-from sensors.simulation import dry_run
+from sensors.simulation import Stats, dry_run
+
+from support import wait_until
 
 
 class RecordingLink:
@@ -121,10 +123,14 @@ def test_a_stop_event_ends_the_run_cleanly() -> None:
         "mqtt://broker.invalid", [FridgePlan("sim-fridge-1", "normal", "native")], interval_s=3600, speed=1,
         transport=lambda *args: RecordingLink(log, *args),
     )
-    threading.Timer(0.2, stop.set).start()
-    started = time.monotonic()
-    stats = simulation.run(stop)
-    assert time.monotonic() - started < 2
+    outcome: list[Stats] = []
+    runner = threading.Thread(target=lambda: outcome.append(simulation.run(stop)), daemon=True)
+    runner.start()
+    wait_until(lambda: published(log, "readings/"), 10, interval=0.01, what="the first reading")
+    stop.set()  # the next reading is an hour away: only the stop event can end the run now
+    runner.join(10)
+    assert not runner.is_alive(), "the run did not end when asked to stop"
+    (stats,) = outcome
     assert stats.readings == 1, "the first reading goes out at once, the next is an hour away"
     assert [e[2] for e in published(log, "availability")] == [b"online", b"offline"]
 
