@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
@@ -35,6 +34,7 @@ from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError, daily
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
+from fridge_monitor.store.db import dialect_insert
 from fridge_monitor.store.overview import Segment, ingest_heard_until, local_days, segments
 
 if TYPE_CHECKING:
@@ -80,10 +80,6 @@ def lookback(profile: AlarmProfile, config: Config) -> timedelta:
 # -- marks ------------------------------------------------------------------------
 
 
-def _insert(dialect: str, table: sa.Table) -> sa.Insert:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def mark_statement(dialect: str) -> sa.Insert:
     """INSERT … SELECT marking the fridges a sensor was in since ``:since`` as needing judgement from then.
 
@@ -96,7 +92,7 @@ def mark_statement(dialect: str) -> sa.Insert:
         .where(a.sensor_id == sa.bindparam("sid"), sa.or_(a.until.is_(None), a.until > since))
         .distinct()
     )
-    stmt = _insert(dialect, fe).from_select(["fridge_id", "dirty_since"], select)
+    stmt = dialect_insert(dialect, fe).from_select(["fridge_id", "dirty_since"], select)
     current, new = fe.c.dirty_since, stmt.excluded.dirty_since
     return stmt.on_conflict_do_update(
         index_elements=["fridge_id"],
@@ -312,7 +308,7 @@ def _lock(session: so.Session, fridge_id: int, now: datetime) -> tuple[datetime 
     """Take the fridge's evaluation lock (a write, so it comes first); its mark's ``dirty_since`` and ``days_since``."""
     dialect = session.get_bind().dialect.name
     fe = m.FridgeEvaluation
-    stmt = _insert(dialect, fe.__table__).values(fridge_id=fridge_id, dirty_since=None, evaluated_at=now)
+    stmt = dialect_insert(dialect, fe.__table__).values(fridge_id=fridge_id, dirty_since=None, evaluated_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["fridge_id"], set_={"evaluated_at": now}))
     row = session.execute(sa.select(fe.dirty_since, fe.days_since).where(fe.fridge_id == fridge_id)).one()
     return row.dirty_since, row.days_since
@@ -477,7 +473,7 @@ def _store_days(session: so.Session, fridge_id: int, profile: AlarmProfile, seri
                      "out_of_range_s": spent.total_seconds() if spent is not None else 0.0, "updated_at": now})
     if not rows:
         return
-    stmt = _insert(dialect, m.FridgeDay.__table__)
+    stmt = dialect_insert(dialect, m.FridgeDay.__table__)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["fridge_id", "day"],
         set_={"out_of_range_s": stmt.excluded.out_of_range_s, "updated_at": stmt.excluded.updated_at}), rows)

@@ -18,13 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor.alerts.notify import AlertMessage, Channel, Delivery, build_channel, retry_delay
 from fridge_monitor.config import Config
 from fridge_monitor.core import escalation
 from fridge_monitor.store import models as m
-from fridge_monitor.store.db import write_lock
+from fridge_monitor.store.db import dialect_insert, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +102,7 @@ class Outbox:
                              "tier": target.tier, "event": event, "sequence": sequence, "attempt": 1,
                              "due_at": now})
         if rows:
-            dialect = session.get_bind().dialect.name
-            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(n.__table__)
+            insert = dialect_insert(session.get_bind().dialect.name, n.__table__)
             session.execute(insert.on_conflict_do_nothing(), rows)
         return len(rows)
 

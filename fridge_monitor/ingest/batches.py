@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import dialect_insert
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
 HOUR = timedelta(hours=1)
@@ -101,12 +101,6 @@ def _later(column: sa.ColumnElement[datetime], value: sa.BindParameter[datetime]
     return sa.case((column.is_(None), value), (column < value, value), else_=column)
 
 
-def _insert(dialect_name: str, table: sa.Table) -> sa.Insert:
-    if dialect_name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 class Store:
     """The ingest side of the database."""
 
@@ -116,10 +110,10 @@ class Store:
         self._cap = max_unassigned_sensors
         name = engine.dialect.name
         self._known_sensors: set[str] = set()
-        self._insert_reading = _insert(name, m.Reading.__table__).on_conflict_do_nothing(
+        self._insert_reading = dialect_insert(name, m.Reading.__table__).on_conflict_do_nothing(
             index_elements=["sensor_id", "measured_at"]
         )
-        insert_sensor = _insert(name, m.Sensor.__table__)
+        insert_sensor = dialect_insert(name, m.Sensor.__table__)
         # A sensor declared in the config before it ever reported gets its
         # device name and first-seen time from its first reading.
         self._insert_sensor = insert_sensor.on_conflict_do_update(
@@ -159,7 +153,7 @@ class Store:
         hour = sa.bindparam("hour", type_=m.UTCDateTime())
         next_hour = sa.bindparam("next_hour", type_=m.UTCDateTime())
         sid = sa.bindparam("sid", type_=sa.String(300))
-        rollup = _insert(name, m.HourlyRollup.__table__).from_select(
+        rollup = dialect_insert(name, m.HourlyRollup.__table__).from_select(
             ["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
             sa.select(
                 sid, hour,
@@ -181,7 +175,7 @@ class Store:
             .values(online=sa.bindparam("online"), online_changed_at=at)
         )
         entities = m.DiscoveredEntity.__table__
-        upsert_entity = _insert(name, entities)
+        upsert_entity = dialect_insert(name, entities)
         self._upsert_entity = upsert_entity.on_conflict_do_update(
             index_elements=["state_topic"],
             set_={c: upsert_entity.excluded[c] for c in ("fmt", "node", "entity", "device_class", "unit",
@@ -193,7 +187,7 @@ class Store:
             entities.c.state_topic != sa.bindparam("keep"),
         )
         counts = m.IgnoredMessageCount.__table__
-        count_ignored = _insert(name, counts)
+        count_ignored = dialect_insert(name, counts)
         self._count_ignored = count_ignored.on_conflict_do_update(
             index_elements=["fmt"],
             set_={"count": counts.c.count + count_ignored.excluded.count,
@@ -406,7 +400,7 @@ def record_heartbeat(engine: sa.Engine, beat: Heartbeat) -> None:
     it is still catching up from there.
     """
     table = m.IngestHeartbeat.__table__
-    stmt = _insert(engine.dialect.name, table).values(dataclasses.asdict(beat))
+    stmt = dialect_insert(engine.dialect.name, table).values(dataclasses.asdict(beat))
     current, new = table.c.caught_up_at, stmt.excluded.caught_up_at
     stmt = stmt.on_conflict_do_update(
         index_elements=["client_id"],

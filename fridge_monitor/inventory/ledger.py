@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor.core import free_text, lots, products
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import dialect_insert, write_lock
 
 if TYPE_CHECKING:
     from fridge_monitor.core import gs1
@@ -85,7 +85,7 @@ def link_gtin(session: so.Session, gtin: str, product_id: int, *, actor: str, no
     target = session.get(m.Product, product_id)
     if target is None:
         raise InventoryError(f"there is no product {product_id}")
-    _write_lock(session)
+    write_lock(session)
     inserted = session.execute(_insert_ignore(session, m.ProductGtin).values(
         gtin=code, product_id=product_id, linked_at=now, linked_by=actor).returning(m.ProductGtin.gtin)).first()
     link = session.get(m.ProductGtin, code, populate_existing=True)
@@ -191,7 +191,7 @@ def lot_for(session: so.Session, *, product_id: int, lot_number: str, expiry: da
     if target is None:
         raise InventoryError(f"there is no product {product_id}")
     code = _gtin(gtin) if gtin else None
-    _write_lock(session)
+    write_lock(session)
     inserted = session.execute(_insert_ignore(session, m.Lot).values(
         product_id=product_id, lot_number=number, expiry=expiry, gtin=code, created_at=now,
         created_by=actor).returning(m.Lot.id)).first()
@@ -477,23 +477,16 @@ def _lock(session: so.Session, lot_id: int, actor: str, now: datetime) -> _Conte
         raise ValueError("movement times must be timezone-aware")
     conn = session.connection()
     if conn.dialect.name == "sqlite":
-        _write_lock(session)  # SQLite has one writer: holding its lock serialises every lot
+        write_lock(session)  # SQLite has one writer: holding its lock serialises every lot
         lot = session.get(m.Lot, lot_id, populate_existing=True)
     else:
         # The audit event this movement writes takes audit_trail's append lock; taking it first keeps one
         # lock order (audit, then lot) across all audited transactions, so none can deadlock on a lot.
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit_trail._APPEND_LOCK})
+        audit_trail.append_lock(session)
         lot = session.get(m.Lot, lot_id, with_for_update=True, populate_existing=True)
     if lot is None:
         raise InventoryError(f"there is no lot {lot_id}")
     return _Context(lot, product(session, lot.product_id), review_states(session, [lot_id])[lot_id])
-
-
-def _write_lock(session: so.Session) -> None:
-    """On SQLite, hold the write lock from here to commit (a no-op once this transaction has written)."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _fridge(session: so.Session, fridge_id: int, *, receiving: bool = False) -> _Fridge:
@@ -615,8 +608,7 @@ def _gtin(text: str) -> str:
 
 def _insert_ignore(session: so.Session, model: type[m.Base]) -> Any:
     """INSERT that does nothing when the row's unique key exists (a concurrent first sighting)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model).on_conflict_do_nothing()
+    return dialect_insert(session.get_bind().dialect.name, model.__table__).on_conflict_do_nothing()
 
 
 def _ranges_text(ranges: Iterable[products.StorageRange]) -> str:

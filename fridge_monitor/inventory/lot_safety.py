@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor.config import Config
 from fridge_monitor.core import exposure, free_text, lots, products
@@ -20,6 +19,7 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory.ledger import InventoryError
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import dialect_insert, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class LotJudge:
         w, a = self.window, m.Alert
         self.session.execute(sa.select(a.id).where(
             a.fridge_id == w.fridge_id, sa.or_(a.ended_at.is_(None), a.ended_at >= w.start)).with_for_update())
-        self.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit_trail._APPEND_LOCK})
+        audit_trail.append_lock(self.session)
 
     def findings(self, *, by_time: bool, horizons: Sequence[int] = lots.DEFAULT_HORIZONS_DAYS) -> list[Finding]:
         """The lot alerts of this fridge: its reviews waiting for a disposition and, judging by time,
@@ -551,8 +551,7 @@ def _resolve_review_alerts(session: so.Session, lot_id: int, review_ids: Iterabl
 def lock_fridge(session: so.Session, fridge_id: int) -> None:
     """Take one fridge's evaluation lock (its FridgeEvaluation row) until commit, changing nothing in it."""
     fe = m.FridgeEvaluation.__table__
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(fe)
+    insert = dialect_insert(session.get_bind().dialect.name, fe)
     session.execute(insert.values(fridge_id=fridge_id, dirty_since=None, evaluated_at=None).on_conflict_do_update(
         index_elements=["fridge_id"], set_={"evaluated_at": fe.c.evaluated_at}))
 
@@ -561,7 +560,7 @@ def _lock_lot(session: so.Session, lot_id: int) -> None:
     """The lock inventory's movements take on a lot (audit append lock, then the lot row; SQLite: its write lock)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit_trail._APPEND_LOCK})
+        audit_trail.append_lock(session)
         session.get(m.Lot, lot_id, with_for_update=True, populate_existing=True)
     else:
-        inventory._write_lock(session)
+        write_lock(session)

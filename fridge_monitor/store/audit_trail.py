@@ -23,8 +23,18 @@ from fridge_monitor.core.audit import (
 from fridge_monitor.store import models as m
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends.
-_APPEND_LOCK = 0x46_4D_41_55  # "FMAU"
+_APPEND_LOCK_KEY = 0x46_4D_41_55  # "FMAU"
 HEAD_KEY = "audit_head"
+
+
+def append_lock(session: so.Session) -> None:
+    """On PostgreSQL, hold the audit trail's append lock until commit (SQLite: a no-op, see ``db.write_lock``).
+
+    Every audited transaction that also locks rows takes this lock first: one
+    lock order (audit, then rows) across them all, so none can deadlock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
 
 
 def _text(value: object) -> str | None:
@@ -45,8 +55,7 @@ def record(
     reason: str | None = None,
 ) -> m.AuditEvent:
     """Append one event, and move the recorded head to it, in the caller's transaction (both flushed)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    append_lock(session)
     prev = session.scalar(sa.select(m.AuditEvent.hash).order_by(m.AuditEvent.id.desc()).limit(1)) or GENESIS
     entry = Entry(at, actor, action, record_type, str(record_id), field, _text(old), _text(new), reason)
     event = m.AuditEvent(

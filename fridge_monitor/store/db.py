@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql, sqlite
 
 from fridge_monitor.config.redact import redact
 from fridge_monitor.store import files as storage
@@ -76,13 +79,29 @@ def describe(url: str) -> str:
     return redact(url)
 
 
-def write_lock(session: Any) -> None:
-    """Begin the session's transaction holding SQLite's write lock (call before its first statement).
+def write_lock(session: so.Session) -> None:
+    """Hold SQLite's write lock from here to commit (a no-op once this transaction has written).
 
     In WAL mode a transaction that reads and then writes fails at once
     ("database is locked") if another writer committed in between; taking the
-    lock first makes it wait its turn instead. PostgreSQL needs nothing here.
+    lock first makes it wait its turn instead. SQLite has one writer, so this
+    lock also serialises every lot and every audit append. PostgreSQL needs
+    nothing here.
     """
     conn = session.connection()
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if not (isinstance(raw, sqlite3.Connection) and raw.in_transaction):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+DialectInsert: TypeAlias = postgresql.Insert | sqlite.Insert
+"""An INSERT that can say what to do on a conflict (``on_conflict_do_nothing``/``_do_update``, ``excluded``)."""
+
+
+def dialect_insert(dialect_name: str, table: sa.Table) -> DialectInsert:
+    """An INSERT of ``table`` in the dialect's own flavour, ready for an ON CONFLICT clause."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -7,7 +7,7 @@ these models must agree with them (``fridge-monitor db check``).
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -54,6 +54,10 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 class Base(so.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:
+        # Every model here maps one Table (SQLAlchemy types it as any FromClause, which Core's
+        # insert/update/delete do not take).
+        __table__: ClassVar[sa.Table]
 
 
 class Site(Base):
