@@ -1,21 +1,24 @@
-"""Helpers shared by the tests: waiting, running the CLI, publishing, test configs."""
+"""Helpers shared by the tests: waiting, running the CLI, publishing, test configs, users and signed-in clients."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
+import sqlalchemy.orm as so
 
 from fridge_monitor.mqtt.client import shut_down
 
@@ -176,6 +179,53 @@ def client_for(app: Any, engine: Any, name: str) -> Any:
         user_id = conn.scalar(sa.select(m.User.id).where(m.User.name == name))
     with client.session_transaction() as session:
         session["user_id"] = user_id
+    return client
+
+
+# -- a test clinic's users, its app, and clients signed in to it ---------------------------------------
+
+
+def add_users(engine: Any, users: Mapping[str, str] | Iterable[tuple[str, str]], now: datetime, *,
+              password: str | None = None) -> dict[str, int]:
+    """Create each user (name and role), with the password ``<name>-password-1`` unless ``password`` is given,
+    in one transaction; their ids by name."""
+    from fridge_monitor.store import accounts
+
+    pairs = users.items() if isinstance(users, Mapping) else users
+    with so.Session(engine) as session, session.begin():
+        made = [accounts.create_user(session, name, role, password or f"{name}-password-1", actor="test", now=now)
+                for name, role in pairs]
+        session.flush()
+        return {user.name: user.id for user in made}
+
+
+def web_app(engine: Any, database_url: str, **sections: Any) -> Any:
+    """The app in testing mode on ``engine``, configured with the database URL and ``sections`` (TOML tables)."""
+    from fridge_monitor.config import build_config
+    from fridge_monitor.web import create_app
+
+    config = build_config({"database": {"url": database_url}, **sections}, {}, {}, "test")
+    return create_app(config, engine=engine, testing=True)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: Any, name: str, password: str) -> Any:
+    """Post the sign-in form as a browser would (its CSRF token first); the response."""
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"csrf_token": token, "name": name, "password": password})
+
+
+def signed_in(app: Any, name: str, password: str | None = None) -> Any:
+    """A test client signed in through the sign-in form (password ``<name>-password-1`` unless given)."""
+    client = app.test_client()
+    response = sign_in(client, name, password or f"{name}-password-1")
+    assert response.status_code == 302, response.get_data(as_text=True)
     return client
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
 
-from support import cli
+from support import add_users, cli, csrf_from, sign_in, web_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -22,20 +19,8 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def app(database_url, engine_for):
     engine = engine_for(database_url)
-    with so.Session(engine) as session, session.begin():
-        for name, role in (("nina", "nurse"), ("aldo", "auditor"), ("ada", "admin")):
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=NOW)
-    config = build_config({"database": {"url": database_url}, "web": {"max_failed_logins": 3}}, {}, {}, "test")
-    return create_app(config, engine=engine, testing=True)
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def sign_in(client, name: str, password: str):
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    return client.post("/login", data={"csrf_token": token, "name": name, "password": password})
+    add_users(engine, {"nina": "nurse", "aldo": "auditor", "ada": "admin"}, NOW)
+    return web_app(engine, database_url, web={"max_failed_logins": 3})
 
 
 def test_pages_need_a_login_and_the_api_says_401(app):
@@ -109,8 +94,8 @@ def test_users_cli_add_token_disable(tmp_path, sqlite_url):
     result = cli("users", "add", "olga", "--role", "auditor", "--password-stdin", env=env,
                  input=b"a-long-password\n")
     assert result.returncode == 0, result.stderr
-    assert cli("users", "add", "olga", "--role", "nurse", "--password-stdin", env=env,
-               input=b"another-password\n").stderr.strip() == "fridge-monitor: error: a user named 'olga' already exists"
+    again = cli("users", "add", "olga", "--role", "nurse", "--password-stdin", env=env, input=b"another-password\n")
+    assert again.stderr.strip() == "fridge-monitor: error: a user named 'olga' already exists"
     short = cli("users", "add", "pia", "--role", "nurse", "--password-stdin", env=env, input=b"short\n")
     assert short.returncode == 2 and "at least 10 characters" in short.stderr
     result = cli("users", "token", "olga", env=env)
