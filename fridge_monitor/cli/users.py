@@ -1,8 +1,6 @@
 """``fridge-monitor users``: people who sign in, their passwords and their API tokens.
 
-Kept apart from :mod:`fridge_monitor.cli`, which registers this group; the
-commands import its shared helpers (``CliError``, ``_load``, ``open_database``)
-when they run, since that module imports this one.
+Registered by :mod:`fridge_monitor.cli`; the shared helpers come from :mod:`fridge_monitor.cli.common`.
 """
 
 from __future__ import annotations
@@ -14,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
+
+from fridge_monitor.cli.common import CliError, load, open_database
 
 
 @click.group()
@@ -30,10 +30,9 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
     """Create a user."""
     import sqlalchemy.orm as so
 
-    from fridge_monitor.cli import CliError, _load, open_database
     from fridge_monitor.store import accounts
 
-    config = _load(ctx)
+    config = load(ctx)
     engine = open_database(config)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -69,7 +68,6 @@ def users_token() -> None:
 @click.pass_context
 def users_token_create(ctx: click.Context, name: str, expires_days: int | None) -> None:
     """Print a new API token for NAME as the last line (shown once; only its hash is stored)."""
-    from fridge_monitor.cli import CliError
     from fridge_monitor.store import accounts
 
     now = datetime.now(UTC)
@@ -113,7 +111,6 @@ def users_token_list(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def users_token_revoke(ctx: click.Context, name: str, token_id: int | None, revoke_all: bool, reason: str) -> None:
     """Revoke NAME's API token: the only one, the one given by --id, or --all of them."""
-    from fridge_monitor.cli import CliError
     from fridge_monitor.store import accounts
 
     if token_id is not None and revoke_all:
@@ -142,7 +139,6 @@ def users_token_revoke(ctx: click.Context, name: str, token_id: int | None, revo
 @click.pass_context
 def users_password(ctx: click.Context, name: str, password_stdin: bool, reason: str) -> None:
     """Set NAME's password: unlocks the account and signs out every session it has."""
-    from fridge_monitor.cli import CliError
     from fridge_monitor.store import accounts
 
     if password_stdin:
@@ -178,10 +174,9 @@ def _user_session(ctx: click.Context, name: str) -> Iterator[tuple[Any, Any]]:
     """A transaction and the user called ``name`` (ignoring case and width) in it (one line and exit 2 if none)."""
     import sqlalchemy.orm as so
 
-    from fridge_monitor.cli import CliError, _load, open_database
     from fridge_monitor.store import accounts
 
-    engine = open_database(_load(ctx))
+    engine = open_database(load(ctx))
     with so.Session(engine) as session, session.begin():
         user = accounts.find_user(session, name)
         if user is None:

@@ -26,14 +26,13 @@ from fridge_monitor.config import Config, build_config
 from fridge_monitor.core.status import State, age, state
 from fridge_monitor.demo.stock import LOTS, example_scan, seed_stock
 from fridge_monitor.ingest.subscriber import Ingest
-from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port, port_in_use
+from fridge_monitor.launch import Roles
+from fridge_monitor.mqtt.broker import free_port, port_in_use
 from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.overview import fridge_overview
 from fridge_monitor.store.sync import sync_declarations
-from fridge_monitor.web import create_app
-from fridge_monitor.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -129,17 +128,15 @@ def run_demo(
     sync_declarations(engine, config, datetime.now(UTC))
     seed_stock(engine, datetime.fromtimestamp(start, UTC) - timedelta(minutes=30))
 
-    broker = EmbeddedBroker("127.0.0.1", mqtt_port)
-    broker.start()
-    ingest = Ingest(config)
-    ingest.start()
-    web = WebServer(create_app(config, engine=engine), "127.0.0.1", web_port, config.web["threads"])
-    web.start()
-    # Started once the replayed history has caught up with the present: until then the
-    # timestamped sensors' newest readings are hours old, which is not a silence.
-    scheduler = Scheduler(config, engine)
+    roles = Roles()
+    scheduler: Scheduler | None = None
     sim_thread = threading.Thread(target=_simulate, args=(simulation, stop), name="demo-simulator", daemon=True)
     try:
+        roles.start_broker(config)
+        ingest = roles.start_ingest(config, stop)
+        if ingest is None:
+            return
+        web = roles.start_web(config, engine)
         if not ingest.wait_connected(15):
             raise RuntimeError("ingest could not connect to the embedded broker")
         sim_thread.start()
@@ -147,8 +144,10 @@ def run_demo(
         max_gap = timedelta(seconds=INTERVAL_S * 3 + 15)
         printed = time.monotonic()
         while not stop.wait(min(status_every, 1.0)):
-            if not scheduler.started and _live(simulation):
-                scheduler.start()
+            # Started once the replayed history has caught up with the present: until then the
+            # timestamped sensors' newest readings are hours old, which is not a silence.
+            if scheduler is None and _live(simulation):
+                scheduler = roles.start_scheduler(config, engine)
             if time.monotonic() - printed >= status_every:
                 printed = time.monotonic()
                 _print_status(out, engine, ingest, max_gap, simulation)
@@ -156,11 +155,7 @@ def run_demo(
         print("\nstopping…", file=out, flush=True)
         stop.set()
         sim_thread.join(15) if sim_thread.is_alive() else None
-        web.stop()
-        if scheduler.started:
-            scheduler.stop()
-        ingest.stop()
-        broker.stop()
+        roles.stop()
         engine.dispose()
         print("stopped cleanly; data kept in", data_dir, file=out, flush=True)
 
@@ -197,10 +192,12 @@ def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
   MQTT broker   mqtt://127.0.0.1:{port} (embedded; publish your own readings, e.g.
                 mosquitto_pub -p {port} -q 1 -t fridge-monitor/readings/my-probe -m '{{"temperature_c": 4.2}}')
   database      {data_dir / 'fridge-monitor.db'} (SQLite)
-  simulator     {len(FRIDGES)} fridges, {HISTORY.total_seconds() / 3600:.0f} h of history replayed at {SPEED:.0f}x, then live
+  simulator     {len(FRIDGES)} fridges, {HISTORY.total_seconds() / 3600:.0f} h of history replayed at {SPEED:.0f}x, \
+then live
   stock         {len(LOTS)} lots in the fridges; try the scan box (Inventory → Receive) with
                 {example_scan("botox", "C7500ZZ", datetime.now().date() + timedelta(days=365))}
-  export        fridge-monitor --config {config_file} export readings --from {datetime.now().date()} --to {datetime.now().date()}
+  export        fridge-monitor --config {config_file} export readings --from {datetime.now().date()} \
+--to {datetime.now().date()}
   Ctrl-C stops everything.
 """,
         file=out,
@@ -223,7 +220,8 @@ def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timed
         flag = {State.OK: "✓", State.OUT_OF_RANGE: "✗", State.NO_DATA: "?", State.NO_SENSOR: "?"}[current]
         lines.append(
             f"  {latest.fridge:<12} {temp}  {today} {age(now, latest.measured_at) + ' ago':>11}  "
-            f"{flag} {current.value}" + (f" (allowed {latest.low_c:g}…{latest.high_c:g} °C)" if current is State.OUT_OF_RANGE else "")
+            f"{flag} {current.value}"
+            + (f" (allowed {latest.low_c:g}…{latest.high_c:g} °C)" if current is State.OUT_OF_RANGE else "")
         )
     stats = ingest.stats
     lines.append(
