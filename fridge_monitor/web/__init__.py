@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -82,6 +82,11 @@ def db() -> so.Session:
 
         g.db = so.Session(current_app.extensions["fridge_monitor"]["engine"], expire_on_commit=False)
     return g.db
+
+
+def now_utc() -> datetime:
+    """The time now, in UTC: what a page or API call records and judges against."""
+    return datetime.now(UTC)
 
 
 def settings() -> Config:

@@ -146,7 +146,8 @@ def _excursion(e: m.Excursion, tz: str, now: datetime, unit: str) -> dict[str, A
     return {"rule": e.rule, "started": local(e.started_at, tz), "ended": local(e.ended_at, tz),
             "duration": duration(e.started_at, e.ended_at, now), "alarm_at": local(e.alarm_at, tz),
             "peak": temperature(e.peak_c, unit), "low": temperature(e.low_c, unit),
-            "mkt": temperature(e.mkt_c, unit), "beyond": _seconds(e.time_beyond_s), "unknown": _seconds(e.unknown_s) if e.unknown_s else None,
+            "mkt": temperature(e.mkt_c, unit), "beyond": _seconds(e.time_beyond_s),
+            "unknown": _seconds(e.unknown_s) if e.unknown_s else None,
             "readings": e.readings_count}
 
 

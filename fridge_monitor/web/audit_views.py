@@ -51,7 +51,8 @@ def _page_number() -> int:
 def index() -> Any:
     form = FilterForm(request.args)
     form.actor.choices = [SelectChoice("", "Anyone")] + [SelectChoice(a) for a in _distinct(m.AuditEvent.actor)]
-    form.record_type.choices = [SelectChoice("", "Any")] + [SelectChoice(t) for t in _distinct(m.AuditEvent.record_type)]
+    form.record_type.choices = [SelectChoice("", "Any")] + [SelectChoice(t)
+                                                             for t in _distinct(m.AuditEvent.record_type)]
     a = m.AuditEvent
     query = sa.select(a)
     if form.validate():

@@ -14,7 +14,8 @@ from fridge_monitor.core import charts, lots
 from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.store.overview import DEFAULT_MAX_GAP, FridgeNow, count_unassigned, fridges_now, sensors
+from fridge_monitor.store.overview import FridgeNow, fridges_now
+from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
 from fridge_monitor.web.inventory_views import horizons

@@ -77,3 +77,10 @@ def reason_field() -> TextAreaField:
         "Reason for change", filters=[strip],
         validators=[DataRequired("Give the reason for this change; it is kept in the audit trail."),
                     Length(max=free_text.FREE_TEXT_MAX)])
+
+
+def sentence(message: str) -> str:
+    """A service message as a sentence: capital first letter, full stop."""
+    text = message.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -14,7 +14,8 @@ from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.core.status import age, is_silent, status
 from fridge_monitor.reports.export import PeriodError, parse_period
 from fridge_monitor.reports.temperature_log import fridge_stats
-from fridge_monitor.store.overview import DEFAULT_MAX_GAP, SensorInfo, daily_min_max, fridges_now, history
+from fridge_monitor.store.overview import daily_min_max, fridges_now, history
+from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
 from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, allow, current_user
 from fridge_monitor.web.alert_views import duration, view
@@ -137,7 +138,8 @@ def detail(name: str) -> Any:
                 "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—",
                 "low_battery": s.battery_pct is not None and s.battery_pct < 20,
                 "value": temperature(s.temperature_c, unit),
-                "last_seen": (f"{age(now, s.last_seen_at)} ago ({local(s.last_seen_at)})" if s.last_seen_at else "never"),
+                "last_seen": (f"{age(now, s.last_seen_at)} ago ({local(s.last_seen_at)})" if s.last_seen_at
+                              else "never"),
                 "link": link_state(s, now, fridge.latest.heard_until),
                 "certificate": s.calibration_certificate or "—",
                 "due": calibration(s, today),

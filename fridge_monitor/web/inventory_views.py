@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,8 +14,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from fridge_monitor.core import lots
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, settings
+from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
+from fridge_monitor.web.forms import sentence
 
 bp = Blueprint("inventory", __name__)
 nav("inventory.index", "Inventory", 15)
@@ -30,10 +31,6 @@ STATUS_FILTERS = {
     "released": "Released after review",
     "discarded": "Dispositioned for discard",
 }
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def horizons() -> tuple[int, ...]:
@@ -250,10 +247,3 @@ def use_one() -> Any:
           f"{movement.lot.lot_number} from {fridge.name}. {left} {unit if left == 1 else unit + 's'} of this lot "
           f"left in {fridge.name}.")
     return redirect(url_for("inventory.take_next", fridge=fridge.name, product=product_id))
-
-
-def sentence(message: str) -> str:
-    """A service message as a sentence: capital first letter, full stop."""
-    text = message.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."

@@ -17,19 +17,10 @@ from fridge_monitor.core import free_text, lots
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, settings
+from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
-from fridge_monitor.web.forms import options, strip
-from fridge_monitor.web.inventory_views import (
-    FridgeRow,
-    fridges,
-    horizons,
-    local,
-    lot_rows,
-    now_utc,
-    sentence,
-    status_label,
-)
+from fridge_monitor.web.forms import options, sentence, strip
+from fridge_monitor.web.inventory_views import FridgeRow, fridges, horizons, local, lot_rows, status_label
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("lots", __name__)

@@ -22,7 +22,9 @@ from fridge_monitor.core.heartbeat import Heartbeat, draining_until
 from fridge_monitor.core.status import State, status
 from fridge_monitor.reports.export import iso_utc
 from fridge_monitor.store import models as m
-from fridge_monitor.store.overview import DEFAULT_MAX_GAP, fridges_now, ingest_figures
+from fridge_monitor.store.ingest_state import ingest_figures
+from fridge_monitor.store.overview import fridges_now
+from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
 from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 
@@ -161,8 +163,8 @@ def alert_metrics(conn: sa.Connection, now: datetime) -> Iterator[Any]:
     yield waiting
     yield GaugeMetricFamily("fridge_monitor_alerts_ongoing", "Alerts whose condition is still going on.",
                             value=conn.scalar(sa.select(sa.func.count()).select_from(a).where(a.ended_at.is_(None))))
-    failed = CounterMetricFamily("fridge_monitor_notifications_failed", "Notification attempts that failed, by channel.",
-                                 labels=["channel"])
+    failed = CounterMetricFamily("fridge_monitor_notifications_failed",
+                                 "Notification attempts that failed, by channel.", labels=["channel"])
     for channel, count in conn.execute(sa.select(n.channel, sa.func.count()).where(n.ok.is_(False))
                                        .group_by(n.channel).order_by(n.channel)):
         failed.add_metric([channel], count)

@@ -22,10 +22,10 @@ from wtforms.validators import Length, Optional
 from fridge_monitor.core import free_text, gs1, lots
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db
+from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import STAFF, allow, current_user
-from fridge_monitor.web.forms import options, strip
-from fridge_monitor.web.inventory_views import FridgeRow, fridges, local, now_utc, sentence
+from fridge_monitor.web.forms import options, sentence, strip
+from fridge_monitor.web.inventory_views import FridgeRow, fridges, local
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 

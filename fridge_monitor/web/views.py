@@ -8,7 +8,6 @@ from flask import Blueprint
 def blueprints() -> list[Blueprint]:
     from fridge_monitor.web import (
         admin,
-        admin_products,
         alert_views,
         api,
         audit_views,
@@ -21,6 +20,18 @@ def blueprints() -> list[Blueprint]:
         reports,
         stock_forms,
     )
+    from fridge_monitor.web.admin import fridges as admin_fridges
+    from fridge_monitor.web.admin import products as admin_products
+    from fridge_monitor.web.admin import sensors as admin_sensors
+    from fridge_monitor.web.admin import sites as admin_sites
+    from fridge_monitor.web.admin import users as admin_users
+    from fridge_monitor.web.api import alerts as api_alerts
+    from fridge_monitor.web.api import fridges as api_fridges
+    from fridge_monitor.web.api import lots as api_lots
+    from fridge_monitor.web.api import stock as api_stock
+
+    # These modules add their routes to the one ``admin`` or ``api`` blueprint when imported.
+    del admin_fridges, admin_sensors, admin_sites, admin_users, api_alerts, api_fridges, api_lots, api_stock
 
     return [dashboard.bp, inventory_views.bp, stock_forms.bp, lot_views.bp, alert_views.bp, fridges.bp, reports.bp,
             api.bp, ops.bp, export_views.bp, audit_views.bp, admin.bp, admin_products.bp]

@@ -9,7 +9,7 @@ config file's are and audits the old and new definition with the reason.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,17 +18,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
-from fridge_monitor.web import db, settings
+from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import ADMIN, allow, current_user
+from fridge_monitor.web.admin.profile_form import ProfileForm, form_data, pad
 from fridge_monitor.web.forms import number_text
-from fridge_monitor.web.profile_form import ProfileForm, form_data, pad
 
 # Registered on the admin blueprint: /admin/alarm-profiles/..., endpoints admin.alarm_profiles.*
 bp = Blueprint("alarm_profiles", __name__, url_prefix="/alarm-profiles")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def minutes(length: timedelta) -> str:
@@ -93,7 +89,7 @@ def _store(form: ProfileForm, before: dict[str, Any] | None) -> Any:
     """Save through :func:`profiles.save` (audited): a redirect to the list, or None with the problem on the form."""
     try:
         profile = profiles.save(db(), settings(), form.definition(), actor=current_user().name,
-                                reason=form.reason.data, now=_now())
+                                reason=form.reason.data, now=now_utc())
     except ProfileError as exc:
         db().rollback()
         form.place(exc)

@@ -1,0 +1,142 @@
+"""Admin → Users: accounts, their roles, disabling and enabling, password resets (all through ``store.accounts``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from fridge_monitor.store import accounts
+from fridge_monitor.store import models as m
+from fridge_monitor.web import db, now_utc
+from fridge_monitor.web.access import ADMIN, allow, current_user
+from fridge_monitor.web.admin import bp
+from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, save
+from fridge_monitor.web.forms import options, reason_field, sentence
+from fridge_monitor.web.forms import strip as _strip
+
+ROLE_CHOICES = options((r, r.capitalize()) for r in accounts.ROLES)
+
+
+class NewUserForm(FlaskForm):
+    name = StringField("User name", filters=[_strip], validators=[DataRequired("Give a user name."), Length(max=100)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField("Initial password", validators=[DataRequired("Give an initial password.")])
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+    reason = reason_field()
+
+    def validate_password(self, field: PasswordField) -> None:
+        try:
+            accounts.check_new_password(field.data)
+        except accounts.AccountError as exc:
+            raise ValidationError(sentence(str(exc))) from None
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    reason = reason_field()
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired("Give the new password.")])
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+    reason = reason_field()
+
+    validate_password = NewUserForm.validate_password
+
+
+@bp.route("/users")
+@allow(*ADMIN)
+def users() -> Any:
+    rows = db().scalars(sa.select(m.User).order_by(m.User.disabled_at.is_not(None), m.User.name)).all()
+    return render_template("admin/users.html", rows=rows, now=now_utc())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@allow(*ADMIN)
+def new_user() -> Any:
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(db(), form.name.data, form.role.data, form.password.data,
+                                        actor=current_user().name, now=now_utc(), reason=form.reason.data)
+        except accounts.AccountError as exc:
+            db().rollback()
+            form.name.errors.append(sentence(str(exc)))
+        else:
+            if save():
+                flash(f"User {user.name} created as {user.role}. Give them the initial password in person.")
+                return redirect(url_for("admin.users"))
+            form.name.errors.append(f"A user named {form.name.data!r} already exists.")
+    return render_template("admin/user_new.html", form=form)
+
+
+def _user_page(user: m.User, **forms: FlaskForm) -> Any:
+    forms.setdefault("role_form", RoleForm(formdata=None, prefix="role", role=user.role))
+    forms.setdefault("status_form", ReasonForm(formdata=None, prefix="status"))
+    forms.setdefault("password_form", PasswordForm(formdata=None, prefix="password"))
+    return render_template("admin/user_edit.html", user=user, own=user.id == current_user().id, **forms)
+
+
+@bp.route("/users/<int:user_id>")
+@allow(*ADMIN)
+def edit_user(user_id: int) -> Any:
+    return _user_page(get_or_404(m.User, user_id))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@allow(*ADMIN)
+def change_role(user_id: int) -> Any:
+    user = get_or_404(m.User, user_id)
+    form = RoleForm(prefix="role")
+    if form.validate_on_submit():
+        if user.id == current_user().id and form.role.data != "admin":
+            form.role.errors.append("You cannot take the admin role from yourself; ask another admin.")
+        elif form.role.data == user.role:
+            flash("Nothing changed.")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+        else:
+            audit("user", user.name, [("role", user.role, form.role.data)], form.reason.data, now=now_utc())
+            user.role = form.role.data
+            db().commit()
+            flash(f"{user.name} is now {user.role}.")
+            return redirect(url_for("admin.users"))
+    return _user_page(user, role_form=form)
+
+
+@bp.route("/users/<int:user_id>/status", methods=["POST"])
+@allow(*ADMIN)
+def change_status(user_id: int) -> Any:
+    """Disable an account (it can no longer sign in; its API tokens are revoked) or enable it again."""
+    user = get_or_404(m.User, user_id)
+    form = ReasonForm(prefix="status")
+    if form.validate_on_submit():
+        disabling = user.disabled_at is None
+        if disabling and user.id == current_user().id:
+            form.reason.errors.append("You cannot disable your own account; ask another admin.")
+        else:
+            accounts.set_disabled(db(), user, disabling, actor=current_user().name, now=now_utc(),
+                                  reason=form.reason.data)
+            db().commit()
+            flash(f"{user.name} {'disabled: they can no longer sign in' if disabling else 'enabled again'}.")
+            return redirect(url_for("admin.users"))
+    return _user_page(user, status_form=form)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@allow(*ADMIN)
+def reset_password(user_id: int) -> Any:
+    user = get_or_404(m.User, user_id)
+    form = PasswordForm(prefix="password")
+    if form.validate_on_submit():
+        accounts.set_password(db(), user, form.password.data, actor=current_user().name, now=now_utc(),
+                              reason=form.reason.data)
+        db().commit()
+        flash(f"Password of {user.name} reset. Give them the new password in person.")
+        return redirect(url_for("admin.users"))
+    return _user_page(user, password_form=form)
+

@@ -1,0 +1,84 @@
+"""The API's alerts: listed by state and fridge, one with its notifications, acknowledged with the action taken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, jsonify, request
+
+from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.store import models as m
+from fridge_monitor.web import db, now_utc
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
+from fridge_monitor.web.api import bp, iso
+
+ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
+
+
+def alert_json(row: alerts.AlertRow, *, deliveries: bool = False) -> dict[str, Any]:
+    a = row.alert
+    body: dict[str, Any] = {
+        "id": a.id, "fridge": row.fridge, "site": row.site, "kind": a.kind, "rule": a.rule, "subject": a.subject,
+        "severity": a.severity, "state": a.state, "needs_acknowledgement": row.needs_ack,
+        "title": a.title, "detail": a.detail, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
+        "peak_c": a.peak_c, "low_c": a.low_c, "excursion_id": a.excursion_id,
+        "acknowledged_by": a.acknowledged_by, "acknowledged_at": iso(a.acknowledged_at), "action": a.action,
+        "steps": list(alerts.steps_for(a.kind)),
+    }
+    if deliveries:
+        body["notifications"] = [
+            {"channel": n.channel, "type": n.channel_type, "tier": n.tier, "event": n.event,
+             "sequence": n.sequence, "attempt": n.attempt, "due_at": iso(n.due_at), "sent_at": iso(n.sent_at),
+             "ok": n.ok, "detail": n.detail}
+            for n in alerts.notifications(db(), a.id)
+        ]
+    return body
+
+
+@bp.route("/alerts")
+@allow(*EVERYONE)
+def alert_list() -> Any:
+    state = request.args.get("state", "active") or "active"
+    if state not in ALERT_STATES:
+        abort(400, f"parameter 'state': {state!r} is not one of {', '.join(ALERT_STATES)}")
+    fridge = request.args.get("fridge") or None
+    if fridge is not None and db().scalar(sa.select(m.Fridge.id).where(m.Fridge.name == fridge)) is None:
+        abort(404, f"there is no fridge named {fridge!r}")
+    rows = alerts.list_alerts(db(), state=None if state == "all" else state, fridge=fridge)
+    return jsonify({"alerts": [alert_json(r) for r in rows], "state": state, "fridge": fridge})
+
+
+def _alert(alert_id: int) -> alerts.AlertRow:
+    row = alerts.get_alert(db(), alert_id)
+    if row is None:
+        abort(404, f"there is no alert {alert_id}")
+    return row
+
+
+@bp.route("/alerts/<int:alert_id>")
+@allow(*EVERYONE)
+def alert_one(alert_id: int) -> Any:
+    return jsonify(alert_json(_alert(alert_id), deliveries=True))
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+@allow(*STAFF)
+def alert_acknowledge(alert_id: int) -> Any:
+    _alert(alert_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, 'send a JSON object such as {"action": "Moved the vials to fridge B; coordinator told"}')
+    action, steps = body.get("action"), body.get("steps", [])
+    if not isinstance(action, str):
+        abort(400, "field 'action': describe the action taken, as text")
+    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
+        abort(400, "field 'steps': a list of the step texts offered for this alert (see its 'steps')")
+    session = db()
+    try:
+        alerts.acknowledge(session, alert_id, current_user(), action, steps, now_utc())
+        session.commit()
+    except alerts.AckError as exc:
+        session.rollback()
+        abort(409 if exc.field is None else 400, f"field '{exc.field}': {exc}" if exc.field else str(exc))
+    return jsonify(alert_json(_alert(alert_id), deliveries=True))
