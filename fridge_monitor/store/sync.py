@@ -142,6 +142,26 @@ def assign_sensor(session: so.Session, sensor_id: str, fridge: m.Fridge, role: s
     return [f"sensor {sensor_id!r} assigned to fridge {fridge.name!r} as {role} (was {before})"]
 
 
+def assignment_problems(session: so.Session, sensor: m.Sensor, fridge: m.Fridge, role: str) -> dict[str, str]:
+    """What forbids an admin putting ``sensor`` in ``fridge`` as ``role``, by what it is about (``"fridge"``,
+    ``"role"``), as sentences; empty when nothing does.
+
+    A retired fridge takes no sensor (so no reading lands in it), though a sensor
+    already there may change its role; a fridge has one primary sensor, so another
+    becomes primary only once that one is a backup.
+    """
+    problems: dict[str, str] = {}
+    if fridge.retired_at is not None and fridge.id != sensor.fridge_id:
+        problems["fridge"] = f"Fridge {fridge.name} is retired; choose a fridge in service."
+    if role == "primary":
+        other = session.scalar(sa.select(m.Sensor.id).where(
+            m.Sensor.fridge_id == fridge.id, m.Sensor.role == "primary", m.Sensor.id != sensor.id))
+        if other is not None:
+            problems["role"] = (f"Fridge {fridge.name} already has a primary sensor ({other}); "
+                                f"make this one a backup, or make {other} a backup first.")
+    return problems
+
+
 def unassign_sensor(session: so.Session, sensor_id: str, now: datetime) -> list[str]:
     """Take a sensor out of its fridge from ``now`` on; what it measured before stays with that fridge."""
     sensor = session.get(m.Sensor, sensor_id)
