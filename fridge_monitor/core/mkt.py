@@ -1,10 +1,9 @@
-"""Mean kinetic temperature (USP <1079>): pure arithmetic over time-weighted readings."""
+"""Mean kinetic temperature (USP <1079>): pure arithmetic over time-weighted samples."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 KELVIN = 273.15
 # DOMAIN.md: ΔH = 83.144 kJ/mol, R = 8.3144 J/(mol·K), so ΔH/R = 10 000 K.
@@ -41,31 +40,3 @@ def mean_kinetic_temperature(samples: Sequence[tuple[float, float]], delta_h_ove
     # MKT lies between the coldest and warmest sample; keep rounding from stepping outside.
     weighted = [celsius for weight, celsius in samples if weight > 0]
     return min(max(kelvin - KELVIN, min(weighted)), max(weighted))
-
-
-def time_weighted(
-    readings: Sequence[tuple[datetime, float]], end: datetime, max_gap: timedelta
-) -> list[tuple[float, float]]:
-    """``(weight_seconds, celsius)`` samples from timed readings, for :func:`mean_kinetic_temperature`.
-
-    Each reading holds until the next one, the last until ``end``, each at most
-    ``max_gap`` (time beyond the cap is unknown and carries no weight).
-    Readings are taken in time order; of two at the same instant the first
-    given wins; readings at or after ``end`` carry no weight. Samples of zero
-    weight are left out. Raises ValueError when there are no readings.
-    """
-    if not readings:
-        raise ValueError("time weighting needs at least one reading")
-    if max_gap <= timedelta(0):
-        raise ValueError(f"max_gap must be longer than zero, not {max_gap}")
-    ordered: list[tuple[datetime, float]] = []
-    for at, celsius in sorted(readings, key=lambda r: r[0]):
-        if not ordered or at != ordered[-1][0]:
-            ordered.append((at, celsius))
-    samples: list[tuple[float, float]] = []
-    for i, (at, celsius) in enumerate(ordered):
-        until = ordered[i + 1][0] if i + 1 < len(ordered) else end
-        held = min(until, end, at + max_gap) - at
-        if held > timedelta(0):
-            samples.append((held.total_seconds(), celsius))
-    return samples

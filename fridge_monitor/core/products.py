@@ -138,13 +138,6 @@ def beyond_use_at(product: Product, opened_at: datetime) -> datetime | None:
     return opened_at + timedelta(hours=product.beyond_use_hours)
 
 
-def fits(product: Product, low_c: float, high_c: float) -> bool:
-    """Whether a fridge kept within ``low_c``..``high_c`` keeps this product in range throughout."""
-    if not product.freezing_allowed and low_c <= FREEZING_C:
-        return False
-    return any(r.low_c <= low_c and high_c <= r.high_c for r in product.ranges)
-
-
 def merge_ranges(ranges: Iterable[tuple[float, float]]) -> tuple[StorageRange, ...]:
     """Ranges as given in a form or the database, validated and ordered warmest first, duplicates dropped."""
     unique = {(float(low), float(high)) for low, high in ranges}

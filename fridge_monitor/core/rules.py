@@ -25,7 +25,6 @@ from typing import Any
 
 from fridge_monitor.core.episodes import Found, Span, Zone, scan, unknown
 from fridge_monitor.core.mkt import mean_kinetic_temperature
-from fridge_monitor.core.status import is_silent
 
 DIRECTIONS = ("high", "low")
 MODES = ("continuous", "cumulative")
@@ -529,8 +528,3 @@ def daily_time_out_of_range(profile: AlarmProfile, readings: Sequence[tuple[date
         if overlap > ZERO:
             total += overlap
     return total
-
-
-def no_data(last_reading_at: datetime | None, now: datetime, allowed_gap: timedelta) -> bool:
-    """A fridge whose latest reading is older than ``allowed_gap`` (or that has none) has no data."""
-    return is_silent(last_reading_at, now, allowed_gap)

@@ -169,9 +169,3 @@ def acknowledgement_problems(conn: sa.Connection) -> list[str]:
     for start in range(0, len(ids), 500):
         confirmed.update(_ack_problems(conn, ids[start:start + 500]))
     return [confirmed[alert_id] for alert_id in sorted(confirmed)]
-
-
-def verify_database(engine: sa.Engine) -> tuple[int, str | None]:
-    """(number of events, first problem or None)."""
-    verdict = check_database(engine)
-    return verdict.count, verdict.problem

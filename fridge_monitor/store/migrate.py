@@ -50,10 +50,6 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-def is_current(engine: sa.Engine) -> bool:
-    return current_revision(engine) == head_revision()
-
-
 def schema_problem(engine: sa.Engine) -> str | None:
     """One line saying why this database cannot be used by this version, or None."""
     from fridge_monitor.store.db import describe

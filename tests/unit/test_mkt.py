@@ -1,14 +1,10 @@
 import math
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fridge_monitor.core.mkt import mean_kinetic_temperature, time_weighted
-
-T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-GAP = timedelta(minutes=35)
+from fridge_monitor.core.mkt import mean_kinetic_temperature
 
 
 def test_equal_intervals_published_vector():
@@ -66,35 +62,3 @@ def test_mkt_is_at_least_the_arithmetic_mean_and_within_the_extremes(samples):
     mkt = mean_kinetic_temperature(samples)
     assert mkt >= mean - 1e-9
     assert min(c for _, c in samples) <= mkt <= max(c for _, c in samples)
-
-
-def test_each_reading_holds_until_the_next_capped_at_the_gap():
-    readings = [
-        (T0, 4.0),
-        (T0 + timedelta(minutes=5), 5.0),
-        (T0 + timedelta(minutes=65), 6.0),  # 60 min after the previous: only 35 count
-        (T0 + timedelta(minutes=70), 7.0),
-    ]
-    assert time_weighted(readings, T0 + timedelta(minutes=80), GAP) == [
-        (300.0, 4.0), (2100.0, 5.0), (300.0, 6.0), (600.0, 7.0)]
-
-
-def test_time_weighting_sorts_drops_duplicates_and_stops_at_end():
-    later = T0 + timedelta(minutes=10)
-    readings = [(later, 6.0), (T0, 4.0), (later, 99.0), (T0 + timedelta(hours=2), 50.0)]
-    assert time_weighted(readings, T0 + timedelta(minutes=20), GAP) == [(600.0, 4.0), (600.0, 6.0)]
-    assert time_weighted(readings, T0 + timedelta(hours=5), GAP)[-1] == (2100.0, 50.0)
-
-
-def test_time_weighting_needs_readings():
-    with pytest.raises(ValueError):
-        time_weighted([], T0, GAP)
-
-
-def test_time_weighted_mkt_of_a_day():
-    # 23 h at 5 °C then 1 h at 25 °C, readings every 15 min.
-    readings = [(T0 + timedelta(minutes=15 * i), 5.0 if i < 92 else 25.0) for i in range(96)]
-    samples = time_weighted(readings, T0 + timedelta(days=1), GAP)
-    assert sum(w for w, _ in samples) == 86400.0
-    assert mean_kinetic_temperature(samples) == pytest.approx(
-        mean_kinetic_temperature([(23.0, 5.0), (1.0, 25.0)]), abs=1e-9)

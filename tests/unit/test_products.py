@@ -7,7 +7,6 @@ from fridge_monitor.core.products import (
     StorageRange,
     beyond_use_at,
     deviation,
-    fits,
     freeze_damage,
     in_range,
     merge_ranges,
@@ -62,14 +61,6 @@ def test_beyond_use_time():
     assert beyond_use_at(BOTOX, opened) == opened + timedelta(hours=24)
     assert beyond_use_at(VARICELLA, opened) == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     assert beyond_use_at(Product("Tdap vaccine", (FRIDGE,)), opened) is None
-
-
-def test_fits_a_fridge_range():
-    assert fits(BOTOX, 2.0, 8.0) and fits(BOTOX, 3.0, 7.0)
-    assert not fits(BOTOX, 2.0, 9.0)
-    assert fits(XEOMIN, 20.0, 25.0) and fits(XEOMIN, -20.0, -15.0)
-    assert not fits(XEOMIN, 2.0, 25.0)  # no single range covers it
-    assert not fits(Product("Hep B", (StorageRange(0.0, 8.0),)), 0.0, 8.0)
 
 
 def test_ranges_are_validated_and_labelled():

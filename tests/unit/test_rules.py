@@ -15,7 +15,6 @@ from fridge_monitor.core.rules import (
     daily_time_out_of_range,
     episodes,
     intervals,
-    no_data,
     profile_from_config,
 )
 
@@ -219,12 +218,6 @@ def test_unknown_time_is_not_recovery():
     readings.append((m(305), 5.0))
     assert episodes(short_gap, readings, now=m(309))[0].end is None
     assert episodes(short_gap, readings, now=m(310))[0].end == m(300)
-
-
-def test_no_data():
-    assert no_data(None, T0, GAP)
-    assert not no_data(m(-35), T0, GAP)
-    assert no_data(m(-36), T0, GAP)
 
 
 # --- order, late readings, restart ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fridge_monitor.core.status import Latest, State, age, state, workday_start
+from fridge_monitor.core.status import Latest, State, age, is_silent, state, workday_start
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 GAP = timedelta(minutes=15)
@@ -89,3 +89,10 @@ def test_workday_boundaries():
         2026, 3, 29, 22, 0, tzinfo=UTC)
     kolkata = ZoneInfo("Asia/Kolkata")
     assert workday_start(NOW, kolkata) == datetime(2026, 11, 24, 18, 30, tzinfo=UTC)
+
+
+def test_a_sensor_is_silent_once_its_latest_reading_is_older_than_the_gap():
+    gap = timedelta(minutes=35)
+    assert is_silent(None, NOW, gap)
+    assert not is_silent(NOW - timedelta(minutes=35), NOW, gap)
+    assert is_silent(NOW - timedelta(minutes=36), NOW, gap)

@@ -14,10 +14,9 @@ from fridge_monitor.alerts.notify.channels import (
     MqttChannel,
     WebhookChannel,
     build_channel,
-    send_all,
 )
 from fridge_monitor.alerts.notify.message import AlertMessage
-from fridge_monitor.alerts.notify.retry import next_attempt, retry_delay
+from fridge_monitor.alerts.notify.retry import retry_delay
 
 __all__ = [
     "AlertMessage",
@@ -29,7 +28,5 @@ __all__ = [
     "MqttChannel",
     "WebhookChannel",
     "build_channel",
-    "next_attempt",
     "retry_delay",
-    "send_all",
 ]

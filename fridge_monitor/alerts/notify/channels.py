@@ -20,7 +20,6 @@ import urllib.request
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -360,12 +359,3 @@ def build_channel(decl: ChannelDecl, mqtt_settings: Mapping[str, Any]) -> Channe
     if decl.type == "apprise":
         return AppriseChannel(decl.name, o["urls"], timeout_s=o["timeout_s"], tier=decl.tier)
     raise ValueError(f"channel {decl.name!r}: unknown type {decl.type!r}")
-
-
-def send_all(channels: Iterable[Channel], message: AlertMessage) -> list[tuple[Channel, Delivery]]:
-    """Send on every channel at once, so a slow or failing one delays none of the others."""
-    channels = list(channels)
-    if not channels:
-        return []
-    with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix="notify") as pool:
-        return list(zip(channels, pool.map(lambda c: c.send(message), channels), strict=False))

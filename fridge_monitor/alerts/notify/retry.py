@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 RETRY_FIRST_S = 30
 RETRY_MAX_S = 15 * 60
@@ -15,8 +15,3 @@ def retry_delay(attempt: int) -> timedelta:
     # 2**attempt grows without bound; the cap is reached by attempt 6
     seconds = RETRY_FIRST_S * 2 ** min(attempt - 1, 10)
     return timedelta(seconds=min(seconds, RETRY_MAX_S))
-
-
-def next_attempt(attempt: int, now: datetime) -> datetime:
-    """When to try again after failed attempt number ``attempt``."""
-    return now + retry_delay(attempt)
