@@ -1,6 +1,7 @@
 """Configuration: settings in layers (defaults, TOML file, environment) and declarations.
 
-- :mod:`.settings`: the typed settings, their layers and checks, :class:`Config`.
+- :mod:`.settings`: the typed settings, their layers, :class:`Config`.
+- :mod:`.section_checks`: each section's checks beyond the types.
 - :mod:`.declarations`: subscriptions, sites, fridges and alarm profiles.
 - :mod:`.alert_channels`: where alert notifications go.
 - :mod:`.errors`: the one-line :class:`ConfigError` and shared checks.
@@ -22,8 +23,8 @@ from fridge_monitor.config.declarations import (
 )
 from fridge_monitor.config.errors import ConfigError
 from fridge_monitor.config.redact import redact, redact_log_handlers
+from fridge_monitor.config.section_checks import CHOICES
 from fridge_monitor.config.settings import (
-    CHOICES,
     CONFIG_ENV,
     ENV_PREFIX,
     SETTINGS,

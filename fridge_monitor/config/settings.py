@@ -10,14 +10,12 @@ key.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
-import re
 import tomllib
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from fridge_monitor.config.alert_channels import ChannelDecl, parse_channels
 from fridge_monitor.config.declarations import (
@@ -30,8 +28,9 @@ from fridge_monitor.config.declarations import (
     parse_sites,
     parse_subscriptions,
 )
-from fridge_monitor.config.errors import ConfigError, resolve_secret, zone
+from fridge_monitor.config.errors import ConfigError, resolve_secret
 from fridge_monitor.config.redact import SECRET_SETTINGS, shown
+from fridge_monitor.config.section_checks import check_section
 from fridge_monitor.core.readings import EntityKind
 from fridge_monitor.core.rules import PRESETS, AlarmProfile
 
@@ -124,14 +123,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("database", "sqlite_synchronous"): ("full", "normal", "extra"),
-    ("mqtt", "protocol"): ("5", "3.1.1"),
-    ("ingest", "shelly_gen1_unit"): ("C", "F"),
-    ("logging", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
-}
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     """All settings, validated. Sections are plain dicts of typed values."""
@@ -158,11 +149,12 @@ class Config:
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
-        merged = {**getattr(self, section), **values}
+        merged: dict[str, Any] = {**getattr(self, section), **values}
         for key, value in values.items():
             merged[key] = _coerce(section, key, value, "override")
-        _check_section(section, merged, lambda _key: "override")
-        return dataclasses.replace(self, **{section: merged})
+        check_section(section, merged, lambda _key: "override")
+        changed: dict[str, Any] = {section: merged}
+        return dataclasses.replace(self, **changed)
 
 
 def load_config(
@@ -237,7 +229,7 @@ def build_config(
     if isinstance(sections["inventory"]["expiry_warning_days"], list):  # the default, not given
         sections["inventory"]["expiry_warning_days"] = tuple(sections["inventory"]["expiry_warning_days"])
     for section, values in sections.items():
-        _check_section(section, values, lambda key, s=section: origins.get((s, key), source))
+        check_section(section, values, functools.partial(_origin, origins, section, source))
 
     subscriptions = parse_subscriptions(subscriptions_raw, source)
     esphome_entities = parse_esphome_entities(esphome_entities_raw, source)
@@ -266,6 +258,11 @@ def build_config(
         alarm_profiles=profiles,
         esphome_entities=esphome_entities,
     )
+
+
+def _origin(origins: Mapping[tuple[str, str], str], section: str, source: str, key: str) -> str:
+    """Where the value of ``[section] key`` came from: the file, an env variable or an override."""
+    return origins.get((section, key), source)
 
 
 def _inventory_defaults() -> dict[str, Any]:
@@ -342,88 +339,3 @@ def _coerce(section: str, key: str, value: Any, source: str, from_env: bool = Fa
     if not isinstance(value, str):
         raise ConfigError(f"{where} must be a string, not {shown(value, (section, key) in SECRET_SETTINGS)}")
     return resolve_secret(value, where)
-
-
-def _check_section(section: str, values: Mapping[str, Any], origin: Callable[[str], str]) -> None:
-    for (sec, key), allowed in CHOICES.items():
-        if sec == section and values[key] not in allowed:
-            choices = ", ".join(repr(a) for a in allowed)
-            raise ConfigError(f"{origin(key)}: [{section}] {key} must be one of {choices}, not {values[key]!r}")
-    if section == "database":
-        url = values["url"]
-        if not (url.startswith("sqlite:") or url.startswith("postgresql")):
-            raise ConfigError(
-                f"{origin('url')}: [database] url must start with sqlite:/// or postgresql://, not {url!r}"
-            )
-        _positive(values, section, "busy_timeout_s", origin)
-        _positive(values, section, "retry_max_s", origin)
-    elif section == "mqtt":
-        parts = urlsplit(values["url"])
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ConfigError(
-                f"{origin('url')}: [mqtt] url must look like mqtt://HOST:PORT or mqtts://HOST:PORT, "
-                f"not {values['url']!r}"
-            )
-        try:
-            _ = parts.port  # raises ValueError for a port that is not a number in range
-        except ValueError:
-            raise ConfigError(f"{origin('url')}: [mqtt] url has a bad port: {values['url']!r}") from None
-        if not values["client_id"]:
-            raise ConfigError(f"{origin('client_id')}: [mqtt] client_id must not be empty")
-        for key in ("keepalive_s", "receive_maximum"):
-            _positive(values, section, key, origin)
-        if values["receive_maximum"] > 65535:
-            raise ConfigError(f"{origin('receive_maximum')}: [mqtt] receive_maximum must be at most 65535")
-        for key in ("ca_file", "cert_file", "key_file"):
-            if values[key] and not Path(values[key]).is_file():
-                raise ConfigError(f"{origin(key)}: [mqtt] {key} {values[key]} is not a readable file")
-    elif section == "web":
-        for key in ("port", "threads", "session_hours", "max_failed_logins", "lockout_minutes",
-                    "login_attempts_per_minute"):
-            _positive(values, section, key, origin)
-        if values["port"] > 65535:
-            raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
-        if values["secret_key"] and len(values["secret_key"]) < 32:
-            raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
-    elif section == "alerts":
-        for key in ("tier_delay_min", "max_attempts", "calibration_warning_days", "disagreement_c",
-                    "disagreement_min"):
-            _positive(values, section, key, origin)
-        if values["reminder_min"] < 0:
-            raise ConfigError(f"{origin('reminder_min')}: [alerts] reminder_min must be 0 (no reminders) or more")
-        url = values["base_url"]
-        if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
-            raise ConfigError(f"{origin('base_url')}: [alerts] base_url must look like https://HOST[/PATH], not {url!r}")
-    elif section == "reports":
-        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", values["workday_start"]):
-            raise ConfigError(f"{origin('workday_start')}: [reports] workday_start must be a local time of day "
-                              f"as HH:MM (24-hour clock, e.g. \"08:00\"), not {values['workday_start']!r}")
-    elif section == "audit":
-        _positive(values, section, "anchor_interval_min", origin)
-        topic = values["anchor_topic"]
-        if topic and (any(ch in topic for ch in "+#") or topic.startswith("$")):
-            raise ConfigError(f"{origin('anchor_topic')}: [audit] anchor_topic must be a plain topic "
-                              f"(no '+', '#' or leading '$'), not {topic!r}")
-    elif section == "scheduler":
-        _positive(values, section, "interval_s", origin)
-        _positive(values, section, "lease_s", origin)
-    elif section == "ingest":
-        _positive(values, section, "batch_size", origin)
-        _positive(values, section, "max_payload_bytes", origin)
-        _positive(values, section, "heartbeat_s", origin)
-        _positive(values, section, "max_drain_s", origin)
-        _positive(values, section, "inbox_max_messages", origin)
-        if values["max_unassigned_sensors"] < 0:
-            raise ConfigError(f"{origin('max_unassigned_sensors')}: [ingest] max_unassigned_sensors must be 0 "
-                              f"(register no unknown sensor) or more, not {values['max_unassigned_sensors']!r}")
-        if values["min_temperature_c"] >= values["max_temperature_c"]:
-            raise ConfigError(f"{origin('min_temperature_c')}: [ingest] min_temperature_c must be below max_temperature_c")
-        zone(values["default_timezone"], f"{origin('default_timezone')}: [ingest] default_timezone")
-        group = values["shared_group"]
-        if any(ch in group for ch in "/+#"):
-            raise ConfigError(f"{origin('shared_group')}: [ingest] shared_group must not contain '/', '+' or '#'")
-
-
-def _positive(values: Mapping[str, Any], section: str, key: str, origin: Callable[[str], str]) -> None:
-    if values[key] <= 0:
-        raise ConfigError(f"{origin(key)}: [{section}] {key} must be greater than 0, not {values[key]!r}")
