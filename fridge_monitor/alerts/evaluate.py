@@ -2,40 +2,52 @@
 
 :func:`evaluate_fridge` reads the fridge's readings over a window, finds the
 episodes (:mod:`fridge_monitor.core.rules`, :mod:`fridge_monitor.core.checks`) and
-matches them with the stored excursions and alerts: same kind, rule and
-subject, overlapping in time. So evaluating again — after a restart, or after
+matches them with the stored excursions and alerts (:mod:`fridge_monitor.alerts.reconcile`):
+same kind, rule and subject, overlapping in time. So evaluating again — after a restart, or after
 late readings — updates what is there and never adds a second alert for the
 same episode. One fridge is evaluated by one process at a time: the first
 statement takes a lock on its :class:`~fridge_monitor.store.models.FridgeEvaluation`
 row (on SQLite, the database's write lock).
 
-Ingest marks the fridges a batch touched (:func:`mark_statement`) in the
-batch's own transaction; :func:`evaluate_marked` judges them right after, and
-the scheduler judges every fridge as time passes.
+It reads the fridge through :mod:`fridge_monitor.store.series`. Ingest marks
+the fridges a batch touched (:mod:`fridge_monitor.store.marks`) in the batch's
+own transaction; :meth:`Evaluator.marked` judges them right after, and the
+scheduler judges every fridge as time passes (:meth:`Evaluator.everything`).
 """
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
-from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError, daily_time_out_of_range, episodes
+from fridge_monitor.core.rules import AlarmProfile, daily_time_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
+from fridge_monitor.inventory.lot_judge import LotJudge, Window
 from fridge_monitor.store import models as m
-from fridge_monitor.store import profiles
 from fridge_monitor.store.db import dialect_insert
-from fridge_monitor.store.overview import Segment, ingest_heard_until, local_days, segments
+from fridge_monitor.store.ingest_state import ingest_heard_until
+from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
+from fridge_monitor.store.overview import local_days
+from fridge_monitor.store.series import (
+    Segment,
+    Series,
+    fridge_facts,
+    fridge_profile,
+    fridge_series,
+    load_series,
+    readings_by_segment,
+    segments,
+)
 
 if TYPE_CHECKING:
     from fridge_monitor.alerts.outbox import Outbox
@@ -43,31 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
-# State-like conditions: while the finding is there the alert is open; when it is gone, resolved now.
-STATE_KINDS = ("no-data", "low-battery", "calibration-due")
-
-Series = list[tuple[datetime, float]]
-
-
-def profile_for(config: Config, name: str, low_c: float, high_c: float,
-                stored: Mapping[str, AlarmProfile] | None = None) -> AlarmProfile:
-    """The fridge's alarm profile, its range narrowed to the fridge's own (the stricter of the two wins).
-
-    ``stored``: the profiles made in the admin pages (:func:`fridge_monitor.store.profiles.stored`).
-    """
-    base = (PRESETS.get(name) or next((p for p in config.alarm_profiles if p.name == name), None)
-            or (stored or {}).get(name))
-    if base is None:
-        if name:
-            log.warning("alarm profile %r is not known (any more); judging by the fridge's range only", name)
-        return AlarmProfile(name or "range", low_c, high_c)
-    low, high = max(base.low_c, low_c), min(base.high_c, high_c)
-    if low >= high:
-        low, high = low_c, high_c
-    try:
-        return dataclasses.replace(base, low_c=low, high_c=high)
-    except ProfileError:  # a range too narrow for the hysteresis margin
-        return dataclasses.replace(base, low_c=low, high_c=high, hysteresis_c=0.0)
 
 
 def lookback(profile: AlarmProfile, config: Config) -> timedelta:
@@ -77,241 +64,7 @@ def lookback(profile: AlarmProfile, config: Config) -> timedelta:
     return longest + max(profile.clear_delay, profile.settle_time) + profile.allowed_gap + HOUR
 
 
-# -- marks ------------------------------------------------------------------------
-
-
-def mark_statement(dialect: str) -> sa.Insert:
-    """INSERT … SELECT marking the fridges a sensor was in since ``:since`` as needing judgement from then.
-
-    Parameters ``sid`` and ``since``, one row per sensor of a batch (its earliest reading).
-    """
-    a, fe = m.SensorAssignment, m.FridgeEvaluation.__table__
-    since = sa.bindparam("since", type_=m.UTCDateTime())
-    select = (
-        sa.select(a.fridge_id, since)
-        .where(a.sensor_id == sa.bindparam("sid"), sa.or_(a.until.is_(None), a.until > since))
-        .distinct()
-    )
-    stmt = dialect_insert(dialect, fe).from_select(["fridge_id", "dirty_since"], select)
-    current, new = fe.c.dirty_since, stmt.excluded.dirty_since
-    return stmt.on_conflict_do_update(
-        index_elements=["fridge_id"],
-        set_={"dirty_since": sa.case((current.is_(None), new), (new < current, new), else_=current)},
-    )
-
-
-# -- reading the fridge -------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class FridgeFacts:
-    id: int
-    name: str
-    site: str
-    timezone: str
-    low_c: float
-    high_c: float
-    profile_name: str
-    created_at: datetime
-
-
-def fridge_facts(session: so.Session, fridge_id: int) -> FridgeFacts | None:
-    f, s = m.Fridge, m.Site
-    row = session.execute(
-        sa.select(f.id, f.name, s.name, s.timezone, f.low_c, f.high_c, f.alarm_profile, f.created_at)
-        .join(s, f.site_id == s.id).where(f.id == fridge_id)
-    ).first()
-    return FridgeFacts(*row) if row else None
-
-
-def readings_by_segment(session: so.Session, segs: Sequence[Segment], lo: datetime,
-                        hi: datetime) -> list[tuple[Segment, Series]]:
-    r = m.Reading
-    out = []
-    for seg in segs:
-        clipped = seg.clip(lo, hi + timedelta(microseconds=1))
-        if clipped is None:
-            continue
-        start, end = clipped
-        query = sa.select(r.measured_at, r.temperature_c).where(r.sensor_id == seg.sensor_id, r.measured_at >= start)
-        if end is not None:
-            query = query.where(r.measured_at < end)
-        out.append((seg, [tuple(row) for row in session.execute(query.order_by(r.measured_at))]))
-    return out
-
-
-def fridge_series(pieces: Sequence[tuple[Segment, Series]], allowed_gap: timedelta) -> Series:
-    """What the rules judge: the primary sensor's readings, with backups standing in where it is silent."""
-    primary = sorted(x for seg, series in pieces if seg.role == "primary" for x in series)
-    backups = sorted(x for seg, series in pieces if seg.role != "primary" for x in series)
-    if not primary:
-        return backups
-    times = [at for at, _ in primary]
-    merged = list(primary)
-    for at, celsius in backups:
-        i = bisect.bisect_right(times, at)
-        if i == 0 or at - times[i - 1] > allowed_gap:
-            merged.append((at, celsius))
-    merged.sort()
-    return merged
-
-
-# -- matching findings with stored records -------------------------------------------
-
-
-def _overlaps(start_a: datetime, end_a: datetime | None, start_b: datetime, end_b: datetime | None) -> bool:
-    return (end_b is None or start_a <= end_b) and (end_a is None or start_b <= end_a)
-
-
-def state_of(ended_at: datetime | None, acknowledged_at: datetime | None) -> str:
-    if ended_at is not None:
-        return "resolved"
-    return "acknowledged" if acknowledged_at is not None else "open"
-
-
-def _set(obj: object, changed: list[bool], **values: object) -> None:
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed.append(True)
-
-
-@dataclasses.dataclass(slots=True)
-class Outcome:
-    """What one evaluation changed: alerts to (re)plan notifications for."""
-
-    created: list[int] = dataclasses.field(default_factory=list)
-    changed: list[int] = dataclasses.field(default_factory=list)
-    severity_changed: list[int] = dataclasses.field(default_factory=list)  # of ``changed``, while ongoing
-
-    @property
-    def alert_ids(self) -> list[int]:
-        return [*self.created, *self.changed]
-
-
-_Record = TypeVar("_Record", m.Alert, m.Excursion)
-
-
-class _Reconciler:
-    def __init__(self, session: so.Session, fridge_id: int, window_start: datetime, now: datetime) -> None:
-        self.session, self.fridge_id, self.window_start, self.now = session, fridge_id, window_start, now
-        self.outcome = Outcome()
-        a = m.Alert
-        self.alerts: list[m.Alert] = list(session.scalars(
-            sa.select(a).where(a.fridge_id == fridge_id, sa.or_(a.ended_at.is_(None), a.ended_at >= window_start))
-            .order_by(a.started_at, a.id)
-        ))
-        e = m.Excursion
-        self.excursions: list[m.Excursion] = list(session.scalars(
-            sa.select(e).where(e.fridge_id == fridge_id, sa.or_(e.ended_at.is_(None), e.ended_at >= window_start))
-            .order_by(e.started_at, e.id)
-        ))
-        self._used_alerts: set[int] = set()
-        self._used_excursions: set[int] = set()
-        # Indexes, so that a window holding many episodes is not matched finding by record.
-        self._by_excursion = {alert.excursion_id: alert for alert in self.alerts if alert.excursion_id is not None}
-        self._alerts_by_key: dict[tuple[str, str, str], list[m.Alert]] = defaultdict(list)
-        for alert in self.alerts:
-            self._alerts_by_key[alert.kind, alert.rule, alert.subject].append(alert)
-        self._excursions_by_rule: dict[str, list[m.Excursion]] = defaultdict(list)
-        for excursion in self.excursions:
-            self._excursions_by_rule[excursion.rule].append(excursion)
-
-    @staticmethod
-    def _overlapping(records: Sequence[_Record], used: set[int], finding: checks.Finding) -> _Record | None:
-        """The earliest unused record (sorted by start) that overlaps the finding."""
-        starts = [r.started_at for r in records]
-        hi = len(records) if finding.end is None else bisect.bisect_right(starts, finding.end)
-        found = None
-        for record in reversed(records[:hi]):
-            if record.ended_at is not None and record.ended_at < finding.start:
-                break  # episodes of one kind do not overlap each other: the earlier ones end earlier still
-            if record.id not in used:
-                found = record
-        return found
-
-    def _match_alert(self, finding: checks.Finding, excursion: m.Excursion | None) -> m.Alert | None:
-        if excursion is not None:
-            alert = self._by_excursion.get(excursion.id)
-            if alert is not None and alert.id not in self._used_alerts:
-                return alert
-        return self._overlapping(self._alerts_by_key.get(finding.key, []), self._used_alerts, finding)
-
-    def _excursion(self, finding: checks.Finding) -> m.Excursion:
-        episode = finding.episode
-        assert episode is not None
-        found = self._overlapping(self._excursions_by_rule.get(finding.rule, []), self._used_excursions, finding)
-        values = dict(severity=episode.severity, started_at=episode.start, ended_at=episode.end,
-                      alarm_at=episode.alarm_at, peak_c=episode.peak_c, low_c=episode.low_c, mkt_c=episode.mkt_c,
-                      time_beyond_s=episode.time_beyond.total_seconds(), unknown_s=episode.unknown.total_seconds(),
-                      readings_count=episode.readings_count)
-        if found is None:
-            found = m.Excursion(fridge_id=self.fridge_id, rule=finding.rule, updated_at=self.now, **values)
-            self.session.add(found)
-            self.session.flush()
-            self._excursions_by_rule[finding.rule].append(found)
-        else:
-            changed: list[bool] = []
-            _set(found, changed, **values)
-            if changed:
-                found.updated_at = self.now
-        self._used_excursions.add(found.id)
-        return found
-
-    def apply(self, finding: checks.Finding) -> None:
-        excursion = self._excursion(finding) if finding.episode is not None else None
-        alert = self._match_alert(finding, excursion)
-        values = dict(severity=finding.severity, title=finding.title[:300], detail=finding.detail,
-                      started_at=finding.start, ended_at=finding.end, peak_c=finding.peak_c, low_c=finding.low_c,
-                      excursion_id=excursion.id if excursion is not None else None)
-        if alert is None:
-            alert = m.Alert(fridge_id=self.fridge_id, kind=finding.kind, rule=finding.rule, subject=finding.subject,
-                            state=state_of(finding.end, None), created_at=self.now, updated_at=self.now, **values)
-            self.session.add(alert)
-            self.session.flush()
-            self.alerts.append(alert)
-            self._alerts_by_key[finding.key].append(alert)
-            if alert.excursion_id is not None:
-                self._by_excursion[alert.excursion_id] = alert
-            self.outcome.created.append(alert.id)
-            log.warning("alert %d opened: fridge id %d, %s (%s, %s)", alert.id, self.fridge_id, finding.title,
-                        finding.kind, finding.severity)
-        else:
-            if finding.kind in STATE_KINDS:  # noticed then: later readings that are still old do not move it
-                values["started_at"] = min(alert.started_at, finding.start)
-            if alert.severity != finding.severity and alert.ended_at is None and finding.end is None:
-                self.outcome.severity_changed.append(alert.id)  # told as "changed"; only known here
-            changed: list[bool] = []
-            _set(alert, changed, **values, state=state_of(finding.end, alert.acknowledged_at))
-            if changed:
-                alert.updated_at = self.now
-                self.outcome.changed.append(alert.id)
-        self._used_alerts.add(alert.id)
-
-    def resolve_unmatched(self, kinds: Iterable[str]) -> None:
-        """Open alerts of these kinds whose condition is no longer found have ended (now)."""
-        kinds = set(kinds)
-        for alert in self.alerts:
-            if alert.id in self._used_alerts or alert.kind not in kinds or alert.ended_at is not None:
-                continue
-            alert.ended_at = max(self.now, alert.started_at)
-            alert.state = state_of(alert.ended_at, alert.acknowledged_at)
-            alert.updated_at = self.now
-            self.outcome.changed.append(alert.id)
-            log.info("alert %d resolved: %s no longer holds", alert.id, alert.title)
-
-
 # -- evaluation ------------------------------------------------------------------------
-
-
-def _lock(session: so.Session, fridge_id: int, now: datetime) -> tuple[datetime | None, datetime | None]:
-    """Take the fridge's evaluation lock (a write, so it comes first); its mark's ``dirty_since`` and ``days_since``."""
-    dialect = session.get_bind().dialect.name
-    fe = m.FridgeEvaluation
-    stmt = dialect_insert(dialect, fe.__table__).values(fridge_id=fridge_id, dirty_since=None, evaluated_at=now)
-    session.execute(stmt.on_conflict_do_update(index_elements=["fridge_id"], set_={"evaluated_at": now}))
-    row = session.execute(sa.select(fe.dirty_since, fe.days_since).where(fe.fridge_id == fridge_id)).one()
-    return row.dirty_since, row.days_since
 
 
 def _window_start(session: so.Session, fridge_id: int, start: datetime, reach: timedelta) -> datetime:
@@ -325,10 +78,10 @@ def _window_start(session: so.Session, fridge_id: int, start: datetime, reach: t
                 a.fridge_id == fridge_id, a.kind == "sensor-disagreement", a.started_at < start,
                 sa.or_(a.ended_at.is_(None), a.ended_at >= start))),
         ]
-        earlier = [_aware(x) for x in earlier if x is not None]
-        if not earlier:
+        found = [_aware(x) for x in earlier if x is not None]
+        if not found:
             return start
-        start = min(earlier) - reach
+        start = min(found) - reach
     return start
 
 
@@ -363,12 +116,13 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     already; its readings arriving resolve it. Likewise an alarm reached only
     by the newest reading holding on since is the scheduler's to raise or drop.
     """
-    dirty_since, days_since = _lock(session, fridge_id, now)
+    lock_fridge(session, fridge_id, evaluated_at=now)
+    dirty_since, days_since = mark_of(session, fridge_id)
     facts = fridge_facts(session, fridge_id)
     if facts is None:
         return Outcome()
     tz = ZoneInfo(facts.timezone)
-    profile = profile_for(config, facts.profile_name, facts.low_c, facts.high_c, profiles.stored(session))
+    profile = fridge_profile(session, facts, config)
     reach = lookback(profile, config)
     start = now - reach
     if dirty_since is not None:
@@ -397,7 +151,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings = [f for f in checks.excursion_findings(profile, episodes(profile, series, now=until), now)
                 if f.end is None or f.end >= start]
     sensors = _sensor_states(session, segs)
-    rec = _Reconciler(session, fridge_id, start, now)
+    rec = Reconciler(session, fridge_id, start, now)
     # A backlog ingest still drains from the broker is not silence: by time, silence is judged as far as
     # ingest has caught up; an alarm already open stays until a reading comes.
     already = {(a.kind, a.rule, a.subject) for a in rec.alerts if a.kind == "no-data" and a.ended_at is None}
@@ -417,15 +171,14 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
     # fridge's excursions are stored, so a review can name the one it overlaps).
-    judge = lot_safety.LotJudge(session, lot_safety.Window(
+    judge = LotJudge(session, Window(
         fridge_id, facts.name, facts.timezone, start, now, profile.allowed_gap, profile.clear_delay,
         profile.settle_time, profile.hysteresis_c))
 
-    def load_series(since: datetime) -> Series:
-        more = segments(session.connection(), [fridge_id], since, now)
-        return fridge_series(readings_by_segment(session, more, since, now), profile.allowed_gap)
+    def load_since(since: datetime) -> Series:
+        return load_series(session, fridge_id, since, now, profile.allowed_gap)
 
-    judge.reviews(series, load_from, load_series, by_time=by_time)
+    judge.reviews(series, load_from, load_since, by_time=by_time)
     for finding in sorted(judge.findings(by_time=by_time, horizons=config.inventory["expiry_warning_days"]),
                           key=lambda f: f.start):
         rec.apply(finding)
@@ -436,8 +189,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)
         days_since = None
-    session.execute(sa.update(m.FridgeEvaluation).where(m.FridgeEvaluation.fridge_id == fridge_id)
-                    .values(dirty_since=None, days_since=days_since))
+    settle(session, fridge_id, days_since)
     judge.audit()  # last: the audit trail's lock after the alert rows, as acknowledging takes them
     return rec.outcome
 
@@ -477,12 +229,6 @@ def _store_days(session: so.Session, fridge_id: int, profile: AlarmProfile, seri
     session.execute(stmt.on_conflict_do_update(
         index_elements=["fridge_id", "day"],
         set_={"out_of_range_s": stmt.excluded.out_of_range_s, "updated_at": stmt.excluded.updated_at}), rows)
-
-
-def marked_fridges(engine: sa.Engine) -> list[int]:
-    fe = m.FridgeEvaluation
-    with engine.connect() as conn:
-        return list(conn.scalars(sa.select(fe.fridge_id).where(fe.dirty_since.is_not(None)).order_by(fe.fridge_id)))
 
 
 def active_fridges(engine: sa.Engine) -> list[int]:

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from fridge_monitor.alerts.evaluate import Evaluator, Outcome
+from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.outbox import Outbox
+from fridge_monitor.alerts.reconcile import Outcome
 from fridge_monitor.config import Config
 from fridge_monitor.store import anchors
 from fridge_monitor.store import models as m

@@ -17,26 +17,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
+from fridge_monitor.store.marks import mark_statement
+from fridge_monitor.store.sensors import too_many_unassigned, unassigned_in_service
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
 HOUR = timedelta(hours=1)
-TOO_MANY_UNASSIGNED = "too many unassigned sensors"
-"""How the reason of a message refused by the cap on unassigned sensors begins (counted by /metrics)."""
-
-
-def unassigned_in_service() -> sa.ColumnElement[bool]:
-    """Sensors waiting for an admin: unassigned and not retired (what the cap counts, the dashboard lists)."""
-    return sa.and_(m.Sensor.fridge_id.is_(None), m.Sensor.retired_at.is_(None))
-
-
-def too_many_unassigned(cap: int) -> str:
-    """The reason a message from a new sensor id is kept as rejected once the cap is reached."""
-    return f"{TOO_MANY_UNASSIGNED} ({cap}): assign or retire sensors to accept new ones"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -166,8 +155,6 @@ class Store:
             index_elements=["sensor_id", "hour"],
             set_={c: rollup.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
         )
-        from fridge_monitor.alerts.evaluate import mark_statement
-
         self._mark = mark_statement(name)
         self._availability = (
             sa.update(sensors)
@@ -257,7 +244,8 @@ class Store:
         """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
         now = datetime.now(UTC)
         for e in entities:
-            conn.execute(self._forget_entity, {"config_topic": printable(e.config_topic), "keep": printable(e.state_topic)})
+            conn.execute(self._forget_entity,
+                         {"config_topic": printable(e.config_topic), "keep": printable(e.state_topic)})
             if not e.removed:
                 conn.execute(self._upsert_entity, {
                     "state_topic": printable(e.state_topic), "fmt": "esphome", "node": printable(e.node),
@@ -390,24 +378,3 @@ class Store:
 def _as_payload(reading: Reading) -> bytes:
     """A reading as the native JSON payload it could have come in."""
     return json.dumps({"temperature_c": reading.temperature_c, "ts": reading.measured_at.isoformat()}).encode()
-
-
-def record_heartbeat(engine: sa.Engine, beat: Heartbeat) -> None:
-    """Write an ingest process's heartbeat (one small upsert every few seconds).
-
-    ``caught_up_at`` only moves forward, and a process that has not had a
-    marker back since it (re)started keeps the one its row holds: until then
-    it is still catching up from there.
-    """
-    table = m.IngestHeartbeat.__table__
-    stmt = dialect_insert(engine.dialect.name, table).values(dataclasses.asdict(beat))
-    current, new = table.c.caught_up_at, stmt.excluded.caught_up_at
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["client_id"],
-        set_={**{key: stmt.excluded[key] for key in ("started_at", "beat_at", "connected", "backlog", "stored_at",
-                                                      "interval_s", "max_drain_s")},
-              "caught_up_at": sa.case((new.is_(None), current), (current.is_(None), new), (current < new, new),
-                                      else_=current)},
-    )
-    with engine.begin() as conn:
-        conn.execute(stmt)

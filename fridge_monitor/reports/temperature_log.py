@@ -6,34 +6,26 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.alerts.evaluate import (
-    FridgeFacts,
-    Series,
-    fridge_facts,
-    fridge_series,
-    profile_for,
-    readings_by_segment,
-)
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.core.daily import Day, Episode, day_bounds, split_days
-from fridge_monitor.core.rules import AlarmProfile, intervals
+from fridge_monitor.core.rules import intervals
 from fridge_monitor.core.stats import PeriodStats, combine, period_stats, stats_over
 from fridge_monitor.store import models as m
-from fridge_monitor.store import profiles
-from fridge_monitor.store.overview import segments
+from fridge_monitor.store.series import fridge_facts, fridge_profile, series_covering
 
 Database = so.Session | sa.Connection
 
 
 class Stay(Protocol):
-    """A stretch of time in one fridge, such as :class:`fridge_monitor.core.lots.Holding` (``until`` None: still there)."""
+    """A stretch of time in one fridge, such as :class:`fridge_monitor.core.lots.Holding`
+    (``until`` None: still there)."""
 
     @property
     def fridge_id(self) -> int: ...
@@ -59,41 +51,22 @@ def _session(db: Database) -> Iterator[so.Session]:
         yield session
 
 
-def judging(session: so.Session, facts: FridgeFacts, config: Config | None = None) -> AlarmProfile:
-    """The profile the evaluator judges the fridge by: its range (the stricter of fridge and profile) and allowed gap.
-
-    Profiles declared only in the config file are known when ``config`` is passed.
-    """
-    return profile_for(config or _defaults(), facts.profile_name, facts.low_c, facts.high_c, profiles.stored(session))
-
-
-def load_series(session: so.Session, fridge_id: int, start: datetime, end: datetime, allowed_gap: timedelta) -> Series:
-    """The fridge's series as the rules judge it (primary sensor, backups standing in), enough to cover [start, end].
-
-    Readings from two allowed gaps before ``start`` are read: one gap for the
-    reading that holds into the period, one more so that the primary's reading
-    there keeps a backup from standing in where it need not.
-    """
-    lo = start - 2 * allowed_gap
-    segs = segments(session.connection(), [fridge_id], lo, end)
-    return fridge_series(readings_by_segment(session, segs, lo, end), allowed_gap)
-
-
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
 def fridge_stats(db: Database, fridge_id: int, start: datetime, end: datetime, *, config: Config | None = None,
                  now: datetime | None = None) -> PeriodStats | None:
-    """Statistics of the fridge over ``[start, end)`` (cut at ``now``) against its judging range; None: no such fridge."""
+    """Statistics of the fridge over ``[start, end)`` (cut at ``now``) against its judging range;
+    None: no such fridge."""
     now = _now(now)
     with _session(db) as session:
         facts = fridge_facts(session, fridge_id)
         if facts is None:
             return None
-        profile = judging(session, facts, config)
+        profile = fridge_profile(session, facts, config)
         until = max(start, min(end, now))
-        series = load_series(session, fridge_id, start, until, profile.allowed_gap)
+        series = series_covering(session, fridge_id, start, until, profile.allowed_gap)
     return period_stats(series, start, until, profile.low_c, profile.high_c, profile.allowed_gap)
 
 
@@ -118,9 +91,9 @@ def lot_stats(db: Database, stays: Iterable[Stay], *, config: Config | None = No
             facts = fridge_facts(session, fridge_id)
             if facts is None:
                 continue
-            profile = judging(session, facts, config)
+            profile = fridge_profile(session, facts, config)
             merged = _merge(spans)
-            series = load_series(session, fridge_id, merged[0][0], merged[-1][1], profile.allowed_gap)
+            series = series_covering(session, fridge_id, merged[0][0], merged[-1][1], profile.allowed_gap)
             low = profile.low_c if low_c is None else low_c
             high = profile.high_c if high_c is None else high_c
             cut = intervals(series, merged[-1][1], profile.allowed_gap)
@@ -170,8 +143,8 @@ def daily_log(db: Database, fridge_id: int, first_day: date, last_day: date, *, 
         lo, hi = day_bounds(first_day, zone)[0], min(day_bounds(last_day, zone)[1], now)
         if hi <= lo:
             return []
-        profile = judging(session, facts, config)
-        series = load_series(session, fridge_id, lo, hi, profile.allowed_gap)
+        profile = fridge_profile(session, facts, config)
+        series = series_covering(session, fridge_id, lo, hi, profile.allowed_gap)
         e, a = m.Excursion, m.Alert
         excursions = [Episode(*row) for row in session.execute(
             sa.select(e.started_at, e.ended_at, e.rule)

@@ -19,33 +19,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from fridge_monitor.core.charts import Point, Series
-from fridge_monitor.core.heartbeat import Heartbeat, heard_until
+from fridge_monitor.core.daily import day_bounds
 from fridge_monitor.core.status import Latest, is_silent, workday_start
-from fridge_monitor.ingest.batches import TOO_MANY_UNASSIGNED, unassigned_in_service
 from fridge_monitor.store import models as m
+from fridge_monitor.store.ingest_state import ingest_heard_until
+from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors_by_id
+from fridge_monitor.store.series import Segment, segments
 
 HOUR = timedelta(hours=1)
-# Until alarm profiles say otherwise: CDC's longest logging interval, doubled.
-DEFAULT_MAX_GAP = timedelta(minutes=30)
 RAW_FRAGMENT_CHUNK = 100
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SensorInfo:
-    """A sensor as people see it: where it is, whether it talks, its battery and calibration."""
-
-    id: str
-    format: str
-    device: str
-    fridge: str | None
-    role: str | None
-    battery_pct: float | None
-    last_seen_at: datetime | None
-    last_measured_at: datetime | None
-    online: bool | None
-    calibration_certificate: str | None
-    calibration_due: date | None
-    temperature_c: float | None = None  # its latest reading, when known
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,6 +65,10 @@ class Agg:
     def mean_c(self) -> float | None:
         return self.sum_c / self.count if self.count else None
 
+    def point(self, at: datetime) -> Point:
+        """These readings as one chart point (there are some: ``count`` > 0)."""
+        return Point(at=at, mean=self.sum_c / self.count, low=self.min_c, high=self.max_c)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Piece:
@@ -92,25 +78,6 @@ class Piece:
     sensor_id: str
     lo: datetime
     hi: datetime | None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Segment:
-    """One assignment of a sensor to a fridge: [since, until), either end open."""
-
-    sensor_id: str
-    fridge_id: int
-    role: str
-    since: datetime | None
-    until: datetime | None
-
-    def clip(self, lo: datetime, hi: datetime | None) -> tuple[datetime, datetime | None] | None:
-        start = lo if self.since is None else max(lo, self.since)
-        ends = [e for e in (hi, self.until) if e is not None]
-        end = min(ends) if ends else None
-        if end is not None and end <= start:
-            return None
-        return start, end
 
 
 def floor_hour(at: datetime) -> datetime:
@@ -123,17 +90,6 @@ def ceil_hour(at: datetime) -> datetime:
 
 
 # -- building blocks -------------------------------------------------------------
-
-
-def segments(conn: sa.Connection, fridge_ids: Iterable[int], start: datetime, end: datetime | None = None) -> list[Segment]:
-    """Assignments of sensors to these fridges that overlap [start, end)."""
-    a = m.SensorAssignment
-    query = sa.select(a.sensor_id, a.fridge_id, a.role, a.since, a.until).where(
-        a.fridge_id.in_(list(fridge_ids)), sa.or_(a.until.is_(None), a.until > start)
-    )
-    if end is not None:
-        query = query.where(sa.or_(a.since.is_(None), a.since < end))
-    return [Segment(*row) for row in conn.execute(query.order_by(a.fridge_id, a.id))]
 
 
 def rollups(conn: sa.Connection, sensors: Iterable[str], start: datetime,
@@ -167,15 +123,15 @@ def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
     fragments: list[tuple[object, str, datetime, datetime]] = []
     for piece in pieces:
         result[piece.key]  # a piece with no readings still has its (empty) entry
-        lo_h = ceil_hour(piece.lo)
-        hi_h = floor_hour(piece.hi) if piece.hi is not None else None
-        if hi_h is not None and lo_h >= hi_h:
-            fragments.append((piece.key, piece.sensor_id, piece.lo, piece.hi))
+        lo_h, hi = ceil_hour(piece.lo), piece.hi
+        hi_h = floor_hour(hi) if hi is not None else None
+        if hi is not None and hi_h is not None and lo_h >= hi_h:
+            fragments.append((piece.key, piece.sensor_id, piece.lo, hi))
             continue
         if piece.lo < lo_h:
             fragments.append((piece.key, piece.sensor_id, piece.lo, lo_h))
-        if hi_h is not None and hi_h < piece.hi:
-            fragments.append((piece.key, piece.sensor_id, hi_h, piece.hi))
+        if hi is not None and hi_h is not None and hi_h < hi:
+            fragments.append((piece.key, piece.sensor_id, hi_h, hi))
         rows = hourly.get(piece.sensor_id, []) if hourly else []
         first = bisect.bisect_left(rows, (lo_h,))
         for hour, low, high, total, count in rows[first:]:
@@ -200,88 +156,7 @@ def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
     return result
 
 
-def latest_values(conn: sa.Connection, sensor_ids: Iterable[str]) -> dict[str, tuple[datetime, float]]:
-    """Each sensor's newest reading (measured time, °C), found through ``sensors.last_measured_at``."""
-    s, r = m.Sensor, m.Reading
-    ids = sorted(set(sensor_ids))
-    if not ids:
-        return {}
-    rows = conn.execute(
-        sa.select(s.id, r.measured_at, r.temperature_c)
-        .join(r, sa.and_(r.sensor_id == s.id, r.measured_at == s.last_measured_at))
-        .where(s.id.in_(ids))
-    )
-    return {sid: (at, temp) for sid, at, temp in rows}
-
-
-def _sensor_query() -> sa.Select:
-    return (
-        sa.select(*m.Sensor.__table__.c, m.Fridge.name.label("fridge"))
-        .select_from(m.Sensor)
-        .outerjoin(m.Fridge, m.Fridge.id == m.Sensor.fridge_id)
-    )
-
-
-def _sensor_infos(conn: sa.Connection, query: sa.Select) -> list[SensorInfo]:
-    rows = conn.execute(query).all()
-    latest = latest_values(conn, [row.id for row in rows])
-    return [
-        SensorInfo(
-            id=row.id, format=row.format, device=row.device, fridge=row.fridge,
-            role=row.role if row.fridge else None, battery_pct=row.battery_pct, last_seen_at=row.last_seen_at,
-            last_measured_at=row.last_measured_at, online=row.online,
-            calibration_certificate=row.calibration_certificate, calibration_due=row.calibration_due,
-            temperature_c=latest[row.id][1] if row.id in latest else None,
-        )
-        for row in rows
-    ]
-
-
-def sensors(conn: sa.Connection, *, fridge_id: int | None = None, unassigned: bool = False,
-            limit: int | None = None, offset: int = 0) -> list[SensorInfo]:
-    """Sensors (of one fridge, or unassigned ones in service that have reported, or all), with their
-    latest value; ``limit`` and ``offset`` give one page of the list."""
-    query = _sensor_query()
-    if fridge_id is not None:
-        query = query.where(m.Sensor.fridge_id == fridge_id).order_by(m.Sensor.role.desc(), m.Sensor.id)
-    elif unassigned:
-        query = query.where(*_waiting()).order_by(m.Sensor.id)
-    else:
-        query = query.order_by(m.Sensor.id)
-    return _sensor_infos(conn, query.limit(limit).offset(offset))
-
-
-def _waiting() -> tuple[sa.ColumnElement[bool], ...]:
-    """Unassigned sensors the dashboard shows: in service, and heard from at least once."""
-    return unassigned_in_service(), m.Sensor.last_seen_at.is_not(None)
-
-
-def count_unassigned(conn: sa.Connection) -> int:
-    """How many sensors :func:`sensors` lists with ``unassigned=True``, for its pages."""
-    return conn.scalar(sa.select(sa.func.count()).select_from(m.Sensor).where(*_waiting())) or 0
-
-
-def sensors_by_id(conn: sa.Connection, ids: Iterable[str]) -> list[SensorInfo]:
-    ids = sorted(set(ids))
-    if not ids:
-        return []
-    return _sensor_infos(conn, _sensor_query().where(m.Sensor.id.in_(ids)))
-
-
 # -- the dashboard and the API's fridge list ---------------------------------------
-
-
-def heartbeats(conn: sa.Connection) -> list[Heartbeat]:
-    """Every ingest process's last heartbeat."""
-    h = m.IngestHeartbeat
-    rows = conn.execute(sa.select(h.client_id, h.started_at, h.beat_at, h.connected, h.backlog, h.caught_up_at,
-                                  h.stored_at, h.interval_s, h.max_drain_s).order_by(h.client_id)).all()
-    return [Heartbeat(*row) for row in rows]
-
-
-def ingest_heard_until(conn: sa.Connection, now: datetime) -> datetime:
-    """The moment silence is judged at, from ingest's heartbeats (:func:`fridge_monitor.core.heartbeat.heard_until`)."""
-    return heard_until(now, heartbeats(conn))
 
 
 def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFAULT_MAX_GAP,
@@ -350,7 +225,7 @@ def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: 
     candidates = [
         (s.last_measured_at, s.temperature_c, s.role == "primary") for s in mine
         if s.last_measured_at is not None and s.temperature_c is not None
-        and (since.get(s.id) is None or s.last_measured_at >= since[s.id])
+        and ((came := since.get(s.id)) is None or s.last_measured_at >= came)
     ]
     if not candidates:
         return None
@@ -373,8 +248,7 @@ def hourly_envelope(segs: Sequence[Segment], hourly: dict[str, list[tuple[dateti
             if hi is not None and hour >= hi:
                 break
             merged[hour].add(low, high, total, count)
-    return [Point(at=hour + HOUR / 2, mean=agg.mean_c, low=agg.min_c, high=agg.max_c)
-            for hour, agg in sorted(merged.items()) if agg.count]
+    return [agg.point(hour + HOUR / 2) for hour, agg in sorted(merged.items()) if agg.count]
 
 
 # -- history of one fridge -------------------------------------------------------------
@@ -406,12 +280,12 @@ def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
             clipped = seg.clip(start, end)
             if clipped is None:
                 continue
-            rows = conn.execute(
+            readings = conn.execute(
                 sa.select(r.measured_at, r.temperature_c)
                 .where(r.sensor_id == seg.sensor_id, r.measured_at >= clipped[0], r.measured_at < clipped[1])
                 .order_by(r.measured_at)
             )
-            by_sensor[seg.sensor_id].extend(Point(at=at, mean=temp) for at, temp in rows)
+            by_sensor[seg.sensor_id].extend(Point(at=at, mean=temp) for at, temp in readings)
         return History(_labelled(segs, by_sensor), "raw", max_gap)
     hourly = rollups(conn, {seg.sensor_id for seg in segs}, start, end)
     if span <= HOURLY_UP_TO:
@@ -431,9 +305,8 @@ def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
             daily[seg.sensor_id][hour.astimezone(tz).date()].add(low, high, total, count)
     points = {
         sid: [
-            Point(at=datetime.combine(day, time(12), tz).astimezone(UTC), mean=agg.mean_c,
-                  low=agg.min_c, high=agg.max_c)
-            for day, agg in sorted(days.items())
+            agg.point(datetime.combine(day, time(12), tz).astimezone(UTC))
+            for day, agg in sorted(days.items()) if agg.count
         ]
         for sid, days in daily.items()
     }
@@ -451,14 +324,8 @@ def _labelled(segs: Sequence[Segment], points: dict[str, list[Point]]) -> tuple[
 
 def local_days(first: date, last: date, tz: tzinfo) -> list[tuple[date, datetime, datetime]]:
     """(day, start, end) in UTC for each site-local day from ``first`` to ``last`` inclusive (DST-correct)."""
-    days = []
-    day = first
-    while day <= last:
-        start = datetime.combine(day, time(0), tz).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
-        days.append((day, start, end))
-        day += timedelta(days=1)
-    return days
+    return [(first + timedelta(days=n), *day_bounds(first + timedelta(days=n), tz))
+            for n in range((last - first).days + 1)]
 
 
 def daily_min_max(conn: sa.Connection, fridge_id: int, first: date, last: date, tz: tzinfo,
@@ -482,96 +349,3 @@ def fridge_overview(conn: sa.Connection, now: datetime,
                     max_gap: timedelta = DEFAULT_MAX_GAP) -> list[tuple[str, Latest]]:
     """(site name, latest state) for every fridge in service, by site then fridge name."""
     return [(fridge.site, fridge.latest) for fridge in fridges_now(conn, now, max_gap=max_gap)]
-
-
-# -- readings for the API ------------------------------------------------------------------
-
-
-def _in_assignment(fridge_id: int) -> sa.ColumnElement[bool]:
-    r, a = m.Reading, m.SensorAssignment
-    return sa.and_(
-        a.sensor_id == r.sensor_id,
-        a.fridge_id == fridge_id,
-        sa.or_(a.since.is_(None), a.since <= r.measured_at),
-        sa.or_(a.until.is_(None), r.measured_at < a.until),
-    )
-
-
-def raw_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
-                 limit: int) -> list[tuple[datetime, str, float]]:
-    """(measured at, sensor, °C) of the fridge's readings in [start, end), at most ``limit`` of them."""
-    r, a = m.Reading, m.SensorAssignment
-    query = (
-        sa.select(r.measured_at, r.sensor_id, r.temperature_c)
-        .join(a, _in_assignment(fridge_id))
-        .where(r.measured_at >= start, r.measured_at < end)
-        .order_by(r.measured_at, r.sensor_id)
-        .limit(limit)
-    )
-    return [tuple(row) for row in conn.execute(query)]
-
-
-def _epoch(conn: sa.Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
-    if conn.dialect.name == "sqlite":
-        return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
-    return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
-
-
-def bucketed_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
-                      every: int) -> list[tuple[datetime, str, float, float, float, int]]:
-    """The fridge's readings in [start, end) in buckets of ``every`` seconds (aligned to the Unix epoch):
-    (bucket start, sensor, min, max, mean, count), by time then sensor."""
-    r, a = m.Reading, m.SensorAssignment
-    bucket = ((_epoch(conn, r.measured_at) // every) * every).label("bucket")
-    query = (
-        sa.select(bucket, r.sensor_id, sa.func.min(r.temperature_c), sa.func.max(r.temperature_c),
-                  sa.func.avg(r.temperature_c), sa.func.count())
-        .join(a, _in_assignment(fridge_id))
-        .where(r.measured_at >= start, r.measured_at < end)
-        .group_by(bucket, r.sensor_id)
-        .order_by(bucket, r.sensor_id)
-    )
-    return [
-        (datetime.fromtimestamp(int(b), UTC), sid, low, high, float(mean), count)
-        for b, sid, low, high, mean, count in conn.execute(query)
-    ]
-
-
-# -- operations ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class IngestFigures:
-    readings: int
-    rejected: int
-    newest_received_at: datetime | None
-    sensors: int
-    silent_sensors: int
-    heartbeats: tuple[Heartbeat, ...] = ()
-    heard_until: datetime | None = None
-    unassigned_sensors: int = 0  # in service, counted against [ingest] max_unassigned_sensors
-    refused_new_sensors: int = 0  # messages kept as rejected because that cap was reached
-
-
-def ingest_figures(conn: sa.Connection, now: datetime, max_gap: timedelta = DEFAULT_MAX_GAP) -> IngestFigures:
-    """Counts for /metrics and /healthz, each one cheap query."""
-    s = m.Sensor
-    readings = conn.scalar(sa.select(sa.func.count()).select_from(m.Reading)) or 0
-    rejected = conn.scalar(sa.select(sa.func.count()).select_from(m.RejectedMessage)) or 0
-    newest = conn.scalar(sa.select(sa.func.max(s.last_seen_at)))
-    if newest is not None and newest.tzinfo is None:  # max() loses the column type on SQLite
-        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
-    total = conn.scalar(sa.select(sa.func.count()).select_from(s).where(s.fridge_id.is_not(None))) or 0
-    beats = heartbeats(conn)
-    heard = heard_until(now, beats)
-    # status.is_silent's rule, counted by the database: no reading within max_gap of the moment silence is judged at
-    silent = conn.scalar(
-        sa.select(sa.func.count()).select_from(s).where(
-            s.fridge_id.is_not(None), sa.or_(s.last_measured_at.is_(None), s.last_measured_at < heard - max_gap)
-        )
-    ) or 0
-    unassigned = conn.scalar(sa.select(sa.func.count()).select_from(s).where(unassigned_in_service())) or 0
-    r = m.RejectedMessage
-    refused = conn.scalar(sa.select(sa.func.count()).select_from(r)
-                          .where(r.reason.startswith(TOO_MANY_UNASSIGNED, autoescape=True))) or 0
-    return IngestFigures(readings, rejected, newest, total, silent, tuple(beats), heard, unassigned, refused)

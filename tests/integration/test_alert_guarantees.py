@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.alerts.evaluate import marked_fridges
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import models as m
+from fridge_monitor.store.marks import marked_fridges
 
 from support import Hooks, Publisher, cli, native, start_cli, wait_until
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from fridge_monitor.alerts.evaluate import marked_fridges
 from fridge_monitor.store import models as m
+from fridge_monitor.store.marks import marked_fridges
 from sensors import FridgePlan, Simulation
 
 from support import Publisher, cli, native, wait_until

@@ -20,9 +20,10 @@ from fridge_monitor.alerts.scheduler import run_checks
 from fridge_monitor.config import build_config
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.readings import Reading
-from fridge_monitor.ingest.batches import Batch, Store, record_heartbeat
+from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
+from fridge_monitor.store.ingest_state import record_heartbeat
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.alerts.evaluate import Evaluator, marked_fridges
+from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
+from fridge_monitor.store.marks import marked_fridges
 from fridge_monitor.store.sync import sync_config
 
 T0 = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)  # 22:00 in Berlin, the evening before DST ends

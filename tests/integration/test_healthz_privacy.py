@@ -11,8 +11,8 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.scheduler import Lease
 from fridge_monitor.config import build_config
 from fridge_monitor.core.heartbeat import Heartbeat
-from fridge_monitor.ingest.batches import record_heartbeat
 from fridge_monitor.store import accounts
+from fridge_monitor.store.ingest_state import record_heartbeat
 from fridge_monitor.web import create_app
 
 from support import client_for

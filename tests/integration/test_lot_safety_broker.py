@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.alerts.evaluate import marked_fridges
 from fridge_monitor.core import lots
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
+from fridge_monitor.store.marks import marked_fridges
 
 from support import Publisher, native, wait_until
 

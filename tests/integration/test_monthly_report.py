@@ -27,6 +27,8 @@ from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.reports import monthly as report
+from fridge_monitor.reports.monthly.facts import gather
+from fridge_monitor.reports.monthly.layout import render
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
@@ -176,12 +178,12 @@ def test_a_month_without_data_says_so_instead_of_an_empty_chart(month, tmp_path)
 def test_many_excursions_flow_onto_a_second_page(month, tmp_path):
     engine, *_ = month
     with so.Session(engine) as session:
-        log = report.gather(session, "A1", 2026, 11, generated_by="x", now=AFTER)
+        log = gather(session, "A1", 2026, 11, generated_by="x", now=AFTER)
     many = log.excursions * 40
     import dataclasses
 
     path = tmp_path / "long.pdf"
-    path.write_bytes(report.render(dataclasses.replace(log, excursions=many)))
+    path.write_bytes(render(dataclasses.replace(log, excursions=many)))
     text = pdf_text(path)
     pages = int(re.search(r"page 1 of (\d+)", text).group(1))
     assert pages >= 2 and f"page {pages} of {pages}" in text

@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.alerts.evaluate import Evaluator, marked_fridges
+from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
+from fridge_monitor.store.marks import marked_fridges
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 

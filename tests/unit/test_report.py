@@ -9,21 +9,24 @@ import pytest
 
 from fridge_monitor.core.charts import Point, Series
 from fridge_monitor.reports import monthly as report
+from fridge_monitor.reports.monthly.facts import Day, MonthlyLog, Summary, calibration_status
+from fridge_monitor.reports.monthly.layout import render
+from fridge_monitor.reports.monthly.text import plain
 
 START = datetime(2026, 1, 31, 23, 0, tzinfo=UTC)  # 1 Feb 2026 00:00 in Berlin
 END = datetime(2026, 2, 28, 23, 0, tzinfo=UTC)
 
 
-def a_month(**changes: object) -> report.MonthlyLog:
+def a_month(**changes: object) -> MonthlyLog:
     days = tuple(
-        report.Day(date(2026, 2, n), 3.9, 5.1, 48, START + timedelta(days=n - 1), 4.4, 0.0, 0) for n in range(1, 29))
+        Day(date(2026, 2, n), 3.9, 5.1, 48, START + timedelta(days=n - 1), 4.4, 0.0, 0) for n in range(1, 29))
     points = tuple(Point(START + timedelta(hours=h, minutes=30), 4.5, 4.0, 5.0) for h in range(28 * 24) if h % 97)
-    log = report.MonthlyLog(
+    log = MonthlyLog(
         site="Praxis Süd", timezone="Europe/Berlin", fridge="Kühlschrank 1", kind="refrigerator", low_c=2.0,
         high_c=8.0, alarm_profile="cdc-refrigerator", profile_rules="heat > 8.0 °C, 60 min", year=2026, month=2,
         start=START, end=END, days=days, chart=(Series("native:k1 (primary)", points),),
         chart_gap=timedelta(minutes=95), excursions=(), lots=(), sensors=(),
-        summary=report.Summary(3.9, 5.1, 4.5, 4.5, 0.0, 0.99, 1344),
+        summary=Summary(3.9, 5.1, 4.5, 4.5, 0.0, 0.99, 1344),
         generated_at=datetime(2026, 3, 1, 7, 0, tzinfo=UTC), generated_by="Łukasz − admin",
         audit_head=(7, "ab" * 32),
     )
@@ -31,20 +34,20 @@ def a_month(**changes: object) -> report.MonthlyLog:
 
 
 def test_the_same_facts_give_the_same_pdf():
-    first = report.render(a_month())
-    assert first.startswith(b"%PDF-") and first == report.render(a_month())
+    first = render(a_month())
+    assert first.startswith(b"%PDF-") and first == render(a_month())
 
 
 def test_text_the_standard_fonts_cannot_show_is_replaced_not_fatal():
-    assert report._plain("Łukasz − admin ≥ 8 °C — ok €") == "?ukasz - admin >= 8 °C - ok €"
-    assert report.render(a_month(fridge="冷蔵庫")).startswith(b"%PDF-")
+    assert plain("Łukasz − admin ≥ 8 °C — ok €") == "?ukasz - admin >= 8 °C - ok €"
+    assert render(a_month(fridge="冷蔵庫")).startswith(b"%PDF-")
 
 
 def test_a_month_without_readings_renders_without_a_chart():
-    empty = a_month(chart=(), summary=report.Summary(None, None, None, None, 0.0, 0.0, 0),
+    empty = a_month(chart=(), summary=Summary(None, None, None, None, 0.0, 0.0, 0),
                     days=tuple(dataclasses.replace(d, min_c=None, max_c=None, readings=0, first_at=None, first_c=None)
                                for d in a_month().days))
-    assert report.render(empty).startswith(b"%PDF-")
+    assert render(empty).startswith(b"%PDF-")
 
 
 @pytest.mark.parametrize("text, expected", [("2026-11", (2026, 11)), (" 2026-01 ", (2026, 1))])
@@ -66,8 +69,8 @@ def test_file_names_are_safe_everywhere():
 
 def test_calibration_status_on_a_day():
     today = date(2026, 11, 30)
-    assert report.calibration_status(None, today) == "not recorded"
-    assert report.calibration_status(date(2026, 11, 20), today) == "OVERDUE since 2026-11-20"
-    assert report.calibration_status(date(2026, 12, 1), today) == "due in 1 day"
-    assert report.calibration_status(date(2026, 11, 30), today) == "due today"
-    assert report.calibration_status(date(2027, 6, 1), today) == "valid"
+    assert calibration_status(None, today) == "not recorded"
+    assert calibration_status(date(2026, 11, 20), today) == "OVERDUE since 2026-11-20"
+    assert calibration_status(date(2026, 12, 1), today) == "due in 1 day"
+    assert calibration_status(date(2026, 11, 30), today) == "due today"
+    assert calibration_status(date(2027, 6, 1), today) == "valid"

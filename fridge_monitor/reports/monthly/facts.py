@@ -1,0 +1,296 @@
+"""The facts of one fridge-month, read from the database into a plain :class:`MonthlyLog` (nothing is written)."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from fridge_monitor.config import Config
+from fridge_monitor.core import daily
+from fridge_monitor.core.charts import Series
+from fridge_monitor.core.rules import AlarmProfile
+from fridge_monitor.core.stats import period_stats
+from fridge_monitor.reports import temperature_log
+from fridge_monitor.reports.monthly import ReportError
+from fridge_monitor.reports.monthly.text import celsius
+from fridge_monitor.store import models as m
+from fridge_monitor.store.overview import history, local_days
+from fridge_monitor.store.series import fridge_facts, fridge_profile, segments, series_covering
+
+CALIBRATION_WARNING = timedelta(days=30)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Day:
+    """One row of the daily log (site-local day)."""
+
+    day: date
+    min_c: float | None
+    max_c: float | None
+    readings: int
+    first_at: datetime | None  # the first reading of the workday (``[reports] workday_start`` on)
+    first_c: float | None
+    out_of_range_s: float  # known time outside the allowed range
+    excursions: int
+    acknowledged_by: tuple[str, ...] = ()
+    future: bool = False
+
+    @property
+    def no_data(self) -> bool:
+        return self.readings == 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExcursionEntry:
+    rule: str
+    severity: str
+    started_at: datetime
+    ended_at: datetime | None
+    peak_c: float
+    low_c: float
+    mkt_c: float | None
+    time_beyond_s: float
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    action: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LotEntry:
+    product: str
+    lot_number: str
+    expiry: date
+    started_at: datetime
+    ended_at: datetime | None
+    exposure_s: float
+    peak_c: float | None
+    low_c: float | None
+    decision: str | None  # None: awaiting disposition
+    reference: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SensorEntry:
+    id: str
+    role: str
+    certificate: str | None
+    due: date | None
+    status: str  # "valid", "due in N days", "OVERDUE since ...", "not recorded"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Summary:
+    min_c: float | None
+    max_c: float | None
+    mean_c: float | None
+    mkt_c: float | None
+    out_of_range_s: float
+    coverage: float | None  # share of the month so far with a known temperature, 0..1
+    readings: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MonthlyLog:
+    """Everything the monthly page shows, as plain values (times aware UTC, shown in ``timezone``)."""
+
+    site: str
+    timezone: str
+    fridge: str
+    kind: str
+    low_c: float
+    high_c: float
+    alarm_profile: str
+    profile_rules: str
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+    days: tuple[Day, ...]
+    chart: tuple[Series, ...]
+    chart_gap: timedelta
+    excursions: tuple[ExcursionEntry, ...]
+    lots: tuple[LotEntry, ...]
+    sensors: tuple[SensorEntry, ...]
+    summary: Summary
+    generated_at: datetime
+    generated_by: str
+    audit_head: tuple[int, str] | None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def month_name(self) -> str:
+        return f"{calendar.month_name[self.month]} {self.year}"
+
+
+def gather(session: so.Session, fridge_name: str, year: int, month: int, *, generated_by: str,
+           now: datetime, config: Config | None = None) -> MonthlyLog:
+    """Read one fridge-month from the database (nothing is written)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if not 1 <= month <= 12 or not 2000 <= year <= 9999:
+        raise ReportError(f"there is no month {year:04d}-{month:02d}")
+    f, s = m.Fridge, m.Site
+    row = session.execute(sa.select(f, s).join(s, f.site_id == s.id).where(f.name == fridge_name)).first()
+    if row is None:
+        raise ReportError(f"there is no fridge named {fridge_name!r}")
+    fridge, site = row
+    tz = ZoneInfo(site.timezone)
+    first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    bounds = local_days(first, last, tz)
+    start, end = bounds[0][1], bounds[-1][2]
+    if start > now:
+        raise ReportError(f"{calendar.month_name[month]} {year} has not begun yet at {fridge.name}'s site")
+    until = min(end, now)
+    conn = session.connection()
+    # Judged as the evaluator judges: the profile's range narrowed to the fridge's, primary sensor first.
+    facts = fridge_facts(session, fridge.id)
+    assert facts is not None  # the fridge just read
+    profile = fridge_profile(session, facts, config)
+    gap = profile.allowed_gap
+    series = series_covering(session, fridge.id, start, until, gap)
+    excursions = _excursions(session, fridge.id, start, until)
+    acknowledgements = [daily.Episode(*row) for row in session.execute(
+        sa.select(m.Alert.started_at, m.Alert.ended_at, m.Alert.acknowledged_by).where(
+            m.Alert.fridge_id == fridge.id, m.Alert.acknowledged_by.is_not(None), m.Alert.started_at < until,
+            sa.or_(m.Alert.ended_at.is_(None), m.Alert.ended_at >= start)))]
+    logged = daily.split_days(
+        series, first, last, tz, profile.low_c, profile.high_c, gap, now=until,
+        workday_start=temperature_log.workday_start(config),
+        excursions=[daily.Episode(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
+    summary = period_stats(series, start, until, profile.low_c, profile.high_c, gap)
+    made = history(conn, fridge.id, start, until, tz) if summary.readings else None
+    return MonthlyLog(
+        site=site.name, timezone=site.timezone, fridge=fridge.name, kind=fridge.kind, low_c=profile.low_c,
+        high_c=profile.high_c, alarm_profile=fridge.alarm_profile, profile_rules=_describe_rules(profile),
+        year=year, month=month, start=start, end=end,
+        days=tuple(_days(bounds, logged)),
+        chart=made.series if made else (), chart_gap=made.max_gap if made else gap,
+        excursions=tuple(excursions),
+        lots=tuple(_lots(session, fridge.id, start, until)),
+        sensors=tuple(_sensors(session, segments(conn, [fridge.id], start, until),
+                               (until - timedelta(microseconds=1)).astimezone(tz).date())),
+        summary=Summary(summary.min_c, summary.max_c, summary.mean_c, summary.mkt_c, summary.time_out_of_range_s,
+                        summary.coverage if summary.period_s > 0 else None, summary.readings),
+        generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
+    )
+
+
+def _describe_rules(profile: AlarmProfile) -> str:
+    parts = []
+    for rule in profile.rules:
+        sign = (">=" if rule.inclusive else ">") if rule.direction == "high" else ("<=" if rule.inclusive else "<")
+        minutes = rule.duration.total_seconds() / 60
+        held = "any reading" if minutes == 0 else _minutes_text(minutes)
+        if rule.mode == "cumulative" and rule.window is not None:
+            held += f" within {_minutes_text(rule.window.total_seconds() / 60)}"
+        parts.append(f"{rule.name} {sign} {celsius(rule.threshold_c)}, {held}")
+    return "; ".join(parts)
+
+
+def _minutes_text(minutes: float) -> str:
+    return f"{minutes / 60:g} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes:g} min"
+
+
+def _days(bounds: Sequence[tuple[date, datetime, datetime]], logged: Sequence[daily.Day]) -> list[Day]:
+    """Every day of the month: the daily log's days, and the days to come."""
+    by_day = {d.day: d for d in logged}
+    rows = []
+    for day, _lo, _hi in bounds:
+        found = by_day.get(day)
+        if found is None:
+            rows.append(Day(day, None, None, 0, None, None, 0.0, 0, future=True))
+            continue
+        st = found.stats
+        first = found.first_reading
+        # One episode is stored as its out-of-range record plus one per alarm rule it broke: count episodes.
+        episodes = found.excursion_rules.count("out-of-range") or len(found.excursion_rules)
+        rows.append(Day(day, st.min_c, st.max_c, st.readings, first[0] if first else None, first[1] if first else None,
+                        st.time_out_of_range_s, episodes, found.acknowledged_by))
+    return rows
+
+
+def _excursions(session: so.Session, fridge_id: int, start: datetime, until: datetime) -> list[ExcursionEntry]:
+    e, a = m.Excursion, m.Alert
+    rows = session.execute(
+        sa.select(e, a.acknowledged_by, a.acknowledged_at, a.action)
+        .outerjoin(a, a.excursion_id == e.id)
+        .where(e.fridge_id == fridge_id, e.started_at < until, sa.or_(e.ended_at.is_(None), e.ended_at >= start))
+        .order_by(e.started_at, e.id, a.id)
+    ).all()
+    seen: dict[int, ExcursionEntry] = {}
+    for exc, by, at, action in rows:
+        if exc.id in seen and seen[exc.id].acknowledged_at is not None:
+            continue  # one line per excursion: its (first) acknowledged alert
+        seen[exc.id] = ExcursionEntry(exc.rule, exc.severity, exc.started_at, exc.ended_at, exc.peak_c, exc.low_c,
+                                      exc.mkt_c, exc.time_beyond_s, by, at, action)
+    return list(seen.values())
+
+
+def _lots(session: so.Session, fridge_id: int, start: datetime, until: datetime) -> list[LotEntry]:
+    r, d, lot, p = m.LotReview, m.LotDisposition, m.Lot, m.Product
+    reviews = session.execute(
+        sa.select(r, lot.lot_number, lot.expiry, p.name).join(lot, r.lot_id == lot.id).join(p, lot.product_id == p.id)
+        .where(r.fridge_id == fridge_id, r.started_at < until, sa.or_(r.ended_at.is_(None), r.ended_at >= start))
+        .order_by(r.started_at, p.name, lot.lot_number, r.id)
+    ).all()
+    newest: dict[int, m.LotDisposition] = {}
+    ids = [review.id for review, *_ in reviews]
+    if ids:
+        for disposition in session.scalars(sa.select(d).where(d.review_id.in_(ids)).order_by(d.decided_at, d.id)):
+            newest[disposition.review_id] = disposition  # the newest of a review is its current decision
+    out = []
+    for review, number, expiry, product in reviews:
+        decided = newest.get(review.id)
+        out.append(LotEntry(
+            product, number, expiry, review.started_at, review.ended_at, review.exposure_s, review.peak_c,
+            review.low_c, decided.decision if decided else None, decided.reference if decided else None,
+            decided.decided_by if decided else None, decided.decided_at if decided else None,
+        ))
+    return out
+
+
+def _sensors(session: so.Session, segs: Sequence[Any], today: date) -> list[SensorEntry]:
+    roles: dict[str, str] = {}
+    for seg in segs:
+        roles[seg.sensor_id] = seg.role
+    if not roles:
+        return []
+    out = []
+    for sensor in session.scalars(sa.select(m.Sensor).where(m.Sensor.id.in_(list(roles))).order_by(m.Sensor.id)):
+        out.append(SensorEntry(sensor.id, roles[sensor.id], sensor.calibration_certificate, sensor.calibration_due,
+                               calibration_status(sensor.calibration_due, today)))
+    out.sort(key=lambda s: (s.role != "primary", s.id))
+    return out
+
+
+def calibration_status(due: date | None, today: date) -> str:
+    """How a calibration due date stands on ``today``: valid, due soon (30 days) or OVERDUE."""
+    if due is None:
+        return "not recorded"
+    if due < today:
+        return f"OVERDUE since {due.isoformat()}"
+    left = (due - today).days
+    if left == 0:
+        return "due today"
+    if timedelta(days=left) <= CALIBRATION_WARNING:
+        return f"due in {left} day{'s' if left != 1 else ''}"
+    return "valid"
+
+
+def _audit_head(session: so.Session) -> tuple[int, str] | None:
+    """The newest event of the audit chain now (as /audit shows its head)."""
+    a = m.AuditEvent
+    row = session.execute(sa.select(a.id, a.hash).order_by(a.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else None
