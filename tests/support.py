@@ -210,7 +210,7 @@ def web_app(engine: Any, database_url: str, **sections: Any) -> Any:
 
 def csrf_from(html: str) -> str:
     """The CSRF token of the first form in a page."""
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    found = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
 

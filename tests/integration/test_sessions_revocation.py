@@ -9,19 +9,16 @@ signed in.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
 
-from support import cli
+from support import add_users, cli, csrf_from, signed_in, web_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 COOKIE = "fridge_monitor_session"
@@ -30,25 +27,10 @@ COOKIE = "fridge_monitor_session"
 @pytest.fixture
 def app(database_url, engine_for):
     engine = engine_for(database_url)
-    with so.Session(engine) as session, session.begin():
-        for name, role in (("nina", "nurse"), ("ada", "admin")):
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=NOW)
-    config = build_config({"database": {"url": database_url}}, {}, {}, "test")
-    app = create_app(config, engine=engine, testing=True)
+    add_users(engine, {"nina": "nurse", "ada": "admin"}, NOW)
+    app = web_app(engine, database_url)
     app.engine_for_test = engine
     return app
-
-
-def csrf_from(html: str) -> str:
-    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html).group(1)
-
-
-def signed_in(app, name: str):
-    client = app.test_client()
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "name": name, "password": f"{name}-password-1"})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def copy_of(app, client):

@@ -6,13 +6,8 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import pytest
-import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
-from fridge_monitor.store import accounts
-from fridge_monitor.web import create_app
-
-from support import client_for
+from support import add_users, client_for, web_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -35,10 +30,8 @@ HOSTILE = [
 @pytest.fixture
 def app(database_url, engine_for):
     engine = engine_for(database_url)
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)
-    config = build_config({"database": {"url": database_url}}, {}, {}, "test")
-    app = create_app(config, engine=engine, testing=True)
+    add_users(engine, {"nina": "nurse"}, NOW)
+    app = web_app(engine, database_url)
     app.config["WTF_CSRF_ENABLED"] = False
     app.engine_for_test = engine
     return app
