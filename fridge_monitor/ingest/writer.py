@@ -28,8 +28,9 @@ from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.parsers.common import too_large
 from fridge_monitor.core.parsers.esphome import entity_kind
 from fridge_monitor.core.readings import Entity, EntityKind, ParseContext, filter_base
-from fridge_monitor.ingest.batches import Batch, Ignored, Rejected, Source, Store, record_heartbeat
+from fridge_monitor.ingest.batches import Batch, Ignored, Rejected, Source, Store
 from fridge_monitor.store import models as m
+from fridge_monitor.store.ingest_state import record_heartbeat
 
 log = logging.getLogger(__name__)
 
