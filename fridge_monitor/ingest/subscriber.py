@@ -5,7 +5,7 @@ message into a bounded inbox (:mod:`fridge_monitor.ingest.inbox`; when it is ful
 the network thread waits, reading nothing more from the socket) and never
 touches the database or raises. A
 shipper thread sends the inbox in batches to the writer process
-(:mod:`fridge_monitor.ingest.writer`), which parses and commits them; when it answers
+(:mod:`fridge_monitor.ingest.writer_process`), which parses and commits them; when it answers
 that a batch is committed, each of its messages is acknowledged to the broker
 (paho ``manual_ack``). A crash anywhere before the acknowledgement makes the
 broker deliver the message again, and the idempotent insert keeps it single.
@@ -62,7 +62,7 @@ class IngestStats:
 def run_writer(conn: Any, beats: Any, config: Config, log_level: int) -> None:
     """The writer process's entry point, imported lazily: this (MQTT) process then
     never loads SQLAlchemy and the parsers, and stays small."""
-    from fridge_monitor.ingest.writer import writer_main
+    from fridge_monitor.ingest.writer_process import writer_main
 
     writer_main(conn, beats, config, log_level)
 

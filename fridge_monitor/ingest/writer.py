@@ -1,36 +1,28 @@
-"""The ingest writer: parses shipped MQTT messages and commits them, in its own process.
+"""The ingest writer: parses shipped MQTT messages and commits them, waiting out database outages.
 
-The MQTT side (paho's network loop) and the parse-and-store side each need a
-whole CPU core at full rate; in one Python process they would share one
-interpreter lock. So :class:`fridge_monitor.ingest.subscriber.Ingest` ships batches of
-raw messages here over a pipe and acknowledges them to the broker when this
-process answers that the batch is committed.
+It runs in the writer process (:mod:`fridge_monitor.ingest.writer_process`),
+which answers each batch once :meth:`Writer.process` has committed it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from multiprocessing.connection import Connection
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from fridge_monitor.config import Config, redact_log_handlers
-from fridge_monitor.core.heartbeat import Heartbeat
+from fridge_monitor.config import Config
 from fridge_monitor.core.parsers import parse
 from fridge_monitor.core.parsers.common import too_large
 from fridge_monitor.core.parsers.esphome import entity_kind
 from fridge_monitor.core.readings import Entity, EntityKind, ParseContext, filter_base
 from fridge_monitor.ingest.batches import Batch, Ignored, Rejected, Source, Store
 from fridge_monitor.store import models as m
-from fridge_monitor.store.ingest_state import record_heartbeat
+from fridge_monitor.store.db import first_line
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +62,10 @@ class Router:
         return found[0] if found else None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _is_transient(exc: sa.exc.SQLAlchemyError) -> bool:
     """Errors that go away by waiting: server down, network, locks."""
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)):
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+                        sa.exc.TimeoutError)):
         return True
     return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
@@ -207,7 +195,7 @@ class Writer:
                               "for the broker to deliver again", len(messages))
                     return None
                 log.warning("database unavailable (%s); %d messages waiting, none acknowledged; retrying in %.1f s",
-                            _first_line(exc), len(messages), delay)
+                            first_line(exc), len(messages), delay)
                 time.sleep(delay)
                 delay = min(delay * 2, retry_max)
 
@@ -220,7 +208,7 @@ class Writer:
             except sa.exc.SQLAlchemyError as exc:
                 topic, payload, received_ts, _retained, size = message
                 received = datetime.fromtimestamp(received_ts, UTC)
-                reason = f"could not be stored: {_first_line(exc)}"
+                reason = f"could not be stored: {first_line(exc)}"
                 self._store.write(Batch(rejected=[Rejected(received, topic, None, None, reason, payload, size)]))
 
     def _refresh_time_zones(self) -> None:
@@ -248,158 +236,3 @@ class Writer:
 
     def _tz_for(self, sensor_id: str) -> tzinfo:
         return self._sensor_tz.get(sensor_id, self._default_tz)
-
-
-def prepare(engine: sa.Engine, config: Config, parent_alive: Callable[[], bool]) -> str | None:
-    """Wait for the database, check its schema and sync the declared fridges.
-
-    Returns a one-line reason this version cannot run on the database, or
-    None when ready. A database that is down is waited for, not an error.
-    """
-    from fridge_monitor.store.migrate import schema_problem
-    from fridge_monitor.store.sync import sync_declarations
-
-    delay = 0.5
-    while parent_alive():
-        try:
-            problem = schema_problem(engine)
-            if problem is None:
-                sync_declarations(engine, config, datetime.now(UTC))
-            return problem
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            log.warning("database unavailable at start (%s); retrying in %.1f s", _first_line(exc), delay)
-            time.sleep(delay)
-            delay = min(delay * 2, config.database["retry_max_s"])
-    return "the ingest process went away"
-
-
-def writer_main(conn: Connection, beats: Connection, config: Config, log_level: int) -> None:
-    """Entry point of the writer process: answer each shipped batch once committed.
-
-    The first message back is ``("ready", None)`` or ``("error", reason)``.
-    """
-    from fridge_monitor.store.db import create_engine
-
-    # The ingest process decides when to stop (Ctrl-C and service managers
-    # signal the whole process group); it ends this process by closing the pipe.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)-7s %(name)s[writer]: %(message)s")
-    redact_log_handlers()
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    parent = os.getppid()
-
-    def parent_alive() -> bool:
-        return os.getppid() == parent
-
-    engine = create_engine(config.database)
-    try:
-        problem = prepare(engine, config, parent_alive)
-        try:
-            conn.send(("error", problem) if problem else ("ready", None))
-        except OSError:
-            return
-        if problem:
-            return
-        writer = Writer(config, engine, should_stop=lambda: not parent_alive())
-        judge = Judge(engine, config)
-        # Heartbeats have a pipe and a thread of their own: a long judgement or a slow commit must not
-        # make a draining ingest look gone.
-        beater = threading.Thread(target=Beats(engine).run, args=(beats,), name="ingest-heartbeats", daemon=True)
-        beater.start()
-        try:
-            while True:
-                try:
-                    if judge.pending and not conn.poll(0):
-                        judge.run()  # nothing more arrived: judge what the last batches touched
-                    message = conn.recv()
-                except (EOFError, OSError):
-                    return  # the ingest process is gone; unacknowledged messages will be redelivered
-                if message is None:
-                    return
-                batch_id, messages = message
-                counts = writer.process(messages)
-                if counts is None:
-                    return
-                try:
-                    conn.send((batch_id, counts))
-                except OSError:
-                    return
-                judge.pending = True
-                if judge.due():
-                    judge.run()  # a steady stream: judge at least every JUDGE_EVERY_S
-        finally:
-            judge.close()
-            beater.join(2)  # the last heartbeat (ingest closes its end before this one's)
-    finally:
-        engine.dispose()
-
-
-class Beats:
-    """Stores the ingest process's heartbeats as they come; a database outage costs beats, never a batch."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._failing = False
-
-    def run(self, pipe: Connection) -> None:
-        while True:
-            try:
-                beat = pipe.recv()
-            except (EOFError, OSError):
-                return  # the ingest process closed its end (or is gone)
-            while pipe.poll(0):  # only the newest of beats that queued up matters
-                try:
-                    beat = pipe.recv()
-                except (EOFError, OSError):
-                    break
-            self.write(beat)
-
-    def write(self, beat: Heartbeat) -> None:
-        try:
-            record_heartbeat(self._engine, beat)
-        except sa.exc.SQLAlchemyError as exc:
-            if not self._failing:
-                log.warning("cannot store ingest's heartbeat (%s); silence is judged as of now until it is back",
-                            _first_line(exc))
-            self._failing = True
-            return
-        self._failing = False
-
-
-JUDGE_EVERY_S = 0.2
-
-
-class Judge:
-    """Runs the rules over the fridges the committed batches touched, right after they are acknowledged.
-
-    A backlog that arrives in many batches is judged every ``JUDGE_EVERY_S``
-    rather than after each batch. Failures are logged; the fridges stay marked
-    in the database for the next run (or the scheduler).
-    """
-
-    def __init__(self, engine: sa.Engine, config: Config) -> None:
-        from fridge_monitor.alerts.evaluate import Evaluator
-
-        self.evaluator = Evaluator(engine, config)
-        self.pending = False
-        self._last = float("-inf")
-        self._took = 0.0
-
-    def due(self) -> bool:
-        # While batches keep coming (a backlog), judging takes at most about a quarter of this process.
-        return time.monotonic() - self._last >= max(JUDGE_EVERY_S, 3 * self._took)
-
-    def run(self) -> None:
-        self.pending = False
-        began = time.monotonic()
-        try:
-            self.evaluator.marked()
-        except Exception:  # noqa: BLE001 - judging must never stop ingest; the marks stay
-            log.exception("evaluating the rules after a batch failed; the scheduler will try again")
-        self._last = time.monotonic()
-        self._took = self._last - began
-
-    def close(self) -> None:
-        self.evaluator.outbox.wait_idle(15)
-        self.evaluator.outbox.close()

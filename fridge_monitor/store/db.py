@@ -79,6 +79,12 @@ def describe(url: str) -> str:
     return redact(url)
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a database error (the driver's message, without SQLAlchemy's SQL and parameters)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def write_lock(session: so.Session) -> None:
     """Hold SQLite's write lock from here to commit (a no-op once this transaction has written).
 
