@@ -199,6 +199,23 @@ def add_users(engine: Any, users: Mapping[str, str] | Iterable[tuple[str, str]],
         return {user.name: user.id for user in made}
 
 
+STAFF = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
+
+
+def staffed_clinic(engine: Any, now: datetime) -> None:
+    """Clinic A (Europe/Berlin) with fridge A1 (sensor native:a1-probe), declared in fridges.toml, and a
+    nurse (nina), an auditor (aldo) and an admin (ada), all as of ``now``."""
+    from fridge_monitor.config import build_config
+    from fridge_monitor.store.sync import sync_declarations
+
+    declared = build_config({
+        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
+        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
+    }, {}, {}, "fridges.toml")
+    sync_declarations(engine, declared, now)
+    add_users(engine, STAFF, now)
+
+
 def web_app(engine: Any, database_url: str, **sections: Any) -> Any:
     """The app in testing mode on ``engine``, configured with the database URL and ``sections`` (TOML tables)."""
     from fridge_monitor.config import build_config

@@ -10,13 +10,12 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.store.sync import sync_config
-from fridge_monitor.web import create_app
+
+from support import client_for, staffed_clinic, web_app
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NOBODY_IS_ALLOWED = {"nina": "nurse", "aldo": "auditor"}
@@ -25,32 +24,18 @@ NOBODY_IS_ALLOWED = {"nina": "nurse", "aldo": "auditor"}
 @pytest.fixture
 def engine(database_url, engine_for):
     engine = engine_for(database_url)
-    declared = build_config({
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
-    }, {}, {}, "fridges.toml")
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, declared, T0)
-        for name, role in (("nina", "nurse"), ("aldo", "auditor"), ("ada", "admin")):
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=T0)
+    staffed_clinic(engine, T0)
     return engine
 
 
 @pytest.fixture
 def app(engine, database_url):
-    return create_app(build_config({"database": {"url": database_url}}, {}, {}, "test"), engine=engine, testing=True)
+    return web_app(engine, database_url)
 
 
 def user_id(engine, name: str) -> int:
     with engine.connect() as conn:
         return conn.scalar(sa.select(m.User.id).where(m.User.name == name))
-
-
-def client_for(app, engine, name: str):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["user_id"] = user_id(engine, name)
-    return client
 
 
 def post(client, url: str, data: dict[str, str]):
@@ -164,7 +149,8 @@ def test_a_fridge_is_retired_never_deleted_once_its_sensors_are_moved(app, engin
     admin = client_for(app, engine, "ada")
     a1 = fridge(engine).id
     response = post(admin, f"/admin/fridges/{a1}/retire", data={"retire-reason": "replaced"})
-    assert any("Unassign or move its sensors first (native:a1-probe)" in e for e in errors(response.get_data(as_text=True)))
+    shown = errors(response.get_data(as_text=True))
+    assert any("Unassign or move its sensors first (native:a1-probe)" in e for e in shown)
     assert fridge(engine).retired_at is None
     assert post(admin, "/admin/sensors/native:a1-probe", data={"fridge": "0", "role": "primary",
                                                               "reason": "fridge replaced"}).status_code == 302

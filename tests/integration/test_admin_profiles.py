@@ -15,12 +15,10 @@ from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
-from support import client_for
+from support import client_for, staffed_clinic
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 LIST = "/admin/alarm-profiles/"
@@ -37,14 +35,7 @@ def config(database_url):
 @pytest.fixture
 def engine(database_url, engine_for):
     engine = engine_for(database_url)
-    declared = build_config({
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
-    }, {}, {}, "fridges.toml")
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, declared, T0)
-        for name, role in (("nina", "nurse"), ("aldo", "auditor"), ("ada", "admin")):
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=T0)
+    staffed_clinic(engine, T0)
     return engine
 
 
@@ -127,7 +118,8 @@ def test_an_admin_creates_a_cumulative_profile_it_is_listed_and_audited_with_the
 
     definition = stored(engine)["warm-2h"]
     assert definition == {
-        "name": "warm-2h", "low_c": 2.0, "high_c": 8.0, "hysteresis_c": 0.2, "clear_delay_min": 15.0, "settle_min": 30.0,
+        "name": "warm-2h", "low_c": 2.0, "high_c": 8.0, "hysteresis_c": 0.2, "clear_delay_min": 15.0,
+        "settle_min": 30.0,
         "allowed_gap_min": 30.0, "low_battery_pct": 25.0,
         "rules": [{"name": "warm", "direction": "high", "threshold_c": 8.0, "inclusive": True, "mode": "cumulative",
                    "duration_min": 30.0, "window_min": 120.0, "severity": "alarm"}],  # the empty row is ignored
