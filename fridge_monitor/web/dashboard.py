@@ -58,10 +58,14 @@ def alert_line(alert: m.Alert) -> dict[str, Any]:
 def stock_line(fridge: FridgeNow, held: list[lots.Stock], now: datetime) -> dict[str, Any]:
     """Units held, lots expiring within the first warning horizon, lots under review; links to the inventory."""
     warn = horizons()
-    states = {s.lot_id: lots.status(s.expiry, now, fridge.tz, review=s.review, horizons=warn) for s in held}
+    by_lot: dict[int, list[lots.Stock]] = defaultdict(list)
+    for s in held:
+        by_lot[s.lot_id].append(s)
+    states = [lots.lot_status(units[0].expiry, now, [fridge.tz], units, review=units[0].review, horizons=warn)
+              for units in by_lot.values()]
     return {"units": sum(s.quantity for s in held), "lots": len(states),
-            "expiring": sum(1 for st in states.values() if st is lots.Status.EXPIRING),
-            "review": sum(1 for st in states.values() if st is lots.Status.UNDER_REVIEW),
+            "expiring": sum(1 for st in states if st is lots.Status.EXPIRING),
+            "review": sum(1 for st in states if st is lots.Status.UNDER_REVIEW),
             "url": url_for("inventory.index", fridge=fridge.name)}
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fridge_monitor.core import lots
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc, settings
@@ -88,7 +89,7 @@ def lot_rows(stocks: list[lots.Stock], tz: ZoneInfo, now: datetime) -> list[dict
     rows = []
     for group in by_lot.values():
         first = group[0]
-        status = lots.status(first.expiry, now, tz, review=first.review, horizons=warn)
+        status = lots.lot_status(first.expiry, now, [tz], group, review=first.review, horizons=warn)
         opened = []
         for s in group:
             if not s.opened:
@@ -239,7 +240,7 @@ def use_one() -> Any:
                                  actor=current_user().name, now=now, note=note)
         left = inventory.quantity(session, lot_id, fridge.id)
         session.commit()
-    except inventory.InventoryError as exc:
+    except catalog.InventoryError as exc:
         session.rollback()
         return _take_next_page(fridge, product_id, error=sentence(str(exc)), status=400)
     unit = movement.lot.product.unit

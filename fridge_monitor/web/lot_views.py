@@ -14,8 +14,8 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from fridge_monitor.core import free_text, lots
+from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
@@ -126,9 +126,12 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
     unit = current_user().display_unit
     places = {f.id: f for f in fridges()}
     tz = _lot_tz(lot.id, places)
-    current = inventory.lot_status(session, lot.id, now=now, tz=tz, horizons=horizons())
-    held = defaultdict(list)
-    for s in inventory.stock(session, lot_id=lot.id):
+    stock = inventory.stock(session, lot_id=lot.id)
+    zones = {places[s.fridge_id].tz for s in stock if s.fridge_id in places} or {tz}
+    current = lots.lot_status(lot.expiry, now, zones, stock, review=inventory.review_states(session, [lot.id])[lot.id],
+                              horizons=horizons())
+    held: dict[int | None, list[lots.Stock]] = defaultdict(list)
+    for s in stock:
         held[s.fridge_id].append(s)
     where = [{"fridge": places[fid], "row": lot_rows(units, places[fid].tz, now)[0]}
              for fid, units in held.items() if fid in places]
@@ -175,7 +178,7 @@ def disposition(lot_id: int) -> Any:
                                       reference=form.reference.data or None, note=form.note.data or None,
                                       actor=current_user().name, now=now_utc())
         session.commit()
-    except inventory.InventoryError as exc:
+    except catalog.InventoryError as exc:
         session.rollback()
         message = sentence(str(exc))
         field = form.reference if "reference" in message else form.decision

@@ -20,6 +20,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectFi
 from wtforms.validators import Length, Optional
 
 from fridge_monitor.core import free_text, gs1, lots
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
@@ -162,7 +163,7 @@ def _read(form: StockForm, kind: str, groups: list[dict[str, Any]]) -> Any:
         return _page(form, kind, status=400, groups=groups)
     form.scan.data = form.last_read.data = _hri(scan)
     form.gtin.data = scan.gtin
-    found = inventory.product_for_gtin(db(), scan.gtin)
+    found = catalog.product_for_gtin(db(), scan.gtin)
     if found is None:
         form.link_product.data = NO_CHOICE
         return _page(form, kind, linking=True, groups=groups)
@@ -190,11 +191,11 @@ def _link(form: StockForm, kind: str, groups: list[dict[str, Any]]) -> Any:
         form.link_product.errors = ["Choose the product this GTIN belongs to."]
         return _page(form, kind, status=400, linking=True, groups=groups)
     try:
-        link = inventory.link_gtin(session, form.gtin.data or "", form.link_product.data,
+        link = catalog.link_gtin(session, form.gtin.data or "", form.link_product.data,
                                    actor=current_user().name, now=now_utc())
         name = link.product.name
         session.commit()
-    except inventory.InventoryError as exc:
+    except catalog.InventoryError as exc:
         session.rollback()
         form.link_product.errors = [sentence(str(exc))]
         return _page(form, kind, status=400, linking=True, groups=groups)
@@ -244,17 +245,17 @@ def _resolve_lot(form: StockForm, kind: str, groups: list[dict[str, Any]], now: 
     if form.product.errors or form.lot_number.errors or form.expiry.errors:
         return None
     if kind == "receive":
-        known = inventory.find_lot(session, form.product.data, form.lot_number.data)
+        known = catalog.find_lot(session, form.product.data, form.lot_number.data)
         try:
-            return inventory.lot_for(session, product_id=form.product.data, lot_number=form.lot_number.data,
+            return catalog.lot_for(session, product_id=form.product.data, lot_number=form.lot_number.data,
                                      expiry=form.expiry.data, gtin=form.gtin.data or None,
                                      actor=current_user().name, now=now)
-        except inventory.InventoryError as exc:
+        except catalog.InventoryError as exc:
             session.rollback()
             field = form.expiry if known is not None and known.expiry != form.expiry.data else form.lot_number
             field.errors = [sentence(str(exc))]
             return None
-    lot = inventory.find_lot(session, form.product.data, form.lot_number.data)
+    lot = catalog.find_lot(session, form.product.data, form.lot_number.data)
     if lot is None:
         product = session.get(m.Product, form.product.data)
         form.lot_number.errors = [f"No lot {form.lot_number.data} of {product.name if product else 'this product'} "
@@ -334,7 +335,7 @@ def _save(form: StockForm, kind: str, groups: list[dict[str, Any]], places: list
         until = movement.opened_vial.beyond_use_at if kind == "reconstitute" and movement.opened_vial else None
         product = session.get(m.Product, lot.product_id)
         session.commit()
-    except inventory.InventoryError as exc:
+    except catalog.InventoryError as exc:
         session.rollback()
         field = getattr(form, _field_for(str(exc), kind, bool(groups) and kind != "reconstitute"))
         field.errors = [sentence(str(exc))]

@@ -17,7 +17,7 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from fridge_monitor.core import free_text, products
-from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import catalog
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import ADMIN, allow, current_user
@@ -94,7 +94,7 @@ def _products() -> list[m.Product]:
 @bp.route("/")
 @allow(*ADMIN)
 def index() -> Any:
-    rows = [(p, inventory.as_product(p)) for p in _products()]
+    rows = [(p, catalog.as_product(p)) for p in _products()]
     return render_template("admin/products.html", rows=rows, number=number_text)
 
 
@@ -110,7 +110,7 @@ def _fill(form: ProductForm, row: m.Product) -> None:
 def _store(form: ProductForm, product_id: int | None) -> Any:
     session = db()
     try:
-        row = inventory.save_product(
+        row = catalog.save_product(
             session, actor=current_user().name, now=now_utc(), reason=form.reason.data, product_id=product_id,
             ranges=[(low.data, high.data) for low, high in form.pairs() if low.data is not None],
             name=form.name.data, form=form.form.data or "", unit=form.unit.data,
@@ -121,7 +121,7 @@ def _store(form: ProductForm, product_id: int | None) -> Any:
             notes=form.notes.data or None)
         name = row.name
         session.commit()
-    except inventory.InventoryError as exc:
+    except catalog.InventoryError as exc:
         session.rollback()
         message = sentence(str(exc))
         lowered = message.lower()
@@ -172,10 +172,10 @@ def link_gtin(product_id: int) -> Any:
     gtin = (request.form.get("gtin") or "").strip()
     session = db()
     try:
-        link = inventory.link_gtin(session, gtin, row.id, actor=current_user().name, now=now_utc())
+        link = catalog.link_gtin(session, gtin, row.id, actor=current_user().name, now=now_utc())
         code = link.gtin
         session.commit()
-    except inventory.InventoryError as exc:
+    except catalog.InventoryError as exc:
         session.rollback()
         form = ProductForm()
         _fill(form, row)

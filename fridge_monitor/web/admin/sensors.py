@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional
 
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sensors import unassigned_in_service
-from fridge_monitor.store.sync import assign_sensor, unassign_sensor
+from fridge_monitor.store.sync import assign_sensor, assignment_problems, unassign_sensor
 from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
@@ -94,15 +94,10 @@ def edit_sensor(sensor_id: str) -> Any:
     if form.validate_on_submit():
         fridge = db().get(m.Fridge, form.fridge.data) if form.fridge.data else None
         role = form.role.data if fridge else None
-        if fridge is not None and fridge.retired_at is not None and fridge.id != sensor.fridge_id:
-            form.fridge.errors.append(f"Fridge {fridge.name} is retired; choose a fridge in service.")
-        if fridge is not None and role == "primary":
-            other = db().scalar(sa.select(m.Sensor.id).where(
-                m.Sensor.fridge_id == fridge.id, m.Sensor.role == "primary", m.Sensor.id != sensor.id))
-            if other is not None:
-                form.role.errors.append(f"Fridge {fridge.name} already has a primary sensor ({other}); "
-                                        f"make this one a backup, or make {other} a backup first.")
-        if not form.fridge.errors and not form.role.errors:
+        problems = assignment_problems(db(), sensor, fridge, role) if fridge is not None and role else {}
+        for field, problem in problems.items():
+            form[field].errors.append(problem)
+        if not problems:
             now = now_utc()
             changes: list[tuple[str, Any, Any]] = []
             was = _assignment_label(sensor.fridge_id, sensor.role)

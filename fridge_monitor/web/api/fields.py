@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import abort, request
 
 from fridge_monitor.core import free_text, gs1
-from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.inventory import catalog
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db
 
@@ -99,9 +99,9 @@ def product_for(body: dict[str, Any]) -> m.Product:
         code = gs1.normalise_gtin(gtin)
     except gs1.ScanError as exc:
         bad("gtin", str(exc))
-    found = inventory.product_for_gtin(db(), code)
+    found = catalog.product_for_gtin(db(), code)
     if found is None:
-        abort(404, str(inventory.UnknownGtin(code)))
+        abort(404, str(catalog.UnknownGtin(code)))
     return found
 
 
@@ -122,7 +122,7 @@ def lot_for(body: dict[str, Any]) -> m.Lot:
     product = product_for(body)
     number = text(body, "lot")
     assert number is not None
-    found = inventory.find_lot(db(), product.id, number)
+    found = catalog.find_lot(db(), product.id, number)
     if found is None:
         abort(404, f"there is no lot {number} of {product.name}")
     return found

@@ -12,8 +12,9 @@ import sqlalchemy.orm as so
 from flask import abort, jsonify
 
 from fridge_monitor.core import gs1
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.reports.export import iso_utc
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
@@ -61,7 +62,7 @@ def product_json(p: m.Product) -> dict[str, Any]:
         "gtins": [g.gtin for g in p.gtins],
         "freezing_allowed": p.freezing_allowed, "protect_from_light": p.protect_from_light,
         "beyond_use_hours": p.beyond_use_hours, "opened_range": opened,
-        "permitted_excursions": None if (allowance := inventory.allowance(p)) is None else {
+        "permitted_excursions": None if (allowance := catalog.allowance(p)) is None else {
             "low_c": allowance.low_c, "high_c": allowance.high_c, "mkt_max_c": allowance.mkt_max_c},
         "notes": p.notes, "retired_at": iso(p.retired_at),
     }
@@ -100,15 +101,15 @@ def scan() -> Any:
         found = gs1.parse_scan(code)
     except gs1.ScanError as exc:
         abort(400, str(exc))
-    product = inventory.product_for_gtin(db(), found.gtin)
-    lot = inventory.find_lot(db(), product.id, found.lot) if product is not None and found.lot else None
+    product = catalog.product_for_gtin(db(), found.gtin)
+    lot = catalog.find_lot(db(), product.id, found.lot) if product is not None and found.lot else None
     answer: dict[str, Any] = {
         "gtin": found.gtin, "lot": found.lot, "expiry": found.expiry.isoformat() if found.expiry else None,
         "serial": found.serial, "product": product_json(product) if product is not None else None,
         "lot_id": lot.id if lot is not None else None, "message": None,
     }
     if product is None:
-        answer["message"] = str(inventory.UnknownGtin(found.gtin))
+        answer["message"] = str(catalog.UnknownGtin(found.gtin))
     elif found.lot is None or found.expiry is None:
         missing = " and ".join(x for x, v in (("lot", found.lot), ("expiry", found.expiry)) if v is None)
         answer["message"] = f"the code holds no {missing}: type what is printed on the pack"
@@ -158,7 +159,7 @@ def gtin_link() -> Any:
     assert user is not None
     session = db()
     try:
-        link = inventory.link_gtin(session, gtin, product.id, actor=user.name, now=now_utc())
+        link = catalog.link_gtin(session, gtin, product.id, actor=user.name, now=now_utc())
         answer = {"gtin": link.gtin, "product": product_json(link.product), "linked_at": iso_utc(link.linked_at),
                   "linked_by": link.linked_by}
         session.commit()
@@ -186,7 +187,7 @@ def stock_receive() -> Any:
     assert number is not None and quantity is not None
 
     def move(session: so.Session, actor: str, now: datetime) -> m.StockMovement:
-        lot = inventory.lot_for(session, product_id=product.id, lot_number=number, expiry=expiry, gtin=gtin,
+        lot = catalog.lot_for(session, product_id=product.id, lot_number=number, expiry=expiry, gtin=gtin,
                                 actor=actor, now=now)
         return inventory.receive(session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity, serial=serial,
                                  note=note, actor=actor, now=now)
