@@ -38,7 +38,8 @@ from pathlib import Path
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fridge_monitor.config import load_config
-from fridge_monitor.reports.export import parse_period, readings_query
+from fridge_monitor.core.period import parse_period
+from fridge_monitor.reports.export import readings_query
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sync import sync_declarations
 

@@ -46,8 +46,8 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def iso_utc(time_s: float) -> str:
-    """``2026-11-25T10:00:00Z``; milliseconds only when the instant has them."""
+def payload_time(time_s: float) -> str:
+    """A simulated device's timestamp: ``2026-11-25T10:00:00Z``; milliseconds only when the instant has them."""
     moment = datetime.fromtimestamp(time_s, UTC)
     if float(time_s).is_integer():
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -154,7 +154,7 @@ class Native(JsonFormat):
         return Message(f"fridge-monitor/availability/{device}", payload, retain=True)
 
     def document(self, device: str, sample: Sample) -> dict[str, Any]:
-        document: dict[str, Any] = {"temperature_c": sample.temperature_c, "ts": iso_utc(sample.time_s)}
+        document: dict[str, Any] = {"temperature_c": sample.temperature_c, "ts": payload_time(sample.time_s)}
         if sample.battery_pct is not None:
             document["battery_pct"] = round(sample.battery_pct)
         return document
@@ -163,7 +163,7 @@ class Native(JsonFormat):
         return [(document, "temperature_c")]
 
     def set_time(self, document: Any, time_s: float) -> None:
-        document["ts"] = iso_utc(time_s)
+        document["ts"] = payload_time(time_s)
 
     def backlog(self, device: str, samples: list[Sample]) -> Message:
         documents = [self.document(device, s) for s in samples]

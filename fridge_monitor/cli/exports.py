@@ -10,6 +10,7 @@ import click
 
 from fridge_monitor.cli.common import CliError, load, open_database, output, private_output, time_zone
 from fridge_monitor.config import Config
+from fridge_monitor.core.period import PeriodError, parse_days, parse_period
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -44,10 +45,10 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
     tz = time_zone("--tz", tz_name) if tz_name is not None else None
     try:
         if kind == "daily":
-            first, last = export.parse_days(start, end)
+            first, last = parse_days(start, end)
         else:
-            lo, hi = export.parse_period(start, end, tz or UTC)
-    except export.PeriodError as exc:
+            lo, hi = parse_period(start, end, tz or UTC)
+    except PeriodError as exc:
         raise CliError(str(exc)) from None
     engine = open_database(config)
     if fridge is not None and kind in BY_FRIDGE:
@@ -70,13 +71,13 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
 def _export_bundle(config: Config, start: str, end: str, fridge: str | None, out: str | None) -> None:
     import getpass
 
-    from fridge_monitor.reports import bundle, export
+    from fridge_monitor.reports import bundle
 
     if out is None:
         raise CliError("--out: a bundle is a zip file; name it, e.g. --out fridge-monitor-2026-03.zip")
     try:
-        lo, hi = export.parse_period(start, end, UTC)
-    except export.PeriodError as exc:
+        lo, hi = parse_period(start, end, UTC)
+    except PeriodError as exc:
         raise CliError(str(exc)) from None
     engine = open_database(config)
     actor = f"{getpass.getuser()} (command line)"

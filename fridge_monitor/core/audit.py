@@ -10,7 +10,9 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
+
+from fridge_monitor.core.times import iso_utc
 
 GENESIS = "0" * 64
 
@@ -42,7 +44,7 @@ class Stored:
 
 def canonical_time(at: datetime) -> str:
     """The one text form of a moment the trail hashes: UTC, to the microsecond, ``Z``."""
-    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return iso_utc(at, "microseconds")
 
 
 def entry_hash(prev_hash: str, entry: Entry) -> str:

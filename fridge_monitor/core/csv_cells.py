@@ -15,7 +15,10 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
+from datetime import datetime, tzinfo
 from typing import Any, TextIO
+
+from fridge_monitor.core.times import iso_utc
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -55,3 +58,13 @@ class Writer:
 def writer(out: TextIO, **options: Any) -> Writer:
     """The CSV writer of every export: rows end in ``\\n`` and no cell is a formula."""
     return Writer(out, **options)
+
+
+def utc_or_empty(moment: datetime | None) -> str:
+    """A moment's cell: :func:`~fridge_monitor.core.times.iso_utc`, or empty for none."""
+    return iso_utc(moment) if moment is not None else ""
+
+
+def local_or_empty(moment: datetime | None, tz: tzinfo) -> str:
+    """A moment's local-time cell (ISO 8601 with its offset), or empty for none."""
+    return moment.astimezone(tz).isoformat() if moment is not None else ""

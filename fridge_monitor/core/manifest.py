@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from fridge_monitor.core import ack_evidence, csv_cells
-from fridge_monitor.core.audit import Entry, Stored, first_problem
+from fridge_monitor.core.audit import Entry, Stored, canonical_time, first_problem
 
 FORMAT = "fridge-monitor-bundle/1"
 MANIFEST = "manifest.json"
@@ -71,7 +71,7 @@ def claims_text(document: Mapping[str, Any]) -> str:
 def audit_row(event: Stored) -> list[str]:
     """One audit event as a CSV row that reproduces its hash exactly (times to the microsecond)."""
     entry = event.entry
-    at = entry.at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    at = canonical_time(entry.at)
     return [str(event.id), at, entry.actor, entry.action, entry.record_type, entry.record_id, _blank(entry.field),
             _blank(entry.old_value), _blank(entry.new_value), _blank(entry.reason), event.prev_hash, event.hash]
 
@@ -141,7 +141,7 @@ def verify_bundle(archive: zipfile.ZipFile) -> list[str]:
     problems = []
     if canonical(document) != raw:
         problems.append(f"{MANIFEST}: altered (it is no longer byte for byte as it was written)")
-    files = document.get("files") if isinstance(document.get("files"), dict) else {}
+    files = _table(document, "files")
     limits = {name: _declared_bytes(files.get(name)) for name in names if name != MANIFEST}
     actual = {name: _digest(archive, name, limit) for name, limit in limits.items()}
     oversized = sorted(name for name, digest in actual.items() if digest is None and limits[name] is not None)
@@ -155,7 +155,7 @@ def verify_bundle(archive: zipfile.ZipFile) -> list[str]:
         for key in sorted((set(recorded) | set(mine)) - {"files"}):
             if recorded.get(key) != mine.get(key):
                 problems.append(f"{MANIFEST}: altered ({key!r} differs from the export recorded in the audit trail)")
-        recorded_files = recorded.get("files") if isinstance(recorded.get("files"), dict) else {}
+        recorded_files = _table(recorded, "files")
         for name in sorted((set(recorded_files) | set(files)) - {AUDIT_FILE}):
             want = (recorded_files.get(name) or {}).get("sha256")
             if files.get(name) != recorded_files.get(name):
@@ -180,6 +180,12 @@ def verify_bundle(archive: zipfile.ZipFile) -> list[str]:
     for name in sorted(set(actual) - expected):
         problems.append(f"{name}: not listed in the manifest (added after the export)")
     return list(dict.fromkeys(problems))
+
+
+def _table(document: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``document[key]`` when it is a JSON object, else an empty one (a damaged manifest is reported, not raised)."""
+    value = document.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _declared_bytes(entry: object) -> int | None:
@@ -237,7 +243,7 @@ def _recorded_claims(archive: zipfile.ZipFile, names: set[str], document: Mappin
     problem = first_problem(events)
     if problem is not None:
         return None, [f"{AUDIT_FILE}: altered: audit trail broken: {problem}"], None
-    head = document.get("audit_head") if isinstance(document.get("audit_head"), dict) else {}
+    head = _table(document, "audit_head")
     last = events[-1] if events else None
     if last is None or head.get("id") != last.id or head.get("hash") != last.hash:
         return None, [f"{MANIFEST}: altered, or {AUDIT_FILE} cut short: the trail in the bundle ends at event "
@@ -270,11 +276,16 @@ def _acknowledgement_problems(archive: zipfile.ZipFile, names: set[str], documen
     return ack_evidence.bundle_problems(data, events, ack_evidence.exported_at(document))
 
 
-def file_entry(data: bytes, rows: int | None = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"sha256": sha256(data), "bytes": len(data)}
+def entry(sha256_hex: str, size: int, rows: int | None = None) -> dict[str, int | str]:
+    """A file's entry in the manifest: its SHA-256, its size in bytes and, for a CSV, its rows."""
+    found: dict[str, int | str] = {"sha256": sha256_hex, "bytes": size}
     if rows is not None:
-        entry["rows"] = rows
-    return entry
+        found["rows"] = rows
+    return found
+
+
+def file_entry(data: bytes, rows: int | None = None) -> dict[str, int | str]:
+    return entry(sha256(data), len(data), rows)
 
 
 def audit_csv(events: Iterable[Stored]) -> tuple[bytes, int]:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -27,6 +27,8 @@ import sqlalchemy.orm as so
 from fridge_monitor import __version__
 from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells, manifest
+from fridge_monitor.core.csv_cells import utc_or_empty
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import export
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
@@ -86,7 +88,7 @@ def build(engine: sa.Engine, config: Config, request: Request, out_path: Path, *
     fridges = _fridges(engine, request.fridges)
     with tempfile.TemporaryDirectory(prefix="fm-bundle-") as tmp:
         work = Path(tmp)
-        files: dict[str, dict[str, object]] = {}
+        files: dict[str, dict[str, int | str]] = {}
         steps = _steps(engine, config, request, fridges, actor, now)
         for number, (name, write) in enumerate(steps):
             report(name, number / (len(steps) + 2))
@@ -94,17 +96,20 @@ def build(engine: sa.Engine, config: Config, request: Request, out_path: Path, *
             target.parent.mkdir(parents=True, exist_ok=True)
             rows = write(target)
             files[name] = _file_entry(target, rows)
-        document = {
+        period = iso_utc(request.start), iso_utc(request.end)
+        chosen = [name for name, _tz in fridges] if request.fridges is not None else None
+        document: dict[str, object] = {
             "format": manifest.FORMAT,
             "generator": f"fridge-monitor {__version__}",
-            "period": {"from": export.iso_utc(request.start), "to": export.iso_utc(request.end)},
-            "fridges": [name for name, _tz in fridges] if request.fridges is not None else "all",
+            "period": {"from": period[0], "to": period[1]},
+            "fridges": chosen if chosen is not None else "all",
             "exported_by": actor,
-            "exported_at": export.iso_utc(now),
+            "exported_at": iso_utc(now),
             "files": files,
         }
         report(manifest.AUDIT_FILE, len(steps) / (len(steps) + 2))
-        event = _record_export(engine, document, actor, now)
+        what = f"{', '.join(chosen) if chosen is not None else 'all'} with {len(files)} files"
+        event = _record_export(engine, document, period, what, actor, now)
         audit_path = work / manifest.AUDIT_FILE
         with engine.connect() as conn:
             events = (e for e in audit_trail.stored_events(conn) if e.id <= event.id)
@@ -213,35 +218,26 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def _file_entry(path: Path, rows: int | None) -> dict[str, object]:
+def _file_entry(path: Path, rows: int | None) -> dict[str, int | str]:
+    """The manifest's entry of a file on disk, read a block at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    entry: dict[str, object] = {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
-    if rows is not None:
-        entry["rows"] = rows
-    return entry
+    return manifest.entry(digest.hexdigest(), path.stat().st_size, rows)
 
 
-def _record_export(engine: sa.Engine, document: dict[str, object], actor: str, now: datetime) -> m.AuditEvent:
+def _record_export(engine: sa.Engine, document: dict[str, object], period: tuple[str, str], what: str, actor: str,
+                   now: datetime) -> m.AuditEvent:
     """The export as an audit event vouching for the manifest's claims (see :mod:`fridge_monitor.core.manifest`)."""
-    period = document["period"]
     with so.Session(engine, expire_on_commit=False) as session, session.begin():
         return audit_trail.record(
             session, at=now, actor=actor, action=manifest.EXPORT_ACTION, record_type=manifest.EXPORT_RECORD,
-            record_id=f"{period['from']}..{period['to']}", field="manifest_claims",
-            new=manifest.claims_text(document),
-            reason=f"export bundle of {document['fridges'] if document['fridges'] == 'all' else ', '.join(document['fridges'])} "
-                   f"with {len(document['files'])} files")
+            record_id=f"{period[0]}..{period[1]}", field="manifest_claims", new=manifest.claims_text(document),
+            reason=f"export bundle of {what}")
 
 
 # -- the CSV files only bundles have ---------------------------------------------------------------
-
-
-def _rows(engine: sa.Engine, query: sa.Select[tuple]) -> Iterator[sa.Row[tuple]]:
-    with engine.connect() as conn:
-        yield from conn.execution_options(stream_results=True, yield_per=5000).execute(query)
 
 
 def export_notifications(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *,
@@ -258,10 +254,10 @@ def export_notifications(engine: sa.Engine, out: TextIO, start: datetime, end: d
     writer = csv_cells.writer(out)
     writer.writerow(NOTIFICATIONS_HEADER)
     count = 0
-    for row in _rows(engine, query):
+    for row in export.stream_rows(engine, query):
         ok = "" if row.ok is None else ("true" if row.ok else "false")
         writer.writerow([row.alert_id, row.name, row.channel, row.channel_type, row.tier, row.event, row.sequence,
-                         row.attempt, export.iso_utc(row.due_at), _utc(row.sent_at), ok, row.detail or ""])
+                         row.attempt, iso_utc(row.due_at), utc_or_empty(row.sent_at), ok, row.detail or ""])
         count += 1
     return count
 
@@ -283,19 +279,15 @@ def export_dispositions(engine: sa.Engine, out: TextIO, start: datetime, end: da
     writer = csv_cells.writer(out)
     writer.writerow(DISPOSITIONS_HEADER)
     count = 0
-    for row in _rows(engine, query):
+    for row in export.stream_rows(engine, query):
         writer.writerow([row.id, row.lot_id, row.product, row.lot_number, _day(row.expiry), row.fridge,
-                         row.excursion_id or "", export.iso_utc(row.started_at), _utc(row.ended_at),
+                         row.excursion_id or "", iso_utc(row.started_at), utc_or_empty(row.ended_at),
                          _num(row.exposure_s), _num(row.peak_c), _num(row.low_c), _num(row.mkt_c), row.reason,
-                         export.iso_utc(row.created_at), row.disposition_id or "", row.decision or "",
-                         row.reference or "", row.note or "", _utc(row.decided_at), row.decided_by or "",
+                         iso_utc(row.created_at), row.disposition_id or "", row.decision or "",
+                         row.reference or "", row.note or "", utc_or_empty(row.decided_at), row.decided_by or "",
                          row.supersedes_id or ""])
         count += 1
     return count
-
-
-def _utc(moment: datetime | None) -> str:
-    return export.iso_utc(moment) if moment is not None else ""
 
 
 def _num(value: float | None) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, TextIO
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, TextIO, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.store import models as m
 
 READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
@@ -28,44 +29,11 @@ STOCK_HEADER = ["id", "at_utc", "fridge", "product", "lot", "expiry", "movement"
                 "reason_code", "counted", "opened_vial", "from_fridge", "to_fridge", "corrects"]
 STOCK_LOCAL = ["at_local"]
 STREAM_ROWS = 5000
+Columns = TypeVarTuple("Columns")
 
 
-class PeriodError(ValueError):
-    """A --from/--to value that cannot be understood."""
-
-
-def parse_bound(text: str, tz: tzinfo, *, end: bool) -> datetime:
-    """A date (whole day in ``tz``; an end date includes that day) or an ISO datetime."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
-        if end:
-            day += timedelta(days=1)
-        return datetime.combine(day, time(0), tz).astimezone(UTC)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise PeriodError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
-
-
-def parse_period(start: str, end: str, tz: tzinfo = UTC) -> tuple[datetime, datetime]:
-    """[from, to) in UTC; ``--to 2026-11-30`` includes all of 30 November."""
-    lo, hi = parse_bound(start, tz, end=False), parse_bound(end, tz, end=True)
-    if hi <= lo:
-        raise PeriodError(f"the period is empty: --to {end} is not after --from {start}")
-    return lo, hi
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def readings_query(start: datetime, end: datetime, fridge: str | None = None) -> sa.Select[tuple]:
+def readings_query(start: datetime, end: datetime,
+                   fridge: str | None = None) -> sa.Select[datetime, str, str, float, datetime]:
     """Readings in [start, end), each with the fridge its sensor was in at that time."""
     r, a, f = m.Reading, m.SensorAssignment, m.Fridge
     in_assignment = sa.and_(
@@ -86,7 +54,8 @@ def readings_query(start: datetime, end: datetime, fridge: str | None = None) ->
     return query
 
 
-def _stream(engine: sa.Engine, query: sa.Select[tuple]) -> Iterator[sa.Row[tuple]]:
+def stream_rows(engine: sa.Engine, query: sa.Select[*Columns]) -> Iterator[sa.Row[*Columns]]:
+    """The query's rows, fetched a partition at a time (constant memory however many there are)."""
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query)
         for partition in result.partitions():
@@ -103,7 +72,8 @@ def export_readings(
     tz: tzinfo | None = None,
 ) -> int:
     """Write the readings CSV; return the number of rows."""
-    query = readings_query(start, end, fridge)
+    # The columns are datetimes, or on SQLite the text of them (below).
+    query: sa.Select[*tuple[Any, ...]] = readings_query(start, end, fridge)
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
         # SQLite keeps UTC as text ("2026-11-20 00:00:00.654000"): let it write iso_utc's form itself rather
@@ -128,7 +98,7 @@ def export_readings(
 
     count = 0
     lines: list[str] = []
-    for measured, fridge_name, sensor, temp, received in _stream(engine, query):
+    for measured, fridge_name, sensor, temp, received in stream_rows(engine, query):
         if not sqlite:
             measured_text, received_text = iso_utc(measured), iso_utc(received)
         else:
@@ -163,21 +133,6 @@ def _sqlite_iso_utc(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
     return sa.case((fraction.in_(["", ".000000"]), whole + "Z"), else_=whole + fraction + "Z").label(column.name)
 
 
-class _Counted:
-    """An iterator that counts what passes through it (so csv's writerows can run at C speed)."""
-
-    def __init__(self, items: Iterator[list[str]]) -> None:
-        self.items, self.count = items, 0
-
-    def __iter__(self) -> _Counted:
-        return self
-
-    def __next__(self) -> list[str]:
-        item = next(self.items)
-        self.count += 1
-        return item
-
-
 def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: datetime) -> int:
     """Write the rejected-messages CSV (payload as text, undecodable bytes escaped)."""
     rm = m.RejectedMessage
@@ -189,7 +144,7 @@ def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: dateti
     writer = csv_cells.writer(out)
     writer.writerow(REJECTED_HEADER)
     count = 0
-    for received, topic, reason, payload, size in _stream(engine, query):
+    for received, topic, reason, payload, size in stream_rows(engine, query):
         text = bytes(payload).decode("utf-8", "backslashreplace")
         if size > len(payload):
             text += f"… [{size - len(payload)} more bytes not kept]"
@@ -199,14 +154,6 @@ def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: dateti
 
 
 # -- alerts and excursions ---------------------------------------------------------
-
-
-def _utc_or_empty(moment: datetime | None) -> str:
-    return iso_utc(moment) if moment is not None else ""
-
-
-def _local_or_empty(moment: datetime | None, tz: tzinfo) -> str:
-    return moment.astimezone(tz).isoformat() if moment is not None else ""
 
 
 def _number(value: float | None) -> str:
@@ -222,7 +169,7 @@ def _seconds(value: float | None) -> str:
 
 
 def _overlapping(model: type[m.Alert] | type[m.Excursion], columns: list[str], start: datetime, end: datetime,
-                 fridge: str | None) -> sa.Select[tuple]:
+                 fridge: str | None) -> sa.Select[*tuple[Any, ...]]:
     """Records that overlap [start, end): started before its end and not ended before its start."""
     f = m.Fridge
     query = (
@@ -254,12 +201,12 @@ def export_alerts(
     writer = csv_cells.writer(out)
     writer.writerow(ALERTS_HEADER + (ALERTS_LOCAL if tz else []))
     count = 0
-    for a in _stream(engine, _overlapping(m.Alert, ALERT_COLUMNS, start, end, fridge)):
-        row = [a.id, a.fridge, a.kind, a.rule, a.severity, iso_utc(a.started_at), _utc_or_empty(a.ended_at),
+    for a in stream_rows(engine, _overlapping(m.Alert, ALERT_COLUMNS, start, end, fridge)):
+        row = [a.id, a.fridge, a.kind, a.rule, a.severity, iso_utc(a.started_at), csv_cells.utc_or_empty(a.ended_at),
                a.state, _number(a.peak_c), _number(a.low_c), a.acknowledged_by or "",
-               _utc_or_empty(a.acknowledged_at), a.action or "", a.subject, a.title]
+               csv_cells.utc_or_empty(a.acknowledged_at), a.action or "", a.subject, a.title]
         if tz is not None:
-            row += [_local_or_empty(x, tz) for x in (a.started_at, a.ended_at, a.acknowledged_at)]
+            row += [csv_cells.local_or_empty(x, tz) for x in (a.started_at, a.ended_at, a.acknowledged_at)]
         writer.writerow(row)
         count += 1
     return count
@@ -278,14 +225,14 @@ def export_excursions(
     writer = csv_cells.writer(out)
     writer.writerow(EXCURSIONS_HEADER + (EXCURSIONS_LOCAL if tz else []))
     count = 0
-    for e in _stream(engine, _overlapping(m.Excursion, EXCURSION_COLUMNS, start, end, fridge)):
+    for e in stream_rows(engine, _overlapping(m.Excursion, EXCURSION_COLUMNS, start, end, fridge)):
         duration = (e.ended_at - e.started_at).total_seconds() if e.ended_at is not None else None
         mkt = "" if e.mkt_c is None else f"{e.mkt_c:.2f}"
-        row = [e.id, e.fridge, e.rule, iso_utc(e.started_at), _utc_or_empty(e.ended_at), _seconds(duration),
-               _number(e.peak_c), _number(e.low_c), mkt, e.severity, _utc_or_empty(e.alarm_at),
+        row = [e.id, e.fridge, e.rule, iso_utc(e.started_at), csv_cells.utc_or_empty(e.ended_at), _seconds(duration),
+               _number(e.peak_c), _number(e.low_c), mkt, e.severity, csv_cells.utc_or_empty(e.alarm_at),
                _seconds(e.time_beyond_s), _seconds(e.unknown_s)]
         if tz is not None:
-            row += [_local_or_empty(x, tz) for x in (e.started_at, e.ended_at, e.alarm_at)]
+            row += [csv_cells.local_or_empty(x, tz) for x in (e.started_at, e.ended_at, e.alarm_at)]
         writer.writerow(row)
         count += 1
     return count
@@ -302,7 +249,7 @@ def _transfer_side(movement_id: so.InstrumentedAttribute[int], leaving: bool) ->
         .order_by(e.id).limit(1).scalar_subquery()
 
 
-def stock_query(start: datetime, end: datetime, fridge: str | None = None) -> sa.Select[tuple]:
+def stock_query(start: datetime, end: datetime, fridge: str | None = None) -> sa.Select[*tuple[Any, ...]]:
     """The ledger's signed entries of movements made in [start, end), oldest first."""
     e, mv, lot, p, f = m.StockEntry, m.StockMovement, m.Lot, m.Product, m.Fridge
     query = (
@@ -339,7 +286,7 @@ def export_stock(
     writer = csv_cells.writer(out)
     writer.writerow(STOCK_HEADER + (STOCK_LOCAL if tz else []))
     count = 0
-    for r in _stream(engine, stock_query(start, end, fridge)):
+    for r in stream_rows(engine, stock_query(start, end, fridge)):
         transfer = r.kind == "transfer"
         row = [r.id, iso_utc(r.at), r.fridge, r.product, r.lot_number, r.expiry.isoformat(), r.kind, r.delta,
                r.actor, r.reason or "", r.reason_code or "", "" if r.counted is None else r.counted,
@@ -359,19 +306,6 @@ DAILY_HEADER = ["fridge", "day", "timezone", "day_length_h", "min_c", "max_c", "
                 "excursions", "excursion_rules", "acknowledged_by"]
 DAILY_LOCAL = ["first_reading_at_local"]
 DAILY_CHUNK_DAYS = 31  # days read from the database at a time, so a long period stays in constant memory
-
-
-def parse_days(start: str, end: str) -> tuple[date, date]:
-    """The first and last day (inclusive) of a daily log; both must be dates."""
-    days = []
-    for option, text in (("--from", start), ("--to", end)):
-        try:
-            days.append(date.fromisoformat(text))
-        except ValueError:
-            raise PeriodError(f"{option} {text!r}: the daily log needs a date (YYYY-MM-DD)") from None
-    if days[1] < days[0]:
-        raise PeriodError(f"the period is empty: --to {end} is before --from {start}")
-    return days[0], days[1]
 
 
 def _zone_name(zone: tzinfo) -> str:
@@ -422,13 +356,14 @@ def export_daily(
                 days = daily_log(conn, fridge_id, chunk, chunk_last, config=config, now=now, tz=zone)
             for d in days:
                 s, reading = d.stats, d.first_reading
+                first_at, first_c = reading if reading else (None, None)
                 row = [name, d.day.isoformat(), _zone_name(zone), _seconds(d.length.total_seconds() / 3600),
                        _number(s.min_c), _number(s.max_c), _fixed(s.mean_c), _fixed(s.mkt_c),
-                       _utc_or_empty(reading[0] if reading else None), _number(reading[1] if reading else None),
+                       csv_cells.utc_or_empty(first_at), _number(first_c),
                        _seconds(s.time_out_of_range_s), f"{s.coverage:.4f}".rstrip("0").rstrip("."), s.readings,
                        len(d.excursion_rules), "; ".join(d.excursion_rules), "; ".join(d.acknowledged_by)]
                 if tz is not None:
-                    row.append(_local_or_empty(reading[0] if reading else None, zone))
+                    row.append(csv_cells.local_or_empty(first_at, zone))
                 writer.writerow(row)
                 count += 1
             chunk = chunk_last + timedelta(days=1)
@@ -450,7 +385,7 @@ def export_audit(engine: sa.Engine, out: TextIO, start: datetime, end: datetime,
     writer = csv_cells.writer(out)
     writer.writerow(manifest.AUDIT_HEADER + (["at_local"] if tz else []))
     count = 0
-    for row in _stream(engine, query):
+    for row in stream_rows(engine, query):
         event = Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, row.field,
                                      row.old_value, row.new_value, row.reason), row.prev_hash, row.hash)
         writer.writerow(manifest.audit_row(event) + ([row.at.astimezone(tz).isoformat()] if tz else []))

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from fridge_monitor.config import Config
 from fridge_monitor.config.redact import redact
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.store import files as storage
 from fridge_monitor.store import models as m
 
@@ -48,7 +49,7 @@ class Anchor:
     def to_json(self) -> str:
         """One line of JSON, the same in the anchor file and the MQTT message."""
         return json.dumps({"seq": self.seq, "hash": self.hash,
-                           "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                           "at": iso_utc(self.at),
                            "database": self.database}, sort_keys=True)
 
 

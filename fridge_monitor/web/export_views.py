@@ -33,6 +33,8 @@ from flask import (
 )
 
 from fridge_monitor.config import Config
+from fridge_monitor.core.period import PeriodError, parse_period
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import bundle, export, export_jobs
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
@@ -80,8 +82,8 @@ def _period(args: Any) -> tuple[datetime, datetime, str | None]:
     if not start or not end:
         return datetime.min, datetime.min, "Choose the first and last day of the period."
     try:
-        lo, hi = export.parse_period(start, end, UTC)
-    except export.PeriodError as exc:
+        lo, hi = parse_period(start, end, UTC)
+    except PeriodError as exc:
         return datetime.min, datetime.min, str(exc)[0].upper() + str(exc)[1:] + "."
     return lo, hi, None
 
@@ -162,7 +164,7 @@ def csv_file() -> Any:
     actor = current_user().name
     session = db()
     audit_trail.record(session, at=datetime.now(UTC), actor=actor, action="export", record_type=kind,
-                       record_id=f"{export.iso_utc(start)}..{export.iso_utc(end)}", field="csv",
+                       record_id=f"{iso_utc(start)}..{iso_utc(end)}", field="csv",
                        new=fridge or "every fridge", reason="CSV download from the export page")
     session.commit()
     engine = current_app.extensions["fridge_monitor"]["engine"]

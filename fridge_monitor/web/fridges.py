@@ -10,9 +10,9 @@ from flask import Blueprint, abort, render_template, request
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts
+from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.core.status import age, is_silent, status
-from fridge_monitor.reports.export import PeriodError, parse_period
 from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo

@@ -20,7 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from fridge_monitor.core.heartbeat import Heartbeat, draining_until
 from fridge_monitor.core.status import State, status
-from fridge_monitor.reports.export import iso_utc
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_figures
 from fridge_monitor.store.overview import fridges_now

@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fridge_monitor.reports.export import PeriodError, iso_utc, parse_period
+from fridge_monitor.core.period import PeriodError, parse_period
+from fridge_monitor.core.times import iso_utc
 
 
 def test_dates_cover_whole_days_in_utc():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sensors.formats import FORMATS, Message, Sample, iso_utc, make_format
+from sensors.formats import FORMATS, Message, Sample, make_format, payload_time
 from sensors.malformed import BAD_KINDS, OVERSIZE_BYTES
 
 T0 = 1795600800.0  # 2026-11-25T10:00:00Z
@@ -117,8 +117,8 @@ def test_sensor_id_and_retained_availability(
 
 
 def test_iso_timestamps_keep_milliseconds_only_when_present() -> None:
-    assert iso_utc(T0) == "2026-11-25T10:00:00Z"
-    assert iso_utc(T0 + 0.25) == "2026-11-25T10:00:00.250Z"
+    assert payload_time(T0) == "2026-11-25T10:00:00Z"
+    assert payload_time(T0 + 0.25) == "2026-11-25T10:00:00.250Z"
 
 
 # -- backlog lists ---------------------------------------------------------------

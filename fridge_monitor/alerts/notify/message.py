@@ -14,11 +14,12 @@ import dataclasses
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fridge_monitor.core.escalation import ACKNOWLEDGED, CHANGED, ESCALATED, EVENTS, REMINDER, RESOLVED
+from fridge_monitor.core.times import iso_utc
 
 STATES = ("open", "acknowledged", "resolved")
 SIGNATURE_HEADER = "X-Fridge-Monitor-Signature"
@@ -221,9 +222,7 @@ def email_body(message: AlertMessage) -> str:
 
 
 def _utc(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if moment is None else iso_utc(moment, "seconds")
 
 
 def alert_json(message: AlertMessage) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fridge_monitor.core.parsers.esphome import UNIT_SYMBOLS, entity_kind
-from fridge_monitor.core.parsers.validate import iso_utc
+from fridge_monitor.core.parsers.validate import readable_utc
 from fridge_monitor.core.readings import Entity, ParseResult, sensor_id
 
 WIDTH = 10
@@ -18,7 +18,7 @@ def explain(result: ParseResult) -> list[str]:
         state = "online" if result.availability.online else "offline"
         lines.append(f"{state:<{WIDTH}}{sensor_id(result.availability.fmt, result.availability.device)}")
     for reading in result.readings:
-        line = f"{'reading':<{WIDTH}}{reading.sensor_id}   {iso_utc(reading.measured_at)}   {reading.temperature_c} °C"
+        line = f"{'reading':<{WIDTH}}{reading.sensor_id}   {readable_utc(reading.measured_at)}   {reading.temperature_c} °C"
         if reading.battery_pct is not None:
             line += f"   battery {reading.battery_pct:g} %"
         lines.append(line)

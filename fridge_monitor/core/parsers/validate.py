@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fridge_monitor.core.names import refuse_hidden_characters
-from fridge_monitor.core.parsers.common import UTC, received_utc, to_utc
+from fridge_monitor.core.parsers.common import received_utc, to_utc
 from fridge_monitor.core.readings import (
     RETAINED_WITHOUT_TIME,
     BatteryLevel,
@@ -24,8 +24,9 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_SENSOR_ID = 250
 
 
-def iso_utc(moment: datetime) -> str:
-    """``moment`` as ISO 8601 UTC with a trailing Z, e.g. 2026-11-25T10:00:00Z."""
+def readable_utc(moment: datetime) -> str:
+    """``moment`` for a person reading a rejection or the ``parse`` command: ISO 8601 UTC to the millisecond
+    at most, e.g. 2026-11-25T10:00:00Z (records keep every digit: :func:`fridge_monitor.core.times.iso_utc`)."""
     utc = to_utc(moment) if moment.tzinfo is not None else moment
     if utc is None:
         return moment.isoformat()
@@ -50,11 +51,11 @@ def time_problem(moment: datetime, ctx: ParseContext) -> str | None:
     ahead = moment - received_utc(ctx)
     if ahead > ctx.future_tolerance:
         return (
-            f"timestamp {iso_utc(moment)} is {span(ahead)} ahead of the time it arrived; "
+            f"timestamp {readable_utc(moment)} is {span(ahead)} ahead of the time it arrived; "
             f"device clock wrong? limit is {span(ctx.future_tolerance)}"
         )
     if moment < EARLIEST:
-        return f"timestamp {iso_utc(moment)} is before 2000-01-01; device clock not set?"
+        return f"timestamp {readable_utc(moment)} is before 2000-01-01; device clock not set?"
     return None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from fridge_monitor.reports.export import iso_utc
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.web.access import EVERYONE, allow
 from fridge_monitor.web.openapi import document
 

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 
 from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core.period import PeriodError, parse_bound
 from fridge_monitor.core.status import status, workday_start
-from fridge_monitor.reports.export import PeriodError, iso_utc, parse_bound
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import FridgeNow, fridges_now

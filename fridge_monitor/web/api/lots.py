@@ -13,10 +13,10 @@ import sqlalchemy.orm as so
 from flask import abort, jsonify, request
 
 from fridge_monitor.core import lots
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.catalog import InventoryError
-from fridge_monitor.reports.export import iso_utc
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user

@@ -12,10 +12,10 @@ import sqlalchemy.orm as so
 from flask import abort, jsonify
 
 from fridge_monitor.core import gs1
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory.catalog import InventoryError
-from fridge_monitor.reports.export import iso_utc
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
