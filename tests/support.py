@@ -246,6 +246,15 @@ def signed_in(app: Any, name: str, password: str | None = None) -> Any:
     return client
 
 
+def sign_in_page(page: Any, base: str, name: str, password: str, next: str = "/") -> None:
+    """Sign in through the real form in a browser page (Playwright) and wait for the page ``next`` leads to."""
+    page.goto(f"{base}/login" if next == "/" else f"{base}/login?next={next}")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{next}")
+
+
 class Hooks(ThreadingHTTPServer):
     """A local HTTP server that keeps every webhook body, in the order they arrive."""
 

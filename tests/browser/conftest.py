@@ -1,18 +1,28 @@
-"""Headless Chromium (Debian's package) driven by Playwright, against a real `fridge-monitor run`."""
+"""Headless Chromium (Debian's package) driven by Playwright, against the app served by its real web server:
+a clinic's database, the server, and pages signed in through the real form."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from support import REPO, missing_service
+from fridge_monitor.config import Config
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store.db import create_engine
+from fridge_monitor.store.sync import sync_declarations
+
+from support import REPO, missing_service, sign_in_page
 
 CHROMIUM = os.environ.get("FM_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +42,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
     page = context.new_page()
     yield page
     context.close()
@@ -42,3 +52,60 @@ def page(browser: object) -> Iterator[object]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def clinic(make_config: Callable[..., Any], sqlite_url: str) -> Iterator[Callable[..., tuple[Config, sa.Engine]]]:
+    """A clinic of one site and one fridge with one sensor, on a free web port: its config and its SQLite
+    database (migrated, the declarations synced two days before ``now``). Engines are disposed afterwards."""
+    engines: list[sa.Engine] = []
+
+    def factory(site: str, timezone: str, fridge: str, sensor: str, *, now: datetime,
+                sections: dict[str, Any] | None = None) -> tuple[Config, sa.Engine]:
+        config, _ = make_config(sqlite_url, sections={"web": {"port": free_port()}, **(sections or {})},
+                                sites=[{"name": site, "timezone": timezone}],
+                                fridges=[{"name": fridge, "site": site, "sensors": [sensor]}])
+        engine = create_engine(config.database)
+        engines.append(engine)
+        sync_declarations(engine, config, now - timedelta(days=2))
+        return config, engine
+
+    yield factory
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Config, sa.Engine], str]]:
+    """Serve the app with its real web server (4 threads) on the config's port: the base URL. Stopped afterwards."""
+    from fridge_monitor.web import create_app
+    from fridge_monitor.web.server import WebServer
+
+    servers: list[WebServer] = []
+
+    def start(config: Config, engine: sa.Engine) -> str:
+        server = WebServer(create_app(config, engine=engine), "127.0.0.1", config.web["port"], 4)
+        server.start()
+        servers.append(server)
+        return server.url
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def signed_in_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """A page of a new browser context, signed in through the real form; the contexts are closed afterwards."""
+    contexts: list[Any] = []
+
+    def open_page(base: str, name: str, password: str, **context_options: Any) -> Any:
+        context = browser.new_context(viewport=VIEWPORT, **context_options)
+        contexts.append(context)
+        page = context.new_page()
+        sign_in_page(page, base, name, password)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
