@@ -39,8 +39,8 @@ from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
 from fridge_monitor.store.overview import local_days
 from fridge_monitor.store.series import (
+    Readings,
     Segment,
-    Series,
     fridge_facts,
     fridge_profile,
     fridge_series,
@@ -175,7 +175,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         fridge_id, facts.name, facts.timezone, start, now, profile.allowed_gap, profile.clear_delay,
         profile.settle_time, profile.hysteresis_c))
 
-    def load_since(since: datetime) -> Series:
+    def load_since(since: datetime) -> Readings:
         return load_series(session, fridge_id, since, now, profile.allowed_gap)
 
     judge.reviews(series, load_from, load_since, by_time=by_time)
@@ -199,9 +199,9 @@ def _has_open_excursion(session: so.Session, fridge_id: int) -> bool:
     return session.scalar(sa.select(e.id).where(e.fridge_id == fridge_id, e.ended_at.is_(None)).limit(1)) is not None
 
 
-def _disagreements(pieces: Sequence[tuple[Segment, Series]], sensors: Sequence[checks.SensorState], now: datetime,
+def _disagreements(pieces: Sequence[tuple[Segment, Readings]], sensors: Sequence[checks.SensorState], now: datetime,
                    allowed_gap: timedelta, config: Config, start: datetime) -> list[checks.Finding]:
-    by_sensor: dict[str, Series] = defaultdict(list)
+    by_sensor: dict[str, Readings] = defaultdict(list)
     for seg, series in pieces:
         by_sensor[seg.sensor_id].extend(series)
     primary = next((s.id for s in sensors if s.role == "primary"), None)
@@ -215,7 +215,7 @@ def _disagreements(pieces: Sequence[tuple[Segment, Series]], sensors: Sequence[c
     return [f for f in out if f.end is None or f.end >= start]
 
 
-def _store_days(session: so.Session, fridge_id: int, profile: AlarmProfile, series: Series, tz: ZoneInfo,
+def _store_days(session: so.Session, fridge_id: int, profile: AlarmProfile, series: Readings, tz: ZoneInfo,
                 first_day: date, now: datetime) -> None:
     dialect = session.get_bind().dialect.name
     rows = []

@@ -31,7 +31,7 @@ from fridge_monitor.inventory.lot_safety import (
 )
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
-from fridge_monitor.store.series import Series
+from fridge_monitor.store.series import Readings
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class LotJudge:
         self.opened: list[tuple[m.LotReview, str]] = []
         self.withdrawn: list[tuple[int, str, str]] = []
 
-    def reviews(self, series: Series, series_from: datetime, load_series: Callable[[datetime], Series], *,
+    def reviews(self, series: Readings, series_from: datetime, load_series: Callable[[datetime], Readings], *,
                 by_time: bool = True) -> None:
         """Open or update a review for each exposure of a lot in this fridge overlapping the window.
 

@@ -1,13 +1,11 @@
-"""A fridge's temperature record from the database: period statistics, a lot's statistics, the daily log."""
+"""A fridge's temperature record from the database: period statistics and the daily log."""
 
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -15,26 +13,11 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.core.daily import Day, Episode, day_bounds, split_days
-from fridge_monitor.core.rules import intervals
-from fridge_monitor.core.stats import PeriodStats, combine, period_stats, stats_over
+from fridge_monitor.core.stats import PeriodStats, period_stats
 from fridge_monitor.store import models as m
 from fridge_monitor.store.series import fridge_facts, fridge_profile, series_covering
 
 Database = so.Session | sa.Connection
-
-
-class Stay(Protocol):
-    """A stretch of time in one fridge, such as :class:`fridge_monitor.core.lots.Holding`
-    (``until`` None: still there)."""
-
-    @property
-    def fridge_id(self) -> int: ...
-
-    @property
-    def since(self) -> datetime: ...
-
-    @property
-    def until(self) -> datetime | None: ...
 
 
 @functools.cache
@@ -68,47 +51,6 @@ def fridge_stats(db: Database, fridge_id: int, start: datetime, end: datetime, *
         until = max(start, min(end, now))
         series = series_covering(session, fridge_id, start, until, profile.allowed_gap)
     return period_stats(series, start, until, profile.low_c, profile.high_c, profile.allowed_gap)
-
-
-def lot_stats(db: Database, stays: Iterable[Stay], *, config: Config | None = None, now: datetime | None = None,
-              low_c: float | None = None, high_c: float | None = None) -> PeriodStats | None:
-    """Statistics over every stay of a lot (its holdings), each in its fridge, combined; None: no stays.
-
-    Time out of range is against ``[low_c, high_c]`` when given (the product's
-    range), else against each fridge's judging range. Stays in one fridge that
-    touch are read as one; stays in different fridges at the same time (a lot
-    split between two) each count, so ``period_s`` is the time held per fridge.
-    """
-    now = _now(now)
-    by_fridge: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for stay in stays:
-        end = min(stay.until or now, now)
-        if end > stay.since:
-            by_fridge[stay.fridge_id].append((stay.since, end))
-    parts: list[PeriodStats] = []
-    with _session(db) as session:
-        for fridge_id, spans in sorted(by_fridge.items()):
-            facts = fridge_facts(session, fridge_id)
-            if facts is None:
-                continue
-            profile = fridge_profile(session, facts, config)
-            merged = _merge(spans)
-            series = series_covering(session, fridge_id, merged[0][0], merged[-1][1], profile.allowed_gap)
-            low = profile.low_c if low_c is None else low_c
-            high = profile.high_c if high_c is None else high_c
-            cut = intervals(series, merged[-1][1], profile.allowed_gap)
-            parts += [stats_over(cut, lo, hi, low, high) for lo, hi in merged]
-    return combine(parts) if parts else None
-
-
-def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    out: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(spans):
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
 
 
 def workday_start(config: Config | None) -> time:

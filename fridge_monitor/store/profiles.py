@@ -83,9 +83,12 @@ def stored_definition(session: so.Session, name: str) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else {"name": name}
 
 
-def resolve(session: so.Session, config: Config, name: str) -> AlarmProfile | None:
-    found = known(session, config).get(name)
-    return found.profile if found is not None else None
+def resolve(session: so.Session, config: Config | None, name: str) -> AlarmProfile | None:
+    """The profile called ``name``, as :func:`known` finds it: a preset, else the config file's (known
+    when ``config`` is passed), else one made in the admin pages (read only when needed)."""
+    declared = config.alarm_profiles if config is not None else ()
+    return (PRESETS.get(name) or next((p for p in declared if p.name == name), None)
+            or stored(session).get(name))
 
 
 def to_definition(profile: AlarmProfile) -> dict[str, Any]:

@@ -21,13 +21,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
-from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError
+from fridge_monitor.core.rules import AlarmProfile, ProfileError
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
 
 log = logging.getLogger(__name__)
 
-Series = list[tuple[datetime, float]]
+Readings = list[tuple[datetime, float]]
+"""(measured at, °C) pairs, oldest first: a sensor's readings, or the series a fridge is judged by."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,15 +56,12 @@ def fridge_profile(session: so.Session, facts: FridgeFacts, config: Config | Non
     """The profile the fridge is judged by: its alarm profile, the range narrowed to the fridge's own
     (the stricter of the two wins), its allowed gap and rules.
 
-    The profile is found by name among the presets, then the profiles declared in
-    the config file (known when ``config`` is passed), then the ones made in the
-    admin pages (:func:`fridge_monitor.store.profiles.stored`). An unknown one
-    judges by the fridge's range alone, with the default settings.
+    The profile is found by name (:func:`fridge_monitor.store.profiles.resolve`: the
+    presets, the config file's when ``config`` is passed, the admin pages'). An
+    unknown one judges by the fridge's range alone, with the default settings.
     """
     name, low_c, high_c = facts.profile_name, facts.low_c, facts.high_c
-    declared = config.alarm_profiles if config is not None else ()
-    base = (PRESETS.get(name) or next((p for p in declared if p.name == name), None)
-            or profiles.stored(session).get(name))
+    base = profiles.resolve(session, config, name)
     if base is None:
         if name:
             log.warning("alarm profile %r is not known (any more); judging by the fridge's range only", name)
@@ -112,7 +110,7 @@ def segments(conn: sa.Connection, fridge_ids: Iterable[int], start: datetime,
 
 
 def readings_by_segment(session: so.Session, segs: Sequence[Segment], lo: datetime,
-                        hi: datetime) -> list[tuple[Segment, Series]]:
+                        hi: datetime) -> list[tuple[Segment, Readings]]:
     """Each segment's readings within [lo, hi]."""
     r = m.Reading
     out = []
@@ -128,7 +126,7 @@ def readings_by_segment(session: so.Session, segs: Sequence[Segment], lo: dateti
     return out
 
 
-def fridge_series(pieces: Sequence[tuple[Segment, Series]], allowed_gap: timedelta) -> Series:
+def fridge_series(pieces: Sequence[tuple[Segment, Readings]], allowed_gap: timedelta) -> Readings:
     """What the rules judge: the primary sensor's readings, with backups standing in where it is silent."""
     primary = sorted(x for seg, series in pieces if seg.role == "primary" for x in series)
     backups = sorted(x for seg, series in pieces if seg.role != "primary" for x in series)
@@ -144,14 +142,14 @@ def fridge_series(pieces: Sequence[tuple[Segment, Series]], allowed_gap: timedel
     return merged
 
 
-def load_series(session: so.Session, fridge_id: int, lo: datetime, hi: datetime, allowed_gap: timedelta) -> Series:
+def load_series(session: so.Session, fridge_id: int, lo: datetime, hi: datetime, allowed_gap: timedelta) -> Readings:
     """The fridge's series as the rules judge it, from its readings in [lo, hi]."""
     segs = segments(session.connection(), [fridge_id], lo, hi)
     return fridge_series(readings_by_segment(session, segs, lo, hi), allowed_gap)
 
 
 def series_covering(session: so.Session, fridge_id: int, start: datetime, end: datetime,
-                    allowed_gap: timedelta) -> Series:
+                    allowed_gap: timedelta) -> Readings:
     """The fridge's judged series, enough to cover [start, end].
 
     Readings from two allowed gaps before ``start`` are read: one gap for the

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-import types
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,7 +26,7 @@ from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.reports.temperature_log import daily_log, fridge_stats, lot_stats
+from fridge_monitor.reports.temperature_log import daily_log, fridge_stats
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
@@ -179,8 +178,8 @@ def test_daily_log_from_a_session_or_a_connection(clinics):
         assert daily_log(conn, 999, date(2026, 10, 24), date(2026, 10, 26), config=clinics.config, now=NOW) == []
 
 
-def test_fridge_and_lot_statistics(clinics):
-    b1, n1 = clinics.ids["B1"], clinics.ids["N1"]
+def test_fridge_statistics(clinics):
+    b1 = clinics.ids["B1"]
     with clinics.engine.connect() as conn:
         day = fridge_stats(conn, b1, utc(2026, 10, 24, 22), utc(2026, 10, 25, 23), config=clinics.config, now=NOW)
         assert day is not None
@@ -189,15 +188,3 @@ def test_fridge_and_lot_statistics(clinics):
         # A period starting between readings (00:30 UTC) takes the 9 °C reading of 00:00 holding into it.
         part = fridge_stats(conn, b1, utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 3), config=clinics.config, now=NOW)
         assert (part.max_c, part.time_out_of_range_s, part.coverage) == (9.0, 5400.0, 1.0)
-        # A lot in B1 for 6 hours over the warm night, then 2 hours in N1, split by a transfer.
-        stays = [types.SimpleNamespace(fridge_id=b1, since=utc(2026, 10, 24, 22), until=utc(2026, 10, 25, 1)),
-                 types.SimpleNamespace(fridge_id=b1, since=utc(2026, 10, 25, 1), until=utc(2026, 10, 25, 4)),
-                 types.SimpleNamespace(fridge_id=n1, since=utc(2026, 10, 31, 12), until=utc(2026, 10, 31, 14))]
-        lot = lot_stats(conn, stays, config=clinics.config, now=NOW)
-        assert lot is not None
-        assert (lot.period_s, lot.known_s, lot.time_out_of_range_s, lot.min_c, lot.max_c) == (
-            8 * 3600.0, 8 * 3600.0, 7200.0, 5.0, 9.0)
-        assert lot.mean_c == pytest.approx((6 * 5 + 2 * 9) / 8)
-        # Against the product's own range (say 2 to 10 °C) the warm hours are not out of range.
-        assert lot_stats(conn, stays, config=clinics.config, now=NOW, low_c=2.0, high_c=10.0).time_out_of_range_s == 0
-        assert lot_stats(conn, [], config=clinics.config, now=NOW) is None
