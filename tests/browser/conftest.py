@@ -95,17 +95,27 @@ def serve() -> Iterator[Callable[[Config, sa.Engine], str]]:
 
 
 @pytest.fixture
-def signed_in_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """A page of a new browser context, signed in through the real form; the contexts are closed afterwards."""
+def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """A page of a new browser context (Playwright's context options as keywords); closed afterwards."""
     contexts: list[Any] = []
 
-    def open_page(base: str, name: str, password: str, **context_options: Any) -> Any:
-        context = browser.new_context(viewport=VIEWPORT, **context_options)
+    def new_page(**context_options: Any) -> Any:
+        context = browser.new_context(**{"viewport": VIEWPORT, **context_options})
         contexts.append(context)
-        page = context.new_page()
+        return context.new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def signed_in_page(open_page: Callable[..., Any]) -> Callable[[str, str, str], Any]:
+    """A page of a new browser context, signed in through the real form as ``name``."""
+
+    def sign_in(base: str, name: str, password: str) -> Any:
+        page = open_page()
         sign_in_page(page, base, name, password)
         return page
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    return sign_in

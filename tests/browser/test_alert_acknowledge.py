@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy.orm as so
-
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store import accounts, migrate
-from fridge_monitor.store.db import create_engine
-from fridge_monitor.store.sync import sync_declarations
-from fridge_monitor.web import create_app
-from fridge_monitor.web.server import WebServer
+
+from support import add_users
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -27,64 +21,43 @@ def readings(start_min: int, end_min: int, temp: float) -> Batch:
     ])
 
 
-def test_nurse_sees_the_banner_and_acknowledges_with_an_action(browser, artifacts, tmp_path, make_config):
-    db_url = f"sqlite:///{tmp_path / 'fm.db'}"
-    port = free_port()
-    config, _ = make_config(db_url, sections={"web": {"port": port}},
-                            sites=[{"name": "Derm Clinic", "timezone": "Europe/Berlin"}],
-                            fridges=[{"name": "Botox", "site": "Derm Clinic", "sensors": ["native:botox-probe"]}])
-    engine = create_engine(config.database)
-    migrate.upgrade(engine)
-    sync_declarations(engine, config, NOW - timedelta(days=2))
+def test_nurse_sees_the_banner_and_acknowledges_with_an_action(artifacts, clinic, serve, signed_in_page):
+    config, engine = clinic("Derm Clinic", "Europe/Berlin", "Botox", "native:botox-probe", now=NOW)
     store = Store(engine)
     store.write(readings(180, 75, 4.5))
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nina", "nurse", "nurse-password-1", actor="test", now=NOW)
-    server = WebServer(create_app(config, engine=engine), "127.0.0.1", port, 4)
-    server.start()
-    base = server.url
-    try:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#name", "nina")
-        page.fill("#password", "nurse-password-1")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
-        assert page.locator(".alert-banner").count() == 0
+    add_users(engine, {"nina": "nurse"}, NOW, password="nurse-password-1")
+    base = serve(config, engine)
+    page = signed_in_page(base, "nina", "nurse-password-1")
+    assert page.locator(".alert-banner").count() == 0
 
-        # The compressor fails: 70 minutes above 8 °C arrive and are judged, as ingest does after a batch.
-        store.write(readings(70, 0, 9.4))
-        evaluator = Evaluator(engine, config, clock=lambda: NOW)
-        evaluator.marked()
-        evaluator.outbox.close()
+    # The compressor fails: 70 minutes above 8 °C arrive and are judged, as ingest does after a batch.
+    store.write(readings(70, 0, 9.4))
+    evaluator = Evaluator(engine, config, clock=lambda: NOW)
+    evaluator.marked()
+    evaluator.outbox.close()
 
-        # The banner appears in place, without reloading the page.
-        banner = page.locator(".alert-banner")
-        banner.wait_for(timeout=20_000)
-        assert "2 alerts waiting for acknowledgement (1 alarm)" in banner.inner_text()
-        page.locator('[data-fridge="Botox"]').get_by_text("Heat alarm").wait_for(timeout=15_000)
-        page.screenshot(path=str(artifacts / "alert-banner.png"), full_page=True)
+    # The banner appears in place, without reloading the page.
+    banner = page.locator(".alert-banner")
+    banner.wait_for(timeout=20_000)
+    assert "2 alerts waiting for acknowledgement (1 alarm)" in banner.inner_text()
+    page.locator('[data-fridge="Botox"]').get_by_text("Heat alarm").wait_for(timeout=15_000)
+    page.screenshot(path=str(artifacts / "alert-banner.png"), full_page=True)
 
-        banner.get_by_role("link").click()
-        page.wait_for_url(f"{base}/alerts")
-        page.locator("tr", has_text="Heat alarm").get_by_role("link", name="Acknowledge").click()
-        page.get_by_text("Steps taken").wait_for()
-        page.get_by_label("Tell the vaccine coordinator or your supervisor now.").check()
-        page.fill("#action", "Moved 12 Botox vials to the backup fridge, labelled DO NOT USE; Dr Lee informed.")
-        page.get_by_role("button", name="Acknowledge").click()
+    banner.get_by_role("link").click()
+    page.wait_for_url(f"{base}/alerts")
+    page.locator("tr", has_text="Heat alarm").get_by_role("link", name="Acknowledge").click()
+    page.get_by_text("Steps taken").wait_for()
+    page.get_by_label("Tell the vaccine coordinator or your supervisor now.").check()
+    page.fill("#action", "Moved 12 Botox vials to the backup fridge, labelled DO NOT USE; Dr Lee informed.")
+    page.get_by_role("button", name="Acknowledge").click()
 
-        page.get_by_text("Acknowledged by nina").wait_for()
-        recorded = page.locator(".acknowledged").inner_text()
-        assert "[x] Tell the vaccine coordinator or your supervisor now." in recorded
-        assert "Moved 12 Botox vials to the backup fridge" in recorded
-        assert "1 alert waiting for acknowledgement" in page.locator(".alert-banner").inner_text()
-        page.screenshot(path=str(artifacts / "alert-acknowledged.png"), full_page=True)
+    page.get_by_text("Acknowledged by nina").wait_for()
+    recorded = page.locator(".acknowledged").inner_text()
+    assert "[x] Tell the vaccine coordinator or your supervisor now." in recorded
+    assert "Moved 12 Botox vials to the backup fridge" in recorded
+    assert "1 alert waiting for acknowledgement" in page.locator(".alert-banner").inner_text()
+    page.screenshot(path=str(artifacts / "alert-acknowledged.png"), full_page=True)
 
-        page.goto(f"{base}/fridges/Botox")
-        row = page.locator("#alerts tr", has_text="Heat alarm")
-        assert "nina" in row.inner_text() and "Moved 12 Botox vials" in row.inner_text()
-        context.close()
-    finally:
-        server.stop()
-        engine.dispose()
+    page.goto(f"{base}/fridges/Botox")
+    row = page.locator("#alerts tr", has_text="Heat alarm")
+    assert "nina" in row.inner_text() and "Moved 12 Botox vials" in row.inner_text()

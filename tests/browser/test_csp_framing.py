@@ -8,16 +8,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import sqlalchemy.orm as so
-
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store import accounts, migrate
-from fridge_monitor.store.db import create_engine
-from fridge_monitor.store.sync import sync_declarations
-from fridge_monitor.web import create_app
-from fridge_monitor.web.server import WebServer
+
+from support import add_users, sign_in_page
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -58,31 +52,19 @@ class Framer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/"
 
 
-def test_another_origin_cannot_frame_the_app_and_its_pages_break_no_policy(browser, artifacts, tmp_path,
-                                                                          make_config):
-    db_url = f"sqlite:///{tmp_path / 'fm.db'}"
-    port = free_port()
-    config, _ = make_config(db_url, sections={"web": {"port": port}},
-                            sites=[{"name": "Ward 3", "timezone": "Europe/Berlin"}],
-                            fridges=[{"name": "Vaccines", "site": "Ward 3", "sensors": ["native:vac-probe"]}])
-    engine = create_engine(config.database)
-    migrate.upgrade(engine)
-    sync_declarations(engine, config, NOW - timedelta(days=2))
+def test_another_origin_cannot_frame_the_app_and_its_pages_break_no_policy(artifacts, clinic, serve, open_page):
+    config, engine = clinic("Ward 3", "Europe/Berlin", "Vaccines", "native:vac-probe", now=NOW)
     Store(engine).write(Batch(readings=[
         (Reading("native:vac-probe", "native", "vac-probe", NOW - timedelta(minutes=10 * i), 4.0 + (i % 7) / 5), NOW)
         for i in range(24 * 6)
     ]))
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "ada", "admin", "admin-password-1", actor="test", now=NOW)
-    server = WebServer(create_app(config, engine=engine), "127.0.0.1", port, 4)
-    server.start()
-    base = server.url
+    add_users(engine, {"ada": "admin"}, NOW, password="admin-password-1")
+    base = serve(config, engine)
     framer = Framer(f"{base}/login")
     threading.Thread(target=framer.serve_forever, daemon=True).start()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        context.add_init_script(WATCH_VIOLATIONS)
-        page = context.new_page()
+        page = open_page()
+        page.add_init_script(WATCH_VIOLATIONS)
         console: list[str] = []
         page.on("console", lambda message: console.append(f"{message.type}: {message.text} on {page.url}"))
         page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
@@ -102,11 +84,7 @@ def test_another_origin_cannot_frame_the_app_and_its_pages_break_no_policy(brows
         console.clear()
 
         # The app's own pages run under the policy without a single violation.
-        page.goto(f"{base}/login")
-        page.fill("#name", "ada")
-        page.fill("#password", "admin-password-1")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, "ada", "admin-password-1")
         page.locator('[data-fridge="Vaccines"]').wait_for()
         visited = ["/"]
         for path in ("/fridges/Vaccines?range=day", "/alerts", "/admin/fridges", "/admin/alarm-profiles/",
@@ -129,8 +107,5 @@ def test_another_origin_cannot_frame_the_app_and_its_pages_break_no_policy(brows
         assert page.evaluate("window.__csp") == []
         assert [line for line in console if "Content Security Policy" in line or "pageerror" in line] == [], visited
     finally:
-        context.close()
         framer.shutdown()
         framer.server_close()
-        server.stop()
-        engine.dispose()

@@ -9,21 +9,17 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy.orm as so
-
 from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store import accounts, migrate
-from fridge_monitor.store.db import create_engine
 
-from support import REPO, Publisher, start_cli, wait_until
+from support import REPO, Publisher, add_users, start_cli, wait_until
 
 NOW = datetime.now(UTC)
 
 
 def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_path, make_config, prefix,
-                                                         mqtt_url, mqtt_protocol):
+                                                         mqtt_url, mqtt_protocol, sqlite_url, engine_for):
     port = free_port()
-    db_url = f"sqlite:///{tmp_path / 'fm.db'}"
+    db_url = sqlite_url
     tag = prefix.strip("/")
     config, path = make_config(
         db_url,
@@ -34,11 +30,7 @@ def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_p
             {"name": "Botox", "site": "Ward 3", "sensors": [f"native:{tag}-b"]},
         ],
     )
-    engine = create_engine(config.database)
-    migrate.upgrade(engine)
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nurse-n", "nurse", "nurse-password-1", actor="test", now=NOW)
-    engine.dispose()
+    add_users(engine_for(db_url), {"nurse-n": "nurse"}, NOW, password="nurse-password-1")
 
     log = tmp_path / "run.log"
     proc = start_cli("--config", str(path), "run", log_path=log)
@@ -50,7 +42,8 @@ def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_p
         # Botox's sensor last spoke 29 min 40 s ago: fresh now, silent (> 30 min) in a few seconds.
         silent_from = datetime.now(UTC) - timedelta(minutes=29, seconds=40)
         publisher.publish([
-            (f"{prefix}fridge-monitor/readings/{tag}-b", json.dumps({"temperature_c": 5.5, "ts": silent_from.timestamp()})),
+            (f"{prefix}fridge-monitor/readings/{tag}-b",
+             json.dumps({"temperature_c": 5.5, "ts": silent_from.timestamp()})),
         ])
         # The Vaccines fridge is a simulated sensor publishing every 2 s through the broker.
         simulator = subprocess.Popen(

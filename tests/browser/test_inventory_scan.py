@@ -9,13 +9,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import gs1
-from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store import models as m
-from fridge_monitor.store.db import create_engine
-from fridge_monitor.store.sync import sync_declarations
-from fridge_monitor.web import create_app
-from fridge_monitor.web.server import WebServer
+
+from support import add_users
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 GTIN = "0950600013435" + str(gs1.check_digit("0950600013435"))
@@ -27,100 +23,79 @@ def scanned(lot: str, expiry: date, serial: str) -> str:
     return f"]d201{GTIN}17{expiry:%y%m%d}10{lot}{gs1.GS}21{serial}"
 
 
-def test_receive_by_scan_take_next_and_an_under_review_lot_refused(browser, artifacts, tmp_path, make_config):
-    db_url = f"sqlite:///{tmp_path / 'fm.db'}"
-    port = free_port()
-    config, _ = make_config(db_url, sections={"web": {"port": port}},
-                            sites=[{"name": "Derm Clinic", "timezone": "Europe/Berlin"}],
-                            fridges=[{"name": "Botox", "site": "Derm Clinic", "sensors": ["native:botox-probe"]}])
-    engine = create_engine(config.database)
-    migrate.upgrade(engine)
-    sync_declarations(engine, config, NOW - timedelta(days=2))
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nina", "nurse", "nurse-password-1", actor="test", now=NOW)
+def test_receive_by_scan_take_next_and_an_under_review_lot_refused(artifacts, clinic, serve, signed_in_page):
+    config, engine = clinic("Derm Clinic", "Europe/Berlin", "Botox", "native:botox-probe", now=NOW)
+    add_users(engine, {"nina": "nurse"}, NOW, password="nurse-password-1")
     today = NOW.date()
     late, early = today + timedelta(days=500), today + timedelta(days=45)
-    server = WebServer(create_app(config, engine=engine), "127.0.0.1", port, 4)
-    server.start()
-    base = server.url
-    try:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#name", "nina")
-        page.fill("#password", "nurse-password-1")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+    base = serve(config, engine)
+    page = signed_in_page(base, "nina", "nurse-password-1")
 
-        # First scan of a new GTIN: the scanner types the code and Enter; the page asks for its product once.
-        page.goto(f"{base}/stock/receive?fridge=Botox")
-        page.click("#scan")
-        page.keyboard.type(scanned("LATE-9", late, "SN-1") + "\n")
-        page.get_by_text(f"GTIN {GTIN} is not linked to a product yet").wait_for()
-        page.get_by_label("This GTIN is").select_option(label=BOTOX)
-        page.get_by_role("button", name="Link and continue").click()
-        page.get_by_text(f"Read {BOTOX}, lot LATE-9, expiry {late.isoformat()}, serial SN-1").wait_for()
-        assert page.input_value("#lot_number") == "LATE-9"
-        page.fill("#quantity", "3")
-        page.screenshot(path=str(artifacts / "inventory-scan-read.png"), full_page=True)
-        page.keyboard.press("Enter")  # Enter in any field records what was read
-        page.get_by_text(f"Received 3 vials of {BOTOX} lot LATE-9").wait_for()
-        assert "Botox now holds 3 vials of this lot" in page.locator(".flash").inner_text()
+    # First scan of a new GTIN: the scanner types the code and Enter; the page asks for its product once.
+    page.goto(f"{base}/stock/receive?fridge=Botox")
+    page.click("#scan")
+    page.keyboard.type(scanned("LATE-9", late, "SN-1") + "\n")
+    page.get_by_text(f"GTIN {GTIN} is not linked to a product yet").wait_for()
+    page.get_by_label("This GTIN is").select_option(label=BOTOX)
+    page.get_by_role("button", name="Link and continue").click()
+    page.get_by_text(f"Read {BOTOX}, lot LATE-9, expiry {late.isoformat()}, serial SN-1").wait_for()
+    assert page.input_value("#lot_number") == "LATE-9"
+    page.fill("#quantity", "3")
+    page.screenshot(path=str(artifacts / "inventory-scan-read.png"), full_page=True)
+    page.keyboard.press("Enter")  # Enter in any field records what was read
+    page.get_by_text(f"Received 3 vials of {BOTOX} lot LATE-9").wait_for()
+    assert "Botox now holds 3 vials of this lot" in page.locator(".flash").inner_text()
 
-        # The GTIN is known now: scan, Enter to read, Enter to record.
-        page.click("#scan")
-        page.keyboard.type(scanned("EARLY-2", early, "SN-2") + "\n")
-        page.get_by_text(f"Read {BOTOX}, lot EARLY-2").wait_for()
-        page.keyboard.press("Enter")
-        page.get_by_text(f"Received 1 vial of {BOTOX} lot EARLY-2").wait_for()
+    # The GTIN is known now: scan, Enter to read, Enter to record.
+    page.click("#scan")
+    page.keyboard.type(scanned("EARLY-2", early, "SN-2") + "\n")
+    page.get_by_text(f"Read {BOTOX}, lot EARLY-2").wait_for()
+    page.keyboard.press("Enter")
+    page.get_by_text(f"Received 1 vial of {BOTOX} lot EARLY-2").wait_for()
 
-        # Take next: the lot that expires first, one click.
-        page.goto(f"{base}/inventory?fridge=Botox")
-        section = page.locator('[data-fridge="Botox"]')
-        assert "Expiring in 45 days" in section.inner_text()
-        section.get_by_role("button", name="Take next").click()
-        page.get_by_text(f"Next to use: {BOTOX} lot EARLY-2").wait_for()
-        page.get_by_role("button", name="Use one", exact=True).click()
-        page.get_by_text(f"Used 1 vial of {BOTOX} lot EARLY-2 from Botox").wait_for()
-        page.get_by_text(f"Next to use: {BOTOX} lot LATE-9").wait_for()
-        page.screenshot(path=str(artifacts / "inventory-take-next.png"), full_page=True)
+    # Take next: the lot that expires first, one click.
+    page.goto(f"{base}/inventory?fridge=Botox")
+    section = page.locator('[data-fridge="Botox"]')
+    assert "Expiring in 45 days" in section.inner_text()
+    section.get_by_role("button", name="Take next").click()
+    page.get_by_text(f"Next to use: {BOTOX} lot EARLY-2").wait_for()
+    page.get_by_role("button", name="Use one", exact=True).click()
+    page.get_by_text(f"Used 1 vial of {BOTOX} lot EARLY-2 from Botox").wait_for()
+    page.get_by_text(f"Next to use: {BOTOX} lot LATE-9").wait_for()
+    page.screenshot(path=str(artifacts / "inventory-take-next.png"), full_page=True)
 
-        # An excursion puts LATE-9 under review: it shows DO NOT USE, and using it is refused with the reason.
-        with so.Session(engine) as session, session.begin():
-            lot_id = session.scalar(sa.select(m.Lot.id).where(m.Lot.lot_number == "LATE-9"))
-            fridge_id = session.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "Botox"))
-            session.add(m.LotReview(lot_id=lot_id, fridge_id=fridge_id, started_at=NOW - timedelta(hours=2),
-                                    ended_at=NOW - timedelta(minutes=20), exposure_s=4800.0, peak_c=10.4,
-                                    low_c=5.1, mkt_c=8.9, reason="heat excursion in Botox", created_at=NOW,
-                                    created_by="system", updated_at=NOW))
-        page.goto(f"{base}/inventory?fridge=Botox")
-        row = page.locator('tr[data-lot="LATE-9"]')
-        assert "DO NOT USE — under review" in row.inner_text()
-        page.screenshot(path=str(artifacts / "inventory-under-review.png"), full_page=True)
+    # An excursion puts LATE-9 under review: it shows DO NOT USE, and using it is refused with the reason.
+    with so.Session(engine) as session, session.begin():
+        lot_id = session.scalar(sa.select(m.Lot.id).where(m.Lot.lot_number == "LATE-9"))
+        fridge_id = session.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "Botox"))
+        session.add(m.LotReview(lot_id=lot_id, fridge_id=fridge_id, started_at=NOW - timedelta(hours=2),
+                                ended_at=NOW - timedelta(minutes=20), exposure_s=4800.0, peak_c=10.4,
+                                low_c=5.1, mkt_c=8.9, reason="heat excursion in Botox", created_at=NOW,
+                                created_by="system", updated_at=NOW))
+    page.goto(f"{base}/inventory?fridge=Botox")
+    row = page.locator('tr[data-lot="LATE-9"]')
+    assert "DO NOT USE — under review" in row.inner_text()
+    page.screenshot(path=str(artifacts / "inventory-under-review.png"), full_page=True)
 
-        page.goto(f"{base}/stock/use?fridge=Botox")
-        page.click("#scan")
-        page.keyboard.type(scanned("LATE-9", late, "SN-1") + "\n")
-        page.get_by_text(f"Read {BOTOX}, lot LATE-9").wait_for()
-        page.keyboard.press("Enter")
-        error = page.locator("#lot_number-errors")
-        error.wait_for()
-        assert "is under review after an excursion (DO NOT USE until a disposition is recorded)" in error.inner_text()
-        assert page.input_value("#lot_number") == "LATE-9"
-        page.screenshot(path=str(artifacts / "inventory-under-review-refused.png"), full_page=True)
+    page.goto(f"{base}/stock/use?fridge=Botox")
+    page.click("#scan")
+    page.keyboard.type(scanned("LATE-9", late, "SN-1") + "\n")
+    page.get_by_text(f"Read {BOTOX}, lot LATE-9").wait_for()
+    page.keyboard.press("Enter")
+    error = page.locator("#lot_number-errors")
+    error.wait_for()
+    assert "is under review after an excursion (DO NOT USE until a disposition is recorded)" in error.inner_text()
+    assert page.input_value("#lot_number") == "LATE-9"
+    page.screenshot(path=str(artifacts / "inventory-under-review-refused.png"), full_page=True)
 
-        page.goto(f"{base}/")
-        stock = page.locator('[data-stock="Botox"]')
-        assert "Stock: 3 units in 1 lot" in stock.inner_text() and "1 under review — DO NOT USE" in stock.inner_text()
-        page.screenshot(path=str(artifacts / "inventory-dashboard.png"), full_page=True)
+    page.goto(f"{base}/")
+    stock = page.locator('[data-stock="Botox"]')
+    assert "Stock: 3 units in 1 lot" in stock.inner_text() and "1 under review — DO NOT USE" in stock.inner_text()
+    page.screenshot(path=str(artifacts / "inventory-dashboard.png"), full_page=True)
 
-        page.goto(f"{base}/lots/{lot_id}")
-        assert "DO NOT USE" in page.locator(".do-not-use").inner_text()
-        page.get_by_text("Record the manufacturer's disposition").wait_for()
-        # No sensor reported while it was stored: its time out of range is unknown, never "none".
-        assert "unknown: no readings while it was stored" in page.locator("#history").inner_text()
-        page.screenshot(path=str(artifacts / "inventory-lot.png"), full_page=True)
-        context.close()
-    finally:
-        server.stop()
-        engine.dispose()
+    page.goto(f"{base}/lots/{lot_id}")
+    assert "DO NOT USE" in page.locator(".do-not-use").inner_text()
+    page.get_by_text("Record the manufacturer's disposition").wait_for()
+    # No sensor reported while it was stored: its time out of range is unknown, never "none".
+    assert "unknown: no readings while it was stored" in page.locator("#history").inner_text()
+    page.screenshot(path=str(artifacts / "inventory-lot.png"), full_page=True)

@@ -11,40 +11,27 @@ host. A harmless ``next`` still leads where it says.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-import sqlalchemy.orm as so
 
 from fridge_monitor.mqtt.broker import free_port
-from fridge_monitor.store import accounts, migrate
-from fridge_monitor.store.db import create_engine
-from fridge_monitor.web import create_app
-from fridge_monitor.web.server import WebServer
+
+from support import add_users
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 HOSTILE = ["/\t/evil.example/phish", "https://evil.example/", "//evil.example", "/\\evil.example"]
 
 
 @pytest.fixture
-def app_url(tmp_path, make_config) -> Iterator[str]:
+def app_url(sqlite_url, make_config, engine_for, serve) -> str:
     """The app served by its real web server on a free port, with one nurse."""
-    port = free_port()
-    config, _ = make_config(f"sqlite:///{tmp_path / 'fm.db'}", sections={"web": {"port": port}})
-    engine = create_engine(config.database)
-    migrate.upgrade(engine)
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nina", "nurse", "nurse-password-1", actor="test", now=NOW)
-    server = WebServer(create_app(config, engine=engine), "127.0.0.1", port, 4)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        engine.dispose()
+    config, _ = make_config(sqlite_url, sections={"web": {"port": free_port()}})
+    engine = engine_for(sqlite_url)
+    add_users(engine, {"nina": "nurse"}, NOW, password="nurse-password-1")
+    return serve(config, engine)
 
 
 def sign_in(browser: Any, base: str, target: str) -> tuple[str, list[str]]:
