@@ -13,12 +13,10 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
 
-from support import cli
+from support import add_users, cli, web_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -26,10 +24,8 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def setup(database_url, engine_for):
     engine = engine_for(database_url)
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "olga", "auditor", "olga-password-1", actor="test", now=NOW)
-    app = create_app(build_config({"database": {"url": database_url}}, {}, {}, "test"), engine=engine,
-                     testing=True)
+    add_users(engine, {"olga": "auditor"}, NOW)
+    app = web_app(engine, database_url)
     return app, engine, {"FRIDGE_MONITOR_DATABASE_URL": database_url}
 
 

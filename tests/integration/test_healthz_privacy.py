@@ -9,13 +9,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.scheduler import Lease
-from fridge_monitor.config import build_config
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.store import accounts
 from fridge_monitor.store.ingest_state import record_heartbeat
-from fridge_monitor.web import create_app
 
-from support import client_for
+from support import client_for, web_app
 
 
 def test_anonymous_healthz_shows_only_the_status_a_signed_in_one_the_details(database_url, engine_for):
@@ -27,8 +25,7 @@ def test_anonymous_healthz_shows_only_the_status_a_signed_in_one_the_details(dat
     Lease(engine, timedelta(seconds=30), holder="box-7:4242").acquire(now)
     record_heartbeat(engine, Heartbeat("ingest-secret-client", now - timedelta(minutes=5), now, True, 17,
                                        now, now, 5.0, 3600.0))
-    app = create_app(build_config({"database": {"url": database_url}}, {}, {}, "test"), engine=engine,
-                     testing=True)
+    app = web_app(engine, database_url)
 
     anonymous = app.test_client().get("/healthz")
     assert anonymous.status_code == 200 and anonymous.get_json() == {"status": "ok"}
@@ -48,8 +45,7 @@ def test_anonymous_healthz_shows_only_the_status_a_signed_in_one_the_details(dat
 
 def test_anonymous_healthz_of_an_unreachable_database_carries_no_error_text(tmp_path, engine_for):
     url = f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}"
-    config = build_config({"database": {"url": url}, "web": {"secret_key": "k" * 40}}, {}, {}, "test")
-    app = create_app(config, engine=engine_for(url), testing=True)
+    app = web_app(engine_for(url), url, web={"secret_key": "k" * 40})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "degraded"}

@@ -14,11 +14,10 @@ import pytest
 import sqlalchemy.orm as so
 from werkzeug.routing import IntegerConverter
 
-from fridge_monitor.config import build_config
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
 from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
+
+from support import add_users, web_app
 
 ROLES = ("nurse", "auditor", "admin")
 PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
@@ -32,11 +31,9 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def app_and_users(sqlite_url, engine_for):
     engine = engine_for(sqlite_url)
-    ids = {}
-    with so.Session(engine) as session, session.begin():
-        for role in ROLES:
-            ids[role] = accounts.create_user(session, f"{role}-1", role, "long-enough-pw", actor="test", now=NOW).id
-    app = create_app(build_config({"database": {"url": sqlite_url}}, {}, {}, "test"), engine=engine, testing=True)
+    by_name = add_users(engine, [(f"{role}-1", role) for role in ROLES], NOW, password="long-enough-pw")
+    ids = {role: by_name[f"{role}-1"] for role in ROLES}
+    app = web_app(engine, sqlite_url)
     app.config["WTF_CSRF_ENABLED"] = False  # the matrix is about roles; CSRF has its own tests
     return app, ids
 

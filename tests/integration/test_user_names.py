@@ -15,12 +15,10 @@ import sqlalchemy.orm as so
 from alembic import command
 from werkzeug.security import generate_password_hash
 
-from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
 
-from support import cli
+from support import cli, web_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -79,8 +77,7 @@ def test_the_command_line_refuses_look_alikes_and_hidden_characters(engine, data
 
 
 def test_the_admin_page_refuses_a_look_alike(engine, database_url):
-    app = create_app(build_config({"database": {"url": database_url}}, {}, {}, "test"), engine=engine,
-                     testing=True)
+    app = web_app(engine, database_url)
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()
     assert client.post("/login", data={"name": "admin", "password": "admin-password-1"}).status_code == 302
@@ -94,8 +91,7 @@ def test_the_admin_page_refuses_a_look_alike(engine, database_url):
 
 @pytest.mark.parametrize("typed", ["admin", "ADMIN", "Admin ", "ａｄｍｉｎ"])
 def test_sign_in_finds_the_user_whatever_the_case_or_width(engine, database_url, typed):
-    app = create_app(build_config({"database": {"url": database_url}}, {}, {}, "test"), engine=engine,
-                     testing=True)
+    app = web_app(engine, database_url)
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()
     assert client.post("/login", data={"name": typed, "password": "admin-password-1"}).status_code == 302
