@@ -17,6 +17,9 @@ import time
 import urllib.parse
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from sensors.formats import Message
 
@@ -86,7 +89,7 @@ class DeviceLink:
 
     def _new_client(self) -> mqtt.Client:
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv311, clean_session=True
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv311, clean_session=True
         )
         if self.broker.username is not None:
             client.username_pw_set(self.broker.username, self.broker.password)
@@ -158,7 +161,7 @@ class DeviceLink:
         self.wait_acked(DROP_GRACE_S)
         self._client.loop_stop()
         sock = self._client.socket()
-        if sock is not None:
+        if isinstance(sock, socket.socket):
             try:
                 sock.shutdown(socket.SHUT_RDWR)  # FIN without DISCONNECT: an abnormal end
             except OSError:
@@ -193,7 +196,8 @@ class DeviceLink:
             self._dropper.join()
             self._dropper = None
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags, reason_code: ReasonCode,
+                    properties: Properties | None) -> None:
         if reason_code.is_failure:
             self._refusal = str(reason_code)
             log.warning("broker %s refused %s: %s", self.broker, self.client_id, reason_code)
@@ -208,13 +212,15 @@ class DeviceLink:
                 self._send(message)
         self._connack.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
+                       reason_code: ReasonCode, properties: Properties | None) -> None:
         if reason_code.is_failure:
             log.warning(
                 "%s lost the broker %s (%s); paho reconnects and resends", self.client_id, self.broker, reason_code
             )
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason_code: ReasonCode,
+                    properties: Properties) -> None:
         with self._counts:
             self._acked += 1
             self._counts.notify_all()

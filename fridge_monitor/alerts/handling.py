@@ -67,11 +67,14 @@ class AlertRow:
         return alert.state
 
 
-def _rows(session: so.Session, query: sa.Select) -> list[AlertRow]:
+AlertQuery = sa.Select[m.Alert, str, str, str]  # an alert with its fridge's name, its site's name and time zone
+
+
+def _rows(session: so.Session, query: AlertQuery) -> list[AlertRow]:
     return [AlertRow(alert, fridge, site, tz) for alert, fridge, site, tz in session.execute(query)]
 
 
-def _base() -> sa.Select:
+def _base() -> AlertQuery:
     a, f, s = m.Alert, m.Fridge, m.Site
     return sa.select(a, f.name, s.name, s.timezone).join(f, a.fridge_id == f.id).join(s, f.site_id == s.id)
 
@@ -146,7 +149,7 @@ def failing_channels(session: so.Session) -> list[tuple[str, datetime, str]]:
         sa.select(n.channel, n.sent_at, n.detail).join(latest, n.id == latest.c.last_id).where(n.ok.is_(False))
         .order_by(n.channel)
     ).all()
-    return [(channel, sent_at, detail or "") for channel, sent_at, detail in rows]
+    return [(channel, sent_at, detail or "") for channel, sent_at, detail in rows if sent_at is not None]
 
 
 def compose_action(text: str, steps: Sequence[str], kind: str) -> str:

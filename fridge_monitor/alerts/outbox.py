@@ -156,6 +156,7 @@ class Outbox:
             for row_id, _alert_id, channel, event, attempt in candidates:
                 result = session.execute(sa.update(n).where(n.id == row_id, n.sent_at.is_(None), free)
                                          .values(claimed_until=until))
+                assert isinstance(result, sa.CursorResult)  # what an UPDATE answers, with its rowcount
                 if result.rowcount == 1:
                     claimed.append((row_id, channel, event, attempt))
         return claimed

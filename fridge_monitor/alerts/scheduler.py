@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,6 +27,7 @@ from fridge_monitor.alerts.reconcile import Outcome
 from fridge_monitor.config import Config
 from fridge_monitor.store import anchors
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import first_line
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +36,11 @@ SEND_EVERY_S = 5.0
 ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def run_checks(engine: sa.Engine, config: Config, outbox: Outbox, now: datetime | None = None) -> Outcome:
     """Every scheduled check once: judge every fridge, plan escalations and reminders, send what is due."""
-    evaluator = Evaluator(engine, config, outbox, clock=(lambda: now) if now is not None else utcnow)
+    evaluator = Evaluator(engine, config, outbox, clock=(lambda: now) if now is not None else partial(datetime.now, UTC))
     outcome = evaluator.everything()
-    moment = now or utcnow()
+    moment = now or datetime.now(UTC)
     outbox.plan_pending(moment)
     outbox.send_due(moment, wait=True)
     return outcome
@@ -81,13 +79,13 @@ class Lease:
         lease = m.SchedulerLease
         with self.engine.begin() as conn:
             conn.execute(sa.update(lease).where(lease.name == LEASE, lease.holder == self.holder)
-                         .values(expires_at=utcnow() - timedelta(seconds=1)))
+                         .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
 
     def current_holder(self) -> str | None:
         lease = m.SchedulerLease
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(lease.holder, lease.expires_at).where(lease.name == LEASE)).first()
-        return row.holder if row is not None and row.expires_at >= utcnow() else None
+        return row.holder if row is not None and row.expires_at >= datetime.now(UTC) else None
 
 
 class Scheduler:
@@ -109,10 +107,11 @@ class Scheduler:
 
     @property
     def started(self) -> bool:
-        return self._scheduler.running
+        running: bool = self._scheduler.running
+        return running
 
     def start(self) -> None:
-        settings, now = self.config.scheduler, utcnow()
+        settings, now = self.config.scheduler, datetime.now(UTC)
         self._scheduler.add_job(self._renew, "interval", seconds=settings["lease_s"] / 3, id="lease", next_run_time=now)
         self._scheduler.add_job(self._checks, "interval", seconds=settings["interval_s"], id="checks",
                                 next_run_time=now + timedelta(seconds=0.5))
@@ -139,10 +138,9 @@ class Scheduler:
     def _holding(self) -> bool:
         """Renew before working, so a scheduler that lost the lease stops at once."""
         try:
-            held = self.lease.acquire(utcnow())
+            held = self.lease.acquire(datetime.now(UTC))
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("cannot reach the database to renew the scheduler lease (%s)",
-                        str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+            log.warning("cannot reach the database to renew the scheduler lease (%s)", first_line(exc))
             held = False
         if held != self.active:
             if held:
@@ -180,7 +178,7 @@ class Scheduler:
             if not self._holding():
                 return
         try:
-            now = utcnow()
+            now = datetime.now(UTC)
             self.outbox.plan_pending(now)
             self.outbox.send_due(now)
         except Exception:  # noqa: BLE001

@@ -112,7 +112,7 @@ def parse_esphome_entities(value: Any, source: str) -> dict[str, EntityKind]:
         only_keys(table, {"sensor", "measures", "unit"}, where)
         sid = table.get("sensor")
         parts = sid.split(":") if isinstance(sid, str) else []
-        if len(parts) != 3 or parts[0] != "esphome" or not all(parts[1:]):
+        if not isinstance(sid, str) or len(parts) != 3 or parts[0] != "esphome" or not all(parts[1:]):
             raise ConfigError(f'{where}: sensor must be an ESPHome sensor id "esphome:<node>:<name>", not {sid!r}')
         if sid in entities:
             raise ConfigError(f"{where}: sensor {sid!r} is declared twice")
@@ -178,10 +178,11 @@ def parse_fridges(value: Any, site_names: set[str], profiles: set[str], source: 
             raise ConfigError(f"{where}: kind must be one of {', '.join(FRIDGE_KINDS)}, not {kind!r}")
         default_range = FRIDGE_KINDS[kind]
         low, high = table.get("low_c"), table.get("high_c")
-        if default_range is None and (low is None or high is None):
-            raise ConfigError(f"{where}: kind 'custom' needs low_c and high_c")
-        low = default_range[0] if low is None else low
-        high = default_range[1] if high is None else high
+        if low is None or high is None:
+            if default_range is None:
+                raise ConfigError(f"{where}: kind 'custom' needs low_c and high_c")
+            low = default_range[0] if low is None else low
+            high = default_range[1] if high is None else high
         for key, v in (("low_c", low), ("high_c", high)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise ConfigError(f"{where}: {key} must be a number, not {v!r}")

@@ -54,6 +54,10 @@ class Frame:
     right: int
     top: int
     bottom: int
+    # Derived in __post_init__: the start in epoch seconds and the pixels per second and per unit.
+    _t0: float = dataclasses.field(init=False, repr=False, compare=False)
+    _sx: float = dataclasses.field(init=False, repr=False, compare=False)
+    _sy: float = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Charts place thousands of points per page: work in epoch seconds, scale factors computed once.
@@ -63,10 +67,10 @@ class Frame:
         object.__setattr__(self, "_sy", (self.height - self.top - self.bottom) / ((self.y_max - self.y_min) or 1.0))
 
     def x(self, at: datetime) -> float:
-        return self.left + (at.timestamp() - self._t0) * self._sx  # type: ignore[attr-defined]
+        return self.left + (at.timestamp() - self._t0) * self._sx
 
     def y(self, value: float) -> float:
-        return self.height - self.bottom - (value - self.y_min) * self._sy  # type: ignore[attr-defined]
+        return self.height - self.bottom - (value - self.y_min) * self._sy
 
 
 def segments(points: Sequence[Point], max_gap: timedelta) -> list[list[Point]]:
@@ -122,7 +126,7 @@ def time_ticks(start: datetime, end: datetime, tz: tzinfo, most: int = 8) -> lis
 
 
 def _local_midnights(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[datetime, date]]:
-    found = []
+    found: list[tuple[datetime, date]] = []
     day = start.astimezone(tz).date()
     while True:
         at = datetime.combine(day, time(0), tz).astimezone(UTC)

@@ -28,6 +28,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 MARKER_PREFIX = "fridge-monitor/ingest/"
 MARKER_SUFFIX = "/marker"
@@ -58,6 +59,18 @@ class Heartbeat:
     stored_at: datetime
     interval_s: float
     max_drain_s: float
+
+
+@overload
+def utc(ts: float) -> datetime: ...
+
+
+@overload
+def utc(ts: None) -> None: ...
+
+
+@overload
+def utc(ts: float | None) -> datetime | None: ...
 
 
 def utc(ts: float | None) -> datetime | None:

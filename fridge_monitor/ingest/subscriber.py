@@ -235,9 +235,9 @@ class Ingest:
             topic = msg._topic.decode("utf-8", "backslashreplace")  # kept, then rejected
         if topic.startswith(MARKER_PREFIX) and is_marker_topic(topic):
             incoming = Incoming(topic, b"", msg.mid, msg.qos, self._clock(), self._connection, True,
-                                self._marker_sent_at(topic, msg.payload))
+                                self._marker_sent_at(topic, bytes(msg.payload)))
         else:
-            payload = msg.payload
+            payload = bytes(msg.payload)  # paho's bytes already (bytes() then copies nothing)
             # An oversized payload is refused; only the part a rejected message keeps travels on.
             kept = payload if len(payload) <= self._max_payload else payload[:self._max_payload]
             incoming = Incoming(topic, kept, msg.mid, msg.qos, self._clock(), self._connection,

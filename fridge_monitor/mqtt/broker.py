@@ -8,6 +8,10 @@ import logging
 import socket
 import threading
 import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from amqtt.broker import Broker
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +26,7 @@ class EmbeddedBroker:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._broker = None
+        self._broker: Broker | None = None
 
     @property
     def url(self) -> str:
@@ -62,8 +66,8 @@ class EmbeddedBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
-        self._broker = Broker(config)
-        await self._broker.start()
+        self._broker = broker = Broker(config)
+        await broker.start()
 
     async def _shutdown(self) -> None:
         if self._broker is not None:
@@ -82,7 +86,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """An unused TCP port (for tests and a demo that must not clash)."""
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def port_in_use(host: str, port: int) -> bool:

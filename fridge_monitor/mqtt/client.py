@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -27,7 +28,7 @@ def broker_address(url: str) -> BrokerAddress:
 
 
 def is_v5(settings: Mapping[str, Any]) -> bool:
-    return settings["protocol"] == "5"
+    return str(settings["protocol"]) == "5"
 
 
 def make_client(
@@ -45,7 +46,7 @@ def make_client(
     """
     v5 = is_v5(settings)
     client = paho.Client(
-        paho.CallbackAPIVersion.VERSION2,
+        CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
         clean_session=None if v5 else not persistent,
@@ -75,7 +76,7 @@ def connect(client: paho.Client, settings: Mapping[str, Any], *, persistent: boo
     """
     address = broker_address(settings["url"])
     if is_v5(settings):
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         if persistent:
             props.SessionExpiryInterval = settings["session_expiry_s"]
         # How many unacknowledged QoS 1 messages the broker may send us at once:

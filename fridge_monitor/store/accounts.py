@@ -134,7 +134,7 @@ def _count_failure(session: so.Session, user: m.User, *, now: datetime, max_fail
 
 def end_sessions(session: so.Session, user: m.User) -> None:
     """Make every session cookie of ``user`` worthless, copies included (see ``User.session_version``)."""
-    user.session_version = m.User.session_version + 1  # type: ignore[assignment]  # counted by the database
+    user.session_version = m.User.session_version + 1  # counted by the database
     session.flush()
 
 
@@ -177,11 +177,14 @@ def user_for_token(session: so.Session, token: str, now: datetime) -> m.User | N
         .where(t.token_hash == token_hash(token), t.revoked_at.is_(None),
                sa.or_(t.expires_at.is_(None), t.expires_at > now))
     ).first()
-    if row is None or row.User.disabled_at is not None:
+    if row is None:
         return None
-    if row.ApiToken.last_used_at is None or now - row.ApiToken.last_used_at > timedelta(minutes=5):
-        row.ApiToken.last_used_at = now
-    return row.User
+    api_token, user = row
+    if user.disabled_at is not None:
+        return None
+    if api_token.last_used_at is None or now - api_token.last_used_at > timedelta(minutes=5):
+        api_token.last_used_at = now
+    return user
 
 
 def live_tokens(session: so.Session, user: m.User, now: datetime) -> list[m.ApiToken]:

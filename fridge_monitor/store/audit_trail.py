@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from datetime import datetime
 
@@ -79,7 +79,7 @@ def record(
     return event
 
 
-def stored_events(conn: sa.Connection) -> Iterator[Stored]:
+def stored_events(conn: sa.Connection) -> Generator[Stored, None, None]:
     """Every event in chain order, streamed."""
     a = m.AuditEvent
     result = conn.execution_options(stream_results=True, yield_per=5000).execute(

@@ -34,19 +34,19 @@ def sync_config(session: so.Session, config: Config, now: datetime) -> list[str]
                            reason=f"declared in {config.source}")
 
     sites: dict[str, m.Site] = {}
-    for decl in config.sites:
-        site = session.scalar(sa.select(m.Site).where(m.Site.name == decl.name))
+    for site_decl in config.sites:
+        site = session.scalar(sa.select(m.Site).where(m.Site.name == site_decl.name))
         if site is None:
-            site = m.Site(name=decl.name, timezone=decl.timezone, created_at=now)
+            site = m.Site(name=site_decl.name, timezone=site_decl.timezone, created_at=now)
             session.add(site)
             session.flush()
-            changes.append(f"site {decl.name!r} created ({decl.timezone})")
-            audit("create", "site", decl.name, "timezone", None, decl.timezone)
-        elif site.timezone != decl.timezone:
-            changes.append(f"site {decl.name!r} timezone {site.timezone} -> {decl.timezone}")
-            audit("update", "site", decl.name, "timezone", site.timezone, decl.timezone)
-            site.timezone = decl.timezone
-        sites[decl.name] = site
+            changes.append(f"site {site_decl.name!r} created ({site_decl.timezone})")
+            audit("create", "site", site_decl.name, "timezone", None, site_decl.timezone)
+        elif site.timezone != site_decl.timezone:
+            changes.append(f"site {site_decl.name!r} timezone {site.timezone} -> {site_decl.timezone}")
+            audit("update", "site", site_decl.name, "timezone", site.timezone, site_decl.timezone)
+            site.timezone = site_decl.timezone
+        sites[site_decl.name] = site
     session.flush()
 
     for decl in config.fridges:
@@ -76,7 +76,7 @@ def sync_config(session: so.Session, config: Config, now: datetime) -> list[str]
             before = session.get(m.Sensor, sensor_id)
             was = None
             if before is not None and before.fridge_id is not None:
-                was = f"{session.get(m.Fridge, before.fridge_id).name}/{before.role}"
+                was = f"{session.get_one(m.Fridge, before.fridge_id).name}/{before.role}"
             moved = assign_sensor(session, sensor_id, fridge, role, now)
             if moved:
                 changes.extend(moved)

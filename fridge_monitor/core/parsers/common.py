@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Rejection
+from fridge_monitor.core.readings import Availability, BatteryLevel, ParseContext, ParseResult, Reading, Rejection
 
 # Stricter than float(): no "inf", no "1_000", no spaces inside.
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -61,7 +61,7 @@ def decode_json(payload: bytes) -> object | Rejection:
     if not text.strip():
         return Rejection("payload is empty; expected JSON")
     try:
-        return json.loads(text)
+        value: object = json.loads(text)
     except json.JSONDecodeError as exc:
         return Rejection(f"payload is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     except RecursionError:
@@ -69,6 +69,7 @@ def decode_json(payload: bytes) -> object | Rejection:
     except ValueError:
         # Python refuses to read integers of more than 4300 digits.
         return Rejection("payload has a number too long to read")
+    return value
 
 
 def as_number(value: object, what: str) -> float | str:
@@ -88,7 +89,7 @@ def plain_number(text: str) -> float | str:
     return float(text)
 
 
-def optional_battery(data: dict, key: str, sensor: str) -> tuple[float | None, tuple[Rejection, ...]]:
+def optional_battery(data: dict[str, object], key: str, sensor: str) -> tuple[float | None, tuple[Rejection, ...]]:
     """The battery percentage under ``key`` if any; a bad one is reported, not fatal."""
     if data.get(key) is None:
         return None, ()
@@ -199,7 +200,9 @@ def prefixed(result: ParseResult, prefix: str) -> ParseResult:
 
 def merge(results: Iterable[ParseResult], empty_reason: str) -> ParseResult:
     """One result from the parts of a multi-item message; ``empty_reason`` if nothing came out."""
-    readings, rejections, batteries = [], [], []
+    readings: list[Reading] = []
+    rejections: list[Rejection] = []
+    batteries: list[BatteryLevel] = []
     for part in results:
         readings.extend(part.readings)
         rejections.extend(part.rejections)

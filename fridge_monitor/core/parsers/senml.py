@@ -110,22 +110,24 @@ def _record(record: object, base: Base, topic_device: str, ctx: ParseContext) ->
     return base, ParseResult(readings=(reading,))
 
 
-def _updated_base(record: dict, base: Base) -> tuple[Base, str | None]:
-    """``base`` with the record's bn/bt/bu/bv applied, or the first bad one named."""
-    changes: dict[str, object] = {}
-    for key, field, kind in (("bn", "name", str), ("bu", "unit", str), ("bt", "time", float), ("bv", "value", float)):
-        if key not in record:
-            continue
-        value = record[key]
-        if kind is str:
-            if not isinstance(value, str):
-                return base, f'"{key}" is {describe(value)}; expected a string'
-        else:
-            value = as_number(value, f'"{key}"')
-            if isinstance(value, str):
-                return base, value
-        changes[field] = value
-    return dataclasses.replace(base, **changes), None
+def _updated_base(record: dict[str, object], base: Base) -> tuple[Base, str | None]:
+    """``base`` with the record's bn/bu/bt/bv applied, or the first bad one named."""
+    texts: dict[str, str] = {}
+    for key in ("bn", "bu"):
+        if key in record:
+            text = record[key]
+            if not isinstance(text, str):
+                return base, f'"{key}" is {describe(text)}; expected a string'
+            texts[key] = text
+    numbers: dict[str, float] = {}
+    for key in ("bt", "bv"):
+        if key in record:
+            number = as_number(record[key], f'"{key}"')
+            if isinstance(number, str):
+                return base, number
+            numbers[key] = number
+    return Base(name=texts.get("bn", base.name), unit=texts.get("bu", base.unit), time=numbers.get("bt", base.time),
+                value=numbers.get("bv", base.value)), None
 
 
 def _time(seconds: float, ctx: ParseContext) -> datetime | str:
