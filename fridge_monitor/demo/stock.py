@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 
@@ -55,20 +56,20 @@ def seed_stock(engine: sa.Engine, received_at: datetime) -> bool:
         if session.scalar(sa.select(sa.func.count()).select_from(m.StockMovement)):
             return False
         products = {p.catalogue_key: p for p in session.scalars(sa.select(m.Product))}
-        products[INSULIN] = inventory.save_product(
+        products[INSULIN] = catalog.save_product(
             session, actor=ACTOR, now=received_at, reason="demo: the insulin kept in fridge Insulin C",
             ranges=[(2.0, 8.0)], name="Insulin glargine 100 U/mL pen", form="prefilled pen", unit="pen",
             freezing_allowed=False, protect_from_light=True, beyond_use_hours=28 * 24, opened_low_c=2.0,
             opened_high_c=30.0, notes="In use: up to 30 °C for 28 days; never freeze.")
         fridges = {f.name: f.id for f in session.scalars(sa.select(m.Fridge))}
         for key, gtin in EXAMPLE_GTINS.items():
-            if key in products and inventory.product_for_gtin(session, gtin) is None:
-                inventory.link_gtin(session, gtin, products[key].id, actor=ACTOR, now=received_at)
+            if key in products and catalog.product_for_gtin(session, gtin) is None:
+                catalog.link_gtin(session, gtin, products[key].id, actor=ACTOR, now=received_at)
         today = received_at.date()
         for fridge, key, number, days, quantity in LOTS:
             if key not in products or fridge not in fridges:
                 continue
-            lot = inventory.lot_for(session, product_id=products[key].id, lot_number=number,
+            lot = catalog.lot_for(session, product_id=products[key].id, lot_number=number,
                                     expiry=today + timedelta(days=days), gtin=EXAMPLE_GTINS.get(key), actor=ACTOR,
                                     now=received_at)
             inventory.receive(session, lot_id=lot.id, fridge_id=fridges[fridge], quantity=quantity, actor=ACTOR,

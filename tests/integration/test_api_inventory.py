@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import build_config
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
@@ -88,7 +89,7 @@ def test_scan_reads_the_code_and_says_when_its_gtin_is_not_linked(clinic):
     assert body == {"gtin": GTIN, "lot": "C3709C3", "expiry": "2030-01-31", "serial": "SN0001", "product": None,
                     "lot_id": None,
                     "message": f"GTIN {GTIN} is not linked to a product yet: choose its product once, then scan again"}
-    clinic.run(lambda s: inventory.link_gtin(s, GTIN, clinic.products["botox"], actor="boss", now=PAST))
+    clinic.run(lambda s: catalog.link_gtin(s, GTIN, clinic.products["botox"], actor="boss", now=PAST))
     status, body = clinic.post("/scan", {"code": SCAN.replace("\x1d", "\u241d")})
     assert status == 200 and body["message"] is None and body["lot_id"] is None
     assert body["product"]["name"] == BOTOX and body["product"]["gtins"] == [GTIN]
@@ -120,7 +121,7 @@ def test_receive_by_product_or_gtin_then_use_transfer_reconstitute_discard_corre
     assert first["quantities"] == {"A1": 5} and first["lot_quantity"] == 5
     lot_id = movement["lot"]["id"]
 
-    clinic.run(lambda s: inventory.link_gtin(s, GTIN, clinic.products["botox"], actor="boss", now=PAST))
+    clinic.run(lambda s: catalog.link_gtin(s, GTIN, clinic.products["botox"], actor="boss", now=PAST))
     status, body = clinic.post("/stock/receive", {"fridge": "A1", "gtin": GTIN, "lot": "C3709C3", "expiry": FAR,
                                                   "quantity": 1, "serial": "SN0001"})
     assert status == 200 and body["quantities"] == {"A1": 6}
@@ -290,7 +291,7 @@ def test_lots_by_fridge_and_status_and_fefo_next(clinic):
     put_under_review(clinic, reviewed)
 
     def received_long_ago(s: so.Session) -> int:
-        lot = inventory.lot_for(s, product_id=clinic.products["botox"], lot_number="OLD", expiry=date(2026, 6, 30),
+        lot = catalog.lot_for(s, product_id=clinic.products["botox"], lot_number="OLD", expiry=date(2026, 6, 30),
                                 actor="nurse.kim", now=PAST)
         inventory.receive(s, lot_id=lot.id, fridge_id=clinic.fridge_ids["A1"], quantity=1, actor="nurse.kim", now=PAST)
         return lot.id
@@ -376,7 +377,7 @@ def test_disposition_releases_or_discards_a_lot_under_review(clinic):
 
 
 def test_products_with_ranges_and_gtins(clinic):
-    clinic.run(lambda s: inventory.link_gtin(s, GTIN, clinic.products["xeomin"], actor="boss", now=PAST))
+    clinic.run(lambda s: catalog.link_gtin(s, GTIN, clinic.products["xeomin"], actor="boss", now=PAST))
     status, body = clinic.get("/products")
     assert status == 200
     by_name = {p["name"]: p for p in body["products"]}

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import manifest
+from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 
@@ -52,7 +52,7 @@ def filled(database_url, make_config, ingest_processes, engine_for, mqtt_url, pr
     with so.Session(engine) as session, session.begin():
         botox = session.scalar(sa.select(m.Product).where(m.Product.catalogue_key == "botox"))
         fridge = session.scalar(sa.select(m.Fridge).where(m.Fridge.name == "Botox"))
-        lot = inventory.lot_for(session, product_id=botox.id, lot_number="C7012AB",
+        lot = catalog.lot_for(session, product_id=botox.id, lot_number="C7012AB",
                                 expiry=received.date() + timedelta(days=300), actor="nina", now=received)
         inventory.receive(session, lot_id=lot.id, fridge_id=fridge.id, quantity=6, actor="nina", now=received)
         lot_id = lot.id

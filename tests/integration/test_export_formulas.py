@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.reports import bundle, export
 from fridge_monitor.store import audit_trail
@@ -48,7 +49,7 @@ def test_formulas_become_text_numbers_stay_numbers_and_the_bundle_verifies(datab
         sync_config(s, config, NOW - timedelta(days=2))
         freezer = s.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "Freezer"))
         botox = s.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "botox"))
-        lot = inventory.lot_for(s, product_id=botox, lot_number="-LOT1", expiry=date(2030, 1, 31),
+        lot = catalog.lot_for(s, product_id=botox, lot_number="-LOT1", expiry=date(2030, 1, 31),
                                 actor="nurse.kim", now=START)
         inventory.receive(s, lot_id=lot.id, fridge_id=freezer, quantity=6, actor="nurse.kim", now=START)
         inventory.discard(s, lot_id=lot.id, fridge_id=freezer, quantity=2, reason_code="other", reason="@SUM(1)",

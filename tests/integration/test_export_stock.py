@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
@@ -39,7 +40,7 @@ class Ledger:
             sync_config(s, self.config, T0 - timedelta(days=1))
             a1, b2 = (s.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == n)) for n in ("A1", "B2"))
             botox = s.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "botox"))
-            lot = inventory.lot_for(s, product_id=botox, lot_number="C3709C3", expiry=date(2027, 1, 31),
+            lot = catalog.lot_for(s, product_id=botox, lot_number="C3709C3", expiry=date(2027, 1, 31),
                                     actor="nurse.kim", now=at(0))
             self.receive = inventory.receive(s, lot_id=lot.id, fridge_id=a1, quantity=6, actor="nurse.kim", now=at(0))
             self.use = inventory.use(s, lot_id=lot.id, fridge_id=a1, actor="nurse.kim", now=at(10))

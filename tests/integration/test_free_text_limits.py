@@ -16,8 +16,8 @@ from test_inventory_pages import clinic as pages_clinic  # noqa: F401  (the form
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import free_text
+from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 
@@ -76,7 +76,7 @@ def test_the_domain_refuses_over_long_text_whatever_the_caller(api_clinic):
         lambda s: lot_safety.record_disposition(s, lot_id=lot_id, decision="discarded", reference=None, note=HUGE,
                                                 actor="kim", now=now),
     ):
-        with pytest.raises(inventory.InventoryError, match="at most 2000 characters"):
+        with pytest.raises(catalog.InventoryError, match="at most 2000 characters"):
             api_clinic.run(call)
 
 

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import gs1, lots
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory.ledger import InventoryError, UnknownGtin
+from fridge_monitor.inventory.catalog import InventoryError, UnknownGtin
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 
@@ -52,7 +53,7 @@ class Rig:
             return fn(session)
 
     def lot(self, number: str = "C3709C3", expiry: date = date(2027, 1, 31), product: str = "botox") -> int:
-        return self.run(lambda s: inventory.lot_for(s, product_id=self.product_ids[product], lot_number=number,
+        return self.run(lambda s: catalog.lot_for(s, product_id=self.product_ids[product], lot_number=number,
                                                     expiry=expiry, actor="nurse.ana", now=T0).id)
 
     def quantity(self, lot_id: int, fridge_id: int | None = None) -> int:
@@ -74,15 +75,15 @@ def rig(database_url: str, engine_for) -> Rig:
 
 def test_the_catalogue_is_seeded_without_gtins(rig):
     def check(s: so.Session) -> None:
-        xeomin = inventory.product(s, rig.product_ids["xeomin"])
+        xeomin = catalog.product(s, rig.product_ids["xeomin"])
         assert xeomin.ranges_label == "20 to 25 °C, or 2 to 8 °C, or -20 to -10 °C"
         assert xeomin.freezing_allowed and xeomin.beyond_use_hours == 24.0
-        dysport = inventory.product(s, rig.product_ids["dysport"])
+        dysport = catalog.product(s, rig.product_ids["dysport"])
         assert dysport.protect_from_light and not dysport.freezing_allowed
-        varicella = inventory.product(s, rig.product_ids["varicella"])
+        varicella = catalog.product(s, rig.product_ids["varicella"])
         assert varicella.ranges_label == "-50 to -15 °C" and varicella.beyond_use_hours == 0.5
         for key in ("influenza", "hepatitis-b", "hpv", "tdap"):
-            vaccine = inventory.product(s, rig.product_ids[key])
+            vaccine = catalog.product(s, rig.product_ids[key])
             assert vaccine.ranges_label == "2 to 8 °C" and not vaccine.freezing_allowed
         assert s.scalar(sa.select(sa.func.count()).select_from(m.ProductGtin)) == 0
 
@@ -93,11 +94,11 @@ def test_the_catalogue_is_seeded_without_gtins(rig):
 def test_round_trip_from_scan_to_correction_with_audit_events(rig):
     scan = gs1.parse_scan(SCAN)
     with pytest.raises(UnknownGtin) as unknown:
-        rig.run(lambda s: inventory.lot_from_scan(s, scan, actor="nurse.ana", now=T0))
+        rig.run(lambda s: catalog.lot_from_scan(s, scan, actor="nurse.ana", now=T0))
     assert unknown.value.gtin == EXAMPLE_GTIN
-    rig.run(lambda s: inventory.link_gtin(s, EXAMPLE_GTIN, rig.product_ids["botox"], actor="nurse.ana", now=T0))
-    lot_id = rig.run(lambda s: inventory.lot_from_scan(s, scan, actor="nurse.ana", now=T0).id)
-    assert rig.run(lambda s: inventory.lot_from_scan(s, scan, actor="nurse.ben", now=at(1)).id) == lot_id
+    rig.run(lambda s: catalog.link_gtin(s, EXAMPLE_GTIN, rig.product_ids["botox"], actor="nurse.ana", now=T0))
+    lot_id = rig.run(lambda s: catalog.lot_from_scan(s, scan, actor="nurse.ana", now=T0).id)
+    assert rig.run(lambda s: catalog.lot_from_scan(s, scan, actor="nurse.ben", now=at(1)).id) == lot_id
 
     rig.run(lambda s: inventory.receive(s, lot_id=lot_id, fridge_id=rig.a1, quantity=6, serial=scan.serial,
                                         actor="nurse.ana", now=at(1)))
@@ -185,10 +186,10 @@ def test_bad_input_is_refused_in_words(rig):
         (lambda s: inventory.use(s, lot_id=lot_id + 999, fridge_id=rig.a1, actor="a", now=T0), "no lot"),
         (lambda s: inventory.use(s, lot_id=lot_id, fridge_id=rig.a1, opened_vial_id=999, actor="a", now=T0),
          "no opened vial 999"),
-        (lambda s: inventory.lot_for(s, product_id=rig.product_ids["botox"], lot_number="C3709C3",
+        (lambda s: catalog.lot_for(s, product_id=rig.product_ids["botox"], lot_number="C3709C3",
                                      expiry=date(2027, 2, 28), actor="a", now=T0),
          "recorded with expiry 2027-01-31, not 2027-02-28: check the pack"),
-        (lambda s: inventory.lot_for(s, product_id=rig.product_ids["botox"], lot_number="  ",
+        (lambda s: catalog.lot_for(s, product_id=rig.product_ids["botox"], lot_number="  ",
                                      expiry=date(2027, 2, 28), actor="a", now=T0), "type the lot number"),
     ]
     for call, message in cases:
@@ -211,13 +212,13 @@ def test_the_same_pack_serial_is_received_once(rig):
 
 def test_a_gtin_is_linked_once(rig):
     botox, dysport = rig.product_ids["botox"], rig.product_ids["dysport"]
-    rig.run(lambda s: inventory.link_gtin(s, "9506000134352", botox, actor="admin", now=T0))
-    rig.run(lambda s: inventory.link_gtin(s, EXAMPLE_GTIN, botox, actor="admin", now=at(1)))  # again: no change
+    rig.run(lambda s: catalog.link_gtin(s, "9506000134352", botox, actor="admin", now=T0))
+    rig.run(lambda s: catalog.link_gtin(s, EXAMPLE_GTIN, botox, actor="admin", now=at(1)))  # again: no change
     with pytest.raises(InventoryError, match=f"GTIN {EXAMPLE_GTIN} is already linked to Botox 100 U"):
-        rig.run(lambda s: inventory.link_gtin(s, EXAMPLE_GTIN, dysport, actor="admin", now=at(2)))
+        rig.run(lambda s: catalog.link_gtin(s, EXAMPLE_GTIN, dysport, actor="admin", now=at(2)))
     with pytest.raises(InventoryError, match="wrong check digit"):
-        rig.run(lambda s: inventory.link_gtin(s, "09506000134353", dysport, actor="admin", now=at(2)))
-    assert rig.run(lambda s: inventory.product_for_gtin(s, EXAMPLE_GTIN).id) == botox
+        rig.run(lambda s: catalog.link_gtin(s, "09506000134353", dysport, actor="admin", now=at(2)))
+    assert rig.run(lambda s: catalog.product_for_gtin(s, EXAMPLE_GTIN).id) == botox
     assert [action for _, action, *_ in rig.audit()] == ["link"]
 
 
@@ -347,22 +348,22 @@ def test_location_history_of_a_lot(rig):
 
 def test_admin_edits_are_audited_and_mark_the_product_edited(rig):
     xeomin = rig.product_ids["xeomin"]
-    rig.run(lambda s: inventory.save_product(s, product_id=xeomin, ranges=[(2, 8), (20, 25)],
+    rig.run(lambda s: catalog.save_product(s, product_id=xeomin, ranges=[(2, 8), (20, 25)],
                                              beyond_use_hours=24.0, actor="admin", now=T0,
                                              reason="clinic keeps Xeomin out of the freezer"))
     row = rig.run(lambda s: s.get(m.Product, xeomin))
     assert (row.edited_by, row.edited_at) == ("admin", T0)
     assert rig.audit() == [("admin", "update", "product", "20 to 25 °C; 2 to 8 °C; -20 to -10 °C",
                             "20 to 25 °C; 2 to 8 °C", "clinic keeps Xeomin out of the freezer")]
-    new = rig.run(lambda s: inventory.save_product(s, name="Botox 50 U (onabotulinumtoxinA)", form="vial",
+    new = rig.run(lambda s: catalog.save_product(s, name="Botox 50 U (onabotulinumtoxinA)", form="vial",
                                                    ranges=[(2, 8)], beyond_use_hours=24.0, opened_low_c=2.0,
                                                    opened_high_c=8.0, actor="admin", now=at(1), reason="new size"))
-    assert rig.run(lambda s: inventory.product(s, new.id)).opened_range is not None
+    assert rig.run(lambda s: catalog.product(s, new.id)).opened_range is not None
     with pytest.raises(InventoryError, match="already a product named"):
-        rig.run(lambda s: inventory.save_product(s, name="Botox 50 U (onabotulinumtoxinA)", ranges=[(2, 8)],
+        rig.run(lambda s: catalog.save_product(s, name="Botox 50 U (onabotulinumtoxinA)", ranges=[(2, 8)],
                                                  actor="admin", now=at(2), reason="again"))
     with pytest.raises(InventoryError, match="at least one storage range"):
-        rig.run(lambda s: inventory.save_product(s, product_id=new.id, ranges=[], actor="admin", now=at(2),
+        rig.run(lambda s: catalog.save_product(s, product_id=new.id, ranges=[], actor="admin", now=at(2),
                                                  reason="oops"))
 
 

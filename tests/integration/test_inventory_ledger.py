@@ -19,8 +19,9 @@ import sqlalchemy.orm as so
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import migrate
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
@@ -80,7 +81,7 @@ def test_quantities_always_equal_the_ledger_and_never_go_negative(ledger, openin
     operations = opening + later
     engine, ids = ledger.engine, ledger.fridge_ids
     with so.Session(engine) as s, s.begin():
-        lot_id = inventory.lot_for(s, product_id=ledger.product_id, lot_number=f"P{next(LOTS)}",
+        lot_id = catalog.lot_for(s, product_id=ledger.product_id, lot_number=f"P{next(LOTS)}",
                                    expiry=date(2030, 1, 31), actor="nurse", now=T0).id
     expected: dict[tuple[int, int | None], int] = defaultdict(int)
     groups: list[int] = []

@@ -15,6 +15,7 @@ from fridge_monitor.config import build_config
 from fridge_monitor.core import gs1
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
@@ -94,7 +95,7 @@ def flashes(client) -> str:
 def stock_lot(engine, fridge_id: int, product_id: int, lot: str, expiry: date, quantity: int,
               at: datetime = NOW) -> int:
     with so.Session(engine) as session, session.begin():
-        row = inventory.lot_for(session, product_id=product_id, lot_number=lot, expiry=expiry, actor="test", now=at)
+        row = catalog.lot_for(session, product_id=product_id, lot_number=lot, expiry=expiry, actor="test", now=at)
         inventory.receive(session, lot_id=row.id, fridge_id=fridge_id, quantity=quantity, actor="test", now=at)
         return row.id
 

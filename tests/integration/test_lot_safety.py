@@ -18,9 +18,9 @@ from fridge_monitor.config import build_config
 from fridge_monitor.core import lots
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
-from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
@@ -63,7 +63,7 @@ class Rig:
         evaluator.outbox.close()
 
     def lot(self, number: str, product: str = "botox", expiry: date = date(2027, 6, 30)) -> int:
-        return self.run(lambda s: inventory.lot_for(s, product_id=self.product[product], lot_number=number,
+        return self.run(lambda s: catalog.lot_for(s, product_id=self.product[product], lot_number=number,
                                                     expiry=expiry, actor="nurse.ana", now=at(-600)).id)
 
     def receive(self, lot_id: int, fridge: str, quantity: int, minutes: float) -> None:

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import lots
+from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
 from fridge_monitor.store.marks import marked_fridges
 
@@ -62,7 +62,7 @@ def test_a_compressor_failure_over_the_broker_puts_exactly_the_lots_inside_under
                 return fn(session)
 
         def lot(number: str) -> int:
-            return stock(lambda s: inventory.lot_for(s, product_id=botox, lot_number=number, expiry=date(2028, 1, 31),
+            return stock(lambda s: catalog.lot_for(s, product_id=botox, lot_number=number, expiry=date(2028, 1, 31),
                                                      actor="nurse.ana", now=minute(-90)).id)
 
         inside, moved_out, elsewhere, later = lot("IN-A1"), lot("OUT-A1"), lot("IN-B2"), lot("LATE-A1")

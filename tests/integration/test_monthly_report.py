@@ -24,8 +24,8 @@ from fridge_monitor.cli import main
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory import lot_safety
 from fridge_monitor.reports import monthly as report
 from fridge_monitor.reports.monthly.facts import gather
 from fridge_monitor.reports.monthly.layout import render
@@ -93,7 +93,7 @@ def month(database_url, engine_for):
         session.execute(sa.update(m.Sensor).where(m.Sensor.id == "native:a1").values(
             calibration_certificate="DAkkS-2025-0042", calibration_due=date(2026, 11, 20)))
         product = session.scalar(sa.select(m.Product).order_by(m.Product.id).limit(1))
-        lot = inventory.lot_for(session, product_id=product.id, lot_number="C3456AB", expiry=date(2027, 6, 30),
+        lot = catalog.lot_for(session, product_id=product.id, lot_number="C3456AB", expiry=date(2027, 6, 30),
                                 actor="nurse.kim", now=MONTH_START - timedelta(days=2))
         inventory.receive(session, lot_id=lot.id, fridge_id=a1.id, quantity=4, actor="nurse.kim",
                           now=MONTH_START - timedelta(days=2))
