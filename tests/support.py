@@ -199,19 +199,29 @@ def add_users(engine: Any, users: Mapping[str, str] | Iterable[tuple[str, str]],
         return {user.name: user.id for user in made}
 
 
+def clinic_config(fridges: list[dict[str, Any]], database_url: str | None = None, *, source: str = "test",
+                  **sections: Any) -> Any:
+    """The test clinic's config: site Clinic A (Europe/Berlin) with ``fridges``, the database (if given) and
+    ``sections`` (TOML tables), as build_config reads them from the file ``source``."""
+    from fridge_monitor.config import build_config
+
+    doc: dict[str, Any] = {"database": {"url": database_url}} if database_url else {}
+    doc.update(sections)
+    doc["sites"] = [{"name": "Clinic A", "timezone": "Europe/Berlin"}]
+    doc["fridges"] = fridges
+    return build_config(doc, {}, {}, source)
+
+
 STAFF = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 
 
 def staffed_clinic(engine: Any, now: datetime) -> None:
-    """Clinic A (Europe/Berlin) with fridge A1 (sensor native:a1-probe), declared in fridges.toml, and a
-    nurse (nina), an auditor (aldo) and an admin (ada), all as of ``now``."""
-    from fridge_monitor.config import build_config
+    """Clinic A with fridge A1 (sensor native:a1-probe), declared in fridges.toml, and a nurse (nina), an
+    auditor (aldo) and an admin (ada), all as of ``now``."""
     from fridge_monitor.store.sync import sync_declarations
 
-    declared = build_config({
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
-    }, {}, {}, "fridges.toml")
+    declared = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
+                             source="fridges.toml")
     sync_declarations(engine, declared, now)
     add_users(engine, STAFF, now)
 

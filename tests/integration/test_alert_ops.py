@@ -8,26 +8,23 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.scheduler import Lease
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
+from support import clinic_config
+
 
 def test_metrics_count_waiting_alerts_failed_deliveries_and_the_scheduler(database_url, engine_for):
     engine = engine_for(database_url)
     now = datetime.now(UTC)
-    config = build_config({
-        "database": {"url": database_url},
-        "web": {"secret_key": "k" * 40},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
+    config = clinic_config(
+        [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url, web={"secret_key": "k" * 40},
         # Nothing listens on port 9 of this machine: every delivery fails.
-        "alerts": {"channels": [{"name": "dead-hook", "type": "webhook", "url": "http://127.0.0.1:9/hook",
-                                 "timeout_s": 2.0}]},
-    }, {}, {}, "test")
+        alerts={"channels": [{"name": "dead-hook", "type": "webhook", "url": "http://127.0.0.1:9/hook",
+                              "timeout_s": 2.0}]})
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, now - timedelta(days=1))
         token = accounts.new_token(session, accounts.create_user(session, "olga", "admin", "correct horse battery",

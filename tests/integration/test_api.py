@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Rejected, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
+from support import clinic_config
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -25,15 +26,10 @@ def reading(sensor, at, temp, battery=None):
 
 
 def config_for(url):
-    return build_config({
-        "database": {"url": url},
-        "web": {"secret_key": "k" * 40},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [
-            {"name": "A1", "site": "Clinic A", "sensors": ["native:a1", "native:a1-backup"]},
-            {"name": "F1", "site": "Clinic A", "kind": "freezer"},
-        ],
-    }, {}, {}, "test")
+    return clinic_config([
+        {"name": "A1", "site": "Clinic A", "sensors": ["native:a1", "native:a1-backup"]},
+        {"name": "F1", "site": "Clinic A", "kind": "freezer"},
+    ], url, web={"secret_key": "k" * 40})
 
 
 @pytest.fixture
@@ -47,7 +43,8 @@ def api(database_url, engine_for):
         user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)
         token = accounts.new_token(session, user, actor="test", now=now)
     store = Store(engine)
-    store.write(Batch(readings=[reading("native:a1", T0 + timedelta(minutes=k), 4.0 + (k % 10) / 10) for k in range(60)]))
+    store.write(Batch(readings=[reading("native:a1", T0 + timedelta(minutes=k), 4.0 + (k % 10) / 10)
+                                for k in range(60)]))
     store.write(Batch(
         readings=[reading("native:a1", now - timedelta(minutes=1), 5.5, 77), reading("native:spare", now, 20.0)],
         rejected=[Rejected(now, "fridge-monitor/readings/x", "native", None, "not JSON", b"{")],
@@ -111,8 +108,10 @@ def test_readings_raw_and_downsampled(api):
     buckets = get(app, "/api/v1/fridges/A1/readings?from=2026-11-20&to=2026-11-20&every=1800", token).get_json()
     assert buckets["from"] == "2026-11-19T23:00:00Z"  # local midnight in Berlin
     assert buckets["buckets"] == [
-        {"start": "2026-11-20T09:00:00Z", "sensor": "native:a1", "min_c": 4.0, "max_c": 4.9, "mean_c": 4.45, "count": 30},
-        {"start": "2026-11-20T09:30:00Z", "sensor": "native:a1", "min_c": 4.0, "max_c": 4.9, "mean_c": 4.45, "count": 30},
+        {"start": "2026-11-20T09:00:00Z", "sensor": "native:a1", "min_c": 4.0, "max_c": 4.9, "mean_c": 4.45,
+         "count": 30},
+        {"start": "2026-11-20T09:30:00Z", "sensor": "native:a1", "min_c": 4.0, "max_c": 4.9, "mean_c": 4.45,
+         "count": 30},
     ]
 
 
@@ -137,7 +136,8 @@ def test_openapi_describes_every_api_route(api):
     doc = get(app, "/api/v1/openapi.json", token).get_json()
     assert doc["openapi"].startswith("3.1")
     assert doc["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+        "type": "http", "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
     assert set(doc["components"]["schemas"]["Error"]["properties"]["error"]["required"]) == {"code", "message"}
     routes = {
         re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)

@@ -13,14 +13,13 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-from support import cli
+from support import cli, clinic_config
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 COLUMNS = ("at", "actor", "action", "record_type", "record_id", "field", "old_value", "new_value", "reason",
@@ -29,11 +28,8 @@ COLUMNS = ("at", "actor", "action", "record_type", "record_id", "field", "old_va
 
 def populate(engine: sa.Engine) -> list[int]:
     """A trail written by the application; the event ids in order."""
-    declared = build_config({
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]},
-                    {"name": "F1", "site": "Clinic A", "kind": "freezer"}],
-    }, {}, {}, "fridges.toml")
+    declared = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]},
+                              {"name": "F1", "site": "Clinic A", "kind": "freezer"}], source="fridges.toml")
     with so.Session(engine) as session, session.begin():
         sync_config(session, declared, T0)
     with so.Session(engine) as session, session.begin():

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.evaluate import Evaluator
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.mqtt.broker import free_port
@@ -20,7 +19,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
-from support import client_for
+from support import client_for, clinic_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(hours=3)
@@ -30,15 +29,10 @@ SECRETS = ("SECRET123", "T000", "TOKEN456", "hunter2")
 def test_a_webhook_secret_is_nowhere_a_nurse_or_inspector_can_read(database_url, engine_for, hooks, tmp_path):
     engine = engine_for(database_url)
     down = f"http://nobody:hunter2@127.0.0.1:{free_port()}/hook/T000/SECRET123?token=TOKEN456"
-    config = build_config({
-        "database": {"url": database_url},
-        "web": {"secret_key": "s" * 40},
-        "alerts": {"channels": [
-            {"name": "slack", "type": "webhook", "url": hooks.url + "/T000/SECRET123", "tier": 1, "timeout_s": 5.0},
-            {"name": "down", "type": "webhook", "url": down, "tier": 1, "timeout_s": 5.0}]},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
-    }, {}, {}, "test")
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
+                           web={"secret_key": "s" * 40}, alerts={"channels": [
+        {"name": "slack", "type": "webhook", "url": hooks.url + "/T000/SECRET123", "tier": 1, "timeout_s": 5.0},
+        {"name": "down", "type": "webhook", "url": down, "tier": 1, "timeout_s": 5.0}]})
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, NOW - timedelta(days=2))
         nurse = accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)

@@ -10,26 +10,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
-from support import client_for
+from support import client_for, clinic_config
 
 DAY = datetime(2026, 11, 10, tzinfo=UTC)
 
 
 def make_site(database_url, engine_for, tmp_path, *, https: bool):
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url}, "web": {"secret_key": "h" * 40, "https": https},
-        "reports": {"exports_dir": str(tmp_path / "exports")},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
-    }, {}, {}, "test")
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
+                           web={"secret_key": "h" * 40, "https": https},
+                           reports={"exports_dir": str(tmp_path / "exports")})
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, DAY - timedelta(days=30))
         accounts.create_user(session, "otto", "auditor", "otto-password-1", actor="test", now=DAY)
@@ -94,7 +90,8 @@ def test_static_files_stay_cacheable_but_carry_the_policy(database_url, engine_f
 
 
 def test_no_template_carries_inline_script_style_or_handlers():
-    """The policy refuses inline scripts and styles, so a template that adds some would break in the browser: catch it here."""
+    """The policy refuses inline scripts and styles, so a template that adds some would break in the browser:
+    catch it here."""
     import re
     from pathlib import Path
 

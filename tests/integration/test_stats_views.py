@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+
+from support import clinic_config
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
@@ -28,12 +29,8 @@ def reading(sensor: str, minutes: int, temp: float) -> tuple[Reading, datetime]:
 def site(database_url, engine_for):
     """(app, token, user id): A1 read every 10 min from 09:00 to 10:50 UTC, at 9 °C from 09:30 to 10:00."""
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url},
-        "web": {"secret_key": "k" * 40},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1", "native:a1-backup"]}],
-    }, {}, {}, "test")
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1", "native:a1-backup"]}],
+                           database_url, web={"secret_key": "k" * 40})
     now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, T0 - timedelta(days=30))
