@@ -7,13 +7,9 @@ import math
 from typing import Any
 
 from fridge_monitor.config.errors import ConfigError, only_keys, table_list, zone
+from fridge_monitor.core.profile_definitions import profile_from_config
 from fridge_monitor.core.readings import FORMATS, MEASURES, SUBSCRIPTION_FORMATS, EntityKind
-from fridge_monitor.core.rules import (
-    PRESETS,
-    AlarmProfile,
-    ProfileError,
-    profile_from_config,
-)
+from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError
 
 # (topic filter, format) pairs subscribed when [[mqtt.subscriptions]] is absent.
 # The first filter a topic matches gives its format. Discovery configs come before

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from fridge_monitor.core.rules import intervals
+from fridge_monitor.core.intervals import intervals
 from fridge_monitor.core.stats import PeriodStats, stats_over
 
 MIDNIGHT = time(0)

@@ -10,20 +10,23 @@ range nor out of range. Unknown time is never recovery: between two readings
 beyond a limit it belongs to the episode and counts toward its alarms (the
 safe assumption), and the episode says how much of it was unknown. When an
 episode starts and ends is decided by the one scanner in
-:mod:`fridge_monitor.core.episodes`, which lot exposures use too.
+:mod:`fridge_monitor.core.episodes`, which lot exposures use too; the stretches
+of known and unknown time come from :mod:`fridge_monitor.core.intervals`. A
+profile's definition table (config file, admin page) is read by
+:mod:`fridge_monitor.core.profile_definitions`.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import math
+import functools
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
 
 from fridge_monitor.core.episodes import Found, Span, Zone, scan, unknown
+from fridge_monitor.core.intervals import Step, intervals, is_number, steps
 from fridge_monitor.core.mkt import mean_kinetic_temperature
 
 DIRECTIONS = ("high", "low")
@@ -33,10 +36,6 @@ EXCURSION = "excursion"  # the kind of an out-of-range episode; no rule may take
 RESERVED_RULE_NAMES = (EXCURSION, "out-of-range")  # the second is how alerts name the range itself
 ZERO = timedelta(0)
 MINUTE = timedelta(minutes=1)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class ProfileError(ValueError):
@@ -71,7 +70,7 @@ class Rule:
             raise ProfileError(f"{where}: the name {self.name!r} is reserved for out-of-range episodes")
         if self.direction not in DIRECTIONS:
             raise ProfileError(f"{where}: direction must be 'high' or 'low', not {self.direction!r}")
-        if not _is_number(self.threshold_c):
+        if not is_number(self.threshold_c):
             raise ProfileError(f"{where}: threshold_c must be a finite number of °C, not {self.threshold_c!r}")
         if self.mode not in MODES:
             raise ProfileError(f"{where}: mode must be 'continuous' or 'cumulative', not {self.mode!r}")
@@ -128,7 +127,7 @@ class AlarmProfile:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ProfileError("an alarm profile needs a name")
         for field in ("low_c", "high_c", "hysteresis_c", "low_battery_pct"):
-            if not _is_number(getattr(self, field)):
+            if not is_number(getattr(self, field)):
                 raise ProfileError(f"{where}: {field} must be a finite number, not {getattr(self, field)!r}")
         if self.low_c >= self.high_c:
             raise ProfileError(f"{where}: low_c ({self.low_c}) must be below high_c ({self.high_c})")
@@ -175,185 +174,6 @@ PRESETS: Mapping[str, AlarmProfile] = types.MappingProxyType({
         Rule("freeze", "low", -0.5, "continuous", timedelta(minutes=60), inclusive=True),
     )),
 })
-
-
-# --- custom profiles from configuration ------------------------------------------------------------
-
-PROFILE_KEYS = {"name", "low_c", "high_c", "rules", "hysteresis_c", "clear_delay_min", "settle_min",
-                "allowed_gap_min", "low_battery_pct"}
-MAX_MINUTES = 366 * 24 * 60  # a year: longer windows or delays are typing mistakes
-RULE_KEYS = {"name", "direction", "threshold_c", "inclusive", "mode", "duration_min", "window_min", "severity"}
-
-
-def profile_from_config(table: Mapping[str, Any]) -> AlarmProfile:
-    """An :class:`AlarmProfile` from a config table (as TOML would give it), validated.
-
-    Keys: ``name``, ``low_c``, ``high_c`` (required); ``hysteresis_c`` (0.3),
-    ``clear_delay_min`` (10), ``settle_min`` (30), ``allowed_gap_min`` (35),
-    ``low_battery_pct`` (20); ``rules``: a list of tables with ``name``, ``direction``
-    (high|low), ``threshold_c`` (required), ``inclusive`` (true), ``mode``
-    (continuous|cumulative), ``duration_min`` (0), ``window_min``
-    (cumulative only), ``severity`` (warning|alarm, default alarm). Raises
-    :class:`ProfileError` with one sentence naming the profile and field.
-    """
-    if not isinstance(table, Mapping):
-        raise ProfileError(f"an alarm profile must be a table of keys, not {type(table).__name__}")
-    name = table.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ProfileError("an alarm profile needs a name (a non-empty string)")
-    where = f"alarm profile {name!r}"
-    _only(table, PROFILE_KEYS, where)
-    for key in ("low_c", "high_c"):
-        if key not in table:
-            raise ProfileError(f"{where}: {key} is required (°C)")
-    raw_rules = table.get("rules", [])
-    if not isinstance(raw_rules, Sequence) or isinstance(raw_rules, str):
-        raise ProfileError(f"{where}: rules must be a list of tables")
-    rules = tuple(_rule_from_config(item, i, where) for i, item in enumerate(raw_rules, 1))
-    default = {key: field.default for key, field in AlarmProfile.__dataclass_fields__.items()}
-    values = dict(
-        name=name,
-        low_c=_number(table, "low_c", None, where),
-        high_c=_number(table, "high_c", None, where),
-        rules=rules,
-        hysteresis_c=_number(table, "hysteresis_c", default["hysteresis_c"], where),
-        clear_delay=_minutes(table, "clear_delay_min", default["clear_delay"] / MINUTE, where),
-        settle_time=_minutes(table, "settle_min", default["settle_time"] / MINUTE, where),
-        allowed_gap=_minutes(table, "allowed_gap_min", default["allowed_gap"] / MINUTE, where),
-        low_battery_pct=_number(table, "low_battery_pct", default["low_battery_pct"], where),
-    )
-    try:
-        return AlarmProfile(**values)
-    except ProfileError as exc:
-        raise ProfileError(_config_names(str(exc))) from None
-
-
-def _rule_from_config(item: Any, index: int, where: str) -> Rule:
-    if not isinstance(item, Mapping):
-        raise ProfileError(f"{where}: rule #{index} must be a table of keys")
-    name = item.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ProfileError(f"{where}: rule #{index} needs a name, such as 'heat' or 'freeze'")
-    where = f"{where}: rule {name!r}"
-    _only(item, RULE_KEYS, where)
-    for key in ("direction", "threshold_c"):
-        if key not in item:
-            raise ProfileError(f"{where}: {key} is required")
-    inclusive = item.get("inclusive", True)
-    if not isinstance(inclusive, bool):
-        raise ProfileError(f"{where}: inclusive must be true or false, not {inclusive!r}")
-    for key in ("direction", "mode", "severity"):
-        if key in item and not isinstance(item[key], str):
-            raise ProfileError(f"{where}: {key} must be a string, not {item[key]!r}")
-    values = dict(
-        name=name,
-        direction=item["direction"],
-        threshold_c=_number(item, "threshold_c", None, where),
-        mode=item.get("mode", "continuous"),
-        duration=_minutes(item, "duration_min", 0, where),
-        window=_minutes(item, "window_min", None, where),
-        severity=item.get("severity", "alarm"),
-        inclusive=inclusive,
-    )
-    try:
-        return Rule(**values)
-    except ProfileError as exc:
-        raise ProfileError(f"{where.rsplit(': rule', 1)[0]}: {_config_names(str(exc))}") from None
-
-
-def _config_names(message: str) -> str:
-    """Speak of the config keys (``duration_min``) rather than the dataclass fields (``duration``)."""
-    for field, key in (("clear_delay", "clear_delay_min"), ("settle_time", "settle_min"),
-                       ("allowed_gap", "allowed_gap_min"),
-                       ("duration", "duration_min"), ("window", "window_min")):
-        message = message.replace(f": {field} ", f": {key} ").replace(f"a {field} ", f"a {key} ")
-    return message
-
-
-def _only(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ProfileError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
-
-
-def _number(table: Mapping[str, Any], key: str, default: float | None, where: str) -> float:
-    value = table.get(key, default)
-    if not _is_number(value):
-        raise ProfileError(f"{where}: {key} must be a number, not {value!r}")
-    return float(value)
-
-
-def _minutes(table: Mapping[str, Any], key: str, default: float | None, where: str) -> timedelta | None:
-    value = table.get(key, default)
-    if value is None:
-        return None
-    if not _is_number(value) or not 0 <= value <= MAX_MINUTES:
-        raise ProfileError(f"{where}: {key} must be a number of minutes from 0 to {MAX_MINUTES}, not {value!r}")
-    return timedelta(minutes=value)
-
-
-# --- time between readings -------------------------------------------------------------------------
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Interval:
-    """A stretch of time at one known temperature, or unknown (``temp_c`` None) where readings are too far apart."""
-
-    start: datetime
-    end: datetime
-    temp_c: float | None
-
-    @property
-    def length(self) -> timedelta:
-        return self.end - self.start
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Step:
-    """One reading and how long it holds: known until ``held_until``, then unknown until ``until``."""
-
-    at: datetime
-    celsius: float
-    held_until: datetime
-    until: datetime
-
-    @property
-    def gap_after(self) -> bool:
-        return self.held_until < self.until
-
-
-def _steps(readings: Sequence[tuple[datetime, float]], end: datetime, allowed_gap: timedelta) -> list[_Step]:
-    """Readings in time order (first of equal times wins; later than ``end`` dropped) with their holding times."""
-    if allowed_gap <= ZERO:
-        raise ValueError(f"allowed_gap must be longer than zero, not {allowed_gap}")
-    ordered: list[tuple[datetime, float]] = []
-    for at, celsius in sorted(readings, key=lambda r: r[0]):
-        if at.tzinfo is None:
-            raise ValueError(f"reading time {at.isoformat()} has no time zone; pass aware (UTC) datetimes")
-        if not _is_number(celsius):
-            raise ValueError(f"reading at {at.isoformat()} has no usable temperature ({celsius!r})")
-        if at <= end and (not ordered or at != ordered[-1][0]):
-            ordered.append((at, float(celsius)))
-    steps = []
-    for i, (at, celsius) in enumerate(ordered):
-        until = ordered[i + 1][0] if i + 1 < len(ordered) else end
-        steps.append(_Step(at, celsius, min(until, at + allowed_gap), until))
-    return steps
-
-
-def intervals(readings: Sequence[tuple[datetime, float]], end: datetime, allowed_gap: timedelta) -> list[Interval]:
-    """The series as known and unknown stretches, from the first reading to ``end``.
-
-    Each reading holds until the next one (the last until ``end``), at most
-    ``allowed_gap``; the rest of a longer gap is an unknown interval. Readings
-    after ``end`` are ignored; zero-length intervals are left out.
-    """
-    out: list[Interval] = []
-    for step in _steps(readings, end, allowed_gap):
-        if step.held_until > step.at:
-            out.append(Interval(step.at, step.held_until, step.celsius))
-        if step.gap_after:
-            out.append(Interval(step.held_until, step.until, None))
-    return out
 
 
 # --- episodes --------------------------------------------------------------------------------------
@@ -413,12 +233,12 @@ def _conditions(profile: AlarmProfile) -> list[_Condition]:
     out = [_Condition(EXCURSION, "warning", lambda t: not profile.in_range(t), profile.recovered)]
     for rule in profile.rules:
         out.append(_Condition(rule.name, rule.severity, rule.beyond,
-                              lambda t, rule=rule: rule.recovered(t, profile.hysteresis_c),
+                              functools.partial(rule.recovered, hysteresis_c=profile.hysteresis_c),
                               rule.duration, rule.window if rule.mode == "cumulative" else None))
     return out
 
 
-def _spans(condition: _Condition, steps: Sequence[_Step]) -> Iterator[Span]:
+def _spans(condition: _Condition, steps: Sequence[Step]) -> Iterator[Span]:
     for step in steps:
         yield Span(step.at, step.held_until, condition.zone(step.celsius), step.celsius, step.at)
         if step.gap_after:
@@ -485,10 +305,10 @@ def episodes(profile: AlarmProfile, readings: Sequence[tuple[datetime, float]], 
     from at least that long before the period of interest. Episodes come in
     start order (excursion before rules at the same instant).
     """
-    steps = _steps(readings, now, profile.allowed_gap)
+    held = steps(readings, now, profile.allowed_gap)
     found: list[tuple[datetime, int, Episode]] = []
     for order, condition in enumerate(_conditions(profile)):
-        scanned = scan(_spans(condition, steps), clear_delay=profile.clear_delay, settle=profile.settle_time,
+        scanned = scan(_spans(condition, held), clear_delay=profile.clear_delay, settle=profile.settle_time,
                        duration=condition.duration)
         if condition.window is None:
             found.extend((f.start, order, _episode(condition, f, f.alarm_at)) for f in scanned)

@@ -9,8 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
+from fridge_monitor.core.intervals import Interval, intervals
 from fridge_monitor.core.mkt import mean_kinetic_temperature
-from fridge_monitor.core.rules import Interval, intervals
 
 ZERO = timedelta(0)
 
@@ -72,7 +72,8 @@ def _figures(start: datetime, end: datetime, samples: Sequence[tuple[float, floa
 
 
 def stats_over(spans: Sequence[Interval], start: datetime, end: datetime, low_c: float, high_c: float) -> PeriodStats:
-    """Statistics of ``[start, end)`` from the known and unknown stretches of :func:`fridge_monitor.core.rules.intervals`.
+    """Statistics of ``[start, end)`` from the known and unknown stretches of
+    :func:`fridge_monitor.core.intervals.intervals`.
 
     ``spans`` must be in time order (as ``intervals`` gives them); several
     periods can be cut from one list without building it again.

@@ -1,7 +1,7 @@
 """Alarm profiles by name: the presets, the ones declared in the config file, and the ones made in the admin pages.
 
 A stored profile keeps its definition as JSON in the shape of a
-``[[alarm_profiles]]`` table, validated by :func:`fridge_monitor.core.rules.profile_from_config`
+``[[alarm_profiles]]`` table, validated by :func:`fridge_monitor.core.profile_definitions.profile_from_config`
 whenever it is saved or read, so both ways of declaring one mean the same.
 """
 
@@ -17,7 +17,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
-from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError, profile_from_config
+from fridge_monitor.core.profile_definitions import profile_from_config
+from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 

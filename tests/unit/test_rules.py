@@ -6,16 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fridge_monitor.core.intervals import Interval, intervals
+from fridge_monitor.core.profile_definitions import profile_from_config
 from fridge_monitor.core.rules import (
     PRESETS,
     AlarmProfile,
-    Interval,
     ProfileError,
     Rule,
     daily_time_out_of_range,
     episodes,
-    intervals,
-    profile_from_config,
 )
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
