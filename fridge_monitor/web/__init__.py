@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 from fridge_monitor.config import Config
 from fridge_monitor.store import files as storage
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import first_line
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def db() -> so.Session:
         from flask import current_app
 
         g.db = so.Session(current_app.extensions["fridge_monitor"]["engine"], expire_on_commit=False)
-    return g.db
+    session: so.Session = g.db
+    return session
 
 
 def now_utc() -> datetime:
@@ -92,7 +94,8 @@ def now_utc() -> datetime:
 def settings() -> Config:
     from flask import current_app
 
-    return current_app.extensions["fridge_monitor"]["config"]
+    config: Config = current_app.extensions["fridge_monitor"]["config"]
+    return config
 
 
 def signing_key(config: Config) -> str:
@@ -114,7 +117,7 @@ def _forget_stored_secret(engine: sa.Engine) -> None:
             deleted = conn.execute(sa.delete(m.Setting).where(m.Setting.key == OLD_SECRET_SETTING)).rowcount
     except sa.exc.SQLAlchemyError as exc:
         log.warning("could not delete the old session key from the database (%s); it is not used",
-                    str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+                    first_line(exc))
         return
     if deleted:
         log.warning("deleted the session signing key kept in the database by an older version; sessions "

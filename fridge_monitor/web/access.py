@@ -40,7 +40,16 @@ def allow(*roles: str) -> Callable[[F], F]:
 
 
 def current_user() -> m.User | None:
-    return g.get("user")
+    user: m.User | None = g.get("user")
+    return user
+
+
+def signed_in() -> m.User:
+    """The signed-in user, in a view that declares its roles (``enforce`` let no one else reach it)."""
+    user: m.User | None = g.get("user")
+    if user is None:
+        raise RuntimeError("no one is signed in: only a view that declares its roles may ask who is")
+    return user
 
 
 def is_api() -> bool:
@@ -118,7 +127,7 @@ def nav_items() -> list[tuple[str, str]]:
     items = []
     for _position, endpoint, label in _NAV:
         view = current_app.view_functions.get(endpoint)
-        roles = getattr(view, "allowed_roles", frozenset())
+        roles: frozenset[str] = getattr(view, "allowed_roles", frozenset())
         if user.role in roles:
             items.append((url_for(endpoint), label))
     return items

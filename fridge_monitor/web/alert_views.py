@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db
-from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav, signed_in
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("alert_views", __name__)
@@ -31,7 +31,7 @@ FILTERS = {
 HISTORY_LIMIT = 200
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     steps = SelectMultipleField("Steps taken", choices=[], validate_choice=False,
                                 option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False))
     action = TextAreaField(
@@ -103,7 +103,7 @@ def index() -> Any:
     if fridge is not None and fridge not in names:
         error, fridge = f"There is no fridge named {fridge!r}; showing every fridge.", None
     rows = alerts.list_alerts(db(), state=None if chosen == "all" else chosen, fridge=fridge)
-    unit = current_user().display_unit
+    unit = signed_in().display_unit
     return render_template(
         "alerts.html", alerts=[view(r, now, unit) for r in rows], filters=FILTERS, chosen=chosen,
         fridges=names, fridge=fridge, error=error, failing=_failing(),
@@ -132,11 +132,11 @@ def detail(alert_id: int) -> Any:
 
 def _detail_page(row: alerts.AlertRow, form: AcknowledgeForm, status: int = 200) -> Any:
     now = datetime.now(UTC)
-    unit = current_user().display_unit
+    unit = signed_in().display_unit
     excursion = db().get(m.Excursion, row.alert.excursion_id) if row.alert.excursion_id else None
     return render_template(
         "alert.html", alert=view(row, now, unit), form=form,
-        may_acknowledge=current_user().role in STAFF and row.needs_ack,
+        may_acknowledge=signed_in().role in STAFF and row.needs_ack,
         excursion=_excursion(excursion, row.timezone, now, unit) if excursion else None,
         deliveries=[_delivery(n) for n in alerts.notifications(db(), row.alert.id)],
     ), status
@@ -178,7 +178,7 @@ def acknowledge(alert_id: int) -> Any:
         return _detail_page(row, form, 400)
     session = db()
     try:
-        alerts.acknowledge(session, alert_id, current_user(), form.action.data, form.steps.data or [],
+        alerts.acknowledge(session, alert_id, signed_in(), form.action.data, form.steps.data or [],
                            datetime.now(UTC))
         session.commit()
     except alerts.AckError as exc:

@@ -20,7 +20,7 @@ bp = Blueprint("audit_views", __name__)
 PAGE_SIZE = 50
 
 
-class FilterForm(Form):
+class FilterForm(Form):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     """Read from the query string (a GET form: bookmarkable, nothing to forge)."""
 
     start = DateField("From (UTC day)", validators=[Optional()])
@@ -66,14 +66,14 @@ def index() -> Any:
             query = query.where(a.record_type == form.record_type.data)
         if form.record_id.data and form.record_id.data.strip():
             query = query.where(a.record_id.contains(form.record_id.data.strip(), autoescape=True))
-    total = db().scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    total = db().scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(_page_number(), pages)
     events = db().scalars(query.order_by(a.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     verdict = audit_trail.check_database(current_app.extensions["fridge_monitor"]["engine"])
 
     def page_url(number: int) -> str:
-        args = {k: v for k, v in request.args.items() if k != "page" and v}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
         return url_for("audit_views.index", page=number, **args)
 
     return render_template("audit.html", form=form, events=events, total=total, page=page, pages=pages,

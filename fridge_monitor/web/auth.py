@@ -26,18 +26,18 @@ from wtforms.validators import DataRequired, Length
 
 from fridge_monitor.store import accounts, audit_trail
 from fridge_monitor.web import db, settings
-from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
+from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user, signed_in
 from fridge_monitor.web.throttle import SlidingWindow
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("User name", validators=[DataRequired(), Length(max=100)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class UnitForm(FlaskForm):
+class UnitForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     unit = RadioField("Show temperatures in", choices=[SelectChoice("C", "°C"), SelectChoice("F", "°F")],
                       validators=[DataRequired()])
 
@@ -117,7 +117,7 @@ def logout() -> Any:
 @bp.route("/preferences", methods=["GET", "POST"])
 @allow(*EVERYONE)
 def preferences() -> Any:
-    user = current_user()
+    user = signed_in()
     form = UnitForm(unit=user.display_unit)
     if form.validate_on_submit():
         if user.display_unit != form.unit.data:

@@ -17,7 +17,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
 from fridge_monitor.web import db
-from fridge_monitor.web.access import EVERYONE, allow, current_user, nav
+from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
 from fridge_monitor.web.inventory_views import horizons
 from fridge_monitor.web.paging import Page
 from fridge_monitor.web.units import temperature, to_unit
@@ -101,7 +101,7 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
 
 def _context() -> dict[str, Any]:
     now = datetime.now(UTC)
-    unit = current_user().display_unit
+    unit = signed_in().display_unit
     conn = db().connection()
     fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS))
     active = alerts.open_by_fridge(db())
@@ -123,7 +123,7 @@ def _context() -> dict[str, Any]:
     failing = [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
                for channel, at, detail in alerts.failing_channels(db())]
     return {"sites": sites, "unassigned": loose, "unassigned_page": page, "refreshed": now, "failing": failing,
-            "is_admin": current_user().role == "admin"}
+            "is_admin": signed_in().role == "admin"}
 
 
 @bp.route("/")

@@ -39,7 +39,7 @@ from fridge_monitor.reports import bundle, export, export_jobs
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, settings
-from fridge_monitor.web.access import allow, current_user, nav
+from fridge_monitor.web.access import allow, nav, signed_in
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 nav("exports.index", "Exports", 70)
@@ -62,7 +62,8 @@ def runner() -> export_jobs.Runner:
     extension = current_app.extensions["fridge_monitor"]
     if "export_runner" not in extension:
         extension["export_runner"] = export_jobs.Runner(extension["engine"], extension["config"])
-    return extension["export_runner"]
+    made: export_jobs.Runner = extension["export_runner"]
+    return made
 
 
 def _writers(config: Config) -> dict[str, Callable[..., int]]:
@@ -121,9 +122,10 @@ def _busy(now: datetime) -> bool:
     return any(job["state"] in ("queued", "running") for job in _jobs(now))
 
 
-def _size(value: int | None) -> str:
-    if value is None:
+def _size(size: int | None) -> str:
+    if size is None:
         return ""
+    value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
@@ -161,7 +163,7 @@ def csv_file() -> Any:
         errors["fridge"] = f"There is no fridge named {fridge!r}."
     if errors:
         return _page(errors, 400)
-    actor = current_user().name
+    actor = signed_in().name
     session = db()
     audit_trail.record(session, at=datetime.now(UTC), actor=actor, action="export", record_type=kind,
                        record_id=f"{iso_utc(start)}..{iso_utc(end)}", field="csv",
@@ -190,7 +192,8 @@ class _Pipe:
     """A text stream whose writes are handed to the response in chunks, with back-pressure."""
 
     def __init__(self, chunks: queue.Queue[bytes | BaseException | None]) -> None:
-        self.chunks, self.buffer = chunks, []
+        self.chunks = chunks
+        self.buffer: list[str] = []
         self.size = 0
 
     def write(self, text: str) -> int:
@@ -245,7 +248,7 @@ def make_bundle() -> Any:
         return _page(errors, 400)
     session = db()
     job = export_jobs.queue(session, bundle.Request(start, end, tuple(chosen) if chosen else None),
-                            actor=current_user().name, now=datetime.now(UTC))
+                            actor=signed_in().name, now=datetime.now(UTC))
     session.commit()
     runner().submit(job.id)
     flash(f"Export bundle {job.id} is being made; it appears below with a download link when ready.")
@@ -263,7 +266,7 @@ def download(job_id: int) -> Any:
     if not path.is_file():
         abort(410, f"the file of export bundle {job_id} is no longer in the exports folder; make it again")
     session = db()
-    audit_trail.record(session, at=datetime.now(UTC), actor=current_user().name, action="download",
+    audit_trail.record(session, at=datetime.now(UTC), actor=signed_in().name, action="download",
                        record_type="export_bundle", record_id=job.id, field="sha256", new=job.sha256,
                        reason=f"bundle of {job.period_from:%Y-%m-%d}..{job.period_to:%Y-%m-%d}")
     session.commit()

@@ -30,7 +30,7 @@ def _parse(text: str) -> float:
     return float(text.strip().replace(",", ".").replace("−", "-"))
 
 
-class TemperatureField(FloatField):
+class TemperatureField(FloatField):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     """A temperature in °C; a clear message instead of "Not a valid float value"."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -47,7 +47,7 @@ class TemperatureField(FloatField):
             raise ValueError("Enter a finite temperature in °C.")
 
 
-class NumberField(FloatField):
+class NumberField(FloatField):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     """A plain number (minutes, a percentage, a margin) whose message says what to type; no needless ``.0``."""
 
     def __init__(self, label: str, example: str, **kwargs: Any) -> None:
@@ -68,7 +68,7 @@ class NumberField(FloatField):
 
     def _value(self) -> str:
         if self.raw_data:
-            return self.raw_data[0]
+            return str(self.raw_data[0])
         return "" if self.data is None else number_text(self.data)
 
 

@@ -17,7 +17,7 @@ from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
 from fridge_monitor.web import db, settings
-from fridge_monitor.web.access import EVERYONE, allow, current_user
+from fridge_monitor.web.access import EVERYONE, allow, signed_in
 from fridge_monitor.web.alert_views import duration, view
 from fridge_monitor.web.units import temperature, to_unit
 
@@ -87,7 +87,7 @@ def stats_view(found: PeriodStats | None, unit: str) -> dict[str, Any] | None:
 @allow(*EVERYONE)
 def detail(name: str) -> Any:
     now = datetime.now(UTC)
-    unit = current_user().display_unit
+    unit = signed_in().display_unit
     conn = db().connection()
     found = fridges_now(conn, now, name=name)
     if not found:
@@ -99,7 +99,10 @@ def detail(name: str) -> Any:
     low, high = to_unit(fridge.latest.low_c, unit), to_unit(fridge.latest.high_c, unit)
     what = {"raw": "every reading", "hourly": "hourly minimum, maximum and mean",
             "daily": "daily minimum, maximum and mean"}[made.resolution]
-    local = lambda at: at.astimezone(tz).strftime("%d %b %Y %H:%M")  # noqa: E731
+
+    def local(at: datetime) -> str:
+        return at.astimezone(tz).strftime("%d %b %Y %H:%M")
+
     chart = charts.render(
         charts.convert(made.series, None if unit == "C" else (lambda c: to_unit(c, unit))),
         start=start, end=end, tz=tz, band=(low, high), max_gap=made.max_gap,
@@ -158,7 +161,8 @@ def detail(name: str) -> Any:
         days=[
             {"day": day, "min": temperature(agg.min_c, unit), "max": temperature(agg.max_c, unit),
              "mean": temperature(agg.mean_c, unit), "count": agg.count,
-             "out": agg.count and (agg.min_c < fridge.latest.low_c or agg.max_c > fridge.latest.high_c)}
+             "out": agg.count and agg.min_c is not None and agg.max_c is not None
+             and (agg.min_c < fridge.latest.low_c or agg.max_c > fridge.latest.high_c)}
             for day, agg in days
         ],
     ), 400 if error else 200

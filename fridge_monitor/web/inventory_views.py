@@ -16,7 +16,7 @@ from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc, settings
-from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, nav, signed_in
 from fridge_monitor.web.forms import sentence
 
 bp = Blueprint("inventory", __name__)
@@ -115,8 +115,8 @@ def _matches(row: dict[str, Any], chosen: str) -> bool:
     if chosen == "usable":
         return lots.Status(row["status"]).usable
     if chosen == "beyond_use":
-        return row["any_beyond"]
-    return row["status"] == chosen
+        return bool(row["any_beyond"])
+    return bool(row["status"] == chosen)
 
 
 @bp.route("/inventory")
@@ -154,7 +154,7 @@ def index() -> Any:
         sections.append(section)
     return render_template("inventory/index.html", sections=sections, totals=totals, filters=STATUS_FILTERS,
                            chosen=chosen, fridge_names=[f.name for f in everything], wanted=wanted,
-                           errors=errors, may_change=current_user().role in STAFF), 400 if errors else 200
+                           errors=errors, may_change=signed_in().role in STAFF), 400 if errors else 200
 
 
 # -- first expiry, first out ---------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _take_next_page(fridge: FridgeRow | None, product_id: int | None, *, error: 
             })
     return render_template("inventory/take_next.html", fridges=[f for f in fridges() if not f.retired],
                            fridge=fridge, products=products, product_id=product_id, units=units, first=first,
-                           error=error, confirm=confirm, may_change=current_user().role in STAFF), status
+                           error=error, confirm=confirm, may_change=signed_in().role in STAFF), status
 
 
 def _fridge_named(value: str) -> FridgeRow | None:
@@ -237,7 +237,7 @@ def use_one() -> Any:
                 f"({first.expiry.isoformat()}); confirmed")
     try:
         movement = inventory.use(session, lot_id=lot_id, fridge_id=fridge.id, opened_vial_id=opened_id, quantity=1,
-                                 actor=current_user().name, now=now, note=note)
+                                 actor=signed_in().name, now=now, note=note)
         left = inventory.quantity(session, lot_id, fridge.id)
         session.commit()
     except catalog.InventoryError as exc:

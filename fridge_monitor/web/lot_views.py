@@ -18,7 +18,7 @@ from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc, settings
-from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.forms import options, sentence, strip
 from fridge_monitor.web.inventory_views import FridgeRow, fridges, horizons, local, lot_rows, status_label
 from fridge_monitor.web.units import temperature
@@ -31,7 +31,7 @@ DECISION_LABELS = {"released": "Released — the manufacturer says the lot may b
                    "discarded": "Discard — every unit still held is discarded"}
 
 
-class DispositionForm(FlaskForm):
+class DispositionForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     decision = RadioField("Manufacturer's disposition", choices=options(DECISION_LABELS.items()),
                           validators=[DataRequired("Choose released or discard.")])
     reference = StringField("Manufacturer's reference (case or letter number)", filters=[strip],
@@ -44,7 +44,7 @@ class DispositionForm(FlaskForm):
             self.reference.errors = [*self.reference.errors,
                                      "A release needs the manufacturer's reference (case or letter number)."]
             return False
-        return valid
+        return bool(valid)
 
 
 def duration(seconds: float) -> str:
@@ -106,9 +106,9 @@ def _history(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str,
     for h in seen.holdings:
         place = places.get(h.fridge_id)
         where = place.tz if place else tz
-        chart = url_for("fridges.detail", name=h.fridge, range="custom",
-                        **{"from": h.since.astimezone(where).date().isoformat(),
-                           "to": (h.until or now).astimezone(where).date().isoformat()})
+        period: dict[str, Any] = {"from": h.since.astimezone(where).date().isoformat(),
+                                  "to": (h.until or now).astimezone(where).date().isoformat()}
+        chart = url_for("fridges.detail", name=h.fridge, range="custom", **period)
         rows.append({"fridge": h.fridge, "since": local(h.since, where), "until": local(h.until, where),
                      "quantity": h.quantity, "opened": h.opened, "low": temperature(h.low_c, unit),
                      "high": temperature(h.high_c, unit), "known": duration(h.known_s),
@@ -123,7 +123,7 @@ def _history(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str,
 def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
     session = db()
     now = now_utc()
-    unit = current_user().display_unit
+    unit = signed_in().display_unit
     places = {f.id: f for f in fridges()}
     tz = _lot_tz(lot.id, places)
     stock = inventory.stock(session, lot_id=lot.id)
@@ -133,7 +133,7 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
     held: dict[int | None, list[lots.Stock]] = defaultdict(list)
     for s in stock:
         held[s.fridge_id].append(s)
-    where = [{"fridge": places[fid], "row": lot_rows(units, places[fid].tz, now)[0]}
+    where: list[dict[str, Any]] = [{"fridge": places[fid], "row": lot_rows(units, places[fid].tz, now)[0]}
              for fid, units in held.items() if fid in places]
     serials = session.execute(
         sa.select(m.LotSerial.serial, m.StockMovement.at, m.StockMovement.actor)
@@ -147,7 +147,7 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
         total=sum(w["row"]["sealed"] + w["row"]["opened"] for w in where),
         serials=[{"serial": s.serial, "at": local(s.at, tz), "by": s.actor} for s in serials],
         ledger=[_movement(mv, places, tz) for mv in inventory.movements(session, lot_id=lot.id)],
-        reviews=reviews, waiting=waiting, form=form, may_decide=current_user().role in STAFF and bool(waiting),
+        reviews=reviews, waiting=waiting, form=form, may_decide=signed_in().role in STAFF and bool(waiting),
         usable=lots.Status(current).usable, history=_history(lot.id, places, tz, unit, now),
     ), status
 
@@ -176,7 +176,7 @@ def disposition(lot_id: int) -> Any:
     try:
         lot_safety.record_disposition(session, lot_id=lot.id, decision=form.decision.data,
                                       reference=form.reference.data or None, note=form.note.data or None,
-                                      actor=current_user().name, now=now_utc())
+                                      actor=signed_in().name, now=now_utc())
         session.commit()
     except catalog.InventoryError as exc:
         session.rollback()

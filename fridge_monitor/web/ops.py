@@ -22,6 +22,7 @@ from fridge_monitor.core.heartbeat import Heartbeat, draining_until
 from fridge_monitor.core.status import State, status
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import first_line
 from fridge_monitor.store.ingest_state import ingest_figures
 from fridge_monitor.store.overview import fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
@@ -58,7 +59,8 @@ def health(now: datetime) -> tuple[dict[str, Any], int]:
         log.warning("health check: database unreachable: %s", exc)
         db().rollback()
         body["status"] = "degraded"
-        body["database"] = f"unreachable: {type(exc.orig or exc).__name__}: {str(exc.orig or exc).splitlines()[0]}"
+        driver = getattr(exc, "orig", None) or exc
+        body["database"] = f"unreachable: {type(driver).__name__}: {first_line(exc)}"
         return body, 503
     lease = db().execute(sa.select(m.SchedulerLease.holder, m.SchedulerLease.expires_at)).first()
     body["scheduler"] = ({"active": lease.expires_at >= now, "holder": lease.holder,

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, request, send_file
 from fridge_monitor.reports import monthly as report
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db
-from fridge_monitor.web.access import EVERYONE, allow, current_user
+from fridge_monitor.web.access import EVERYONE, allow, signed_in
 
 bp = Blueprint("reports", __name__)
 
@@ -30,7 +30,7 @@ def monthly(name: str) -> Any:
     text = request.args.get("month", "").strip() or now.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
     try:
         year, month = report.parse_month(text)
-        pdf = report.monthly_pdf(db(), name, year, month, generated_by=current_user().name, now=now,
+        pdf = report.monthly_pdf(db(), name, year, month, generated_by=signed_in().name, now=now,
                                  config=current_app.extensions["fridge_monitor"]["config"])
     except report.ReportError as exc:
         abort(400, str(exc))

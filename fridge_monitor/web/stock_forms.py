@@ -24,7 +24,7 @@ from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
-from fridge_monitor.web.access import STAFF, allow, current_user
+from fridge_monitor.web.access import STAFF, allow, signed_in
 from fridge_monitor.web.forms import options, sentence, strip
 from fridge_monitor.web.inventory_views import FridgeRow, fridges, local
 
@@ -50,7 +50,7 @@ DISCARD_LABELS = {
 NO_CHOICE = 0
 
 
-class WholeNumberField(IntegerField):
+class WholeNumberField(IntegerField):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     """A count of units; a message that says what to type."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -63,7 +63,7 @@ class WholeNumberField(IntegerField):
             raise ValueError("Enter a whole number, such as 1.") from None
 
 
-class StockForm(FlaskForm):
+class StockForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     scan = StringField("Scan the vial or pack", filters=[strip])
     gtin = HiddenField()
     last_read = HiddenField()  # the scan as last read: Enter again (from any field) records, not re-reads
@@ -192,7 +192,7 @@ def _link(form: StockForm, kind: str, groups: list[dict[str, Any]]) -> Any:
         return _page(form, kind, status=400, linking=True, groups=groups)
     try:
         link = catalog.link_gtin(session, form.gtin.data or "", form.link_product.data,
-                                   actor=current_user().name, now=now_utc())
+                                   actor=signed_in().name, now=now_utc())
         name = link.product.name
         session.commit()
     except catalog.InventoryError as exc:
@@ -249,7 +249,7 @@ def _resolve_lot(form: StockForm, kind: str, groups: list[dict[str, Any]], now: 
         try:
             return catalog.lot_for(session, product_id=form.product.data, lot_number=form.lot_number.data,
                                      expiry=form.expiry.data, gtin=form.gtin.data or None,
-                                     actor=current_user().name, now=now)
+                                     actor=signed_in().name, now=now)
         except catalog.InventoryError as exc:
             session.rollback()
             field = form.expiry if known is not None and known.expiry != form.expiry.data else form.lot_number
@@ -307,28 +307,29 @@ def _save(form: StockForm, kind: str, groups: list[dict[str, Any]], places: list
                 f"{lot.lot_number} anyway."]
             session.rollback()
             return _page(form, kind, status=409, groups=groups, first=first)
-    actor, opened_id = current_user().name, form.opened.data or None
+    actor, opened_id = signed_in().name, form.opened.data or None
     note = form.reason.data or None
+    quantity, counted = form.quantity.data or 0, form.counted.data or 0  # checked above for the kinds needing them
     try:
         if kind == "receive":
-            inventory.receive(session, lot_id=lot.id, fridge_id=fridge.id, quantity=form.quantity.data,
+            inventory.receive(session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity,
                               serial=form.serial.data or None, note=note, actor=actor, now=now)
         elif kind == "use":
-            inventory.use(session, lot_id=lot.id, fridge_id=fridge.id, quantity=form.quantity.data,
+            inventory.use(session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity,
                           opened_vial_id=opened_id, note=note, actor=actor, now=now)
         elif kind == "transfer":
             inventory.transfer(session, lot_id=lot.id, from_fridge_id=fridge.id, to_fridge_id=form.to_fridge.data,
-                               quantity=form.quantity.data, opened_vial_id=opened_id, note=note, actor=actor,
+                               quantity=quantity, opened_vial_id=opened_id, note=note, actor=actor,
                                now=now)
         elif kind == "reconstitute":
             movement = inventory.reconstitute(session, lot_id=lot.id, fridge_id=fridge.id,
-                                              quantity=form.quantity.data, note=note, actor=actor, now=now)
+                                              quantity=quantity, note=note, actor=actor, now=now)
         elif kind == "discard":
-            inventory.discard(session, lot_id=lot.id, fridge_id=fridge.id, quantity=form.quantity.data,
+            inventory.discard(session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity,
                               reason_code=form.reason_code.data, reason=note, opened_vial_id=opened_id,
                               actor=actor, now=now)
         else:
-            inventory.correct(session, lot_id=lot.id, fridge_id=fridge.id, counted=form.counted.data,
+            inventory.correct(session, lot_id=lot.id, fridge_id=fridge.id, counted=counted,
                               reason=form.reason.data or "", opened_vial_id=opened_id, actor=actor, now=now)
         held = inventory.quantity(session, lot.id, fridge.id)
         moved_to = inventory.quantity(session, lot.id, form.to_fridge.data) if kind == "transfer" else None

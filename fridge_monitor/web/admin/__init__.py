@@ -29,8 +29,8 @@ bp.register_blueprint(alarm_profiles.bp)
 @bp.route("/")
 @allow(*ADMIN)
 def index() -> Any:
-    def count(query):
-        return db().scalar(sa.select(sa.func.count()).select_from(query))
+    def count(query: Any) -> int:
+        return db().scalar(sa.select(sa.func.count()).select_from(query)) or 0
     return render_template(
         "admin/index.html",
         sites=count(m.Site), fridges=count(sa.select(m.Fridge).where(m.Fridge.retired_at.is_(None)).subquery()),

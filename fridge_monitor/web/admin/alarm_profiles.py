@@ -19,7 +19,7 @@ from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
 from fridge_monitor.web import db, now_utc, settings
-from fridge_monitor.web.access import ADMIN, allow, current_user
+from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.admin.profile_form import ProfileForm, form_data, pad
 from fridge_monitor.web.forms import number_text
 
@@ -88,7 +88,7 @@ def _form_page(form: ProfileForm, editing: str | None, copied: str | None = None
 def _store(form: ProfileForm, before: dict[str, Any] | None) -> Any:
     """Save through :func:`profiles.save` (audited): a redirect to the list, or None with the problem on the form."""
     try:
-        profile = profiles.save(db(), settings(), form.definition(), actor=current_user().name,
+        profile = profiles.save(db(), settings(), form.definition(), actor=signed_in().name,
                                 reason=form.reason.data, now=now_utc())
     except ProfileError as exc:
         db().rollback()

@@ -15,18 +15,18 @@ from flask_wtf import FlaskForm
 
 from fridge_monitor.store import audit_trail
 from fridge_monitor.web import db
-from fridge_monitor.web.access import current_user
+from fridge_monitor.web.access import signed_in
 from fridge_monitor.web.forms import reason_field
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     reason = reason_field()
 
 
 def audit(record_type: str, record_id: str, changes: list[tuple[str, Any, Any]], reason: str, *,
           action: str = "update", now: datetime) -> None:
     for field, old, new in changes:
-        audit_trail.record(db(), at=now, actor=current_user().name, action=action, record_type=record_type,
+        audit_trail.record(db(), at=now, actor=signed_in().name, action=action, record_type=record_type,
                            record_id=record_id, field=field, old=old, new=new, reason=reason)
 
 

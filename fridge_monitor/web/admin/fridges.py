@@ -29,7 +29,7 @@ KIND_LABELS = {
 }
 
 
-class FridgeForm(FlaskForm):
+class FridgeForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("Name", filters=[_strip], validators=[DataRequired("Give the fridge a name."), Length(max=200)])
     site = SelectField("Site", coerce=int, validate_choice=True)
     kind = SelectField("Kind", choices=options(KIND_LABELS.items()))
@@ -55,14 +55,15 @@ class FridgeForm(FlaskForm):
                 self.low_c.data = preset[0]
             if self.high_c.data is None:
                 self.high_c.data = preset[1]
-        for field in (self.low_c, self.high_c):
-            if not -200.0 <= field.data <= 100.0:
+        low, high = self.low_c.data, self.high_c.data
+        assert low is not None and high is not None  # both typed, or taken from the kind's preset
+        for field, value in ((self.low_c, low), (self.high_c, high)):
+            if not -200.0 <= value <= 100.0:
                 field.errors.append("Enter a temperature between −200 and 100 °C.")
         if self.low_c.errors or self.high_c.errors:
             return False
-        if self.low_c.data >= self.high_c.data:
-            self.high_c.errors.append(
-                f"The highest allowed temperature must be above the lowest ({self.low_c.data:g} °C).")
+        if low >= high:
+            self.high_c.errors.append(f"The highest allowed temperature must be above the lowest ({low:g} °C).")
             return False
         if not self.alarm_profile.data:
             self.alarm_profile.data = DEFAULT_ALARM_PROFILES.get(self.kind.data, "")
@@ -71,7 +72,7 @@ class FridgeForm(FlaskForm):
             self.alarm_profile.errors.append(f"Unknown alarm profile. Choose one of: {', '.join(known)} "
                                              f"(make your own under Admin → Alarm profiles).")
             return False
-        return valid
+        return bool(valid)
 
 
 def _declared_fridges() -> set[str]:
@@ -88,7 +89,8 @@ def fridges() -> Any:
     ).all()
     sensors: dict[int, list[m.Sensor]] = {}
     for sensor in db().scalars(sa.select(m.Sensor).where(m.Sensor.fridge_id.is_not(None)).order_by(m.Sensor.id)):
-        sensors.setdefault(sensor.fridge_id, []).append(sensor)
+        if sensor.fridge_id is not None:
+            sensors.setdefault(sensor.fridge_id, []).append(sensor)
     return render_template("admin/fridges.html", rows=rows, sensors=sensors, kinds=KIND_LABELS,
                            declared=_declared_fridges())
 
@@ -120,7 +122,7 @@ FRIDGE_FIELDS = ("name", "site", "kind", "low_c", "high_c", "alarm_profile")
 
 
 def _fridge_values(fridge: m.Fridge) -> dict[str, Any]:
-    return {"name": fridge.name, "site": db().get(m.Site, fridge.site_id).name, "kind": fridge.kind,
+    return {"name": fridge.name, "site": db().get_one(m.Site, fridge.site_id).name, "kind": fridge.kind,
             "low_c": number(fridge.low_c), "high_c": number(fridge.high_c), "alarm_profile": fridge.alarm_profile}
 
 
@@ -128,6 +130,7 @@ def _apply_fridge(fridge: m.Fridge, form: FridgeForm) -> None:
     fridge.name = form.name.data
     fridge.site_id = form.site.data
     fridge.kind = form.kind.data
+    assert form.low_c.data is not None and form.high_c.data is not None  # FridgeForm.validate fills both
     fridge.low_c = form.low_c.data
     fridge.high_c = form.high_c.data
     fridge.alarm_profile = form.alarm_profile.data

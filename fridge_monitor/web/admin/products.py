@@ -20,7 +20,7 @@ from fridge_monitor.core import free_text, products
 from fridge_monitor.inventory import catalog
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
-from fridge_monitor.web.access import ADMIN, allow, current_user
+from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.forms import NumberField, TemperatureField, number_text, reason_field, sentence, strip
 
 bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")
@@ -28,7 +28,7 @@ bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")
 RANGES = 3  # storage ranges a product may list (Xeomin has three)
 
 
-class ProductForm(FlaskForm):
+class ProductForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("Name", filters=[strip], validators=[DataRequired("Give the product a name."), Length(max=200)])
     form = StringField("Form", filters=[strip], validators=[Length(max=200)],
                        description="e.g. vial, powder for solution for injection")
@@ -72,7 +72,7 @@ class ProductForm(FlaskForm):
                 valid = False
         elif given and valid:
             try:
-                products.Allowance(*(f.data for f in allowance))
+                products.Allowance(*(f.data for f in given if f.data is not None))
             except ValueError as exc:
                 self.excursion_mkt_max_c.errors.append(sentence(str(exc)))
                 valid = False
@@ -82,7 +82,7 @@ class ProductForm(FlaskForm):
         if self.beyond_use_hours.data is not None and self.beyond_use_hours.data <= 0:
             self.beyond_use_hours.errors.append("The beyond-use limit is a positive number of hours, or empty.")
             valid = False
-        return valid
+        return bool(valid)
 
 
 def _products() -> list[m.Product]:
@@ -111,7 +111,7 @@ def _store(form: ProductForm, product_id: int | None) -> Any:
     session = db()
     try:
         row = catalog.save_product(
-            session, actor=current_user().name, now=now_utc(), reason=form.reason.data, product_id=product_id,
+            session, actor=signed_in().name, now=now_utc(), reason=form.reason.data, product_id=product_id,
             ranges=[(low.data, high.data) for low, high in form.pairs() if low.data is not None],
             name=form.name.data, form=form.form.data or "", unit=form.unit.data,
             freezing_allowed=bool(form.freezing_allowed.data), protect_from_light=bool(form.protect_from_light.data),
@@ -172,7 +172,7 @@ def link_gtin(product_id: int) -> Any:
     gtin = (request.form.get("gtin") or "").strip()
     session = db()
     try:
-        link = catalog.link_gtin(session, gtin, row.id, actor=current_user().name, now=now_utc())
+        link = catalog.link_gtin(session, gtin, row.id, actor=signed_in().name, now=now_utc())
         code = link.gtin
         session.commit()
     except catalog.InventoryError as exc:

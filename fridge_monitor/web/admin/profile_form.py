@@ -1,6 +1,6 @@
 """The alarm-profile form: settings and rule rows, checked as typed, then as a whole by the rules' own validation.
 
-A ProfileError from :func:`fridge_monitor.core.rules.profile_from_config` names the
+A ProfileError from :func:`fridge_monitor.core.profile_definitions.profile_from_config` names the
 profile, the rule and the config key it is about; :meth:`ProfileForm.place`
 shows it next to that field, in the form's words.
 """
@@ -35,7 +35,7 @@ def _typed(field: Any) -> bool:
     return bool(field.raw_data and field.raw_data[0].strip())
 
 
-class RuleRow(Form):
+class RuleRow(Form):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("Rule name", filters=[strip], validators=[Length(max=100)])
     direction = SelectField("Direction", choices=options(DIRECTIONS.items()))
     threshold_c = TemperatureField("Threshold (°C)")
@@ -66,7 +66,7 @@ class RuleRow(Form):
         return not any(f.errors for f in self)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("Name", filters=[strip], validators=[
         DataRequired("Give the profile a name, such as vaccines-cumulative."), Length(max=100)])
     low_c = TemperatureField("Lowest allowed (°C)")
@@ -89,7 +89,7 @@ class ProfileForm(FlaskForm):
                 valid = False
         for row in self.filled_rows():
             valid = row.check() and valid
-        return valid
+        return bool(valid)
 
     def filled_rows(self) -> list[RuleRow]:
         return [entry.form for entry in self.rules if not entry.form.blank()]

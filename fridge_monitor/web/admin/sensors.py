@@ -26,7 +26,7 @@ SENSOR_ROLES = ("primary", "backup")
 CALIBRATION_WARNING = timedelta(days=30)
 
 
-class SensorForm(FlaskForm):
+class SensorForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     fridge = SelectField("Fridge", coerce=int, validate_choice=True)
     role = SelectField("Role in that fridge", choices=options((r, r.capitalize()) for r in SENSOR_ROLES))
     calibration_certificate = StringField("Calibration certificate number", filters=[_strip],
@@ -83,7 +83,7 @@ def _sensor_form(sensor: m.Sensor) -> SensorForm:
 def _assignment_label(fridge_id: int | None, role: str | None) -> str | None:
     if fridge_id is None:
         return None
-    return f"{db().get(m.Fridge, fridge_id).name}/{role}"
+    return f"{db().get_one(m.Fridge, fridge_id).name}/{role}"
 
 
 @bp.route("/sensors/<path:sensor_id>", methods=["GET", "POST"])
@@ -106,7 +106,7 @@ def edit_sensor(sensor_id: str) -> Any:
                 if fridge is None:
                     unassign_sensor(db(), sensor.id, now)
                 else:
-                    assign_sensor(db(), sensor.id, fridge, role, now)
+                    assign_sensor(db(), sensor.id, fridge, form.role.data, now)
                 changes.append(("assignment", was, now_in))
                 if fridge is not None and sensor.retired_at is not None:  # put in a fridge: in service again
                     changes.append(("retired_at", sensor.retired_at.isoformat(), None))

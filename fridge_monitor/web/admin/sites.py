@@ -20,7 +20,7 @@ from fridge_monitor.web.forms import reason_field
 from fridge_monitor.web.forms import strip as _strip
 
 
-class SiteForm(FlaskForm):
+class SiteForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("Name", filters=[_strip], validators=[DataRequired("Give the site a name."), Length(max=200)])
     timezone = StringField("Time zone", filters=[_strip],
                            validators=[DataRequired("Give the site's time zone, such as Europe/Berlin.")])

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
-from fridge_monitor.web.access import ADMIN, allow, current_user
+from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.admin import bp
 from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, save
 from fridge_monitor.web.forms import options, reason_field, sentence
@@ -22,7 +22,7 @@ from fridge_monitor.web.forms import strip as _strip
 ROLE_CHOICES = options((r, r.capitalize()) for r in accounts.ROLES)
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("User name", filters=[_strip], validators=[DataRequired("Give a user name."), Length(max=100)])
     role = SelectField("Role", choices=ROLE_CHOICES)
     password = PasswordField("Initial password", validators=[DataRequired("Give an initial password.")])
@@ -36,12 +36,12 @@ class NewUserForm(FlaskForm):
             raise ValidationError(sentence(str(exc))) from None
 
 
-class RoleForm(FlaskForm):
+class RoleForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     role = SelectField("Role", choices=ROLE_CHOICES)
     reason = reason_field()
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     password = PasswordField("New password", validators=[DataRequired("Give the new password.")])
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
     reason = reason_field()
@@ -63,7 +63,7 @@ def new_user() -> Any:
     if form.validate_on_submit():
         try:
             user = accounts.create_user(db(), form.name.data, form.role.data, form.password.data,
-                                        actor=current_user().name, now=now_utc(), reason=form.reason.data)
+                                        actor=signed_in().name, now=now_utc(), reason=form.reason.data)
         except accounts.AccountError as exc:
             db().rollback()
             form.name.errors.append(sentence(str(exc)))
@@ -79,7 +79,7 @@ def _user_page(user: m.User, **forms: FlaskForm) -> Any:
     forms.setdefault("role_form", RoleForm(formdata=None, prefix="role", role=user.role))
     forms.setdefault("status_form", ReasonForm(formdata=None, prefix="status"))
     forms.setdefault("password_form", PasswordForm(formdata=None, prefix="password"))
-    return render_template("admin/user_edit.html", user=user, own=user.id == current_user().id, **forms)
+    return render_template("admin/user_edit.html", user=user, own=user.id == signed_in().id, **forms)
 
 
 @bp.route("/users/<int:user_id>")
@@ -94,7 +94,7 @@ def change_role(user_id: int) -> Any:
     user = get_or_404(m.User, user_id)
     form = RoleForm(prefix="role")
     if form.validate_on_submit():
-        if user.id == current_user().id and form.role.data != "admin":
+        if user.id == signed_in().id and form.role.data != "admin":
             form.role.errors.append("You cannot take the admin role from yourself; ask another admin.")
         elif form.role.data == user.role:
             flash("Nothing changed.")
@@ -116,10 +116,10 @@ def change_status(user_id: int) -> Any:
     form = ReasonForm(prefix="status")
     if form.validate_on_submit():
         disabling = user.disabled_at is None
-        if disabling and user.id == current_user().id:
+        if disabling and user.id == signed_in().id:
             form.reason.errors.append("You cannot disable your own account; ask another admin.")
         else:
-            accounts.set_disabled(db(), user, disabling, actor=current_user().name, now=now_utc(),
+            accounts.set_disabled(db(), user, disabling, actor=signed_in().name, now=now_utc(),
                                   reason=form.reason.data)
             db().commit()
             flash(f"{user.name} {'disabled: they can no longer sign in' if disabling else 'enabled again'}.")
@@ -133,7 +133,7 @@ def reset_password(user_id: int) -> Any:
     user = get_or_404(m.User, user_id)
     form = PasswordForm(prefix="password")
     if form.validate_on_submit():
-        accounts.set_password(db(), user, form.password.data, actor=current_user().name, now=now_utc(),
+        accounts.set_password(db(), user, form.password.data, actor=signed_in().name, now=now_utc(),
                               reason=form.reason.data)
         db().commit()
         flash(f"Password of {user.name} reset. Give them the new password in person.")

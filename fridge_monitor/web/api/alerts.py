@@ -10,7 +10,7 @@ from flask import abort, jsonify, request
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
-from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, iso
 
 ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
@@ -76,7 +76,7 @@ def alert_acknowledge(alert_id: int) -> Any:
         abort(400, "field 'steps': a list of the step texts offered for this alert (see its 'steps')")
     session = db()
     try:
-        alerts.acknowledge(session, alert_id, current_user(), action, steps, now_utc())
+        alerts.acknowledge(session, alert_id, signed_in(), action, steps, now_utc())
         session.commit()
     except alerts.AckError as exc:
         session.rollback()

@@ -95,7 +95,7 @@ def _bound(param: str, tz: ZoneInfo, *, end: bool) -> datetime | None:
         abort(400, f"parameter '{param}': {exc}")
 
 
-def _fridge_period(name: str, now: datetime) -> tuple[sa.Row[Any], datetime, datetime]:
+def _fridge_period(name: str, now: datetime) -> tuple[sa.Row[int, str], datetime, datetime]:
     """(the fridge's id and time zone, start, end) from ``?from=&to=``, read in the site's zone; last 24 h by
     default."""
     fridge_row = db().execute(sa.select(m.Fridge.id, m.Site.timezone).join(m.Site).where(m.Fridge.name == name)).first()

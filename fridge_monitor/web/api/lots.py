@@ -19,7 +19,7 @@ from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
-from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.api.stock import movement_json
 from fridge_monitor.web.inventory_views import horizons
@@ -148,8 +148,7 @@ def lot_disposition(lot_id: int) -> Any:
     reference, note = fields.text(body, "reference", required=False), fields.text(body, "note", required=False)
     if decision == "released" and reference is None:
         fields.bad("reference", "a release needs the manufacturer's reference (case or letter number)")
-    user = current_user()
-    assert user is not None
+    user = signed_in()
     session = db()
     try:
         made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,

@@ -18,7 +18,7 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
-from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 
 
@@ -45,8 +45,8 @@ def movement_json(mv: m.StockMovement, names: dict[int, str]) -> dict[str, Any]:
         "opened_vial": None,
     }
     if mv.kind == "transfer":
-        body["from"] = next((x["fridge"] for x in entries if x["delta"] < 0), None)
-        body["to"] = next((x["fridge"] for x in entries if x["delta"] > 0), None)
+        body["from"] = next((names.get(e.fridge_id) for e in mv.entries if e.delta < 0), None)
+        body["to"] = next((names.get(e.fridge_id) for e in mv.entries if e.delta > 0), None)
     if mv.opened_vial is not None:
         ov = mv.opened_vial
         body["opened_vial"] = {"id": ov.id, "opened_at": iso_utc(ov.opened_at), "beyond_use_at": iso(ov.beyond_use_at)}
@@ -72,8 +72,7 @@ def _apply(move: Callable[[so.Session, str, datetime], m.StockMovement]) -> Any:
     """Run one stock movement in the request's transaction: 200 with the movement and the lot's new
     quantities in the fridges it touched, or 409 with inventory's reason (nothing written)."""
     session = db()
-    user = current_user()
-    assert user is not None
+    user = signed_in()
     now = now_utc()
     try:
         movement = move(session, user.name, now)
@@ -155,8 +154,7 @@ def gtin_link() -> Any:
     if body.get("product") is None:
         fields.bad("product", "missing (the product's id or name)")
     product = fields.product_ref(body["product"], "product")
-    user = current_user()
-    assert user is not None
+    user = signed_in()
     session = db()
     try:
         link = catalog.link_gtin(session, gtin, product.id, actor=user.name, now=now_utc())
