@@ -24,7 +24,6 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory.ledger import InventoryError
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
-from fridge_monitor.store.db import dialect_insert, write_lock
 from fridge_monitor.store.db import write_lock
 from fridge_monitor.store.marks import lock_fridge
 from fridge_monitor.store.series import FridgeFacts, fridge_facts, fridge_profile, load_series
