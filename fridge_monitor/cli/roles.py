@@ -15,12 +15,13 @@ from fridge_monitor.config import Config
 from fridge_monitor.launch import RoleError, Roles
 
 
-def run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool, scheduler: bool = False,
-              embedded_broker: bool = False) -> None:
-    """Run the chosen roles until ``stop``, failing with one line when one cannot start or fails."""
+def run_roles(config: Config, stop: threading.Event, *, ingest: bool = False, web: bool = False,
+              scheduler: bool = False, broker: bool = False) -> None:
+    """Run the chosen roles (``broker``: the embedded broker, if configured) until ``stop``, failing with
+    one line when one cannot start or fails."""
     roles = Roles()
     try:
-        if embedded_broker:
+        if broker and config.mqtt["embedded"]:
             config = roles.start_broker(config)
         if ingest and roles.start_ingest(config, stop) is None:
             return  # asked to stop while the database was still down
@@ -37,6 +38,13 @@ def run_roles(config: Config, stop: threading.Event, *, ingest: bool, web: bool,
         roles.stop()
 
 
+def _serve(ctx: click.Context, overrides: dict[str, dict[str, Any]] | None = None, **chosen: bool) -> None:
+    """Load the settings, then run the ``chosen`` roles until SIGTERM or Ctrl-C."""
+    config = load(ctx, overrides)
+    with stop_on_signals() as stop:
+        run_roles(config, stop, **chosen)
+
+
 @click.command()
 @click.option("--shared-group", default=None, help="Share the load with other ingest processes "
               "through MQTT shared subscriptions ($share/NAME/...).")
@@ -49,27 +57,21 @@ def ingest(ctx: click.Context, shared_group: str | None, client_id: str | None) 
         overrides["ingest"] = {"shared_group": shared_group}
     if client_id is not None:
         overrides["mqtt"] = {"client_id": client_id}
-    config = load(ctx, overrides)
-    with stop_on_signals() as stop:
-        run_roles(config, stop, ingest=True, web=False)
+    _serve(ctx, overrides, ingest=True)
 
 
 @click.command()
 @click.pass_context
 def web(ctx: click.Context) -> None:
     """Serve the dashboard and JSON API (one role, for scale-out behind a load balancer)."""
-    config = load(ctx)
-    with stop_on_signals() as stop:
-        run_roles(config, stop, ingest=False, web=True)
+    _serve(ctx, web=True)
 
 
 @click.command()
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Time-based checks, escalation and reminders (one role; a second one waits as a hot standby)."""
-    config = load(ctx)
-    with stop_on_signals() as stop:
-        run_roles(config, stop, ingest=False, web=False, scheduler=True)
+    _serve(ctx, scheduler=True)
 
 
 @click.command()
@@ -100,9 +102,7 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Production single box: every role in one process (plus the embedded broker if configured)."""
-    config = load(ctx)
-    with stop_on_signals() as stop:
-        run_roles(config, stop, ingest=True, web=True, scheduler=True, embedded_broker=config.mqtt["embedded"])
+    _serve(ctx, ingest=True, web=True, scheduler=True, broker=True)
 
 
 @click.command()
