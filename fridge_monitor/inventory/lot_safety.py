@@ -20,8 +20,9 @@ import sqlalchemy.orm as so
 from fridge_monitor.config import Config
 from fridge_monitor.core import exposure, free_text, lots, products
 from fridge_monitor.core.checks import LOT_KINDS
+from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory.ledger import InventoryError
+from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import write_lock
@@ -90,7 +91,7 @@ def lot_info(session: so.Session, lot_ids: Sequence[int]) -> dict[int, LotInfo]:
     out = {}
     for lot in rows:
         if lot.product_id not in rules:
-            rules[lot.product_id] = inventory.as_product(lot.product)
+            rules[lot.product_id] = catalog.as_product(lot.product)
         out[lot.id] = LotInfo(lot.id, lot.lot_number, lot.expiry, rules[lot.product_id])
     return out
 
