@@ -24,7 +24,8 @@ the layers below it, never from a layer above:
    ``reports`` may use ``alerts``; nothing else crosses between them.
 5. The entry points: ``web`` (Flask pages and the JSON API), ``cli`` and
    ``demo``. They may use everything below; ``web`` uses no ``ingest``
-   internals.
+   internals. ``launch`` starts the roles of one process (broker, ingest,
+   web, scheduler) for ``cli`` and ``demo`` alike; it sits above ``web``.
 
 ``make lint`` checks these rules (import-linter contracts in
 pyproject.toml), along with ruff and mypy.
