@@ -110,7 +110,8 @@ def bench_config(url: str, fridges: int):  # noqa: ANN201
         "web": {"secret_key": "b" * 40},
         "sites": [{"name": name, "timezone": tz} for name, tz in SITES],
         "fridges": [
-            {"name": f"F{i:03d}", "site": SITES[i % len(SITES)][0], "kind": "freezer" if i % 10 == 0 and i else "refrigerator",
+            {"name": f"F{i:03d}", "site": SITES[i % len(SITES)][0],
+             "kind": "freezer" if i % 10 == 0 and i else "refrigerator",
              "sensors": [f"native:probe{i:03d}"]}
             for i in range(fridges)
         ],
@@ -176,7 +177,8 @@ def main() -> int:
         p50, p95 = statistics.median(values), percentile(values, 95)
         verdict = ""
         if target is not None:
-            verdict = f"  target p95 < {target:.0f} ms: {'met' if p95 < target else 'MISSED'} ({p95 / target:.2f}× target)"
+            verdict = (f"  target p95 < {target:.0f} ms: {'met' if p95 < target else 'MISSED'} "
+                       f"({p95 / target:.2f}× target)")
         print(f"{label:<58} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  (n={len(values)}){verdict}")
     engine.dispose()
     if workdir is not None:

@@ -101,7 +101,8 @@ def list_alerts(session: so.Session, *, state: str | None = None, fridge: str | 
 def history(session: so.Session, fridge: str, limit: int = 200) -> list[AlertRow]:
     """One fridge's alerts, newest first."""
     a = m.Alert
-    return _rows(session, _base().where(m.Fridge.name == fridge).order_by(a.started_at.desc(), a.id.desc()).limit(limit))
+    newest_first = _base().where(m.Fridge.name == fridge).order_by(a.started_at.desc(), a.id.desc())
+    return _rows(session, newest_first.limit(limit))
 
 
 def excursions(session: so.Session, fridge_id: int, limit: int = 200) -> list[m.Excursion]:

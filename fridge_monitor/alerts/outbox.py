@@ -40,7 +40,8 @@ def policy_from(config: Config) -> escalation.Policy:
 
 def message_for(alert: m.Alert, event: str, fridge: str, site: str, tz: str, base_url: str) -> AlertMessage:
     return AlertMessage(
-        alert_id=alert.id, kind=alert.kind, event=event, state=alert.state, severity=alert.severity, fridge=fridge, site=site,
+        alert_id=alert.id, kind=alert.kind, event=event, state=alert.state, severity=alert.severity, fridge=fridge,
+        site=site,
         title=alert.title, detail=alert.detail, started_at=alert.started_at,
         updated_at=alert.ended_at or alert.updated_at, acknowledged_by=alert.acknowledged_by,
         acknowledged_at=alert.acknowledged_at, action=alert.action,

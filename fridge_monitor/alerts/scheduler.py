@@ -38,7 +38,8 @@ ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
 
 def run_checks(engine: sa.Engine, config: Config, outbox: Outbox, now: datetime | None = None) -> Outcome:
     """Every scheduled check once: judge every fridge, plan escalations and reminders, send what is due."""
-    evaluator = Evaluator(engine, config, outbox, clock=(lambda: now) if now is not None else partial(datetime.now, UTC))
+    clock = (lambda: now) if now is not None else partial(datetime.now, UTC)
+    evaluator = Evaluator(engine, config, outbox, clock=clock)
     outcome = evaluator.everything()
     moment = now or datetime.now(UTC)
     outbox.plan_pending(moment)

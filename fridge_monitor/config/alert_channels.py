@@ -111,7 +111,8 @@ def _check_channel(kind: str, options: Mapping[str, Any], where: str) -> None:
     elif kind == "webhook":
         parts = urlsplit(options["url"])
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{where}: url must look like http://HOST/PATH or https://HOST/PATH, not {options['url']!r}")
+            raise ConfigError(f"{where}: url must look like http://HOST/PATH or https://HOST/PATH, "
+                              f"not {options['url']!r}")
     elif kind == "mqtt":
         prefix = options["topic_prefix"]
         if not prefix or prefix.endswith("/") or any(ch in prefix for ch in "+#"):

@@ -191,11 +191,14 @@ def render(
         )
     for tick in ticks:
         y = frame.y(tick)
-        out.append(f'<line class="grid" x1="{frame.left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        out.append(f'<text x="{frame.left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">{escape(_fmt(tick))}</text>')
+        out.append(f'<line class="grid" x1="{frame.left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="{GRID}"/>')
+        out.append(f'<text x="{frame.left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="{TEXT}">'
+                   f'{escape(_fmt(tick))}</text>')
     for at, label in time_ticks(start, end, tz, 4 if compact else 8):
         x = frame.x(at)
-        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{plot_bottom}" stroke="{GRID}"/>')
+        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{frame.top}" y2="{plot_bottom}" '
+                   f'stroke="{GRID}"/>')
         out.append(f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" fill="{TEXT}">{escape(label)}</text>')
     if band is not None:
         for edge in band:
@@ -212,7 +215,8 @@ def render(
                 lower = [(frame.x(p.at), frame.y(p.low if p.low is not None else p.mean)) for p in reversed(run)]
                 if len(run) == 1:
                     x = upper[0][0]
-                    upper, lower = [(x - 1, upper[0][1]), (x + 1, upper[0][1])], [(x + 1, lower[0][1]), (x - 1, lower[0][1])]
+                    upper = [(x - 1, upper[0][1]), (x + 1, upper[0][1])]
+                    lower = [(x + 1, lower[0][1]), (x - 1, lower[0][1])]
                 out.append(f'<polygon class="envelope" data-series="{label}" points="{_path(upper + lower)}" '
                            f'fill="{ENVELOPE_FILL}" fill-opacity="0.55"/>')
             line = [(frame.x(p.at), frame.y(p.mean)) for p in run]
@@ -225,7 +229,8 @@ def render(
                            f'stroke="{colour}" stroke-width="{1.5 if compact else 2}"{dash_attr}/>')
             drawn += 1
     if not drawn:
-        out.append(f'<text class="empty" x="{(frame.left + plot_right) / 2:.1f}" y="{(frame.top + plot_bottom) / 2:.1f}" '
+        middle_x, middle_y = (frame.left + plot_right) / 2, (frame.top + plot_bottom) / 2
+        out.append(f'<text class="empty" x="{middle_x:.1f}" y="{middle_y:.1f}" '
                    f'text-anchor="middle" fill="{TEXT}">No readings in this period</text>')
     out.append("</svg>")
     return "".join(out)

@@ -138,7 +138,8 @@ def publish_retained(settings: Mapping[str, Any], topic: str, payload: str,
         if not connected.is_set() and stopping.is_set():
             return "stopping before the broker answered"
         if not connected.is_set():
-            return f"cannot connect to MQTT broker {where}: {outcome.get('connect', f'no answer within {timeout_s:g} s')}"
+            refusal = outcome.get("connect", f"no answer within {timeout_s:g} s")
+            return f"cannot connect to MQTT broker {where}: {refusal}"
         client.publish(topic, payload, qos=1, retain=True)
         for _ in range(int(timeout_s * 20) + 1):
             if done.wait(0.05) or stopping.is_set():

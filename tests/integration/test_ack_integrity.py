@@ -1,8 +1,8 @@
 """An acknowledgement is evidence: `audit verify` catches one changed outside the application; both databases.
 
 Alerts are acknowledged the real way (the JSON API with a nurse's token, one
-with a step ticked; the web form calls the same ``alerts.acknowledge``); the tests then change the alert rows directly, as
-someone with database access would (the alerts table has no triggers: its
+with a step ticked; the web form calls the same ``alerts.acknowledge``); the
+tests then change the alert rows directly, as someone with database access would (the alerts table has no triggers: its
 state legitimately changes), and `audit verify` names the alert and what
 differs, in the database and in an export bundle made afterwards.
 """

@@ -81,7 +81,8 @@ def test_clearing_one_alert_leaves_the_fridge_active_while_another_is_in_play(sq
         assert retained_state(mqtt_url, topic)["active"] is True
         ack("out-of-range", 6)  # the warning is acknowledged; the alarm is still open
         state = retained_state(mqtt_url, topic)
-        assert (state["active"], state["kind"], state["severity"], state["state"]) == (True, "excursion", "alarm", "open")
+        assert (state["active"], state["kind"], state["severity"], state["state"]) == (
+            True, "excursion", "alarm", "open")
         assert state["event"] == "opened"  # the alarm's own last event, not the warning's acknowledgement
         judge(30, (10, 5.0), (15, 5.0), (20, 5.0), (25, 5.0), (30, 5.0))  # back in range, past the clear delay
         ack("freeze", 31)

@@ -80,5 +80,7 @@ def test_a_zip_repeating_a_member_name_is_refused(tmp_path):
 def test_a_member_larger_than_its_manifest_size_is_refused_unread(tmp_path):
     good = members()
     bomb = b"0" * (64 << 20)  # 64 MiB of zeros deflate to about 64 KB
-    path = write(tmp_path / "bomb.zip", [(name, bomb if name == "readings.csv" else data) for name, data in good.items()])
-    verify_fails_with(path, f"readings.csv: larger than the {len(READINGS)} bytes the manifest gives it: refused unread")
+    path = write(tmp_path / "bomb.zip",
+                 [(name, bomb if name == "readings.csv" else data) for name, data in good.items()])
+    verify_fails_with(path,
+                      f"readings.csv: larger than the {len(READINGS)} bytes the manifest gives it: refused unread")

@@ -183,7 +183,8 @@ def test_fridge_statistics(clinics):
     with clinics.engine.connect() as conn:
         day = fridge_stats(conn, b1, utc(2026, 10, 24, 22), utc(2026, 10, 25, 23), config=clinics.config, now=NOW)
         assert day is not None
-        assert (day.min_c, day.max_c, day.time_out_of_range_s, day.coverage, day.readings) == (5.0, 9.0, 7200.0, 1.0, 25)
+        assert (day.min_c, day.max_c, day.time_out_of_range_s, day.coverage, day.readings) == (
+            5.0, 9.0, 7200.0, 1.0, 25)
         assert (round(day.mean_c, 2), round(day.mkt_c, 2)) == (5.32, 5.4)
         # A period starting between readings (00:30 UTC) takes the 9 °C reading of 00:00 holding into it.
         part = fridge_stats(conn, b1, utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 3), config=clinics.config, now=NOW)

@@ -96,7 +96,8 @@ def test_compressor_failure_gives_one_warning_and_one_heat_alarm_however_often_j
         ("excursion", "out-of-range", "warning", "resolved", at(60), at(140)),
         ("excursion", "heat", "alarm", "resolved", at(60), at(140)),
     ]
-    assert rig.excursions() == [("out-of-range", at(60), at(140), 9.5, 9.5, 16), ("heat", at(60), at(140), 9.5, 9.5, 16)]
+    assert rig.excursions() == [
+        ("out-of-range", at(60), at(140), 9.5, 9.5, 16), ("heat", at(60), at(140), 9.5, 9.5, 16)]
 
 
 def test_an_excursion_hidden_in_a_late_backlog_is_found(rig):
@@ -170,7 +171,8 @@ def test_acknowledging_records_who_and_what_once(rig):
         freeze_id = freeze.id
     with so.Session(rig.engine) as session, session.begin():
         row = alerts.get_alert(session, freeze_id)
-        assert (row.alert.state, row.alert.acknowledged_by, row.alert.acknowledged_at) == ("acknowledged", "nina", at(20))
+        assert (row.alert.state, row.alert.acknowledged_by, row.alert.acknowledged_at) == (
+            "acknowledged", "nina", at(20))
         assert row.alert.action == f"[x] {step}\nMoved vials to fridge B2; probe checked."
         nurse = session.scalar(sa.select(m.User))
         with pytest.raises(alerts.AckError, match="already acknowledged by nina"):

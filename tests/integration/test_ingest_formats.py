@@ -23,9 +23,13 @@ def messages(p: str, TS: datetime) -> list[tuple[str, bytes | str]]:
         (f"{p}fridge-monitor/readings/a1-probe", json.dumps({"temperature_c": 4.3, "ts": TS_ISO, "battery_pct": 88})),
         (f"{p}fridge-monitor/availability/a1-probe", "offline"),
         (f"{p}fridge-monitor/senml/b1", json.dumps(
-            [{"bn": "b1:", "bt": TS.timestamp(), "bu": "Cel", "n": "temp", "v": 5.25}, {"n": "battery", "u": "%EL", "v": 71}])),
-        (f"{p}zigbee2mqtt/c1_backup", json.dumps({"temperature": 6.1, "humidity": 40, "battery": 64, "linkquality": 120})),
-        (f"{p}tele/d1/SENSOR", json.dumps({"Time": TS.strftime("%Y-%m-%dT%H:%M:%S"), "DS18B20": {"Id": "01144A0CB2AA", "Temperature": 39.2}, "TempUnit": "F"})),
+            [{"bn": "b1:", "bt": TS.timestamp(), "bu": "Cel", "n": "temp", "v": 5.25},
+             {"n": "battery", "u": "%EL", "v": 71}])),
+        (f"{p}zigbee2mqtt/c1_backup",
+         json.dumps({"temperature": 6.1, "humidity": 40, "battery": 64, "linkquality": 120})),
+        (f"{p}tele/d1/SENSOR", json.dumps({"Time": TS.strftime("%Y-%m-%dT%H:%M:%S"),
+                                           "DS18B20": {"Id": "01144A0CB2AA", "Temperature": 39.2},
+                                           "TempUnit": "F"})),
         (f"{p}e1/sensor/fridge_temp/state", "3.9"),
         (f"{p}shellies/f1/sensor/temperature", "7.5"),
         (f"{p}g1/status/temperature:0", json.dumps({"id": 0, "tC": 2.5, "tF": 36.5})),
@@ -75,7 +79,8 @@ def test_every_format_is_stored_and_exported(database_url, make_config, engine_f
         ingest.stop()
 
     day = NOW.date().isoformat()
-    result = cli("--config", str(path), "export", "readings", "--from", (NOW.date() - timedelta(days=1)).isoformat(), "--to", day)
+    result = cli("--config", str(path), "export", "readings", "--from", (NOW.date() - timedelta(days=1)).isoformat(),
+                 "--to", day)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
@@ -93,7 +98,8 @@ def test_every_format_is_stored_and_exported(database_url, make_config, engine_f
         assert abs(received - datetime.now(UTC)) < timedelta(minutes=2)
 
     with engine.connect() as conn:
-        row = conn.execute(sa.select(m.Sensor.online, m.Sensor.battery_pct).where(m.Sensor.id == "native:a1-probe")).one()
+        row = conn.execute(
+            sa.select(m.Sensor.online, m.Sensor.battery_pct).where(m.Sensor.id == "native:a1-probe")).one()
         assert row.online is False and row.battery_pct == 88
         assert conn.scalar(sa.select(m.Sensor.battery_pct).where(m.Sensor.id == "senml:b1:temp")) == 71
         assert conn.scalar(sa.select(m.Sensor.fridge_id).where(m.Sensor.id == "native:a1-probe")) is None

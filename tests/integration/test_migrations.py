@@ -46,13 +46,15 @@ def test_ingest_refuses_an_old_schema_with_one_line(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fridge-monitor: error: database sqlite:///")
-    assert lines[-1].endswith(f"is empty; this version needs {migrate.head_revision()}: run `fridge-monitor db upgrade`")
+    assert lines[-1].endswith(
+        f"is empty; this version needs {migrate.head_revision()}: run `fridge-monitor db upgrade`")
 
 
 def evidence_triggers(engine: sa.Engine) -> set[str]:
     """The triggers on readings and rejected_messages."""
     if engine.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('readings', 'rejected_messages')"
+        query = ("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                 "AND tbl_name IN ('readings', 'rejected_messages')")
     else:
         query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
                  "AND tgrelid IN ('readings'::regclass, 'rejected_messages'::regclass)")

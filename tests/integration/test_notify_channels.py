@@ -238,7 +238,8 @@ def test_webhook_that_does_not_answer_times_out(hook_server):
 
 
 def test_apprise_posts_to_a_json_endpoint(hook_server):
-    delivery = AppriseChannel("chat", [f"json://127.0.0.1:{hook_server.server_address[1]}/chat"], timeout_s=5).send(ALERT)
+    url = f"json://127.0.0.1:{hook_server.server_address[1]}/chat"
+    delivery = AppriseChannel("chat", [url], timeout_s=5).send(ALERT)
     assert delivery.ok, delivery.detail
     ((path, _, body),) = hook_server.requests
     payload = json.loads(body)

@@ -64,7 +64,8 @@ def test_a_moved_sensor_keeps_its_history_with_the_old_fridge(database_url, engi
     # Readings arrive before the sensor is declared anywhere: it is registered unassigned.
     store.write(Batch(readings=[(reading("native:p1", T0, 4.0), T0)]))
     with so.Session(engine) as session, session.begin():
-        sync_config(session, declared([{"name": "A1", "site": "Clinic A", "sensors": ["native:p1"]}]), T0 + timedelta(hours=1))
+        sync_config(session, declared([{"name": "A1", "site": "Clinic A", "sensors": ["native:p1"]}]),
+                    T0 + timedelta(hours=1))
     store.write(Batch(readings=[(reading("native:p1", T0 + timedelta(hours=2), 5.0), T0 + timedelta(hours=2))]))
     with so.Session(engine) as session, session.begin():
         sync_config(session, declared([
@@ -72,7 +73,8 @@ def test_a_moved_sensor_keeps_its_history_with_the_old_fridge(database_url, engi
             {"name": "B2", "site": "Clinic A", "sensors": ["native:p1"]},
         ]), T0 + timedelta(hours=3))
     late = reading("native:p1", T0 + timedelta(hours=2, minutes=30), 5.5)  # a buffer uploaded after the move
-    store.write(Batch(readings=[(late, T0 + timedelta(hours=5)), (reading("native:p1", T0 + timedelta(hours=4), 6.0), T0 + timedelta(hours=4))]))
+    store.write(Batch(readings=[(late, T0 + timedelta(hours=5)),
+                                (reading("native:p1", T0 + timedelta(hours=4), 6.0), T0 + timedelta(hours=4))]))
 
     env = {"FRIDGE_MONITOR_DATABASE_URL": database_url}
     result = cli("export", "readings", "--from", "2026-11-20", "--to", "2026-11-20", "--tz", "Europe/Berlin", env=env)

@@ -70,7 +70,8 @@ def test_each_difference_is_named_with_the_alert_and_the_event():
         "alert 7 is acknowledged by 'nina' at 2026-11-20T08:00:00.123456Z, but no audit event records an "
         "acknowledgement of it (set outside the application)")
     half = Acknowledgement(7, "nina", None, ACK.action)
-    assert "acknowledged_at is nothing but audit event 3 recorded 2026" in ack_evidence.problem(7, half, Recorded(3, ACK))
+    problem = ack_evidence.problem(7, half, Recorded(3, ACK))
+    assert "acknowledged_at is nothing but audit event 3 recorded 2026" in problem
 
 
 def test_many_problems_are_counted_past_the_first_twenty():

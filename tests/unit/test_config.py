@@ -69,7 +69,8 @@ def test_env_overrides_file_and_is_typed():
             "kind 'custom' needs low_c and high_c",
         ),
         (
-            {"sites": [{"name": "S", "timezone": "UTC"}], "fridges": [{"name": "A1", "site": "S", "sensors": ["probe1"]}]},
+            {"sites": [{"name": "S", "timezone": "UTC"}],
+             "fridges": [{"name": "A1", "site": "S", "sensors": ["probe1"]}]},
             {},
             "sensor id 'probe1' must look like <format>:<device>[:<channel>]",
         ),
@@ -165,7 +166,8 @@ def test_esphome_entities_are_declared_by_sensor_id():
 @pytest.mark.parametrize(
     ("entities", "message"),
     [
-        ([{"sensor": "node1:probe"}], 'sensor must be an ESPHome sensor id "esphome:<node>:<name>", not \'node1:probe\''),
+        ([{"sensor": "node1:probe"}],
+         'sensor must be an ESPHome sensor id "esphome:<node>:<name>", not \'node1:probe\''),
         ([{"sensor": "esphome:node1"}], "sensor must be an ESPHome sensor id"),
         ([{"sensor": "esphome:n:p", "unit": "°F"}], "unit must be one of C, F, K, not '°F'"),
         ([{"sensor": "esphome:n:p", "measures": "power"}], "measures must be one of temperature, battery, other"),

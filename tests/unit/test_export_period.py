@@ -40,4 +40,5 @@ def test_bad_periods(start, end, message):
 
 def test_iso_utc_keeps_microseconds_only_when_present():
     assert iso_utc(datetime(2026, 11, 25, 10, 0, tzinfo=UTC)) == "2026-11-25T10:00:00Z"
-    assert iso_utc(datetime(2026, 11, 25, 11, 0, 0, 500000, tzinfo=ZoneInfo("Europe/Berlin"))) == "2026-11-25T10:00:00.500000Z"
+    berlin = ZoneInfo("Europe/Berlin")
+    assert iso_utc(datetime(2026, 11, 25, 11, 0, 0, 500000, tzinfo=berlin)) == "2026-11-25T10:00:00.500000Z"

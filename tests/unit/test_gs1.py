@@ -179,7 +179,8 @@ ALLOWED = "letters A–Z a–z, digits and ! \" % & ' ( ) * + , - . / : ; < = > 
     (f"01{GTIN}10abé{GS}21SN1", "the lot (10) 'abé' contains \"é\", which GS1 does not allow in a lot; "),
     (f"01{GTIN}10 AB", "the lot (10) ' AB' contains \" \" (a space), which GS1 does not allow in a lot; "),
     (f"01{GTIN}10AB\tC", "the lot (10) 'AB\\tC' contains a tab, which GS1 does not allow in a lot; "),
-    (f"01{GTIN}10L1{GS}21S N1", "the serial (21) 'S N1' contains \" \" (a space), which GS1 does not allow in a serial; "),
+    (f"01{GTIN}10L1{GS}21S N1",
+     "the serial (21) 'S N1' contains \" \" (a space), which GS1 does not allow in a serial; "),
     # The human-readable form: spaces around a value are layout, inside a lot they are not (biip alone would
     # read 'AB C' as lot 'ABC').
     (f"(01){GTIN}(17)270131(10)AB C", "the lot (10) 'AB C' contains \" \" (a space), which GS1 does not allow"),

@@ -84,7 +84,8 @@ def test_secrets_come_from_env_and_files(tmp_path, monkeypatch):
         ([{"name": "x", "type": "email", "to": "a@b"}], "channel 'x': to must be a non-empty list of strings"),
         ([{"name": "x", "type": "email", "to": ["nurses"]}], "channel 'x': 'nurses' is not an e-mail address"),
         ([{"name": "x", "type": "email", "to": ["a@b"], "smtp_port": 70000}], "channel 'x': smtp_port must be a port"),
-        ([{"name": "x", "type": "email", "to": ["a@b"], "starttls": "yes"}], "channel 'x': starttls must be true or false"),
+        ([{"name": "x", "type": "email", "to": ["a@b"], "starttls": "yes"}],
+         "channel 'x': starttls must be true or false"),
         ([{"name": "x", "type": "email", "to": ["a@b"], "smtp_password": "$env:NOT_SET_ANYWHERE"}],
          "channel 'x': smtp_password refers to environment variable NOT_SET_ANYWHERE, which is not set"),
         ([{"name": "x", "type": "webhook"}], "channel 'x': url is required"),
@@ -94,7 +95,8 @@ def test_secrets_come_from_env_and_files(tmp_path, monkeypatch):
         ([{"name": "x", "type": "webhook", "url": "http://h", "secret": 5}], "channel 'x': secret must be a string"),
         ([{"name": "x", "type": "mqtt", "topic_prefix": "alerts/#"}], "channel 'x': topic_prefix must be a topic"),
         ([{"name": "x", "type": "mqtt", "topic_prefix": "alerts/"}], "channel 'x': topic_prefix must be a topic"),
-        ([{"name": "x", "type": "apprise", "urls": ["token-only"]}], "channel 'x': urls entry #1 is not an apprise URL"),
+        ([{"name": "x", "type": "apprise", "urls": ["token-only"]}],
+         "channel 'x': urls entry #1 is not an apprise URL"),
     ],
 )
 def test_bad_channels_fail_with_one_line_naming_channel_and_key(tables, message):

@@ -42,8 +42,8 @@ def test_log_channel_warns_while_open_and_informs_afterwards(caplog):
         assert LogChannel(logger=logger).send(ALERT) == Delivery(True, "logged")
         LogChannel(logger=logger).send(dataclasses.replace(ALERT, event="resolved", state="resolved"))
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.WARNING, ("alert 3: [New ALARM] B2 (Clinic B): No readings for 45 minutes. Since 2026-03-01 09:15 UTC. "
-                           "Last reading 4.1 °C at 09:15. Please acknowledge.")),
+        (logging.WARNING, ("alert 3: [New ALARM] B2 (Clinic B): No readings for 45 minutes. "
+                           "Since 2026-03-01 09:15 UTC. Last reading 4.1 °C at 09:15. Please acknowledge.")),
         (logging.INFO, ("alert 3: [Resolved, needs acknowledgement] B2 (Clinic B): No readings for 45 minutes. "
                         "Since 2026-03-01 09:15 UTC. Last reading 4.1 °C at 09:15. Please acknowledge.")),
     ]

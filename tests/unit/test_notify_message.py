@@ -104,7 +104,8 @@ Reminder: this alert has not been acknowledged yet.
 
 Fridge:   A1
 """)
-    assert email_body(REMINDER).endswith("Alert 42 (excursion, alarm), updated 2026-11-25 12:31 CET.\n-- \nFridge Monitor\n")
+    assert email_body(REMINDER).endswith(
+        "Alert 42 (excursion, alarm), updated 2026-11-25 12:31 CET.\n-- \nFridge Monitor\n")
 
 
 def test_email_body_of_an_escalation_and_of_a_change_say_why_they_come():

@@ -72,7 +72,8 @@ def test_battery_sensor_becomes_battery_level():
      "illuminance", "co2", "lux_sensor", "temp_humidity"],
 )
 def test_non_temperature_names_are_ignored(name):
-    assert run(f"node1/sensor/{name}/state", b"42").ignored == f'sensor "{name}" is not a temperature (its name says so)'
+    assert run(f"node1/sensor/{name}/state", b"42").ignored == (
+        f'sensor "{name}" is not a temperature (its name says so)')
 
 
 # --- what the discovery config says wins over the name ---------------------------------

@@ -14,7 +14,8 @@ REASON = ("retained message without its own time: its measurement time is unknow
           "(the sensor may be dead); ignored as a reading")
 
 UNTIMED = [
-    ("esphome", "pharmacy-fridge/sensor/fridge_temperature/state", b"4.3", "esphome:pharmacy-fridge:fridge_temperature"),
+    ("esphome", "pharmacy-fridge/sensor/fridge_temperature/state", b"4.3",
+     "esphome:pharmacy-fridge:fridge_temperature"),
     ("zigbee2mqtt", "zigbee2mqtt/kitchen/fridge", b'{"temperature":4.3,"battery":80}', "zigbee2mqtt:kitchen/fridge"),
     ("native", "fridge-monitor/readings/a1", b'{"temperature_c":4.3}', "native:a1"),
     ("shelly", "shellies/ht-1/sensor/temperature", b"4.3", "shelly:ht-1"),
@@ -22,7 +23,8 @@ UNTIMED = [
     ("shelly", "fridge-b/status/temperature:0", b'{"id":0,"tC":4.3}', "shelly:fridge-b:0"),
     ("senml", "fridge-monitor/senml/b1", b'[{"bn":"b1:","n":"temp","u":"Cel","v":4.3}]', "senml:b1:temp"),
     # A Tasmota Time far from the arrival time is old or drifted: either way not its measurement time.
-    ("tasmota", "tele/d1/SENSOR", b'{"Time":"2026-11-24T08:00:00","DS18B20":{"Temperature":4.3}}', "tasmota:d1:DS18B20"),
+    ("tasmota", "tele/d1/SENSOR", b'{"Time":"2026-11-24T08:00:00","DS18B20":{"Temperature":4.3}}',
+     "tasmota:d1:DS18B20"),
 ]
 
 

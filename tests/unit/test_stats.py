@@ -99,7 +99,8 @@ def test_readings_after_the_period_do_not_count():
 
 def test_no_readings_no_figures():
     s = stats([], at(0), at(60))
-    assert (s.min_c, s.max_c, s.mean_c, s.mkt_c, s.time_out_of_range_s, s.coverage) == (None, None, None, None, 0.0, 0.0)
+    assert (s.min_c, s.max_c, s.mean_c, s.mkt_c, s.time_out_of_range_s, s.coverage) == (
+        None, None, None, None, 0.0, 0.0)
     assert stats([], at(0), at(0)).coverage == 0.0
 
 

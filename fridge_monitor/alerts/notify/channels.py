@@ -227,7 +227,8 @@ class WebhookChannel(Channel):
         except urllib.error.HTTPError as exc:
             with exc:
                 snippet = exc.read(200).decode(errors="replace").strip().replace("\n", " ")
-            return Delivery(False, f"{self.where} answered HTTP {exc.code} {exc.reason}" + (f": {snippet}" if snippet else ""))
+            said = f": {snippet}" if snippet else ""
+            return Delivery(False, f"{self.where} answered HTTP {exc.code} {exc.reason}{said}")
         except urllib.error.URLError as exc:
             return Delivery(False, f"cannot reach {self.where}: {exc.reason}")
         except (OSError, TimeoutError) as exc:

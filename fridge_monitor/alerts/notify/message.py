@@ -208,7 +208,8 @@ def email_body(message: AlertMessage) -> str:
             lines.append("The condition has ended, but this alert still needs an acknowledgement.")
         lines.append("What to do now:")
         lines.extend(f"{n}. {step}" for n, step in enumerate(steps, 1))
-        lines.append("Then acknowledge the alert with the action you took" + (f": {message.url}" if message.url else "."))
+        lines.append("Then acknowledge the alert with the action you took"
+                     + (f": {message.url}" if message.url else "."))
     lines += [
         "",
         f"Alert {message.alert_id} ({message.kind}, {message.severity}), updated {when(message.updated_at)}.",

@@ -18,7 +18,8 @@ def explain(result: ParseResult) -> list[str]:
         state = "online" if result.availability.online else "offline"
         lines.append(f"{state:<{WIDTH}}{sensor_id(result.availability.fmt, result.availability.device)}")
     for reading in result.readings:
-        line = f"{'reading':<{WIDTH}}{reading.sensor_id}   {readable_utc(reading.measured_at)}   {reading.temperature_c} °C"
+        line = (f"{'reading':<{WIDTH}}{reading.sensor_id}   {readable_utc(reading.measured_at)}   "
+                f"{reading.temperature_c} °C")
         if reading.battery_pct is not None:
             line += f"   battery {reading.battery_pct:g} %"
         lines.append(line)

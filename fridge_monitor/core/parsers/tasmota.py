@@ -49,12 +49,12 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     for key, probe in data.items():
         if key in CHIP_KEYS or not isinstance(probe, dict):
             continue
+        channel = probe.get("Id") if isinstance(probe.get("Id"), str) and probe.get("Id") else key
         if "Temperature" not in probe:
             if key.startswith("DS18"):  # a temperature-only probe that lost its reading
                 rejections.append(Rejection(f'probe "{key}" sent no "Temperature"; is it connected?',
-                                            sensor_id(FMT, device, probe.get("Id") if isinstance(probe.get("Id"), str) and probe.get("Id") else key)))
+                                            sensor_id(FMT, device, channel)))
             continue
-        channel = probe.get("Id") if isinstance(probe.get("Id"), str) and probe.get("Id") else key
         sid = sensor_id(FMT, device, channel)
         value = probe["Temperature"]
         if value is None:
