@@ -34,15 +34,11 @@ def _session(db: Database) -> Iterator[so.Session]:
         yield session
 
 
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
-
-
 def fridge_stats(db: Database, fridge_id: int, start: datetime, end: datetime, *, config: Config | None = None,
                  now: datetime | None = None) -> PeriodStats | None:
     """Statistics of the fridge over ``[start, end)`` (cut at ``now``) against its judging range;
     None: no such fridge."""
-    now = _now(now)
+    now = now or datetime.now(UTC)
     with _session(db) as session:
         facts = fridge_facts(session, fridge_id)
         if facts is None:
@@ -70,7 +66,7 @@ def daily_log(db: Database, fridge_id: int, first_day: date, last_day: date, *, 
     Excursions and acknowledging names come from the stored records whose
     episode touched the day. An unknown fridge has no log.
     """
-    now = _now(now)
+    now = now or datetime.now(UTC)
     with _session(db) as session:
         facts = fridge_facts(session, fridge_id)
         if facts is None:
