@@ -50,10 +50,6 @@ class Writer:
     def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([guard(cell) for cell in row])
 
-    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
-        for row in rows:
-            self.writerow(row)
-
 
 def writer(out: TextIO, **options: Any) -> Writer:
     """The CSV writer of every export: rows end in ``\\n`` and no cell is a formula."""
