@@ -212,6 +212,22 @@ def clinic_config(fridges: list[dict[str, Any]], database_url: str | None = None
     return build_config(doc, {}, {}, source)
 
 
+def clinic_app(engine: Any, config: Any, users: Mapping[str, str], now: datetime, declared_at: datetime) -> Any:
+    """The config's sites and fridges synced as of ``declared_at``, ``users`` added as of ``now``, and the app
+    in testing mode on ``engine``."""
+    from fridge_monitor.store.sync import sync_declarations
+    from fridge_monitor.web import create_app
+
+    sync_declarations(engine, config, declared_at)
+    add_users(engine, users, now)
+    return create_app(config, engine=engine, testing=True)
+
+
+def csrf(client: Any) -> str:
+    """The CSRF token of a signed-in client's session, read from its preferences page."""
+    return csrf_from(client.get("/preferences").get_data(as_text=True))
+
+
 STAFF = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 
 

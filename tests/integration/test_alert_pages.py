@@ -12,19 +12,15 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.notify.message import STEPS
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.store.sync import sync_config
-from fridge_monitor.web import create_app
 
-from support import client_for
+from support import STAFF, client_for, clinic_app, clinic_config, csrf
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(hours=3)  # A1 was 9.5 °C from START + 30 min until START + 2 h: a heat alarm, now over
-USERS = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 
 
 def minutes(n: float) -> datetime:
@@ -34,17 +30,10 @@ def minutes(n: float) -> datetime:
 @pytest.fixture
 def clinic(database_url, engine_for):
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url},
-        "web": {"secret_key": "s" * 40},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
-                    {"name": "B2", "site": "Clinic A", "sensors": ["native:b2"]}],
-    }, {}, {}, "test")
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, NOW - timedelta(days=2))
-        for name, role in USERS.items():
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=NOW)
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
+                            {"name": "B2", "site": "Clinic A", "sensors": ["native:b2"]}],
+                           database_url, web={"secret_key": "s" * 40})
+    app = clinic_app(engine, config, STAFF, NOW, NOW - timedelta(days=2))
     points = [(t, 9.5 if 30 <= t < 120 else 5.0) for t in range(0, 181, 5)]
     Store(engine).write(Batch(readings=[
         *((Reading("native:a1", "native", "a1", minutes(t), temp, 90), minutes(t)) for t, temp in points),
@@ -53,14 +42,8 @@ def clinic(database_url, engine_for):
     evaluator = Evaluator(engine, config, clock=lambda: NOW)
     evaluator.everything()
     evaluator.outbox.close()
-    app = create_app(config, engine=engine, testing=True)
     return app, engine
 
-
-
-def csrf(client) -> str:
-    page = client.get("/preferences").get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def text(response) -> str:

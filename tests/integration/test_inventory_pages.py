@@ -11,22 +11,17 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core import gs1
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.store.sync import sync_config
-from fridge_monitor.web import create_app
 
-from support import client_for
+from support import STAFF, client_for, clinic_app, clinic_config, csrf
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
-USERS = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 GTIN = "0950600013435" + str(gs1.check_digit("0950600013435"))
 EXPIRY = date(TODAY.year + 2, 6, 30)
 
@@ -39,17 +34,9 @@ def scan_text(lot: str, serial: str | None = None, expiry: date = EXPIRY) -> str
 @pytest.fixture
 def clinic(database_url, engine_for):
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url},
-        "web": {"secret_key": "s" * 40},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}, {"name": "B2", "site": "Clinic A"}],
-    }, {}, {}, "test")
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, NOW - timedelta(days=2))
-        for name, role in USERS.items():
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=NOW)
-    return create_app(config, engine=engine, testing=True), engine
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
+                            {"name": "B2", "site": "Clinic A"}], database_url, web={"secret_key": "s" * 40})
+    return clinic_app(engine, config, STAFF, NOW, NOW - timedelta(days=2)), engine
 
 
 def ids(engine) -> dict[str, int]:
@@ -59,11 +46,6 @@ def ids(engine) -> dict[str, int]:
         out["dysport"] = conn.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "dysport"))
     return out
 
-
-
-def csrf(client) -> str:
-    page = client.get("/preferences").get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def text(response) -> str:
@@ -412,16 +394,9 @@ def test_a_discard_disposition_discards_every_unit_held(clinic):
 
 def test_expiring_follows_the_configured_warning_horizons(database_url, engine_for):
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url}, "web": {"secret_key": "s" * 40},
-        "inventory": {"expiry_warning_days": [14, 7]},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A"}],
-    }, {}, {}, "test")
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, NOW - timedelta(days=2))
-        accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)
-    app = create_app(config, engine=engine, testing=True)
+    config = clinic_config([{"name": "A1", "site": "Clinic A"}], database_url, web={"secret_key": "s" * 40},
+                           inventory={"expiry_warning_days": [14, 7]})
+    app = clinic_app(engine, config, {"nina": "nurse"}, NOW, NOW - timedelta(days=2))
     known = ids(engine)
     stock_lot(engine, known["A1"], known["botox"], "SOON-1", TODAY + timedelta(days=10), 1)
     stock_lot(engine, known["A1"], known["botox"], "LATER-1", TODAY + timedelta(days=40), 1)
