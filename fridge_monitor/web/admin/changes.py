@@ -14,7 +14,7 @@ from flask import abort
 from flask_wtf import FlaskForm
 
 from fridge_monitor.store import audit_trail
-from fridge_monitor.web import db
+from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import signed_in
 from fridge_monitor.web.forms import reason_field
 
@@ -57,3 +57,28 @@ def save() -> bool:
         db().rollback()
         return False
     return True
+
+
+def add_new(row: Any, record_type: str, fields: list[tuple[str, Any]], reason: str, *, now: datetime) -> bool:
+    """Add a new named row, audited as created with each field's value; False (nothing saved) when a
+    concurrent change took its name first."""
+    db().add(row)
+    db().flush()
+    audit(record_type, row.name, [(field, None, value) for field, value in fields], reason, action="create",
+          now=now)
+    return save()
+
+
+def retire_or_reinstate(row: Any, record_type: str, record_id: str, reason: str) -> bool:
+    """Retire a fridge or sensor now, or return a retired one to service; audited and committed.
+
+    True when it was retired, False when reinstated.
+    """
+    now = now_utc()
+    retiring = row.retired_at is None
+    old = None if retiring else row.retired_at.isoformat()
+    row.retired_at = now if retiring else None
+    audit(record_type, record_id, [("retired_at", old, now.isoformat() if retiring else None)], reason,
+          action="retire" if retiring else "reinstate", now=now)
+    db().commit()
+    return retiring

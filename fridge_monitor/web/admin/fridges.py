@@ -16,7 +16,16 @@ from fridge_monitor.store import profiles
 from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
-from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, name_taken, number, save
+from fridge_monitor.web.admin.changes import (
+    ReasonForm,
+    add_new,
+    audit,
+    get_or_404,
+    name_taken,
+    number,
+    retire_or_reinstate,
+    save,
+)
 from fridge_monitor.web.forms import TemperatureField, options, reason_field
 from fridge_monitor.web.forms import strip as _strip
 
@@ -150,12 +159,9 @@ def new_fridge() -> Any:
             now = now_utc()
             fridge = m.Fridge(created_at=now)
             _apply_fridge(fridge, form)
-            db().add(fridge)
-            db().flush()
             values = _fridge_values(fridge)
-            audit("fridge", fridge.name, [(f, None, values[f]) for f in FRIDGE_FIELDS if f != "name"],
-                   form.reason.data, action="create", now=now)
-            if save():
+            if add_new(fridge, "fridge", [(f, values[f]) for f in FRIDGE_FIELDS if f != "name"], form.reason.data,
+                       now=now):
                 flash(f"Fridge {fridge.name} created. Assign its sensors on the Sensors page.")
                 return redirect(url_for("admin.fridges"))
             form.name.errors.append(f"A fridge named {form.name.data!r} already exists.")
@@ -204,13 +210,7 @@ def retire_fridge(fridge_id: int) -> Any:
             form.reason.errors.append(
                 f"Unassign or move its sensors first ({', '.join(assigned)}), so no reading lands in a retired fridge.")
         else:
-            now = now_utc()
-            retiring = fridge.retired_at is None
-            old = None if retiring else fridge.retired_at.isoformat()
-            fridge.retired_at = now if retiring else None
-            audit("fridge", fridge.name, [("retired_at", old, now.isoformat() if retiring else None)],
-                   form.reason.data, action="retire" if retiring else "reinstate", now=now)
-            db().commit()
+            retiring = retire_or_reinstate(fridge, "fridge", fridge.name, form.reason.data)
             flash(f"Fridge {fridge.name} {'retired' if retiring else 'returned to service'}.")
             return redirect(url_for("admin.fridges"))
     return _fridge_page(_fridge_form(fridge), fridge, retire_form=form)

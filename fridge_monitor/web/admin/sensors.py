@@ -17,7 +17,7 @@ from fridge_monitor.store.sync import assign_sensor, assignment_problems, unassi
 from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
-from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404
+from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, retire_or_reinstate
 from fridge_monitor.web.forms import options, reason_field
 from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.paging import Page
@@ -153,13 +153,7 @@ def retire_sensor(sensor_id: str) -> Any:
         if sensor.retired_at is None and sensor.fridge_id is not None:
             form.reason.errors.append("Unassign this sensor from its fridge first; a sensor in a fridge is in use.")
         else:
-            now = now_utc()
-            retiring = sensor.retired_at is None
-            old = None if retiring else sensor.retired_at.isoformat()
-            sensor.retired_at = now if retiring else None
-            audit("sensor", sensor.id, [("retired_at", old, now.isoformat() if retiring else None)],
-                   form.reason.data, action="retire" if retiring else "reinstate", now=now)
-            db().commit()
+            retiring = retire_or_reinstate(sensor, "sensor", sensor.id, form.reason.data)
             flash(f"Sensor {sensor.id} {'retired' if retiring else 'returned to service'}.")
             return redirect(url_for("admin.sensors"))
     return _sensor_page(sensor, _sensor_form(sensor), retire_form=form)

@@ -15,7 +15,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
-from fridge_monitor.web.admin.changes import audit, get_or_404, name_taken, save
+from fridge_monitor.web.admin.changes import add_new, audit, get_or_404, name_taken, save
 from fridge_monitor.web.forms import reason_field
 from fridge_monitor.web.forms import strip as _strip
 
@@ -59,10 +59,7 @@ def new_site() -> Any:
         else:
             now = now_utc()
             site = m.Site(name=form.name.data, timezone=form.timezone.data, created_at=now)
-            db().add(site)
-            db().flush()
-            audit("site", site.name, [("timezone", None, site.timezone)], form.reason.data, action="create", now=now)
-            if save():
+            if add_new(site, "site", [("timezone", site.timezone)], form.reason.data, now=now):
                 flash(f"Site {site.name} created.")
                 return redirect(url_for("admin.sites"))
             form.name.errors.append(f"A site named {form.name.data!r} already exists.")

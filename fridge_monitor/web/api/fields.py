@@ -6,10 +6,13 @@ was not found) through :func:`flask.abort`, so a view reads as the happy path.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort, request
 
 from fridge_monitor.core import free_text, gs1
@@ -135,3 +138,16 @@ def opened_vial(body: dict[str, Any], lot: m.Lot) -> int | None:
         if opened is None or opened.lot_id != lot.id:
             abort(404, f"there is no opened vial {opened_id} of lot {lot.lot_number}")
     return opened_id
+
+
+@contextmanager
+def inventory_change() -> Iterator[so.Session]:
+    """The request's session for one inventory change: committed when the block ends, or rolled back and
+    answered 409 with inventory's reason (nothing written)."""
+    session = db()
+    try:
+        yield session
+        session.commit()
+    except catalog.InventoryError as exc:
+        session.rollback()
+        abort(409, str(exc))

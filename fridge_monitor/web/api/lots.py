@@ -16,7 +16,6 @@ from fridge_monitor.core import lots
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
-from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
@@ -149,14 +148,9 @@ def lot_disposition(lot_id: int) -> Any:
     if decision == "released" and reference is None:
         fields.bad("reference", "a release needs the manufacturer's reference (case or letter number)")
     user = signed_in()
-    session = db()
-    try:
+    with fields.inventory_change() as session:
         made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,
                                              note=note, actor=user.name, now=now_utc())
-        session.commit()
-    except InventoryError as exc:
-        session.rollback()
-        abort(409, str(exc))
     return jsonify({**_lot_detail(lot_id), "recorded": [d.id for d in made]})
 
 

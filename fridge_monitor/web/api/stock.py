@@ -15,7 +15,6 @@ from fridge_monitor.core import gs1
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
@@ -71,20 +70,15 @@ def product_json(p: m.Product) -> dict[str, Any]:
 def _apply(move: Callable[[so.Session, str, datetime], m.StockMovement]) -> Any:
     """Run one stock movement in the request's transaction: 200 with the movement and the lot's new
     quantities in the fridges it touched, or 409 with inventory's reason (nothing written)."""
-    session = db()
     user = signed_in()
     now = now_utc()
-    try:
+    with fields.inventory_change() as session:
         movement = move(session, user.name, now)
         touched = sorted({e.fridge_id for e in movement.entries})
         names = _fridge_names(session, touched)
         quantities = {names[fid]: inventory.quantity(session, movement.lot_id, fid) for fid in touched}
         total = inventory.quantity(session, movement.lot_id)
         body = {"movement": movement_json(movement, names), "quantities": quantities, "lot_quantity": total}
-        session.commit()
-    except InventoryError as exc:
-        session.rollback()
-        abort(409, str(exc))
     return jsonify(body)
 
 
@@ -155,15 +149,10 @@ def gtin_link() -> Any:
         fields.bad("product", "missing (the product's id or name)")
     product = fields.product_ref(body["product"], "product")
     user = signed_in()
-    session = db()
-    try:
+    with fields.inventory_change() as session:
         link = catalog.link_gtin(session, gtin, product.id, actor=user.name, now=now_utc())
         answer = {"gtin": link.gtin, "product": product_json(link.product), "linked_at": iso_utc(link.linked_at),
                   "linked_by": link.linked_by}
-        session.commit()
-    except InventoryError as exc:
-        session.rollback()
-        abort(409, str(exc))
     return jsonify(answer)
 
 

@@ -6,6 +6,16 @@ from typing import Any
 
 from fridge_monitor.web.openapi.common import NAME, TIME, errors, ok
 
+# ?from=&to=: the period of readings or statistics.
+PERIOD = [
+    {"name": "from", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Start: a date YYYY-MM-DD (midnight in the site's time zone) or an ISO 8601 "
+                    "date-time (without offset: site time). Default: 24 hours before `to`."},
+    {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "End, exclusive: a date (that whole day is included) or an ISO 8601 "
+                    "date-time. Default: now."},
+]
+
 
 def paths() -> dict[str, Any]:
     """The fridge and sensor paths."""
@@ -29,12 +39,7 @@ def paths() -> dict[str, Any]:
             ),
             "parameters": [
                 NAME,
-                {"name": "from", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "Start: a date YYYY-MM-DD (midnight in the site's time zone) or an ISO 8601 "
-                                "date-time (without offset: site time). Default: 24 hours before `to`."},
-                {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "End, exclusive: a date (that whole day is included) or an ISO 8601 "
-                                "date-time. Default: now."},
+                *PERIOD,
                 {"name": "every", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 1, "maximum": 31622400},
                  "description": "Bucket size in seconds; omit for raw readings."},
@@ -53,12 +58,7 @@ def paths() -> dict[str, Any]:
             ),
             "parameters": [
                 NAME,
-                {"name": "from", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "Start: a date YYYY-MM-DD (midnight in the site's time zone) or an ISO 8601 "
-                                "date-time (without offset: site time). Default: 24 hours before `to`."},
-                {"name": "to", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "End, exclusive: a date (that whole day is included) or an ISO 8601 "
-                                "date-time. Default: now."},
+                *PERIOD,
             ],
             "responses": {"200": ok("Stats", "The period's statistics."), **errors(400, 401, 403, 404)},
         }},
