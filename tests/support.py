@@ -228,6 +228,13 @@ def csrf(client: Any) -> str:
     return csrf_from(client.get("/preferences").get_data(as_text=True))
 
 
+def post(client: Any, url: str, data: dict[str, str]) -> Any:
+    """POST a form as the browser would, with the session's CSRF token (read once per client)."""
+    if not hasattr(client, "csrf_token"):
+        client.csrf_token = csrf(client)
+    return client.post(url, data={"csrf_token": client.csrf_token, **data})
+
+
 STAFF = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 
 

@@ -15,7 +15,7 @@ from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 
-from support import client_for, staffed_clinic, web_app
+from support import client_for, post, staffed_clinic, web_app
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NOBODY_IS_ALLOWED = {"nina": "nurse", "aldo": "auditor"}
@@ -36,13 +36,6 @@ def app(engine, database_url):
 def user_id(engine, name: str) -> int:
     with engine.connect() as conn:
         return conn.scalar(sa.select(m.User.id).where(m.User.name == name))
-
-
-def post(client, url: str, data: dict[str, str]):
-    """POST a form as the browser would, with the session's CSRF token (access.enforce always checks it)."""
-    if not hasattr(client, "csrf_token"):
-        client.csrf_token = csrf_from(client.get("/preferences").get_data(as_text=True))
-    return client.post(url, data={"csrf_token": client.csrf_token, **data})
 
 
 def csrf_from(page: str) -> str:

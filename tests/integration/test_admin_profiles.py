@@ -18,7 +18,7 @@ from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
 
-from support import client_for, staffed_clinic
+from support import client_for, post, staffed_clinic
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 LIST = "/admin/alarm-profiles/"
@@ -43,14 +43,6 @@ def engine(database_url, engine_for):
 def app(engine, config):
     return create_app(config, engine=engine, testing=True)
 
-
-
-def post(client, url: str, data: dict[str, str]):
-    """POST a form as the browser would, with the session's CSRF token."""
-    if not hasattr(client, "csrf_token"):
-        page = client.get("/preferences").get_data(as_text=True)
-        client.csrf_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.post(url, data={"csrf_token": client.csrf_token, **data})
 
 
 def errors_at(page: str, field_id: str) -> list[str]:

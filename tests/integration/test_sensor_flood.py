@@ -24,7 +24,7 @@ from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
 
-from support import Publisher, wait_until
+from support import Publisher, post, signed_in, wait_until
 
 CAP = 5
 REASON = "too many unassigned sensors (5): assign or retire sensors to accept new ones"
@@ -135,25 +135,6 @@ def web(database_url: str, engine: sa.Engine):
 def engine_scalar(engine: sa.Engine, query: sa.Select):
     with engine.connect() as conn:
         return conn.scalar(query)
-
-
-def signed_in(app, name: str, password: str):
-    """A browser-like client signed in through the login form, with the CSRF token of its session."""
-    client = app.test_client()
-    client.csrf_token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": client.csrf_token, "name": name, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    client.csrf_token = csrf_from(client.get("/preferences").get_data(as_text=True))
-    return client
-
-
-def csrf_from(page: str) -> str:
-    return re.search(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
-def post(client, url: str, data: dict[str, str]):
-    """POST a form with the session's CSRF token, as the browser would."""
-    return client.post(url, data={"csrf_token": client.csrf_token, **data})
 
 
 def test_long_sensor_lists_come_a_page_at_a_time(database_url, engine_for):
