@@ -73,7 +73,7 @@ class Frame:
         return self.height - self.bottom - (value - self.y_min) * self._sy
 
 
-def segments(points: Sequence[Point], max_gap: timedelta) -> list[list[Point]]:
+def unbroken_runs(points: Sequence[Point], max_gap: timedelta) -> list[list[Point]]:
     """Split time-ordered points wherever two neighbours are more than ``max_gap`` apart."""
     runs: list[list[Point]] = []
     for point in points:
@@ -209,7 +209,7 @@ def render(
     for index, one in enumerate(series):
         colour, dash = LINE_STYLES[index % len(LINE_STYLES)]
         label = escape(one.label, quote=True)
-        for run in segments(one.points, max_gap):
+        for run in unbroken_runs(one.points, max_gap):
             if any(p.low is not None and p.high is not None for p in run):
                 upper = [(frame.x(p.at), frame.y(p.high if p.high is not None else p.mean)) for p in run]
                 lower = [(frame.x(p.at), frame.y(p.low if p.low is not None else p.mean)) for p in reversed(run)]

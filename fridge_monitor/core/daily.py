@@ -14,7 +14,7 @@ MIDNIGHT = time(0)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Episode:
+class Occurrence:
     """An excursion or alert as the daily log needs it: when (``end`` None: still going on) and what.
 
     ``label`` is the excursion's rule, or for an alert the name of whoever acknowledged it (None: nobody yet).
@@ -25,12 +25,12 @@ class Episode:
     label: str | None
 
     def touches(self, lo: datetime, hi: datetime) -> bool:
-        """Whether the episode falls in ``[lo, hi)`` in part (one that ends exactly at ``lo`` does not)."""
+        """Whether the occurrence falls in ``[lo, hi)`` in part (one that ends exactly at ``lo`` does not)."""
         return self.start < hi and (self.end is None or self.end > lo or self.start >= lo)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Day:
+class LogDay:
     """One site-local day of the log. ``stats`` covers the day up to ``now`` for today."""
 
     day: date
@@ -61,7 +61,7 @@ def workday_begins(day: date, tz: tzinfo, workday_start: time = MIDNIGHT) -> dat
 
 def split_days(series: Sequence[tuple[datetime, float]], first: date, last: date, tz: tzinfo, low_c: float,
                high_c: float, allowed_gap: timedelta, *, now: datetime, workday_start: time = MIDNIGHT,
-               excursions: Sequence[Episode] = (), alerts: Sequence[Episode] = ()) -> list[Day]:
+               excursions: Sequence[Occurrence] = (), alerts: Sequence[Occurrence] = ()) -> list[LogDay]:
     """The log from ``first`` to ``last`` (local days, inclusive), oldest first; days that have not begun by
     ``now`` are left out and today's figures stop at ``now``.
 
@@ -87,7 +87,7 @@ def split_days(series: Sequence[tuple[datetime, float]], first: date, last: date
         first_reading = (times[i], by_time[times[i]]) if i < len(times) and times[i] < hi_now else None
         rules = tuple(e.label or "" for e in sorted(excursions, key=lambda e: e.start) if e.touches(lo, hi_now))
         names = tuple(sorted({a.label for a in alerts if a.label and a.touches(lo, hi_now)}))
-        out.append(Day(day, lo, hi, stats_over(spans, lo, hi_now, low_c, high_c), first_reading, rules, names))
+        out.append(LogDay(day, lo, hi, stats_over(spans, lo, hi_now, low_c, high_c), first_reading, rules, names))
     return out
 
 

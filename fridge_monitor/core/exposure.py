@@ -17,7 +17,7 @@ DEFAULT_SETTLE = timedelta(minutes=30)  # as an alarm profile's
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Piece:
+class HeldReading:
     """The reading taken at ``at`` holding from ``start`` to ``end`` while the lot was in the fridge;
     ``out`` when that temperature is outside the product's ranges for the units held then, and ``zone``
     how the lot is judged: beyond (outside, and no permitted excursion covers it), inside, or clear."""
@@ -27,7 +27,7 @@ class Piece:
     end: datetime
     celsius: float
     out: bool
-    stay: int  # which uninterrupted stay of the lot in this fridge the piece belongs to
+    stay: int  # which uninterrupted stay of the lot in this fridge the reading belongs to
     zone: Zone = Zone.CLEAR
 
 
@@ -52,7 +52,7 @@ class Exposure:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Summary:
+class TemperaturesSeen:
     """Temperatures a lot saw over some stretch: extremes, known time, time out of range, MKT."""
 
     low_c: float | None
@@ -128,12 +128,12 @@ class _RunningMKT:
         return DELTA_H_OVER_R / -math.log(self.weighted / self.seconds) - KELVIN
 
 
-def pieces(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
-           allowed_gap: timedelta, now: datetime, hysteresis_c: float = 0.0) -> list[Piece]:
+def held_readings(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
+                  allowed_gap: timedelta, now: datetime, hysteresis_c: float = 0.0) -> list[HeldReading]:
     """The readings of one fridge cut to the times a lot was in it.
 
     A reading holds until the next one, at most ``allowed_gap`` (beyond that the
-    temperature is unknown: no piece), the last until ``now``; a reading taken
+    temperature is unknown: none), the last until ``now``; a reading taken
     before the lot arrived holds into its stay. Of two readings at the same
     instant the first wins, as in :mod:`fridge_monitor.core.rules`. For a product with
     permitted excursions, pass the series from the start of the stays: their
@@ -146,7 +146,7 @@ def pieces(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding]
     grouped = stays(holdings)
     spans = [(n, h) for n, stay in enumerate(grouped) for h in stay]
     running = [_RunningMKT() for _ in grouped]
-    out: list[Piece] = []
+    out: list[HeldReading] = []
     first = 0
     for i, (at, celsius) in enumerate(ordered):
         held_until = min(ordered[i + 1][0] if i + 1 < len(ordered) else now, at + allowed_gap, now)
@@ -160,13 +160,13 @@ def pieces(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding]
             start, end = max(at, holding.since), min(held_until, holding.until or now)
             if end > start:
                 stay_mkt = running[n].add((end - start).total_seconds(), celsius)
-                out.append(Piece(at, start, end, celsius, outside(product, celsius, holding), n,
+                out.append(HeldReading(at, start, end, celsius, outside(product, celsius, holding), n,
                                  zone(product, celsius, holding, hysteresis_c, stay_mkt)))
     return out
 
 
-def _spans(cut: Sequence[Piece]) -> Iterator[Span]:
-    """One stay's pieces as the episode scanner's spans, with the unknown time between them."""
+def _spans(cut: Sequence[HeldReading]) -> Iterator[Span]:
+    """One stay's held readings as the episode scanner's spans, with the unknown time between them."""
     for i, piece in enumerate(cut):
         if i and piece.start > cut[i - 1].end:
             yield unknown(cut[i - 1].end, piece.start)
@@ -186,8 +186,8 @@ def exposures(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holdi
     """
     holdings = list(holdings)
     grouped = stays(holdings)
-    by_stay: list[list[Piece]] = [[] for _ in grouped]
-    for piece in pieces(series, holdings, product, allowed_gap, now, hysteresis_c):
+    by_stay: list[list[HeldReading]] = [[] for _ in grouped]
+    for piece in held_readings(series, holdings, product, allowed_gap, now, hysteresis_c):
         by_stay[piece.stay].append(piece)
     out: list[Exposure] = []
     for stay, cut in zip(grouped, by_stay, strict=True):
@@ -203,11 +203,11 @@ def exposures(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holdi
 
 
 def summary(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
-            allowed_gap: timedelta, now: datetime) -> Summary:
+            allowed_gap: timedelta, now: datetime) -> TemperaturesSeen:
     """What the lot saw in this fridge during these holdings: for the lot's temperature history."""
-    cut = pieces(series, holdings, product, allowed_gap, now)
+    cut = held_readings(series, holdings, product, allowed_gap, now)
     samples = tuple(((p.end - p.start).total_seconds(), p.celsius) for p in cut)
-    return Summary(
+    return TemperaturesSeen(
         low_c=min((p.celsius for p in cut), default=None), high_c=max((p.celsius for p in cut), default=None),
         known=sum((p.end - p.start for p in cut), ZERO),
         out_of_range=sum((p.end - p.start for p in cut if p.out), ZERO),
@@ -216,7 +216,7 @@ def summary(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding
     )
 
 
-def overall_mkt(summaries: Iterable[Summary]) -> float | None:
+def overall_mkt(summaries: Iterable[TemperaturesSeen]) -> float | None:
     """The MKT over the whole storage so far, from the time-weighted samples of every holding."""
     samples = [s for summary_ in summaries for s in summary_.samples]
     return mean_kinetic_temperature(samples) if samples else None

@@ -157,7 +157,7 @@ def lot_exposure(session: so.Session, lot_id: int, *, now: datetime, config: Con
     for holding in held:
         by_fridge[holding.fridge_id].append(holding)
     fridges: dict[int, FridgeFacts] = {}
-    results: dict[tuple[int, datetime], tuple[lots.Holding, exposure.Summary]] = {}
+    results: dict[tuple[int, datetime], tuple[lots.Holding, exposure.TemperaturesSeen]] = {}
     for fridge_id, holdings in by_fridge.items():
         facts = fridge_facts(session, fridge_id)
         assert facts is not None  # a holding's fridge is a stored fridge (foreign key)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config, build_config
-from fridge_monitor.core.daily import Day, Episode, day_bounds, split_days
+from fridge_monitor.core.daily import LogDay, Occurrence, day_bounds, split_days
 from fridge_monitor.core.stats import PeriodStats, period_stats
 from fridge_monitor.store import models as m
 from fridge_monitor.store.series import fridge_facts, fridge_profile, series_covering
@@ -55,7 +55,7 @@ def workday_start(config: Config | None) -> time:
 
 
 def daily_log(db: Database, fridge_id: int, first_day: date, last_day: date, *, config: Config | None = None,
-              now: datetime | None = None, tz: tzinfo | None = None) -> list[Day]:
+              now: datetime | None = None, tz: tzinfo | None = None) -> list[LogDay]:
     """The fridge's daily log from ``first_day`` to ``last_day`` (inclusive), oldest first.
 
     Days are the site's local days (``tz`` to use another zone), 23 or 25
@@ -84,11 +84,11 @@ def daily_log(db: Database, fridge_id: int, first_day: date, last_day: date, *, 
         profile = fridge_profile(session, facts, config)
         series = series_covering(session, fridge_id, lo, hi, profile.allowed_gap)
         e, a = m.Excursion, m.Alert
-        excursions = [Episode(*row) for row in session.execute(
+        excursions = [Occurrence(*row) for row in session.execute(
             sa.select(e.started_at, e.ended_at, e.rule)
             .where(e.fridge_id == fridge_id, e.started_at < hi, sa.or_(e.ended_at.is_(None), e.ended_at >= lo))
             .order_by(e.started_at, e.id))]
-        acknowledged = [Episode(*row) for row in session.execute(
+        acknowledged = [Occurrence(*row) for row in session.execute(
             sa.select(a.started_at, a.ended_at, a.acknowledged_by)
             .where(a.fridge_id == fridge_id, a.acknowledged_by.is_not(None), a.started_at < hi,
                    sa.or_(a.ended_at.is_(None), a.ended_at >= lo))

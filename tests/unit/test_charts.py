@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fridge_monitor.core.charts import Point, Series, convert, nice_ticks, render, segments, time_ticks
+from fridge_monitor.core.charts import Point, Series, convert, nice_ticks, render, time_ticks, unbroken_runs
 
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 
@@ -16,11 +16,11 @@ def chart(series, **kw):
     return render(series, **{**args, **kw})
 
 
-def test_segments_break_at_gaps_longer_than_the_threshold():
+def test_runs_break_at_gaps_longer_than_the_threshold():
     points = [Point(at(0), 4.0), Point(at(10), 4.1), Point(at(25), 4.2), Point(at(40), 4.3), Point(at(56), 4.4)]
-    runs = segments(points, timedelta(minutes=15))
+    runs = unbroken_runs(points, timedelta(minutes=15))
     assert [[p.mean for p in run] for run in runs] == [[4.0, 4.1, 4.2, 4.3], [4.4]]
-    assert segments([], timedelta(minutes=15)) == []
+    assert unbroken_runs([], timedelta(minutes=15)) == []
 
 
 def test_a_gap_breaks_the_line_instead_of_bridging_it():

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fridge_monitor.config import ConfigError, build_config
-from fridge_monitor.core.daily import Episode, day_bounds, split_days, workday_begins
+from fridge_monitor.core.daily import Occurrence, day_bounds, split_days, workday_begins
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -113,17 +113,17 @@ def test_a_silent_day_has_no_figures_and_no_coverage():
 def test_excursions_and_acknowledgements_belong_to_every_day_their_episode_touched():
     tz = UTC
     excursions = [
-        Episode(utc(2026, 11, 19, 23), utc(2026, 11, 20, 1), "heat"),  # over midnight: both days
-        Episode(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "out-of-range"),
-        Episode(utc(2026, 11, 20, 22), utc(2026, 11, 21, 0), "freeze"),  # ends exactly at midnight
-        Episode(utc(2026, 11, 21, 23, 30), None, "heat"),  # still going on
+        Occurrence(utc(2026, 11, 19, 23), utc(2026, 11, 20, 1), "heat"),  # over midnight: both days
+        Occurrence(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "out-of-range"),
+        Occurrence(utc(2026, 11, 20, 22), utc(2026, 11, 21, 0), "freeze"),  # ends exactly at midnight
+        Occurrence(utc(2026, 11, 21, 23, 30), None, "heat"),  # still going on
     ]
     alerts = [
-        Episode(utc(2026, 11, 19, 23), utc(2026, 11, 20, 1), "nurse.ada"),
-        Episode(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "nurse.ada"),
-        Episode(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "biomed.bo"),
-        Episode(utc(2026, 11, 21, 23, 30), None, "admin.cy"),
-        Episode(utc(2026, 11, 20, 5), utc(2026, 11, 20, 6), None),  # not acknowledged
+        Occurrence(utc(2026, 11, 19, 23), utc(2026, 11, 20, 1), "nurse.ada"),
+        Occurrence(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "nurse.ada"),
+        Occurrence(utc(2026, 11, 20, 10), utc(2026, 11, 20, 11), "biomed.bo"),
+        Occurrence(utc(2026, 11, 21, 23, 30), None, "admin.cy"),
+        Occurrence(utc(2026, 11, 20, 5), utc(2026, 11, 20, 6), None),  # not acknowledged
     ]
     log = split_days([], date(2026, 11, 19), date(2026, 11, 22), tz, 2.0, 8.0, GAP, now=utc(2026, 11, 22, 6),
                      excursions=excursions, alerts=alerts)
@@ -136,7 +136,7 @@ def test_excursions_and_acknowledgements_belong_to_every_day_their_episode_touch
 
 
 def test_an_instant_episode_touches_its_day():
-    e = Episode(utc(2026, 11, 20, 0), utc(2026, 11, 20, 0), "freeze")
+    e = Occurrence(utc(2026, 11, 20, 0), utc(2026, 11, 20, 0), "freeze")
     assert e.touches(utc(2026, 11, 20), utc(2026, 11, 21))
     assert not e.touches(utc(2026, 11, 19), utc(2026, 11, 20))
 

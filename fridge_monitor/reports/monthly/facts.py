@@ -161,14 +161,14 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
     gap = profile.allowed_gap
     series = series_covering(session, fridge.id, start, until, gap)
     excursions = _excursions(session, fridge.id, start, until)
-    acknowledgements = [daily.Episode(*row) for row in session.execute(
+    acknowledgements = [daily.Occurrence(*row) for row in session.execute(
         sa.select(m.Alert.started_at, m.Alert.ended_at, m.Alert.acknowledged_by).where(
             m.Alert.fridge_id == fridge.id, m.Alert.acknowledged_by.is_not(None), m.Alert.started_at < until,
             sa.or_(m.Alert.ended_at.is_(None), m.Alert.ended_at >= start)))]
     logged = daily.split_days(
         series, first, last, tz, profile.low_c, profile.high_c, gap, now=until,
         workday_start=temperature_log.workday_start(config),
-        excursions=[daily.Episode(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
+        excursions=[daily.Occurrence(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
     summary = period_stats(series, start, until, profile.low_c, profile.high_c, gap)
     made = history(conn, fridge.id, start, until, tz) if summary.readings else None
     return MonthlyLog(
@@ -203,7 +203,7 @@ def _minutes_text(minutes: float) -> str:
     return f"{minutes / 60:g} h" if minutes >= 120 and minutes % 60 == 0 else f"{minutes:g} min"
 
 
-def _days(bounds: Sequence[tuple[date, datetime, datetime]], logged: Sequence[daily.Day]) -> list[Day]:
+def _days(bounds: Sequence[tuple[date, datetime, datetime]], logged: Sequence[daily.LogDay]) -> list[Day]:
     """Every day of the month: the daily log's days, and the days to come."""
     by_day = {d.day: d for d in logged}
     rows = []
