@@ -10,18 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core import manifest
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.store.sync import sync_config
-from fridge_monitor.web import create_app
 
-from support import client_for
+from support import client_for, clinic_app, clinic_config
 
 DAY = datetime(2026, 11, 10, tzinfo=UTC)
 
@@ -29,22 +24,14 @@ DAY = datetime(2026, 11, 10, tzinfo=UTC)
 @pytest.fixture
 def site(database_url, engine_for, tmp_path):
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url}, "web": {"secret_key": "e" * 40},
-        "reports": {"exports_dir": str(tmp_path / "exports")},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
-                    {"name": "B2", "site": "Clinic A", "sensors": ["native:b2"]}],
-    }, {}, {}, "test")
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, DAY - timedelta(days=30))
-        for name, role in (("otto", "auditor"), ("nina", "nurse")):
-            accounts.create_user(session, name, role, f"{name}-password-1", actor="test", now=DAY)
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
+                            {"name": "B2", "site": "Clinic A", "sensors": ["native:b2"]}], database_url,
+                           web={"secret_key": "e" * 40}, reports={"exports_dir": str(tmp_path / "exports")})
+    app = clinic_app(engine, config, {"otto": "auditor", "nina": "nurse"}, DAY, DAY - timedelta(days=30))
     Store(engine).write(Batch(readings=[
         (Reading(sensor, "native", sensor.split(":")[1], DAY + timedelta(minutes=15 * i), 4.0 + i % 3), DAY)
         for sensor in ("native:a1", "native:b2") for i in range(96)
     ]))
-    app = create_app(config, engine=engine, testing=True)
     return app, engine
 
 

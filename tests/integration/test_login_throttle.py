@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
+
+from support import add_users, web_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 REFUSED = accounts.refusal_message(5, timedelta(minutes=15))
@@ -27,16 +27,13 @@ REFUSED = accounts.refusal_message(5, timedelta(minutes=15))
 
 def make_app(database_url, engine_for, attempts_per_minute: int):
     engine = engine_for(database_url)
+    add_users(engine, {"nina": "nurse", "lena": "nurse", "dora": "nurse"}, NOW)
     with so.Session(engine) as session, session.begin():
-        for name in ("nina", "lena", "dora"):
-            accounts.create_user(session, name, "nurse", f"{name}-password-1", actor="test", now=NOW)
         lena = session.scalar(sa.select(m.User).where(m.User.name == "lena"))
         lena.locked_until = datetime.now(UTC) + timedelta(minutes=10)
         dora = session.scalar(sa.select(m.User).where(m.User.name == "dora"))
         accounts.set_disabled(session, dora, True, actor="test", now=NOW, reason="left")
-    config = build_config({"database": {"url": database_url},
-                           "web": {"login_attempts_per_minute": attempts_per_minute}}, {}, {}, "test")
-    app = create_app(config, engine=engine, testing=True)
+    app = web_app(engine, database_url, web={"login_attempts_per_minute": attempts_per_minute})
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; here every POST is a sign-in attempt
     return app
 
