@@ -112,12 +112,6 @@ def normalise_gtin(text: str) -> str:
                         "rescan it or check the digits") from None
 
 
-def check_digit(digits: str) -> int:
-    """The GS1 mod-10 check digit for a GTIN without its last digit (for making example GTINs)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 

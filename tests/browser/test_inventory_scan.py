@@ -14,7 +14,7 @@ from fridge_monitor.store import models as m
 from support import add_users
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-GTIN = "0950600013435" + str(gs1.check_digit("0950600013435"))
+GTIN = "09506000134352"  # GS1's example GTIN (check digit 2)
 BOTOX = "Botox 100 U (onabotulinumtoxinA)"
 
 

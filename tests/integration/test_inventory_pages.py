@@ -22,7 +22,7 @@ from support import STAFF, client_for, clinic_app, clinic_config, csrf
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
-GTIN = "0950600013435" + str(gs1.check_digit("0950600013435"))
+GTIN = "09506000134352"  # GS1's example GTIN (check digit 2)
 EXPIRY = date(TODAY.year + 2, 6, 30)
 
 

@@ -8,15 +8,15 @@ from datetime import date
 
 import pytest
 
-from fridge_monitor.core.gs1 import Scan, ScanError, check_digit, normalise_gtin, parse_scan
+from fridge_monitor.core.gs1 import Scan, ScanError, normalise_gtin, parse_scan
 
 GTIN = "09506000134352"  # example GTIN from GS1's documentation (valid check digit 2)
 GS = "\x1d"
 
 
 def test_example_gtins_have_valid_check_digits():
-    assert check_digit(GTIN[:-1]) == 2
-    assert check_digit("0950600013437") == 6
+    assert normalise_gtin(GTIN) == GTIN
+    assert normalise_gtin("09506000134376") == "09506000134376"
 
 
 def test_datamatrix_with_symbology_prefix_and_gs():
