@@ -17,7 +17,6 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.alerts.scheduler import run_checks
-from fridge_monitor.config import build_config
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
@@ -27,17 +26,15 @@ from fridge_monitor.store.ingest_state import record_heartbeat
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 
+from support import clinic_config
+
 
 @pytest.fixture
 def clinic(database_url, engine_for):
     """Fridge A1 whose only sensor's newest stored reading is 40 minutes old (the dashboard allows 30)."""
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url},
-        "web": {"secret_key": "k" * 40},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
-    }, {}, {}, "test")
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
+                           web={"secret_key": "k" * 40})
     now = datetime.now(UTC)
     with so.Session(engine) as session, session.begin():
         sync_config(session, config, now - timedelta(days=1))

@@ -9,7 +9,6 @@ mode 0700, whatever the process umask.
 from __future__ import annotations
 
 import os
-import re
 import stat
 import threading
 from collections.abc import Iterator
@@ -22,13 +21,13 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import build_config
 from fridge_monitor.reports import bundle, export_jobs
-from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store import files as storage
+from fridge_monitor.store import migrate
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
 from fridge_monitor.web import create_app
 
-from support import cli
+from support import add_users, cli, signed_in
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 OLD_KEY = "a-key-an-older-version-kept-in-the-database-0123456789"
@@ -47,17 +46,11 @@ def loose_umask() -> Iterator[None]:
 
 
 def with_admin(engine: sa.Engine) -> None:
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "ada", "admin", "ada-password-1", actor="test", now=NOW)
+    add_users(engine, {"ada": "admin"}, NOW)
 
 
 def signed_in_cookie(app) -> str:
-    client = app.test_client()
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    response = client.post("/login", data={"csrf_token": token, "name": "ada", "password": "ada-password-1"})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client.get_cookie("fridge_monitor_session").value
+    return signed_in(app, "ada").get_cookie("fridge_monitor_session").value
 
 
 def dashboard_with(app, cookie: str):
