@@ -231,16 +231,3 @@ class Device:
 
     def _prefixed(self, message: Message) -> Message:
         return dataclasses.replace(message, topic=self.prefix + message.topic)
-
-
-def temperature_trace(
-    plan: FridgePlan, *, seed: int, hours: float, interval_s: float = 60.0
-) -> list[tuple[float, float | None]]:
-    """(minutes since start, reading or None when dark) for every slot: for tests and tuning."""
-    device = Device(plan, seed=seed, sim_start_s=0.0, interval_s=interval_s)
-    trace = []
-    for _ in range(int(hours * 3600 / interval_s)):
-        slot = device.take_slot()
-        reading = slot.sample.temperature_c if slot.sample else None
-        trace.append((slot.time_s / 60.0, reading))
-    return trace

@@ -7,10 +7,21 @@ import random
 
 import pytest
 
-from sensors.device import FridgePlan, temperature_trace
+from sensors.device import Device, FridgePlan
 from sensors.model import Environment, FridgeModel, FridgeParams, quantise
 
 SEEDS = [1, 2, 3]
+
+
+def temperature_trace(plan: FridgePlan, *, seed: int, hours: float,
+                      interval_s: float = 60.0) -> list[tuple[float, float | None]]:
+    """(minutes since start, reading or None when dark) for every slot of a device."""
+    device = Device(plan, seed=seed, sim_start_s=0.0, interval_s=interval_s)
+    points = []
+    for _ in range(int(hours * 3600 / interval_s)):
+        slot = device.take_slot()
+        points.append((slot.time_s / 60.0, slot.sample.temperature_c if slot.sample else None))
+    return points
 
 
 def trace(scenario: str, seed: int, hours: float = 24, **plan: float) -> list[tuple[float, float | None]]:
