@@ -34,7 +34,7 @@ from fridge_monitor.core.rules import AlarmProfile, daily_time_out_of_range, epi
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_judge import LotJudge, Window
 from fridge_monitor.store import models as m
-from fridge_monitor.store.db import dialect_insert
+from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
 from fridge_monitor.store.overview import local_days
@@ -253,7 +253,7 @@ def evaluate_many(engine: sa.Engine, config: Config, fridge_ids: Iterable[int], 
                     after(session, outcome, moment)
         except sa.exc.SQLAlchemyError as exc:
             log.warning("could not evaluate fridge id %d (%s); it stays marked for the next evaluation",
-                        fridge_id, str(getattr(exc, "orig", exc)).strip().splitlines()[0])
+                        fridge_id, first_line(exc))
             continue
         total.created += outcome.created
         total.changed += outcome.changed
