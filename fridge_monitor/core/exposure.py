@@ -202,8 +202,8 @@ def exposures(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holdi
     return out
 
 
-def summary(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
-            allowed_gap: timedelta, now: datetime) -> TemperaturesSeen:
+def temperatures_seen(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding],
+                      product: products.Product, allowed_gap: timedelta, now: datetime) -> TemperaturesSeen:
     """What the lot saw in this fridge during these holdings: for the lot's temperature history."""
     cut = held_readings(series, holdings, product, allowed_gap, now)
     samples = tuple(((p.end - p.start).total_seconds(), p.celsius) for p in cut)

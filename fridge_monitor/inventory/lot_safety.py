@@ -167,7 +167,8 @@ def lot_exposure(session: so.Session, lot_id: int, *, now: datetime, config: Con
         hi = max((h.until or now) for h in holdings)
         series = load_series(session, fridge_id, lo, hi, gap)
         for holding in holdings:
-            results[fridge_id, holding.since] = (holding, exposure.summary(series, [holding], info.product, gap, now))
+            seen = exposure.temperatures_seen(series, [holding], info.product, gap, now)
+            results[fridge_id, holding.since] = (holding, seen)
     rows = []
     for holding in held:
         _, found = results[holding.fridge_id, holding.since]

@@ -99,12 +99,12 @@ def test_still_going_on_while_the_lot_is_there_and_recovering():
 
 def test_summary_per_holding_and_overall_mkt():
     series = every(0, 55, 5.0) + every(60, 115, 9.5) + every(120, 175, 5.0)
-    first = exposure.summary(series, [held(0, 90, quantity=4)], BOTOX, GAP, at(180))
+    first = exposure.temperatures_seen(series, [held(0, 90, quantity=4)], BOTOX, GAP, at(180))
     assert (first.low_c, first.high_c, first.known, first.out_of_range, first.readings) == (
         5.0, 9.5, timedelta(minutes=90), timedelta(minutes=30), 18)
-    later = exposure.summary(series, [held(120, None, quantity=2)], BOTOX, GAP, at(180))
+    later = exposure.temperatures_seen(series, [held(120, None, quantity=2)], BOTOX, GAP, at(180))
     assert (later.low_c, later.high_c, later.out_of_range, later.mkt_c) == (5.0, 5.0, timedelta(0), pytest.approx(5.0))
     overall = exposure.overall_mkt([first, later])
     assert 5.0 < overall < 9.5
     assert overall > (60 * 5.0 + 30 * 9.5 + 60 * 5.0) / 150  # MKT is never below the arithmetic mean
-    assert exposure.summary([], [held(0, None)], BOTOX, GAP, at(60)).mkt_c is None
+    assert exposure.temperatures_seen([], [held(0, None)], BOTOX, GAP, at(60)).mkt_c is None

@@ -166,7 +166,7 @@ def seconds_after(base: datetime, seconds: float) -> datetime | str:
         return f"relative time {seconds!r} s is out of range"
 
 
-def topic_segments(topic: str) -> list[str]:
+def topic_levels(topic: str) -> list[str]:
     """The topic's levels; parsers read them from the end so any prefix works."""
     return topic.split("/")
 

@@ -10,7 +10,7 @@ entity's plain-number states are read as what they are.
 
 from __future__ import annotations
 
-from fridge_monitor.core.parsers.common import decode_json, describe, ignored, rejected, shorten, topic_segments
+from fridge_monitor.core.parsers.common import decode_json, describe, ignored, rejected, shorten, topic_levels
 from fridge_monitor.core.readings import Entity, ParseContext, ParseResult, Rejection
 
 FMT = "discovery"
@@ -25,7 +25,7 @@ LIMITS = {"state_topic": 300, "node": 200, "name": 200, "device_class": 50, "uni
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """The entity a sensor's discovery config announces (or withdraws, with an empty payload)."""
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     if len(segments) >= 4 and segments[-1] == "config" and segments[-4] == "sensor":
         node, object_id = segments[-3], segments[-2]
     elif len(segments) >= 3 and segments[-1] == "config" and segments[-3] == "sensor":

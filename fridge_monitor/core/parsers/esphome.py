@@ -18,7 +18,7 @@ from fridge_monitor.core.parsers.common import (
     received_utc,
     rejected,
     to_celsius,
-    topic_segments,
+    topic_levels,
 )
 from fridge_monitor.core.readings import (
     BatteryLevel,
@@ -42,7 +42,7 @@ UNIT_SYMBOLS = {"C": "°C", "F": "°F", "K": "K"}
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """A temperature or battery state, or the node's online status."""
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     if len(segments) >= 2 and segments[-1] == "status":
         if not segments[-2]:
             return rejected(f'topic "{topic}" has no node name before "status"')

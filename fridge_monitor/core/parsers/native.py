@@ -15,7 +15,7 @@ from fridge_monitor.core.parsers.common import (
     prefixed,
     received_utc,
     rejected,
-    topic_segments,
+    topic_levels,
 )
 from fridge_monitor.core.parsers.validate import check
 from fridge_monitor.core.readings import ParseContext, ParseResult, Reading, Rejection, sensor_id
@@ -25,7 +25,7 @@ FMT = "native"
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """Readings (one object or a list of them) or an availability message."""
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     kind, sensor = (segments[-2], segments[-1]) if len(segments) >= 2 else ("", "")
     if kind not in ("readings", "availability"):
         return ignored(f'topic "{topic}" is not .../readings/<sensor> or .../availability/<sensor>')

@@ -19,7 +19,7 @@ from fridge_monitor.core.parsers.common import (
     rejected,
     seconds_after,
     to_celsius,
-    topic_segments,
+    topic_levels,
 )
 from fridge_monitor.core.parsers.validate import check
 from fridge_monitor.core.readings import BatteryLevel, ParseContext, ParseResult, Reading, Rejection, sensor_id
@@ -44,7 +44,7 @@ class Base:
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """Temperature and battery records of a pack, or a ``.../status`` availability."""
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     if len(segments) >= 3 and segments[-3] == "senml" and segments[-1] == "status":
         text = decode_text(payload)
         if isinstance(text, Rejection):

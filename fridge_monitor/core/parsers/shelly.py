@@ -18,7 +18,7 @@ from fridge_monitor.core.parsers.common import (
     rejected,
     shorten,
     to_celsius,
-    topic_segments,
+    topic_levels,
 )
 from fridge_monitor.core.readings import BatteryLevel, ParseContext, ParseResult, Reading, Rejection, sensor_id
 
@@ -30,7 +30,7 @@ PROBE_TOPICS = {"ext_temperature": "C", "ext_temperature_f": "F"}
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """Temperature, battery or online state from any Shelly generation."""
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     if len(segments) >= 2 and segments[-1] == "online":
         return _online(segments[-2], topic, payload)
     if len(segments) >= 4 and segments[-4] == "shellies" and segments[-2] == "sensor":

@@ -15,7 +15,7 @@ from fridge_monitor.core.parsers.common import (
     rejected,
     to_celsius,
     to_utc,
-    topic_segments,
+    topic_levels,
 )
 from fridge_monitor.core.readings import ParseContext, ParseResult, Reading, Rejection, sensor_id
 
@@ -26,7 +26,7 @@ CHIP_KEYS = frozenset(("ESP32",))
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """Every probe's temperature in a SENSOR message, or an LWT availability."""
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     if len(segments) < 2 or segments[-1] not in ("SENSOR", "LWT"):
         return ignored(f'topic "{topic}" is not a Tasmota .../SENSOR or .../LWT message')
     device = segments[-2]

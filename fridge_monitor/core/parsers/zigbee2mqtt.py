@@ -18,7 +18,7 @@ from fridge_monitor.core.parsers.common import (
     optional_battery,
     received_utc,
     rejected,
-    topic_segments,
+    topic_levels,
 )
 from fridge_monitor.core.readings import ParseContext, ParseResult, Reading, Rejection, sensor_id
 
@@ -71,7 +71,7 @@ def name_levels(topic: str, base_topic: str | None) -> list[str]:
     matches), the base is taken to end at the first ``zigbee2mqtt`` level, or
     else to be the first level (zigbee2mqtt's default base is one level).
     """
-    segments = topic_segments(topic)
+    segments = topic_levels(topic)
     if base_topic:
         fixed = base_topic.split("/")
         if segments[: len(fixed)] == fixed:
