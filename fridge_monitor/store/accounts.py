@@ -151,6 +151,15 @@ def set_password(session: so.Session, user: m.User, password: str, *, actor: str
                        field="password", new="(reset)", reason=reason)
 
 
+def set_role(session: so.Session, user: m.User, role: str, *, actor: str, now: datetime, reason: str | None) -> None:
+    """Give a user another role (audited, old → new)."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    audit_trail.record(session, at=now, actor=actor, action="update", record_type="user", record_id=user.name,
+                       field="role", old=user.role, new=role, reason=reason)
+    user.role = role
+
+
 def new_token(session: so.Session, user: m.User, *, actor: str, now: datetime,
               expires_at: datetime | None = None) -> str:
     """A new API token for ``user``, refused after ``expires_at`` (None: until revoked); only its hash is kept,

@@ -15,7 +15,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.admin import bp
-from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, save
+from fridge_monitor.web.admin.changes import ReasonForm, get_or_404, save
 from fridge_monitor.web.forms import options, reason_field, sentence
 from fridge_monitor.web.forms import strip as _strip
 
@@ -100,8 +100,8 @@ def change_role(user_id: int) -> Any:
             flash("Nothing changed.")
             return redirect(url_for("admin.edit_user", user_id=user.id))
         else:
-            audit("user", user.name, [("role", user.role, form.role.data)], form.reason.data, now=now_utc())
-            user.role = form.role.data
+            accounts.set_role(db(), user, form.role.data, actor=signed_in().name, now=now_utc(),
+                              reason=form.reason.data)
             db().commit()
             flash(f"{user.name} is now {user.role}.")
             return redirect(url_for("admin.users"))
