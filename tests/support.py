@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,6 +117,22 @@ class Publisher:
 
     def close(self) -> None:
         shut_down(self.client)
+
+
+def retained(mqtt_url: str, topic: str, timeout: float = 10) -> bytes:
+    """The retained message on ``topic`` as a new subscriber receives it."""
+    host, port = mqtt_url.split("://")[1].split(":")
+    got: list[bytes] = []
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"fm-test-{uuid.uuid4().hex[:8]}")
+    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+    client.on_message = lambda c, u, msg: got.append(msg.payload) if msg.retain else None
+    client.connect(host, int(port))
+    client.loop_start()
+    try:
+        wait_until(lambda: got, timeout, what=f"the retained message on {topic}")
+    finally:
+        shut_down(client)
+    return got[0]
 
 
 def native(prefix: str, sensor: str, temperature: float, ts: float | str | None = None,
@@ -238,15 +255,16 @@ def post(client: Any, url: str, data: dict[str, str]) -> Any:
 STAFF = {"nina": "nurse", "aldo": "auditor", "ada": "admin"}
 
 
-def staffed_clinic(engine: Any, now: datetime) -> None:
+def staffed_clinic(engine: Any, now: datetime) -> Any:
     """Clinic A with fridge A1 (sensor native:a1-probe), declared in fridges.toml, and a nurse (nina), an
-    auditor (aldo) and an admin (ada), all as of ``now``."""
+    auditor (aldo) and an admin (ada), all as of ``now``; the engine."""
     from fridge_monitor.store.sync import sync_declarations
 
     declared = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
                              source="fridges.toml")
     sync_declarations(engine, declared, now)
     add_users(engine, STAFF, now)
+    return engine
 
 
 def web_app(engine: Any, database_url: str, **sections: Any) -> Any:

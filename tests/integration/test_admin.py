@@ -23,9 +23,7 @@ NOBODY_IS_ALLOWED = {"nina": "nurse", "aldo": "auditor"}
 
 @pytest.fixture
 def engine(database_url, engine_for):
-    engine = engine_for(database_url)
-    staffed_clinic(engine, T0)
-    return engine
+    return staffed_clinic(engine_for(database_url), T0)
 
 
 @pytest.fixture

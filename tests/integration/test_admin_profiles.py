@@ -34,9 +34,7 @@ def config(database_url):
 
 @pytest.fixture
 def engine(database_url, engine_for):
-    engine = engine_for(database_url)
-    staffed_clinic(engine, T0)
-    return engine
+    return staffed_clinic(engine_for(database_url), T0)
 
 
 @pytest.fixture

@@ -20,24 +20,13 @@ from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-from support import wait_until
+from support import retained
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 def retained_state(mqtt_url: str, topic: str) -> dict:
-    host, port = mqtt_url.split("://")[1].split(":")
-    got: list[bytes] = []
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"fm-test-{uuid.uuid4().hex[:8]}")
-    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-    client.on_message = lambda c, u, msg: got.append(msg.payload) if msg.retain else None
-    client.connect(host, int(port))
-    client.loop_start()
-    try:
-        wait_until(lambda: got, 10, what=f"the retained message on {topic}")
-    finally:
-        shut_down(client)
-    return json.loads(got[0])
+    return json.loads(retained(mqtt_url, topic))
 
 
 def test_clearing_one_alert_leaves_the_fridge_active_while_another_is_in_play(sqlite_url, engine_for, mqtt_url,

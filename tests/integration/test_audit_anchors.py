@@ -12,21 +12,18 @@ import dataclasses
 import json
 import os
 import stat
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.scheduler import Scheduler
 from fridge_monitor.core.audit import GENESIS, entry_hash
-from fridge_monitor.mqtt.client import shut_down
 from fridge_monitor.store import accounts, anchors, audit_trail
 from fridge_monitor.store import models as m
 
-from support import cli, wait_until
+from support import cli, retained, wait_until
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -72,21 +69,6 @@ def rewrite_chain(engine: sa.Engine, event_id: int, **changes: str) -> None:
             prev = digest
         conn.execute(sa.update(m.Setting).where(m.Setting.key == audit_trail.HEAD_KEY)
                      .values(value=f"{events[-1].id}:{prev}"))
-
-
-def retained(mqtt_url: str, topic: str) -> bytes:
-    host, port = mqtt_url.split("://")[1].split(":")
-    got: list[bytes] = []
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"fm-test-{uuid.uuid4().hex[:8]}")
-    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-    client.on_message = lambda c, u, msg: got.append(msg.payload) if msg.retain else None
-    client.connect(host, int(port))
-    client.loop_start()
-    try:
-        wait_until(lambda: got, 10, what=f"the retained message on {topic}")
-    finally:
-        shut_down(client)
-    return got[0]
 
 
 def verify(database_url: str, *args: str):

@@ -8,7 +8,6 @@ import hmac
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -32,7 +31,7 @@ from fridge_monitor.config import build_config
 from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.mqtt.client import shut_down
 
-from support import wait_until
+from support import retained
 
 ALERT = AlertMessage(
     alert_id=7,
@@ -271,22 +270,6 @@ def test_apprise_failure_and_unknown_urls_are_reported(hook_server):
 
 
 # -- MQTT ----------------------------------------------------------------------
-
-
-def retained(mqtt_url: str, topic: str, timeout: float = 10) -> bytes:
-    """The retained message on ``topic`` as a new subscriber receives it."""
-    host, port = mqtt_url.split("://")[1].split(":")
-    got: list[bytes] = []
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"fm-test-{uuid.uuid4().hex[:8]}")
-    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-    client.on_message = lambda c, u, msg: got.append(msg.payload) if msg.retain else None
-    client.connect(host, int(port))
-    client.loop_start()
-    try:
-        wait_until(lambda: got, timeout, what=f"the retained message on {topic}")
-    finally:
-        shut_down(client)
-    return got[0]
 
 
 @pytest.fixture
