@@ -88,9 +88,9 @@ def warning_horizon(expiry: date, today: date, horizons: Sequence[int] = DEFAULT
     return min(within) if within else None
 
 
-def status(expiry: date, now: datetime, tz: tzinfo, *, review: Review = Review.NONE,
-           beyond_use_at: datetime | None = None,
-           horizons: Sequence[int] = DEFAULT_HORIZONS_DAYS) -> Status:
+def status_in_zone(expiry: date, now: datetime, tz: tzinfo, *, review: Review = Review.NONE,
+                   beyond_use_at: datetime | None = None,
+                   horizons: Sequence[int] = DEFAULT_HORIZONS_DAYS) -> Status:
     """A lot's (or an opened vial's) status at ``now``, the expiry judged in the site's time zone ``tz``.
 
     Expiry is a calendar date judged in the site's time zone: a lot expiring
@@ -121,10 +121,11 @@ def status(expiry: date, now: datetime, tz: tzinfo, *, review: Review = Review.N
 
 def stock_status(stock: Stock, now: datetime, tz: tzinfo,
                  horizons: Sequence[int] = DEFAULT_HORIZONS_DAYS) -> Status:
-    return status(stock.expiry, now, tz, review=stock.review, beyond_use_at=stock.beyond_use_at, horizons=horizons)
+    return status_in_zone(stock.expiry, now, tz, review=stock.review, beyond_use_at=stock.beyond_use_at,
+                          horizons=horizons)
 
 
-# The most decisive first, as status() ranks them.
+# The most decisive first, as status_in_zone() ranks them.
 PRECEDENCE = (Status.DISCARDED, Status.EXPIRED, Status.BEYOND_USE, Status.UNDER_REVIEW, Status.EXPIRING,
               Status.RELEASED, Status.USABLE)
 
@@ -139,7 +140,8 @@ def lot_status(expiry: date, now: datetime, zones: Iterable[tzinfo], held: Itera
     fridges); when every one of them is in an opened vial past its beyond-use
     time, a lot otherwise usable or under review is ``beyond_use``.
     """
-    whole = min((status(expiry, now, tz, review=review, horizons=horizons) for tz in zones), key=PRECEDENCE.index)
+    in_each_zone = (status_in_zone(expiry, now, tz, review=review, horizons=horizons) for tz in zones)
+    whole = min(in_each_zone, key=PRECEDENCE.index)
     units = [s for s in held if s.quantity > 0]
     if whole.usable or whole is Status.UNDER_REVIEW:
         if units and all(s.opened and s.beyond_use_at is not None and now >= s.beyond_use_at for s in units):

@@ -235,7 +235,7 @@ def lot_status(session: so.Session, lot_id: int, *, now: datetime, tz: ZoneInfo,
     if lot is None:
         raise InventoryError(f"there is no lot {lot_id}")
     review = review_states(session, [lot_id])[lot_id]
-    return lots.status(lot.expiry, now, tz, review=review, horizons=horizons)
+    return lots.status_in_zone(lot.expiry, now, tz, review=review, horizons=horizons)
 
 
 def location_history(session: so.Session, lot_id: int) -> list[lots.Holding]:

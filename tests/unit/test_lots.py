@@ -11,7 +11,7 @@ from fridge_monitor.core.lots import (
     fefo,
     holdings,
     review_state,
-    status,
+    status_in_zone,
     stock_status,
     take_next,
     unusable_reason,
@@ -30,19 +30,19 @@ def stock(lot_id=1, lot_number="L1", expiry=date(2027, 1, 31), quantity=5, **kw)
 def test_a_lot_expiring_today_is_usable_until_local_midnight():
     expiry = date(2026, 3, 31)  # Berlin is on summer time (UTC+2) from 29 March 2026
     assert expires_at(expiry, BERLIN) == datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
-    assert status(expiry, datetime(2026, 3, 31, 21, 59, 59, tzinfo=UTC), BERLIN) is Status.EXPIRING
-    assert status(expiry, datetime(2026, 3, 31, 22, 0, tzinfo=UTC), BERLIN) is Status.EXPIRED
+    assert status_in_zone(expiry, datetime(2026, 3, 31, 21, 59, 59, tzinfo=UTC), BERLIN) is Status.EXPIRING
+    assert status_in_zone(expiry, datetime(2026, 3, 31, 22, 0, tzinfo=UTC), BERLIN) is Status.EXPIRED
     # The same instant is still 31 March in New York (UTC-4): usable there.
-    assert status(expiry, datetime(2026, 4, 1, 3, 59, tzinfo=UTC), NEW_YORK) is Status.EXPIRING
-    assert status(expiry, datetime(2026, 4, 1, 4, 0, tzinfo=UTC), NEW_YORK) is Status.EXPIRED
+    assert status_in_zone(expiry, datetime(2026, 4, 1, 3, 59, tzinfo=UTC), NEW_YORK) is Status.EXPIRING
+    assert status_in_zone(expiry, datetime(2026, 4, 1, 4, 0, tzinfo=UTC), NEW_YORK) is Status.EXPIRED
 
 
 def test_expiring_within_the_widest_horizon():
     today_noon = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-    assert status(date(2026, 6, 8), today_noon, UTC) is Status.EXPIRING   # 90 days
-    assert status(date(2026, 6, 9), today_noon, UTC) is Status.USABLE     # 91 days
-    assert status(date(2026, 6, 8), today_noon, UTC, horizons=(60, 14)) is Status.USABLE
-    assert status(date(2026, 6, 8), today_noon, UTC, horizons=()) is Status.USABLE
+    assert status_in_zone(date(2026, 6, 8), today_noon, UTC) is Status.EXPIRING   # 90 days
+    assert status_in_zone(date(2026, 6, 9), today_noon, UTC) is Status.USABLE     # 91 days
+    assert status_in_zone(date(2026, 6, 8), today_noon, UTC, horizons=(60, 14)) is Status.USABLE
+    assert status_in_zone(date(2026, 6, 8), today_noon, UTC, horizons=()) is Status.USABLE
 
 
 def test_warning_horizon_is_the_narrowest_one_reached():
@@ -59,14 +59,14 @@ def test_warning_horizon_is_the_narrowest_one_reached():
 def test_status_precedence():
     expired = date(2026, 3, 1)
     later = date(2027, 1, 31)
-    assert status(expired, NOW, UTC, review=Review.DISCARDED) is Status.DISCARDED
-    assert status(expired, NOW, UTC, review=Review.OPEN) is Status.EXPIRED
+    assert status_in_zone(expired, NOW, UTC, review=Review.DISCARDED) is Status.DISCARDED
+    assert status_in_zone(expired, NOW, UTC, review=Review.OPEN) is Status.EXPIRED
     past_bud = NOW - timedelta(minutes=1)
-    assert status(later, NOW, UTC, review=Review.OPEN, beyond_use_at=past_bud) is Status.BEYOND_USE
-    assert status(later, NOW, UTC, review=Review.OPEN) is Status.UNDER_REVIEW
-    assert status(date(2026, 4, 1), NOW, UTC, review=Review.RELEASED) is Status.EXPIRING
-    assert status(later, NOW, UTC, review=Review.RELEASED) is Status.RELEASED
-    assert status(later, NOW, UTC) is Status.USABLE
+    assert status_in_zone(later, NOW, UTC, review=Review.OPEN, beyond_use_at=past_bud) is Status.BEYOND_USE
+    assert status_in_zone(later, NOW, UTC, review=Review.OPEN) is Status.UNDER_REVIEW
+    assert status_in_zone(date(2026, 4, 1), NOW, UTC, review=Review.RELEASED) is Status.EXPIRING
+    assert status_in_zone(later, NOW, UTC, review=Review.RELEASED) is Status.RELEASED
+    assert status_in_zone(later, NOW, UTC) is Status.USABLE
     assert [s.usable for s in Status] == [True, True, False, False, True, False, False]
 
 
