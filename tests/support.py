@@ -267,6 +267,17 @@ def staffed_clinic(engine: Any, now: datetime) -> Any:
     return engine
 
 
+def user_with_token(engine: Any, name: str, role: str, now: datetime, password: str | None = None) -> str:
+    """A user, made as :func:`add_users` makes one, and an API token of theirs: the token."""
+    from fridge_monitor.store import accounts
+
+    add_users(engine, {name: role}, now, password=password)
+    with so.Session(engine) as session, session.begin():
+        user = accounts.find_user(session, name)
+        assert user is not None
+        return accounts.new_token(session, user, actor="test", now=now)
+
+
 def web_app(engine: Any, database_url: str, **sections: Any) -> Any:
     """The app in testing mode on ``engine``, configured with the database URL and ``sections`` (TOML tables)."""
     from fridge_monitor.config import build_config

@@ -15,11 +15,10 @@ import sqlalchemy.orm as so
 from fridge_monitor.core.readings import RETAINED_WITHOUT_TIME
 from fridge_monitor.ingest.subscriber import Ingest
 from fridge_monitor.mqtt.client import shut_down
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
 
-from support import Publisher, client_for, wait_until
+from support import Publisher, client_for, user_with_token, wait_until
 
 
 def publish_retained(url: str, protocol: str, client_id: str, messages: Iterable[tuple[str, bytes | str]]) -> None:
@@ -131,10 +130,7 @@ def make_config_with_secret(database_url: str, engine: sa.Engine):
     """The web side of the test: an admin "ada" and an API token, for the pages and /metrics."""
     from fridge_monitor.config import build_config
 
-    now = datetime.now(UTC)
-    with so.Session(engine) as session, session.begin():
-        user = accounts.create_user(session, "ada", "admin", "correct horse battery", actor="test", now=now)
-        token = accounts.new_token(session, user, actor="test", now=now)
+    token = user_with_token(engine, "ada", "admin", datetime.now(UTC), "correct horse battery")
     config = build_config({"database": {"url": database_url}, "web": {"secret_key": "k" * 40}}, {}, {}, "test")
     return config, token
 

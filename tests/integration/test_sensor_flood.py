@@ -14,17 +14,13 @@ import re
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.ingest.subscriber import Ingest
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import create_app
 
-from support import Publisher, post, signed_in, wait_until
+from support import Publisher, post, signed_in, user_with_token, wait_until, web_app
 
 CAP = 5
 REASON = "too many unassigned sensors (5): assign or retire sensors to accept new ones"
@@ -124,12 +120,8 @@ def test_a_cap_of_zero_registers_no_unknown_sensor(database_url, make_config, en
 
 
 def web(database_url: str, engine: sa.Engine):
-    now = datetime.now(UTC)
-    with so.Session(engine) as session, session.begin():
-        user = accounts.create_user(session, "ada", "admin", "correct horse battery", actor="test", now=now)
-        token = accounts.new_token(session, user, actor="test", now=now)
-    config = build_config({"database": {"url": database_url}, "web": {"secret_key": "k" * 40}}, {}, {}, "test")
-    return create_app(config, engine=engine, testing=True), token
+    token = user_with_token(engine, "ada", "admin", datetime.now(UTC), "correct horse battery")
+    return web_app(engine, database_url, web={"secret_key": "k" * 40}), token
 
 
 def engine_scalar(engine: sa.Engine, query: sa.Select):
