@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy.orm as so
-
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.scheduler import Lease
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store import accounts
-from fridge_monitor.store.sync import sync_config
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import clinic_config
+from support import clinic_config, user_with_token
 
 
 def test_metrics_count_waiting_alerts_failed_deliveries_and_the_scheduler(database_url, engine_for):
@@ -25,10 +22,8 @@ def test_metrics_count_waiting_alerts_failed_deliveries_and_the_scheduler(databa
         # Nothing listens on port 9 of this machine: every delivery fails.
         alerts={"channels": [{"name": "dead-hook", "type": "webhook", "url": "http://127.0.0.1:9/hook",
                               "timeout_s": 2.0}]})
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, now - timedelta(days=1))
-        token = accounts.new_token(session, accounts.create_user(session, "olga", "admin", "correct horse battery",
-                                                                 actor="test", now=now), actor="test", now=now)
+    sync_declarations(engine, config, now - timedelta(days=1))
+    token = user_with_token(engine, "olga", "admin", now, "correct horse battery")
     Store(engine).write(Batch(readings=[
         (Reading("native:a1", "native", "a1", now - timedelta(minutes=10), 5.0), now),
         (Reading("native:a1", "native", "a1", now - timedelta(minutes=5), 1.4), now),  # freezing: an alarm at once

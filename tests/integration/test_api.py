@@ -7,15 +7,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy.orm as so
 
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Rejected, Store
-from fridge_monitor.store import accounts
-from fridge_monitor.store.sync import sync_config
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import clinic_config
+from support import clinic_config, user_with_token
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -38,10 +36,8 @@ def api(database_url, engine_for):
     engine = engine_for(database_url)
     config = config_for(database_url)
     now = datetime.now(UTC)
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, T0 - timedelta(days=1))
-        user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)
-        token = accounts.new_token(session, user, actor="test", now=now)
+    sync_declarations(engine, config, T0 - timedelta(days=1))
+    token = user_with_token(engine, "audrey", "auditor", now, "correct horse battery")
     store = Store(engine)
     store.write(Batch(readings=[reading("native:a1", T0 + timedelta(minutes=k), 4.0 + (k % 10) / 10)
                                 for k in range(60)]))

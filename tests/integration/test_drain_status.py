@@ -13,20 +13,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.alerts.scheduler import run_checks
 from fridge_monitor.core.heartbeat import Heartbeat
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import record_heartbeat
-from fridge_monitor.store.sync import sync_config
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import clinic_config
+from support import clinic_config, user_with_token
 
 
 @pytest.fixture
@@ -36,10 +34,8 @@ def clinic(database_url, engine_for):
     config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
                            web={"secret_key": "k" * 40})
     now = datetime.now(UTC)
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, now - timedelta(days=1))
-        user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)
-        token = accounts.new_token(session, user, actor="test", now=now)
+    sync_declarations(engine, config, now - timedelta(days=1))
+    token = user_with_token(engine, "audrey", "auditor", now, "correct horse battery")
     at = now - timedelta(minutes=40)
     Store(engine).write(Batch(readings=[(Reading("native:a1", "native", "a1", at, 4.5), at)]))
     return engine, config, create_app(config, engine=engine, testing=True), token, now

@@ -6,22 +6,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy.orm as so
-
 from fridge_monitor.alerts.scheduler import Lease
 from fridge_monitor.core.heartbeat import Heartbeat
-from fridge_monitor.store import accounts
 from fridge_monitor.store.ingest_state import record_heartbeat
 
-from support import client_for, web_app
+from support import client_for, user_with_token, web_app
 
 
 def test_anonymous_healthz_shows_only_the_status_a_signed_in_one_the_details(database_url, engine_for):
     engine = engine_for(database_url)
     now = datetime.now(UTC)
-    with so.Session(engine) as session, session.begin():
-        user = accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=now)
-        token = accounts.new_token(session, user, actor="test", now=now)
+    token = user_with_token(engine, "nina", "nurse", now)
     Lease(engine, timedelta(seconds=30), holder="box-7:4242").acquire(now)
     record_heartbeat(engine, Heartbeat("ingest-secret-client", now - timedelta(minutes=5), now, True, 17,
                                        now, now, 5.0, 3600.0))
