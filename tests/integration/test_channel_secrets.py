@@ -7,19 +7,17 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.reports import bundle
-from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.store.sync import sync_config
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import client_for, clinic_config
+from support import client_for, clinic_config, user_with_token
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(hours=3)
@@ -33,10 +31,8 @@ def test_a_webhook_secret_is_nowhere_a_nurse_or_inspector_can_read(database_url,
                            web={"secret_key": "s" * 40}, alerts={"channels": [
         {"name": "slack", "type": "webhook", "url": hooks.url + "/T000/SECRET123", "tier": 1, "timeout_s": 5.0},
         {"name": "down", "type": "webhook", "url": down, "tier": 1, "timeout_s": 5.0}]})
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, NOW - timedelta(days=2))
-        nurse = accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)
-        token = accounts.new_token(session, nurse, actor="test", now=NOW)
+    sync_declarations(engine, config, NOW - timedelta(days=2))
+    token = user_with_token(engine, "nina", "nurse", NOW)
     points = [(t, 9.5 if 30 <= t < 120 else 5.0) for t in range(0, 181, 5)]
     Store(engine).write(Batch(readings=[
         (Reading("native:a1", "native", "a1", START + timedelta(minutes=t), temp, 90), START + timedelta(minutes=t))

@@ -21,6 +21,8 @@ import sqlalchemy.orm as so
 from fridge_monitor.store import accounts, audit_trail
 from fridge_monitor.store import models as m
 
+from support import add_users
+
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 GUESSES = 24
 MAX_FAILED = 5
@@ -29,8 +31,7 @@ LOCKOUT = timedelta(minutes=15)
 
 def test_parallel_wrong_passwords_write_exactly_one_lock_event(database_url, engine_for):
     engine = engine_for(database_url)
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)
+    add_users(engine, {"nina": "nurse"}, NOW)
     engines = [engine_for(database_url) for _ in range(GUESSES)]
     start = threading.Barrier(GUESSES)
 
@@ -60,8 +61,7 @@ def test_parallel_wrong_passwords_write_exactly_one_lock_event(database_url, eng
 
 def test_a_lock_that_ran_out_counts_afresh_and_locks_again_once(database_url, engine_for):
     engine = engine_for(database_url)
-    with so.Session(engine) as session, session.begin():
-        accounts.create_user(session, "nina", "nurse", "nina-password-1", actor="test", now=NOW)
+    add_users(engine, {"nina": "nurse"}, NOW)
 
     def attempt(password: str, at: datetime) -> m.User | str:
         with so.Session(engine) as session:

@@ -8,15 +8,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy.orm as so
 
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store import accounts
-from fridge_monitor.store.sync import sync_config
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import client_for, clinic_config
+from support import add_users, client_for, clinic_config, user_with_token
 
 DAY = datetime(2026, 11, 10, tzinfo=UTC)
 
@@ -26,11 +24,9 @@ def make_site(database_url, engine_for, tmp_path, *, https: bool):
     config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
                            web={"secret_key": "h" * 40, "https": https},
                            reports={"exports_dir": str(tmp_path / "exports")})
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, DAY - timedelta(days=30))
-        accounts.create_user(session, "otto", "auditor", "otto-password-1", actor="test", now=DAY)
-        token = accounts.new_token(session, accounts.create_user(session, "nina", "nurse", "nina-password-1",
-                                                                 actor="test", now=DAY), actor="test", now=DAY)
+    sync_declarations(engine, config, DAY - timedelta(days=30))
+    add_users(engine, {"otto": "auditor"}, DAY)
+    token = user_with_token(engine, "nina", "nurse", DAY)
     Store(engine).write(Batch(readings=[
         (Reading("native:a1", "native", "a1", DAY + timedelta(minutes=15 * i), 4.0), DAY) for i in range(8)
     ]))

@@ -6,15 +6,15 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy.orm as so
+import sqlalchemy as sa
 
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
-from fridge_monitor.store import accounts
-from fridge_monitor.store.sync import sync_config
+from fridge_monitor.store import models as m
+from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import clinic_config
+from support import clinic_config, user_with_token
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
@@ -32,17 +32,17 @@ def site(database_url, engine_for):
     config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1", "native:a1-backup"]}],
                            database_url, web={"secret_key": "k" * 40})
     now = datetime.now(UTC)
-    with so.Session(engine) as session, session.begin():
-        sync_config(session, config, T0 - timedelta(days=30))
-        user = accounts.create_user(session, "audrey", "auditor", "correct horse battery", actor="test", now=now)
-        token = accounts.new_token(session, user, actor="test", now=now)
-        user_id = user.id
+    sync_declarations(engine, config, T0 - timedelta(days=30))
+    token = user_with_token(engine, "audrey", "auditor", now, "correct horse battery")
     Store(engine).write(Batch(readings=[
         *(reading("native:a1", 10 * k, 9.0 if 3 <= k <= 5 else 5.0) for k in range(12)),
         # The backup reads warm, but the primary never falls silent: the backup does not stand in.
         *(reading("native:a1-backup", 10 * k + 1, 20.0) for k in range(12)),
     ]))
-    return create_app(config, engine=engine, testing=True), token, user_id
+    app = create_app(config, engine=engine, testing=True)
+    with engine.connect() as conn:
+        user_id = conn.scalar(sa.select(m.User.id).where(m.User.name == "audrey"))
+    return app, token, user_id
 
 
 def get(app, path, token):
