@@ -8,17 +8,17 @@ from flask import Blueprint
 def blueprints() -> list[Blueprint]:
     from fridge_monitor.web import (
         admin,
-        alert_views,
+        alerts,
         api,
-        audit_views,
+        audit,
         dashboard,
-        export_views,
+        exports,
         fridges,
-        inventory_views,
-        lot_views,
+        inventory,
+        lots,
         ops,
         reports,
-        stock_forms,
+        stock,
     )
     from fridge_monitor.web.admin import fridges as admin_fridges
     from fridge_monitor.web.admin import products as admin_products
@@ -33,5 +33,5 @@ def blueprints() -> list[Blueprint]:
     # These modules add their routes to the one ``admin`` or ``api`` blueprint when imported.
     del admin_fridges, admin_sensors, admin_sites, admin_users, api_alerts, api_fridges, api_lots, api_stock
 
-    return [dashboard.bp, inventory_views.bp, stock_forms.bp, lot_views.bp, alert_views.bp, fridges.bp, reports.bp,
-            api.bp, ops.bp, export_views.bp, audit_views.bp, admin.bp, admin_products.bp]
+    return [dashboard.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, reports.bp,
+            api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]

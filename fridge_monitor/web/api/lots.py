@@ -21,7 +21,7 @@ from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.api.stock import movement_json
-from fridge_monitor.web.inventory_views import horizons
+from fridge_monitor.web.inventory import horizons
 
 STATUSES = tuple(s.value for s in lots.Status)
 

@@ -26,7 +26,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import STAFF, allow, signed_in
 from fridge_monitor.web.forms import options, sentence, strip
-from fridge_monitor.web.inventory_views import FridgeRow, fridges, local
+from fridge_monitor.web.inventory import FridgeRow, fridges, local
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 

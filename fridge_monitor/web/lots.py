@@ -20,7 +20,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.forms import options, sentence, strip
-from fridge_monitor.web.inventory_views import FridgeRow, fridges, horizons, local, lot_rows, status_label
+from fridge_monitor.web.inventory import FridgeRow, fridges, horizons, local, lot_rows, status_label
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("lots", __name__)
