@@ -15,7 +15,7 @@ from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 
-from support import client_for, post, staffed_clinic, web_app
+from support import client_for, drop_triggers, post, staffed_clinic, web_app
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NOBODY_IS_ALLOWED = {"nina": "nurse", "aldo": "auditor"}
@@ -351,10 +351,7 @@ def test_the_audit_trail_page_says_when_the_chain_is_broken(app, engine):
     auditor = client_for(app, engine, "aldo")
     assert "Audit trail intact" in auditor.get("/audit").get_data(as_text=True)
     with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-        else:
-            conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+        drop_triggers(conn)
         conn.execute(sa.update(m.AuditEvent.__table__).where(m.AuditEvent.id == 3).values(new_value="0.0"))
     page = html.unescape(auditor.get("/audit").get_data(as_text=True))
     assert "Audit trail BROKEN:" in page and "event 3 was altered" in page

@@ -19,7 +19,7 @@ from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-from support import cli, clinic_config
+from support import cli, clinic_config, drop_triggers
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 COLUMNS = ("at", "actor", "action", "record_type", "record_id", "field", "old_value", "new_value", "reason",
@@ -42,14 +42,6 @@ def populate(engine: sa.Engine) -> list[int]:
 
 def verify(database_url: str):
     return cli("audit", "verify", env={"FRIDGE_MONITOR_DATABASE_URL": database_url})
-
-
-def drop_triggers(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-    else:
-        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
 
 
 def row(conn: sa.Connection, event_id: int) -> dict[str, object]:

@@ -23,7 +23,7 @@ from fridge_monitor.core.audit import GENESIS, entry_hash
 from fridge_monitor.store import accounts, anchors, audit_trail
 from fridge_monitor.store import models as m
 
-from support import cli, retained, wait_until
+from support import cli, drop_triggers, retained, wait_until
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -38,14 +38,6 @@ def populate(engine: sa.Engine) -> None:
         for minute, name in enumerate(("nina", "nico", "nora")):
             accounts.create_user(session, name, "nurse", f"{name}-password-1", actor="ada",
                                  now=T0 + timedelta(minutes=minute), reason="new starter")
-
-
-def drop_triggers(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-    else:
-        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
 
 
 def rewrite_chain(engine: sa.Engine, event_id: int, **changes: str) -> None:
