@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.inventory import catalog
@@ -21,7 +20,7 @@ from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
-from support import cli
+from support import cli, clinic_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(hours=2)
@@ -40,11 +39,7 @@ def written(write, engine, *args, **kwargs) -> str:
 
 def test_formulas_become_text_numbers_stay_numbers_and_the_bundle_verifies(database_url, engine_for, tmp_path):
     engine = engine_for(database_url)
-    config = build_config({
-        "database": {"url": database_url},
-        "sites": [{"name": "Clinic A", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": "Freezer", "site": "Clinic A", "sensors": ["native:f1"]}],
-    }, {}, {}, "test")
+    config = clinic_config([{"name": "Freezer", "site": "Clinic A", "sensors": ["native:f1"]}], database_url)
     with so.Session(engine) as s, s.begin():
         sync_config(s, config, NOW - timedelta(days=2))
         freezer = s.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "Freezer"))
