@@ -216,16 +216,6 @@ def add_users(engine: Any, users: Mapping[str, str] | Iterable[tuple[str, str]],
         return {user.name: user.id for user in made}
 
 
-def drop_triggers(conn: Any) -> None:
-    """Let a test tamper with the audit trail, as someone with the database's password could: its
-    append-only triggers go."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-    else:
-        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-
-
 def clinic_config(fridges: list[dict[str, Any]], database_url: str | None = None, *, source: str = "test",
                   **sections: Any) -> Any:
     """The test clinic's config: site Clinic A (Europe/Berlin) with ``fridges``, the database (if given) and
@@ -325,6 +315,16 @@ def sign_in_page(page: Any, base: str, name: str, password: str, next: str = "/"
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next}")
+
+
+def drop_triggers(conn: Any) -> None:
+    """Let a test tamper with the audit trail, as someone with the database's password could: its
+    append-only triggers go."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("DROP TRIGGER audit_events_no_update")
+        conn.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
+    else:
+        conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
 
 
 class Hooks(ThreadingHTTPServer):
