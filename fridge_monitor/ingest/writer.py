@@ -57,10 +57,6 @@ class Router:
         self._cache[topic] = found
         return found
 
-    def format_for(self, topic: str) -> str | None:
-        found = self.route(topic)
-        return found[0] if found else None
-
 
 def _is_transient(exc: sa.exc.SQLAlchemyError) -> bool:
     """Errors that go away by waiting: server down, network, locks."""
