@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import gc
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import Flask, g
-from flask_wtf.csrf import CSRFProtect
 
 from fridge_monitor.config import Config
 from fridge_monitor.store import files as storage
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import first_line
+from fridge_monitor.web.context import csrf
 
 log = logging.getLogger(__name__)
-
-csrf = CSRFProtect()
 
 # Where versions before issue 12 kept the signing key: in the database, where
 # anyone who could read it could forge a session. Deleted when found.
@@ -74,28 +71,6 @@ def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool
     # otherwise pause busy requests.
     gc.freeze()
     return app
-
-
-def db() -> so.Session:
-    """The request's database session (closed when the request ends)."""
-    if "db" not in g:
-        from flask import current_app
-
-        g.db = so.Session(current_app.extensions["fridge_monitor"]["engine"], expire_on_commit=False)
-    session: so.Session = g.db
-    return session
-
-
-def now_utc() -> datetime:
-    """The time now, in UTC: what a page or API call records and judges against."""
-    return datetime.now(UTC)
-
-
-def settings() -> Config:
-    from flask import current_app
-
-    config: Config = current_app.extensions["fridge_monitor"]["config"]
-    return config
 
 
 def signing_key(config: Config) -> str:

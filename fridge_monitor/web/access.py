@@ -62,7 +62,7 @@ def init_app(app: Flask) -> None:
 
 
 def enforce() -> Any:
-    from fridge_monitor.web import csrf, db
+    from fridge_monitor.web.context import csrf, db
 
     view = current_app.view_functions.get(request.endpoint or "")
     if request.endpoint == "static":

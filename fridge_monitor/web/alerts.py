@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, Length
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav, signed_in
+from fridge_monitor.web.context import db
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("alert_views", __name__)

@@ -12,8 +12,8 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db
 from fridge_monitor.web.access import allow, nav
+from fridge_monitor.web.context import db
 
 bp = Blueprint("audit_views", __name__)
 

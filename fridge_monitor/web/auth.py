@@ -25,8 +25,8 @@ from wtforms import PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
 from fridge_monitor.store import accounts, audit_trail
-from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user, signed_in
+from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.throttle import SlidingWindow
 
 bp = Blueprint("auth", __name__)

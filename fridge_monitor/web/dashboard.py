@@ -16,8 +16,8 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
-from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
+from fridge_monitor.web.context import db
 from fridge_monitor.web.inventory import horizons
 from fridge_monitor.web.paging import Page
 from fridge_monitor.web.units import temperature, to_unit

@@ -38,8 +38,8 @@ from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import bundle, export, export_jobs
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import allow, nav, signed_in
+from fridge_monitor.web.context import db, settings
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 nav("exports.index", "Exports", 70)

@@ -16,9 +16,9 @@ from fridge_monitor.core.status import age, is_silent, status
 from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
-from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import EVERYONE, allow, signed_in
 from fridge_monitor.web.alerts import duration, view
+from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("fridges", __name__)

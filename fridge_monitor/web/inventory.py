@@ -15,8 +15,8 @@ from fridge_monitor.core import lots
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, nav, signed_in
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import sentence
 
 bp = Blueprint("inventory", __name__)

@@ -17,8 +17,8 @@ from fridge_monitor.core import free_text, lots
 from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import options, sentence, strip
 from fridge_monitor.web.inventory import FridgeRow, fridges, horizons, local, lot_rows, status_label
 from fridge_monitor.web.units import temperature

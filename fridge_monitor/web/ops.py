@@ -26,8 +26,8 @@ from fridge_monitor.store.db import first_line
 from fridge_monitor.store.ingest_state import ingest_figures
 from fridge_monitor.store.overview import fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
-from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
+from fridge_monitor.web.context import db
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from flask import Blueprint, abort, current_app, request, send_file
 
 from fridge_monitor.reports import monthly as report
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db
 from fridge_monitor.web.access import EVERYONE, allow, signed_in
+from fridge_monitor.web.context import db
 
 bp = Blueprint("reports", __name__)
 

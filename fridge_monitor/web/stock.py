@@ -23,8 +23,8 @@ from fridge_monitor.core import free_text, gs1, lots
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import STAFF, allow, signed_in
+from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.forms import options, sentence, strip
 from fridge_monitor.web.inventory import FridgeRow, fridges, local
 

@@ -18,9 +18,9 @@ from flask import Blueprint, render_template
 
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
-from fridge_monitor.web import db, settings
 from fridge_monitor.web.access import ADMIN, allow, nav
 from fridge_monitor.web.admin import alarm_profiles
+from fridge_monitor.web.context import db, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(alarm_profiles.bp)

@@ -18,9 +18,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from fridge_monitor.core.rules import ProfileError
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
-from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.admin.profile_form import ProfileForm, form_data, pad
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import number_text
 
 # Registered on the admin blueprint: /admin/alarm-profiles/..., endpoints admin.alarm_profiles.*

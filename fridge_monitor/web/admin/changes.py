@@ -14,8 +14,8 @@ from flask import abort
 from flask_wtf import FlaskForm
 
 from fridge_monitor.store import audit_trail
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import signed_in
+from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.forms import reason_field
 
 

@@ -13,7 +13,6 @@ from wtforms.validators import DataRequired, Length, Optional
 from fridge_monitor.config import DEFAULT_ALARM_PROFILES, FRIDGE_KINDS
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
-from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
 from fridge_monitor.web.admin.changes import (
@@ -26,6 +25,7 @@ from fridge_monitor.web.admin.changes import (
     retire_or_reinstate,
     save,
 )
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import TemperatureField, options, reason_field
 from fridge_monitor.web.forms import strip as _strip
 

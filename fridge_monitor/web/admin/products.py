@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from fridge_monitor.core import free_text, products
 from fridge_monitor.inventory import catalog
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import ADMIN, allow, signed_in
+from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.forms import NumberField, TemperatureField, number_text, reason_field, sentence, strip
 
 bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")

@@ -12,10 +12,10 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
 from fridge_monitor.web.admin.changes import add_new, audit, get_or_404, name_taken, save
+from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.forms import reason_field
 from fridge_monitor.web.forms import strip as _strip
 

@@ -12,10 +12,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.admin import bp
 from fridge_monitor.web.admin.changes import ReasonForm, get_or_404, save
+from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.forms import options, reason_field, sentence
 from fridge_monitor.web.forms import strip as _strip
 

@@ -9,9 +9,9 @@ from flask import abort, jsonify, request
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, iso
+from fridge_monitor.web.context import db, now_utc
 
 ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
 

@@ -18,7 +18,7 @@ from flask import abort, request
 from fridge_monitor.core import free_text, gs1
 from fridge_monitor.inventory import catalog
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db
+from fridge_monitor.web.context import db
 
 
 def bad(field: str, message: str) -> NoReturn:

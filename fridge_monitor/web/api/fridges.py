@@ -18,9 +18,9 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors
 from fridge_monitor.store.series import bucketed_readings, raw_readings
-from fridge_monitor.web import db, now_utc, settings
 from fridge_monitor.web.access import EVERYONE, allow
 from fridge_monitor.web.api import bp, iso
+from fridge_monitor.web.context import db, now_utc, settings
 
 MAX_RAW = 100_000
 MIN_EVERY = 1

@@ -16,9 +16,9 @@ from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.web import db, now_utc
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
+from fridge_monitor.web.context import db, now_utc
 
 
 def _fridge_names(session: so.Session, ids: Iterable[int]) -> dict[int, str]:
