@@ -10,6 +10,7 @@ from fridge_monitor.core.lots import (
     expires_at,
     fefo,
     holdings,
+    lot_status,
     review_state,
     status_in_zone,
     stock_status,
@@ -68,6 +69,20 @@ def test_status_precedence():
     assert status_in_zone(later, NOW, UTC, review=Review.RELEASED) is Status.RELEASED
     assert status_in_zone(later, NOW, UTC) is Status.USABLE
     assert [s.usable for s in Status] == [True, True, False, False, True, False, False]
+
+
+def test_a_lot_as_a_whole_is_judged_in_every_zone_holding_it_and_past_beyond_use_when_all_it_holds_is():
+    expiry = date(2026, 3, 31)
+    at = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)  # 1 April in Berlin, still 31 March in New York
+    assert lot_status(expiry, at, [NEW_YORK], []) is Status.EXPIRING
+    assert lot_status(expiry, at, [NEW_YORK, BERLIN], []) is Status.EXPIRED
+    later = date(2027, 1, 31)
+    opened = stock(opened_vial_id=7, beyond_use_at=NOW - timedelta(minutes=1))
+    assert lot_status(later, NOW, [BERLIN], [opened]) is Status.BEYOND_USE
+    assert lot_status(later, NOW, [BERLIN], [opened, stock(quantity=0)]) is Status.BEYOND_USE
+    assert lot_status(later, NOW, [BERLIN], [opened, stock()]) is Status.USABLE
+    assert lot_status(later, NOW, [BERLIN], [opened], review=Review.OPEN) is Status.BEYOND_USE
+    assert lot_status(later, NOW, [BERLIN], [opened], review=Review.DISCARDED) is Status.DISCARDED
 
 
 def test_beyond_use_time_ends_an_opened_vial():
