@@ -374,6 +374,21 @@ def test_reconstituted_vials_are_used_from_their_group_and_refused_past_beyond_u
     assert held(engine, lot_id, known["A1"]) == 2
 
 
+def test_the_lot_page_the_inventory_and_the_api_agree_on_a_lot_past_beyond_use(clinic):
+    """One rule for a lot's status (core.lots.lot_status): every unit held is in an opened vial past its time."""
+    app, engine = clinic
+    known = ids(engine)
+    lot_id = stock_lot(engine, known["A1"], known["botox"], "BU-1", TODAY + timedelta(days=300), 1,
+                       at=NOW - timedelta(hours=40))
+    with so.Session(engine) as session, session.begin():  # opened 30 hours ago: past Botox's 24 h
+        inventory.reconstitute(session, lot_id=lot_id, fridge_id=known["A1"], actor="test",
+                               now=NOW - timedelta(hours=30))
+    nurse = client_for(app, engine, "nina")
+    assert "BEYOND USE — discard" in text(nurse.get(f"/lots/{lot_id}"))
+    assert "BEYOND USE — discard" in text(nurse.get("/inventory?fridge=A1"))
+    assert nurse.get(f"/api/v1/lots/{lot_id}").get_json()["status"] == "beyond_use"
+
+
 def test_a_discard_disposition_discards_every_unit_held(clinic):
     app, engine = clinic
     known = ids(engine)
