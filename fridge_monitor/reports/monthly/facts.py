@@ -18,7 +18,7 @@ from fridge_monitor.core.charts import Series
 from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.core.stats import period_stats
 from fridge_monitor.reports import temperature_log
-from fridge_monitor.reports.monthly import ReportError
+from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import history, local_days
