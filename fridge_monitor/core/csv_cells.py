@@ -64,3 +64,14 @@ def utc_or_empty(moment: datetime | None) -> str:
 def local_or_empty(moment: datetime | None, tz: tzinfo) -> str:
     """A moment's local-time cell (ISO 8601 with its offset), or empty for none."""
     return moment.astimezone(tz).isoformat() if moment is not None else ""
+
+
+def write_all(out: TextIO, header: list[str], rows: Iterable[Iterable[Any]]) -> int:
+    """The header, then every row, through :func:`writer`; the number of rows."""
+    csv_out = writer(out)
+    csv_out.writerow(header)
+    count = 0
+    for row in rows:
+        csv_out.writerow(row)
+        count += 1
+    return count

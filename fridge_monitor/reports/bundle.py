@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -251,15 +251,14 @@ def export_notifications(engine: sa.Engine, out: TextIO, start: datetime, end: d
              .order_by(n.alert_id, n.due_at, n.id))
     if fridge is not None:
         query = query.where(f.name == fridge)
-    writer = csv_cells.writer(out)
-    writer.writerow(NOTIFICATIONS_HEADER)
-    count = 0
-    for row in export.stream_rows(engine, query):
-        ok = "" if row.ok is None else ("true" if row.ok else "false")
-        writer.writerow([row.alert_id, row.name, row.channel, row.channel_type, row.tier, row.event, row.sequence,
-                         row.attempt, iso_utc(row.due_at), utc_or_empty(row.sent_at), ok, row.detail or ""])
-        count += 1
-    return count
+    return csv_cells.write_all(out, NOTIFICATIONS_HEADER,
+                               (_notification_row(row) for row in export.stream_rows(engine, query)))
+
+
+def _notification_row(row: sa.Row[*tuple[Any, ...]]) -> list[Any]:
+    ok = "" if row.ok is None else ("true" if row.ok else "false")
+    return [row.alert_id, row.name, row.channel, row.channel_type, row.tier, row.event, row.sequence,
+            row.attempt, iso_utc(row.due_at), utc_or_empty(row.sent_at), ok, row.detail or ""]
 
 
 def export_dispositions(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *,
@@ -276,18 +275,17 @@ def export_dispositions(engine: sa.Engine, out: TextIO, start: datetime, end: da
              .order_by(r.started_at, r.id, d.id))
     if fridge is not None:
         query = query.where(f.name == fridge)
-    writer = csv_cells.writer(out)
-    writer.writerow(DISPOSITIONS_HEADER)
-    count = 0
-    for row in export.stream_rows(engine, query):
-        writer.writerow([row.id, row.lot_id, row.product, row.lot_number, _day(row.expiry), row.fridge,
-                         row.excursion_id or "", iso_utc(row.started_at), utc_or_empty(row.ended_at),
-                         _num(row.exposure_s), _num(row.peak_c), _num(row.low_c), _num(row.mkt_c), row.reason,
-                         iso_utc(row.created_at), row.disposition_id or "", row.decision or "",
-                         row.reference or "", row.note or "", utc_or_empty(row.decided_at), row.decided_by or "",
-                         row.supersedes_id or ""])
-        count += 1
-    return count
+    return csv_cells.write_all(out, DISPOSITIONS_HEADER,
+                               (_disposition_row(row) for row in export.stream_rows(engine, query)))
+
+
+def _disposition_row(row: sa.Row[*tuple[Any, ...]]) -> list[Any]:
+    return [row.id, row.lot_id, row.product, row.lot_number, _day(row.expiry), row.fridge,
+            row.excursion_id or "", iso_utc(row.started_at), utc_or_empty(row.ended_at),
+            _num(row.exposure_s), _num(row.peak_c), _num(row.low_c), _num(row.mkt_c), row.reason,
+            iso_utc(row.created_at), row.disposition_id or "", row.decision or "",
+            row.reference or "", row.note or "", utc_or_empty(row.decided_at), row.decided_by or "",
+            row.supersedes_id or ""]
 
 
 def _num(value: float | None) -> str:

@@ -141,16 +141,14 @@ def export_rejected(engine: sa.Engine, out: TextIO, start: datetime, end: dateti
         .where(rm.received_at >= start, rm.received_at < end)
         .order_by(rm.received_at, rm.id)
     )
-    writer = csv_cells.writer(out)
-    writer.writerow(REJECTED_HEADER)
-    count = 0
-    for received, topic, reason, payload, size in stream_rows(engine, query):
-        text = bytes(payload).decode("utf-8", "backslashreplace")
-        if size > len(payload):
-            text += f"… [{size - len(payload)} more bytes not kept]"
-        writer.writerow([iso_utc(received), topic, reason, text])
-        count += 1
-    return count
+    return csv_cells.write_all(out, REJECTED_HEADER, (_rejected_row(*row) for row in stream_rows(engine, query)))
+
+
+def _rejected_row(received: datetime, topic: str, reason: str, payload: bytes, size: int) -> list[Any]:
+    text = bytes(payload).decode("utf-8", "backslashreplace")
+    if size > len(payload):
+        text += f"… [{size - len(payload)} more bytes not kept]"
+    return [iso_utc(received), topic, reason, text]
 
 
 # -- alerts and excursions ---------------------------------------------------------
@@ -188,54 +186,39 @@ EXCURSION_COLUMNS = ["id", "rule", "started_at", "ended_at", "peak_c", "low_c", 
                      "time_beyond_s", "unknown_s"]
 
 
-def export_alerts(
-    engine: sa.Engine,
-    out: TextIO,
-    start: datetime,
-    end: datetime,
-    *,
-    fridge: str | None = None,
-    tz: tzinfo | None = None,
-) -> int:
+def export_alerts(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *, fridge: str | None = None,
+                  tz: tzinfo | None = None) -> int:
     """Write the alerts CSV: each alert overlapping the period, with who acknowledged it and what they did."""
-    writer = csv_cells.writer(out)
-    writer.writerow(ALERTS_HEADER + (ALERTS_LOCAL if tz else []))
-    count = 0
-    for a in stream_rows(engine, _overlapping(m.Alert, ALERT_COLUMNS, start, end, fridge)):
-        row = [a.id, a.fridge, a.kind, a.rule, a.severity, iso_utc(a.started_at), csv_cells.utc_or_empty(a.ended_at),
-               a.state, _number(a.peak_c), _number(a.low_c), a.acknowledged_by or "",
-               csv_cells.utc_or_empty(a.acknowledged_at), a.action or "", a.subject, a.title]
-        if tz is not None:
-            row += [csv_cells.local_or_empty(x, tz) for x in (a.started_at, a.ended_at, a.acknowledged_at)]
-        writer.writerow(row)
-        count += 1
-    return count
+    alerts = stream_rows(engine, _overlapping(m.Alert, ALERT_COLUMNS, start, end, fridge))
+    return csv_cells.write_all(out, ALERTS_HEADER + (ALERTS_LOCAL if tz else []), (_alert_row(a, tz) for a in alerts))
 
 
-def export_excursions(
-    engine: sa.Engine,
-    out: TextIO,
-    start: datetime,
-    end: datetime,
-    *,
-    fridge: str | None = None,
-    tz: tzinfo | None = None,
-) -> int:
+def _alert_row(a: sa.Row[*tuple[Any, ...]], tz: tzinfo | None) -> list[Any]:
+    row = [a.id, a.fridge, a.kind, a.rule, a.severity, iso_utc(a.started_at), csv_cells.utc_or_empty(a.ended_at),
+           a.state, _number(a.peak_c), _number(a.low_c), a.acknowledged_by or "",
+           csv_cells.utc_or_empty(a.acknowledged_at), a.action or "", a.subject, a.title]
+    if tz is not None:
+        row += [csv_cells.local_or_empty(x, tz) for x in (a.started_at, a.ended_at, a.acknowledged_at)]
+    return row
+
+
+def export_excursions(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *, fridge: str | None = None,
+                      tz: tzinfo | None = None) -> int:
     """Write the excursions CSV; an ongoing excursion has an empty end and duration."""
-    writer = csv_cells.writer(out)
-    writer.writerow(EXCURSIONS_HEADER + (EXCURSIONS_LOCAL if tz else []))
-    count = 0
-    for e in stream_rows(engine, _overlapping(m.Excursion, EXCURSION_COLUMNS, start, end, fridge)):
-        duration = (e.ended_at - e.started_at).total_seconds() if e.ended_at is not None else None
-        mkt = "" if e.mkt_c is None else f"{e.mkt_c:.2f}"
-        row = [e.id, e.fridge, e.rule, iso_utc(e.started_at), csv_cells.utc_or_empty(e.ended_at), _seconds(duration),
-               _number(e.peak_c), _number(e.low_c), mkt, e.severity, csv_cells.utc_or_empty(e.alarm_at),
-               _seconds(e.time_beyond_s), _seconds(e.unknown_s)]
-        if tz is not None:
-            row += [csv_cells.local_or_empty(x, tz) for x in (e.started_at, e.ended_at, e.alarm_at)]
-        writer.writerow(row)
-        count += 1
-    return count
+    found = stream_rows(engine, _overlapping(m.Excursion, EXCURSION_COLUMNS, start, end, fridge))
+    return csv_cells.write_all(out, EXCURSIONS_HEADER + (EXCURSIONS_LOCAL if tz else []),
+                               (_excursion_row(e, tz) for e in found))
+
+
+def _excursion_row(e: sa.Row[*tuple[Any, ...]], tz: tzinfo | None) -> list[Any]:
+    duration = (e.ended_at - e.started_at).total_seconds() if e.ended_at is not None else None
+    mkt = "" if e.mkt_c is None else f"{e.mkt_c:.2f}"
+    row = [e.id, e.fridge, e.rule, iso_utc(e.started_at), csv_cells.utc_or_empty(e.ended_at), _seconds(duration),
+           _number(e.peak_c), _number(e.low_c), mkt, e.severity, csv_cells.utc_or_empty(e.alarm_at),
+           _seconds(e.time_beyond_s), _seconds(e.unknown_s)]
+    if tz is not None:
+        row += [csv_cells.local_or_empty(x, tz) for x in (e.started_at, e.ended_at, e.alarm_at)]
+    return row
 
 
 # -- the stock ledger --------------------------------------------------------------
@@ -267,15 +250,8 @@ def stock_query(start: datetime, end: datetime, fridge: str | None = None) -> sa
     return query
 
 
-def export_stock(
-    engine: sa.Engine,
-    out: TextIO,
-    start: datetime,
-    end: datetime,
-    *,
-    fridge: str | None = None,
-    tz: tzinfo | None = None,
-) -> int:
+def export_stock(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *, fridge: str | None = None,
+                 tz: tzinfo | None = None) -> int:
     """Write the stock ledger CSV: one row per signed entry, so each fridge's rows add up to its change.
 
     A transfer is two rows with the same id (minus in the fridge it left, plus in
@@ -283,20 +259,19 @@ def export_stock(
     reconstitution is minus sealed units and plus the same in its opened vial
     group. ``quantity`` is signed; ``counted`` is what a correction counted.
     """
-    writer = csv_cells.writer(out)
-    writer.writerow(STOCK_HEADER + (STOCK_LOCAL if tz else []))
-    count = 0
-    for r in stream_rows(engine, stock_query(start, end, fridge)):
-        transfer = r.kind == "transfer"
-        row = [r.id, iso_utc(r.at), r.fridge, r.product, r.lot_number, r.expiry.isoformat(), r.kind, r.delta,
-               r.actor, r.reason or "", r.reason_code or "", "" if r.counted is None else r.counted,
-               r.opened_vial_id or "", r.from_fridge if transfer else "", r.to_fridge if transfer else "",
-               r.corrects_id or ""]
-        if tz is not None:
-            row.append(r.at.astimezone(tz).isoformat())
-        writer.writerow(row)
-        count += 1
-    return count
+    entries = stream_rows(engine, stock_query(start, end, fridge))
+    return csv_cells.write_all(out, STOCK_HEADER + (STOCK_LOCAL if tz else []), (_stock_row(r, tz) for r in entries))
+
+
+def _stock_row(r: sa.Row[*tuple[Any, ...]], tz: tzinfo | None) -> list[Any]:
+    transfer = r.kind == "transfer"
+    row = [r.id, iso_utc(r.at), r.fridge, r.product, r.lot_number, r.expiry.isoformat(), r.kind, r.delta,
+           r.actor, r.reason or "", r.reason_code or "", "" if r.counted is None else r.counted,
+           r.opened_vial_id or "", r.from_fridge if transfer else "", r.to_fridge if transfer else "",
+           r.corrects_id or ""]
+    if tz is not None:
+        row.append(r.at.astimezone(tz).isoformat())
+    return row
 
 
 # -- the daily log -------------------------------------------------------------------
@@ -382,12 +357,11 @@ def export_audit(engine: sa.Engine, out: TextIO, start: datetime, end: datetime,
     query = (sa.select(a.id, a.at, a.actor, a.action, a.record_type, a.record_id, a.field, a.old_value,
                        a.new_value, a.reason, a.prev_hash, a.hash)
              .where(a.at >= start, a.at < end).order_by(a.id))
-    writer = csv_cells.writer(out)
-    writer.writerow(manifest.AUDIT_HEADER + (["at_local"] if tz else []))
-    count = 0
-    for row in stream_rows(engine, query):
+
+    def audit_row(row: sa.Row[*tuple[Any, ...]]) -> list[str]:
         event = Stored(row.id, Entry(row.at, row.actor, row.action, row.record_type, row.record_id, row.field,
                                      row.old_value, row.new_value, row.reason), row.prev_hash, row.hash)
-        writer.writerow(manifest.audit_row(event) + ([row.at.astimezone(tz).isoformat()] if tz else []))
-        count += 1
-    return count
+        return manifest.audit_row(event) + ([row.at.astimezone(tz).isoformat()] if tz else [])
+
+    return csv_cells.write_all(out, manifest.AUDIT_HEADER + (["at_local"] if tz else []),
+                               (audit_row(row) for row in stream_rows(engine, query)))
