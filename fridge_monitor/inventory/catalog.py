@@ -15,7 +15,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert, write_lock
 
 if TYPE_CHECKING:
-    from fridge_monitor.core import gs1
+    pass
 
 LOT_NUMBER_MAX = 50
 PRODUCT_FIELDS = ("name", "form", "unit", "freezing_allowed", "protect_from_light", "beyond_use_hours",
@@ -206,22 +206,6 @@ def lot_for(session: so.Session, *, product_id: int, lot_number: str, expiry: da
                            new=f"{target.name} lot {number}, expiry {expiry.isoformat()}",
                            reason="first received" + (f" (GTIN {code})" if code else ""))
     return lot
-
-
-def lot_from_scan(session: so.Session, scan: gs1.Scan, *, actor: str, now: datetime) -> m.Lot:
-    """The lot a scanned vial code names (see :func:`fridge_monitor.core.gs1.parse_scan`), created if new.
-
-    Raises :class:`UnknownGtin` when its GTIN is not linked to a product yet.
-    """
-    found = product_for_gtin(session, scan.gtin)
-    if found is None:
-        raise UnknownGtin(scan.gtin)
-    if scan.lot is None:
-        raise InventoryError("the code holds no lot number: type the lot printed on the pack")
-    if scan.expiry is None:
-        raise InventoryError("the code holds no expiry date: type the expiry printed on the pack")
-    return lot_for(session, product_id=found.id, lot_number=scan.lot, expiry=scan.expiry, gtin=scan.gtin,
-                   actor=actor, now=now)
 
 
 def _gtin(text: str) -> str:

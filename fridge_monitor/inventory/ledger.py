@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -226,16 +226,6 @@ def review_states(session: so.Session, lot_ids: Iterable[int]) -> dict[int, lots
         decisions[lot_id].append(decision)
     return {lot_id: lots.review_state(decisions[lot_id]) if lot_id in decisions else lots.Review.NONE
             for lot_id in ids}
-
-
-def lot_status(session: so.Session, lot_id: int, *, now: datetime, tz: ZoneInfo,
-               horizons: Sequence[int] = lots.DEFAULT_HORIZONS_DAYS) -> lots.Status:
-    """A lot's status as a whole (its opened vials aside), the expiry judged in time zone ``tz``."""
-    lot = session.get(m.Lot, lot_id)
-    if lot is None:
-        raise InventoryError(f"there is no lot {lot_id}")
-    review = review_states(session, [lot_id])[lot_id]
-    return lots.status_in_zone(lot.expiry, now, tz, review=review, horizons=horizons)
 
 
 def location_history(session: so.Session, lot_id: int) -> list[lots.Holding]:

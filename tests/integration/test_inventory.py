@@ -20,9 +20,11 @@ import sqlalchemy.orm as so
 from fridge_monitor.core import gs1, lots
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.inventory.catalog import InventoryError, UnknownGtin
+from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+
+from lot_state import lot_status
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -93,12 +95,19 @@ def test_the_catalogue_is_seeded_without_gtins(rig):
 
 def test_round_trip_from_scan_to_correction_with_audit_events(rig):
     scan = gs1.parse_scan(SCAN)
-    with pytest.raises(UnknownGtin) as unknown:
-        rig.run(lambda s: catalog.lot_from_scan(s, scan, actor="nurse.ana", now=T0))
-    assert unknown.value.gtin == EXAMPLE_GTIN
+    assert scan.gtin == EXAMPLE_GTIN and scan.lot is not None and scan.expiry is not None
+
+    def scanned_lot(session: so.Session, actor: str, now: datetime) -> int:
+        """What the scan box does: the product the GTIN is linked to, then its lot (made on first sight)."""
+        product = catalog.product_for_gtin(session, scan.gtin)
+        assert product is not None
+        return catalog.lot_for(session, product_id=product.id, lot_number=scan.lot, expiry=scan.expiry,
+                               gtin=scan.gtin, actor=actor, now=now).id
+
+    assert rig.run(lambda s: catalog.product_for_gtin(s, scan.gtin)) is None  # not linked yet
     rig.run(lambda s: catalog.link_gtin(s, EXAMPLE_GTIN, rig.product_ids["botox"], actor="nurse.ana", now=T0))
-    lot_id = rig.run(lambda s: catalog.lot_from_scan(s, scan, actor="nurse.ana", now=T0).id)
-    assert rig.run(lambda s: catalog.lot_from_scan(s, scan, actor="nurse.ben", now=at(1)).id) == lot_id
+    lot_id = rig.run(lambda s: scanned_lot(s, "nurse.ana", T0))
+    assert rig.run(lambda s: scanned_lot(s, "nurse.ben", at(1))) == lot_id
 
     rig.run(lambda s: inventory.receive(s, lot_id=lot_id, fridge_id=rig.a1, quantity=6, serial=scan.serial,
                                         actor="nurse.ana", now=at(1)))
@@ -268,7 +277,7 @@ def test_a_lot_under_review_is_refused_until_released(rig):
         return review.id
 
     review_id = rig.run(put_under_review)
-    assert rig.run(lambda s: inventory.lot_status(s, lot_id, now=at(120), tz=BERLIN)) is lots.Status.UNDER_REVIEW
+    assert rig.run(lambda s: lot_status(s, lot_id, now=at(120), tz=BERLIN)) is lots.Status.UNDER_REVIEW
     with pytest.raises(InventoryError, match="under review after an excursion"):
         rig.run(lambda s: inventory.use(s, lot_id=lot_id, fridge_id=rig.a1, actor="nurse.ana", now=at(120)))
     with pytest.raises(InventoryError, match="under review"):
@@ -284,8 +293,8 @@ def test_a_lot_under_review_is_refused_until_released(rig):
                                              decided_at=at(200), decided_by="coordinator")))
     assert rig.run(lambda s: inventory.review_states(s, [lot_id, later])) == {
         lot_id: lots.Review.RELEASED, later: lots.Review.NONE}
-    assert rig.run(lambda s: inventory.lot_status(s, lot_id, now=at(201), tz=BERLIN)) is lots.Status.RELEASED
-    assert rig.run(lambda s: inventory.lot_status(s, later, now=at(201), tz=BERLIN)) is lots.Status.USABLE
+    assert rig.run(lambda s: lot_status(s, lot_id, now=at(201), tz=BERLIN)) is lots.Status.RELEASED
+    assert rig.run(lambda s: lot_status(s, later, now=at(201), tz=BERLIN)) is lots.Status.USABLE
     nxt = rig.run(lambda s: inventory.take_next(s, fridge_id=rig.a1, product_id=rig.product_ids["botox"],
                                                 now=at(201)))
     assert (nxt.lot_number, nxt.review) == ("C3709C3", lots.Review.RELEASED)

@@ -24,6 +24,8 @@ from fridge_monitor.inventory.catalog import InventoryError
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 
+from lot_state import lot_status
+
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -88,7 +90,7 @@ class Rig:
             sa.select(a.kind, a.rule, a.subject, a.state, a.ended_at).where(a.kind.in_(kinds)).order_by(a.id))])
 
     def status(self, lot_id: int, minutes: float) -> lots.Status:
-        return self.run(lambda s: inventory.lot_status(s, lot_id, now=at(minutes), tz=BERLIN))
+        return self.run(lambda s: lot_status(s, lot_id, now=at(minutes), tz=BERLIN))
 
 
 @pytest.fixture

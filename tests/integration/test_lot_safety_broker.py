@@ -18,6 +18,7 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.store.marks import marked_fridges
 
+from lot_state import lot_status
 from support import Publisher, native, wait_until
 
 pytestmark = [pytest.mark.slow]
@@ -99,7 +100,7 @@ def test_a_compressor_failure_over_the_broker_puts_exactly_the_lots_inside_under
             m.Excursion.fridge_id == fridge["A1"], m.Excursion.rule == "out-of-range")).one()
         review_alerts = session.execute(sa.select(m.Alert.fridge_id, m.Alert.subject, m.Alert.state).where(
             m.Alert.kind == "lot-review")).all()
-        states = {lot_id: inventory.lot_status(session, lot_id, now=minute(1), tz=UTC)
+        states = {lot_id: lot_status(session, lot_id, now=minute(1), tz=UTC)
                   for lot_id in (inside, moved_out, elsewhere, later)}
     assert reviews == [(inside, fridge["A1"], minute(-30), minute(-12), pytest.approx(11.7), excursion.id, "system")]
     assert excursion.started_at == minute(-30)
