@@ -13,6 +13,7 @@ from fridge_monitor.config.errors import (
     only_keys,
     resolve_secret,
     table_list,
+    unique_name,
 )
 from fridge_monitor.config.redact import shown
 
@@ -52,12 +53,8 @@ CHANNEL_SECRETS = {"smtp_username", "smtp_password", "secret", "urls"}
 def parse_channels(value: Any, source: str) -> tuple[ChannelDecl, ...]:
     channels: list[ChannelDecl] = []
     for i, table in enumerate(table_list(value, "alerts.channels", source), 1):
-        name = table.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{source}: [[alerts.channels]] #{i} needs a name")
-        where = f"{source}: channel {name!r}"
-        if any(c.name == name for c in channels):
-            raise ConfigError(f"{where} is declared twice")
+        name, where = unique_name(table, f"{source}: [[alerts.channels]] #{i}", source, "channel",
+                                  (c.name for c in channels))
         kind = table.get("type")
         if kind not in CHANNEL_KEYS:
             raise ConfigError(f"{where}: type must be one of {', '.join(CHANNEL_KEYS)}, not {kind!r}")

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from typing import Any
 
-from fridge_monitor.config.errors import ConfigError, only_keys, table_list, zone
+from fridge_monitor.config.errors import ConfigError, only_keys, table_list, unique_name, zone
 from fridge_monitor.core.profile_definitions import profile_from_config
 from fridge_monitor.core.readings import FORMATS, MEASURES, SUBSCRIPTION_FORMATS, EntityKind
 from fridge_monitor.core.rules import PRESETS, AlarmProfile, ProfileError
@@ -160,12 +160,7 @@ def parse_fridges(value: Any, site_names: set[str], profiles: set[str], source: 
     for i, table in enumerate(table_list(value, "fridges", source), 1):
         where = f"{source}: [[fridges]] #{i}"
         only_keys(table, allowed, where)
-        name = table.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where} needs a name")
-        where = f"{source}: fridge {name!r}"
-        if any(f.name == name for f in fridges):
-            raise ConfigError(f"{where} is declared twice")
+        name, where = unique_name(table, where, source, "fridge", (f.name for f in fridges))
         site = table.get("site")
         if site not in site_names:
             raise ConfigError(f"{where}: site {site!r} is not declared in [[sites]]")

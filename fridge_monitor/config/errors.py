@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,3 +52,18 @@ def only_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
+
+
+def unique_name(table: Mapping[str, Any], header: str, source: str, noun: str, taken: Iterable[str]) -> tuple[str, str]:
+    """A declared table's name and the place later errors name, ``source: noun 'name'``.
+
+    ``header`` (``source: [[fridges]] #3``) is where a missing name is reported; a name already in
+    ``taken`` is declared twice.
+    """
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{header} needs a name")
+    where = f"{source}: {noun} {name!r}"
+    if any(other == name for other in taken):
+        raise ConfigError(f"{where} is declared twice")
+    return name, where
