@@ -32,7 +32,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import checks
 from fridge_monitor.core.rules import AlarmProfile, daily_time_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
-from fridge_monitor.inventory.lot_judge import LotJudge, Window
+from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
@@ -171,7 +171,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
     # fridge's excursions are stored, so a review can name the one it overlaps).
-    judge = LotJudge(session, Window(
+    judge = LotEvaluation(session, Window(
         fridge_id, facts.name, facts.timezone, start, now, profile.allowed_gap, profile.clear_delay,
         profile.settle_time, profile.hysteresis_c))
 
@@ -182,7 +182,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     for finding in sorted(judge.findings(by_time=by_time, horizons=config.inventory["expiry_warning_days"]),
                           key=lambda f: f.start):
         rec.apply(finding)
-    rec.resolve_unmatched(lot_safety.kinds_judged(by_time))
+    rec.resolve_unmatched(lot_safety.kinds_evaluated(by_time))
     # Nor does a batch resolve an alarm it does not show (yet): the scheduler may have found it by
     # time passing, and judges it again within its interval.
     rec.resolve_unmatched(["excursion", "sensor-disagreement", *STATE_KINDS] if by_time else STATE_KINDS)

@@ -81,7 +81,7 @@ def writer_main(conn: Connection, beats: Connection, config: Config, log_level: 
         if problem:
             return
         writer = Writer(config, engine, should_stop=lambda: not parent_alive())
-        judge = Judge(engine, config)
+        evaluations = Evaluations(engine, config)
         # Heartbeats have a pipe and a thread of their own: a long judgement or a slow commit must not
         # make a draining ingest look gone.
         beater = threading.Thread(target=Beats(engine).run, args=(beats,), name="ingest-heartbeats", daemon=True)
@@ -89,8 +89,8 @@ def writer_main(conn: Connection, beats: Connection, config: Config, log_level: 
         try:
             while True:
                 try:
-                    if judge.pending and not conn.poll(0):
-                        judge.run()  # nothing more arrived: judge what the last batches touched
+                    if evaluations.pending and not conn.poll(0):
+                        evaluations.run()  # nothing more arrived: evaluate what the last batches touched
                     message = conn.recv()
                 except (EOFError, OSError):
                     return  # the ingest process is gone; unacknowledged messages will be redelivered
@@ -104,11 +104,11 @@ def writer_main(conn: Connection, beats: Connection, config: Config, log_level: 
                     conn.send((batch_id, counts))
                 except OSError:
                     return
-                judge.pending = True
-                if judge.due():
-                    judge.run()  # a steady stream: judge at least every JUDGE_EVERY_S
+                evaluations.pending = True
+                if evaluations.due():
+                    evaluations.run()  # a steady stream: evaluate at least every EVALUATE_EVERY_S
         finally:
-            judge.close()
+            evaluations.close()
             beater.join(2)  # the last heartbeat (ingest closes its end before this one's)
     finally:
         engine.dispose()
@@ -146,13 +146,13 @@ class Beats:
         self._failing = False
 
 
-JUDGE_EVERY_S = 0.2
+EVALUATE_EVERY_S = 0.2
 
 
-class Judge:
+class Evaluations:
     """Runs the rules over the fridges the committed batches touched, right after they are acknowledged.
 
-    A backlog that arrives in many batches is judged every ``JUDGE_EVERY_S``
+    A backlog that arrives in many batches is judged every ``EVALUATE_EVERY_S``
     rather than after each batch. Failures are logged; the fridges stay marked
     in the database for the next run (or the scheduler).
     """
@@ -167,7 +167,7 @@ class Judge:
 
     def due(self) -> bool:
         # While batches keep coming (a backlog), judging takes at most about a quarter of this process.
-        return time.monotonic() - self._last >= max(JUDGE_EVERY_S, 3 * self._took)
+        return time.monotonic() - self._last >= max(EVALUATE_EVERY_S, 3 * self._took)
 
     def run(self) -> None:
         self.pending = False

@@ -1,7 +1,7 @@
 """Lot safety: a lot's reviews and alerts, its temperature history across fridges, and dispositions.
 
 Judging the lots of a fridge (reviews opened by an exposure, lot warnings) is
-:mod:`fridge_monitor.inventory.lot_judge`, run by evaluation; this module holds
+:mod:`fridge_monitor.inventory.lot_evaluation`, run by evaluation; this module holds
 what a lot's alerts are called, what is read of a lot to judge it, a lot's
 history for its page, and the manufacturer's answer that settles a review.
 """
@@ -47,7 +47,7 @@ def lot_subject(lot_id: int) -> str:
     return f"lot:{lot_id}"
 
 
-def kinds_judged(by_time: bool) -> tuple[str, ...]:
+def kinds_evaluated(by_time: bool) -> tuple[str, ...]:
     """The lot alert kinds a judgement settles (the others it leaves as they are)."""
     return KINDS if by_time else (REVIEW_KIND,)
 

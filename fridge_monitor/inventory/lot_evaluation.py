@@ -1,6 +1,6 @@
 """Judging the lots of one fridge against their products' ranges, in evaluation's transaction.
 
-Evaluation hands :class:`LotJudge` the fridge's judged series over its window;
+Evaluation hands :class:`LotEvaluation` the fridge's judged series over its window;
 an exposure puts a lot under review, and the judge's findings become lot alerts.
 """
 
@@ -52,7 +52,7 @@ class Window:
 
 
 
-class LotJudge:
+class LotEvaluation:
     """Judges the lots of one fridge in evaluation's transaction, under the fridge's evaluation lock.
 
     The lots held in the fridge during the judged window are judged against their
@@ -111,7 +111,7 @@ class LotJudge:
         for lot_id in lot_ids:
             holdings = [h for h in held.get(lot_id, []) if h.until is None or h.until >= need_from]
             product = info[lot_id].product
-            judged_series = series
+            evaluated_series = series
             if holdings and product.allowance is not None:
                 # Permitted excursions last while the MKT since the lot came in stays low: judge whole stays.
                 whole = [stay for stay in exposure.stays(held.get(lot_id, []))
@@ -119,9 +119,9 @@ class LotJudge:
                 holdings = [h for stay in whole for h in stay]
                 since = min(stay[0].since for stay in whole) - w.allowed_gap
                 if since < covered_from:
-                    judged_series = load_series(since)
+                    evaluated_series = load_series(since)
             used: set[int] = set()
-            for found in exposure.exposures(judged_series, holdings, product, w.allowed_gap, w.clear_delay, judged,
+            for found in exposure.exposures(evaluated_series, holdings, product, w.allowed_gap, w.clear_delay, judged,
                                             settle=w.settle_time, hysteresis_c=w.hysteresis_c) if holdings else []:
                 if found.end is not None and found.end < start:
                     continue  # judged before, and nothing since reaches it
