@@ -82,6 +82,16 @@ def _apply(move: Callable[[so.Session, str, datetime], m.StockMovement]) -> Any:
     return jsonify(body)
 
 
+def _units_in_fridge() -> tuple[dict[str, Any], m.Fridge, m.Lot, int]:
+    """The body of a movement of some units of one lot in one fridge ("quantity" 1 unless given),
+    with the fridge, the lot and the count it names, read in that order."""
+    body = fields.json_body('{"fridge": "A1", "lot_id": 12, "quantity": 1}')
+    fridge = fields.fridge_field(body, "fridge")
+    lot = fields.lot_for(body)
+    quantity = fields.whole(body, "quantity", minimum=1, required=False) or 1
+    return body, fridge, lot, quantity
+
+
 @bp.route("/scan", methods=["POST"])
 @allow(*EVERYONE)
 def scan() -> Any:
@@ -185,10 +195,7 @@ def stock_receive() -> Any:
 @bp.route("/stock/use", methods=["POST"])
 @allow(*STAFF)
 def stock_use() -> Any:
-    body = fields.json_body('{"fridge": "A1", "lot_id": 12, "quantity": 1}')
-    fridge = fields.fridge_field(body, "fridge")
-    lot = fields.lot_for(body)
-    quantity = fields.whole(body, "quantity", minimum=1, required=False) or 1
+    body, fridge, lot, quantity = _units_in_fridge()
     opened = fields.opened_vial(body, lot)
     note = fields.text(body, "note", required=False)
     return _apply(lambda session, actor, now: inventory.use(
@@ -214,10 +221,7 @@ def stock_transfer() -> Any:
 @bp.route("/stock/reconstitute", methods=["POST"])
 @allow(*STAFF)
 def stock_reconstitute() -> Any:
-    body = fields.json_body('{"fridge": "A1", "lot_id": 12, "quantity": 1}')
-    fridge = fields.fridge_field(body, "fridge")
-    lot = fields.lot_for(body)
-    quantity = fields.whole(body, "quantity", minimum=1, required=False) or 1
+    body, fridge, lot, quantity = _units_in_fridge()
     note = fields.text(body, "note", required=False)
     return _apply(lambda session, actor, now: inventory.reconstitute(
         session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity, note=note, actor=actor, now=now))
