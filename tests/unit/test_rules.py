@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fridge_monitor.core.intervals import Interval, intervals
@@ -414,8 +414,15 @@ def test_episodes_are_consistent_and_order_independent():
     assert "excursion" in seen and seen - {"excursion"}, seen
 
 
+# Explicit examples, so that every run checks an excursion that raised its alarm whatever the random draw.
+HEAT_HOUR = [(m(k), 9.5) for k in range(0, 61, 10)]
+COLD_HOUR = [(m(k), -1.0) for k in range(0, 61, 10)]
+COLD_TWENTY_MINUTES = [(m(0), -1.0), (m(10), -1.0)] + [(m(k), 5.0) for k in range(20, 61, 10)]
+
+
 @settings(max_examples=150, deadline=None)
 @given(random_series(), st.sampled_from(PROPERTY_PROFILES), st.integers(0, 26 * 60), st.randoms())
+@example(HEAT_HOUR, PROPERTY_PROFILES[-1], 120, random.Random(1))
 def check_episodes_are_consistent_and_order_independent(seen, readings, profile, now_minutes, rnd):
     now = m(now_minutes)
     found = episodes(profile, readings, now=now)
@@ -447,6 +454,8 @@ def test_cumulative_alarm_matches_a_minute_by_minute_count():
 
 @settings(max_examples=100, deadline=None)
 @given(random_series(), st.integers(0, 26 * 60))
+@example(COLD_HOUR, 120)
+@example(COLD_TWENTY_MINUTES, 120)
 def check_cumulative_alarm_matches_a_minute_by_minute_count(alarms, readings, now_minutes):
     profile = PROPERTY_PROFILES[-1]
     cold = profile.rules[1]
