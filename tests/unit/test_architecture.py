@@ -33,22 +33,23 @@ def test_the_code_keeps_every_import_contract() -> None:
     assert "kept, 0 broken" in result.stdout
 
 
-def test_importing_flask_in_the_core_breaks_a_contract(tmp_path: Path) -> None:
+def with_violation(tmp_path: Path, module: str, line: str) -> Path:
+    """A copy of the package in ``tmp_path`` whose ``module`` (a path under fridge_monitor/) ends with ``line``."""
     shutil.copytree(REPO / "fridge_monitor", tmp_path / "fridge_monitor",
                     ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))
-    mkt = tmp_path / "fridge_monitor" / "core" / "mkt.py"
-    mkt.write_text(mkt.read_text() + "\nimport flask  # a deliberate violation\n")
-    result = lint_imports(tmp_path)
+    target = tmp_path / "fridge_monitor" / module
+    target.write_text(target.read_text() + f"\n{line}  # a deliberate violation\n")
+    return tmp_path
+
+
+def test_importing_flask_in_the_core_breaks_a_contract(tmp_path: Path) -> None:
+    result = lint_imports(with_violation(tmp_path, "core/mkt.py", "import flask"))
     assert result.returncode != 0
     assert "fridge_monitor.core.mkt -> flask" in result.stdout
 
 
 def test_importing_upward_breaks_the_layers(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "fridge_monitor", tmp_path / "fridge_monitor",
-                    ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))
-    db = tmp_path / "fridge_monitor" / "store" / "db.py"
-    db.write_text(db.read_text() + "\nimport fridge_monitor.web  # a deliberate violation\n")
-    result = lint_imports(tmp_path)
+    result = lint_imports(with_violation(tmp_path, "store/db.py", "import fridge_monitor.web"))
     assert result.returncode != 0
     assert "fridge_monitor.store is not allowed to import fridge_monitor.web" in result.stdout
 
