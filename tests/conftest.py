@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import uuid
@@ -33,6 +34,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # -- MQTT --------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> None:
+    """The users the tests make get scrypt hashes at a low cost (N = 2**10, not 2**15): every sign-in checks
+    one, and at the full cost each takes 0.1 s of CPU. Accounts made by the command line keep the full cost."""
+    from fridge_monitor.store import accounts
+
+    accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
 
 
 @pytest.fixture(autouse=True)
@@ -105,9 +115,19 @@ class Mosquitto:
                                      stderr=subprocess.DEVNULL)
         wait_until(lambda: reachable("127.0.0.1", self.port), 10, what="mosquitto to listen")
 
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): clients stay connected and receive nothing until :meth:`resume`."""
+        assert self.proc is not None and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """A clean stop: Mosquitto writes its persistence file (sessions, queued messages)."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused broker acts on SIGTERM only once resumed
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None

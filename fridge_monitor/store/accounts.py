@@ -3,6 +3,7 @@ tokens stored as hashes."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -17,8 +18,20 @@ from fridge_monitor.store import models as m
 
 ROLES = ("nurse", "auditor", "admin")
 MIN_PASSWORD = 10
-# Checked against when the user does not exist, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password")
+# werkzeug's scrypt at its default cost (N = 2**15, r = 8, p = 1). The test suite lowers it for the hashes it
+# makes; a stored hash names its own method, so each one is checked at the cost it was made with.
+PASSWORD_METHOD = "scrypt"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Checked against when the user does not exist, so a wrong name takes as long as a wrong password.
+    Made on first use, not at import: every command-line process would pay for it."""
+    return generate_password_hash("not a real password", method=method)
 
 
 class AccountError(ValueError):
@@ -68,7 +81,7 @@ def create_user(session: so.Session, name: str, role: str, password: str | None,
                            "ignoring case and character width; choose another name")
     if password is not None:
         check_new_password(password)
-    user = m.User(name=name, role=role, password_hash=generate_password_hash(password) if password else None,
+    user = m.User(name=name, role=role, password_hash=hash_password(password) if password else None,
                   display_unit="C", failed_logins=0, created_at=now)
     session.add(user)
     session.flush()
@@ -94,7 +107,7 @@ def authenticate(session: so.Session, name: str, password: str, *, now: datetime
     refused = refusal_message(max_failed, lockout)
     user = find_user(session, name)
     if user is None or user.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(PASSWORD_METHOD), password)
         return refused
     password_ok = check_password_hash(user.password_hash, password)
     if user.disabled_at is not None or (user.locked_until is not None and user.locked_until > now):
@@ -142,7 +155,7 @@ def set_password(session: so.Session, user: m.User, password: str, *, actor: str
                  reason: str | None) -> None:
     """Set a new password: the account is unlocked, and every session signed in with the old one ends."""
     check_new_password(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     end_sessions(session, user)

@@ -29,6 +29,7 @@ def test_admin_range_change_with_reason_is_in_the_audit_trail(artifacts, clinic,
 
     page.goto(f"{base}/admin/fridges")
     page.get_by_role("link", name="Edit Toxins").click()
+    page.locator("#reason").wait_for()  # the edit form has loaded
     assert page.locator('form input[name="csrf_token"]').count() >= 1
     page.select_option("#kind", "custom")
     page.fill("#low_c", "2")

@@ -105,8 +105,11 @@ def test_users_cli_add_token_disable(tmp_path, sqlite_url):
     engine = sa.create_engine(sqlite_url)
     with engine.connect() as conn:
         stored = conn.scalar(sa.select(m.ApiToken.token_hash))
+        password_hash = conn.scalar(sa.select(m.User.password_hash).where(m.User.name == "olga"))
     engine.dispose()
     assert stored == accounts.token_hash(token) and token not in stored
+    # The application hashes at scrypt's full cost (the suite lowers it only for the users it makes itself).
+    assert password_hash.startswith("scrypt:32768:8:1$")
     result = cli("users", "disable", "olga", "--reason", "left", env=env)
     assert result.returncode == 0
     assert cli("users", "token", "olga", env=env).stderr.strip() == "fridge-monitor: error: user 'olga' is disabled"
