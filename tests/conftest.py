@@ -368,3 +368,4 @@ def hooks() -> Iterator[Hooks]:
     server.shutdown()
     server.server_close()
     thread.join(5)
+

@@ -42,6 +42,7 @@ GAP = timedelta(minutes=2)
 EVERY_S = 10  # each sensor's reading interval
 HEARTBEAT_S = 2.0
 DRAIN_STEP_S = 0.05  # how long the broker runs between two rounds of the checks
+ENOUGH_MID_DRAIN = 5  # rounds of the checks that see sensors look silent mid-drain
 BEFORE = len(SENSORS) * 61  # ten minutes of readings stored before the backlog
 TOTAL = len(SENSORS) * (61 + 180)  # and the 30 minutes of backlog
 
@@ -117,6 +118,12 @@ def readings(prefix: str, start: int, end: int) -> list[tuple[str, bytes]]:
     return [native(prefix, sensor, 4.5, ts) for ts in range(start, end + 1, EVERY_S) for sensor in SENSORS]
 
 
+def mid_drain(checks: list[Check]) -> list[Check]:
+    """Checks while the drain had stored part of the backlog, and sensors' newest readings were older than the
+    allowed gap: judged as of now, they were silent."""
+    return [c for c in checks if BEFORE < c.stored < TOTAL and c.silent_by_now]
+
+
 def drain_while_checking(database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine],
                          ingest_processes: Callable[..., Any], private_mosquitto: Callable[..., Any], prefix: str,
                          max_drain_s: float) -> tuple[sa.Engine, list[Check], Any, str]:
@@ -146,21 +153,26 @@ def drain_while_checking(database_url: str, make_config: Callable[..., Any], eng
                 caught_up_at=datetime.fromtimestamp(now - 30 * 60, UTC),
                 beat_at=datetime.now(UTC), stored_at=datetime.now(UTC), connected=True))
 
-        # The scheduler's checks, again and again, while ingest drains the backlog. The broker is let run
-        # for a moment between two rounds and frozen while the checks run, so that the drain, however fast
-        # this machine stores it, spreads over many rounds of the checks.
+        # The scheduler's checks, again and again, while ingest drains the backlog. Until enough rounds have
+        # seen the drain half done, the broker is frozen while the checks run and let run for a moment between
+        # two rounds: however fast this machine stores, the drain spreads over several rounds.
         ingest.start()
+        wait_until(lambda: stored(engine) > BEFORE, 60, interval=0.02, what="ingest to start draining")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            broker.resume()
-            time.sleep(DRAIN_STEP_S)
-            broker.pause()
+            pacing = len(mid_drain(checks)) < ENOUGH_MID_DRAIN
+            if pacing:
+                broker.pause()
             count, judged_at = stored(engine), datetime.now(UTC)
             silent = silent_by_now(engine, judged_at)
             run_checks(engine, config, outbox)
             checks.append(Check(count, silent, no_data_alerts(engine)))
+            broker.resume()
             if count == TOTAL:
                 break
+            # Back to back, the checks would hold SQLite's write lock most of the time and starve the drain;
+            # the scheduler runs them every few seconds.
+            time.sleep(DRAIN_STEP_S if pacing else 0.25)
         broker.resume()
         assert stored(engine) == TOTAL, f"ingest stored {stored(engine)} of {TOTAL}:\n{ingest.log_tail()}"
         run_checks(engine, config, outbox)  # and once more with everything stored
@@ -168,10 +180,7 @@ def drain_while_checking(database_url: str, make_config: Callable[..., Any], eng
         broker.resume()
         outbox.close()
         publisher.close()
-    # Checks while the drain had stored part of the backlog, and sensors' newest readings were older than
-    # the allowed gap: judged as of now, they were silent.
-    mid_drain = [c for c in checks if BEFORE < c.stored < TOTAL and c.silent_by_now]
-    assert len(mid_drain) >= 3, f"too few checks while the drain made sensors look silent: {checks}"
+    assert len(mid_drain(checks)) >= ENOUGH_MID_DRAIN, f"too few checks mid-drain with sensors looking silent: {checks}"
     return engine, checks, ingest, client_id
 
 
