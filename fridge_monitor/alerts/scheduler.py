@@ -25,7 +25,7 @@ from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.alerts.reconcile import Outcome
 from fridge_monitor.config import Config
-from fridge_monitor.store import anchors
+from fridge_monitor.store import anchors, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import first_line
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 LEASE = "scheduler"
 SEND_EVERY_S = 5.0
 ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
+ROLLUPS_EVERY_S = 5.0  # how often stale hours of the rollups are recomputed
 
 
 def run_checks(engine: sa.Engine, config: Config, outbox: Outbox, now: datetime | None = None) -> Outcome:
@@ -121,6 +122,8 @@ class Scheduler:
         # Polled: anchors when this scheduler gets the lease, then every anchor_interval_min.
         self._scheduler.add_job(self._anchor, "interval", seconds=ANCHOR_POLL_S, id="anchor",
                                 next_run_time=now + timedelta(seconds=1))
+        self._scheduler.add_job(self._rollups, "interval", seconds=ROLLUPS_EVERY_S, id="rollups",
+                                next_run_time=now + timedelta(seconds=2))
         self._scheduler.start()
         log.info("scheduler %s started; waiting for the lease", self.lease.holder)
 
@@ -184,6 +187,18 @@ class Scheduler:
             self.outbox.send_due(now)
         except Exception:  # noqa: BLE001
             log.exception("sending due notifications failed")
+
+    def _rollups(self) -> None:
+        """Recompute the hours whose held figures went stale (:mod:`fridge_monitor.store.rollups`), a few
+        thousand per round until none is left."""
+        with self._lock:
+            if not self._holding():
+                return
+        try:
+            while not self._stopping.is_set() and rollups.refresh(self.engine) == rollups.BATCH_HOURS:
+                pass
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("recomputing the hourly rollups failed")
 
     def _anchor(self) -> None:
         """Anchor the audit chain outside the database when due (see :mod:`fridge_monitor.store.anchors`)."""

@@ -1,4 +1,4 @@
-"""Mean kinetic temperature (USP <1079>): pure arithmetic over time-weighted samples."""
+"""Mean kinetic temperature (USP <1079>): pure arithmetic over time-weighted samples, or over their sums."""
 
 from __future__ import annotations
 
@@ -40,3 +40,23 @@ def mean_kinetic_temperature(samples: Sequence[tuple[float, float]], delta_h_ove
     # MKT lies between the coldest and warmest sample; keep rounding from stepping outside.
     weighted = [celsius for weight, celsius in samples if weight > 0]
     return min(max(kelvin - KELVIN, min(weighted)), max(weighted))
+
+
+def arrhenius_weight(celsius: float, delta_h_over_r: float = DELTA_H_OVER_R) -> float:
+    """exp(ΔH/R · (1/T₀ − 1/T)) with T₀ = 0 °C: each second's weight in MKT, scaled by exp(ΔH/(R·T₀)) so that
+    sums of them stay far from underflow for any storage temperature (about 1e-9 at −100 °C, 400 at +40 °C).
+
+    Summed over a period's seconds, with the seconds summed beside them, they give its MKT exactly
+    (:func:`mkt_from_sums`), so that periods (hours, days) add up without their readings.
+    """
+    return math.exp(delta_h_over_r * (1.0 / KELVIN - 1.0 / (celsius + KELVIN)))
+
+
+def mkt_from_sums(seconds: float, arrhenius_s: float, delta_h_over_r: float = DELTA_H_OVER_R) -> float:
+    """MKT in °C from Σ tᵢ and Σ tᵢ·arrhenius_weight(Tᵢ): (ΔH/R) / (ΔH/(R·T₀) − ln(Σ tᵢ·wᵢ / Σ tᵢ)) − T₀.
+
+    Raises ValueError unless both sums are positive and finite.
+    """
+    if not (math.isfinite(seconds) and seconds > 0 and math.isfinite(arrhenius_s) and arrhenius_s > 0):
+        raise ValueError(f"MKT needs positive sums of seconds and weights, not {seconds!r} and {arrhenius_s!r}")
+    return delta_h_over_r / (delta_h_over_r / KELVIN - math.log(arrhenius_s / seconds)) - KELVIN

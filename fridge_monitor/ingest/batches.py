@@ -18,7 +18,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
-from fridge_monitor.store import audit_trail
+from fridge_monitor.core.rollups import floor_hour
+from fridge_monitor.store import audit_trail, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
 from fridge_monitor.store.marks import mark_statement
@@ -156,6 +157,7 @@ class Store:
             set_={c: rollup.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
         )
         self._mark = mark_statement(name)
+        self._mark_rollups = rollups.mark_statement()
         self._availability = (
             sa.update(sensors)
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
@@ -345,11 +347,17 @@ class Store:
         conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
 
     def _update_rollups(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
-        hours = {(r.sensor_id, r.measured_at.replace(minute=0, second=0, microsecond=0)) for r, _ in readings}
+        hours = {(r.sensor_id, floor_hour(r.measured_at)) for r, _ in readings}
         conn.execute(
             self._rollup,
             [{"sid": sid, "hour": hour, "next_hour": hour + HOUR} for sid, hour in sorted(hours)],
         )
+        # The held figures of these hours, and of the hours of the readings just before and after, go stale.
+        spans: dict[str, tuple[datetime, datetime]] = {}
+        for sid, hour in hours:
+            lo, hi = spans.get(sid, (hour, hour))
+            spans[sid] = (min(lo, hour), max(hi, hour))
+        conn.execute(self._mark_rollups, [{"sid": sid, "lo": lo, "hi": hi} for sid, (lo, hi) in sorted(spans.items())])
 
     def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
         seen: dict[str, tuple[datetime, datetime]] = {}

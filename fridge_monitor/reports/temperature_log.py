@@ -13,8 +13,9 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.core.daily import LogDay, Occurrence, day_bounds, split_days
-from fridge_monitor.core.stats import PeriodStats, period_stats
+from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.store import models as m
+from fridge_monitor.store.period import fridge_period_stats
 from fridge_monitor.store.series import fridge_facts, fridge_profile, series_covering
 
 Database = so.Session | sa.Connection
@@ -45,8 +46,8 @@ def fridge_stats(db: Database, fridge_id: int, start: datetime, end: datetime, *
             return None
         profile = fridge_profile(session, facts, config)
         until = max(start, min(end, now))
-        series = series_covering(session, fridge_id, start, until, profile.allowed_gap)
-    return period_stats(series, start, until, profile.low_c, profile.high_c, profile.allowed_gap)
+        return fridge_period_stats(session, fridge_id, start, until, profile.low_c, profile.high_c,
+                                   profile.allowed_gap)
 
 
 def workday_start(config: Config | None) -> time:

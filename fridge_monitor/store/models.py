@@ -186,13 +186,23 @@ class IgnoredMessageCount(Base):
 
 
 class HourlyRollup(Base):
-    """Min, max, sum and count of one sensor's readings in one UTC hour, for long-range charts.
+    """One sensor's readings in one UTC hour (:mod:`fridge_monitor.core.rollups`): min, max, sum and count of
+    the readings taken in it, for long-range charts; and the *held* figures, for period statistics.
 
-    Derived data: recomputed from the readings of that hour whenever a batch
-    touches it, so late and duplicate readings leave it exact.
+    Derived data. Ingest recomputes the taken figures from the hour's readings
+    whenever a batch touches it, so late and duplicate readings leave them
+    exact; and it marks the held figures stale (``held_s`` NULL, ``revision``
+    moved on) in this hour and in the neighbouring hours whose steps a reading
+    may change. The scheduler recomputes stale hours (:mod:`fridge_monitor.store.rollups`),
+    writing only where ``revision`` has not moved meanwhile; readers use the
+    held figures of hours that are not stale, and raw readings elsewhere.
     """
 
     __tablename__ = "hourly_rollups"
+    __table_args__ = (
+        sa.Index("ix_hourly_rollups_stale", "sensor_id", "hour", sqlite_where=sa.text("held_s IS NULL"),
+                 postgresql_where=sa.text("held_s IS NULL")),
+    )
 
     sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"), primary_key=True)
     hour: so.Mapped[UTC] = so.mapped_column(primary_key=True)
@@ -200,6 +210,15 @@ class HourlyRollup(Base):
     max_c: so.Mapped[float]
     sum_c: so.Mapped[float]
     count: so.Mapped[int]
+    held_s: so.Mapped[float | None]
+    held_c_s: so.Mapped[float | None]
+    arrhenius_s: so.Mapped[float | None]
+    held_min_c: so.Mapped[float | None]
+    held_min_at: so.Mapped[UTC | None]
+    held_max_c: so.Mapped[float | None]
+    held_max_at: so.Mapped[UTC | None]
+    longest_step_s: so.Mapped[float | None]
+    revision: so.Mapped[int] = so.mapped_column(server_default="0")
 
 
 class User(Base):

@@ -1,0 +1,63 @@
+"""A fridge's statistics over a period, from the hourly rollups for whole hours and raw readings elsewhere.
+
+The figures equal :func:`fridge_monitor.core.stats.period_stats` over all the
+raw readings (to within rounding), at a cost that grows with the number of
+hours, not of readings: a year is 8,760 rollup rows. An hour is read raw when
+it is not whole inside the period, when its held figures are stale, when its
+sensor changed within the allowed gap of it, when a step in it is longer than
+the allowed gap (the primary sensor was silent and part of it is unknown, or
+a backup stood in), or when its temperatures straddle a limit of the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy.orm as so
+
+from fridge_monitor.core.rollups import HOUR, HourFigures, hour_part, plan
+from fridge_monitor.core.stats import Part, PeriodStats, figures, part_of, period_stats
+from fridge_monitor.store import rollups
+from fridge_monitor.store.series import Segment, load_series, segments
+
+
+def _primary_for(segs: Sequence[Segment], hour: datetime, gap: timedelta) -> str | None:
+    """The primary sensor assigned from a gap before the hour to a gap after it, alone; else None."""
+    lo, hi = hour - gap, hour + HOUR + gap
+    overlapping = [s for s in segs if s.role == "primary" and (s.since is None or s.since < hi)
+                   and (s.until is None or s.until > lo)]
+    if len(overlapping) != 1:
+        return None
+    seg = overlapping[0]
+    covers = (seg.since is None or seg.since <= lo) and (seg.until is None or seg.until >= hi)
+    return seg.sensor_id if covers else None
+
+
+def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datetime, low_c: float, high_c: float,
+                gap: timedelta) -> list[Part | None]:
+    """For each whole hour from ``first`` to ``end``: its part from the rollups, or None (read it raw)."""
+    conn = session.connection()
+    segs = segments(conn, [fridge_id], first - gap, end + gap)
+    hours = [first + HOUR * k for k in range(int((end - first) / HOUR))]
+    sensors = [_primary_for(segs, hour, gap) for hour in hours]
+    held: dict[str, dict[datetime, HourFigures]] = {}
+    for sensor_id in {s for s in sensors if s is not None}:
+        mine = [hour for hour, s in zip(hours, sensors, strict=True) if s == sensor_id]
+        held[sensor_id] = rollups.held_hours(conn, sensor_id, mine[0], mine[-1])
+    parts: list[Part | None] = []
+    for hour, sensor in zip(hours, sensors, strict=True):
+        found = held[sensor].get(hour) if sensor is not None else None
+        parts.append(hour_part(found, low_c, high_c, gap) if found is not None else None)
+    return parts
+
+
+def fridge_period_stats(session: so.Session, fridge_id: int, start: datetime, until: datetime, low_c: float,
+                        high_c: float, allowed_gap: timedelta) -> PeriodStats:
+    """The fridge's statistics over ``[start, until)`` (``until`` not after now) against ``[low_c, high_c]``."""
+    pieces, raw = plan(start, until, lambda first, end: _hour_parts(session, fridge_id, first, end, low_c, high_c,
+                                                                    allowed_gap))
+    for lo, hi in raw:
+        series = load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap)
+        pieces.append(part_of(period_stats(series, lo, hi, low_c, high_c, allowed_gap)))
+    return figures(start, until, pieces)

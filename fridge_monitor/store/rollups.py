@@ -1,0 +1,166 @@
+"""The held figures of the hourly rollups (:mod:`fridge_monitor.core.rollups`): marked stale as readings arrive,
+recomputed by the scheduler, read for period statistics.
+
+A reading at ``t`` changes the step of the reading before it and starts its
+own, so it changes its own hour and possibly the hours of the readings just
+before and after it. Ingest marks all of those stale in the transaction that
+stores the reading (:func:`mark_statement`): ``held_s`` NULL and ``revision``
+moved on. :func:`refresh` recomputes stale hours from the readings and writes
+each only where ``revision`` is still the one it read, so an hour that a
+reading changed meanwhile stays stale for the next round. Readers take the
+held figures of hours that are not stale and read raw readings elsewhere, so
+they are exact at every moment, only slower while hours wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from fridge_monitor.core.rollups import HOUR, HourFigures, hour_figures
+from fridge_monitor.store import models as m
+
+log = logging.getLogger(__name__)
+
+ROLLUPS = m.HourlyRollup.__table__
+READINGS = m.Reading.__table__
+BATCH_HOURS = 2000  # stale hours recomputed per round
+FIGURES = ("hour", "count", "min_c", "max_c", "sum_c", "held_s", "held_c_s", "arrhenius_s", "held_min_c",
+           "held_min_at", "held_max_c", "held_max_at", "longest_step_s")  # HourFigures' fields, in order
+
+
+def mark_statement() -> sa.Update:
+    """Mark stale a sensor's rows from the nearest row before ``lo`` to the nearest row after ``hi`` (both hour
+    starts; bind ``sid``, ``lo``, ``hi``): every hour whose steps readings taken in ``[lo, hi + 1 h)`` can
+    change. Rows exist exactly for the hours with readings, so the nearest rows are the hours of the readings
+    before and after them."""
+    r = ROLLUPS
+    earlier, later = r.alias("earlier"), r.alias("later")
+    sid = sa.bindparam("sid", type_=sa.String(300))
+    lo = sa.bindparam("lo", type_=m.UTCDateTime())
+    hi = sa.bindparam("hi", type_=m.UTCDateTime())
+    before = sa.select(sa.func.max(earlier.c.hour)).where(earlier.c.sensor_id == sid, earlier.c.hour < lo)
+    after = sa.select(sa.func.min(later.c.hour)).where(later.c.sensor_id == sid, later.c.hour > hi)
+    return (
+        sa.update(r)
+        .where(r.c.sensor_id == sid,
+               r.c.hour >= sa.func.coalesce(before.scalar_subquery(), lo),
+               r.c.hour <= sa.func.coalesce(after.scalar_subquery(), hi))
+        .values(held_s=None, revision=r.c.revision + 1)
+    )
+
+
+def _stale(conn: sa.Connection, limit: int) -> dict[str, list[tuple[datetime, int]]]:
+    """Up to ``limit`` stale hours, by sensor: (hour, revision) in hour order."""
+    r = ROLLUPS
+    found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    query = (sa.select(r.c.sensor_id, r.c.hour, r.c.revision).where(r.c.held_s.is_(None))
+             .order_by(r.c.sensor_id, r.c.hour).limit(limit))
+    for sensor_id, hour, revision in conn.execute(query):
+        found[sensor_id].append((hour, revision))
+    return found
+
+
+def sensor_readings(conn: sa.Connection, sensor_id: str, first_hour: datetime,
+                    last_hour: datetime) -> list[tuple[datetime, float]]:
+    """The sensor's readings of the hours from ``first_hour`` to ``last_hour``, with the one before and the one
+    after them: what :func:`fridge_monitor.core.rollups.hour_figures` needs."""
+    rd = READINGS
+    end = last_hour + HOUR
+    before = sa.select(sa.func.max(rd.c.measured_at)).where(rd.c.sensor_id == sensor_id, rd.c.measured_at < first_hour)
+    after = sa.select(sa.func.min(rd.c.measured_at)).where(rd.c.sensor_id == sensor_id, rd.c.measured_at >= end)
+    query = (
+        sa.select(rd.c.measured_at, rd.c.temperature_c)
+        .where(rd.c.sensor_id == sensor_id,
+               rd.c.measured_at >= sa.func.coalesce(before.scalar_subquery(), first_hour),
+               rd.c.measured_at <= sa.func.coalesce(after.scalar_subquery(), end))
+        .order_by(rd.c.measured_at)
+    )
+    return [(at, celsius) for at, celsius in conn.execute(query)]
+
+
+def _update_statement() -> sa.Update:
+    r = ROLLUPS
+    return (
+        sa.update(r)
+        .where(r.c.sensor_id == sa.bindparam("sid"), r.c.hour == sa.bindparam("at_hour"),
+               r.c.revision == sa.bindparam("seen"))
+        .values({c: sa.bindparam(f"v_{c}") for c in (
+            "min_c", "max_c", "sum_c", "count", "held_s", "held_c_s", "arrhenius_s", "held_min_c", "held_min_at",
+            "held_max_c", "held_max_at", "longest_step_s")})
+    )
+
+
+def _rows(sensor_id: str, figures: Sequence[HourFigures], revisions: dict[datetime, int]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for f in figures:
+        if f.count == 0:
+            continue  # no reading taken in it (cannot be: rows exist for hours with readings): left stale
+        rows.append({
+            "sid": sensor_id, "at_hour": f.hour, "seen": revisions[f.hour],
+            "v_min_c": f.min_c, "v_max_c": f.max_c, "v_sum_c": f.sum_c, "v_count": f.count,
+            "v_held_s": f.held_s, "v_held_c_s": f.held_c_s, "v_arrhenius_s": f.arrhenius_s,
+            "v_held_min_c": f.held_min_c, "v_held_min_at": f.held_min_at,
+            "v_held_max_c": f.held_max_c, "v_held_max_at": f.held_max_at, "v_longest_step_s": f.longest_step_s,
+        })
+    return rows
+
+
+def _recompute(conn: sa.Connection, sensor_id: str, hours: list[tuple[datetime, int]]) -> list[dict[str, object]]:
+    revisions = dict(hours)
+    readings = sensor_readings(conn, sensor_id, hours[0][0], hours[-1][0])
+    return _rows(sensor_id, hour_figures(readings, revisions), revisions)
+
+
+def refresh(engine: sa.Engine, limit: int = BATCH_HOURS) -> int:
+    """Recompute up to ``limit`` stale hours; how many were written (an hour a reading changed meanwhile is
+    left stale for the next round). Reads and writes in separate short transactions, one sensor at a time,
+    so that ingest is never held up for long."""
+    with engine.connect() as conn:
+        stale = _stale(conn, limit)
+    written = 0
+    for sensor_id, hours in stale.items():
+        with engine.connect() as conn:
+            rows = _recompute(conn, sensor_id, hours)
+        if rows:
+            with engine.begin() as conn:
+                written += conn.execute(_update_statement(), rows).rowcount
+    return written
+
+
+def refresh_all(conn: sa.Connection) -> int:
+    """Recompute every stale hour on this connection, in its transaction (the migration that adds the held
+    figures); how many were written."""
+    written = 0
+    while stale := _stale(conn, BATCH_HOURS):
+        round_written = 0
+        for sensor_id, hours in stale.items():
+            rows = _recompute(conn, sensor_id, hours)
+            if rows:
+                round_written += conn.execute(_update_statement(), rows).rowcount
+        if round_written == 0:
+            break  # nothing left that can be computed
+        written += round_written
+        log.info("hourly rollups: %d hours recomputed", written)
+    return written
+
+
+def held_hours(conn: sa.Connection, sensor_id: str, first_hour: datetime,
+               last_hour: datetime) -> dict[datetime, HourFigures]:
+    """The sensor's hours from ``first_hour`` to ``last_hour`` whose held figures are up to date."""
+    r = ROLLUPS
+    query = sa.select(*(r.c[c] for c in FIGURES)).where(
+        r.c.sensor_id == sensor_id, r.c.hour >= first_hour, r.c.hour <= last_hour, r.c.held_s.is_not(None))
+    return {
+        row["hour"]: HourFigures(*(row[c] for c in FIGURES))
+        for row in conn.execute(query).mappings()
+    }
+
+
+def stale_count(conn: sa.Connection) -> int:
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(ROLLUPS).where(ROLLUPS.c.held_s.is_(None))) or 0)
+
