@@ -7,8 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from fridge_monitor.core.intervals import intervals
-from fridge_monitor.core.stats import PeriodStats, stats_over
+from fridge_monitor.core.stats import PeriodStats
 
 MIDNIGHT = time(0)
 
@@ -59,35 +58,31 @@ def workday_begins(day: date, tz: tzinfo, workday_start: time = MIDNIGHT) -> dat
     return datetime.combine(day, workday_start, tz).astimezone(UTC)
 
 
-def split_days(series: Sequence[tuple[datetime, float]], first: date, last: date, tz: tzinfo, low_c: float,
-               high_c: float, allowed_gap: timedelta, *, now: datetime, workday_start: time = MIDNIGHT,
-               excursions: Sequence[Occurrence] = (), alerts: Sequence[Occurrence] = ()) -> list[LogDay]:
-    """The log from ``first`` to ``last`` (local days, inclusive), oldest first; days that have not begun by
-    ``now`` are left out and today's figures stop at ``now``.
-
-    ``series``: the fridge's ``(measured_at, °C)`` readings from at least
-    ``allowed_gap`` before the first day. ``excursions`` carry their rule as
-    label, ``alerts`` who acknowledged them.
-    """
+def days_begun(first: date, last: date, tz: tzinfo, now: datetime) -> list[tuple[date, datetime, datetime]]:
+    """The local days from ``first`` to ``last`` (inclusive) that have begun by ``now``, with their UTC bounds."""
     days = [(day, *day_bounds(day, tz)) for day in _dates(first, last)]
-    days = [(day, lo, hi) for day, lo, hi in days if lo < now]
-    if not days:
-        return []
-    series_end = min(days[-1][2], now)
-    spans = intervals(series, series_end, allowed_gap)
-    by_time: dict[datetime, float] = {}
-    for at, celsius in sorted(series, key=lambda r: r[0]):
-        by_time.setdefault(at, celsius)  # the first of equal times wins, as in rules
-    times = list(by_time)
+    return [(day, lo, hi) for day, lo, hi in days if lo < now]
+
+
+def first_at_or_after(ordered: Sequence[tuple[datetime, float]], begins: datetime,
+                      before: datetime) -> tuple[datetime, float] | None:
+    """The first reading in ``[begins, before)`` of readings in time order, one per instant
+    (:func:`fridge_monitor.core.rollups.distinct_in_order`)."""
+    i = bisect.bisect_left(ordered, begins, key=lambda r: r[0])
+    return ordered[i] if i < len(ordered) and ordered[i][0] < before else None
+
+
+def assemble(days: Sequence[tuple[date, datetime, datetime]], stats: Sequence[PeriodStats],
+             first_readings: Sequence[tuple[datetime, float] | None], *, now: datetime,
+             excursions: Sequence[Occurrence] = (), alerts: Sequence[Occurrence] = ()) -> list[LogDay]:
+    """The log's days from each day's statistics and first reading, with the excursions and acknowledging
+    names of the records that touched it."""
     out = []
-    for day, lo, hi in days:
+    for (day, lo, hi), found, first_reading in zip(days, stats, first_readings, strict=True):
         hi_now = min(hi, now)
-        begins = max(workday_begins(day, tz, workday_start), lo)
-        i = bisect.bisect_left(times, begins)
-        first_reading = (times[i], by_time[times[i]]) if i < len(times) and times[i] < hi_now else None
         rules = tuple(e.label or "" for e in sorted(excursions, key=lambda e: e.start) if e.touches(lo, hi_now))
         names = tuple(sorted({a.label for a in alerts if a.label and a.touches(lo, hi_now)}))
-        out.append(LogDay(day, lo, hi, stats_over(spans, lo, hi_now, low_c, high_c), first_reading, rules, names))
+        out.append(LogDay(day, lo, hi, found, first_reading, rules, names))
     return out
 
 

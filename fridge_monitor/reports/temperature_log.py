@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
@@ -12,11 +12,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config, build_config
-from fridge_monitor.core.daily import LogDay, Occurrence, day_bounds, split_days
+from fridge_monitor.core.daily import LogDay, Occurrence, assemble, day_bounds, days_begun, workday_begins
+from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.store import models as m
-from fridge_monitor.store.period import fridge_period_stats
-from fridge_monitor.store.series import fridge_facts, fridge_profile, series_covering
+from fridge_monitor.store.period import first_reading, fridge_period_stats, fridge_periods_stats
+from fridge_monitor.store.series import fridge_facts, fridge_profile
 
 Database = so.Session | sa.Connection
 
@@ -83,7 +84,6 @@ def daily_log(db: Database, fridge_id: int, first_day: date, last_day: date, *, 
         if hi <= lo:
             return []
         profile = fridge_profile(session, facts, config)
-        series = series_covering(session, fridge_id, lo, hi, profile.allowed_gap)
         e, a = m.Excursion, m.Alert
         excursions = [Occurrence(*row) for row in session.execute(
             sa.select(e.started_at, e.ended_at, e.rule)
@@ -94,5 +94,20 @@ def daily_log(db: Database, fridge_id: int, first_day: date, last_day: date, *, 
             .where(a.fridge_id == fridge_id, a.acknowledged_by.is_not(None), a.started_at < hi,
                    sa.or_(a.ended_at.is_(None), a.ended_at >= lo))
             .order_by(a.started_at, a.id))]
-    return split_days(series, first_day, last_day, zone, profile.low_c, profile.high_c, profile.allowed_gap,
-                      now=now, workday_start=workday_start(config), excursions=excursions, alerts=acknowledged)
+        return log_days(session, fridge_id, first_day, last_day, zone, profile, now=now,
+                        workday=workday_start(config), excursions=excursions, alerts=acknowledged)
+
+
+def log_days(session: so.Session, fridge_id: int, first_day: date, last_day: date, zone: tzinfo,
+             profile: AlarmProfile, *, now: datetime, workday: time, excursions: Sequence[Occurrence],
+             alerts: Sequence[Occurrence]) -> list[LogDay]:
+    """The log's days from ``first_day`` to ``last_day`` that have begun by ``now``: each day's statistics
+    from the rollups where whole hours allow (:mod:`fridge_monitor.store.period`), its first reading of the
+    workday, and the excursions and acknowledging names that touched it."""
+    days = days_begun(first_day, last_day, zone, now)
+    gap = profile.allowed_gap
+    stats = fridge_periods_stats(session, fridge_id, [(lo, min(hi, now)) for _, lo, hi in days], profile.low_c,
+                                 profile.high_c, gap)
+    firsts = [first_reading(session, fridge_id, max(workday_begins(day, zone, workday), lo), min(hi, now), gap)
+              for day, lo, hi in days]
+    return assemble(days, stats, firsts, now=now, excursions=excursions, alerts=alerts)

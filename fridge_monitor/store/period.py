@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from fridge_monitor.core.rollups import HOUR, HourFigures, hour_part, plan
+from fridge_monitor.core.daily import first_at_or_after
+from fridge_monitor.core.rollups import HOUR, HourFigures, ceil_hour, distinct_in_order, floor_hour, hour_part, plan
 from fridge_monitor.core.stats import Part, PeriodStats, figures, part_of, period_stats
 from fridge_monitor.store import rollups
 from fridge_monitor.store.series import Segment, load_series, segments
@@ -52,12 +53,47 @@ def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datet
     return parts
 
 
+def fridge_periods_stats(session: so.Session, fridge_id: int, periods: Sequence[tuple[datetime, datetime]],
+                         low_c: float, high_c: float, allowed_gap: timedelta) -> list[PeriodStats]:
+    """The fridge's statistics over each of ``periods`` (``[start, until)`` in time order, none after now, not
+    overlapping: the days of a log) against ``[low_c, high_c]``, reading the rollups once."""
+    if not periods:
+        return []
+    first, end = ceil_hour(periods[0][0]), floor_hour(periods[-1][1])
+    known: dict[datetime, Part | None] = {}
+    if first < end:
+        hourly = _hour_parts(session, fridge_id, first, end, low_c, high_c, allowed_gap)
+        known = {first + HOUR * k: part for k, part in enumerate(hourly)}
+    out = []
+    for start, until in periods:
+        pieces, raw = plan(start, until, lambda lo, hi: [known.get(lo + HOUR * k)
+                                                         for k in range(int((hi - lo) / HOUR))])
+        for lo, hi in raw:
+            series = load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap)
+            pieces.append(part_of(period_stats(series, lo, hi, low_c, high_c, allowed_gap)))
+        out.append(figures(start, until, pieces))
+    return out
+
+
 def fridge_period_stats(session: so.Session, fridge_id: int, start: datetime, until: datetime, low_c: float,
                         high_c: float, allowed_gap: timedelta) -> PeriodStats:
     """The fridge's statistics over ``[start, until)`` (``until`` not after now) against ``[low_c, high_c]``."""
-    pieces, raw = plan(start, until, lambda first, end: _hour_parts(session, fridge_id, first, end, low_c, high_c,
-                                                                    allowed_gap))
-    for lo, hi in raw:
-        series = load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap)
-        pieces.append(part_of(period_stats(series, lo, hi, low_c, high_c, allowed_gap)))
-    return figures(start, until, pieces)
+    return fridge_periods_stats(session, fridge_id, [(start, until)], low_c, high_c, allowed_gap)[0]
+
+
+FIRST_READING_LOOK = timedelta(hours=2)  # how far after the workday's start the first reading is looked for first
+
+
+def first_reading(session: so.Session, fridge_id: int, begins: datetime, before: datetime,
+                  allowed_gap: timedelta) -> tuple[datetime, float] | None:
+    """The fridge's first reading (as the rules judge its series) in ``[begins, before)``: looked for in the
+    first two hours, then in the rest."""
+    lo = begins
+    while lo < before:
+        hi = min(before, lo + FIRST_READING_LOOK) if lo == begins else before
+        series = distinct_in_order(load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap))
+        found = first_at_or_after(series, lo, hi)
+        if found is not None:
+            return found
+        lo = hi
+    return None

@@ -148,17 +148,6 @@ def load_series(session: so.Session, fridge_id: int, lo: datetime, hi: datetime,
     return fridge_series(readings_by_segment(session, segs, lo, hi), allowed_gap)
 
 
-def series_covering(session: so.Session, fridge_id: int, start: datetime, end: datetime,
-                    allowed_gap: timedelta) -> Readings:
-    """The fridge's judged series, enough to cover [start, end].
-
-    Readings from two allowed gaps before ``start`` are read: one gap for the
-    reading that holds into the period, one more so that the primary's reading
-    there keeps a backup from standing in where it need not.
-    """
-    return load_series(session, fridge_id, start - 2 * allowed_gap, end, allowed_gap)
-
-
 # -- readings for the API ------------------------------------------------------------------
 
 
@@ -186,7 +175,8 @@ def raw_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: date
     return [(at, sid, celsius) for at, sid, celsius in conn.execute(query)]
 
 
-def _epoch(conn: sa.Connection, column: so.InstrumentedAttribute[datetime]) -> sa.ColumnElement[int]:
+def epoch_seconds(conn: sa.Connection, column: so.InstrumentedAttribute[datetime]) -> sa.ColumnElement[int]:
+    """A time column as whole seconds since the Unix epoch, in SQL."""
     if conn.dialect.name == "sqlite":
         return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
     return sa.cast(sa.func.floor(sa.extract("epoch", column)), sa.BigInteger)
@@ -195,9 +185,13 @@ def _epoch(conn: sa.Connection, column: so.InstrumentedAttribute[datetime]) -> s
 def bucketed_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
                       every: int) -> list[tuple[datetime, str, float, float, float, int]]:
     """The fridge's readings in [start, end) in buckets of ``every`` seconds (aligned to the Unix epoch):
-    (bucket start, sensor, min, max, mean, count), by time then sensor."""
+    (bucket start, sensor, min, max, mean, count), by time then sensor.
+
+    A scan of every reading of the period: :func:`fridge_monitor.store.buckets.readings_in_buckets` gives the
+    same from the hourly rollups when the buckets are whole hours.
+    """
     r, a = m.Reading, m.SensorAssignment
-    bucket = ((_epoch(conn, r.measured_at) // every) * every).label("bucket")
+    bucket = ((epoch_seconds(conn, r.measured_at) // every) * every).label("bucket")
     query = (
         sa.select(bucket, r.sensor_id, sa.func.min(r.temperature_c), sa.func.max(r.temperature_c),
                   sa.func.avg(r.temperature_c), sa.func.count())

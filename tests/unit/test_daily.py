@@ -8,7 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fridge_monitor.config import ConfigError, build_config
-from fridge_monitor.core.daily import Occurrence, day_bounds, split_days, workday_begins
+from fridge_monitor.core.daily import (
+    Occurrence,
+    assemble,
+    day_bounds,
+    days_begun,
+    first_at_or_after,
+    workday_begins,
+)
+from fridge_monitor.core.intervals import intervals
+from fridge_monitor.core.rollups import distinct_in_order
+from fridge_monitor.core.stats import stats_over
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -16,6 +26,21 @@ GAP = timedelta(minutes=35)
 HOURLY_GAP = timedelta(minutes=65)  # hourly readings hold until the next
 HOUR = timedelta(hours=1)
 LATER = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def split_days(series, first, last, tz, low_c, high_c, allowed_gap, *, now, workday_start=time(0), excursions=(),
+               alerts=()):
+    """The log from raw readings, as the store assembles it from rollups and raw stretches: each day's
+    statistics over its own stretch of the series, its first reading of the workday."""
+    days = days_begun(first, last, tz, now)
+    if not days:
+        return []
+    spans = intervals(series, min(days[-1][2], now), allowed_gap)
+    stats = [stats_over(spans, lo, min(hi, now), low_c, high_c) for _, lo, hi in days]
+    ordered = distinct_in_order(series)
+    firsts = [first_at_or_after(ordered, max(workday_begins(day, tz, workday_start), lo), min(hi, now))
+              for day, lo, hi in days]
+    return assemble(days, stats, firsts, now=now, excursions=excursions, alerts=alerts)
 
 
 def utc(*args: int) -> datetime:

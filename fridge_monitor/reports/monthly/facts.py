@@ -16,13 +16,13 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import daily
 from fridge_monitor.core.charts import Series
 from fridge_monitor.core.rules import AlarmProfile
-from fridge_monitor.core.stats import period_stats
 from fridge_monitor.reports import temperature_log
 from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import history, local_days
-from fridge_monitor.store.series import fridge_facts, fridge_profile, segments, series_covering
+from fridge_monitor.store.period import fridge_period_stats
+from fridge_monitor.store.series import fridge_facts, fridge_profile, segments
 
 CALIBRATION_WARNING = timedelta(days=30)
 
@@ -159,17 +159,15 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
     assert facts is not None  # the fridge just read
     profile = fridge_profile(session, facts, config)
     gap = profile.allowed_gap
-    series = series_covering(session, fridge.id, start, until, gap)
     excursions = _excursions(session, fridge.id, start, until)
     acknowledgements = [daily.Occurrence(*row) for row in session.execute(
         sa.select(m.Alert.started_at, m.Alert.ended_at, m.Alert.acknowledged_by).where(
             m.Alert.fridge_id == fridge.id, m.Alert.acknowledged_by.is_not(None), m.Alert.started_at < until,
             sa.or_(m.Alert.ended_at.is_(None), m.Alert.ended_at >= start)))]
-    logged = daily.split_days(
-        series, first, last, tz, profile.low_c, profile.high_c, gap, now=until,
-        workday_start=temperature_log.workday_start(config),
+    logged = temperature_log.log_days(
+        session, fridge.id, first, last, tz, profile, now=until, workday=temperature_log.workday_start(config),
         excursions=[daily.Occurrence(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
-    summary = period_stats(series, start, until, profile.low_c, profile.high_c, gap)
+    summary = fridge_period_stats(session, fridge.id, start, until, profile.low_c, profile.high_c, gap)
     made = history(conn, fridge.id, start, until, tz) if summary.readings else None
     return MonthlyLog(
         site=site.name, timezone=site.timezone, fridge=fridge.name, kind=fridge.kind, low_c=profile.low_c,
