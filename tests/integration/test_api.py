@@ -109,6 +109,13 @@ def test_readings_raw_and_downsampled(api):
         {"start": "2026-11-20T09:30:00Z", "sensor": "native:a1", "min_c": 4.0, "max_c": 4.9, "mean_c": 4.45,
          "count": 30},
     ]
+    hours = get(app, "/api/v1/fridges/A1/readings?from=2026-11-20T08:00:00Z&to=2026-11-20T12:00:00Z&every=3600",
+                token).get_json()  # whole hours: from the hourly rollups
+    half = get(app, "/api/v1/fridges/A1/readings?from=2026-11-20T09:30:00Z&to=2026-11-20T12:00:00Z&every=3600",
+               token).get_json()  # a ragged start: the rest of its hour from the readings
+    assert [b | {"mean_c": round(b["mean_c"], 2)} for b in hours["buckets"] + half["buckets"]] == [
+        {"start": "2026-11-20T09:00:00Z", "sensor": "native:a1", "min_c": 4.0, "max_c": 4.9, "mean_c": 4.45,
+         "count": count} for count in (60, 30)]
 
 
 @pytest.mark.parametrize(("query", "param"), [

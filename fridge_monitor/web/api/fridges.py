@@ -15,9 +15,10 @@ from fridge_monitor.core.status import status, workday_start
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store import models as m
+from fridge_monitor.store.buckets import readings_in_buckets
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors
-from fridge_monitor.store.series import bucketed_readings, raw_readings
+from fridge_monitor.store.series import raw_readings
 from fridge_monitor.web.access import EVERYONE, allow
 from fridge_monitor.web.api import bp, iso
 from fridge_monitor.web.context import db, now_utc, settings
@@ -138,7 +139,7 @@ def readings(name: str) -> Any:
     body["every"] = every
     body["buckets"] = [
         {"start": iso_utc(at), "sensor": sid, "min_c": low, "max_c": high, "mean_c": round(mean, 4), "count": count}
-        for at, sid, low, high, mean, count in bucketed_readings(conn, fridge_row.id, start, end, every)
+        for at, sid, low, high, mean, count in readings_in_buckets(conn, fridge_row.id, start, end, every)
     ]
     return jsonify(body)
 
