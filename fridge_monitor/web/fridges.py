@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,10 +74,15 @@ def hours_minutes(seconds: float) -> str:
     return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min"
 
 
-def stats_view(found: PeriodStats | None, unit: str) -> dict[str, Any] | None:
+def stats_view(found: PeriodStats | None, unit: str, tz: tzinfo) -> dict[str, Any] | None:
     if found is None:
         return None
+
+    def first_held(at: datetime | None) -> str:
+        return f"from {at.astimezone(tz).strftime('%d %b %Y %H:%M')}" if at is not None else ""
+
     return {"min": temperature(found.min_c, unit), "max": temperature(found.max_c, unit),
+            "min_at": first_held(found.min_at), "max_at": first_held(found.max_at),
             "mean": temperature(found.mean_c, unit), "mkt": temperature(found.mkt_c, unit),
             "out": hours_minutes(found.time_out_of_range_s), "coverage": f"{found.coverage * 100:.1f} %",
             "readings": found.readings}
@@ -128,7 +133,7 @@ def detail(name: str) -> Any:
         allowed=f"{temperature(fridge.latest.low_c, unit)} … {temperature(fridge.latest.high_c, unit)}",
         age=age(now, fridge.latest.measured_at),
         chart=chart,
-        period_stats=stats_view(fridge_stats(db(), fridge.id, start, end, config=settings(), now=now), unit),
+        period_stats=stats_view(fridge_stats(db(), fridge.id, start, end, config=settings(), now=now), unit, tz),
         resolution=what,
         range_name=range_name,
         ranges=list(RANGES),

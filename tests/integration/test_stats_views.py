@@ -94,7 +94,12 @@ def test_fridge_page_shows_the_statistics_for_the_chosen_range(site):
         session["user_id"] = user_id
     html = client.get("/fridges/A1?range=custom&from=2026-11-20&to=2026-11-20").get_data(as_text=True)
     block = html[html.index('id="period-stats"'):]
-    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", block[:block.index("</dl>")]))
+    found = re.findall(r'<dt>([^<]+)</dt><dd>([^<]+?)(?: <span class="muted">([^<]+)</span>)?</dd>',
+                       block[:block.index("</dl>")])
+    facts = {name: value for name, value, _ in found}
     assert facts == {"Min": "5.0 °C", "Max": "9.0 °C", "Mean": "5.8 °C", "MKT": "6.0 °C",
                      "Time out of range": "30 min", "Coverage": "10.1 %"}
+    # The first time each extreme held, in the site's time (Berlin): 5 °C from the first reading, 9 °C at 09:30 UTC.
+    assert {name: when for name, _, when in found if when} == {"Min": "from 20 Nov 2026 10:00",
+                                                               "Max": "from 20 Nov 2026 10:30"}
     assert "From 24 readings" not in block and "From 12 readings" in block
