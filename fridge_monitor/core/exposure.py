@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from fridge_monitor.core import products
 from fridge_monitor.core.episodes import Span, Zone, scan, unknown
 from fridge_monitor.core.lots import Holding
-from fridge_monitor.core.mkt import DELTA_H_OVER_R, KELVIN, mean_kinetic_temperature
+from fridge_monitor.core.mkt import DELTA_H_OVER_R, KELVIN, arrhenius_weight, mean_kinetic_temperature, mkt_from_sums
 
 ZERO = timedelta(0)
 DEFAULT_SETTLE = timedelta(minutes=30)  # as an alarm profile's
@@ -53,7 +53,8 @@ class Exposure:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TemperaturesSeen:
-    """Temperatures a lot saw over some stretch: extremes, known time, time out of range, MKT."""
+    """Temperatures a lot saw over some stretch: extremes, known time, time out of range, MKT.
+    ``arrhenius_s`` (Σ seconds × :func:`~fridge_monitor.core.mkt.arrhenius_weight`) makes stretches combine."""
 
     low_c: float | None
     high_c: float | None
@@ -61,7 +62,7 @@ class TemperaturesSeen:
     out_of_range: timedelta
     mkt_c: float | None
     readings: int
-    samples: tuple[tuple[float, float], ...] = ()
+    arrhenius_s: float = 0.0
 
 
 def outside(product: products.Product, celsius: float, holding: Holding) -> bool:
@@ -206,17 +207,49 @@ def temperatures_seen(series: Sequence[tuple[datetime, float]], holdings: Iterab
                       product: products.Product, allowed_gap: timedelta, now: datetime) -> TemperaturesSeen:
     """What the lot saw in this fridge during these holdings: for the lot's temperature history."""
     cut = held_readings(series, holdings, product, allowed_gap, now)
-    samples = tuple(((p.end - p.start).total_seconds(), p.celsius) for p in cut)
+    seconds = [(p.end - p.start).total_seconds() for p in cut]
+    known = math.fsum(seconds)
+    arrhenius = math.fsum(s * arrhenius_weight(p.celsius) for s, p in zip(seconds, cut, strict=True))
+    low, high = min((p.celsius for p in cut), default=None), max((p.celsius for p in cut), default=None)
     return TemperaturesSeen(
-        low_c=min((p.celsius for p in cut), default=None), high_c=max((p.celsius for p in cut), default=None),
-        known=sum((p.end - p.start for p in cut), ZERO),
+        low_c=low, high_c=high, known=sum((p.end - p.start for p in cut), ZERO),
         out_of_range=sum((p.end - p.start for p in cut if p.out), ZERO),
-        mkt_c=mean_kinetic_temperature(samples) if samples else None,
-        readings=len({p.at for p in cut}), samples=samples,
+        mkt_c=_mkt(known, arrhenius, low, high), readings=len({p.at for p in cut}), arrhenius_s=arrhenius,
     )
 
 
+def _mkt(known_s: float, arrhenius_s: float, low: float | None, high: float | None) -> float | None:
+    if known_s <= 0 or low is None or high is None:
+        return None
+    return min(max(mkt_from_sums(known_s, arrhenius_s), low), high)  # rounding never steps outside the values
+
+
 def overall_mkt(summaries: Iterable[TemperaturesSeen]) -> float | None:
-    """The MKT over the whole storage so far, from the time-weighted samples of every holding."""
-    samples = [s for summary_ in summaries for s in summary_.samples]
-    return mean_kinetic_temperature(samples) if samples else None
+    """The MKT over the whole storage so far, from the known time and Arrhenius sums of every holding."""
+    summaries = list(summaries)
+    return _mkt(math.fsum(s.known.total_seconds() for s in summaries), math.fsum(s.arrhenius_s for s in summaries),
+                min((s.low_c for s in summaries if s.low_c is not None), default=None),
+                max((s.high_c for s in summaries if s.high_c is not None), default=None))
+
+
+def band(product: products.Product, holding: Holding) -> Callable[[float, float], bool | None]:
+    """Whether every temperature from the first to the second °C is outside the ranges of the units held
+    (True), none is (False), or it depends (None): :data:`fridge_monitor.core.rollups.Band` for a lot."""
+    sealed, opened = holding.quantity - holding.opened > 0, holding.opened > 0
+
+    def kind(lowest: float, highest: float, *, opened_units: bool) -> bool | None:
+        ranges = products.allowed_ranges(product, opened=opened_units)
+        freezes = not product.freezing_allowed and lowest <= products.FREEZING_C
+        if not freezes and any(r.low_c <= lowest and highest <= r.high_c for r in ranges):
+            return False
+        if all(highest < r.low_c or lowest > r.high_c for r in ranges):
+            return True
+        return None
+
+    def judged(lowest: float, highest: float) -> bool | None:
+        kinds = [kind(lowest, highest, opened_units=o) for o, held in ((False, sealed), (True, opened)) if held]
+        if any(k is True for k in kinds):
+            return True
+        return False if all(k is False for k in kinds) else None
+
+    return judged

@@ -100,23 +100,42 @@ def hour_figures(readings: Sequence[tuple[datetime, float]], hours: Iterable[dat
     return out
 
 
-def hour_part(f: HourFigures, low_c: float, high_c: float, allowed_gap: timedelta) -> Part | None:
+Band = Callable[[float, float], bool | None]
+"""Whether every temperature from the first to the second °C is out of range (True), none is (False), or some are
+(None)."""
+
+
+def range_band(low_c: float, high_c: float) -> Band:
+    """:data:`Band` for the range ``[low_c, high_c]``, bounds included."""
+    def band(lowest: float, highest: float) -> bool | None:
+        if low_c <= lowest and highest <= high_c:
+            return False
+        return True if highest < low_c or lowest > high_c else None
+    return band
+
+
+def judged_hour(f: HourFigures, allowed_gap: timedelta, band: Band) -> Part | None:
     """The hour as a piece of a period's statistics (:func:`fridge_monitor.core.stats.figures`), when its held
     figures give it exactly; None when its raw readings must be read.
 
     Exact when closed steps cover the hour from end to end and none is longer
     than the allowed gap (nothing in it is unknown, and no backup sensor stands
-    in for the primary), and when the temperatures held in it lie all inside
-    the range or all outside it (its time out of range is none or all of it).
+    in for the primary), and when ``band`` says the temperatures held in it are
+    all in range or all out (its time out of range is none or all of it).
     """
     if (f.held_s < HOUR_S - 1e-6 or f.longest_step_s > allowed_gap.total_seconds() or f.held_min_c is None
             or f.held_min_at is None or f.held_max_c is None or f.held_max_at is None):
         return None
-    inside = low_c <= f.held_min_c and f.held_max_c <= high_c
-    if not inside and low_c <= f.held_max_c and f.held_min_c <= high_c:
-        return None  # it straddles a limit
-    return Part(f.held_s, f.held_c_s, f.arrhenius_s, 0.0 if inside else f.held_s, f.count,
+    out = band(f.held_min_c, f.held_max_c)
+    if out is None:
+        return None
+    return Part(f.held_s, f.held_c_s, f.arrhenius_s, f.held_s if out else 0.0, f.count,
                 (f.held_min_c, f.held_min_at), (f.held_max_c, f.held_max_at))
+
+
+def hour_part(f: HourFigures, low_c: float, high_c: float, allowed_gap: timedelta) -> Part | None:
+    """:func:`judged_hour` against the range ``[low_c, high_c]``."""
+    return judged_hour(f, allowed_gap, range_band(low_c, high_c))
 
 
 MERGE_RAW_HOURS = 3  # whole hours between two raw stretches are read raw with them: one query instead of two

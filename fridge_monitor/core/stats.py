@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from fridge_monitor.core.intervals import Interval, intervals
@@ -107,12 +107,15 @@ def part_of(found: PeriodStats) -> Part:
     return Part(found.known_s, found.held_c_s, found.arrhenius_s, found.time_out_of_range_s, found.readings, low, high)
 
 
-def stats_over(spans: Sequence[Interval], start: datetime, end: datetime, low_c: float, high_c: float) -> PeriodStats:
+def stats_over(spans: Sequence[Interval], start: datetime, end: datetime, low_c: float, high_c: float, *,
+               outside: Callable[[float], bool] | None = None) -> PeriodStats:
     """Statistics of ``[start, end)`` from the known and unknown stretches of
     :func:`fridge_monitor.core.intervals.intervals`.
 
     ``spans`` must be in time order (as ``intervals`` gives them); several
-    periods can be cut from one list without building it again.
+    periods can be cut from one list without building it again. Time out of
+    range is time outside ``[low_c, high_c]``, or where ``outside(°C)`` says so
+    (a lot's product ranges).
     """
     if end < start:
         raise ValueError(f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})")
@@ -139,7 +142,7 @@ def stats_over(spans: Sequence[Interval], start: datetime, end: datetime, low_c:
         arrhenius.append(seconds * arrhenius_weight(span.temp_c))
         here = (span.temp_c, max(span.start, start))
         low, high = _lowest(low, here), _highest(high, here)
-        if not low_c <= span.temp_c <= high_c:
+        if (outside(span.temp_c) if outside is not None else not low_c <= span.temp_c <= high_c):
             out += overlap
     part = Part(math.fsum(known), math.fsum(held), math.fsum(arrhenius), out.total_seconds(), readings, low, high)
     return figures(start, end, [part])

@@ -27,7 +27,8 @@ from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import write_lock
 from fridge_monitor.store.marks import lock_fridge
-from fridge_monitor.store.series import FridgeFacts, fridge_facts, fridge_profile, load_series
+from fridge_monitor.store.period import lot_seen
+from fridge_monitor.store.series import FridgeFacts, fridge_facts, fridge_profile
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +164,8 @@ def lot_exposure(session: so.Session, lot_id: int, *, now: datetime, config: Con
         assert facts is not None  # a holding's fridge is a stored fridge (foreign key)
         fridges[fridge_id] = facts
         gap = fridge_profile(session, facts, config).allowed_gap
-        lo = min(h.since for h in holdings) - gap
-        hi = max((h.until or now) for h in holdings)
-        series = load_series(session, fridge_id, lo, hi, gap)
         for holding in holdings:
-            seen = exposure.temperatures_seen(series, [holding], info.product, gap, now)
+            seen = lot_seen(session, fridge_id, holding, info.product, gap, now)  # from the rollups where it can
             results[fridge_id, holding.since] = (holding, seen)
     rows = []
     for holding in held:

@@ -16,9 +16,22 @@ from datetime import datetime, timedelta
 
 import sqlalchemy.orm as so
 
+from fridge_monitor.core import exposure, products
 from fridge_monitor.core.daily import first_at_or_after
-from fridge_monitor.core.rollups import HOUR, HourFigures, ceil_hour, distinct_in_order, floor_hour, hour_part, plan
-from fridge_monitor.core.stats import Part, PeriodStats, figures, part_of, period_stats
+from fridge_monitor.core.intervals import intervals
+from fridge_monitor.core.lots import Holding
+from fridge_monitor.core.rollups import (
+    HOUR,
+    Band,
+    HourFigures,
+    ceil_hour,
+    distinct_in_order,
+    floor_hour,
+    judged_hour,
+    plan,
+    range_band,
+)
+from fridge_monitor.core.stats import Part, PeriodStats, figures, part_of, period_stats, stats_over
 from fridge_monitor.store import rollups
 from fridge_monitor.store.series import Segment, load_series, segments
 
@@ -35,8 +48,8 @@ def _primary_for(segs: Sequence[Segment], hour: datetime, gap: timedelta) -> str
     return seg.sensor_id if covers else None
 
 
-def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datetime, low_c: float, high_c: float,
-                gap: timedelta) -> list[Part | None]:
+def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datetime, gap: timedelta,
+                band: Band) -> list[Part | None]:
     """For each whole hour from ``first`` to ``end``: its part from the rollups, or None (read it raw)."""
     conn = session.connection()
     segs = segments(conn, [fridge_id], first - gap, end + gap)
@@ -49,7 +62,7 @@ def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datet
     parts: list[Part | None] = []
     for hour, sensor in zip(hours, sensors, strict=True):
         found = held[sensor].get(hour) if sensor is not None else None
-        parts.append(hour_part(found, low_c, high_c, gap) if found is not None else None)
+        parts.append(judged_hour(found, gap, band) if found is not None else None)
     return parts
 
 
@@ -62,7 +75,7 @@ def fridge_periods_stats(session: so.Session, fridge_id: int, periods: Sequence[
     first, end = ceil_hour(periods[0][0]), floor_hour(periods[-1][1])
     known: dict[datetime, Part | None] = {}
     if first < end:
-        hourly = _hour_parts(session, fridge_id, first, end, low_c, high_c, allowed_gap)
+        hourly = _hour_parts(session, fridge_id, first, end, allowed_gap, range_band(low_c, high_c))
         known = {first + HOUR * k: part for k, part in enumerate(hourly)}
     out = []
     for start, until in periods:
@@ -97,3 +110,33 @@ def first_reading(session: so.Session, fridge_id: int, begins: datetime, before:
             return found
         lo = hi
     return None
+
+
+def lot_seen(session: so.Session, fridge_id: int, holding: Holding, product: products.Product,
+             allowed_gap: timedelta, now: datetime) -> exposure.TemperaturesSeen:
+    """What a lot saw in this fridge during one holding (``until`` None: still there, until ``now``), judged
+    against its product's ranges for the units held: :func:`fridge_monitor.core.exposure.temperatures_seen`,
+    from the rollups for whole hours. The reading that held when the lot arrived counts among its readings."""
+    start, until = holding.since, min(holding.until or now, now)
+    if until <= start:
+        return exposure.temperatures_seen([], [holding], product, allowed_gap, now)
+    band = exposure.band(product, holding)
+
+    def parts_of(first: datetime, end: datetime) -> list[Part | None]:
+        parts = _hour_parts(session, fridge_id, first, end, allowed_gap, band)
+        if first == start:
+            parts[0] = None  # read raw: the reading before the lot arrived counts
+        return parts
+
+    pieces, raw = plan(start, until, parts_of)
+    arrived_during: int = 0
+    for lo, hi in raw:
+        spans = intervals(load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap), hi, allowed_gap)
+        pieces.append(part_of(stats_over(spans, lo, hi, 0.0, 0.0,
+                                         outside=lambda c: exposure.outside(product, c, holding))))
+        if lo == start:
+            arrived_during = sum(1 for span in spans if span.temp_c is not None and span.start < start < span.end)
+    found = figures(start, until, pieces)
+    return exposure.TemperaturesSeen(
+        found.min_c, found.max_c, timedelta(seconds=found.known_s), timedelta(seconds=found.time_out_of_range_s),
+        found.mkt_c, found.readings + arrived_during, found.arrhenius_s)
