@@ -133,6 +133,39 @@ def judged_hour(f: HourFigures, allowed_gap: timedelta, band: Band) -> Part | No
                 (f.held_min_c, f.held_min_at), (f.held_max_c, f.held_max_at))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class HeldSpan:
+    """The held figures of a run of a sensor's hours added up (a UTC day, in SQL): ``hours`` rows, ``whole`` of
+    them covered by closed steps from end to end, with the lowest and highest temperatures held in any."""
+
+    start: datetime
+    hours: int
+    whole: int
+    count: int
+    held_s: float
+    held_c_s: float
+    arrhenius_s: float
+    held_min_c: float
+    held_max_c: float
+    longest_step_s: float
+
+
+NOTHING = Part(0.0, 0.0, 0.0, 0.0, 0, None, None)  # an hour whose figures a longer part holds
+
+
+def judged_span(span: HeldSpan, hours: int, allowed_gap: timedelta, band: Band) -> Part | None:
+    """The run of ``hours`` hours as one part, when each hour would be one (:func:`judged_hour`) and the whole
+    run lies on one side of the range; None: judge its hours one by one. The part's extremes carry the run's
+    start, not the instant they first held."""
+    if span.hours != hours or span.whole != hours or span.longest_step_s > allowed_gap.total_seconds():
+        return None
+    out = band(span.held_min_c, span.held_max_c)
+    if out is None:
+        return None
+    return Part(span.held_s, span.held_c_s, span.arrhenius_s, span.held_s if out else 0.0, span.count,
+                (span.held_min_c, span.start), (span.held_max_c, span.start))
+
+
 def hour_part(f: HourFigures, low_c: float, high_c: float, allowed_gap: timedelta) -> Part | None:
     """:func:`judged_hour` against the range ``[low_c, high_c]``."""
     return judged_hour(f, allowed_gap, range_band(low_c, high_c))

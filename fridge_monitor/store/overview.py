@@ -24,7 +24,10 @@ from fridge_monitor.core.status import Latest, is_silent, workday_start
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors_by_id
-from fridge_monitor.store.series import Segment, segments
+from fridge_monitor.store.series import Segment, epoch_seconds, segments
+
+Hourly = dict[str, list[tuple[datetime, float, float, float, int]]]
+"""Hourly rollups by sensor, hour ascending: (hour, min, max, sum, count) of the readings taken in each hour."""
 
 HOUR = timedelta(hours=1)
 RAW_FRAGMENT_CHUNK = 100
@@ -93,25 +96,27 @@ def ceil_hour(at: datetime) -> datetime:
 
 
 def rollups(conn: sa.Connection, sensors: Iterable[str], start: datetime,
-            end: datetime | None = None) -> dict[str, list[tuple[datetime, float, float, float, int]]]:
+            end: datetime | None = None) -> Hourly:
     """Hourly rollups by sensor, hour ascending: (hour, min, max, sum, count)."""
     h = m.HourlyRollup
     sensors = sorted(set(sensors))
-    found: dict[str, list[tuple[datetime, float, float, float, int]]] = defaultdict(list)
+    found: Hourly = defaultdict(list)
     if not sensors:
         return found
-    query = sa.select(h.sensor_id, h.hour, h.min_c, h.max_c, h.sum_c, h.count).where(
+    # The hour as epoch seconds: a year is 8,760 rows a sensor, and parsing each time would cost more than
+    # the query.
+    query = sa.select(h.sensor_id, epoch_seconds(conn, h.hour), h.min_c, h.max_c, h.sum_c, h.count).where(
         h.sensor_id.in_(sensors), h.hour >= floor_hour(start)
     )
     if end is not None:
         query = query.where(h.hour < end)
-    for sid, hour, low, high, total, count in conn.execute(query.order_by(h.sensor_id, h.hour)):
-        found[sid].append((hour, low, high, total, count))
+    for sid, epoch, low, high, total, count in conn.execute(query.order_by(h.sensor_id, h.hour)):
+        found[sid].append((datetime.fromtimestamp(int(epoch), UTC), low, high, total, count))
     return found
 
 
 def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
-              hourly: dict[str, list[tuple[datetime, float, float, float, int]]] | None = None) -> dict[object, Agg]:
+              hourly: Hourly | None = None) -> dict[object, Agg]:
     """Exact min/max/sum/count per piece key: whole hours from the rollups, ragged edges from raw readings.
 
     ``hourly`` may be passed when the caller has fetched the rollups already
@@ -234,7 +239,7 @@ def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: 
     return chosen[0], chosen[1]
 
 
-def hourly_envelope(segs: Sequence[Segment], hourly: dict[str, list[tuple[datetime, float, float, float, int]]],
+def hourly_envelope(segs: Sequence[Segment], hourly: Hourly,
                     start: datetime, end: datetime) -> list[Point]:
     """One point per UTC hour (at its middle): min, max and mean over the fridge's sensors in that hour."""
     merged: dict[datetime, Agg] = defaultdict(Agg)
@@ -268,9 +273,10 @@ HOURLY_UP_TO = timedelta(days=93)
 
 
 def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime, tz: tzinfo, *,
-            max_gap: timedelta = DEFAULT_MAX_GAP) -> History:
+            max_gap: timedelta = DEFAULT_MAX_GAP, hourly: Hourly | None = None) -> History:
     """Per-sensor series over [start, end): raw readings for short windows, hourly rollups for
-    medium ones, and daily (site-local days) from the hourly rollups for long ones."""
+    medium ones, and daily (site-local days) from the hourly rollups for long ones. ``hourly``: the rollups
+    of the fridge's sensors from ``start`` on, when the caller has them already."""
     segs = segments(conn, [fridge_id], start, end)
     span = end - start
     if span <= RAW_UP_TO:
@@ -287,7 +293,8 @@ def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime,
             )
             by_sensor[seg.sensor_id].extend(Point(at=at, mean=temp) for at, temp in readings)
         return History(_labelled(segs, by_sensor), "raw", max_gap)
-    hourly = rollups(conn, {seg.sensor_id for seg in segs}, start, end)
+    if hourly is None:
+        hourly = rollups(conn, {seg.sensor_id for seg in segs}, start, end)
     if span <= HOURLY_UP_TO:
         by_sensor = defaultdict(list)
         for seg in segs:
@@ -329,8 +336,9 @@ def local_days(first: date, last: date, tz: tzinfo) -> list[tuple[date, datetime
 
 
 def daily_min_max(conn: sa.Connection, fridge_id: int, first: date, last: date, tz: tzinfo,
-                  now: datetime) -> list[tuple[date, Agg]]:
-    """The daily min/max log: one row per site-local day, exact (rollups plus raw edges), newest first."""
+                  now: datetime, hourly: Hourly | None = None) -> list[tuple[date, Agg]]:
+    """The daily min/max log: one row per site-local day, exact (rollups plus raw edges), newest first.
+    ``hourly``: the rollups of the fridge's sensors from the first day on, when the caller has them already."""
     days = [(day, lo, hi) for day, lo, hi in local_days(first, last, tz) if lo <= now]
     if not days:
         return []
@@ -341,7 +349,7 @@ def daily_min_max(conn: sa.Connection, fridge_id: int, first: date, last: date, 
             clipped = seg.clip(lo, None if hi > now else hi)
             if clipped is not None:
                 pieces.append(Piece(day, seg.sensor_id, *clipped))
-    aggs = aggregate(conn, pieces)
+    aggs = aggregate(conn, pieces, hourly)
     return [(day, aggs.get(day, Agg())) for day, _, _ in reversed(days)]
 
 

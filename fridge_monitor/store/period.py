@@ -11,6 +11,7 @@ a backup stood in), or when its temperatures straddle a limit of the range.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -22,12 +23,13 @@ from fridge_monitor.core.intervals import intervals
 from fridge_monitor.core.lots import Holding
 from fridge_monitor.core.rollups import (
     HOUR,
+    NOTHING,
     Band,
-    HourFigures,
     ceil_hour,
     distinct_in_order,
     floor_hour,
     judged_hour,
+    judged_span,
     plan,
     range_band,
 )
@@ -48,22 +50,77 @@ def _primary_for(segs: Sequence[Segment], hour: datetime, gap: timedelta) -> str
     return seg.sensor_id if covers else None
 
 
+Served = dict[datetime, tuple[str, datetime]]
+"""The parts that came from the rollups: their start -> (sensor, end)."""
+
+DAY = timedelta(days=1)
+
+
 def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datetime, gap: timedelta,
-                band: Band) -> list[Part | None]:
-    """For each whole hour from ``first`` to ``end``: its part from the rollups, or None (read it raw)."""
+                band: Band, served: Served | None = None) -> list[Part | None]:
+    """For each whole hour from ``first`` to ``end``: its part from the rollups, or None (read it raw).
+
+    A UTC day whose hours all qualify comes as one part (in its first hour; the
+    others hold :data:`~fridge_monitor.core.rollups.NOTHING`), added up in SQL;
+    the hours of the other days are judged one by one. ``served`` gets each part
+    that came from the rollups.
+    """
     conn = session.connection()
     segs = segments(conn, [fridge_id], first - gap, end + gap)
-    hours = [first + HOUR * k for k in range(int((end - first) / HOUR))]
+    count = int((end - first) / HOUR)
+    hours = [first + HOUR * k for k in range(count)]
     sensors = [_primary_for(segs, hour, gap) for hour in hours]
-    held: dict[str, dict[datetime, HourFigures]] = {}
-    for sensor_id in {s for s in sensors if s is not None}:
-        mine = [hour for hour, s in zip(hours, sensors, strict=True) if s == sensor_id]
-        held[sensor_id] = rollups.held_hours(conn, sensor_id, mine[0], mine[-1])
-    parts: list[Part | None] = []
-    for hour, sensor in zip(hours, sensors, strict=True):
-        found = held[sensor].get(hour) if sensor is not None else None
-        parts.append(judged_hour(found, gap, band) if found is not None else None)
+    served = {} if served is None else served
+    parts: list[Part | None] = [None] * count
+    for sensor_id in sorted({s for s in sensors if s is not None}):
+        day_one = first if first.hour == 0 else first.replace(hour=0) + DAY
+        days = [day for day in (day_one + DAY * n for n in range(max(0, int((end - day_one) / DAY))))
+                if all(sensors[int((day - first) / HOUR) + h] == sensor_id for h in range(24))]
+        by_day = rollups.held_days(conn, sensor_id, days[0], days[-1] + DAY) if days else {}
+        whole_days: set[int] = set()
+        for day in days:
+            span = by_day.get(day)
+            part = judged_span(span, 24, gap, band) if span is not None else None
+            if part is not None:
+                k = int((day - first) / HOUR)
+                parts[k:k + 24] = [part] + [NOTHING] * 23
+                whole_days.update(range(k, k + 24))
+                served[day] = (sensor_id, day + DAY)
+        rest = [k for k, s in enumerate(sensors) if s == sensor_id and k not in whole_days]
+        for run in _runs(rest):
+            held = rollups.held_hours(conn, sensor_id, hours[run[0]], hours[run[-1]])
+            for k in run:
+                found = held.get(hours[k])
+                part = judged_hour(found, gap, band) if found is not None else None
+                if part is not None:
+                    parts[k] = part
+                    served[hours[k]] = (sensor_id, hours[k] + HOUR)
     return parts
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    """Consecutive runs of ascending indices."""
+    runs: list[list[int]] = []
+    for k in indices:
+        if runs and runs[-1][-1] == k - 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
+
+
+def _first_held(session: so.Session, found: PeriodStats, served: Served) -> PeriodStats:
+    """The exact instants the extremes first held, where they came from the rollups (whose parts carry their
+    start: :func:`fridge_monitor.core.rollups.judged_span`)."""
+    conn = session.connection()
+    min_at, max_at = found.min_at, found.max_at
+    if min_at is not None and min_at in served and found.min_c is not None:
+        sensor_id, until = served[min_at]
+        min_at = rollups.first_held(conn, sensor_id, min_at, until, found.min_c, lowest=True)
+    if max_at is not None and max_at in served and found.max_c is not None:
+        sensor_id, until = served[max_at]
+        max_at = rollups.first_held(conn, sensor_id, max_at, until, found.max_c, lowest=False)
+    return dataclasses.replace(found, min_at=min_at, max_at=max_at)
 
 
 def fridge_periods_stats(session: so.Session, fridge_id: int, periods: Sequence[tuple[datetime, datetime]],
@@ -74,8 +131,9 @@ def fridge_periods_stats(session: so.Session, fridge_id: int, periods: Sequence[
         return []
     first, end = ceil_hour(periods[0][0]), floor_hour(periods[-1][1])
     known: dict[datetime, Part | None] = {}
+    served: Served = {}
     if first < end:
-        hourly = _hour_parts(session, fridge_id, first, end, allowed_gap, range_band(low_c, high_c))
+        hourly = _hour_parts(session, fridge_id, first, end, allowed_gap, range_band(low_c, high_c), served)
         known = {first + HOUR * k: part for k, part in enumerate(hourly)}
     out = []
     for start, until in periods:
@@ -84,7 +142,7 @@ def fridge_periods_stats(session: so.Session, fridge_id: int, periods: Sequence[
         for lo, hi in raw:
             series = load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap)
             pieces.append(part_of(period_stats(series, lo, hi, low_c, high_c, allowed_gap)))
-        out.append(figures(start, until, pieces))
+        out.append(_first_held(session, figures(start, until, pieces), served))
     return out
 
 

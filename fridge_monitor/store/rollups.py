@@ -17,20 +17,19 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from fridge_monitor.core.rollups import HOUR, HourFigures, hour_figures
+from fridge_monitor.core.rollups import HOUR, HeldSpan, HourFigures, hour_figures
 from fridge_monitor.store import models as m
+from fridge_monitor.store.series import epoch_seconds
 
 log = logging.getLogger(__name__)
 
 ROLLUPS = m.HourlyRollup.__table__
 READINGS = m.Reading.__table__
 BATCH_HOURS = 2000  # stale hours recomputed per round
-FIGURES = ("hour", "count", "min_c", "max_c", "sum_c", "held_s", "held_c_s", "arrhenius_s", "held_min_c",
-           "held_min_at", "held_max_c", "held_max_at", "longest_step_s")  # HourFigures' fields, in order
 
 
 def mark_statement() -> sa.Update:
@@ -151,14 +150,57 @@ def refresh_all(conn: sa.Connection) -> int:
 
 def held_hours(conn: sa.Connection, sensor_id: str, first_hour: datetime,
                last_hour: datetime) -> dict[datetime, HourFigures]:
-    """The sensor's hours from ``first_hour`` to ``last_hour`` whose held figures are up to date."""
+    """The sensor's hours from ``first_hour`` to ``last_hour`` whose held figures are up to date.
+
+    For speed (a year is 8,760 rows) the figures come without the instants the
+    lowest and highest temperatures first held: ``held_min_at`` and
+    ``held_max_at`` are the hour's start, and :func:`first_held` gives them.
+    """
     r = ROLLUPS
-    query = sa.select(*(r.c[c] for c in FIGURES)).where(
+    query = sa.select(epoch_seconds(conn, r.c.hour), r.c.count, r.c.held_s, r.c.held_c_s, r.c.arrhenius_s,
+                      r.c.held_min_c, r.c.held_max_c, r.c.longest_step_s).where(
         r.c.sensor_id == sensor_id, r.c.hour >= first_hour, r.c.hour <= last_hour, r.c.held_s.is_not(None))
-    return {
-        row["hour"]: HourFigures(*(row[c] for c in FIGURES))
-        for row in conn.execute(query).mappings()
-    }
+    found = {}
+    for epoch, count, held_s, held_c_s, arrhenius_s, low, high, longest in conn.execute(query):
+        hour = datetime.fromtimestamp(int(epoch), UTC)
+        found[hour] = HourFigures(hour, count, None, None, 0.0, held_s, held_c_s, arrhenius_s, low, hour, high, hour,
+                                  longest)
+    return found
+
+
+DAY_S = 86_400
+WHOLE_S = 3600 - 1e-6  # an hour's held seconds, to within rounding
+
+
+def held_days(conn: sa.Connection, sensor_id: str, first_day: datetime, end_day: datetime) -> dict[datetime, HeldSpan]:
+    """The sensor's up-to-date held figures added up per UTC day, from ``first_day`` to before ``end_day``
+    (both midnights): 365 rows for a year instead of 8,760."""
+    r = ROLLUPS
+    day = (epoch_seconds(conn, r.c.hour) // DAY_S).label("day")
+    query = (
+        sa.select(day, sa.func.count(), sa.func.sum(sa.case((r.c.held_s >= WHOLE_S, 1), else_=0)),
+                  sa.func.sum(r.c.count), sa.func.sum(r.c.held_s), sa.func.sum(r.c.held_c_s),
+                  sa.func.sum(r.c.arrhenius_s), sa.func.min(r.c.held_min_c), sa.func.max(r.c.held_max_c),
+                  sa.func.max(r.c.longest_step_s))
+        .where(r.c.sensor_id == sensor_id, r.c.hour >= first_day, r.c.hour < end_day, r.c.held_s.is_not(None))
+        .group_by(day)
+    )
+    found = {}
+    for number, hours, whole, count, held_s, held_c_s, arrhenius_s, low, high, longest in conn.execute(query):
+        start = datetime.fromtimestamp(int(number) * DAY_S, UTC)
+        found[start] = HeldSpan(start, int(hours), int(whole), int(count), float(held_s), float(held_c_s),
+                                float(arrhenius_s), low, high, float(longest))
+    return found
+
+
+def first_held(conn: sa.Connection, sensor_id: str, start: datetime, end: datetime, celsius: float, *,
+               lowest: bool) -> datetime | None:
+    """When ``celsius``, the lowest (or highest) temperature held in the sensor's hours ``[start, end)``,
+    first held."""
+    r = ROLLUPS
+    value, at = (r.c.held_min_c, r.c.held_min_at) if lowest else (r.c.held_max_c, r.c.held_max_at)
+    return conn.scalar(sa.select(at).where(r.c.sensor_id == sensor_id, r.c.hour >= start, r.c.hour < end,
+                                           r.c.held_s.is_not(None), value == celsius).order_by(r.c.hour).limit(1))
 
 
 def stale_count(conn: sa.Connection) -> int:

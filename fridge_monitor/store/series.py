@@ -175,7 +175,8 @@ def raw_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: date
     return [(at, sid, celsius) for at, sid, celsius in conn.execute(query)]
 
 
-def epoch_seconds(conn: sa.Connection, column: so.InstrumentedAttribute[datetime]) -> sa.ColumnElement[int]:
+def epoch_seconds(conn: sa.Connection,
+                  column: so.InstrumentedAttribute[datetime] | sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
     """A time column as whole seconds since the Unix epoch, in SQL."""
     if conn.dialect.name == "sqlite":
         return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)

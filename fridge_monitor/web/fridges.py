@@ -10,12 +10,14 @@ from flask import Blueprint, abort, render_template, request
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts
+from fridge_monitor.core.daily import day_bounds
 from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.core.status import age, is_silent, status
 from fridge_monitor.reports.temperature_log import fridge_stats
-from fridge_monitor.store.overview import daily_min_max, fridges_now, history
+from fridge_monitor.store.overview import daily_min_max, fridges_now, history, rollups
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
+from fridge_monitor.store.series import segments
 from fridge_monitor.web.access import EVERYONE, allow, signed_in
 from fridge_monitor.web.alerts import duration, view
 from fridge_monitor.web.context import db, settings
@@ -100,7 +102,12 @@ def detail(name: str) -> Any:
     fridge = found[0]
     tz = fridge.tz
     range_name, start, end, error = chosen_range(request.args, tz, now)
-    made = history(conn, fridge.id, start, end, tz)
+    last_day = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    first_day = start.astimezone(tz).date()
+    # The chart and the daily log read the same hourly rollups: once, from the first day's start.
+    since, until = min(start, day_bounds(first_day, tz)[0]), max(end, day_bounds(last_day, tz)[1])
+    hourly = rollups(conn, {seg.sensor_id for seg in segments(conn, [fridge.id], since, until)}, since, until)
+    made = history(conn, fridge.id, start, end, tz, hourly=hourly)
     low, high = to_unit(fridge.latest.low_c, unit), to_unit(fridge.latest.high_c, unit)
     what = {"raw": "every reading", "hourly": "hourly minimum, maximum and mean",
             "daily": "daily minimum, maximum and mean"}[made.resolution]
@@ -116,8 +123,7 @@ def detail(name: str) -> Any:
                      f"{low:.1f} to {high:.1f} °{unit} is shaded. Times in {fridge.timezone}."),
         unit=f"°{unit}", width=960, height=320, chart_id="fridge-chart",
     )
-    last_day = (end - timedelta(microseconds=1)).astimezone(tz).date()
-    days = daily_min_max(conn, fridge.id, start.astimezone(tz).date(), last_day, tz, now)
+    days = daily_min_max(conn, fridge.id, first_day, last_day, tz, now, hourly)
     today = now.astimezone(tz).date()
     past = alerts.history(db(), fridge.name)
     waiting = sum(1 for row in past if row.needs_ack)

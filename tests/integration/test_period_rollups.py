@@ -11,6 +11,7 @@ the stale hours are recomputed (read raw meanwhile) and after.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
-from fridge_monitor.core.rollups import HOUR, hour_figures
+from fridge_monitor.core.rollups import HOUR, HourFigures, hour_figures
 from fridge_monitor.core.stats import period_stats
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.reports.temperature_log import fridge_stats
@@ -109,9 +110,13 @@ def same(found, expected) -> None:
 
 def every_row_as_recomputed(engine: sa.Engine, hours: int) -> None:
     """Each of the ``hours`` stored holds what the hour's readings (with their neighbours) give."""
+    names = [f.name for f in dataclasses.fields(HourFigures)]
+    r = m.HourlyRollup.__table__
     with engine.connect() as conn:
-        readings = [tuple(r) for r in conn.execute(sa.select(m.Reading.measured_at, m.Reading.temperature_c))]
-        stored = rollups.held_hours(conn, "native:probe", *OCTOBER)
+        readings = [tuple(row) for row in conn.execute(sa.select(m.Reading.measured_at, m.Reading.temperature_c))]
+        stored = {row.hour: HourFigures(*(row[n] for n in names))
+                  for row in conn.execute(sa.select(*(r.c[n] for n in names)).where(r.c.held_s.is_not(None)))
+                  .mappings()}
     assert len(stored) == hours
     for figures in hour_figures(readings, stored):
         assert stored[figures.hour] == pytest.approx(figures), figures.hour
@@ -128,6 +133,11 @@ def test_a_late_backlog_into_last_month_changes_its_statistics_as_a_raw_recomput
     # before it (its step is longer than the gap), and the last hour (its last reading has no next one yet).
     assert len(reads) == 2
     assert before.time_out_of_range_s == 3600.0 and before.max_c == 9.5 and before.max_at == WARM_HOUR
+    with engine.connect() as conn:  # a day of whole hours from the rollups: when its extremes first held
+        day = fridge_stats(conn, fridge_id, datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 10, 3, tzinfo=UTC),
+                           config=config, now=NOW)
+    assert (day.min_c, day.min_at, day.max_c, day.max_at) == (4.0, datetime(2026, 10, 2, 0, 0, tzinfo=UTC),
+                                                              4.75, datetime(2026, 10, 2, 0, 15, tzinfo=UTC))
     # The silence: 3 hours unknown, less what the reading before it holds (its gap allows 30 minutes).
     assert before.known_s == pytest.approx((31 * 24 - 3) * 3600 + 25 * 60)
 
