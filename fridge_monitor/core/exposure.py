@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from fridge_monitor.core import products
 from fridge_monitor.core.episodes import Span, Zone, scan, unknown
 from fridge_monitor.core.lots import Holding
-from fridge_monitor.core.mkt import DELTA_H_OVER_R, KELVIN, arrhenius_weight, mean_kinetic_temperature, mkt_from_sums
+from fridge_monitor.core.mkt import arrhenius_weight, mean_kinetic_temperature, mkt_from_sums
 
 ZERO = timedelta(0)
 DEFAULT_SETTLE = timedelta(minutes=30)  # as an alarm profile's
@@ -117,20 +117,21 @@ def stays(holdings: Iterable[Holding]) -> list[list[Holding]]:
 
 
 class _RunningMKT:
-    """The mean kinetic temperature of the time so far, one stretch at a time."""
+    """The mean kinetic temperature of the time so far, one stretch at a time; it may start from the known
+    seconds and Arrhenius sum of the time before (from the rollups)."""
 
-    def __init__(self) -> None:
-        self.weighted = 0.0
-        self.seconds = 0.0
+    def __init__(self, seconds: float = 0.0, arrhenius_s: float = 0.0) -> None:
+        self.seconds, self.arrhenius_s = seconds, arrhenius_s
 
     def add(self, seconds: float, celsius: float) -> float:
-        self.weighted += seconds * math.exp(-DELTA_H_OVER_R / (celsius + KELVIN))
+        self.arrhenius_s += seconds * arrhenius_weight(celsius)
         self.seconds += seconds
-        return DELTA_H_OVER_R / -math.log(self.weighted / self.seconds) - KELVIN
+        return mkt_from_sums(self.seconds, self.arrhenius_s)
 
 
 def held_readings(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
-                  allowed_gap: timedelta, now: datetime, hysteresis_c: float = 0.0) -> list[HeldReading]:
+                  allowed_gap: timedelta, now: datetime, hysteresis_c: float = 0.0,
+                  mkt_before: Mapping[datetime, tuple[float, float]] | None = None) -> list[HeldReading]:
     """The readings of one fridge cut to the times a lot was in it.
 
     A reading holds until the next one, at most ``allowed_gap`` (beyond that the
@@ -138,7 +139,9 @@ def held_readings(series: Sequence[tuple[datetime, float]], holdings: Iterable[H
     before the lot arrived holds into its stay. Of two readings at the same
     instant the first wins, as in :mod:`fridge_monitor.core.rules`. For a product with
     permitted excursions, pass the series from the start of the stays: their
-    mean kinetic temperature is counted from there.
+    mean kinetic temperature is counted from there — or pass ``mkt_before``: for
+    a stay (by its first holding's ``since``), the known seconds and Arrhenius
+    sum of its time before the series' first reading.
     """
     ordered: list[tuple[datetime, float]] = []
     for at, celsius in sorted(series, key=lambda r: r[0]):
@@ -146,7 +149,7 @@ def held_readings(series: Sequence[tuple[datetime, float]], holdings: Iterable[H
             ordered.append((at, celsius))
     grouped = stays(holdings)
     spans = [(n, h) for n, stay in enumerate(grouped) for h in stay]
-    running = [_RunningMKT() for _ in grouped]
+    running = [_RunningMKT(*(mkt_before or {}).get(stay[0].since, (0.0, 0.0))) for stay in grouped]
     out: list[HeldReading] = []
     first = 0
     for i, (at, celsius) in enumerate(ordered):
@@ -176,7 +179,8 @@ def _spans(cut: Sequence[HeldReading]) -> Iterator[Span]:
 
 def exposures(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holding], product: products.Product,
               allowed_gap: timedelta, clear_delay: timedelta, now: datetime, *,
-              settle: timedelta = DEFAULT_SETTLE, hysteresis_c: float = 0.0) -> list[Exposure]:
+              settle: timedelta = DEFAULT_SETTLE, hysteresis_c: float = 0.0,
+              mkt_before: Mapping[datetime, tuple[float, float]] | None = None) -> list[Exposure]:
     """The episodes during which a lot in this fridge was outside its product's range, as of ``now``.
 
     Judged by the same scanner and settings as the fridge's own excursions
@@ -188,7 +192,7 @@ def exposures(series: Sequence[tuple[datetime, float]], holdings: Iterable[Holdi
     holdings = list(holdings)
     grouped = stays(holdings)
     by_stay: list[list[HeldReading]] = [[] for _ in grouped]
-    for piece in held_readings(series, holdings, product, allowed_gap, now, hysteresis_c):
+    for piece in held_readings(series, holdings, product, allowed_gap, now, hysteresis_c, mkt_before):
         by_stay[piece.stay].append(piece)
     out: list[Exposure] = []
     for stay, cut in zip(grouped, by_stay, strict=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -31,6 +32,7 @@ from fridge_monitor.inventory.lot_safety import (
 )
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+from fridge_monitor.store.period import fridge_period_stats
 from fridge_monitor.store.series import Readings
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,9 @@ class LotEvaluation:
         judge, as for the fridge's alarms (a buffer uploaded in parts would
         otherwise expose a lot received after its last piece). A review that the
         readings no longer bear out (late readings filled the picture in) and
-        nobody has decided yet is withdrawn.
+        nobody has decided yet is withdrawn. A product with permitted excursions
+        is judged by the MKT since each stay began: the stay's time before the
+        series comes from the rollups, so a lot kept for years costs no more.
         """
         w, session = self.window, self.session
         r = m.LotReview
@@ -97,9 +101,8 @@ class LotEvaluation:
         lot_ids = _lots_in(session, w.fridge_id, need_from)
         if not lot_ids:
             return
-        covered_from = series_from
         if need_from < series_from:
-            series, covered_from = load_series(need_from), need_from
+            series = load_series(need_from)
         judged = w.now if by_time else min(w.now, max((at for at, _c in series), default=w.now))
         held = lot_holdings(session, lot_ids, w.fridge_id)
         info = lot_info(session, lot_ids)
@@ -111,18 +114,23 @@ class LotEvaluation:
         for lot_id in lot_ids:
             holdings = [h for h in held.get(lot_id, []) if h.until is None or h.until >= need_from]
             product = info[lot_id].product
-            evaluated_series = series
+            mkt_before: dict[datetime, tuple[float, float]] = {}
             if holdings and product.allowance is not None:
-                # Permitted excursions last while the MKT since the lot came in stays low: judge whole stays.
+                # Permitted excursions last while the MKT since the lot came in stays low: judge whole stays,
+                # their time before the series' first reading from the rollups (not years of raw readings).
                 whole = [stay for stay in exposure.stays(held.get(lot_id, []))
                          if stay[-1].until is None or stay[-1].until >= need_from]
                 holdings = [h for stay in whole for h in stay]
-                since = min(stay[0].since for stay in whole) - w.allowed_gap
-                if since < covered_from:
-                    evaluated_series = load_series(since)
+                first = min((at for at, _c in series), default=judged)
+                for stay in whole:
+                    if stay[0].since < first:
+                        before = fridge_period_stats(session, w.fridge_id, stay[0].since, first, -math.inf, math.inf,
+                                                     w.allowed_gap)
+                        mkt_before[stay[0].since] = (before.known_s, before.arrhenius_s)
             used: set[int] = set()
-            for found in exposure.exposures(evaluated_series, holdings, product, w.allowed_gap, w.clear_delay, judged,
-                                            settle=w.settle_time, hysteresis_c=w.hysteresis_c) if holdings else []:
+            for found in exposure.exposures(series, holdings, product, w.allowed_gap, w.clear_delay, judged,
+                                            settle=w.settle_time, hysteresis_c=w.hysteresis_c,
+                                            mkt_before=mkt_before) if holdings else []:
                 if found.end is not None and found.end < start:
                     continue  # judged before, and nothing since reaches it
                 match = next((rv for rv in stored[lot_id] if rv.id not in used and

@@ -17,6 +17,8 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.alerts import evaluate
+from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.config import build_config
 from fridge_monitor.core import exposure
 from fridge_monitor.core.readings import Reading
@@ -142,3 +144,65 @@ def test_a_lots_history_from_the_rollups_equals_the_raw_computation(stored, key,
     # Of about 2,900 readings in the lot's holdings, the rollups leave a few hundred to read raw: the ragged ends
     # of each holding and the hours that straddle a limit.
     assert raw_reads > 2800 and rollup_reads < 300
+
+
+def test_a_permitted_excursion_after_days_in_the_cabinet_is_judged_by_the_mkt_of_the_whole_stay(
+        database_url, engine_for, monkeypatch):
+    """USP <659>: Xeomin may be at 15-30 °C while the MKT since it came in stays at most 25 °C. Kept five days at
+    24.6 °C, then at 29 °C: the review opens when the stay's MKT passes 25 °C, as the raw computation over the
+    whole stay says, though each evaluation after a batch reads only the last hours raw (the stay's days before
+    come from the rollups)."""
+    engine = engine_for(database_url)
+    config = build_config({
+        "database": {"url": database_url},
+        "sites": [{"name": "Clinic", "timezone": "Europe/Berlin"}],
+        "fridges": [{"name": "Cabinet", "site": "Clinic", "kind": "room", "sensors": ["native:cab"]}],
+    }, {}, {}, "test")
+    with so.Session(engine) as session, session.begin():
+        sync_config(session, config, T0 - timedelta(days=2))
+        cabinet = session.scalar(sa.select(m.Fridge.id))
+        xeomin = session.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "xeomin"))
+        lot_id = catalog.lot_for(session, product_id=xeomin, lot_number="X-5", expiry=date(2027, 6, 30),
+                                 actor="nurse.ana", now=at(-600)).id
+        inventory.receive(session, lot_id=lot_id, fridge_id=cabinet, quantity=3, actor="nurse.ana", now=at(-7))
+    store = Store(engine)
+
+    def write(first: int, last: int, celsius: float) -> None:
+        store.write(Batch(readings=[(Reading("native:cab", "native", "cab", at(k), celsius), at(k))
+                                    for k in range(first, last, 10)]))
+
+    def judge(minute: int, *, everything: bool = False) -> None:
+        evaluator = Evaluator(engine, config, clock=lambda: at(minute))
+        evaluator.everything() if everything else evaluator.marked()
+        evaluator.outbox.close()
+
+    days = 5 * 24 * 60
+    write(-60, days, 24.6)
+    judge(days, everything=True)
+    while rollups.refresh(engine):
+        pass
+    earliest: list[datetime] = []
+    real = evaluate.readings_by_segment
+
+    def recording(session, segs, lo, hi):  # noqa: ANN001, ANN202 - passes every call through
+        earliest.append(lo)
+        return real(session, segs, lo, hi)
+
+    monkeypatch.setattr(evaluate, "readings_by_segment", recording)
+    for hour in range(12):  # then 29 °C, an hour a batch, judged after each
+        write(days + 60 * hour, days + 60 * (hour + 1), 29.0)
+        judge(days + 60 * (hour + 1) - 10)
+    monkeypatch.setattr(evaluate, "readings_by_segment", real)
+    assert earliest and min(earliest) > at(days - 24 * 60)  # never the stay's first days, raw
+
+    with so.Session(engine) as session:
+        [holding] = lot_holdings(session, [lot_id])[lot_id]
+        product = lot_info(session, [lot_id])[lot_id].product
+        series = load_series(session, cabinet, at(-120), at(days + 720), GAP)
+    [expected] = exposure.exposures(series, [holding], product, GAP, timedelta(minutes=15), at(days + 710),
+                                    settle=timedelta(minutes=30))
+    assert days < (expected.start - T0).total_seconds() / 60 < days + 720  # the MKT passed 25 °C at 29 °C
+    with so.Session(engine) as session:
+        reviews = session.execute(sa.select(m.LotReview.started_at, m.LotReview.peak_c)
+                                  .where(m.LotReview.lot_id == lot_id)).all()
+    assert [tuple(r) for r in reviews] == [(expected.start, 29.0)]
