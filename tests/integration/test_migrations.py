@@ -75,3 +75,47 @@ def test_downgrade_drops_the_readings_triggers_and_upgrade_restores_them(databas
     assert migrate.schema_problem(engine) is None
     assert evidence_triggers(engine) == expected
     migrate.check(engine)
+
+
+def test_the_held_figures_migration_builds_them_for_the_readings_already_stored(database_url, engine_for):
+    """0013 adds the rollups' held figures; an existing database gets them for every hour it holds."""
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy.orm as so
+
+    from fridge_monitor.core.rollups import HourFigures, hour_figures
+    from fridge_monitor.store import models as m
+    from fridge_monitor.store.sync import sync_config
+
+    from support import clinic_config
+
+    engine = engine_for(database_url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0012")
+    config = clinic_config([{"name": "M1", "site": "Clinic A", "sensors": ["native:m1"]}], database_url)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    with so.Session(engine) as session, session.begin():
+        sync_config(session, config, start - timedelta(days=1))
+    # What 0012 stored: readings every 7 minutes for two days (one 3-hour silence), and their hourly rollups.
+    readings = [(start + timedelta(minutes=7 * k), 4.0 + (k % 9) * 0.3) for k in range(2 * 24 * 60 // 7)
+                if not 600 <= 7 * k < 780]
+    hours: dict[datetime, list[float]] = {}
+    for at, c in readings:
+        hours.setdefault(at.replace(minute=0, second=0, microsecond=0), []).append(c)
+    with engine.begin() as conn:  # only the columns 0012 has
+        conn.execute(sa.insert(m.Reading.__table__), [
+            {"sensor_id": "native:m1", "measured_at": at, "received_at": at, "temperature_c": c} for at, c in readings])
+        conn.execute(sa.insert(m.HourlyRollup.__table__), [
+            {"sensor_id": "native:m1", "hour": h, "min_c": min(cs), "max_c": max(cs), "sum_c": sum(cs),
+             "count": len(cs)} for h, cs in hours.items()])
+    migrate.upgrade(engine)
+    assert migrate.schema_problem(engine) is None
+    names = [f.name for f in dataclasses.fields(HourFigures)]
+    with engine.connect() as conn:
+        stored = {row["hour"]: row for row in conn.execute(sa.select(m.HourlyRollup.__table__)).mappings()}
+    assert len(stored) == len(hours) == 48 - 3 and all(row["held_s"] is not None for row in stored.values())
+    for expected in hour_figures(readings, hours):
+        row = stored[expected.hour]
+        found = HourFigures(*(row[n] for n in names))
+        assert found == pytest.approx(expected)
