@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.alerts.scheduler import Scheduler
 from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.core.rollups import HOUR, HourFigures, hour_figures
@@ -28,6 +29,8 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store import rollups
 from fridge_monitor.store.series import load_series
 from fridge_monitor.store.sync import sync_config
+
+from support import wait_until
 
 GAP = timedelta(minutes=30)
 OCTOBER = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
@@ -68,6 +71,11 @@ def clinic(database_url, engine_for):
     for k in range(0, len(kept), 2000):  # batches, as ingest commits them
         store.write(Batch(readings=[reading(t) for t in kept[k:k + 2000]]))
     return engine, config, fridge_id
+
+
+def stale(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return rollups.stale_count(conn)
 
 
 def refresh_all(engine: sa.Engine) -> None:
@@ -172,3 +180,22 @@ def test_an_hour_changed_while_it_was_recomputed_stays_stale(clinic):
     same(from_rollups(engine, config, fridge_id), raw(engine, fridge_id))
     refresh_all(engine)
     every_row_as_recomputed(engine, 31 * 24 - 3)
+
+
+def test_the_active_scheduler_recomputes_stale_hours_and_a_standby_does_not(clinic):
+    """What the scheduler role does every few seconds: the stale hours of a late backlog are recomputed, by the
+    scheduler that holds the lease only."""
+    engine, config, fridge_id = clinic
+    with engine.connect() as conn:
+        assert rollups.stale_count(conn) == 31 * 24 - 3  # nothing recomputed them yet
+    first, second = Scheduler(config, engine, holder="first"), Scheduler(config, engine, holder="second")
+    first.start()
+    try:
+        second.start()
+        wait_until(lambda: stale(engine) == 0, 60, what="the stale hours recomputed")
+        assert first.active and not second.active
+    finally:
+        second.stop()
+        first.stop()
+    every_row_as_recomputed(engine, 31 * 24 - 3)
+    same(from_rollups(engine, config, fridge_id), raw(engine, fridge_id))
