@@ -114,25 +114,6 @@ def range_band(low_c: float, high_c: float) -> Band:
     return band
 
 
-def judged_hour(f: HourFigures, allowed_gap: timedelta, band: Band) -> Part | None:
-    """The hour as a piece of a period's statistics (:func:`fridge_monitor.core.stats.figures`), when its held
-    figures give it exactly; None when its raw readings must be read.
-
-    Exact when closed steps cover the hour from end to end and none is longer
-    than the allowed gap (nothing in it is unknown, and no backup sensor stands
-    in for the primary), and when ``band`` says the temperatures held in it are
-    all in range or all out (its time out of range is none or all of it).
-    """
-    if (f.held_s < HOUR_S - 1e-6 or f.longest_step_s > allowed_gap.total_seconds() or f.held_min_c is None
-            or f.held_min_at is None or f.held_max_c is None or f.held_max_at is None):
-        return None
-    out = band(f.held_min_c, f.held_max_c)
-    if out is None:
-        return None
-    return Part(f.held_s, f.held_c_s, f.arrhenius_s, f.held_s if out else 0.0, f.count,
-                (f.held_min_c, f.held_min_at), (f.held_max_c, f.held_max_at))
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class HeldSpan:
     """The held figures of a run of a sensor's hours added up (a UTC day, in SQL): ``hours`` rows, ``whole`` of
@@ -164,6 +145,25 @@ def judged_span(span: HeldSpan, hours: int, allowed_gap: timedelta, band: Band) 
         return None
     return Part(span.held_s, span.held_c_s, span.arrhenius_s, span.held_s if out else 0.0, span.count,
                 (span.held_min_c, span.start), (span.held_max_c, span.start))
+
+
+def judged_hour(f: HourFigures, allowed_gap: timedelta, band: Band) -> Part | None:
+    """The hour as a piece of a period's statistics (:func:`fridge_monitor.core.stats.figures`), when its held
+    figures give it exactly; None when its raw readings must be read.
+
+    Exact when closed steps cover the hour from end to end and none is longer
+    than the allowed gap (nothing in it is unknown, and no backup sensor stands
+    in for the primary), and when ``band`` says the temperatures held in it are
+    all in range or all out (its time out of range is none or all of it).
+    """
+    if f.held_min_c is None or f.held_min_at is None or f.held_max_c is None or f.held_max_at is None:
+        return None
+    whole = 1 if f.held_s >= HOUR_S - 1e-6 else 0
+    part = judged_span(HeldSpan(f.hour, 1, whole, f.count, f.held_s, f.held_c_s, f.arrhenius_s, f.held_min_c,
+                                f.held_max_c, f.longest_step_s), 1, allowed_gap, band)
+    if part is None:
+        return None
+    return dataclasses.replace(part, low=(f.held_min_c, f.held_min_at), high=(f.held_max_c, f.held_max_at))
 
 
 def hour_part(f: HourFigures, low_c: float, high_c: float, allowed_gap: timedelta) -> Part | None:
