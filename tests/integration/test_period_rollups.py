@@ -191,6 +191,7 @@ def test_the_active_scheduler_recomputes_stale_hours_and_a_standby_does_not(clin
     first, second = Scheduler(config, engine, holder="first"), Scheduler(config, engine, holder="second")
     first.start()
     try:
+        wait_until(lambda: first.active, 10, what="the first scheduler to take the lease")
         second.start()
         wait_until(lambda: stale(engine) == 0, 60, what="the stale hours recomputed")
         assert first.active and not second.active
