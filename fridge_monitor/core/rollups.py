@@ -215,7 +215,7 @@ def plan(start: datetime, until: datetime,
     for k, part in enumerate(parts):
         if part is None:
             read_raw(first + HOUR * k, first + HOUR * (k + 1))
-        else:
+        elif part is not NOTHING:
             pieces.append(part)
     read_raw(end, until)
     return pieces, raw

@@ -12,6 +12,7 @@ a backup stood in), or when its temperatures straddle a limit of the range.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -38,16 +39,32 @@ from fridge_monitor.store import rollups
 from fridge_monitor.store.series import Segment, load_series, segments
 
 
-def _primary_for(segs: Sequence[Segment], hour: datetime, gap: timedelta) -> str | None:
-    """The primary sensor assigned from a gap before the hour to a gap after it, alone; else None."""
-    lo, hi = hour - gap, hour + HOUR + gap
-    overlapping = [s for s in segs if s.role == "primary" and (s.since is None or s.since < hi)
-                   and (s.until is None or s.until > lo)]
-    if len(overlapping) != 1:
-        return None
-    seg = overlapping[0]
-    covers = (seg.since is None or seg.since <= lo) and (seg.until is None or seg.until >= hi)
-    return seg.sensor_id if covers else None
+def _primary_sensors(segs: Sequence[Segment], first: datetime, count: int, gap: timedelta) -> list[str | None]:
+    """For each of ``count`` hours from ``first``: the primary sensor assigned from a gap before the hour to a gap
+    after it, alone (no other primary assignment touches that stretch); else None."""
+    def at(k: float) -> int:
+        return min(max(int(k), 0), count)
+
+    overlaps = [0] * (count + 1)  # differences: how many primary assignments touch each hour's stretch
+    covers: list[tuple[int, int, str]] = []
+    for seg in (s for s in segs if s.role == "primary"):
+        # Touches: since < H + 1 h + gap and until > H - gap. Covers: since <= H - gap and until >= H + 1 h + gap.
+        touch_lo = 0 if seg.since is None else at(math.floor((seg.since - gap - HOUR - first) / HOUR) + 1)
+        touch_hi = count if seg.until is None else at(math.ceil((seg.until + gap - first) / HOUR))
+        overlaps[touch_lo] += 1
+        overlaps[touch_hi] -= 1
+        cover_lo = 0 if seg.since is None else at(math.ceil((seg.since + gap - first) / HOUR))
+        cover_hi = count if seg.until is None else at(math.floor((seg.until - gap - HOUR - first) / HOUR) + 1)
+        covers.append((cover_lo, cover_hi, seg.sensor_id))
+    sensors: list[str | None] = [None] * count
+    for lo, hi, sensor_id in covers:
+        sensors[lo:hi] = [sensor_id] * max(0, hi - lo)
+    running = 0
+    for k in range(count):
+        running += overlaps[k]
+        if running != 1:
+            sensors[k] = None
+    return sensors
 
 
 Served = dict[datetime, tuple[str, datetime]]
@@ -69,13 +86,13 @@ def _hour_parts(session: so.Session, fridge_id: int, first: datetime, end: datet
     segs = segments(conn, [fridge_id], first - gap, end + gap)
     count = int((end - first) / HOUR)
     hours = [first + HOUR * k for k in range(count)]
-    sensors = [_primary_for(segs, hour, gap) for hour in hours]
+    sensors = _primary_sensors(segs, first, count, gap)
     served = {} if served is None else served
     parts: list[Part | None] = [None] * count
     for sensor_id in sorted({s for s in sensors if s is not None}):
         day_one = first if first.hour == 0 else first.replace(hour=0) + DAY
         days = [day for day in (day_one + DAY * n for n in range(max(0, int((end - day_one) / DAY))))
-                if all(sensors[int((day - first) / HOUR) + h] == sensor_id for h in range(24))]
+                if set(sensors[int((day - first) / HOUR):int((day - first) / HOUR) + 24]) == {sensor_id}]
         by_day = rollups.held_days(conn, sensor_id, days[0], days[-1] + DAY) if days else {}
         whole_days: set[int] = set()
         for day in days:
@@ -130,15 +147,18 @@ def fridge_periods_stats(session: so.Session, fridge_id: int, periods: Sequence[
     if not periods:
         return []
     first, end = ceil_hour(periods[0][0]), floor_hour(periods[-1][1])
-    known: dict[datetime, Part | None] = {}
+    hourly: list[Part | None] = []
     served: Served = {}
     if first < end:
         hourly = _hour_parts(session, fridge_id, first, end, allowed_gap, range_band(low_c, high_c), served)
-        known = {first + HOUR * k: part for k, part in enumerate(hourly)}
+
+    def known(lo: datetime, hi: datetime) -> list[Part | None]:
+        # Every period's whole hours lie within [first, end): a slice of the hours judged once.
+        return hourly[int((lo - first) / HOUR):int((hi - first) / HOUR)]
+
     out = []
     for start, until in periods:
-        pieces, raw = plan(start, until, lambda lo, hi: [known.get(lo + HOUR * k)
-                                                         for k in range(int((hi - lo) / HOUR))])
+        pieces, raw = plan(start, until, known)
         for lo, hi in raw:
             series = load_series(session, fridge_id, lo - 2 * allowed_gap, hi, allowed_gap)
             pieces.append(part_of(period_stats(series, lo, hi, low_c, high_c, allowed_gap)))

@@ -200,3 +200,25 @@ def test_the_active_scheduler_recomputes_stale_hours_and_a_standby_does_not(clin
         first.stop()
     every_row_as_recomputed(engine, 31 * 24 - 3)
     same(from_rollups(engine, config, fridge_id), raw(engine, fridge_id))
+
+
+def test_a_sensor_replaced_mid_hour_keeps_the_statistics_exact(clinic):
+    """The fridge's primary sensor is replaced at 12:20 on 10 October; both report all month (the new one a
+    little warmer). Hours near the change are read raw, the others from each sensor's own rollups."""
+    engine, config, fridge_id = clinic
+    start, end = OCTOBER
+    change = datetime(2026, 10, 10, 12, 20, tzinfo=UTC)
+    times = [start + timedelta(minutes=5 * k) for k in range(int((end - start) / timedelta(minutes=5)))]
+    store = Store(engine)
+    rows = [(Reading("native:spare", "native", "spare", t, temperature(t) + 0.6), t) for t in times]
+    for k in range(0, len(rows), 3000):
+        store.write(Batch(readings=rows[k:k + 3000]))
+    a = m.SensorAssignment
+    with engine.begin() as conn:
+        conn.execute(sa.update(a).where(a.sensor_id == "native:probe").values(until=change))
+        conn.execute(sa.insert(a).values(sensor_id="native:spare", fridge_id=fridge_id, role="primary", since=change,
+                                         created_at=change))
+    refresh_all(engine)
+    found = from_rollups(engine, config, fridge_id)
+    same(found, raw(engine, fridge_id))
+    assert found.max_c == 9.5 + 0.6  # the warm hour on the 20th, by the new sensor
