@@ -25,7 +25,7 @@ from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.alerts.reconcile import Outcome
 from fridge_monitor.config import Config
-from fridge_monitor.store import anchors, rollups
+from fridge_monitor.store import anchors, audit_trail, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import first_line
 
@@ -35,6 +35,7 @@ LEASE = "scheduler"
 SEND_EVERY_S = 5.0
 ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
 ROLLUPS_EVERY_S = 5.0  # how often stale hours of the rollups are recomputed
+AUDIT_CHECK_EVERY_S = 60.0  # how often the audit trail is checked from its checkpoint (the audit page's work)
 
 
 def run_checks(engine: sa.Engine, config: Config, outbox: Outbox, now: datetime | None = None) -> Outcome:
@@ -124,6 +125,8 @@ class Scheduler:
                                 next_run_time=now + timedelta(seconds=1))
         self._scheduler.add_job(self._rollups, "interval", seconds=ROLLUPS_EVERY_S, id="rollups",
                                 next_run_time=now + timedelta(seconds=2))
+        self._scheduler.add_job(self._audit_check, "interval", seconds=AUDIT_CHECK_EVERY_S, id="audit-check",
+                                next_run_time=now + timedelta(seconds=3))
         self._scheduler.start()
         log.info("scheduler %s started; waiting for the lease", self.lease.holder)
 
@@ -199,6 +202,20 @@ class Scheduler:
                 pass
         except Exception:  # noqa: BLE001 - logged; the next round tries again
             log.exception("recomputing the hourly rollups failed")
+
+    def _audit_check(self) -> None:
+        """Check the audit trail from its checkpoint and move it on (:func:`audit_trail.check_since_checkpoint`),
+        so that the audit page finds it fresh: after an upgrade the first check reads every event, here rather
+        than in a person's page view."""
+        with self._lock:
+            if not self._holding():
+                return
+        try:
+            found = audit_trail.check_since_checkpoint(self.engine, datetime.now(UTC))
+            if found.verdict.problem is not None:
+                log.error("the audit trail does not verify: %s", found.verdict.problem)
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("checking the audit trail failed")
 
     def _anchor(self) -> None:
         """Anchor the audit chain outside the database when due (see :mod:`fridge_monitor.store.anchors`)."""

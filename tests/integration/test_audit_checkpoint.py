@@ -206,3 +206,33 @@ def test_an_acknowledgement_changed_after_the_checkpoint_is_caught_without_readi
     shown = page(auditor)
     assert f"alert {heat}'s acknowledgement was changed outside the application" in shown
     assert "acknowledged_by is 'ada' but audit event" in shown
+
+
+def test_the_active_scheduler_keeps_the_checkpoint_fresh_so_a_first_view_reads_nothing_old(
+        engine, database_url, auditor, reads):
+    """After an upgrade there is no checkpoint: the scheduler's round checks the whole trail once, so the audit
+    page's first view reads only what came since, not every event."""
+    from fridge_monitor.alerts.scheduler import Scheduler
+
+    from support import clinic_config, wait_until
+
+    def checkpoint() -> Checkpoint | None:
+        with engine.connect() as conn:
+            return parse_checkpoint(conn.scalar(sa.select(m.Setting.value)
+                                                .where(m.Setting.key == audit_trail.CHECKPOINT_KEY)))
+
+    assert checkpoint() is None
+    with engine.connect() as conn:
+        newest = conn.scalar(sa.select(sa.func.max(m.AuditEvent.id)))
+    scheduler = Scheduler(clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1-probe"]}],
+                                        database_url), engine)
+    scheduler.start()
+    try:
+        wait_until(lambda: (found := checkpoint()) is not None and found.id == newest, 30,
+                   what="the scheduler's check of the trail")
+    finally:
+        scheduler.stop()
+    reads["events"] = 0
+    page = auditor.get("/audit").get_data(as_text=True)
+    assert "intact" in page
+    assert reads["events"] <= SLICE + 1  # the checkpoint's event and one slice of older ones, not the trail
