@@ -354,10 +354,12 @@ class Store:
         )
         # The held figures of these hours, and of the hours of the readings just before and after, go stale.
         spans: dict[str, tuple[datetime, datetime]] = {}
-        for sid, hour in hours:
-            lo, hi = spans.get(sid, (hour, hour))
-            spans[sid] = (min(lo, hour), max(hi, hour))
-        conn.execute(self._mark_rollups, [{"sid": sid, "lo": lo, "hi": hi} for sid, (lo, hi) in sorted(spans.items())])
+        for r, _ in readings:
+            first, last = spans.get(r.sensor_id, (r.measured_at, r.measured_at))
+            spans[r.sensor_id] = (min(first, r.measured_at), max(last, r.measured_at))
+        conn.execute(self._mark_rollups, [
+            {"sid": sid, "lo": floor_hour(first), "hi": floor_hour(last), "first_at": first, "last_at": last,
+             "after_hi": floor_hour(last) + HOUR} for sid, (first, last) in sorted(spans.items())])
 
     def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
         seen: dict[str, tuple[datetime, datetime]] = {}

@@ -33,22 +33,38 @@ BATCH_HOURS = 2000  # stale hours recomputed per round
 
 
 def mark_statement() -> sa.Update:
-    """Mark stale a sensor's rows from the nearest row before ``lo`` to the nearest row after ``hi`` (both hour
-    starts; bind ``sid``, ``lo``, ``hi``): every hour whose steps readings taken in ``[lo, hi + 1 h)`` can
-    change. Rows exist exactly for the hours with readings, so the nearest rows are the hours of the readings
-    before and after them."""
-    r = ROLLUPS
+    """Mark stale the hours whose steps a sensor's new readings can change (bind ``sid``; ``lo`` and ``hi``, the
+    first and last of their hours; ``first_at`` and ``last_at``, the first and last of them; ``after_hi``,
+    ``hi`` + 1 h).
+
+    Their own hours from ``lo`` to ``hi``; the hour of the reading before the
+    first, when that is in an earlier hour (no reading in ``[lo, first_at)``):
+    the first new reading ends its step; and the hour of the reading after the
+    last, when that is in a later hour (none in ``(last_at, after_hi)``): the
+    last new reading now holds at its start. Rows exist exactly for the hours
+    with readings, so those are the nearest rows before ``lo`` and after ``hi``.
+    Readings arriving in time order mark only their own hour, and once an
+    hour, the one before.
+    """
+    r, rd = ROLLUPS, READINGS
     earlier, later = r.alias("earlier"), r.alias("later")
     sid = sa.bindparam("sid", type_=sa.String(300))
-    lo = sa.bindparam("lo", type_=m.UTCDateTime())
-    hi = sa.bindparam("hi", type_=m.UTCDateTime())
+    lo, hi = sa.bindparam("lo", type_=m.UTCDateTime()), sa.bindparam("hi", type_=m.UTCDateTime())
+    first_at = sa.bindparam("first_at", type_=m.UTCDateTime())
+    last_at = sa.bindparam("last_at", type_=m.UTCDateTime())
+    after_hi = sa.bindparam("after_hi", type_=m.UTCDateTime())
     before = sa.select(sa.func.max(earlier.c.hour)).where(earlier.c.sensor_id == sid, earlier.c.hour < lo)
     after = sa.select(sa.func.min(later.c.hour)).where(later.c.sensor_id == sid, later.c.hour > hi)
+    first_of_hour = ~sa.exists().where(rd.c.sensor_id == sid, rd.c.measured_at >= lo, rd.c.measured_at < first_at)
+    last_of_hour = ~sa.exists().where(rd.c.sensor_id == sid, rd.c.measured_at > last_at,
+                                      rd.c.measured_at < after_hi)
     return (
         sa.update(r)
-        .where(r.c.sensor_id == sid,
-               r.c.hour >= sa.func.coalesce(before.scalar_subquery(), lo),
-               r.c.hour <= sa.func.coalesce(after.scalar_subquery(), hi))
+        .where(r.c.sensor_id == sid, sa.or_(
+            sa.and_(r.c.hour >= lo, r.c.hour <= hi),
+            sa.and_(r.c.hour == before.scalar_subquery(), first_of_hour),
+            sa.and_(r.c.hour == after.scalar_subquery(), last_of_hour),
+        ))
         .values(held_s=None, revision=r.c.revision + 1)
     )
 

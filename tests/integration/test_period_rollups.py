@@ -222,3 +222,35 @@ def test_a_sensor_replaced_mid_hour_keeps_the_statistics_exact(clinic):
     found = from_rollups(engine, config, fridge_id)
     same(found, raw(engine, fridge_id))
     assert found.max_c == 9.5 + 0.6  # the warm hour on the 20th, by the new sensor
+
+
+def test_readings_in_time_order_leave_the_hours_before_theirs_fresh(clinic):
+    """Live readings mark their own hour stale, and the hour before only with the first reading of a new hour
+    (it ends that hour's last step): the scheduler recomputes one or two hours a sensor, not more."""
+    engine, _config, _fridge_id = clinic
+    refresh_all(engine)
+    store = Store(engine)
+
+    def stale_hours() -> list[datetime]:
+        with engine.connect() as conn:
+            return list(conn.scalars(sa.select(m.HourlyRollup.hour).where(m.HourlyRollup.held_s.is_(None))
+                                     .order_by(m.HourlyRollup.hour)))
+
+    last_hour = datetime(2026, 10, 31, 23, tzinfo=UTC)
+    store.write(Batch(readings=[reading(last_hour + timedelta(minutes=57), 4.1)]))
+    assert stale_hours() == [last_hour]
+    refresh_all(engine)
+    store.write(Batch(readings=[reading(OCTOBER[1] + timedelta(seconds=30), 4.2)]))  # the first of a new hour
+    assert stale_hours() == [last_hour, OCTOBER[1]]
+    refresh_all(engine)
+    store.write(Batch(readings=[reading(OCTOBER[1] + timedelta(minutes=5), 4.3)]))
+    assert stale_hours() == [OCTOBER[1]]
+    # A late reading into an old hour, after that hour's first reading, marks that hour alone.
+    refresh_all(engine)
+    store.write(Batch(readings=[reading(datetime(2026, 10, 5, 7, 2, tzinfo=UTC), 6.0)]))
+    assert stale_hours() == [datetime(2026, 10, 5, 7, tzinfo=UTC)]
+    refresh_all(engine)
+    store.write(Batch(readings=[reading(datetime(2026, 10, 5, 9, 0, 10, tzinfo=UTC), 6.0)]))  # after 09:00's
+    assert stale_hours() == [datetime(2026, 10, 5, 9, tzinfo=UTC)]
+    refresh_all(engine)
+    every_row_as_recomputed(engine, 31 * 24 - 3 + 1)
