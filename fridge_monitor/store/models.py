@@ -269,6 +269,12 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_events"
+    # The audit page filters by who, by record type and by time, newest first.
+    __table_args__ = (
+        sa.Index("ix_audit_events_actor", "actor", "id"),
+        sa.Index("ix_audit_events_record_type", "record_type", "id"),
+        sa.Index("ix_audit_events_at", "at"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
     at: so.Mapped[UTC]
