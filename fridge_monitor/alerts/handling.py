@@ -105,6 +105,17 @@ def history(session: so.Session, fridge: str, limit: int = 200) -> list[AlertRow
     return _rows(session, newest_first.limit(limit))
 
 
+def waiting_on(session: so.Session, fridge_id: int) -> tuple[int, int]:
+    """(this fridge's alerts waiting for an acknowledgement, of which those that make it show ALERT), however
+    many alerts it has had (its page lists only the newest)."""
+    a = m.Alert
+    waiting = a.acknowledged_at.is_(None)
+    row = session.execute(sa.select(sa.func.count().filter(waiting),
+                                    sa.func.count().filter(waiting, a.kind.not_in(HOUSEKEEPING_KINDS)))
+                          .where(a.fridge_id == fridge_id)).one()
+    return int(row[0]), int(row[1])
+
+
 def excursions(session: so.Session, fridge_id: int, limit: int = 200) -> list[m.Excursion]:
     """One fridge's excursion records, newest first."""
     e = m.Excursion

@@ -126,9 +126,8 @@ def detail(name: str) -> Any:
     days = daily_min_max(conn, fridge.id, first_day, last_day, tz, now, hourly)
     today = now.astimezone(tz).date()
     past = alerts.history(db(), fridge.name)
-    waiting = sum(1 for row in past if row.needs_ack)
-    current = status(fridge.latest, now, DEFAULT_MAX_GAP,
-                     alerts_waiting=sum(1 for row in past if alerts.flags_fridge(row.alert)))
+    waiting, flagging = alerts.waiting_on(db(), fridge.id)
+    current = status(fridge.latest, now, DEFAULT_MAX_GAP, alerts_waiting=flagging)
     return render_template(
         "fridge.html",
         fridge=fridge,

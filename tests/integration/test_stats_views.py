@@ -103,3 +103,29 @@ def test_fridge_page_shows_the_statistics_for_the_chosen_range(site):
     assert {name: when for name, _, when in found if when} == {"Min": "from 20 Nov 2026 10:00",
                                                                "Max": "from 20 Nov 2026 10:30"}
     assert "From 24 readings" not in block and "From 12 readings" in block
+
+
+def test_the_fridge_page_counts_every_alert_waiting_not_only_those_it_lists(site, engine_for, database_url):
+    """A fridge with a long history: the page lists its 200 newest alerts, all acknowledged, but three older
+    ones still wait, and the page says so."""
+    app, _, user_id = site
+    engine = engine_for(database_url)
+    with engine.begin() as conn:
+        fridge_id = conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "A1"))
+        rows = []
+        for k in range(203):
+            at = T0 - timedelta(days=300) + timedelta(days=k)
+            acknowledged = k >= 3
+            rows.append({"fridge_id": fridge_id, "kind": "excursion", "rule": "out-of-range", "subject": "",
+                         "severity": "warning", "state": "resolved", "title": f"Out of range #{k}", "detail": "",
+                         "started_at": at, "ended_at": at + timedelta(hours=1), "created_at": at, "updated_at": at,
+                         "acknowledged_by": "nina" if acknowledged else None,
+                         "acknowledged_at": at + timedelta(hours=2) if acknowledged else None,
+                         "action": "Checked the vials." if acknowledged else None})
+        conn.execute(sa.insert(m.Alert), rows)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["user_id"] = user_id
+    html = client.get("/fridges/A1").get_data(as_text=True)
+    assert "3 alerts on this fridge wait for an acknowledgement" in html
+    assert "Out of range #202" in html and "Out of range #2<" not in html  # the oldest are not listed
