@@ -143,6 +143,14 @@ def bench_config(url: str):  # noqa: ANN201
     }, {}, {}, "benchmark")
 
 
+def bench_database(db: Path | None) -> tuple[Path, tempfile.TemporaryDirectory[str] | None]:
+    """The database file to build or reuse: ``db``, or one in a temporary directory removed afterwards."""
+    if db is not None:
+        return db, None
+    workdir = tempfile.TemporaryDirectory(prefix="fm-bench-")
+    return Path(workdir.name) / "bench.db", workdir
+
+
 def engine_settings(url: str) -> dict[str, Any]:
     return {"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0}
 
@@ -227,11 +235,7 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=None, help="reuse (or create) this database file")
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
-    workdir = None
-    path = args.db
-    if path is None:
-        workdir = tempfile.TemporaryDirectory(prefix="fm-bench-")
-        path = Path(workdir.name) / "bench.db"
+    path, workdir = bench_database(args.db)
     if not path.exists():
         print(f"building {path}: {args.events:,} audit events, {args.alerts} acknowledged alerts", file=sys.stderr)
         build(path, args.events, args.alerts, now)

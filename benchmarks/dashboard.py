@@ -24,14 +24,22 @@ import math
 import random
 import sqlite3
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from audit_page import add_acknowledged_alerts, add_audit_events, audit_rows, report, timed
+from audit_page import (
+    add_acknowledged_alerts,
+    add_audit_events,
+    audit_rows,
+    bench_database,
+    engine_settings,
+    report,
+    sqlite_text,
+    timed,
+)
 
 from fridge_monitor.config import build_config
 from fridge_monitor.inventory import catalog, ledger
@@ -48,14 +56,9 @@ MINUTE_FRIDGE = "F000"
 CHUNK = 200_000
 
 
-def sqlite_text(at: datetime) -> str:
-    """How SQLAlchemy stores a UTC datetime in SQLite."""
-    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def build(path: Path, fridges: int, readings: int, now: datetime) -> None:
     url = f"sqlite:///{path}"
-    settings = {"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0}
+    settings = engine_settings(url)
     engine = create_engine(settings)
     migrate.upgrade(engine)
     config = bench_config(url, fridges)
@@ -155,11 +158,7 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=None, help="reuse (or create) this database file")
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
-    workdir = None
-    path = args.db
-    if path is None:
-        workdir = tempfile.TemporaryDirectory(prefix="fm-bench-")
-        path = Path(workdir.name) / "bench.db"
+    path, workdir = bench_database(args.db)
     if not path.exists():
         print(f"building {path}: {args.fridges} fridges, {args.readings:,} readings, {args.audit_events:,} audit "
               "events", file=sys.stderr)
@@ -168,7 +167,7 @@ def main() -> int:
         add_acknowledged_alerts(path, 300, now)
         analyze(path)
     url = f"sqlite:///{path}"
-    engine = create_engine({"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0})
+    engine = create_engine(engine_settings(url))
     with engine.begin() as conn:  # the audit page's first view, from no checkpoint, also on a reused database
         conn.exec_driver_sql("DELETE FROM settings WHERE key = ?", (audit_trail.CHECKPOINT_KEY,))
     with engine.connect() as conn:
