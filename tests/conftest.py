@@ -26,6 +26,7 @@ from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port
 from fridge_monitor.store import migrate
 from fridge_monitor.store.db import create_engine
 
+import support
 from support import IN_CI, Hooks, missing_service, reachable, render_toml, wait_until
 
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -42,6 +43,7 @@ def _cheap_password_hashes() -> None:
     one, and at the full cost each takes 0.1 s of CPU. Accounts made by the command line keep the full cost."""
     from fridge_monitor.store import accounts
 
+    support.APPLICATION_PASSWORD_METHOD = support.APPLICATION_PASSWORD_METHOD or accounts.PASSWORD_METHOD
     accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
 
 

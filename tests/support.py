@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -24,6 +25,9 @@ import sqlalchemy.orm as so
 from fridge_monitor.mqtt.client import shut_down
 
 IN_CI = bool(os.environ.get("CI"))
+# The cost the application hashes passwords at; conftest lowers it for the users the suite makes itself and
+# notes the application's here, so the command line run in-process keeps it.
+APPLICATION_PASSWORD_METHOD = ""
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -143,16 +147,54 @@ def native(prefix: str, sensor: str, temperature: float, ts: float | str | None 
     return f"{prefix}fridge-monitor/readings/{sensor}", json.dumps(body).encode()
 
 
+# Commands that run a role until stopped; they get a process of their own, as a user starts them.
+ROLE_COMMANDS = frozenset({"ingest", "web", "scheduler", "run", "demo"})
+
+
 def cli(*args: str, env: dict[str, str] | None = None, input: bytes | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the installed command line as a user would."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FRIDGE_MONITOR_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "fridge_monitor", *args],
-        input=input.decode() if input is not None else None,
-        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
-    )
+        timeout: float = 120, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user would: the same arguments, environment, stdin, output and exit status.
+
+    One-shot commands run in this process through click's runner (starting Python and importing the
+    application costs about a second of CPU per command); roles, and calls that ask for ``process=True``,
+    run ``python -m fridge_monitor`` in a process of their own. An unexpected exception fails the test
+    with its traceback instead of becoming exit status 1."""
+    if process or ROLE_COMMANDS.intersection(args):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("FRIDGE_MONITOR_")}
+        full_env.update(env or {})
+        return subprocess.run(
+            [sys.executable, "-m", "fridge_monitor", *args],
+            input=input.decode() if input is not None else None,
+            capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
+        )
+    return _cli_in_process(list(args), env or {}, input)
+
+
+def _cli_in_process(args: list[str], env: dict[str, str], input: bytes | None) -> subprocess.CompletedProcess[str]:
+    from click.testing import CliRunner
+
+    from fridge_monitor.cli import main
+    from fridge_monitor.store import accounts
+
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FRIDGE_MONITOR_")}
+    overrides.update(env)
+    # The command sets up logging on stderr as in its own process: pytest's capture handlers step aside
+    # for the call, and whatever the command added is taken down after it.
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_levels = {name: logging.getLogger(name).level for name in ("amqtt", "transitions", "alembic")}
+    saved_method, accounts.PASSWORD_METHOD = accounts.PASSWORD_METHOD, APPLICATION_PASSWORD_METHOD
+    root.handlers = []
+    try:
+        result = CliRunner().invoke(main, args, input=input, env=overrides, catch_exceptions=False)
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers, root.level = saved_handlers, saved_level
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+        accounts.PASSWORD_METHOD = saved_method
+    return subprocess.CompletedProcess(["fridge-monitor", *args], result.exit_code, result.stdout, result.stderr)
 
 
 def start_cli(*args: str, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

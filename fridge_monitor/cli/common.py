@@ -60,6 +60,9 @@ def open_database(config: Config, *, require_current: bool = True) -> sa.Engine:
     from fridge_monitor.store.db import create_engine, describe
 
     engine = create_engine(config.database)
+    context = click.get_current_context(silent=True)
+    if context is not None:  # the command's connections close when it ends, not when the process exits
+        context.call_on_close(engine.dispose)
     if not require_current:
         return engine
     try:
