@@ -16,12 +16,12 @@ install: $(BIN)/fridge-monitor
 demo: install
 	$(BIN)/fridge-monitor demo
 
-# Four workers: most tests wait on processes, brokers and databases, not on the two cores. An idle worker
-# takes tests queued on a busy one (worksteal), so a few long tests do not end the run on one worker. The
-# tests that stop PostgreSQL run alone afterwards.
+# Four workers: many tests wait on processes, brokers and databases, not on the two cores. An idle worker
+# takes tests queued on a busy one (worksteal), so a few long tests do not end the run on one worker.
+# Bytecode is cached even where the environment says PYTHONDONTWRITEBYTECODE: each of the many processes
+# the tests start would otherwise compile the whole application from source again.
 test: install
-	$(BIN)/python -m pytest -n 4 --dist worksteal -m "not stops_postgres"
-	$(BIN)/python -m pytest -m stops_postgres
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 4 --dist worksteal
 
 # ruff (style and likely bugs), the import contracts (layers, a pure core) and mypy (strict on the core).
 lint: install

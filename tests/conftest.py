@@ -27,6 +27,7 @@ from fridge_monitor.store import migrate
 from fridge_monitor.store.db import create_engine
 
 import support
+from databases import PostgresDatabases
 from support import IN_CI, Hooks, missing_service, reachable, render_toml, wait_until
 
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -187,14 +188,19 @@ def _db_settings(url: str) -> dict[str, Any]:
     return {"url": url, "sqlite_synchronous": "normal", "busy_timeout_s": 30.0, "retry_max_s": 2.0}
 
 
+@pytest.fixture(scope="session")
+def postgres_databases(postgres_admin: sa.Engine, postgres_template: str) -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases(postgres_admin, postgres_template)
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def postgres_url(postgres_admin: sa.Engine, postgres_template: str) -> Iterator[str]:
-    name = f"fm_test_{uuid.uuid4().hex[:8]}"
-    with postgres_admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with postgres_admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def postgres_url(postgres_databases: PostgresDatabases) -> Iterator[str]:
+    """A database of the test's own, as migrated: a fresh copy of the template, or one emptied after a test."""
+    name = postgres_databases.take()
+    yield postgres_databases.url(name)
+    postgres_databases.give_back(name)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,13 @@ def scanned(lot: str, expiry: date, serial: str) -> str:
     return f"]d201{GTIN}17{expiry:%y%m%d}10{lot}{gs1.GS}21{serial}"
 
 
+def enter_on_the_focused_button(page) -> None:
+    """The scanner's next Enter, once the page has put the focus on its record button (as a person sees
+    it), not before the page has finished loading."""
+    page.wait_for_function("document.activeElement && document.activeElement.matches('button.primary-action')")
+    page.keyboard.press("Enter")
+
+
 def test_receive_by_scan_take_next_and_an_under_review_lot_refused(artifacts, clinic, serve, signed_in_page):
     config, engine = clinic("Derm Clinic", "Europe/Berlin", "Botox", "native:botox-probe", now=NOW)
     add_users(engine, {"nina": "nurse"}, NOW, password="nurse-password-1")
@@ -50,7 +57,7 @@ def test_receive_by_scan_take_next_and_an_under_review_lot_refused(artifacts, cl
     page.click("#scan")
     page.keyboard.type(scanned("EARLY-2", early, "SN-2") + "\n")
     page.get_by_text(f"Read {BOTOX}, lot EARLY-2").wait_for()
-    page.keyboard.press("Enter")
+    enter_on_the_focused_button(page)
     page.get_by_text(f"Received 1 vial of {BOTOX} lot EARLY-2").wait_for()
 
     # Take next: the lot that expires first, one click.
@@ -81,7 +88,7 @@ def test_receive_by_scan_take_next_and_an_under_review_lot_refused(artifacts, cl
     page.click("#scan")
     page.keyboard.type(scanned("LATE-9", late, "SN-1") + "\n")
     page.get_by_text(f"Read {BOTOX}, lot LATE-9").wait_for()
-    page.keyboard.press("Enter")
+    enter_on_the_focused_button(page)
     error = page.locator("#lot_number-errors")
     error.wait_for()
     assert "is under review after an excursion (DO NOT USE until a disposition is recorded)" in error.inner_text()

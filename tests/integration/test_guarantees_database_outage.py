@@ -1,48 +1,79 @@
 """Guarantee: a database outage loses nothing, and ingest acknowledges nothing it has not stored.
 
-These tests stop the machine's PostgreSQL server (`pg_ctlcluster ... stop -m
-fast`) for about ten seconds while a stream of readings is being published,
-and always start it again (and wait until it accepts connections) before
-they end, whatever happens.
+These tests run a PostgreSQL server of their own (the machine's PostgreSQL
+binaries, a fresh cluster on a free port, so the machine's server and the
+tests beside them are never disturbed). They stop it (`pg_ctl stop -m fast`)
+for about ten seconds while a stream of readings is being published, and
+always start it again (and wait until it accepts connections) before they
+end, whatever happens.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 
+from fridge_monitor.mqtt.broker import free_port
+from fridge_monitor.store import migrate
+from fridge_monitor.store.db import create_engine
 from guarantees import StreamPublisher, alive, cmdline, count_readings, stream_expected, wait_stored_exactly
 from support import missing_service, wait_until
 
 OUTAGE_S = 10.0
-# stops_postgres: `make test` runs these alone, after the rest, which would lose their connections meanwhile.
-pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.slow, pytest.mark.stops_postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.slow]
+
+
+def _postgres_bin() -> Path | None:
+    """The directory of the machine's PostgreSQL server programs (Debian keeps them out of PATH)."""
+    try:
+        found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+        candidates = [found, *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    except (OSError, subprocess.CalledProcessError):
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in candidates:
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    return None
 
 
 class PostgresServer:
-    """Stops and starts the local cluster; :meth:`ensure_running` is safe to call any time."""
+    """A throwaway cluster: :meth:`stop` and :meth:`ensure_running` act on it alone; ``url`` is a migrated
+    database in it."""
 
-    def __init__(self, admin: sa.Engine) -> None:
-        self.admin = admin
-        clusters = sorted(Path("/etc/postgresql").glob("*/main")) if Path("/etc/postgresql").is_dir() else []
-        if shutil.which("pg_ctlcluster") is None or not clusters or os.geteuid() != 0:
-            missing_service("pg_ctlcluster and root (to stop and start PostgreSQL)")
-        self.version = clusters[-1].parent.name
-        self.dsn = admin.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    def __init__(self) -> None:
+        bindir = _postgres_bin()
+        if bindir is None:
+            missing_service("PostgreSQL's server programs (initdb, pg_ctl)")
+        self.bindir = bindir
+        # The server refuses to run as root: it runs as the postgres user, in a directory that user owns.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.home = Path(tempfile.mkdtemp(prefix="fm-pg-"))
+        if self.as_user:
+            shutil.chown(self.home, "postgres")
+        self.data = self.home / "data"
+        self.port = free_port()
+        self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/fm"
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        self.ensure_running()
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE fm")
+        engine = create_engine({"url": self.url})
+        migrate.upgrade(engine)
+        engine.dispose()
 
-    def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", self.version, "main", *args],
-                              capture_output=True, text=True, timeout=90)
-
-    def running(self) -> bool:
-        return self._ctl("status").returncode == 0
+    def _run(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self.as_user, str(self.bindir / program), *args],
+                              capture_output=True, text=True, timeout=90, check=False)
 
     def accepts(self) -> bool:
         try:
@@ -52,31 +83,39 @@ class PostgresServer:
         except psycopg.Error:
             return False
 
+    def running(self) -> bool:
+        return self._run("pg_ctl", "-D", str(self.data), "status").returncode == 0
+
     def stop(self) -> None:
-        result = self._ctl("stop", "-m", "fast")
+        result = self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
         assert result.returncode == 0, f"could not stop PostgreSQL: {result.stderr}"
         assert not self.accepts(), "PostgreSQL still accepts connections after stop"
 
     def ensure_running(self) -> None:
         if not self.running():
-            result = self._ctl("start")
-            assert result.returncode == 0 or self.running(), f"could not start PostgreSQL: {result.stderr}"
+            options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off"
+            result = self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.home / "log"),
+                               "-w", "start")
+            assert result.returncode == 0, f"could not start PostgreSQL: {result.stderr}"
         wait_until(self.accepts, 60, interval=0.2, what="PostgreSQL to accept connections")
-        self.admin.dispose()  # its pooled connections died with the server; the fixtures' teardown needs new ones
+
+    def remove(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 @pytest.fixture
-def postgres_server(postgres_admin: sa.Engine):
-    server = PostgresServer(postgres_admin)
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
     try:
         yield server
     finally:
-        server.ensure_running()
+        server.remove()
 
 
-def test_postgres_outage_ingest_waits_and_catches_up_by_itself(postgres_url, postgres_server, ingest_rig, prefix):
+def test_postgres_outage_ingest_waits_and_catches_up_by_itself(postgres_server, ingest_rig, prefix):
     n, rate = 6_000, 400.0
-    rig = ingest_rig(postgres_url)
+    rig = ingest_rig(postgres_server.url)
     broker, engine, ingest = rig.broker, rig.engine, rig.ingest
 
     messages, expected = stream_expected(prefix, n)
@@ -101,11 +140,11 @@ def test_postgres_outage_ingest_waits_and_catches_up_by_itself(postgres_url, pos
         publisher.close()
 
 
-def test_postgres_outage_kill_9_acknowledges_nothing_unstored(postgres_url, postgres_server, ingest_rig, prefix):
+def test_postgres_outage_kill_9_acknowledges_nothing_unstored(postgres_server, ingest_rig, prefix):
     """Messages taken during the outage are uncommitted when the ingest dies: had any been
     acknowledged to the broker, it would never come back, and a reading would be missing."""
     n, rate = 5_000, 500.0
-    rig = ingest_rig(postgres_url)
+    rig = ingest_rig(postgres_server.url)
     broker, engine, ingest = rig.broker, rig.engine, rig.ingest
     ingest.wait_for_writer()
 
