@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import flask
+import jinja2
+import jinja2.bccache
 import pytest
 import sqlalchemy as sa
 
@@ -46,6 +49,28 @@ def _cheap_password_hashes() -> None:
 
     support.APPLICATION_PASSWORD_METHOD = support.APPLICATION_PASSWORD_METHOD or accounts.PASSWORD_METHOD
     accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
+
+
+class _SharedTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept for the whole worker: every test builds an app of its own, and each app's
+    Jinja environment would otherwise parse and compile every template it renders again."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _templates_compiled_once() -> None:
+    # The key is the template's name and a checksum of its source: a changed template compiles again.
+    flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _SharedTemplates()}
 
 
 @pytest.fixture(autouse=True)
