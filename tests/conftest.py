@@ -23,6 +23,7 @@ import jinja2
 import jinja2.bccache
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import Rule
 
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.mqtt.broker import EmbeddedBroker, free_port
@@ -43,12 +44,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashes() -> None:
-    """The users the tests make get scrypt hashes at a low cost (N = 2**10, not 2**15): every sign-in checks
+    """The users the tests make get scrypt hashes at a low cost (N = 2**7, not 2**15): every sign-in checks
     one, and at the full cost each takes 0.1 s of CPU. Accounts made by the command line keep the full cost."""
     from fridge_monitor.store import accounts
 
     support.APPLICATION_PASSWORD_METHOD = support.APPLICATION_PASSWORD_METHOD or accounts.PASSWORD_METHOD
-    accounts.PASSWORD_METHOD = "scrypt:1024:8:1"
+    accounts.PASSWORD_METHOD = "scrypt:128:8:1"
 
 
 class _SharedTemplates(jinja2.BytecodeCache):
@@ -71,6 +72,24 @@ class _SharedTemplates(jinja2.BytecodeCache):
 def _templates_compiled_once() -> None:
     # The key is the template's name and a checksum of its source: a changed template compiles again.
     flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _SharedTemplates()}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _url_builders_compiled_once() -> None:
+    """Werkzeug compiles a URL builder for each route of each app (an ``ast`` built and compiled, about
+    half of what building an app costs). The builder's code depends only on the rule's parsed parts, its
+    defaults and whether it appends unknown arguments, and it reads the rule it builds for from its first
+    argument; so one compiled builder serves that route in every app the worker builds."""
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple[Any, ...], Any] = {}
+
+    def cached(self: Rule, append_unknown: bool = True) -> Any:
+        key = (self.rule, tuple(self._trace), repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = cached  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
