@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 _APPEND_LOCK_KEY = 0x46_4D_41_55  # "FMAU"
 HEAD_KEY = "audit_head"
 CHECKPOINT_KEY = "audit_checkpoint"  # see check_since_checkpoint
+# session.info key: (the transaction, the hash of the event it appended last). A later event in the very same
+# transaction (or savepoint) chains to it without asking the database again; any other transaction, including
+# the outer one after a savepoint ended, looks the newest event up.
+_TAIL = "fridge_monitor.audit_tail"
 SWEEP = 1000  # older events each view re-checks (about 20 ms on SQLite)
 
 
@@ -65,8 +69,14 @@ def record(
     reason: str | None = None,
 ) -> m.AuditEvent:
     """Append one event, and move the recorded head to it, in the caller's transaction (both flushed)."""
-    append_lock(session)
-    prev = session.scalar(sa.select(m.AuditEvent.hash).order_by(m.AuditEvent.id.desc()).limit(1)) or GENESIS
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    tail = session.info.get(_TAIL)
+    if tail is not None and tail[0] is transaction:
+        # An earlier event of this same transaction is the newest: the lock is held and nothing else appends.
+        prev = tail[1]
+    else:
+        append_lock(session)
+        prev = session.scalar(sa.select(m.AuditEvent.hash).order_by(m.AuditEvent.id.desc()).limit(1)) or GENESIS
     entry = Entry(at, actor, action, record_type, str(record_id), field, _text(old), _text(new), reason)
     event = m.AuditEvent(
         at=at, actor=actor, action=action, record_type=record_type, record_id=str(record_id), field=field,
@@ -86,6 +96,7 @@ def record(
     # is: a caller that closes its session without flushing (ingest writes through a
     # session bound to its own connection) cannot keep the one and lose the other.
     session.flush()
+    session.info[_TAIL] = (transaction, event.hash)
     return event
 
 
