@@ -55,6 +55,13 @@ class EmbeddedBroker:
         self._ready.set()
         loop.run_forever()
         loop.run_until_complete(self._shutdown())
+        # Connections amqtt still serves (a client that vanished without a DISCONNECT) end with the loop:
+        # their tasks are cancelled and run to the end, which closes their sockets.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
     async def _start(self) -> None:
