@@ -23,6 +23,7 @@ import jinja2
 import jinja2.bccache
 import pytest
 import sqlalchemy as sa
+from databases import PostgresDatabases
 from werkzeug.routing import Rule
 
 from fridge_monitor.config import Config, build_config
@@ -31,7 +32,6 @@ from fridge_monitor.store import migrate
 from fridge_monitor.store.db import create_engine
 
 import support
-from databases import PostgresDatabases
 from support import IN_CI, Hooks, missing_service, reachable, render_toml, wait_until
 
 MOSQUITTO_URL = os.environ.get("FM_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-
 from databases import PostgresDatabases
+
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
+
 from support import drop_triggers
 
 pytestmark = [pytest.mark.postgres]

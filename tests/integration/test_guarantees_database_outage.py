@@ -25,6 +25,7 @@ import pytest
 from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.store import migrate
 from fridge_monitor.store.db import create_engine
+
 from guarantees import StreamPublisher, alive, cmdline, count_readings, stream_expected, wait_stored_exactly
 from support import missing_service, wait_until
 
