@@ -30,7 +30,7 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
-from fridge_monitor.core.rules import AlarmProfile, daily_time_out_of_range, episodes
+from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
 from fridge_monitor.store import models as m
@@ -218,11 +218,10 @@ def _disagreements(pieces: Sequence[tuple[Segment, Readings]], sensors: Sequence
 def _store_days(session: so.Session, fridge_id: int, profile: AlarmProfile, series: Readings, tz: ZoneInfo,
                 first_day: date, now: datetime) -> None:
     dialect = session.get_bind().dialect.name
-    rows = []
-    for day, _lo, _hi in local_days(first_day, now.astimezone(tz).date(), tz):
-        spent = daily_time_out_of_range(profile, series, tz, day, profile.allowed_gap, now=now) if series else None
-        rows.append({"fridge_id": fridge_id, "day": day,
-                     "out_of_range_s": spent.total_seconds() if spent is not None else 0.0, "updated_at": now})
+    days = [day for day, _lo, _hi in local_days(first_day, now.astimezone(tz).date(), tz)]
+    spent = days_out_of_range(profile, series, tz, days, profile.allowed_gap, now=now) if series else {}
+    rows = [{"fridge_id": fridge_id, "day": day, "out_of_range_s": spent[day].total_seconds() if spent else 0.0,
+             "updated_at": now} for day in days]
     if not rows:
         return
     stmt = dialect_insert(dialect, m.FridgeDay.__table__)

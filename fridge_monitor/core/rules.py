@@ -333,18 +333,32 @@ def daily_time_out_of_range(profile: AlarmProfile, readings: Sequence[tuple[date
     day, the first one after it. ``now`` ends a day still in progress;
     without it the last reading holds for up to ``allowed_gap``.
     """
-    day_start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    return days_out_of_range(profile, readings, tz, [day], allowed_gap, now=now)[day]
+
+
+def days_out_of_range(profile: AlarmProfile, readings: Sequence[tuple[datetime, float]], tz: tzinfo,
+                      days: Sequence[date], allowed_gap: timedelta, *,
+                      now: datetime | None = None) -> dict[date, timedelta]:
+    """:func:`daily_time_out_of_range` of each of ``days``, the series cut into intervals once for them all."""
+    bounds = [(day, datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC),
+               datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)) for day in days]
     if now is not None:
         series_end = now
-    else:
-        series_end = max([day_end, *(at for at, _ in readings)])
-    until = min(day_end, series_end)
-    total = ZERO
-    for interval in intervals(readings, series_end, allowed_gap):
-        if interval.temp_c is None or profile.in_range(interval.temp_c):
-            continue
-        overlap = min(interval.end, until) - max(interval.start, day_start)
-        if overlap > ZERO:
-            total += overlap
-    return total
+    else:  # the last reading holds into the last day, up to the gap
+        series_end = max([*(end for _, _, end in bounds), *(at for at, _ in readings)])
+    # Out-of-range stretches, in time order and not overlapping (one reading holds at a time).
+    spans = [(i.start, i.end) for i in intervals(readings, series_end, allowed_gap)
+             if i.temp_c is not None and not profile.in_range(i.temp_c)]
+    ends = [end for _, end in spans]
+    totals: dict[date, timedelta] = {}
+    for day, day_start, day_end in bounds:
+        until = min(day_end, series_end)
+        total = ZERO
+        k = bisect.bisect_right(ends, day_start)  # the first stretch that ends inside the day or later
+        while k < len(spans) and spans[k][0] < until:
+            overlap = min(spans[k][1], until) - max(spans[k][0], day_start)
+            if overlap > ZERO:
+                total += overlap
+            k += 1
+        totals[day] = total
+    return totals

@@ -14,6 +14,7 @@ from fridge_monitor.core.rules import (
     ProfileError,
     Rule,
     daily_time_out_of_range,
+    days_out_of_range,
     episodes,
 )
 
@@ -323,6 +324,30 @@ def test_daily_time_out_of_range_counts_known_time_only():
     # ...and while the day is in progress, nothing beyond now counts.
     now = local_midnight + timedelta(hours=2, minutes=20)
     assert daily_time_out_of_range(CDC, readings, BERLIN, day, GAP, now=now) == timedelta(minutes=10 + 20)
+
+
+
+def test_days_out_of_range_splits_one_series_at_each_local_midnight():
+    """Three Berlin days from one cut of the series: a warm spell over the first midnight counts on both
+    sides of it, a cold one on the spring-forward day, and the day in progress only up to now."""
+    first_midnight = datetime(2026, 3, 27, 23, 0, tzinfo=UTC)  # 28 March 00:00 in Berlin (CET)
+    second_midnight = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)  # 29 March 00:00, a 23-hour day
+    readings = [
+        (first_midnight - timedelta(hours=1), 5.0),
+        (first_midnight - timedelta(minutes=20), 9.5),  # warm for 30 min: 20 before midnight, 10 after
+        (first_midnight + timedelta(minutes=10), 5.0),
+        (first_midnight + timedelta(hours=12), 5.0),
+        (second_midnight + timedelta(hours=5), 1.5),  # unknown before it (beyond the gap), cold 25 min
+        (second_midnight + timedelta(hours=5, minutes=25), 4.0),
+        (second_midnight + timedelta(hours=20), 8.5),  # warm from here on
+    ]
+    now = second_midnight + timedelta(hours=20, minutes=15)
+    days = [date(2026, 3, 27), date(2026, 3, 28), date(2026, 3, 29)]
+    expected = {days[0]: timedelta(minutes=20), days[1]: timedelta(minutes=10),
+                days[2]: timedelta(minutes=25 + 15)}
+    assert days_out_of_range(CDC, readings, BERLIN, days, GAP, now=now) == expected
+    for day in days:
+        assert daily_time_out_of_range(CDC, readings, BERLIN, day, GAP, now=now) == expected[day]
 
 
 # --- custom profiles -----------------------------------------------------------------------------------
