@@ -58,9 +58,9 @@ class PostgresDatabases:
             self.tables = [name for (name,) in conn.exec_driver_sql(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version' "
                 "ORDER BY tablename")]
-            self.seeds = {table: [dict(row) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')).mappings()]
-                          for table in self.tables}
-            self.seeds = {table: rows for table, rows in self.seeds.items() if rows}
+            rows = {table: [dict(row) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')).mappings()]
+                    for table in self.tables}
+            self.seeds = {table: seeded for table, seeded in rows.items() if seeded}  # the catalogue
             self.sequences = conn.exec_driver_sql(
                 "SELECT sequencename, coalesce(last_value, start_value), last_value IS NOT NULL "
                 "FROM pg_sequences WHERE schemaname = 'public'").all()

@@ -174,6 +174,7 @@ def _cli_in_process(args: list[str], env: dict[str, str], input: bytes | None) -
     from click.testing import CliRunner
 
     from fridge_monitor.cli import main
+    from fridge_monitor.cli.common import NOISY_LOGGERS
     from fridge_monitor.store import accounts
 
     overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FRIDGE_MONITOR_")}
@@ -182,7 +183,7 @@ def _cli_in_process(args: list[str], env: dict[str, str], input: bytes | None) -
     # for the call, and whatever the command added is taken down after it.
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    saved_levels = {name: logging.getLogger(name).level for name in ("amqtt", "transitions", "alembic")}
+    saved_levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
     saved_method, accounts.PASSWORD_METHOD = accounts.PASSWORD_METHOD, APPLICATION_PASSWORD_METHOD
     root.handlers = []
     try:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 log = logging.getLogger("fridge_monitor")
+# Libraries whose INFO lines would drown the application's own: they log warnings and errors only.
+NOISY_LOGGERS = ("amqtt", "transitions", "alembic")
 
 
 class CliError(click.ClickException):
@@ -48,7 +50,7 @@ def setup_logging(level: str, verbose: bool) -> None:
         stream=sys.stderr,
     )
     redact_log_handlers()
-    for noisy in ("amqtt", "transitions", "alembic"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

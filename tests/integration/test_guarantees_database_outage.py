@@ -35,11 +35,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.mosquitto, pytest.mark.slow]
 
 def _postgres_bin() -> Path | None:
     """The directory of the machine's PostgreSQL server programs (Debian keeps them out of PATH)."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     try:
-        found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
-        candidates = [found, *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+        candidates.insert(0, subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                                            check=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
-        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+        pass  # no pg_config: the Debian layout alone
     for candidate in candidates:
         if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
             return Path(candidate)
