@@ -730,3 +730,64 @@ class IngestHeartbeat(Base):
     stored_at: so.Mapped[UTC]
     interval_s: so.Mapped[float]
     max_drain_s: so.Mapped[float]
+
+
+class LoggerFile(Base):
+    """A file downloaded from a stand-alone data logger (Fridge-tag, Q-tag, LogTag, CSV), kept unaltered.
+
+    One row per distinct file (its SHA-256): importing the same file again finds
+    it here and adds nothing (each import is an audit event all the same).
+    ``sensor_id`` is the logger (``<format>:<serial>``), ``fridge_id`` the fridge
+    it was imported into; ``new_readings`` counts the readings it added that
+    were not stored before. The database refuses UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "logger_files"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    file_name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    size: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    content: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    format: so.Mapped[str] = so.mapped_column(sa.String(20))
+    model: so.Mapped[str] = so.mapped_column(sa.String(200))
+    sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"), index=True)
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"), index=True)
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+    first_at: so.Mapped[UTC | None]
+    last_at: so.Mapped[UTC | None]
+    data_rows: so.Mapped[int]
+    new_readings: so.Mapped[int]
+    days: so.Mapped[int]
+    signature: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    notes: so.Mapped[str] = so.mapped_column(sa.Text)
+    imported_at: so.Mapped[UTC]
+    imported_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+
+
+class DeviceDay(Base):
+    """A logger's own summary of one of its local days (a Fridge-tag ``Hist`` entry), as the device computed it.
+
+    ``alarms`` is a JSON list, one object per configured alarm: its number,
+    direction, limit and delay, and the minutes it accumulated that day (with
+    the first time and the count). A later download may summarise a day again
+    (it was not over at the earlier one): the row of the newest file is the
+    day's. The database refuses UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "device_days"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"))
+    file_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("logger_files.id"), index=True)
+    day: so.Mapped[date]
+    complete: so.Mapped[bool]
+    min_c: so.Mapped[float | None]
+    min_at: so.Mapped[UTC | None]
+    max_c: so.Mapped[float | None]
+    max_at: so.Mapped[UTC | None]
+    mean_c: so.Mapped[float | None]
+    alarms: so.Mapped[str] = so.mapped_column(sa.Text)
+    events: so.Mapped[int | None]
+
+    __table_args__ = (sa.UniqueConstraint("sensor_id", "day", "file_id"),)
