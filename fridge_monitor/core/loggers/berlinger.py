@@ -47,7 +47,7 @@ import dataclasses
 import re
 from datetime import date, datetime, time, timedelta
 
-from fridge_monitor.core.loggers import (
+from fridge_monitor.core.loggers.download import (
     AlarmDay,
     AlarmSetting,
     DeviceDay,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 
-from fridge_monitor.core.loggers import LoggerFileError, Point
+from fridge_monitor.core.loggers.download import LoggerFileError, Point
 
 
 def exists(local: datetime, tz: tzinfo) -> bool:

@@ -25,7 +25,7 @@ import csv
 import re
 from datetime import date, datetime, time, timedelta
 
-from fridge_monitor.core.loggers import Download, LoggerFileError, Point, check_plausible, to_celsius
+from fridge_monitor.core.loggers.download import Download, LoggerFileError, Point, check_plausible, to_celsius
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$")

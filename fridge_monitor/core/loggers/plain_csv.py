@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from datetime import datetime
 
-from fridge_monitor.core.loggers import Download, LoggerFileError, Point, check_plausible, to_celsius
+from fridge_monitor.core.loggers.download import Download, LoggerFileError, Point, check_plausible, to_celsius
 
 TIME_COLUMNS = ("time", "timestamp", "datetime", "date_time")
 TEMPERATURE_COLUMNS = {"temperature_c": "C", "temperature": "C", "temp_c": "C", "temperature_f": "F",
