@@ -30,12 +30,14 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
+from fridge_monitor.core.loggers.alarms import alarm_findings
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
+from fridge_monitor.store.logger_files import device_days, is_logger
 from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
 from fridge_monitor.store.overview import local_days
 from fridge_monitor.store.series import (
@@ -155,8 +157,11 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     # A backlog ingest still drains from the broker is not silence: by time, silence is judged as far as
     # ingest has caught up; an alarm already open stays until a reading comes.
     already = {(a.kind, a.rule, a.subject) for a in rec.alerts if a.kind == "no-data" and a.ended_at is None}
-    silent = checks.no_data_findings(
-        sensors, facts.created_at, now, profile.allowed_gap,
+    # A data logger is read when its file is imported, not heard from: its silence is no alarm (its review
+    # duty is), and a fridge with only loggers has sensors all the same.
+    live = [s for s in sensors if not is_logger(s.id)]
+    silent = [] if sensors and not live else checks.no_data_findings(
+        live, facts.created_at, now, profile.allowed_gap,
         heard_until=ingest_heard_until(session.connection(), now) if by_time else None,
         open_subjects=frozenset(subject for kind, rule, subject in already if rule == "silence"))
     if not by_time:
@@ -167,6 +172,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += checks.calibration_findings(sensors, now.astimezone(tz).date(), tz,
                                             config.alerts["calibration_warning_days"])
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
+    findings += _logger_alarms(session, [s.id for s in sensors if is_logger(s.id)], tz, start, now)
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
@@ -192,6 +198,15 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     settle(session, fridge_id, days_since)
     judge.audit()  # last: the audit trail's lock after the alert rows, as acknowledging takes them
     return rec.outcome
+
+
+def _logger_alarms(session: so.Session, loggers: Sequence[str], tz: ZoneInfo, start: datetime,
+                   now: datetime) -> list[checks.Finding]:
+    """The alarms the fridge's data loggers raised themselves, by their daily history, from ``start`` on."""
+    if not loggers:
+        return []
+    days = device_days(session.connection(), loggers, start.astimezone(tz).date(), now.astimezone(tz).date())
+    return [f for f in alarm_findings(days, tz) if f.end is None or f.end >= start]
 
 
 def _has_open_excursion(session: so.Session, fridge_id: int) -> bool:
@@ -272,6 +287,11 @@ class Evaluator:
 
     def _plan(self, session: so.Session, outcome: Outcome, now: datetime) -> None:
         self.outbox.plan(session, outcome.alert_ids, now, severity_changed=outcome.severity_changed)
+
+    def fridges(self, fridge_ids: Iterable[int]) -> Outcome:
+        """Judge these fridges as of now, by time (e.g. after a logger file brought in data from the past);
+        the notifications that became due are left to the scheduler's outbox round."""
+        return evaluate_many(self.engine, self.config, fridge_ids, self.clock, after=self._plan)
 
     def marked(self) -> Outcome:
         """Judge the fridges ingest marked; send what became due."""

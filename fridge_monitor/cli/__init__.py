@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from fridge_monitor import __version__
-from fridge_monitor.cli import admin, exports, roles
+from fridge_monitor.cli import admin, exports, loggers, roles
 from fridge_monitor.cli.users import users
 
 
@@ -34,5 +34,6 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 
 for command in (roles.ingest, roles.web, roles.scheduler, roles.check, roles.run, roles.demo,
-                admin.db, users, admin.audit, admin.parse_command, exports.export_command, exports.report):
+                admin.db, users, admin.audit, admin.parse_command, exports.export_command, exports.report,
+                loggers.import_command):
     main.add_command(command)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
-from fridge_monitor.core.rollups import floor_hour
 from fridge_monitor.store import audit_trail, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
@@ -26,7 +25,6 @@ from fridge_monitor.store.marks import mark_statement
 from fridge_monitor.store.sensors import too_many_unassigned, unassigned_in_service
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
-HOUR = timedelta(hours=1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -139,25 +137,8 @@ class Store:
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"), newer_battery)
             .values(battery_pct=sa.bindparam("pct"), battery_at=at)
         )
-        readings = m.Reading.__table__
-        hour = sa.bindparam("hour", type_=m.UTCDateTime())
-        next_hour = sa.bindparam("next_hour", type_=m.UTCDateTime())
-        sid = sa.bindparam("sid", type_=sa.String(300))
-        rollup = dialect_insert(name, m.HourlyRollup.__table__).from_select(
-            ["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
-            sa.select(
-                sid, hour,
-                sa.func.min(readings.c.temperature_c), sa.func.max(readings.c.temperature_c),
-                sa.func.sum(readings.c.temperature_c), sa.func.count(),
-            ).where(readings.c.sensor_id == sid, readings.c.measured_at >= hour, readings.c.measured_at < next_hour),
-        )
-        # Recomputed from the hour's readings, so late and duplicate readings leave it exact.
-        self._rollup = rollup.on_conflict_do_update(
-            index_elements=["sensor_id", "hour"],
-            set_={c: rollup.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
-        )
         self._mark = mark_statement(name)
-        self._mark_rollups = rollups.mark_statement()
+        self._rollups = rollups.Keeper(name)
         self._availability = (
             sa.update(sensors)
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
@@ -207,7 +188,7 @@ class Store:
                     ],
                 )
                 self._update_sensor_state(conn, readings)
-                self._update_rollups(conn, readings)
+                self._rollups.readings_stored(conn, [(r.sensor_id, r.measured_at) for r, _ in readings])
                 self._mark_fridges(conn, readings)
             if rejected:
                 conn.execute(
@@ -345,21 +326,6 @@ class Store:
             if at is None or r.measured_at < at:
                 earliest[r.sensor_id] = r.measured_at
         conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
-
-    def _update_rollups(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
-        hours = {(r.sensor_id, floor_hour(r.measured_at)) for r, _ in readings}
-        conn.execute(
-            self._rollup,
-            [{"sid": sid, "hour": hour, "next_hour": hour + HOUR} for sid, hour in sorted(hours)],
-        )
-        # The held figures of these hours, and of the hours of the readings just before and after, go stale.
-        spans: dict[str, tuple[datetime, datetime]] = {}
-        for r, _ in readings:
-            first, last = spans.get(r.sensor_id, (r.measured_at, r.measured_at))
-            spans[r.sensor_id] = (min(first, r.measured_at), max(last, r.measured_at))
-        conn.execute(self._mark_rollups, [
-            {"sid": sid, "lo": floor_hour(first), "hi": floor_hour(last), "first_at": first, "last_at": last,
-             "after_hi": floor_hour(last) + HOUR} for sid, (first, last) in sorted(spans.items())])
 
     def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
         seen: dict[str, tuple[datetime, datetime]] = {}

@@ -781,7 +781,10 @@ class DeviceDay(Base):
     sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"))
     file_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("logger_files.id"), index=True)
     day: so.Mapped[date]
+    # Whether the day was over when the device wrote the report, and when the summary ends (UTC): the end of the
+    # local day, or the report's time.
     complete: so.Mapped[bool]
+    ends_at: so.Mapped[UTC]
     min_c: so.Mapped[float | None]
     min_at: so.Mapped[UTC | None]
     max_c: so.Mapped[float | None]

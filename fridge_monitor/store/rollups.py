@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from fridge_monitor.core.rollups import HOUR, HeldSpan, HourFigures, hour_figures
+from fridge_monitor.core.rollups import HOUR, HeldSpan, HourFigures, floor_hour, hour_figures
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import dialect_insert
 from fridge_monitor.store.series import epoch_seconds
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,53 @@ def mark_statement() -> sa.Update:
         ))
         .values(held_s=None, revision=r.c.revision + 1)
     )
+
+
+class Keeper:
+    """Keeps the rollups exact as readings are stored, in the transaction that stores them.
+
+    The taken figures (min, max, sum, count) of each hour a reading fell in are
+    recomputed from that hour's readings, so late and duplicate readings leave
+    them exact; the held figures those readings can change are marked stale
+    (:func:`mark_statement`). Used by ingest and by the logger-file import.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        readings = READINGS
+        hour = sa.bindparam("hour", type_=m.UTCDateTime())
+        next_hour = sa.bindparam("next_hour", type_=m.UTCDateTime())
+        sid = sa.bindparam("sid", type_=sa.String(300))
+        taken = dialect_insert(dialect, ROLLUPS).from_select(
+            ["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
+            sa.select(
+                sid, hour,
+                sa.func.min(readings.c.temperature_c), sa.func.max(readings.c.temperature_c),
+                sa.func.sum(readings.c.temperature_c), sa.func.count(),
+            ).where(readings.c.sensor_id == sid, readings.c.measured_at >= hour, readings.c.measured_at < next_hour),
+        )
+        self._taken = taken.on_conflict_do_update(
+            index_elements=["sensor_id", "hour"],
+            set_={c: taken.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
+        )
+        self._mark = mark_statement()
+
+    def readings_stored(self, conn: sa.Connection, stored: Iterable[tuple[str, datetime]]) -> None:
+        """Readings (sensor id, measured time) were just inserted (or found there already) in ``conn``'s
+        transaction: recompute their hours' taken figures and mark the held figures they change stale."""
+        spans: dict[str, tuple[datetime, datetime]] = {}
+        hours: set[tuple[str, datetime]] = set()
+        for sensor_id, at in stored:
+            hours.add((sensor_id, floor_hour(at)))
+            first, last = spans.get(sensor_id, (at, at))
+            spans[sensor_id] = (min(first, at), max(last, at))
+        if not hours:
+            return
+        conn.execute(self._taken, [{"sid": sid, "hour": hour, "next_hour": hour + HOUR}
+                                   for sid, hour in sorted(hours)])
+        # The held figures of these hours, and of the hours of the readings just before and after, go stale.
+        conn.execute(self._mark, [
+            {"sid": sid, "lo": floor_hour(first), "hi": floor_hour(last), "first_at": first, "last_at": last,
+             "after_hi": floor_hour(last) + HOUR} for sid, (first, last) in sorted(spans.items())])
 
 
 def _stale(conn: sa.Connection, limit: int) -> dict[str, list[tuple[datetime, int]]]:

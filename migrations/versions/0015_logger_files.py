@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column('file_id', sa.Integer(), nullable=False),
         sa.Column('day', sa.Date(), nullable=False),
         sa.Column('complete', sa.Boolean(), nullable=False),
+        sa.Column('ends_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('min_c', sa.Double(), nullable=True),
         sa.Column('min_at', UTCDateTime(timezone=True), nullable=True),
         sa.Column('max_c', sa.Double(), nullable=True),

@@ -1,0 +1,123 @@
+"""A logger's own alarms, from its daily history, as alert findings (pure).
+
+A Fridge-tag counts, per day and per alarm, the minutes spent beyond the
+alarm's limit (``t Acc``); the alarm triggers when they reach its delay
+(``t AL``), and the day then names the moment (``TS A``). An alarm that goes on
+past midnight shows on the next day from 00:00: consecutive days of one
+alarm are one episode, so one alert. The episode ends with its last day, or
+when the report was written if that day was not over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from fridge_monitor.core.checks import Finding
+from fridge_monitor.core.loggers.download import AlarmDay, AlarmSetting, Download, reached
+
+DayAlarm = tuple[AlarmSetting, AlarmDay]
+
+
+def alarms_json(download: Download, alarms: Sequence[AlarmDay]) -> str:
+    """A device day's alarms as stored: each configured alarm with what it accumulated that day."""
+    rows = []
+    for alarm in alarms:
+        setting = download.alarm(alarm.number)
+        if setting is None:
+            continue  # an accumulator for an alarm the device has switched off
+        rows.append({"number": setting.number, "direction": setting.direction, "limit_c": setting.limit_c,
+                     "delay_min": setting.delay_min, "cumulative": setting.cumulative, "minutes": alarm.minutes,
+                     "first": alarm.first.isoformat(timespec="minutes") if alarm.first else None,
+                     "count": alarm.count})
+    return json.dumps(rows, sort_keys=True)
+
+
+def alarms_from_json(text: str) -> tuple[DayAlarm, ...]:
+    """What :func:`alarms_json` stored, back as values."""
+    out = []
+    for row in json.loads(text):
+        setting = AlarmSetting(row["number"], row["direction"], row["limit_c"], row["delay_min"], row["cumulative"])
+        first = time.fromisoformat(row["first"]) if row["first"] else None
+        out.append((setting, AlarmDay(row["number"], row["minutes"], first, row["count"])))
+    return tuple(out)
+
+
+def triggered(setting: AlarmSetting, alarm: AlarmDay) -> bool:
+    """The device says it alarmed that day (``TS A``), or its minutes reached the delay."""
+    return alarm.first is not None or reached(setting, alarm.minutes)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggedDay:
+    """A device day as stored: the newest file's summary of one local day of one logger."""
+
+    sensor_id: str
+    day: date
+    complete: bool  # the day was over when the device wrote the report
+    ends_at: datetime  # UTC: the end of the local day, or when the report was written if the day was not over
+    min_c: float | None
+    min_at: datetime | None
+    max_c: float | None
+    max_at: datetime | None
+    mean_c: float | None
+    alarms: tuple[DayAlarm, ...]
+    events: int | None
+    file_id: int
+
+
+def _limit(setting: AlarmSetting) -> str:
+    side = "above" if setting.direction == "high" else "below"
+    return f"{side} {setting.limit_c:.1f} °C"
+
+
+def alarm_findings(days: Sequence[LoggedDay], tz: tzinfo) -> list[Finding]:
+    """One excursion finding per episode of a device alarm (consecutive days it triggered on), per sensor."""
+    episodes: dict[tuple[str, str], list[tuple[LoggedDay, AlarmSetting, AlarmDay]]] = {}
+    out: list[Finding] = []
+
+    def close(key: tuple[str, str]) -> None:
+        run = episodes.pop(key, None)
+        if run:
+            out.append(_finding(run, tz))
+
+    for logged in sorted(days, key=lambda d: (d.sensor_id, d.day)):
+        for setting, alarm in logged.alarms:
+            key = (logged.sensor_id, setting.number)
+            run = episodes.get(key)
+            if not triggered(setting, alarm):
+                close(key)
+                continue
+            if run and (run[-1][0].day + timedelta(days=1) != logged.day or alarm.first not in (None, time(0))):
+                close(key)  # not the same episode carried over midnight
+            episodes.setdefault(key, []).append((logged, setting, alarm))
+    for key in list(episodes):
+        close(key)
+    return sorted(out, key=lambda f: (f.start, f.subject))
+
+
+def _finding(run: list[tuple[LoggedDay, AlarmSetting, AlarmDay]], tz: tzinfo) -> Finding:
+    first_day, setting, first_alarm = run[0]
+    device = first_day.sensor_id
+    last_day = run[-1][0]
+    clock = first_alarm.first or time(0)
+    start = datetime.combine(first_day.day, clock).replace(tzinfo=tz).astimezone(UTC)
+    minutes = sum(alarm.minutes for _day, _setting, alarm in run)
+    high = setting.direction == "high"
+    values = [d.max_c if high else d.min_c for d, _s, _a in run]
+    known = [v for v in values if v is not None]
+    peak = max(known) if high and known else None
+    low = min(known) if not high and known else None
+    days = (f"on {first_day.day:%Y-%m-%d}" if len(run) == 1
+            else f"from {first_day.day:%Y-%m-%d} to {last_day.day:%Y-%m-%d}")
+    title = f"Logger alarm: {_limit(setting)} for {setting.delay_min} min ({device})"
+    detail = (f"The logger {device} counted {minutes} min {_limit(setting)} {days}; its alarm {setting.number} "
+              f"triggers after {setting.delay_min} min and triggered at {clock:%H:%M} on {first_day.day:%Y-%m-%d} "
+              f"(device time).")
+    extreme = peak if high else low
+    if extreme is not None:
+        detail += f" The device's {'highest' if high else 'lowest'} reading those days: {extreme:.1f} °C."
+    return Finding("excursion", setting.rule, first_day.sensor_id, "alarm", start, max(last_day.ends_at, start),
+                   title, detail, peak, low)

@@ -1,0 +1,121 @@
+"""Issue #14's must-show: a Fridge-tag 2 L download joins the fridge's record, on both databases.
+
+Its logged readings are stored once (again: nothing added), its daily history
+is kept as device days that agree with the daily log computed from the
+readings, its own alarm opens exactly one alert, and a Botox lot in the
+fridge goes under review as it would for live readings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from fridge_monitor.core import lots
+from fridge_monitor.inventory import catalog
+from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.loggers.importing import Importer, ImportRefused, Request
+from fridge_monitor.reports.temperature_log import daily_log
+from fridge_monitor.store import logger_files
+from fridge_monitor.store import models as m
+from fridge_monitor.store.sync import sync_declarations
+from sensors.logger_files import fridge_tag_report
+
+from lot_state import lot_status
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SERIAL = "130500109088"
+
+
+def trace(days: int, extra_minutes: int) -> list[float]:
+    """Minute temperatures from local midnight: 4-6 °C, with 11 h at 9.5 °C from 08:00 on the second day."""
+    values = []
+    for i in range(days * 1440 + extra_minutes):
+        warm = 1440 + 8 * 60 <= i < 1440 + 19 * 60
+        values.append(9.5 if warm else round(5.0 + math.sin(i / 97) * 0.9, 1))
+    return values
+
+
+@pytest.fixture
+def clinic(database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> Any:
+    config, _ = make_config(database_url, sites=[{"name": "Clinic", "timezone": "Europe/Berlin"}],
+                            fridges=[{"name": "F1", "site": "Clinic", "sensors": []}])
+    engine = engine_for(database_url)
+    sync_declarations(engine, config, datetime.now(UTC) - timedelta(days=10))
+    return config, engine
+
+
+def test_a_fridge_tag_download_joins_the_record_once(clinic: Any) -> None:
+    config, engine = clinic
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=4), datetime.min.time())
+    minutes = trace(3, 600)
+    report = fridge_tag_report(SERIAL, start, minutes)
+    with so.Session(engine, expire_on_commit=False) as session, session.begin():
+        fridge_id = session.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "F1"))
+        botox = session.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "botox"))
+        lot = catalog.lot_for(session, product_id=botox, lot_number="C1234", expiry=date(2028, 1, 31),
+                              actor="nurse.ana", now=datetime.now(UTC) - timedelta(days=6))
+        inventory.receive(session, lot_id=lot.id, fridge_id=fridge_id, quantity=4, actor="nurse.ana",
+                          now=datetime.now(UTC) - timedelta(days=6))
+    importer = Importer(engine, config)
+
+    first = importer.import_file("F1", Request(f"{SERIAL}_x.txt", report), "nurse.ana")
+    rows = len(range(0, len(minutes), 5))
+    assert (first.data_rows, first.new_readings, first.days, first.new_days) == (rows, rows, 4, 4)
+    assert (first.sensor_id, first.role, first.already) == (f"fridgetag:{SERIAL}", "primary", None)
+    assert first.signature == "no device signature"
+    again = importer.import_file("F1", Request(f"{SERIAL}_x.txt", report), "nurse.ana")
+    assert (again.new_readings, again.new_days) == (0, 0)
+    assert again.already is not None and again.already[1] == "nurse.ana"
+
+    with so.Session(engine) as session:
+        stored = session.scalar(sa.select(sa.func.count()).select_from(m.Reading)
+                                .where(m.Reading.sensor_id == f"fridgetag:{SERIAL}"))
+        kept = session.execute(sa.select(m.LoggerFile.file_name, m.LoggerFile.content)).all()
+        alerts = session.execute(sa.select(m.Alert.rule, m.Alert.started_at, m.Alert.state)
+                                 .where(m.Alert.rule == "logger-heat")).all()
+        other_alerts = session.scalars(sa.select(m.Alert.kind).where(m.Alert.kind == "no-data")).all()
+        status = lot_status(session, lot.id, now=datetime.now(UTC), tz=BERLIN)
+        audited = session.scalars(sa.select(m.AuditEvent.reason).where(m.AuditEvent.action == "import")).all()
+    assert stored == rows
+    assert kept == [(f"{SERIAL}_x.txt", report)]  # once, byte for byte
+    assert len(audited) == 2 and audited[1].endswith("(the same file again)")
+    # The device counted 660 min above 8 °C on the second day, alarming at 600: one alert, from 18:00 that day.
+    warm_day = start.date() + timedelta(days=1)
+    assert alerts == [("logger-heat", datetime.combine(warm_day, datetime.min.time().replace(hour=18))
+                       .replace(tzinfo=BERLIN).astimezone(UTC), "resolved")]
+    assert other_alerts == []  # a logger is read when downloaded: its silence is no alarm
+    assert status == lots.Status.UNDER_REVIEW
+
+    # Each complete day's extremes from the logged readings lie within the device's own (it sampled every minute).
+    with engine.connect() as conn:
+        device = {d.day: d for d in logger_files.device_days(conn, [f"fridgetag:{SERIAL}"], start.date(),
+                                                             start.date() + timedelta(days=3))}
+    log = {d.day: d for d in daily_log(engine, fridge_id, start.date(), start.date() + timedelta(days=2),
+                                       config=config)}
+    assert sorted(log) == [start.date() + timedelta(days=k) for k in range(3)]
+    for day, logged in log.items():
+        assert device[day].complete
+        assert logged.stats.min_c is not None and logged.stats.max_c is not None
+        assert device[day].min_c <= logged.stats.min_c <= logged.stats.max_c <= device[day].max_c, day
+    assert not device[start.date() + timedelta(days=3)].complete
+
+
+def test_a_damaged_file_writes_nothing_and_names_its_line(clinic: Any) -> None:
+    config, engine = clinic
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=2), datetime.min.time())
+    report = fridge_tag_report(SERIAL, start, trace(1, 60)).replace(b"\t5.0\r\n", b"\tfive\r\n", 1)
+    with pytest.raises(ImportRefused, match=r"^damaged.txt: line \d+: temperature 'five' is not a number$"):
+        Importer(engine, config).import_file("F1", Request("damaged.txt", report), "nurse.ana")
+    with engine.connect() as conn:
+        counts = [conn.scalar(sa.select(sa.func.count()).select_from(table))
+                  for table in (m.Reading, m.LoggerFile, m.DeviceDay)]
+        sensors = conn.scalars(sa.select(m.Sensor.id)).all()
+    assert counts == [0, 0, 0] and sensors == []
