@@ -30,14 +30,14 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
-from fridge_monitor.core.loggers.alarms import alarm_findings
+from fridge_monitor.core.loggers.alarms import alarm_findings, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
-from fridge_monitor.store.logger_files import device_days, is_logger
+from fridge_monitor.store.logger_files import device_days, is_logger, last_downloads
 from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
 from fridge_monitor.store.overview import local_days
 from fridge_monitor.store.series import (
@@ -173,6 +173,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
                                             config.alerts["calibration_warning_days"])
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
     findings += _logger_alarms(session, [s.id for s in sensors if is_logger(s.id)], tz, start, now)
+    if sensors and not live:
+        findings += _logger_overdue(session, fridge_id, sensors, tz, now, config)
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
@@ -207,6 +209,15 @@ def _logger_alarms(session: so.Session, loggers: Sequence[str], tz: ZoneInfo, st
         return []
     days = device_days(session.connection(), loggers, start.astimezone(tz).date(), now.astimezone(tz).date())
     return [f for f in alarm_findings(days, tz) if f.end is None or f.end >= start]
+
+
+def _logger_overdue(session: so.Session, fridge_id: int, sensors: Sequence[checks.SensorState], tz: ZoneInfo,
+                    now: datetime, config: Config) -> list[checks.Finding]:
+    """A fridge watched by loggers alone whose file is not imported as often as the programme asks."""
+    last = last_downloads(session.connection(), [fridge_id]).get(fridge_id)
+    since = min(s.since for s in sensors)
+    found = overdue_finding(last, since, now, timedelta(days=config.loggers["review_every_days"]), tz)
+    return [found] if found is not None else []
 
 
 def _has_open_excursion(session: so.Session, fridge_id: int) -> bool:

@@ -65,6 +65,8 @@ def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str
             raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
         if values["secret_key"] and len(values["secret_key"]) < 32:
             raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
+    elif section == "loggers":
+        _positive(values, section, "review_every_days", origin)
     elif section == "alerts":
         for key in ("tier_delay_min", "max_attempts", "calibration_warning_days", "disagreement_c",
                     "disagreement_min"):

@@ -101,6 +101,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "inventory": {
         "expiry_warning_days": [90, 30, 7],
     },
+    "loggers": {
+        "review_every_days": 7,
+    },
     "scheduler": {
         "interval_s": 30.0,
         "lease_s": 15.0,
@@ -146,6 +149,7 @@ class Config:
     """[[mqtt.esphome_entities]]: what an ESPHome entity measures, by sensor id."""
     storage: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["storage"]))
     audit: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["audit"]))
+    loggers: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["loggers"]))
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -250,6 +254,7 @@ def build_config(
         reports=sections["reports"],
         storage=sections["storage"],
         audit=sections["audit"],
+        loggers=sections["loggers"],
         subscriptions=subscriptions,
         sites=sites,
         fridges=fridges,

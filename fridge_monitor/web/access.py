@@ -39,6 +39,16 @@ def allow(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+def accepts_uploads(max_bytes: int) -> Callable[[F], F]:
+    """Let a view take a request body up to ``max_bytes`` (files), once its caller is known to be allowed."""
+
+    def decorate(view: F) -> F:
+        view.max_upload_bytes = max_bytes  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
 def current_user() -> m.User | None:
     user: m.User | None = g.get("user")
     return user
@@ -100,6 +110,9 @@ def enforce() -> Any:
         return redirect(url_for("auth.login", next=request.full_path if request.args else request.path))
     elif g.user.role not in roles:
         abort(403, f"the {g.user.role} role may not do this")
+    limit = getattr(view, "max_upload_bytes", None)
+    if limit is not None:
+        request.max_content_length = limit  # read before the CSRF check parses the form
     if request.method not in SAFE_METHODS and not g.via_token and current_app.config.get("WTF_CSRF_ENABLED", True):
         try:
             csrf.protect()

@@ -18,7 +18,8 @@ from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history, rollups
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
 from fridge_monitor.store.series import segments
-from fridge_monitor.web.access import EVERYONE, allow, signed_in
+from fridge_monitor.web import logger_files
+from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.alerts import duration, view
 from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.units import temperature, to_unit
@@ -175,4 +176,6 @@ def detail(name: str) -> Any:
              and (agg.min_c < fridge.latest.low_c or agg.max_c > fridge.latest.high_c)}
             for day, agg in days
         ],
+        loggers=logger_files.section(fridge.id, tz, last_day, now, unit),
+        can_upload=signed_in().role in STAFF,
     ), 400 if error else 200

@@ -15,6 +15,7 @@ def blueprints() -> list[Blueprint]:
         exports,
         fridges,
         inventory,
+        logger_files,
         lots,
         ops,
         reports,
@@ -33,5 +34,5 @@ def blueprints() -> list[Blueprint]:
     # These modules add their routes to the one ``admin`` or ``api`` blueprint when imported.
     del admin_fridges, admin_sensors, admin_sites, admin_users, api_alerts, api_fridges, api_lots, api_stock
 
-    return [dashboard.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, reports.bp,
+    return [dashboard.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp, reports.bp,
             api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]

@@ -8,6 +8,7 @@ fridge goes under review as it would for live readings.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core import lots
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
@@ -26,9 +28,10 @@ from fridge_monitor.reports.temperature_log import daily_log
 from fridge_monitor.store import logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_declarations
-from sensors.logger_files import fridge_tag_report
+from sensors.logger_files import fridge_tag_report, logtag_csv
 
 from lot_state import lot_status
+from support import STAFF, client_for, clinic_app, clinic_config, csrf
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SERIAL = "130500109088"
@@ -119,3 +122,64 @@ def test_a_damaged_file_writes_nothing_and_names_its_line(clinic: Any) -> None:
                   for table in (m.Reading, m.LoggerFile, m.DeviceDay)]
         sensors = conn.scalars(sa.select(m.Sensor.id)).all()
     assert counts == [0, 0, 0] and sensors == []
+
+
+def test_a_fridge_with_only_a_logger_is_overdue_without_a_weekly_download(clinic: Any) -> None:
+    config, engine = clinic
+    now = datetime.now(UTC)
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=12), datetime.min.time())
+
+    def import_at(moment: datetime, report: bytes, name: str) -> None:
+        Importer(engine, config, clock=lambda: moment).import_file("F1", Request(name, report), "nurse.ana")
+
+    def overdue() -> list[tuple[str, str]]:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.select(m.Alert.severity, m.Alert.state)
+                                                      .where(m.Alert.kind == "logger-overdue"))]
+
+    import_at(now - timedelta(days=9), fridge_tag_report(SERIAL, start, trace(2, 0), data=False), "first.txt")
+    Evaluator(engine, config).everything()
+    assert overdue() == [("warning", "open")]  # nine days since the last download, more than the week allowed
+    later = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=3), datetime.min.time())
+    import_at(now, fridge_tag_report(SERIAL, later, trace(2, 0), data=False), "second.txt")
+    assert overdue() == [("warning", "resolved")]
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(m.DeviceDay)) == 4
+
+
+def test_nurses_upload_several_files_on_the_fridge_page_and_auditors_may_only_read(
+        database_url: str, engine_for: Callable[[str], sa.Engine]) -> None:
+    engine = engine_for(database_url)
+    config = clinic_config([{"name": "F1", "site": "Clinic A", "sensors": []}], database_url)
+    app = clinic_app(engine, config, STAFF, datetime.now(UTC), datetime.now(UTC) - timedelta(days=10))
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=4), datetime.min.time())
+    tag = fridge_tag_report(SERIAL, start, trace(3, 600))
+    backup = logtag_csv("D0C500100160", start, [5.0 + (k % 7) * 0.1 for k in range(12 * 24 * 3)])
+    nurse, auditor = client_for(app, engine, "nina"), client_for(app, engine, "aldo")
+    token = csrf(nurse)
+
+    answer = nurse.post("/fridges/F1/logger-files", data={
+        "csrf_token": token, "format": "auto",
+        "files": [(io.BytesIO(tag), f"{SERIAL}_202612021014.txt"), (io.BytesIO(backup), "logtag.csv")]},
+        content_type="multipart/form-data")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200, page
+    assert "984 of 984" in page and "864 of 864" in page  # new readings of each file
+    assert "4 of 4" in page  # the Fridge-tag's device days
+    assert "Logger alarm: above 8.0 °C for 600 min (fridgetag:130500109088)" in page
+    assert "dates read day-first (15/11/2024)" in page
+
+    fridge = auditor.get("/fridges/F1?range=week").get_data(as_text=True)
+    assert f"{SERIAL}_202612021014.txt" in fridge and "logtag.csv" in fridge and "device-days" in fridge
+    assert 'action="/fridges/F1/logger-files"' not in fridge  # an auditor reads, and uploads nothing
+    with engine.connect() as conn:
+        file_id = conn.scalar(sa.select(m.LoggerFile.id).where(m.LoggerFile.file_name == "logtag.csv"))
+    got = auditor.get(f"/fridges/F1/logger-files/{file_id}")
+    assert got.status_code == 200 and got.data == backup
+    assert auditor.post("/fridges/F1/logger-files", data={"csrf_token": csrf(auditor)}).status_code == 403
+
+    refused = nurse.post("/fridges/F1/logger-files", data={
+        "csrf_token": token, "files": [(io.BytesIO(b"Device: Q-tag\r\nConf:\r\n"), "broken.txt")]},
+        content_type="multipart/form-data")
+    assert refused.status_code == 400
+    assert "broken.txt: line 2: the report&#39;s Conf section names no Serial" in refused.get_data(as_text=True)

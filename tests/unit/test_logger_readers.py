@@ -15,6 +15,7 @@ from fridge_monitor.core.loggers import (
     reached,
     read,
 )
+from fridge_monitor.core.loggers.alarms import LoggedDay, alarm_findings, overdue_finding
 from fridge_monitor.core.loggers.local_time import place
 
 # A Fridge-tag 2 L report as the device writes it (CRLF, one space a level, TAB-led data rows).
@@ -256,3 +257,58 @@ def test_a_time_in_the_spring_gap_or_out_of_order_is_refused_by_line():
     with pytest.raises(LoggerFileError, match=r"^line 2: 2026-03-01 07:55 is not later than the row before it"):
         place([Point(1, datetime(2026, 3, 1, 8, 0), 5.0), Point(2, datetime(2026, 3, 1, 7, 55), 5.0)],
               BERLIN, "Europe/Berlin")
+
+
+HEAT = AlarmSetting("1", "high", 8.0, 600)
+COLD = AlarmSetting("0", "low", -0.5, 60)
+
+
+NO_COLD = AlarmDay("0", 0)
+
+
+def logged(day: date, heat: AlarmDay, cold: AlarmDay = NO_COLD, *, max_c: float = 12.0,
+           ends_at: datetime | None = None) -> LoggedDay:
+    end = ends_at or datetime.combine(day + timedelta(days=1), time(0), BERLIN).astimezone(UTC)
+    return LoggedDay("fridgetag:1", day, ends_at is None, end, 3.0, None, max_c, None, 6.0,
+                     ((COLD, cold), (HEAT, heat)), 0, 1)
+
+
+def test_device_alarms_one_alert_per_episode_carried_over_midnight():
+    days = [
+        logged(date(2026, 3, 1), AlarmDay("1", 300)),  # below the delay: no alarm
+        logged(date(2026, 3, 2), AlarmDay("1", 612, time(21, 55), 1), max_c=12.4),
+        logged(date(2026, 3, 3), AlarmDay("1", 1440, time(0, 0), 0), max_c=13.1),  # still alarming from the day before
+        logged(date(2026, 3, 4), AlarmDay("1", 0)),
+        logged(date(2026, 3, 5), AlarmDay("1", 700, None, None), max_c=9.0,  # reached, report written at 14:00
+               ends_at=datetime(2026, 3, 5, 13, 0, tzinfo=UTC)),
+    ]
+    found = alarm_findings(days, BERLIN)
+    assert [(f.kind, f.rule, f.subject, f.severity, f.start, f.end, f.peak_c) for f in found] == [
+        ("excursion", "logger-heat", "fridgetag:1", "alarm", datetime(2026, 3, 2, 20, 55, tzinfo=UTC),
+         datetime(2026, 3, 3, 23, 0, tzinfo=UTC), 13.1),
+        ("excursion", "logger-heat", "fridgetag:1", "alarm", datetime(2026, 3, 4, 23, 0, tzinfo=UTC),
+         datetime(2026, 3, 5, 13, 0, tzinfo=UTC), 9.0),
+    ]
+    assert found[0].title == "Logger alarm: above 8.0 °C for 600 min (fridgetag:1)"
+    assert found[0].detail.startswith("The logger fridgetag:1 counted 2052 min above 8.0 °C from 2026-03-02 to "
+                                      "2026-03-03; its alarm 1 triggers after 600 min and triggered at 21:55")
+
+
+def test_a_cold_alarm_names_the_lowest_reading():
+    (found,) = alarm_findings([logged(date(2026, 3, 1), AlarmDay("1", 0), AlarmDay("0", 75, time(4, 10), 1))],
+                              BERLIN)
+    assert (found.rule, found.low_c, found.peak_c) == ("logger-cold", 3.0, None)
+
+
+def test_the_review_duty_warns_then_alarms():
+    since = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    week = timedelta(days=7)
+    assert overdue_finding(since, since, since + timedelta(days=6), week, BERLIN) is None
+    warning = overdue_finding(since, since, since + timedelta(days=8), week, BERLIN)
+    assert warning is not None
+    assert (warning.kind, warning.severity, warning.start, warning.end) == (
+        "logger-overdue", "warning", since + week, None)
+    assert warning.title == "Logger download overdue: last on 2026-03-01"
+    alarm = overdue_finding(None, since, since + timedelta(days=15), week, BERLIN)
+    assert alarm is not None and alarm.severity == "alarm"
+    assert alarm.title == "Logger download overdue: no file imported yet"

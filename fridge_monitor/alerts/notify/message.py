@@ -57,6 +57,12 @@ STEPS: dict[str, tuple[str, ...]] = {
         "Check that both probes are inside the fridge, among the products, not touching a wall or the door.",
         "Replace a faulty probe; if the fridge really is out of range, follow the excursion steps.",
     ),
+    "logger-overdue": (
+        "Download the data logger today (USB) and import its file on this fridge's page.",
+        "Review the file: minimum and maximum of each day, and any alarm the logger shows.",
+        ("If a day was out of range or cannot be accounted for, treat it as an excursion: "
+         'label the products "DO NOT USE" and tell the vaccine coordinator.'),
+    ),
     # A lot exposed outside its product's range (the fridge's own range may be fine): quarantine, then decide.
     "lot-review": (
         'Label the units of this lot "DO NOT USE" and keep them apart, at their product\'s storage temperature '

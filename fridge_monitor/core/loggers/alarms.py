@@ -121,3 +121,36 @@ def _finding(run: list[tuple[LoggedDay, AlarmSetting, AlarmDay]], tz: tzinfo) ->
         detail += f" The device's {'highest' if high else 'lowest'} reading those days: {extreme:.1f} °C."
     return Finding("excursion", setting.rule, first_day.sensor_id, "alarm", start, max(last_day.ends_at, start),
                    title, detail, peak, low)
+
+
+def overdue_finding(last_download: datetime | None, since: datetime, now: datetime, every: timedelta,
+                    tz: tzinfo) -> Finding | None:
+    """A fridge watched by data loggers alone must have their file downloaded and reviewed every ``every``
+    (CDC: weekly): past that, a warning; past twice that, an alarm. ``since``: when it came under loggers."""
+    last = last_download or since
+    due = last + every
+    if now < due:
+        return None
+    severity = "alarm" if now >= last + 2 * every else "warning"
+    days = every.days
+    if last_download is None:
+        title = "Logger download overdue: no file imported yet"
+        detail = f"This fridge is watched by data loggers only, and no file has been imported since {since:%Y-%m-%d}."
+    else:
+        title = f"Logger download overdue: last on {last_download.astimezone(tz):%Y-%m-%d}"
+        detail = (f"This fridge is watched by data loggers only; its last file was imported on "
+                  f"{last_download.astimezone(tz):%Y-%m-%d %H:%M}.")
+    detail += (f" Download the logger and import its file at least every {days} days, and review it: "
+               "until then, nothing shows whether the fridge stayed in range.")
+    return Finding("logger-overdue", "review", "", severity, due, None, title, detail)
+
+
+DISAGREEMENT_C = 0.5  # a device day and the day computed from readings further apart than this are flagged
+
+
+def disagrees(device: tuple[float | None, float | None], computed: tuple[float | None, float | None],
+              tolerance: float = DISAGREEMENT_C) -> bool:
+    """Whether a device's own minimum or maximum of a day differs from the one computed from readings by more
+    than ``tolerance`` °C (a day with no computed values is not compared)."""
+    pairs = [(d, c) for d, c in zip(device, computed, strict=True) if d is not None and c is not None]
+    return any(abs(d - c) > tolerance + 1e-9 for d, c in pairs)
