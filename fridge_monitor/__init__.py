@@ -17,9 +17,10 @@ the layers below it, never from a layer above:
 4. The services, each a package: ``inventory`` (the stock ledger and lot
    safety), ``alerts`` (evaluation, acknowledgement, the outbox and
    notification channels, the scheduler role), ``ingest`` (the MQTT
-   subscriber, the writer process and its batch inserts) and ``reports``
-   (CSV exports, bundles, the daily log and the monthly PDF). ``ingest``
-   may use ``alerts`` (it judges right after storing a batch), ``alerts``
+   subscriber, the writer process and its batch inserts), ``reports``
+   (CSV exports, bundles, the daily log and the monthly PDF) and ``loggers``
+   (importing data-logger files). ``ingest`` and ``loggers`` may use
+   ``alerts`` (they judge right after storing), ``alerts``
    may use ``inventory`` (judging a fridge judges the lots in it), and
    ``reports`` may use ``alerts``; nothing else crosses between them.
 5. The entry points: ``web`` (Flask pages and the JSON API), ``cli`` and
