@@ -25,7 +25,16 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.config import Config
 from fridge_monitor.core.daily import day_bounds
-from fridge_monitor.core.loggers import FORMAT_NAMES, FORMATS, Download, LoggerFileError, Point, detect, read
+from fridge_monitor.core.loggers import (
+    FORMAT_NAMES,
+    FORMATS,
+    Download,
+    LoggerFileError,
+    Point,
+    detect,
+    read,
+    signature_status,
+)
 from fridge_monitor.core.loggers.alarms import alarms_json
 from fridge_monitor.core.loggers.local_time import day_time, place, to_utc
 from fridge_monitor.core.parsers.validate import sensor_problem
@@ -79,16 +88,6 @@ class Imported:
         if self.already is not None:
             text += f"; this file was imported already on {self.already[0]:%Y-%m-%d %H:%M} UTC by {self.already[1]}"
         return text
-
-
-SIGNATURE_PRESENT = "device signature present, not verified"
-SIGNATURE_ABSENT = "no device signature"
-
-
-def signature_status(signature: str | None) -> str:
-    """What can honestly be said of a file's signature trailer: Berlinger does not publish its scheme, so a
-    signature is shown as present and is not claimed to be verified."""
-    return SIGNATURE_PRESENT if signature and "Sig:" in signature else SIGNATURE_ABSENT
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -224,7 +223,7 @@ class Importer:
                  fridge.name, new, len(placed), new_days)
         return Imported(request.file_name, kept.id, fridge.name, sensor_id, role, download.format, kept.model,
                         len(placed), new, len(download.days), new_days, first, last,
-                        signature_status(download.signature), download.notes, already)
+                        signature_status(download.signature is not None), download.notes, already)
 
     @staticmethod
     def _first_day_start(download: Download, tz: ZoneInfo) -> datetime | None:

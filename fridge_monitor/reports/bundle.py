@@ -2,8 +2,10 @@
 
 The bundle holds the readings, daily log, excursions, alerts with their
 notification log, stock ledger, lot reviews and dispositions, rejected
-messages and the whole audit trail as CSV, plus the monthly PDF log of every
-fridge-month in the period, and ``manifest.json`` (see :mod:`fridge_monitor.core.manifest`).
+messages, the data-logger files' index and the devices' own days, and the
+whole audit trail as CSV, plus the monthly PDF log of every fridge-month in
+the period, every data-logger file whose data overlaps it (as imported),
+and ``manifest.json`` (see :mod:`fridge_monitor.core.manifest`).
 Files are written to a temporary directory first and added to the zip one by
 one, so memory stays flat however many readings there are.
 """
@@ -29,8 +31,8 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells, manifest
 from fridge_monitor.core.csv_cells import utc_or_empty
 from fridge_monitor.core.times import iso_utc
-from fridge_monitor.reports import export
-from fridge_monitor.store import audit_trail
+from fridge_monitor.reports import export, logger_exports
+from fridge_monitor.store import audit_trail, logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.files import open_private
 
@@ -183,6 +185,15 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
                                                 config=config))
         return run
 
+    def kept(file_id: int) -> Callable[[Path], None]:
+        """A logger file exactly as it was imported: its manifest hash is the one stored with it."""
+        def run(path: Path) -> None:
+            with engine.connect() as conn:
+                found = logger_files.content(conn, file_id)
+            assert found is not None
+            path.write_bytes(found[1])
+        return run
+
     steps: list[Step] = [
         ("readings.csv", per_fridge(export.export_readings)),
         ("daily.csv", per_fridge(daily)),
@@ -195,6 +206,10 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
     ]
     for name, year, month in fridge_months(start, end, fridges):
         steps.append((f"reports/{_safe(name)}_{year:04d}-{month:02d}.pdf", pdf(name, year, month)))
+    steps += [("logger_files.csv", per_fridge(logger_exports.export_logger_files)),
+              ("device_days.csv", per_fridge(logger_exports.export_device_days))]
+    for fridge, info in logger_exports.kept_files(engine, start, end, names):
+        steps.append((logger_exports.bundle_path(fridge, info), kept(info.id)))
     return steps
 
 

@@ -44,6 +44,7 @@ class FileInfo:
     """An imported logger file as the fridge page lists it."""
 
     id: int
+    fridge_id: int
     file_name: str
     sha256: str
     size: int
@@ -65,9 +66,10 @@ def files(conn: sa.Connection, *, fridge_id: int | None = None, since: datetime 
           until: datetime | None = None) -> list[FileInfo]:
     """Imported files, newest first: of one fridge, or whose data overlaps a period (for export bundles)."""
     f = m.LoggerFile
-    query = sa.select(f.id, f.file_name, f.sha256, f.size, f.format, f.model, f.sensor_id, f.first_at, f.last_at,
-                      f.data_rows, f.new_readings, f.days, f.signature.is_not(None).label("signed"), f.notes,
-                      f.imported_at, f.imported_by).order_by(f.imported_at.desc(), f.id.desc())
+    query = sa.select(f.id, f.fridge_id, f.file_name, f.sha256, f.size, f.format, f.model, f.sensor_id,
+                      f.first_at, f.last_at, f.data_rows, f.new_readings, f.days,
+                      f.signature.is_not(None).label("signed"), f.notes, f.imported_at,
+                      f.imported_by).order_by(f.imported_at.desc(), f.id.desc())
     if fridge_id is not None:
         query = query.where(f.fridge_id == fridge_id)
     if since is not None:

@@ -8,16 +8,9 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.datastructures import FileStorage
 
-from fridge_monitor.core.loggers import FORMAT_NAMES, FORMATS
+from fridge_monitor.core.loggers import FORMAT_NAMES, FORMATS, signature_status
 from fridge_monitor.core.loggers.alarms import DISAGREEMENT_C, disagrees, triggered
-from fridge_monitor.loggers.importing import (
-    MAX_FILE_BYTES,
-    SIGNATURE_ABSENT,
-    SIGNATURE_PRESENT,
-    Importer,
-    ImportRefused,
-    Request,
-)
+from fridge_monitor.loggers.importing import MAX_FILE_BYTES, Importer, ImportRefused, Request
 from fridge_monitor.store import logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import Agg, daily_min_max
@@ -117,7 +110,7 @@ def section(fridge_id: int, tz: tzinfo, last: date, now: datetime, unit: str) ->
                    "imported": local(f.imported_at), "by": f.imported_by, "rows": f.data_rows,
                    "new": f.new_readings, "days": f.days, "sha256": f.sha256, "size": f.size,
                    "span": f"{local(f.first_at)} to {local(f.last_at)}" if f.first_at else "—",
-                   "signature": SIGNATURE_PRESENT if f.signed else SIGNATURE_ABSENT,
+                   "signature": signature_status(f.signed),
                    "notes": f.notes.splitlines()} for f in files],
         "device_days": rows,
         "tolerance": DISAGREEMENT_C,

@@ -8,8 +8,12 @@ fridge goes under review as it would for live readings.
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
+import json
 import math
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,10 +24,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.evaluate import Evaluator
-from fridge_monitor.core import lots
+from fridge_monitor.core import lots, manifest
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.loggers.importing import Importer, ImportRefused, Request
+from fridge_monitor.reports import bundle
 from fridge_monitor.reports.temperature_log import daily_log
 from fridge_monitor.store import logger_files
 from fridge_monitor.store import models as m
@@ -183,3 +188,26 @@ def test_nurses_upload_several_files_on_the_fridge_page_and_auditors_may_only_re
         content_type="multipart/form-data")
     assert refused.status_code == 400
     assert "broken.txt: line 2: the report&#39;s Conf section names no Serial" in refused.get_data(as_text=True)
+
+
+def test_export_bundles_carry_the_files_as_imported_and_the_device_days(clinic: Any, tmp_path: Any) -> None:
+    config, engine = clinic
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=4), datetime.min.time())
+    report = fridge_tag_report(SERIAL, start, trace(3, 600))
+    Importer(engine, config).import_file("F1", Request(f"{SERIAL}_x.txt", report), "nurse.ana")
+    period = bundle.Request(datetime.now(UTC) - timedelta(days=7), datetime.now(UTC) + timedelta(days=1), ("F1",))
+    out = tmp_path / "bundle.zip"
+    bundle.build(engine, config, period, out, actor="auditor.aldo")
+
+    with zipfile.ZipFile(out) as archive:
+        assert manifest.verify_bundle(archive) == []
+        document = json.loads(archive.read(manifest.MANIFEST))
+        kept = archive.read(f"logger_files/F1/1_{SERIAL}_x.txt")
+        index = list(csv.DictReader(io.StringIO(archive.read("logger_files.csv").decode())))
+        days = list(csv.DictReader(io.StringIO(archive.read("device_days.csv").decode())))
+    assert kept == report
+    assert document["files"][f"logger_files/F1/1_{SERIAL}_x.txt"]["sha256"] == hashlib.sha256(report).hexdigest()
+    assert [(row["file_name"], row["sha256"], row["bundle_path"]) for row in index] == [
+        (f"{SERIAL}_x.txt", hashlib.sha256(report).hexdigest(), f"logger_files/F1/1_{SERIAL}_x.txt")]
+    assert [row["day"] for row in days] == [(start.date() + timedelta(days=k)).isoformat() for k in range(4)]
+    assert days[1]["alarms_triggered"] == "logger-heat#1" and days[1]["max_c"] == "9.50"

@@ -25,10 +25,11 @@ from fridge_monitor.core.loggers.download import (
     LoggerFileError,
     Point,
     reached,
+    signature_status,
 )
 
 __all__ = ["FORMATS", "FORMAT_NAMES", "AlarmDay", "AlarmSetting", "DeviceDay", "Download", "LoggerFileError",
-           "Point", "decode", "detect", "read", "reached"]
+           "Point", "decode", "detect", "read", "reached", "signature_status"]
 
 def detect(name: str, data: bytes) -> str | None:
     """Which family a file is, from its first bytes (and its name as a last resort); None if unknown."""

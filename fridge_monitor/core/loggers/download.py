@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 FORMATS = ("fridgetag", "logtag", "csv")
 FORMAT_NAMES = {"fridgetag": "Berlinger Fridge-tag / Q-tag report", "logtag": "LogTag Analyzer CSV export",
                 "csv": "CSV (time, temperature)"}
+SIGNATURE_PRESENT = "device signature present, not verified"
+SIGNATURE_ABSENT = "no device signature"
 PLAUSIBLE_C = (-100.0, 100.0)  # as for MQTT readings: beyond this a logger's value is damage, not weather
 
 
@@ -111,3 +113,9 @@ def check_plausible(value_c: float, line: int) -> float:
         raise LoggerFileError(f"temperature {value_c:g} °C is outside the plausible range {low:g}..{high:g} °C",
                               line)
     return value_c
+
+
+def signature_status(present: bool) -> str:
+    """What can honestly be said of a file's signature trailer: Berlinger does not publish how its ``Sig`` is
+    made, so a signature is shown as present and is never claimed to be verified."""
+    return SIGNATURE_PRESENT if present else SIGNATURE_ABSENT
