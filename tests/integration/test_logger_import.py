@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from test_monthly_report import pdf_text
 
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core import lots, manifest
@@ -29,6 +31,7 @@ from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.loggers.importing import Importer, ImportRefused, Request
 from fridge_monitor.reports import bundle
+from fridge_monitor.reports import monthly as report
 from fridge_monitor.reports.temperature_log import daily_log
 from fridge_monitor.store import logger_files
 from fridge_monitor.store import models as m
@@ -211,3 +214,19 @@ def test_export_bundles_carry_the_files_as_imported_and_the_device_days(clinic: 
         (f"{SERIAL}_x.txt", hashlib.sha256(report).hexdigest(), f"logger_files/F1/1_{SERIAL}_x.txt")]
     assert [row["day"] for row in days] == [(start.date() + timedelta(days=k)).isoformat() for k in range(4)]
     assert days[1]["alarms_triggered"] == "logger-heat#1" and days[1]["max_c"] == "9.50"
+
+
+def test_the_monthly_pdf_shows_the_device_days_beside_the_computed_ones(clinic: Any, tmp_path: Any) -> None:
+    config, engine = clinic
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=4), datetime.min.time())
+    Importer(engine, config).import_file("F1", Request("tag.txt", fridge_tag_report(SERIAL, start, trace(3, 600))),
+                                         "nurse.ana")
+    warm = start.date() + timedelta(days=1)
+    path = tmp_path / "month.pdf"
+    path.write_bytes(report.monthly_pdf(engine, "F1", warm.year, warm.month, generated_by="aldo",
+                                       now=datetime.now(UTC), config=config))
+    text = " ".join(pdf_text(path).split())
+    assert "Data logger's own days (device values)" in text
+    # The warm day: the device's 9.5 °C maximum, its alarm minutes, and the readings' range beside them.
+    assert re.search(rf"{warm:%d %a} fridgetag:{SERIAL} [\d.]+ °C \d\d:\d\d 9\.5 °C 08:00 [\d.]+ °C "
+                     r"logger-heat 660 min \(alarm\) [\d.]+ °C \.\. 9\.5 °C", text), text

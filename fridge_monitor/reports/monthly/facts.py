@@ -15,10 +15,12 @@ import sqlalchemy.orm as so
 from fridge_monitor.config import Config
 from fridge_monitor.core import daily
 from fridge_monitor.core.charts import Series
+from fridge_monitor.core.loggers.alarms import disagrees, triggered
 from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.reports import temperature_log
 from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
+from fridge_monitor.store import logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import history, local_days
 from fridge_monitor.store.period import fridge_period_stats
@@ -88,6 +90,23 @@ class SensorEntry:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class DeviceDayEntry:
+    """A data logger's own summary of a day, beside the day computed from the readings."""
+
+    day: date
+    sensor: str
+    min_c: float | None
+    min_at: datetime | None
+    max_c: float | None
+    max_at: datetime | None
+    mean_c: float | None
+    alarms: str  # e.g. "logger-heat 612 min (alarm)"
+    computed: tuple[float | None, float | None]
+    complete: bool
+    disagrees: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Summary:
     min_c: float | None
     max_c: float | None
@@ -124,6 +143,7 @@ class MonthlyLog:
     generated_at: datetime
     generated_by: str
     audit_head: tuple[int, str] | None
+    device_days: tuple[DeviceDayEntry, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -182,7 +202,24 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         summary=Summary(summary.min_c, summary.max_c, summary.mean_c, summary.mkt_c, summary.time_out_of_range_s,
                         summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
+        device_days=tuple(_device_days(conn, fridge.id, first, last, _days(bounds, logged))),
     )
+
+
+def _device_days(conn: sa.Connection, fridge_id: int, first: date, last: date,
+                 days: Sequence[Day]) -> list[DeviceDayEntry]:
+    """The month's days as the fridge's data loggers summarised them, each beside the computed day."""
+    sensors = {f.sensor_id for f in logger_files.files(conn, fridge_id=fridge_id)}
+    computed = {d.day: (d.min_c, d.max_c) for d in days if not d.no_data}
+    out = []
+    for day in logger_files.device_days(conn, sensors, first, last):
+        alarms = ", ".join(f"{s.rule} {a.minutes} min" + (" (alarm)" if triggered(s, a) else "")
+                           for s, a in day.alarms if a.minutes)
+        mine = computed.get(day.day, (None, None))
+        out.append(DeviceDayEntry(day.day, day.sensor_id, day.min_c, day.min_at, day.max_c, day.max_at, day.mean_c,
+                                  alarms, mine, day.complete,
+                                  day.complete and disagrees((day.min_c, day.max_c), mine)))
+    return out
 
 
 def _describe_rules(profile: AlarmProfile) -> str:

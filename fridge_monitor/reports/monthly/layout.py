@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
+from fridge_monitor.core.loggers.alarms import DISAGREEMENT_C
 from fridge_monitor.reports.monthly.chart import chart
 from fridge_monitor.reports.monthly.facts import Day, MonthlyLog
 from fridge_monitor.reports.monthly.text import celsius, decimal, duration, plain
@@ -132,6 +133,9 @@ def render(log: MonthlyLog) -> bytes:
     story.append(Paragraph("Mark: OUT = a reading outside the allowed range or time out of range that day; "
                            "no data = no reading that day. Out of range = known time outside the range.", small))
 
+    if log.device_days:
+        story += _device_days(log, para, heading, small, grid, width, local)
+
     # Excursions with their acknowledgement.
     story.append(Paragraph("Excursions", heading))
     if log.excursions:
@@ -196,6 +200,36 @@ def render(log: MonthlyLog) -> bytes:
     )
     doc.build(story, canvasmaker=_footer_canvas(log))
     return buffer.getvalue()
+
+
+def _device_days(log: MonthlyLog, para: Callable[[str], Any], heading: Any, small: Any, grid: Any, width: float,
+                 local: Callable[[datetime | None], str]) -> list[Any]:
+    """The data loggers' own days (marked as the device's), each beside the day computed from readings."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    rows = [["Day", "Logger", "Min (device)", "Max (device)", "Mean", "Alarm time", "From readings", "Mark"]]
+    for d in log.device_days:
+        low, high = d.computed
+        rows.append([d.day.strftime("%d %a") + ("" if d.complete else " (part)"), para(d.sensor),
+                     f"{celsius(d.min_c)} {local(d.min_at)[-5:]}", f"{celsius(d.max_c)} {local(d.max_at)[-5:]}",
+                     celsius(d.mean_c), para(d.alarms or "-"),
+                     f"{celsius(low)} .. {celsius(high)}" if low is not None else "no readings",
+                     "DIFFERS" if d.disagrees else ""])
+    table = Table(rows, colWidths=[16 * mm, 40 * mm, 22 * mm, 22 * mm, 12 * mm, 34 * mm, 22 * mm,
+                                   width - 168 * mm], repeatRows=1)
+    style = [*grid.getCommands()]
+    for index, d in enumerate(log.device_days, start=1):
+        if d.disagrees:
+            style += [("TEXTCOLOR", (7, index), (7, index), colors.HexColor("#a51d2d")),
+                      ("FONT", (7, index), (7, index), "Helvetica-Bold", 6.8)]
+    table.setStyle(TableStyle(style))
+    only = "; this fridge's readings come from its loggers alone" if not log.summary.readings else ""
+    return [Paragraph("Data logger's own days (device values)", heading), table,
+            Paragraph(f"Values the logger computed itself from its own samples (it samples every minute), in °C, "
+                      f"times in the site's time zone{only}. DIFFERS: a complete day whose device minimum or "
+                      f"maximum is more than {DISAGREEMENT_C} °C from the one computed from the readings.", small)]
 
 
 def _day_row(d: Day, log: MonthlyLog) -> list[str]:
