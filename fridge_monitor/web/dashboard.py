@@ -14,6 +14,7 @@ from fridge_monitor.core import charts, lots
 from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
+from fridge_monitor.store.logger_files import is_logger, last_downloads
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
 from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
@@ -70,7 +71,7 @@ def stock_line(fridge: FridgeNow, held: list[lots.Stock], now: datetime) -> dict
 
 
 def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | None = None,
-         held: list[lots.Stock] | None = None) -> dict[str, Any]:
+         held: list[lots.Stock] | None = None, downloaded: datetime | None = None) -> dict[str, Any]:
     latest = fridge.latest
     active = active or []
     waiting = sum(1 for a in active if alerts.flags_fridge(a))
@@ -92,6 +93,9 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
         "last_at": latest.measured_at.astimezone(fridge.tz).strftime("%d %b %H:%M") if latest.measured_at else None,
         "weak": [f"{s.id} {s.battery_pct:.0f} %" for s in weak],
         "sensors": len(fridge.sensors),
+        # A fridge with data loggers: when a logger file was last imported (logger-only fridges are read so).
+        "downloaded": downloaded.astimezone(fridge.tz).strftime("%d %b %Y %H:%M") if downloaded else None,
+        "loggers_only": bool(fridge.sensors) and all(is_logger(s.id) for s in fridge.sensors),
         "chart": sparkline(fridge, now, unit),
         "stock": stock_line(fridge, held or [], now),
         "alerts": [alert_line(a) for a in sorted(active, key=lambda a: (a.acknowledged_at is not None,
@@ -108,8 +112,10 @@ def _context() -> dict[str, Any]:
     held: dict[int | None, list[lots.Stock]] = defaultdict(list)
     for units in inventory.stock(db()):
         held[units.fridge_id].append(units)
+    downloads = last_downloads(conn, [f.id for f in fridges])
     sites = [
-        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id), held.get(f.id)) for f in group])
+        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id), held.get(f.id), downloads.get(f.id))
+                                   for f in group])
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
     # One page of them: a publisher inventing ids must not make every refresh ship megabytes.

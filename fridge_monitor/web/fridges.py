@@ -15,6 +15,7 @@ from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.core.status import age, is_silent, status
 from fridge_monitor.reports.temperature_log import fridge_stats
+from fridge_monitor.store.logger_files import is_logger
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history, rollups
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
 from fridge_monitor.store.series import segments
@@ -64,6 +65,8 @@ def calibration(sensor: SensorInfo, today: date) -> tuple[str, str]:
 
 
 def link_state(sensor: SensorInfo, now: datetime, heard_until: datetime | None = None) -> str:
+    if is_logger(sensor.id):
+        return "data logger: read when its file is imported"
     if is_silent(sensor.last_measured_at, now, DEFAULT_MAX_GAP, heard_until):
         return "silent (no reading for over 30 min)" if sensor.last_measured_at else "never reported"
     if sensor.online is False:

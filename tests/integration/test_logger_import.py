@@ -177,6 +177,8 @@ def test_nurses_upload_several_files_on_the_fridge_page_and_auditors_may_only_re
     assert "Logger alarm: above 8.0 °C for 600 min (fridgetag:130500109088)" in page
     assert "dates read day-first (15/11/2024)" in page
 
+    dashboard = auditor.get("/").get_data(as_text=True)
+    assert f"Last logger download: {datetime.now(BERLIN):%d %b %Y}" in dashboard
     fridge = auditor.get("/fridges/F1?range=week").get_data(as_text=True)
     assert f"{SERIAL}_202612021014.txt" in fridge and "logtag.csv" in fridge and "device-days" in fridge
     assert 'action="/fridges/F1/logger-files"' not in fridge  # an auditor reads, and uploads nothing
