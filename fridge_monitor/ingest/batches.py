@@ -22,6 +22,7 @@ from fridge_monitor.store import audit_trail, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
 from fridge_monitor.store.marks import mark_statement
+from fridge_monitor.store.readings_insert import ReadingsInsert
 from fridge_monitor.store.sensors import too_many_unassigned, unassigned_in_service
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
@@ -98,9 +99,7 @@ class Store:
         self._cap = max_unassigned_sensors
         name = engine.dialect.name
         self._known_sensors: set[str] = set()
-        self._insert_reading = dialect_insert(name, m.Reading.__table__).on_conflict_do_nothing(
-            index_elements=["sensor_id", "measured_at"]
-        )
+        self._insert_readings = ReadingsInsert(name)
         insert_sensor = dialect_insert(name, m.Sensor.__table__)
         # A sensor declared in the config before it ever reported gets its
         # device name and first-seen time from its first reading.
@@ -175,18 +174,8 @@ class Store:
             readings, refused = self._register_sensors(conn, batch)
             rejected = [*batch.rejected, *refused]
             if readings:
-                conn.execute(
-                    self._insert_reading,
-                    [
-                        {
-                            "sensor_id": r.sensor_id,
-                            "measured_at": r.measured_at,
-                            "received_at": received,
-                            "temperature_c": r.temperature_c,
-                        }
-                        for r, received in readings
-                    ],
-                )
+                self._insert_readings.execute(
+                    conn, ((r.sensor_id, r.measured_at, received, r.temperature_c) for r, received in readings))
                 self._update_sensor_state(conn, readings)
                 self._rollups.readings_stored(conn, [(r.sensor_id, r.measured_at) for r, _ in readings])
                 self._mark_fridges(conn, readings)

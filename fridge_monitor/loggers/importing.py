@@ -30,7 +30,6 @@ from fridge_monitor.core.loggers import (
     FORMATS,
     Download,
     LoggerFileError,
-    Point,
     detect,
     read,
     signature_status,
@@ -40,14 +39,14 @@ from fridge_monitor.core.loggers.local_time import day_time, place, to_utc
 from fridge_monitor.core.parsers.validate import sensor_problem
 from fridge_monitor.store import audit_trail, rollups
 from fridge_monitor.store import models as m
-from fridge_monitor.store.db import dialect_insert, write_lock
+from fridge_monitor.store.db import write_lock
 from fridge_monitor.store.marks import mark_statement
+from fridge_monitor.store.readings_insert import ReadingsInsert
 from fridge_monitor.store.sync import assign_sensor
 
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a year of minute readings is under 20 MB
-CHUNK = 5000  # readings per INSERT
 
 
 class ImportRefused(ValueError):
@@ -146,18 +145,25 @@ class Importer:
         self.engine, self.config, self.clock = engine, config, clock
         self.evaluator = evaluator if evaluator is not None else Evaluator(engine, config, clock=clock)
         self._rollups = rollups.Keeper(engine.dialect.name)
+        self._insert = ReadingsInsert(engine.dialect.name)
 
     def import_file(self, fridge_name: str, request: Request, actor: str) -> Imported:
-        """Read and store one file (raises :class:`ImportRefused`), then evaluate the fridge."""
+        """Read and store one file (raises :class:`ImportRefused`), then judge the fridge again."""
+        return self.judge(self.store(fridge_name, request, actor))
+
+    def store(self, fridge_name: str, request: Request, actor: str) -> Imported:
+        """Read the whole file, then store what it adds in one transaction (nothing, if it is refused)."""
         download = _read(request)
         with so.Session(self.engine, expire_on_commit=False) as session, session.begin():
             write_lock(session)
-            result = self._store(session, fridge_name, request, download, actor)
-        fridge_id = self._fridge_id(fridge_name)
+            return self._store(session, fridge_name, request, download, actor)
+
+    def judge(self, stored: Imported) -> Imported:
+        """Judge the fridge again from the file's first day (late data counts): the alerts this opened."""
+        fridge_id = self._fridge_id(stored.fridge)
         before = self._alert_ids(fridge_id)
         self.evaluator.fridges([fridge_id])
-        opened = self._alert_titles(fridge_id, before)
-        return dataclasses.replace(result, alerts=opened)
+        return dataclasses.replace(stored, alerts=self._alert_titles(fridge_id, before))
 
     def _fridge_id(self, name: str) -> int:
         with self.engine.connect() as conn:
@@ -195,8 +201,8 @@ class Importer:
                                 f"{kept.imported_at:%Y-%m-%d %H:%M} UTC; a logger's file belongs to one fridge")
         role = self._assign(session, sensor_id, fridge, actor, now)
         created = to_utc(download.created, tz) if download.created is not None else None
-        first = placed[0][1] if placed else None
-        last = placed[-1][1] if placed else None
+        first = placed[0][0] if placed else None
+        last = placed[-1][0] if placed else None
         new = self._readings(session, sensor_id, placed, now)
         if kept is None:
             kept = m.LoggerFile(
@@ -249,30 +255,25 @@ class Importer:
                            reason="data logger file imported")
         return role
 
-    def _readings(self, session: so.Session, sensor_id: str, placed: list[tuple[Point, datetime]],
+    def _readings(self, session: so.Session, sensor_id: str, placed: list[tuple[datetime, float]],
                   now: datetime) -> int:
         """Insert the file's readings (those stored already are skipped); how many were new."""
         if not placed:
             return 0
         conn = session.connection()
         r = m.Reading
-        first, last = placed[0][1], placed[-1][1]
+        first, last = placed[0][0], placed[-1][0]
 
         def count() -> int:
             return conn.scalar(sa.select(sa.func.count()).select_from(r).where(
                 r.sensor_id == sensor_id, r.measured_at >= first, r.measured_at <= last)) or 0
 
         before = count()
-        insert = dialect_insert(conn.dialect.name, r.__table__).on_conflict_do_nothing(
-            index_elements=["sensor_id", "measured_at"])
-        rows = [{"sensor_id": sensor_id, "measured_at": at, "received_at": now,
-                 "temperature_c": point.temperature_c}
-                for point, at in placed]
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(insert, rows[start:start + CHUNK])
-        new = count() - before
+        self._insert.execute_series(conn, sensor_id, now, placed)
+        # The file's times are strictly increasing (placed so): into an empty span, every one is new.
+        new = len(placed) if before == 0 else count() - before
         if new:
-            self._rollups.readings_stored(conn, [(sensor_id, at) for _point, at in placed])
+            self._rollups.series_stored(conn, sensor_id, [at for at, _celsius in placed])
         sensor = session.get_one(m.Sensor, sensor_id)
         sensor.first_seen_at = sensor.first_seen_at or now
         sensor.last_seen_at = max(sensor.last_seen_at or now, now)

@@ -98,19 +98,41 @@ class Keeper:
         )
         self._mark = mark_statement()
 
+    def series_stored(self, conn: sa.Connection, sensor_id: str, times: Sequence[datetime]) -> None:
+        """:meth:`readings_stored` for one sensor's readings in time order (a logger file)."""
+        if not times:
+            return
+        hours: list[datetime] = []
+        next_hour = times[0]
+        for at in times:
+            if at >= next_hour:
+                hours.append(floor_hour(at))
+                next_hour = hours[-1] + HOUR
+        self._write(conn, [(sensor_id, hour) for hour in hours], {sensor_id: (times[0], times[-1])})
+
     def readings_stored(self, conn: sa.Connection, stored: Iterable[tuple[str, datetime]]) -> None:
         """Readings (sensor id, measured time) were just inserted (or found there already) in ``conn``'s
         transaction: recompute their hours' taken figures and mark the held figures they change stale."""
         spans: dict[str, tuple[datetime, datetime]] = {}
         hours: set[tuple[str, datetime]] = set()
+        sensor, hour, next_hour = "", datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
         for sensor_id, at in stored:
-            hours.add((sensor_id, floor_hour(at)))
-            first, last = spans.get(sensor_id, (at, at))
-            spans[sensor_id] = (min(first, at), max(last, at))
-        if not hours:
-            return
+            if sensor_id != sensor or not hour <= at < next_hour:  # readings mostly come in order
+                sensor, hour = sensor_id, floor_hour(at)
+                next_hour = hour + HOUR
+                hours.add((sensor_id, hour))
+            span = spans.get(sensor_id)
+            if span is None:
+                spans[sensor_id] = (at, at)
+            elif at < span[0] or at > span[1]:
+                spans[sensor_id] = (min(span[0], at), max(span[1], at))
+        if hours:
+            self._write(conn, sorted(hours), spans)
+
+    def _write(self, conn: sa.Connection, hours: Sequence[tuple[str, datetime]],
+               spans: dict[str, tuple[datetime, datetime]]) -> None:
         conn.execute(self._taken, [{"sid": sid, "hour": hour, "next_hour": hour + HOUR}
-                                   for sid, hour in sorted(hours)])
+                                   for sid, hour in hours])
         # The held figures of these hours, and of the hours of the readings just before and after, go stale.
         conn.execute(self._mark, [
             {"sid": sid, "lo": floor_hour(first), "hi": floor_hour(last), "first_at": first, "last_at": last,

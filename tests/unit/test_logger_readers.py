@@ -244,7 +244,7 @@ def test_the_repeated_autumn_hour_is_told_apart_by_file_order():
     local = [datetime(2026, 10, 25, 2, 30), datetime(2026, 10, 25, 2, 45), datetime(2026, 10, 25, 2, 0),
              datetime(2026, 10, 25, 2, 30), datetime(2026, 10, 25, 3, 0)]
     placed = place([Point(i, t, 5.0) for i, t in enumerate(local, start=1)], BERLIN, "Europe/Berlin")
-    assert [at for _, at in placed] == [
+    assert [at for at, _celsius in placed] == [
         datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
         datetime(2026, 10, 25, 1, 0, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
         datetime(2026, 10, 25, 2, 0, tzinfo=UTC)]

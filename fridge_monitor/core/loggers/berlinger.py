@@ -45,9 +45,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from fridge_monitor.core.loggers.download import (
+    PLAUSIBLE_C,
     AlarmDay,
     AlarmSetting,
     DeviceDay,
@@ -85,12 +87,12 @@ class Node:
         return [c for c in self.children if c.key.isdigit()]
 
 
-def outline(lines: list[str]) -> tuple[Node, list[tuple[int, str]]]:
-    """The report's outline, and its tab-indented rows (``Data``/``Marker`` tables) with their line numbers."""
+def outline(lines: Iterable[tuple[int, str]]) -> tuple[Node, list[tuple[int, str]]]:
+    """The report's outline from its numbered lines, and its tab-indented rows (a table's) with their numbers."""
     root = Node("", "", 0)
     stack: list[tuple[int, Node]] = [(-1, root)]
     rows: list[tuple[int, str]] = []
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in lines:
         if not raw.strip():
             continue
         if raw.startswith("\t"):
@@ -214,42 +216,42 @@ def time_format(header: str, line: int) -> str:
 
 
 def _points(rows: list[tuple[int, str]], unit: str) -> tuple[Point, ...]:
-    """The ``Data`` table: its header row, then one row per logged temperature."""
+    """The ``Data`` table: its header row, then one row per logged temperature (tens of thousands: kept lean)."""
     points: list[Point] = []
     fmt: str | None = None
+    iso = False
+    low, high = PLAUSIBLE_C
+    new_point = tuple.__new__
     for number, raw in rows:
-        cells = raw.split("\t")[1:]
+        cells = raw.split("\t")
         if fmt is None:
-            if len(cells) < 2 or cells[1].strip() != "T":
+            if len(cells) < 3 or cells[2].strip() != "T":
                 raise LoggerFileError("the Data table starts without its header (time, T, Out of limits)", number)
-            fmt = time_format(cells[0].strip(), number)
+            fmt = time_format(cells[1].strip(), number)
+            iso = fmt == "%Y-%m-%d %H:%M"
             continue
-        if len(cells) < 2:
+        if len(cells) < 3:
             raise LoggerFileError(f"a data row needs a time and a temperature, found {raw.strip()!r}", number)
-        try:
-            local = datetime.strptime(cells[0].strip(), fmt)
-        except ValueError:
-            raise LoggerFileError(f"time {cells[0].strip()!r} does not match the header's format", number) from None
-        if cells[1].strip() in MISSING:
+        text, value_text = cells[1], cells[2]
+        if value_text in MISSING or value_text.strip() in MISSING:
             continue  # the probe gave nothing (e.g. just after activation): no reading, not damage
         try:
-            value = float(cells[1])
+            # The devices write ISO dates: the C parser then, strptime for any other declared format.
+            local = (datetime.fromisoformat(text) if iso and len(text) == 16 and text[10] == " "
+                     else datetime.strptime(text.strip(), fmt))
         except ValueError:
-            raise LoggerFileError(f"temperature {cells[1].strip()!r} is not a number", number) from None
-        flagged = len(cells) > 2 and cells[2].strip() != ""
-        points.append(Point(number, local, check_plausible(to_celsius(value, unit), number), flagged))
+            raise LoggerFileError(f"time {text!r} does not match the header's format", number) from None
+        try:
+            value = float(value_text)
+        except ValueError:
+            raise LoggerFileError(f"temperature {value_text!r} is not a number", number) from None
+        if unit != "C":
+            value = to_celsius(value, unit)
+        if not low <= value <= high:
+            check_plausible(value, number)  # raises, naming the line
+        # tuple.__new__: the named tuple without its Python-level constructor (this loop runs per reading).
+        points.append(new_point(Point, (number, local, value, len(cells) > 3 and cells[3].strip() != "")))
     return tuple(points)
-
-
-def _split_rows(root: Node, rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """The tab rows of the ``Data`` table (rows under ``Marker`` list the device's marks, not temperatures)."""
-    data = root.get("Data")
-    if data is None:
-        if rows:
-            raise LoggerFileError("a table row outside the Data section", rows[0][0])
-        return []
-    end = min((c.line for c in root.children if c.line > data.line), default=10**9)
-    return [(n, r) for n, r in rows if data.line < n < end]
 
 
 def read(text: str) -> Download:
@@ -260,7 +262,24 @@ def read(text: str) -> Download:
         raise LoggerFileError("the file is empty")
     if not lines[first - 1].startswith("Device:"):
         raise LoggerFileError("a Fridge-tag / Q-tag report begins with 'Device:'", first)
-    root, rows = outline(lines)
+    # The Data table (tens of thousands of TAB-led rows) is cut off before the outline is read.
+    data_at = next((i for i, line in enumerate(lines) if line.startswith("Data:")), None)
+    table: list[tuple[int, str]] = []
+    head = list(enumerate(lines, start=1)) if data_at is None else list(enumerate(lines[:data_at + 1], start=1))
+    if data_at is not None:
+        # Its TAB-led rows run to the next line that is not one (the Cert trailer), or to the end.
+        end = data_at + 1
+        while end < len(lines) and (not lines[end] or lines[end][0] == "\t"):
+            end += 1
+        table = [(number, line) for number, line in enumerate(lines[data_at + 1:end], start=data_at + 2) if line]
+        head += list(enumerate(lines[end:], start=end + 1))
+    root, rows = outline(head)
+    marker = root.get("Marker")  # a Q-tag's marks: a table of their own, not temperatures
+    if marker is not None:
+        after = min((c.line for c in root.children if c.line > marker.line), default=len(lines) + 1)
+        rows = [(number, raw) for number, raw in rows if not marker.line < number < after]
+    if rows:
+        raise LoggerFileError("a table row outside the Data section", rows[0][0])
     conf = root.get("Conf")
     if conf is None:
         raise LoggerFileError("the report has no Conf section (the device's configuration)")
@@ -279,7 +298,7 @@ def read(text: str) -> Download:
         if day.day in seen:
             raise LoggerFileError(f"the history holds {day.day} twice", day.line)
         seen.add(day.day)
-    points = _points(_split_rows(root, rows), unit)
+    points = _points(table, unit)
     if not days and not points:
         raise LoggerFileError("the report holds neither a history (Hist) nor data (Data)")
     signature = None

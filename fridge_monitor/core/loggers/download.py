@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 FORMATS = ("fridgetag", "logtag", "csv")
 FORMAT_NAMES = {"fridgetag": "Berlinger Fridge-tag / Q-tag report", "logtag": "LogTag Analyzer CSV export",
@@ -66,9 +67,11 @@ class DeviceDay:
     events: int | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Point:
-    """One logged temperature at the device's local time; ``flagged``: the device marked it out of limits."""
+class Point(NamedTuple):
+    """One logged temperature at the device's local time; ``flagged``: the device marked it out of limits.
+
+    A named tuple, not a dataclass: a year of minute readings makes half a million of them.
+    """
 
     line: int
     local: datetime  # naive: the device's wall clock
