@@ -312,3 +312,48 @@ def test_the_review_duty_warns_then_alarms():
     alarm = overdue_finding(None, since, since + timedelta(days=15), week, BERLIN)
     assert alarm is not None and alarm.severity == "alarm"
     assert alarm.title == "Logger download overdue: no file imported yet"
+
+
+# A Q-tag CLm doc report: numbered alarms with types, a run summary (Res), an empty Marker table, and Data rows
+# that end with a TAB whether or not they are marked.
+Q_TAG = "\r\n".join([
+    "Device: Q-tag CLm doc LR",
+    "Vers: 1.9",
+    "Fw Vers: 4.7.04o",
+    "Sensor: 1",
+    "Conf:",
+    " Serial: QT000123",
+    " User String 1:",
+    " Logging Interval: 10",
+    " Alarm:",
+    "  1:",
+    "   Type: 2, T AL: 8.0, t AL: 30",
+    "  3:",
+    "   Type: 0",
+    "  5:",
+    "   Type: 1, T AL: 2.0, t AL: 30",
+    "Res:",
+    " TS Start: 2026-03-01 04:49",
+    " TS E:, T M: 9.5",
+    " Min T: 1.6, TS Min T: 2026-03-01 05:09",
+    "Marker:",
+    "\tNumber\tT\tyyyy-MM-dd hh:mm\t",
+    "Data:",
+    "\tyyyy-MM-dd hh:mm\tT\tOut of limits",
+    "\t2026-03-01 04:49\t4.4\t",
+    "\t2026-03-01 04:59\t1.6\tx",
+    "Cert:",
+    " Vers: 1.0",
+    "Sig: 00",
+])
+
+
+def test_q_tag_report_with_its_run_summary_and_marker_table():
+    d = read("fridgetag", Q_TAG.encode())
+    assert (d.model, d.serial, d.unit, d.interval) == ("Q-tag CLm doc LR", "QT000123", "C", timedelta(minutes=10))
+    assert d.alarms == (AlarmSetting("1", "high", 8.0, 30, False), AlarmSetting("5", "low", 2.0, 30, False))
+    assert d.days == ()
+    assert d.points == (Point(24, datetime(2026, 3, 1, 4, 49), 4.4, False),
+                        Point(25, datetime(2026, 3, 1, 4, 59), 1.6, True))
+    with pytest.raises(LoggerFileError, match=r"^line 21: a table row outside the Data section"):
+        read("fridgetag", Q_TAG.replace("Marker:\r\n", "Mark:\r\n").encode())
