@@ -56,10 +56,14 @@ class FileInfo:
     data_rows: int
     new_readings: int
     days: int
-    signed: bool
+    signature: str | None  # the device's Cert / Sig trailer, as written
     notes: str
     imported_at: datetime
     imported_by: str
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None
 
 
 def files(conn: sa.Connection, *, fridge_id: int | None = None, since: datetime | None = None,
@@ -68,7 +72,7 @@ def files(conn: sa.Connection, *, fridge_id: int | None = None, since: datetime 
     f = m.LoggerFile
     query = sa.select(f.id, f.fridge_id, f.file_name, f.sha256, f.size, f.format, f.model, f.sensor_id,
                       f.first_at, f.last_at, f.data_rows, f.new_readings, f.days,
-                      f.signature.is_not(None).label("signed"), f.notes, f.imported_at,
+                      f.signature, f.notes, f.imported_at,
                       f.imported_by).order_by(f.imported_at.desc(), f.id.desc())
     if fridge_id is not None:
         query = query.where(f.fridge_id == fridge_id)

@@ -110,7 +110,7 @@ def section(fridge_id: int, tz: tzinfo, last: date, now: datetime, unit: str) ->
                    "imported": local(f.imported_at), "by": f.imported_by, "rows": f.data_rows,
                    "new": f.new_readings, "days": f.days, "sha256": f.sha256, "size": f.size,
                    "span": f"{local(f.first_at)} to {local(f.last_at)}" if f.first_at else "—",
-                   "signature": signature_status(f.signed),
+                   "signature": signature_status(f.signed), "trailer": f.signature,
                    "notes": f.notes.splitlines()} for f in files],
         "device_days": rows,
         "tolerance": DISAGREEMENT_C,

@@ -161,7 +161,7 @@ def test_nurses_upload_several_files_on_the_fridge_page_and_auditors_may_only_re
     config = clinic_config([{"name": "F1", "site": "Clinic A", "sensors": []}], database_url)
     app = clinic_app(engine, config, STAFF, datetime.now(UTC), datetime.now(UTC) - timedelta(days=10))
     start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=4), datetime.min.time())
-    tag = fridge_tag_report(SERIAL, start, trace(3, 600))
+    tag = fridge_tag_report(SERIAL, start, trace(3, 600)) + b"Cert:\r\n Vers: 1.0\r\nSig: 00ff\r\n"
     backup = logtag_csv("D0C500100160", start, [5.0 + (k % 7) * 0.1 for k in range(12 * 24 * 3)])
     nurse, auditor = client_for(app, engine, "nina"), client_for(app, engine, "aldo")
     token = csrf(nurse)
@@ -182,6 +182,8 @@ def test_nurses_upload_several_files_on_the_fridge_page_and_auditors_may_only_re
     fridge = auditor.get("/fridges/F1?range=week").get_data(as_text=True)
     assert f"{SERIAL}_202612021014.txt" in fridge and "logtag.csv" in fridge and "device-days" in fridge
     assert 'action="/fridges/F1/logger-files"' not in fridge  # an auditor reads, and uploads nothing
+    # The Fridge-tag's signature trailer is kept and shown, and never said to be verified.
+    assert "device signature present, not verified" in fridge and "Sig: 00ff" in fridge
     with engine.connect() as conn:
         file_id = conn.scalar(sa.select(m.LoggerFile.id).where(m.LoggerFile.file_name == "logtag.csv"))
     got = auditor.get(f"/fridges/F1/logger-files/{file_id}")
@@ -232,3 +234,26 @@ def test_the_monthly_pdf_shows_the_device_days_beside_the_computed_ones(clinic: 
     # The warm day: the device's 9.5 °C maximum, its alarm minutes, and the readings' range beside them.
     assert re.search(rf"{warm:%d %a} fridgetag:{SERIAL} [\d.]+ °C \d\d:\d\d 9\.5 °C 08:00 [\d.]+ °C "
                      r"logger-heat 660 min \(alarm\) [\d.]+ °C \.\. 9\.5 °C", text), text
+
+
+def test_a_fridge_tag_2_without_logging_makes_its_device_days_the_daily_log(
+        database_url: str, engine_for: Callable[[str], sa.Engine], tmp_path: Any) -> None:
+    engine = engine_for(database_url)
+    config = clinic_config([{"name": "F1", "site": "Clinic A", "sensors": []}], database_url)
+    app = clinic_app(engine, config, STAFF, datetime.now(UTC), datetime.now(UTC) - timedelta(days=10))
+    start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=3), datetime.min.time())
+    history_only = fridge_tag_report(SERIAL, start, trace(2, 120), model="Q-tag Fridge-tag 2", data=False)
+    result = Importer(engine, config).import_file("F1", Request("ft2.txt", history_only), "nina")
+    assert (result.data_rows, result.days, result.alerts) == (0, 3, ("Logger alarm: above 8.0 °C for 600 min "
+                                                                     f"(fridgetag:{SERIAL})",))
+    page = client_for(app, engine, "aldo").get("/fridges/F1?range=week").get_data(as_text=True)
+    assert "the data logger's own days above are this fridge's daily log" in page
+    warm = (start + timedelta(days=1)).date().isoformat()
+    row = page[page.index(f'<tr data-day="{warm}">', page.index("device-days")):]
+    assert "9.5 °C" in row[:row.index("</tr>")] and "logger-heat: 660 min (alarm)" in row[:row.index("</tr>")]
+
+    path = tmp_path / "month.pdf"
+    day = start.date() + timedelta(days=1)
+    path.write_bytes(report.monthly_pdf(engine, "F1", day.year, day.month, generated_by="aldo",
+                                       now=datetime.now(UTC), config=config))
+    assert "these days are its daily log" in " ".join(pdf_text(path).split())

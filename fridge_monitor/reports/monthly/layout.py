@@ -225,7 +225,8 @@ def _device_days(log: MonthlyLog, para: Callable[[str], Any], heading: Any, smal
             style += [("TEXTCOLOR", (7, index), (7, index), colors.HexColor("#a51d2d")),
                       ("FONT", (7, index), (7, index), "Helvetica-Bold", 6.8)]
     table.setStyle(TableStyle(style))
-    only = "; this fridge's readings come from its loggers alone" if not log.summary.readings else ""
+    only = (". This fridge has no readings this month (its logger keeps a daily history only): these days are "
+            "its daily log" if not log.summary.readings else "")
     return [Paragraph("Data logger's own days (device values)", heading), table,
             Paragraph(f"Values the logger computed itself from its own samples (it samples every minute), in °C, "
                       f"times in the site's time zone{only}. DIFFERS: a complete day whose device minimum or "
