@@ -30,14 +30,14 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
-from fridge_monitor.core.loggers.alarms import alarm_findings, overdue_finding
+from fridge_monitor.core.loggers.alarms import LoggerEpisode, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
-from fridge_monitor.store.logger_files import device_days, is_logger, last_downloads
+from fridge_monitor.store.logger_files import device_days, histories_only, is_logger, last_downloads
 from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
 from fridge_monitor.store.overview import local_days
 from fridge_monitor.store.series import (
@@ -172,7 +172,9 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += checks.calibration_findings(sensors, now.astimezone(tz).date(), tz,
                                             config.alerts["calibration_warning_days"])
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
-    findings += _logger_alarms(session, [s.id for s in sensors if is_logger(s.id)], tz, start, now)
+    loggers = [s.id for s in sensors if is_logger(s.id)]
+    device_alarms = _logger_episodes(session, loggers, tz, start, now)
+    findings += alarm_findings(device_alarms)
     if sensors and not live:
         findings += _logger_overdue(session, fridge_id, sensors, tz, now, config)
     for finding in sorted(findings, key=lambda f: f.start):
@@ -186,7 +188,9 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     def load_since(since: datetime) -> Readings:
         return load_series(session, fridge_id, since, now, profile.allowed_gap)
 
-    judge.reviews(series, load_from, load_since, by_time=by_time)
+    history_only = set(histories_only(session.connection(), loggers))
+    judge.reviews(series, load_from, load_since, by_time=by_time,
+                  device=[e for e in device_alarms if e.sensor_id in history_only])
     for finding in sorted(judge.findings(by_time=by_time, horizons=config.inventory["expiry_warning_days"]),
                           key=lambda f: f.start):
         rec.apply(finding)
@@ -202,13 +206,13 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     return rec.outcome
 
 
-def _logger_alarms(session: so.Session, loggers: Sequence[str], tz: ZoneInfo, start: datetime,
-                   now: datetime) -> list[checks.Finding]:
+def _logger_episodes(session: so.Session, loggers: Sequence[str], tz: ZoneInfo, start: datetime,
+                     now: datetime) -> list[LoggerEpisode]:
     """The alarms the fridge's data loggers raised themselves, by their daily history, from ``start`` on."""
     if not loggers:
         return []
     days = device_days(session.connection(), loggers, start.astimezone(tz).date(), now.astimezone(tz).date())
-    return [f for f in alarm_findings(days, tz) if f.end is None or f.end >= start]
+    return [e for e in logger_episodes(days, tz) if e.end >= start]
 
 
 def _logger_overdue(session: so.Session, fridge_id: int, sensors: Sequence[checks.SensorState], tz: ZoneInfo,

@@ -19,6 +19,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.core import exposure, lots
 from fridge_monitor.core.checks import RANGE_RULE, Finding
+from fridge_monitor.core.loggers.alarms import LoggerEpisode, device_exposures
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory.lot_safety import (
     REVIEW_KIND,
@@ -77,7 +78,7 @@ class LotEvaluation:
         self.withdrawn: list[tuple[int, str, str]] = []
 
     def reviews(self, series: Readings, series_from: datetime, load_series: Callable[[datetime], Readings], *,
-                by_time: bool = True) -> None:
+                by_time: bool = True, device: Sequence[LoggerEpisode] = ()) -> None:
         """Open or update a review for each exposure of a lot in this fridge overlapping the window.
 
         ``series`` is the fridge's judged series from ``series_from``; a stored
@@ -89,7 +90,8 @@ class LotEvaluation:
         readings no longer bear out (late readings filled the picture in) and
         nobody has decided yet is withdrawn. A product with permitted excursions
         is judged by the MKT since each stay began: the stay's time before the
-        series comes from the rollups, so a lot kept for years costs no more.
+        series comes from the rollups, so a lot kept for years costs no more. ``device``: the alarm episodes of
+        the fridge's loggers that keep a daily history only, judged as exposures by their extremes.
         """
         w, session = self.window, self.session
         r = m.LotReview
@@ -128,9 +130,13 @@ class LotEvaluation:
                                                      w.allowed_gap)
                         mkt_before[stay[0].since] = (before.known_s, before.arrhenius_s)
             used: set[int] = set()
-            for found in exposure.exposures(series, holdings, product, w.allowed_gap, w.clear_delay, judged,
-                                            settle=w.settle_time, hysteresis_c=w.hysteresis_c,
-                                            mkt_before=mkt_before) if holdings else []:
+            found_all = exposure.exposures(series, holdings, product, w.allowed_gap, w.clear_delay, judged,
+                                           settle=w.settle_time, hysteresis_c=w.hysteresis_c,
+                                           mkt_before=mkt_before) if holdings else []
+            if device:
+                found_all = sorted([*found_all, *device_exposures(device, held.get(lot_id, []), product)],
+                                   key=lambda e: e.start)
+            for found in found_all:
                 if found.end is not None and found.end < start:
                     continue  # judged before, and nothing since reaches it
                 match = next((rv for rv in stored[lot_id] if rv.id not in used and
@@ -323,6 +329,8 @@ def _reason(lot: LotInfo, fridge: str, found: exposure.Exposure, now: datetime) 
             f"{lasting}: highest {found.peak_c:.1f} °C, lowest {found.low_c:.1f} °C")
     if found.mkt_c is not None:
         text += f", mean kinetic temperature {found.mkt_c:.1f} °C"
+    if found.readings == 0:
+        text += "; as its data logger recorded the days (a daily history, no readings)"
     if found.unknown > timedelta(0):
         text += (f"; {_minutes(found.unknown)} of it without readings, between readings outside the range "
                  "(counted as outside)")

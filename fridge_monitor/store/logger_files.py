@@ -90,6 +90,16 @@ def content(conn: sa.Connection, file_id: int) -> tuple[str, bytes, str | None] 
     return (row.file_name, row.content, row.signature) if row is not None else None
 
 
+def histories_only(conn: sa.Connection, sensor_ids: Iterable[str]) -> list[str]:
+    """Of these loggers, those whose files never held a reading (a Fridge-tag 2 keeps a daily history only)."""
+    ids = sorted(set(sensor_ids))
+    if not ids:
+        return []
+    f = m.LoggerFile
+    return list(conn.scalars(sa.select(f.sensor_id).where(f.sensor_id.in_(ids)).group_by(f.sensor_id)
+                             .having(sa.func.max(f.data_rows) == 0)))
+
+
 def last_downloads(conn: sa.Connection, fridge_ids: Iterable[int]) -> dict[int, datetime]:
     """When a logger file was last imported into each of these fridges (those with none are left out)."""
     ids = sorted(set(fridge_ids))

@@ -243,9 +243,30 @@ def test_a_fridge_tag_2_without_logging_makes_its_device_days_the_daily_log(
     app = clinic_app(engine, config, STAFF, datetime.now(UTC), datetime.now(UTC) - timedelta(days=10))
     start = datetime.combine(datetime.now(BERLIN).date() - timedelta(days=3), datetime.min.time())
     history_only = fridge_tag_report(SERIAL, start, trace(2, 120), model="Q-tag Fridge-tag 2", data=False)
+    with so.Session(engine, expire_on_commit=False) as session, session.begin():
+        fridge_id = session.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "F1"))
+        botox = session.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "botox"))
+        lot = catalog.lot_for(session, product_id=botox, lot_number="C77", expiry=date(2028, 1, 31), actor="nina",
+                              now=datetime.now(UTC) - timedelta(days=6))
+        inventory.receive(session, lot_id=lot.id, fridge_id=fridge_id, quantity=2, actor="nina",
+                          now=datetime.now(UTC) - timedelta(days=6))
     result = Importer(engine, config).import_file("F1", Request("ft2.txt", history_only), "nina")
-    assert (result.data_rows, result.days, result.alerts) == (0, 3, ("Logger alarm: above 8.0 °C for 600 min "
-                                                                     f"(fridgetag:{SERIAL})",))
+    assert result.data_rows == 0 and result.days == 3
+    assert result.alerts[0] == f"Logger alarm: above 8.0 °C for 600 min (fridgetag:{SERIAL})"
+    # No readings to judge: the lot is put under review by the logger's own alarm and its 9.5 °C maximum.
+    with so.Session(engine) as session:
+        review = session.execute(sa.select(m.LotReview.started_at, m.LotReview.peak_c, m.LotReview.reason)
+                                 .where(m.LotReview.lot_id == lot.id)).one()
+        status = lot_status(session, lot.id, now=datetime.now(UTC), tz=BERLIN)
+    warm_day = start.date() + timedelta(days=1)
+    assert review.started_at == datetime.combine(warm_day, datetime.min.time().replace(hour=18)).replace(
+        tzinfo=BERLIN).astimezone(UTC)
+    assert review.peak_c == 9.5 and "as its data logger recorded the days" in review.reason
+    assert status == lots.Status.UNDER_REVIEW
+    assert "Lot C77" in " ".join(result.alerts)
+    Evaluator(engine, config).everything()  # judging again by time (the scheduler) keeps it
+    with so.Session(engine) as session:
+        assert lot_status(session, lot.id, now=datetime.now(UTC), tz=BERLIN) == lots.Status.UNDER_REVIEW
     page = client_for(app, engine, "aldo").get("/fridges/F1?range=week").get_data(as_text=True)
     assert "the data logger's own days above are this fridge's daily log" in page
     warm = (start + timedelta(days=1)).date().isoformat()

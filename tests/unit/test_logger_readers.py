@@ -15,7 +15,7 @@ from fridge_monitor.core.loggers import (
     reached,
     read,
 )
-from fridge_monitor.core.loggers.alarms import LoggedDay, alarm_findings, overdue_finding
+from fridge_monitor.core.loggers.alarms import LoggedDay, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.loggers.local_time import place
 
 # A Fridge-tag 2 L report as the device writes it (CRLF, one space a level, TAB-led data rows).
@@ -282,7 +282,7 @@ def test_device_alarms_one_alert_per_episode_carried_over_midnight():
         logged(date(2026, 3, 5), AlarmDay("1", 700, None, None), max_c=9.0,  # reached, report written at 14:00
                ends_at=datetime(2026, 3, 5, 13, 0, tzinfo=UTC)),
     ]
-    found = alarm_findings(days, BERLIN)
+    found = alarm_findings(logger_episodes(days, BERLIN))
     assert [(f.kind, f.rule, f.subject, f.severity, f.start, f.end, f.peak_c) for f in found] == [
         ("excursion", "logger-heat", "fridgetag:1", "alarm", datetime(2026, 3, 2, 20, 55, tzinfo=UTC),
          datetime(2026, 3, 3, 23, 0, tzinfo=UTC), 13.1),
@@ -295,8 +295,8 @@ def test_device_alarms_one_alert_per_episode_carried_over_midnight():
 
 
 def test_a_cold_alarm_names_the_lowest_reading():
-    (found,) = alarm_findings([logged(date(2026, 3, 1), AlarmDay("1", 0), AlarmDay("0", 75, time(4, 10), 1))],
-                              BERLIN)
+    (found,) = alarm_findings(logger_episodes(
+        [logged(date(2026, 3, 1), AlarmDay("1", 0), AlarmDay("0", 75, time(4, 10), 1))], BERLIN))
     assert (found.rule, found.low_c, found.peak_c) == ("logger-cold", 3.0, None)
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from fridge_monitor.core.checks import Finding
+from fridge_monitor.core.exposure import Exposure
 from fridge_monitor.core.loggers.download import AlarmDay, AlarmSetting, Download, reached
+from fridge_monitor.core.lots import Holding
+from fridge_monitor.core.products import Product
 
 DayAlarm = tuple[AlarmSetting, AlarmDay]
 
@@ -73,54 +76,104 @@ def _limit(setting: AlarmSetting) -> str:
     return f"{side} {setting.limit_c:.1f} °C"
 
 
-def alarm_findings(days: Sequence[LoggedDay], tz: tzinfo) -> list[Finding]:
-    """One excursion finding per episode of a device alarm (consecutive days it triggered on), per sensor."""
-    episodes: dict[tuple[str, str], list[tuple[LoggedDay, AlarmSetting, AlarmDay]]] = {}
-    out: list[Finding] = []
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoggerEpisode:
+    """One episode of a device alarm: the days it triggered on, consecutive ones carried over midnight."""
+
+    sensor_id: str
+    setting: AlarmSetting
+    first_day: date
+    last_day: date
+    start: datetime  # UTC: when it triggered (``TS A``), or the first day's start
+    end: datetime  # UTC: the last day's end, or when the report was written
+    minutes: int  # beyond the limit, over those days
+    trigger: time
+    max_c: float | None  # the device's extremes over those days
+    min_c: float | None
+
+    @property
+    def extreme_c(self) -> float | None:
+        """The device's reading furthest beyond the alarm's side: highest for heat, lowest for cold."""
+        return self.max_c if self.setting.direction == "high" else self.min_c
+
+
+def logger_episodes(days: Sequence[LoggedDay], tz: tzinfo) -> list[LoggerEpisode]:
+    """The device alarms' episodes in these stored days, per sensor and alarm, in time order."""
+    runs: dict[tuple[str, str], list[tuple[LoggedDay, AlarmSetting, AlarmDay]]] = {}
+    out: list[LoggerEpisode] = []
 
     def close(key: tuple[str, str]) -> None:
-        run = episodes.pop(key, None)
+        run = runs.pop(key, None)
         if run:
-            out.append(_finding(run, tz))
+            out.append(_episode(run, tz))
 
     for logged in sorted(days, key=lambda d: (d.sensor_id, d.day)):
         for setting, alarm in logged.alarms:
             key = (logged.sensor_id, setting.number)
-            run = episodes.get(key)
+            run = runs.get(key)
             if not triggered(setting, alarm):
                 close(key)
                 continue
             if run and (run[-1][0].day + timedelta(days=1) != logged.day or alarm.first not in (None, time(0))):
                 close(key)  # not the same episode carried over midnight
-            episodes.setdefault(key, []).append((logged, setting, alarm))
-    for key in list(episodes):
+            runs.setdefault(key, []).append((logged, setting, alarm))
+    for key in list(runs):
         close(key)
-    return sorted(out, key=lambda f: (f.start, f.subject))
+    return sorted(out, key=lambda e: (e.start, e.sensor_id))
 
 
-def _finding(run: list[tuple[LoggedDay, AlarmSetting, AlarmDay]], tz: tzinfo) -> Finding:
+def _episode(run: list[tuple[LoggedDay, AlarmSetting, AlarmDay]], tz: tzinfo) -> LoggerEpisode:
     first_day, setting, first_alarm = run[0]
-    device = first_day.sensor_id
     last_day = run[-1][0]
     clock = first_alarm.first or time(0)
     start = datetime.combine(first_day.day, clock).replace(tzinfo=tz).astimezone(UTC)
-    minutes = sum(alarm.minutes for _day, _setting, alarm in run)
-    high = setting.direction == "high"
-    values = [d.max_c if high else d.min_c for d, _s, _a in run]
-    known = [v for v in values if v is not None]
-    peak = max(known) if high and known else None
-    low = min(known) if not high and known else None
-    days = (f"on {first_day.day:%Y-%m-%d}" if len(run) == 1
-            else f"from {first_day.day:%Y-%m-%d} to {last_day.day:%Y-%m-%d}")
+    highs = [d.max_c for d, _s, _a in run if d.max_c is not None]
+    lows = [d.min_c for d, _s, _a in run if d.min_c is not None]
+    return LoggerEpisode(first_day.sensor_id, setting, first_day.day, last_day.day, start,
+                         max(last_day.ends_at, start), sum(alarm.minutes for _d, _s, alarm in run), clock,
+                         max(highs) if highs else None, min(lows) if lows else None)
+
+
+def alarm_findings(episodes: Sequence[LoggerEpisode]) -> list[Finding]:
+    """One excursion finding per episode of a device alarm (consecutive days it triggered on), per sensor."""
+    return [_finding(episode) for episode in episodes]
+
+
+def _finding(episode: LoggerEpisode) -> Finding:
+    setting, device = episode.setting, episode.sensor_id
+    days = (f"on {episode.first_day:%Y-%m-%d}" if episode.first_day == episode.last_day
+            else f"from {episode.first_day:%Y-%m-%d} to {episode.last_day:%Y-%m-%d}")
     title = f"Logger alarm: {_limit(setting)} for {setting.delay_min} min ({device})"
-    detail = (f"The logger {device} counted {minutes} min {_limit(setting)} {days}; its alarm {setting.number} "
-              f"triggers after {setting.delay_min} min and triggered at {clock:%H:%M} on {first_day.day:%Y-%m-%d} "
-              f"(device time).")
-    extreme = peak if high else low
-    if extreme is not None:
-        detail += f" The device's {'highest' if high else 'lowest'} reading those days: {extreme:.1f} °C."
-    return Finding("excursion", setting.rule, first_day.sensor_id, "alarm", start, max(last_day.ends_at, start),
-                   title, detail, peak, low)
+    detail = (f"The logger {device} counted {episode.minutes} min {_limit(setting)} {days}; its alarm "
+              f"{setting.number} triggers after {setting.delay_min} min and triggered at {episode.trigger:%H:%M} "
+              f"on {episode.first_day:%Y-%m-%d} (device time).")
+    high = setting.direction == "high"
+    if episode.extreme_c is not None:
+        detail += f" The device's {'highest' if high else 'lowest'} reading those days: {episode.extreme_c:.1f} °C."
+    return Finding("excursion", setting.rule, device, "alarm", episode.start, episode.end, title, detail,
+                   episode.max_c if high else None, None if high else episode.min_c)
+
+
+def device_exposures(episodes: Sequence[LoggerEpisode], holdings: Iterable[Holding],
+                     product: Product) -> list[Exposure]:
+    """A lot's exposures by the alarms of loggers that keep a daily history only (no readings to judge): each
+    episode while the lot was in the fridge whose device extreme lies outside every one of the product's ranges.
+    The time counted is the device's own minutes beyond its limit (at least as long as beyond the product's)."""
+    out = []
+    held = list(holdings)
+    for episode in episodes:
+        extreme = episode.extreme_c
+        if extreme is None or any(extreme in r for r in product.ranges):
+            continue
+        for holding in held:
+            start = max(episode.start, holding.since)
+            end = episode.end if holding.until is None else min(episode.end, holding.until)
+            if end <= start:
+                continue
+            beyond = min(timedelta(minutes=episode.minutes), end - start)
+            out.append(Exposure(start, end, beyond, episode.max_c if episode.max_c is not None else extreme,
+                                episode.min_c if episode.min_c is not None else extreme, None, 0))
+    return sorted(out, key=lambda e: e.start)
 
 
 def overdue_finding(last_download: datetime | None, since: datetime, now: datetime, every: timedelta,
