@@ -15,7 +15,13 @@ from fridge_monitor.core.loggers import (
     reached,
     read,
 )
-from fridge_monitor.core.loggers.alarms import LoggedDay, alarm_findings, logger_episodes, overdue_finding
+from fridge_monitor.core.loggers.alarms import (
+    LoggedDay,
+    alarm_findings,
+    device_exposures,
+    logger_episodes,
+    overdue_finding,
+)
 from fridge_monitor.core.loggers.local_time import place
 
 # A Fridge-tag 2 L report as the device writes it (CRLF, one space a level, TAB-led data rows).
@@ -357,3 +363,21 @@ def test_q_tag_report_with_its_run_summary_and_marker_table():
                         Point(25, datetime(2026, 3, 1, 4, 59), 1.6, True))
     with pytest.raises(LoggerFileError, match=r"^line 21: a table row outside the Data section"):
         read("fridgetag", Q_TAG.replace("Marker:\r\n", "Mark:\r\n").encode())
+
+
+def test_device_alarm_episodes_expose_the_lots_held_then_whose_range_they_leave():
+    from fridge_monitor.core.lots import Holding
+    from fridge_monitor.core.products import Product, StorageRange
+
+    days = [logged(date(2026, 3, 2), AlarmDay("1", 612, time(21, 55), 1), max_c=12.4)]
+    (episode,) = logger_episodes(days, BERLIN)
+    botox = Product("Botox", (StorageRange(2.0, 8.0),))
+    room = Product("Room-stable", (StorageRange(2.0, 25.0),))
+    came = datetime(2026, 3, 2, 21, 0, tzinfo=UTC)  # the lot arrived after the alarm had triggered (20:55 UTC)
+    held = [Holding(1, 4, 0, came, None)]
+    (found,) = device_exposures([episode], held, botox)
+    assert (found.start, found.end, found.out_of_range, found.peak_c, found.readings) == (
+        came, datetime(2026, 3, 2, 23, 0, tzinfo=UTC), timedelta(hours=2), 12.4, 0)
+    assert device_exposures([episode], held, room) == []  # 12.4 °C is inside its range
+    assert device_exposures([episode], [Holding(1, 4, 0, came - timedelta(days=2), came - timedelta(days=1))],
+                            botox) == []  # gone before the episode
