@@ -10,12 +10,14 @@ the present, so there is history at once; then it continues in real time.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -53,6 +55,11 @@ FRIDGES = (
 )
 
 
+# A fridge watched by a stand-alone data logger only: its download is imported at start (see _import_logger).
+LOGGER_FRIDGE = "Outreach G"
+LOGGER_SERIAL = "130500109088"
+LOGGER_DAYS = 5
+
 DEMO_USERS = (("admin", "admin", "demo-admin-pw"), ("nurse", "nurse", "demo-nurse-pw"),
               ("auditor", "auditor", "demo-auditor-pw"))
 
@@ -64,8 +71,9 @@ def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[
         "mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}", "protocol": "3.1.1", "client_id": "fridge-monitor-demo"},
         "sites": [{"name": SITE, "timezone": TIMEZONE}],
         "fridges": [
-            {"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device]}
-            for name, device, *_ in FRIDGES
+            *({"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device]}
+              for name, device, *_ in FRIDGES),
+            {"name": LOGGER_FRIDGE, "site": SITE, "kind": "refrigerator", "sensors": []},
         ],
     }
     return build_config(raw, {}, {}, "demo")
@@ -127,6 +135,7 @@ def run_demo(
     # The fridges must exist before stock is received into them (ingest would sync them too).
     sync_declarations(engine, config, datetime.now(UTC))
     seed_stock(engine, datetime.fromtimestamp(start, UTC) - timedelta(minutes=30))
+    logger_file = _import_logger(engine, config, data_dir)
 
     roles = Roles()
     scheduler: Scheduler | None = None
@@ -140,7 +149,7 @@ def run_demo(
         if not ingest.wait_connected(15):
             raise RuntimeError("ingest could not connect to the embedded broker")
         sim_thread.start()
-        _banner(out, data_dir, mqtt_port, web.url)
+        _banner(out, data_dir, mqtt_port, web.url, logger_file)
         max_gap = timedelta(seconds=INTERVAL_S * 3 + 15)
         printed = time.monotonic()
         while not stop.wait(min(status_every, 1.0)):
@@ -181,7 +190,33 @@ def _create_demo_users(engine: sa.Engine) -> None:
                                      reason="demo login")
 
 
-def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
+def _import_logger(engine: sa.Engine, config: Config, data_dir: Path) -> Path:
+    """A simulated Fridge-tag 2 L download of the last days, with one warm afternoon (its own alarm fires),
+    imported into the logger-only fridge once; the file stays in the data directory to import again."""
+    from fridge_monitor.loggers.importing import Importer, Request
+    from fridge_monitor.store.logger_files import files
+    from sensors.logger_files import fridge_tag_report
+
+    folder = data_dir / "loggers"
+    folder.mkdir(exist_ok=True)
+    kept = sorted(folder.glob(f"{LOGGER_SERIAL}_*.txt"))
+    with engine.connect() as conn:
+        fridge_id = conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == LOGGER_FRIDGE))
+        if kept and fridge_id is not None and files(conn, fridge_id=fridge_id):
+            return kept[-1]  # imported at an earlier start
+    zone = ZoneInfo(TIMEZONE)
+    first = datetime.now(zone).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0) - \
+        timedelta(days=LOGGER_DAYS)
+    minutes = int((datetime.now(zone).replace(tzinfo=None) - first).total_seconds() // 60)
+    warm = range((LOGGER_DAYS - 2) * 1440 + 9 * 60, (LOGGER_DAYS - 2) * 1440 + 20 * 60)  # 11 h above 8 °C
+    trace = [9.4 if i in warm else round(4.8 + 0.8 * math.sin(i / 90), 1) for i in range(minutes)]
+    path = folder / f"{LOGGER_SERIAL}_{datetime.now(zone):%Y%m%d%H%M}.txt"
+    path.write_bytes(fridge_tag_report(LOGGER_SERIAL, first, trace))
+    Importer(engine, config).import_file(LOGGER_FRIDGE, Request(path.name, path.read_bytes()), "demo")
+    return path
+
+
+def _banner(out: TextIO, data_dir: Path, port: int, web_url: str, logger_file: Path) -> None:
     config_file = data_dir / "fridge-monitor.toml"
     logins = "\n".join(f"                {name:<8} {password:<16} ({role})" for name, role, password in DEMO_USERS)
     print(
@@ -194,6 +229,9 @@ def _banner(out: TextIO, data_dir: Path, port: int, web_url: str) -> None:
   database      {data_dir / 'fridge-monitor.db'} (SQLite)
   simulator     {len(FRIDGES)} fridges, {HISTORY.total_seconds() / 3600:.0f} h of history replayed at {SPEED:.0f}x, \
 then live
+  data logger   {LOGGER_FRIDGE} is watched by a Fridge-tag only: its download {logger_file.name} is
+                imported (device days and its own alarm on the fridge's page); import files there, or
+                fridge-monitor --config {config_file} import FILE --fridge "{LOGGER_FRIDGE}"
   stock         {len(LOTS)} lots in the fridges; try the scan box (Inventory → Receive) with
                 {example_scan("botox", "C7500ZZ", datetime.now().date() + timedelta(days=365))}
   export        fridge-monitor --config {config_file} export readings --from {datetime.now().date()} \

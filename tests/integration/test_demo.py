@@ -58,6 +58,10 @@ def test_demo_shows_fridge_states_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert stock == {"Vaccines A": 38, "Botox B": 9, "Insulin C": 15, "Dysport D": 4, "Xeomin E": 5,
                      "Vaccines F": 10}
     assert "(01)09506000134352(17)" in text
-    assert set(per_fridge) == {"Vaccines A", "Botox B", "Insulin C", "Dysport D", "Xeomin E", "Vaccines F"}
+    # The six simulated over MQTT, and the one watched by a data logger whose download was imported at start.
+    assert set(per_fridge) == {"Vaccines A", "Botox B", "Insulin C", "Dysport D", "Xeomin E", "Vaccines F",
+                               "Outreach G"}
+    assert "data logger   Outreach G is watched by a Fridge-tag only" in text
+    assert len(list((data / "loggers").glob("130500109088_*.txt"))) == 1
     assert all(count > 0 for count in per_fridge.values()), per_fridge
     assert (data / "fridge-monitor.toml").is_file()
