@@ -23,10 +23,8 @@ With ``--keep DIR`` the database, config and both CSV files stay in DIR.
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlite_shell
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from fridge_monitor.config import load_config
@@ -170,22 +169,10 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                        help="build in DIR and keep the database, config and CSV files")
-    args = parser.parse_args()
-    if args.rows < 1:
-        parser.error("--rows must be at least 1")
-    if shutil.which("sqlite3") is None:
-        raise SystemExit("this benchmark needs the sqlite3 command-line shell as its baseline: "
-                         "install it (Debian: apt-get install sqlite3)")
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        if (args.keep / "bench.db").exists():
-            raise SystemExit(f"{args.keep} already holds bench.db: give an empty or new directory")
-    tmp = tempfile.TemporaryDirectory(prefix="fm-bench-export-") if args.keep is None else None
-    workdir = args.keep or Path(tmp.name)  # type: ignore[union-attr]
+    args = sqlite_shell.options(__doc__ or "", 1_000_000, "the database, config and CSV files")
+    if args.keep is not None and (args.keep / "bench.db").exists():
+        raise SystemExit(f"{args.keep} already holds bench.db: give an empty or new directory")
+    workdir, tmp = sqlite_shell.workdir(args.keep, "fm-bench-export-")
     try:
         print(f"building {workdir / 'bench.db'}: {len(FRIDGES)} fridges, {args.rows:,} readings", file=sys.stderr)
         db, config_path, first, last = build(workdir, args.rows)

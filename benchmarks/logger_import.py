@@ -29,14 +29,12 @@ kept. Checks every database holds N readings.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+import sqlite_shell
 
 from fridge_monitor.config import load_config
 from fridge_monitor.core.loggers import read
@@ -160,20 +159,8 @@ def count(db: Path, table: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                        help="build in DIR and keep the databases, config, report and CSV")
-    args = parser.parse_args()
-    if args.rows < 1:
-        parser.error("--rows must be at least 1")
-    if shutil.which("sqlite3") is None:
-        raise SystemExit("this benchmark needs the sqlite3 command-line shell as its baseline: "
-                         "install it (Debian: apt-get install sqlite3)")
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.TemporaryDirectory(prefix="fm-bench-logger-") if args.keep is None else None
-    workdir = args.keep or Path(tmp.name)  # type: ignore[union-attr]
+    args = sqlite_shell.options(__doc__ or "", 100_000, "the databases, config, report and CSV")
+    workdir, tmp = sqlite_shell.workdir(args.keep, "fm-bench-logger-")
     try:
         print(f"building in {workdir}: a Fridge-tag report of {args.rows:,} readings", file=sys.stderr)
         fresh, _config, report, rows_csv = build(workdir, args.rows)
