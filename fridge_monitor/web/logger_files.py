@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.datastructures import FileStorage
 
@@ -25,7 +26,7 @@ DEVICE_DAYS_SHOWN = 31
 
 
 def _fridge(name: str) -> m.Fridge:
-    fridge = db().query(m.Fridge).filter_by(name=name).one_or_none()
+    fridge = db().scalar(sa.select(m.Fridge).where(m.Fridge.name == name))
     if fridge is None:
         abort(404, f"there is no fridge named {name!r}")
     return fridge
