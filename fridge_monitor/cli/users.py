@@ -25,8 +25,9 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["nurse", "auditor", "admin"]), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
+@click.option("--full-name", default=None, help="The person's name as their signature prints it.")
 @click.pass_context
-def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool, full_name: str | None) -> None:
     """Create a user."""
     import sqlalchemy.orm as so
 
@@ -41,7 +42,7 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) ->
     try:
         with so.Session(engine) as session, session.begin():
             accounts.create_user(session, name, role, password, actor="cli", now=datetime.now(UTC),
-                                 reason="created with fridge-monitor users add")
+                                 reason="created with fridge-monitor users add", full_name=full_name)
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
     click.echo(f"user {name!r} created with role {role}")

@@ -55,6 +55,35 @@ def check_user_name(name: str) -> str:
     return name
 
 
+FULL_NAME_MAX = 200
+
+
+def check_full_name(full_name: str | None) -> str | None:
+    """A person's printed name as it will be stored (trimmed; empty is None), or AccountError saying why not."""
+    full_name = (full_name or "").strip()
+    if not full_name:
+        return None
+    if len(full_name) > FULL_NAME_MAX:
+        raise AccountError(f"a full name may be at most {FULL_NAME_MAX} characters")
+    try:
+        names.refuse_hidden_characters("a full name", full_name)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from None
+    return full_name
+
+
+def set_full_name(session: so.Session, user: m.User, full_name: str | None, *, actor: str, now: datetime,
+                  reason: str | None) -> bool:
+    """Record the user's printed name (audited, old → new); False when it is unchanged."""
+    full_name = check_full_name(full_name)
+    if full_name == user.full_name:
+        return False
+    audit_trail.record(session, at=now, actor=actor, action="update", record_type="user", record_id=user.name,
+                       field="full_name", old=user.full_name, new=full_name, reason=reason)
+    user.full_name = full_name
+    return True
+
+
 def find_user(session: so.Session, name: str) -> m.User | None:
     """The user called ``name``: compared ignoring case and width (``ADMIN`` finds ``admin``).
 
@@ -69,8 +98,9 @@ def find_user(session: so.Session, name: str) -> m.User | None:
 
 
 def create_user(session: so.Session, name: str, role: str, password: str | None, *, actor: str,
-                now: datetime, reason: str | None = None) -> m.User:
+                now: datetime, reason: str | None = None, full_name: str | None = None) -> m.User:
     name = check_user_name(name)
+    full_name = check_full_name(full_name)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     existing = session.scalar(sa.select(m.User.name).where(m.User.name_key == names.name_key(name)))
@@ -87,6 +117,8 @@ def create_user(session: so.Session, name: str, role: str, password: str | None,
     session.flush()
     audit_trail.record(session, at=now, actor=actor, action="create", record_type="user", record_id=name,
                        field="role", new=role, reason=reason)
+    if full_name is not None:
+        set_full_name(session, user, full_name, actor=actor, now=now, reason=reason)
     return user
 
 

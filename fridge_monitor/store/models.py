@@ -232,6 +232,8 @@ class User(Base):
     # even when two admins create them at the same moment. NFKC can lengthen a name, hence the width.
     name_key: so.Mapped[str] = so.mapped_column(sa.String(400), unique=True)
     role: so.Mapped[str] = so.mapped_column(sa.String(10))
+    # The person's printed name, as a signature shows it (21 CFR 11.50); None until an admin records it.
+    full_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     display_unit: so.Mapped[str] = so.mapped_column(sa.String(1), default="C")
     failed_logins: so.Mapped[int] = so.mapped_column(default=0)

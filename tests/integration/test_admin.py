@@ -215,6 +215,25 @@ def test_an_admin_creates_a_user_and_changes_their_role(app, engine):
         ("ada", "role", None, "nurse", "new starter"), ("ada", "role", "nurse", "auditor", "moved to QA")]
 
 
+def test_an_admin_records_a_users_full_name_for_their_signatures_and_it_is_audited(app, engine):
+    admin = client_for(app, engine, "ada")
+    response = post(admin, "/admin/users/new", data={
+        "name": "sam", "full_name": "  Samuel Okafor ", "role": "nurse", "password": "sam-password-1",
+        "confirm": "sam-password-1", "reason": "new starter"})
+    assert response.status_code == 302
+    sam = user_id(engine, "sam")
+    hidden = post(admin, f"/admin/users/{sam}/full-name", data={"name-full_name": "Sam\u202eOkafor",
+                                                                "name-reason": "typo"})
+    assert any("A full name must not contain" in e for e in errors(hidden.get_data(as_text=True)))
+    assert post(admin, f"/admin/users/{sam}/full-name", data={"name-full_name": "Samuel A. Okafor",
+                                                              "name-reason": "middle initial"}).status_code == 302
+    listed = admin.get("/admin/users").get_data(as_text=True)
+    assert "<td>Samuel A. Okafor</td>" in listed
+    assert [(e[0], e[4], e[5], e[6], e[7]) for e in events(engine, record_id="sam", field="full_name")] == [
+        ("ada", "full_name", None, "Samuel Okafor", "new starter"),
+        ("ada", "full_name", "Samuel Okafor", "Samuel A. Okafor", "middle initial")]
+
+
 def test_disabling_a_user_revokes_their_sign_in(app, engine):
     nurse = client_for(app, engine, "nina")
     assert nurse.get("/").status_code == 200

@@ -125,3 +125,18 @@ def test_display_unit_preference_shows_fahrenheit_and_is_audited(app, engine_for
         row = conn.execute(sa.select(m.AuditEvent.old_value, m.AuditEvent.new_value)
                            .where(m.AuditEvent.field == "display_unit")).one()
     assert tuple(row) == ("C", "F")
+
+
+def test_users_cli_add_records_the_full_name_a_signature_prints(sqlite_url):
+    env = {"FRIDGE_MONITOR_DATABASE_URL": sqlite_url}
+    result = cli("users", "add", "uma", "--role", "nurse", "--password-stdin", "--full-name", "Uma Devi Rao",
+                 env=env, input=b"a-long-password\n")
+    assert result.returncode == 0, result.stderr
+    long_name = cli("users", "add", "vic", "--role", "nurse", "--password-stdin", "--full-name", "V" * 201,
+                    env=env, input=b"a-long-password\n")
+    assert long_name.stderr.strip() == "fridge-monitor: error: a full name may be at most 200 characters"
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as conn:
+        names = conn.execute(sa.select(m.User.name, m.User.full_name).order_by(m.User.name)).all()
+    engine.dispose()
+    assert names == [("uma", "Uma Devi Rao")]

@@ -22,8 +22,16 @@ from fridge_monitor.web.forms import strip as _strip
 ROLE_CHOICES = options((r, r.capitalize()) for r in accounts.ROLES)
 
 
+def _check_full_name(_form: FlaskForm, field: StringField) -> None:
+    try:
+        accounts.check_full_name(field.data)
+    except accounts.AccountError as exc:
+        raise ValidationError(sentence(str(exc))) from None
+
+
 class NewUserForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     name = StringField("User name", filters=[_strip], validators=[DataRequired("Give a user name."), Length(max=100)])
+    full_name = StringField("Full name", filters=[_strip], validators=[_check_full_name])
     role = SelectField("Role", choices=ROLE_CHOICES)
     password = PasswordField("Initial password", validators=[DataRequired("Give an initial password.")])
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
@@ -38,6 +46,11 @@ class NewUserForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf shi
 
 class RoleForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     role = SelectField("Role", choices=ROLE_CHOICES)
+    reason = reason_field()
+
+
+class FullNameForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
+    full_name = StringField("Full name", filters=[_strip], validators=[_check_full_name])
     reason = reason_field()
 
 
@@ -63,7 +76,8 @@ def new_user() -> Any:
     if form.validate_on_submit():
         try:
             user = accounts.create_user(db(), form.name.data, form.role.data, form.password.data,
-                                        actor=signed_in().name, now=now_utc(), reason=form.reason.data)
+                                        actor=signed_in().name, now=now_utc(), reason=form.reason.data,
+                                        full_name=form.full_name.data)
         except accounts.AccountError as exc:
             db().rollback()
             form.name.errors.append(sentence(str(exc)))
@@ -77,6 +91,7 @@ def new_user() -> Any:
 
 def _user_page(user: m.User, **forms: FlaskForm) -> Any:
     forms.setdefault("role_form", RoleForm(formdata=None, prefix="role", role=user.role))
+    forms.setdefault("name_form", FullNameForm(formdata=None, prefix="name", full_name=user.full_name or ""))
     forms.setdefault("status_form", ReasonForm(formdata=None, prefix="status"))
     forms.setdefault("password_form", PasswordForm(formdata=None, prefix="password"))
     return render_template("admin/user_edit.html", user=user, own=user.id == signed_in().id, **forms)
@@ -106,6 +121,22 @@ def change_role(user_id: int) -> Any:
             flash(f"{user.name} is now {user.role}.")
             return redirect(url_for("admin.users"))
     return _user_page(user, role_form=form)
+
+
+@bp.route("/users/<int:user_id>/full-name", methods=["POST"])
+@allow(*ADMIN)
+def change_full_name(user_id: int) -> Any:
+    user = get_or_404(m.User, user_id)
+    form = FullNameForm(prefix="name")
+    if form.validate_on_submit():
+        if accounts.set_full_name(db(), user, form.full_name.data, actor=signed_in().name, now=now_utc(),
+                                  reason=form.reason.data):
+            db().commit()
+            flash(f"Full name of {user.name} recorded: {user.full_name or 'none'}.")
+        else:
+            flash("Nothing changed.")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _user_page(user, name_form=form)
 
 
 @bp.route("/users/<int:user_id>/status", methods=["POST"])
