@@ -381,3 +381,12 @@ def test_device_alarm_episodes_expose_the_lots_held_then_whose_range_they_leave(
     assert device_exposures([episode], held, room) == []  # 12.4 °C is inside its range
     assert device_exposures([episode], [Holding(1, 4, 0, came - timedelta(days=2), came - timedelta(days=1))],
                             botox) == []  # gone before the episode
+
+
+def test_logtag_export_with_one_date_time_column_and_no_reading_numbers():
+    text = ("Serial #,D0C500100160\nReading interval,00:05:00\nDate Time,Temperature (°C)\n"
+            "15/11/2024 08:00:00,4.5\n15/11/2024 08:05:00,4.7\n")
+    d = read("logtag", text.encode())
+    assert d.interval == timedelta(minutes=5)
+    assert d.points == (Point(4, datetime(2024, 11, 15, 8, 0), 4.5), Point(5, datetime(2024, 11, 15, 8, 5), 4.7))
+    assert d.notes == ("dates read day-first (15/11/2024): as the dates show",)

@@ -65,7 +65,7 @@ def _interval(text: str) -> timedelta | None:
 
 def _is_data_header(cells: list[str]) -> bool:
     lowered = [c.strip().lower() for c in cells]
-    return len(cells) >= 4 and any("date" in c for c in lowered) and any("time" in c for c in lowered) and any(
+    return len(cells) >= 2 and any("date" in c for c in lowered) and any("time" in c for c in lowered) and any(
         "temp" in c or "°" in c for c in lowered)
 
 
@@ -154,21 +154,31 @@ def read(text: str) -> Download:
         raise LoggerFileError("the export names no logger (a 'Serial #' row)")
     columns = [c.strip().lower() for c in rows[start - 1]]
     date_col = next(i for i, c in enumerate(columns) if "date" in c)
-    time_col = next(i for i, c in enumerate(columns) if "time" in c and i != date_col)
-    temp_col = next(i for i, c in enumerate(columns) if "temp" in c or "°" in c)
+    # A "Date Time" column holds both (the Analyzer writes one or two columns, as its user set it up).
+    time_col = next((i for i, c in enumerate(columns) if "time" in c and i != date_col), date_col)
+    temp_col = next(i for i, c in enumerate(columns) if ("temp" in c or "°" in c) and i not in (date_col, time_col))
     unit = _unit(rows[start - 1][temp_col]) or _unit(header.get("non alert range", ("", 0))[0]) or "C"
     body = [(number, cells) for number, cells in enumerate(rows[start:], start=start + 1)
             if any(c.strip() for c in cells)]
     for number, cells in body:
         if len(cells) <= max(date_col, time_col, temp_col):
             raise LoggerFileError(f"expected {len(columns)} fields, found {len(cells)}", number)
-    order = DateOrder([(cells[date_col], number) for number, cells in body])
+    def split(text: str) -> tuple[str, str]:
+        """A combined cell's date and time (``15/11/2024 08:00:00``, ``2024-11-15T08:00:00``)."""
+        day, _sep, clock = text.strip().replace("T", " ", 1).partition(" ")
+        return day, clock
+
+    def when(cells: list[str]) -> tuple[str, str]:
+        return split(cells[date_col]) if time_col == date_col else (cells[date_col], cells[time_col])
+
+    order = DateOrder([(when(cells)[0], number) for number, cells in body])
     points = []
     for number, cells in body:
         value = _temperature(cells[temp_col], delimiter == ";", unit, number)
         if value is None:
             continue
-        local = datetime.combine(order.parse(cells[date_col], number), _clock(cells[time_col], number))
+        day_text, clock_text = when(cells)
+        local = datetime.combine(order.parse(day_text, number), _clock(clock_text, number))
         points.append(Point(number, local, value))
     if not points:
         raise LoggerFileError("the export holds no readings below its column header")
