@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -247,13 +247,14 @@ def client_for(app: Any, engine: Any, name: str) -> Any:
 
 def add_users(engine: Any, users: Mapping[str, str] | Iterable[tuple[str, str]], now: datetime, *,
               password: str | None = None) -> dict[str, int]:
-    """Create each user (name and role), with the password ``<name>-password-1`` unless ``password`` is given,
-    in one transaction; their ids by name."""
+    """Create each user (name and role), with the password ``<name>-password-1`` unless ``password`` is given
+    and the full name ``<Name> Tester`` (what their signatures print), in one transaction; their ids by name."""
     from fridge_monitor.store import accounts
 
     pairs = users.items() if isinstance(users, Mapping) else users
     with so.Session(engine) as session, session.begin():
-        made = [accounts.create_user(session, name, role, password or f"{name}-password-1", actor="test", now=now)
+        made = [accounts.create_user(session, name, role, password or f"{name}-password-1", actor="test", now=now,
+                                     full_name=f"{name.title()} Tester")
                 for name, role in pairs]
         session.flush()
         return {user.name: user.id for user in made}
@@ -286,6 +287,17 @@ def clinic_app(engine: Any, config: Any, users: Mapping[str, str], now: datetime
 def csrf(client: Any) -> str:
     """The CSRF token of a signed-in client's session, read from its preferences page."""
     return csrf_from(client.get("/preferences").get_data(as_text=True))
+
+
+def signed_acknowledgement(client: Any, alert_id: int, name: str, action: str, *, steps: Sequence[str] = (),
+                           meaning: str = "performed", password: str | None = None) -> Any:
+    """Acknowledge an alert on its page and sign (user name, password ``<name>-password-1``, meaning), as a nurse
+    does the first time in a session."""
+    if not hasattr(client, "csrf_token"):
+        client.csrf_token = csrf(client)
+    return client.post(f"/alerts/{alert_id}/acknowledge", data={
+        "csrf_token": client.csrf_token, "action": action, "steps": list(steps), "meaning": meaning,
+        "sign_name": name, "sign_password": password or f"{name}-password-1"})
 
 
 def post(client: Any, url: str, data: dict[str, str]) -> Any:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.notify.message import GENERIC_STEPS, STEPS
+from fridge_monitor.config import Config
 from fridge_monitor.core import ack_evidence, free_text
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
@@ -178,6 +179,12 @@ def compose_action(text: str, steps: Sequence[str], kind: str) -> str:
         raise AckError(f"the action may be at most {ACTION_MAX} characters", "action")
     lines = [f"[x] {step}" for step in chosen]
     return "\n".join([*lines, text]) if lines else text
+
+
+def needs_signature(alert: m.Alert, config: Config) -> bool:
+    """Whether acknowledging this alert is signed: ``alarms`` or ``warnings`` in ``[signatures] require_for``, by
+    its severity when it is acknowledged."""
+    return ("alarms" if alert.severity == "alarm" else "warnings") in config.signatures["require_for"]
 
 
 def acknowledge(session: so.Session, alert_id: int, user: m.User, text: str, steps: Sequence[str],

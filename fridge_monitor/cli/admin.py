@@ -80,7 +80,7 @@ def audit_verify(ctx: click.Context, bundle: str | None, anchors_path: str | Non
     """
     import sqlalchemy as sa
 
-    from fridge_monitor.store import audit_trail
+    from fridge_monitor.store import signatures
     from fridge_monitor.store.db import describe
 
     if bundle is not None:
@@ -91,7 +91,7 @@ def audit_verify(ctx: click.Context, bundle: str | None, anchors_path: str | Non
     config = load(ctx)
     engine = open_database(config)
     try:
-        verdict = audit_trail.check_database(engine)
+        verdict = signatures.check_database(engine)
         broken = _check_anchors(engine, anchors_path) if anchors_path is not None else []
     except sa.exc.OperationalError as exc:
         raise CliError(f"cannot read the audit trail from {describe(config.database['url'])}: {exc.orig}") from None

@@ -23,6 +23,11 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# What can be made to need a signature: acknowledging an alarm, or a warning; a lot's disposition; a staff
+# temperature check; the monthly review.
+SIGNED_ACTIONS = ("alarms", "warnings", "dispositions", "checks", "monthly-review")
+
+
 def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str], str]) -> None:
     """Raise :class:`ConfigError` naming the first value of ``section`` that is out of bounds."""
     for (sec, key), allowed in CHOICES.items():
@@ -67,6 +72,11 @@ def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str
             raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
     elif section == "loggers":
         _positive(values, section, "review_every_days", origin)
+    elif section == "signatures":
+        unknown = [v for v in values["require_for"] if v not in SIGNED_ACTIONS]
+        if unknown:
+            raise ConfigError(f"{origin('require_for')}: [signatures] require_for: unknown action {unknown[0]!r} "
+                              f"(known: {', '.join(SIGNED_ACTIONS)})")
     elif section == "alerts":
         for key in ("tier_delay_min", "max_attempts", "calibration_warning_days", "disagreement_c",
                     "disagreement_min"):

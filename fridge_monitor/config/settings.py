@@ -104,6 +104,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "loggers": {
         "review_every_days": 7,
     },
+    "signatures": {
+        "require_for": ["alarms", "dispositions", "checks", "monthly-review"],
+    },
     "scheduler": {
         "interval_s": 30.0,
         "lease_s": 15.0,
@@ -150,6 +153,7 @@ class Config:
     storage: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["storage"]))
     audit: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["audit"]))
     loggers: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["loggers"]))
+    signatures: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _signature_defaults())
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -232,6 +236,8 @@ def build_config(
 
     if isinstance(sections["inventory"]["expiry_warning_days"], list):  # the default, not given
         sections["inventory"]["expiry_warning_days"] = tuple(sections["inventory"]["expiry_warning_days"])
+    if isinstance(sections["signatures"]["require_for"], list):  # the default, not given
+        sections["signatures"]["require_for"] = tuple(sections["signatures"]["require_for"])
     for section, values in sections.items():
         check_section(section, values, functools.partial(_origin, origins, section, source))
 
@@ -255,6 +261,7 @@ def build_config(
         storage=sections["storage"],
         audit=sections["audit"],
         loggers=sections["loggers"],
+        signatures=sections["signatures"],
         subscriptions=subscriptions,
         sites=sites,
         fridges=fridges,
@@ -268,6 +275,10 @@ def build_config(
 def _origin(origins: Mapping[tuple[str, str], str], section: str, source: str, key: str) -> str:
     """Where the value of ``[section] key`` came from: the file, an env variable or an override."""
     return origins.get((section, key), source)
+
+
+def _signature_defaults() -> dict[str, Any]:
+    return {"require_for": tuple(SETTINGS["signatures"]["require_for"])}
 
 
 def _inventory_defaults() -> dict[str, Any]:
@@ -286,6 +297,15 @@ def _days(value: Any, where: str, from_env: bool) -> tuple[int, ...]:
         raise ConfigError(f"{where} must be a list of whole numbers of days greater than 0, e.g. [90, 30, 7], "
                           f"not {value!r}")
     return tuple(sorted(set(value), reverse=True))
+
+
+def _words(value: Any, where: str, from_env: bool) -> tuple[str, ...]:
+    """A list of names (env: comma-separated; empty for none)."""
+    if from_env and isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or any(not isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of names, e.g. [\"alarms\", \"checks\"], not {value!r}")
+    return tuple(dict.fromkeys(v.strip() for v in value))
 
 
 def _env_target(name: str) -> tuple[str, str]:
@@ -312,7 +332,7 @@ def _coerce(section: str, key: str, value: Any, source: str, from_env: bool = Fa
     default = SETTINGS[section][key]
     where = f"{source}: [{section}] {key}"
     if isinstance(default, list):
-        return _days(value, where, from_env)
+        return _words(value, where, from_env) if isinstance(default[0], str) else _days(value, where, from_env)
     if isinstance(default, bool):
         if from_env and isinstance(value, str):
             lowered = value.strip().lower()

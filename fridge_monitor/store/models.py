@@ -796,3 +796,26 @@ class DeviceDay(Base):
     events: so.Mapped[int | None]
 
     __table_args__ = (sa.UniqueConstraint("sensor_id", "day", "file_id"),)
+
+
+class Signature(Base):
+    """An electronic signature (21 CFR 11.50, 11.70) of one record (see :mod:`fridge_monitor.core.signatures`).
+
+    ``record_hash`` binds it to the record's content at signing; its audit event
+    records it whole. The database refuses UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "signatures"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    record_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    meaning: so.Mapped[str] = so.mapped_column(sa.String(20))
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    user_name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    signed_at: so.Mapped[UTC]
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+
+    __table_args__ = (sa.Index("ix_signatures_record", "record_type", "record_id"),)

@@ -49,10 +49,17 @@ def test_nurse_sees_the_banner_and_acknowledges_with_an_action(artifacts, clinic
     page.get_by_text("Steps taken").wait_for()
     page.get_by_label("Tell the vaccine coordinator or your supervisor now.").check()
     page.fill("#action", "Moved 12 Botox vials to the backup fridge, labelled DO NOT USE; Dr Lee informed.")
-    page.get_by_role("button", name="Acknowledge").click()
+    # An alarm's acknowledgement is signed: her first signature in this session asks her name and password,
+    # and what the signature means.
+    page.get_by_label("Your user name").fill("nina")
+    page.get_by_label("Your password").fill("nurse-password-1")
+    page.get_by_label("Your signature means").select_option("performed")
+    page.screenshot(path=str(artifacts / "alert-signing.png"), full_page=True)
+    page.get_by_role("button", name="Acknowledge and sign").click()
 
     page.get_by_text("Acknowledged by nina").wait_for()
     recorded = page.locator(".acknowledged").inner_text()
+    assert "Signed by Nina Tester (nina) on " in recorded and ", meaning: performed" in recorded
     assert "[x] Tell the vaccine coordinator or your supervisor now." in recorded
     assert "Moved 12 Botox vials to the backup fridge" in recorded
     assert "1 alert waiting for acknowledgement" in page.locator(".alert-banner").inner_text()

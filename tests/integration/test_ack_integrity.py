@@ -1,7 +1,7 @@
 """An acknowledgement is evidence: `audit verify` catches one changed outside the application; both databases.
 
-Alerts are acknowledged the real way (the JSON API with a nurse's token, one
-with a step ticked; the web form calls the same ``alerts.acknowledge``); the
+Alerts are acknowledged the real way (the alarm on its page, signed; the
+warning through the JSON API with a nurse's token, a step ticked); the
 tests then change the alert rows directly, as someone with database access would (the alerts table has no triggers: its
 state legitimately changes), and `audit verify` names the alert and what
 differs, in the database and in an export bundle made afterwards.
@@ -25,24 +25,25 @@ from fridge_monitor.reports import bundle
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 
-from support import cli
+from support import cli, client_for, signed_acknowledgement
 
 ACTION = "Moved all Botox vials to fridge B2, labelled DO NOT USE."
 
 
 def acknowledged(app, engine) -> tuple[int, int]:
-    """(heat alarm, out-of-range alert), acknowledged by nina through the JSON API, the second with a step."""
+    """(heat alarm, out-of-range warning), acknowledged by nina: the alarm on its page, signed; the warning
+    through the JSON API, with a step."""
     heat = heat_alarm(engine)
     other = next(i for i, rule, *_ in stored_alerts(engine) if i != heat)
+    signed = signed_acknowledgement(client_for(app, engine, "nina"), heat, "nina", ACTION)
+    assert signed.status_code == 302, signed.get_data(as_text=True)
     with so.Session(engine) as session, session.begin():
         nina = session.scalar(sa.select(m.User).where(m.User.name == "nina"))
         token = accounts.new_token(session, nina, actor="test", now=datetime.now(UTC))
-    client = app.test_client()
-    for alert_id, body in ((heat, {"action": ACTION}),
-                           (other, {"action": "Door closed; probe checked.", "steps": [STEPS["excursion"][0]]})):
-        done = client.post(f"/api/v1/alerts/{alert_id}/acknowledge", json=body,
-                           headers={"Authorization": f"Bearer {token}"})
-        assert done.status_code == 200, done.get_json()
+    done = app.test_client().post(f"/api/v1/alerts/{other}/acknowledge",
+                                  json={"action": "Door closed; probe checked.", "steps": [STEPS["excursion"][0]]},
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert done.status_code == 200, done.get_json()
     return heat, other
 
 

@@ -103,13 +103,22 @@ def test_a_nurse_acknowledges_with_steps_and_words_and_everyone_sees_who_and_wha
     assert "Describe the action taken" in text(refused)
     assert stored_alerts(engine)[1][3] is None
 
+    # Acknowledging an alarm is signed: the first time in a session, user name and password, and a meaning.
+    unsigned = nurse.post(f"/alerts/{alert_id}/acknowledge", data={
+        "csrf_token": token, "action": "Moved all Botox vials to fridge B2, labelled DO NOT USE.",
+        "meaning": "performed", "sign_name": "nina", "sign_password": "not-her-password"})
+    assert unsigned.status_code == 400 and "Wrong password, or the account is locked: nothing was signed" in text(
+        unsigned)
+    assert stored_alerts(engine)[1][3] is None
     done = nurse.post(f"/alerts/{alert_id}/acknowledge", data={
         "csrf_token": token, "steps": [STEPS["excursion"][0], STEPS["excursion"][1]],
         "action": "Moved all Botox vials to fridge B2, labelled DO NOT USE.",
+        "meaning": "performed", "sign_name": "nina", "sign_password": "nina-password-1",
     }, follow_redirects=True)
     assert done.status_code == 200
     page = text(done)
     assert "Acknowledged by nina" in page
+    assert re.search(r"Signed by Nina Tester \(nina\) on \d{4}-\d\d-\d\d \d\d:\d\d CES?T, meaning: performed", page)
     assert "[x] Tell the vaccine coordinator" in page and "Moved all Botox vials to fridge B2" in page
     _, rule, state, by, action = stored_alerts(engine)[1]
     assert (rule, state, by) == ("heat", "resolved", "nina")
@@ -161,6 +170,14 @@ def test_the_api_lists_filters_and_acknowledges(clinic):
     url = f"/api/v1/alerts/{heat['id']}/acknowledge"
     assert client.post(url, json={"action": "x"},
                        headers={"Authorization": f"Bearer {auditor_token}"}).status_code == 403
+    # An alarm's acknowledgement is signed, and a bearer token cannot sign: its page can.
+    unsigned = client.post(url, json={"action": "Coordinator informed; vials quarantined."}, headers=auth)
+    assert unsigned.status_code == 403
+    assert f"an API call cannot sign: acknowledge it on its page, /alerts/{heat['id']}" in (
+        unsigned.get_json()["error"]["message"])
+    warning = body["alerts"][0]
+    assert warning["severity"] == "warning"
+    url = f"/api/v1/alerts/{warning['id']}/acknowledge"
     missing = client.post(url, json={"steps": []}, headers=auth)
     assert missing.status_code == 400 and "field 'action'" in missing.get_json()["error"]["message"]
     wrong_step = client.post(url, json={"action": "ok", "steps": ["Dance"]}, headers=auth)
@@ -169,10 +186,10 @@ def test_the_api_lists_filters_and_acknowledges(clinic):
     assert done.status_code == 200
     assert done.get_json()["acknowledged_by"] == "nina" and done.get_json()["state"] == "resolved"
     assert client.post(url, json={"action": "again"}, headers=auth).status_code == 409
-    assert client.get("/api/v1/alerts?state=resolved", headers=auth).get_json()["alerts"][1]["action"] == (
-        "Coordinator informed; vials quarantined.")
+    resolved = client.get("/api/v1/alerts?state=resolved", headers=auth).get_json()["alerts"]
+    assert next(a["action"] for a in resolved if a["id"] == warning["id"]) == "Coordinator informed; vials quarantined."
     active = client.get("/api/v1/alerts", headers=auth).get_json()["alerts"]
-    assert [a["rule"] for a in active] == ["out-of-range"]
+    assert [a["rule"] for a in active] == ["heat"]
     assert client.get(f"/api/v1/alerts/{heat['id']}", headers=auth).get_json()["notifications"] == []
 
 

@@ -11,7 +11,7 @@ from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, iso
-from fridge_monitor.web.context import db, now_utc
+from fridge_monitor.web.context import db, now_utc, settings
 
 ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
 
@@ -65,7 +65,10 @@ def alert_one(alert_id: int) -> Any:
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @allow(*STAFF)
 def alert_acknowledge(alert_id: int) -> Any:
-    _alert(alert_id)
+    row = _alert(alert_id)
+    if row.needs_ack and alerts.needs_signature(row.alert, settings()):
+        abort(403, f"acknowledging this {row.alert.severity} is signed ([signatures] require_for), and an API "
+                   f"call cannot sign: acknowledge it on its page, /alerts/{alert_id}")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, 'send a JSON object such as {"action": "Moved the vials to fridge B; coordinator told"}')

@@ -1,0 +1,132 @@
+"""Signing records, reading signatures back, and checking their binding (:mod:`fridge_monitor.core.signatures`).
+
+A signature is made in the transaction that writes what it signs: the signer
+gives their password again (their user name too, the first time in a
+session), and a wrong one counts toward the account's lockout as at sign-in.
+The row and its audit event are written together; `audit verify` reads both
+back with the records they sign.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from fridge_monitor.core import ack_evidence, names, signatures
+from fridge_monitor.core.audit import Verdict
+from fridge_monitor.core.signatures import Signature
+from fridge_monitor.store import accounts, audit_trail
+from fridge_monitor.store import models as m
+
+LISTED = 20  # problems spelt out before the rest are counted
+
+
+class SignatureError(ValueError):
+    """A signature that cannot be made: one sentence, and the form field it is about."""
+
+    def __init__(self, message: str, field: str = "password") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_signer(session: so.Session, user: m.User, password: str, *, typed_name: str | None, now: datetime,
+                 max_failed: int, lockout: timedelta) -> None:
+    """The signer is ``user``, by their password (and user name, when asked): else SignatureError. A wrong
+    password counts toward the lockout; the caller commits that even though nothing is signed."""
+    if typed_name is not None and names.name_key(typed_name.strip()) != names.name_key(user.name):
+        raise SignatureError("Type your own user name: a signature is made by the person signed in.", "name")
+    if not password:
+        raise SignatureError("Give your password to sign.")
+    found = accounts.authenticate(session, user.name, password, now=now, max_failed=max_failed, lockout=lockout)
+    if not isinstance(found, m.User) or found.id != user.id:
+        minutes = max(1, round(lockout.total_seconds() / 60))
+        raise SignatureError(f"Wrong password, or the account is locked: nothing was signed. After {max_failed} "
+                             f"wrong passwords in a row an account is locked for {minutes} minutes.")
+    if not user.full_name:
+        raise SignatureError("Your full name is not recorded, and a signature prints it: ask an admin to record it "
+                             "under Admin → Users.")
+
+
+def sign(session: so.Session, user: m.User, *, record_type: str, record_id: object, content: str, meaning: str,
+         now: datetime, timezone: str) -> Signature:
+    """Sign a record in the caller's transaction: the row, and its audit event holding it whole."""
+    if meaning not in signatures.MEANINGS:
+        raise SignatureError(f"Choose what the signature means: {', '.join(signatures.MEANINGS)}.", "meaning")
+    if not user.full_name:
+        raise SignatureError("Your full name is not recorded, and a signature prints it: ask an admin to record it "
+                             "under Admin → Users.")
+    record = str(record_id)
+    row = m.Signature(record_type=record_type, record_id=record,
+                      record_hash=signatures.record_hash(record_type, record, content), meaning=meaning,
+                      user_id=user.id, user_name=user.name, full_name=user.full_name, signed_at=now,
+                      timezone=timezone)
+    session.add(row)
+    session.flush()
+    made = _value(row)
+    audit_trail.record(session, at=now, actor=user.name, action=signatures.ACTION,
+                       record_type=signatures.RECORD_TYPE, record_id=row.id, field=record_type,
+                       new=made.event_value(), reason=made.shown())
+    return made
+
+
+def _value(row: m.Signature) -> Signature:
+    return Signature(row.id, row.record_type, row.record_id, row.record_hash, row.meaning, row.user_name,
+                     row.full_name, row.signed_at, row.timezone)
+
+
+def of_records(session: so.Session, record_type: str, record_ids: Iterable[object]) -> dict[str, list[Signature]]:
+    """The signatures of these records, oldest first, by record id."""
+    ids = sorted({str(r) for r in record_ids})
+    found: dict[str, list[Signature]] = defaultdict(list)
+    if not ids:
+        return found
+    s = m.Signature
+    for row in session.scalars(sa.select(s).where(s.record_type == record_type, s.record_id.in_(ids))
+                               .order_by(s.id)):
+        found[row.record_id].append(_value(row))
+    return found
+
+
+def acknowledgement_content(alert: m.Alert) -> str:
+    """What an alert's acknowledgement signature is bound to: who, when, the action (as `audit verify` reads it)."""
+    return ack_evidence.canonical(ack_evidence.Acknowledgement(alert.id, alert.acknowledged_by,
+                                                                alert.acknowledged_at, alert.action))
+
+
+def problems(conn: sa.Connection) -> list[str]:
+    """Every signature whose record changed after signing, that was changed, moved or removed, or made
+    outside the application (see :func:`fridge_monitor.core.signatures.binding_problems`)."""
+    s = m.Signature
+    rows = [Signature(row.id, row.record_type, row.record_id, row.record_hash, row.meaning, row.user_name,
+                      row.full_name, row.signed_at, row.timezone)
+            for row in conn.execute(sa.select(s).order_by(s.id))]
+    e = m.AuditEvent
+    events = conn.execute(sa.select(e.record_id, e.new_value).where(
+        e.action == signatures.ACTION, e.record_type == signatures.RECORD_TYPE)).all()
+    recorded = {int(record_id): value or "" for record_id, value in events if record_id.isdigit()}
+    contents: dict[tuple[str, str], str | None] = {}
+    acked = [int(sig.record_id) for sig in rows if sig.record_type == signatures.ALERT_ACKNOWLEDGEMENT
+             and sig.record_id.isdigit()]
+    a = m.Alert
+    for row in conn.execute(sa.select(a.id, a.acknowledged_by, a.acknowledged_at, a.action)
+                            .where(a.id.in_(acked))) if acked else []:
+        contents[signatures.ALERT_ACKNOWLEDGEMENT, str(row.id)] = ack_evidence.canonical(
+            ack_evidence.Acknowledgement(row.id, row.acknowledged_by, row.acknowledged_at, row.action))
+    return signatures.binding_problems(rows, contents, recorded, sorted(recorded))
+
+
+def check_database(engine: sa.Engine) -> Verdict:
+    """:func:`fridge_monitor.store.audit_trail.check_database`, and every signature's binding as well."""
+    verdict = audit_trail.check_database(engine)
+    with engine.connect() as conn:
+        found = problems(conn)
+    if not found:
+        return verdict
+    shown = "; ".join(found[:LISTED]) + (f"; and {len(found) - LISTED} more" if len(found) > LISTED else "")
+    text = f"{len(found)} signature(s) no longer hold: {shown}"
+    return dataclasses.replace(verdict, problem=text if verdict.problem is None else f"{verdict.problem}; {text}")
