@@ -135,6 +135,7 @@ def test_migration_0010_keeps_existing_look_alikes_apart_and_able_to_sign_in(emp
     assert keys["admin"] == "admin" and keys["nina"] == "nina"
     assert keys["Admin"] != "admin" and keys["Admin"].startswith("admin\u200b")
     assert versions == {0}
+    migrate.upgrade(engine)  # the application's model needs the later columns too (a full name, 0016)
     with so.Session(engine) as session:
         for name in ("admin", "Admin", "nina", "NINA"):
             user = accounts.authenticate(session, name, f"{name.lower() if name == 'NINA' else name}-password-1",
@@ -143,7 +144,7 @@ def test_migration_0010_keeps_existing_look_alikes_apart_and_able_to_sign_in(emp
         session.rollback()
     with pytest.raises(accounts.AccountError, match="already exists|too like"):
         create(engine, "ADMIN")
-    with engine.begin() as conn:  # and the revision steps back down and up again
+    with engine.begin() as conn:  # and the revisions step back down and up again
         command.downgrade(migrate.alembic_config(conn), "0009")
     assert "name_key" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
     migrate.upgrade(engine, "0010")
