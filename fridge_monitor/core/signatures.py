@@ -22,6 +22,7 @@ MEANINGS = ("performed", "reviewed", "approved", "responsible")
 ACTION = "sign"  # the audit event of a signature: record type "signature", record id the signature's id
 RECORD_TYPE = "signature"
 ALERT_ACKNOWLEDGEMENT = "alert-acknowledgement"  # an alert's acknowledgement (who, when, the action taken)
+LOT_DISPOSITION = "lot-disposition"  # a lot review's disposition (the decision, the manufacturer's reference)
 
 
 def record_hash(record_type: str, record_id: str, content: str) -> str:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask import session as flask_session
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import SelectMultipleField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length
 
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT, MEANINGS
+from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures
+from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav, signed_in
 from fridge_monitor.web.context import db, settings
-from fridge_monitor.web.forms import options
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("alert_views", __name__)
@@ -35,21 +34,13 @@ FILTERS = {
 HISTORY_LIMIT = 200
 
 
-class AcknowledgeForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
+class AcknowledgeForm(FlaskForm, signing.SignatureFields):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     steps = SelectMultipleField("Steps taken", choices=[], validate_choice=False,
                                 option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False))
     action = TextAreaField(
         "Action taken",
         validators=[DataRequired("Describe the action taken: what you checked or did, and where the products are now."),
                     Length(max=alerts.ACTION_MAX)])
-    # The signature, when acknowledging this alert is signed ([signatures] require_for).
-    meaning = SelectField("Your signature means", choices=options((m_, m_) for m_ in MEANINGS),
-                          default="performed")
-    sign_name = StringField("Your user name")
-    sign_password = PasswordField("Your password")
-
-
-SIGNED_IN_SESSION = "signed_in_this_session"  # set once a signature was made in this session (21 CFR 11.200)
 
 
 def local(at: datetime | None, tz: str) -> str:
@@ -150,7 +141,7 @@ def _detail_page(row: alerts.AlertRow, form: AcknowledgeForm, status: int = 200)
         "alert.html", alert=view(row, now, unit), form=form,
         may_acknowledge=signed_in().role in STAFF and row.needs_ack,
         signing=row.needs_ack and alerts.needs_signature(row.alert, settings()),
-        ask_name=not flask_session.get(SIGNED_IN_SESSION),
+        ask_name=signing.ask_name(),
         signatures=[sig.shown() for sig in signatures.of_records(db(), ALERT_ACKNOWLEDGEMENT, [row.alert.id])
                     .get(str(row.alert.id), [])],
         excursion=_excursion(excursion, row.timezone, now, unit) if excursion else None,
@@ -195,19 +186,19 @@ def acknowledge(alert_id: int) -> Any:
     session = db()
     now = datetime.now(UTC)
     # Acknowledged meanwhile: the acknowledgement below says by whom, before any signature is asked for.
-    signing = row.alert.acknowledged_at is None and alerts.needs_signature(row.alert, settings())
-    if signing and not _signer_ok(form, now):
+    needed = row.alert.acknowledged_at is None and alerts.needs_signature(row.alert, settings())
+    if needed and not signing.signer_ok(form, now):
         return _detail_page(row, form, 400)
     try:
         alert = alerts.acknowledge(session, alert_id, signed_in(), form.action.data, form.steps.data or [], now)
-        if signing:
+        if needed:
             signatures.sign(session, signed_in(), record_type=ALERT_ACKNOWLEDGEMENT, record_id=alert.id,
                             content=signatures.acknowledgement_content(alert), meaning=form.meaning.data, now=now,
                             timezone=row.timezone)
         session.commit()
     except signatures.SignatureError as exc:
         session.rollback()
-        getattr(form, _FIELDS[exc.field]).errors.append(str(exc))
+        signing.error(form, exc)
         return _detail_page(row, form, 400)
     except alerts.AckError as exc:
         session.rollback()
@@ -218,29 +209,7 @@ def acknowledge(alert_id: int) -> Any:
         field = getattr(form, exc.field)
         field.errors = [*field.errors, message]
         return _detail_page(row, form, 400)
-    if signing:
-        flask_session[SIGNED_IN_SESSION] = True
-    flash(f"Alert {alert_id} acknowledged{' and signed' if signing else ''}. Thank you — your action is on record.")
+    if needed:
+        signing.signed()
+    flash(f"Alert {alert_id} acknowledged{' and signed' if needed else ''}. Thank you — your action is on record.")
     return redirect(url_for("alert_views.detail", alert_id=alert_id))
-
-
-_FIELDS = {"name": "sign_name", "password": "sign_password", "meaning": "meaning"}
-
-
-def _signer_ok(form: AcknowledgeForm, now: datetime) -> bool:
-    """The signer's meaning, and password (user name too, the first time in this session); errors go next to
-    their fields. A wrong password is counted toward the lockout, and that count is kept."""
-    if form.meaning.data not in MEANINGS:
-        form.meaning.errors.append("Choose what your signature means.")
-        return False
-    web = settings().web
-    first = not flask_session.get(SIGNED_IN_SESSION)
-    try:
-        signatures.check_signer(db(), signed_in(), form.sign_password.data or "",
-                                typed_name=(form.sign_name.data or "") if first else None, now=now,
-                                max_failed=web["max_failed_logins"], lockout=timedelta(minutes=web["lockout_minutes"]))
-    except signatures.SignatureError as exc:
-        db().commit()  # a wrong password counts, though nothing is signed
-        getattr(form, _FIELDS[exc.field]).errors.append(str(exc))
-        return False
-    return True

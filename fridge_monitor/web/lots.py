@@ -14,9 +14,12 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from fridge_monitor.core import free_text, lots
+from fridge_monitor.core.signatures import LOT_DISPOSITION
 from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
+from fridge_monitor.store import signatures
+from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import options, sentence, strip
@@ -31,7 +34,7 @@ DECISION_LABELS = {"released": "Released — the manufacturer says the lot may b
                    "discarded": "Discard — every unit still held is discarded"}
 
 
-class DispositionForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
+class DispositionForm(FlaskForm, signing.SignatureFields):  # type: ignore[misc]  # wtforms/flask_wtf: no types
     decision = RadioField("Manufacturer's disposition", choices=options(DECISION_LABELS.items()),
                           validators=[DataRequired("Choose released or discard.")])
     reference = StringField("Manufacturer's reference (case or letter number)", filters=[strip],
@@ -82,6 +85,7 @@ def _reviews(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str)
     decided: dict[int, list[m.LotDisposition]] = defaultdict(list)
     for disposition in db().scalars(sa.select(d).where(d.review_id.in_([x.id for x in reviews])).order_by(d.id)):
         decided[disposition.review_id].append(disposition)
+    signed = signatures.of_records(db(), LOT_DISPOSITION, [a.id for answers in decided.values() for a in answers])
     out = []
     for review in reviews:
         answers = decided.get(review.id, [])
@@ -94,6 +98,7 @@ def _reviews(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str)
             "current": answers[-1].decision if answers else None,
             "dispositions": [{"decision": a.decision, "reference": a.reference, "note": a.note,
                               "by": a.decided_by, "at": local(a.decided_at, tz),
+                              "signatures": [sig.shown() for sig in signed.get(str(a.id), [])],
                               "superseded": a is not answers[-1]} for a in answers],
         })
     return out
@@ -143,6 +148,7 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
     waiting = [r for r in reviews if r["current"] is None]
     return render_template(
         "inventory/lot.html", lot=lot, product=lot.product, tz=tz, status=current,
+        signing=signing.needs("dispositions"), ask_name=signing.ask_name(),
         label=status_label(current, lot.expiry, now.astimezone(tz).date()), where=where,
         total=sum(w["row"]["sealed"] + w["row"]["opened"] for w in where),
         serials=[{"serial": s.serial, "at": local(s.at, tz), "by": s.actor} for s in serials],
@@ -173,17 +179,32 @@ def disposition(lot_id: int) -> Any:
     if not form.validate():
         return _page(lot, form, 400)
     session = db()
+    now = now_utc()
+    needed = signing.needs("dispositions")
+    if needed and not signing.signer_ok(form, now):
+        return _page(lot, form, 400)
     try:
-        lot_safety.record_disposition(session, lot_id=lot.id, decision=form.decision.data,
-                                      reference=form.reference.data or None, note=form.note.data or None,
-                                      actor=signed_in().name, now=now_utc())
+        made = lot_safety.record_disposition(session, lot_id=lot.id, decision=form.decision.data,
+                                             reference=form.reference.data or None, note=form.note.data or None,
+                                             actor=signed_in().name, now=now)
+        if needed:
+            for disposition in made:
+                signatures.sign(session, signed_in(), record_type=LOT_DISPOSITION, record_id=disposition.id,
+                                content=signatures.of_disposition(disposition), meaning=form.meaning.data,
+                                now=now, timezone=str(_lot_tz(lot.id, {f.id: f for f in fridges()})))
         session.commit()
+    except signatures.SignatureError as exc:
+        session.rollback()
+        signing.error(form, exc)
+        return _page(lot, form, 400)
     except catalog.InventoryError as exc:
         session.rollback()
         message = sentence(str(exc))
         field = form.reference if "reference" in message else form.decision
         field.errors = [*field.errors, message]
         return _page(lot, form, 400)
+    if needed:
+        signing.signed()
     if form.decision.data == "released":
         flash(f"Lot {lot.lot_number} released (manufacturer's reference {form.reference.data}): it may be used again.")
     else:

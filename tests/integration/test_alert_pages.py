@@ -170,11 +170,14 @@ def test_the_api_lists_filters_and_acknowledges(clinic):
     url = f"/api/v1/alerts/{heat['id']}/acknowledge"
     assert client.post(url, json={"action": "x"},
                        headers={"Authorization": f"Bearer {auditor_token}"}).status_code == 403
-    # An alarm's acknowledgement is signed, and a bearer token cannot sign: its page can.
+    # An alarm's acknowledgement is signed: the token alone cannot sign; the person's password in the body can.
     unsigned = client.post(url, json={"action": "Coordinator informed; vials quarantined."}, headers=auth)
     assert unsigned.status_code == 403
-    assert f"an API call cannot sign: acknowledge it on its page, /alerts/{heat['id']}" in (
+    assert "acknowledging this alarm is signed ([signatures] require_for): send \"signature\"" in (
         unsigned.get_json()["error"]["message"])
+    wrong = client.post(url, json={"action": "Coordinator informed.",
+                                   "signature": {"password": "not-hers", "meaning": "performed"}}, headers=auth)
+    assert wrong.status_code == 403 and "nothing was signed" in wrong.get_json()["error"]["message"]
     warning = body["alerts"][0]
     assert warning["severity"] == "warning"
     url = f"/api/v1/alerts/{warning['id']}/acknowledge"

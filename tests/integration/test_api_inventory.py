@@ -28,6 +28,7 @@ SCAN = f"]d201{GTIN}17300131" "10C3709C3\x1d21SN0001"
 BOTOX = "Botox 100 U (onabotulinumtoxinA)"
 FAR = "2030-01-31"
 PAST = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+SIGNED = {"password": "correct horse battery", "meaning": "approved"}  # a signature in an API body
 
 
 class Clinic:
@@ -46,7 +47,8 @@ class Clinic:
             sync_config(session, config, now - timedelta(days=1))
             for name, role in (("nurse.kim", "nurse"), ("audrey", "auditor"), ("boss", "admin"),
                                ("nurse.ben", "nurse")):
-                user = accounts.create_user(session, name, role, "correct horse battery", actor="test", now=now)
+                user = accounts.create_user(session, name, role, "correct horse battery", actor="test", now=now,
+                                            full_name=f"{name.title()} Tester")
                 self.tokens[name] = accounts.new_token(session, user, actor="test", now=now)
             self.fridge_ids = {k: v for k, v in session.execute(sa.select(m.Fridge.name, m.Fridge.id))}
             self.products = {k: v for k, v in session.execute(sa.select(m.Product.catalogue_key, m.Product.id))}
@@ -357,19 +359,24 @@ def test_disposition_releases_or_discards_a_lot_under_review(clinic):
     assert status == 400 and "field 'decision'" in message(body)
     assert clinic.post("/lots/999999/disposition", {"decision": "discarded"})[0] == 404
 
+    # A disposition is signed: the token alone cannot sign; the person's password in the body does.
+    status, body = clinic.post(f"/lots/{released}/disposition", {"decision": "released", "reference": "MFR-1"})
+    assert status == 403 and "a disposition is signed ([signatures] require_for)" in message(body)
     status, body = clinic.post(f"/lots/{released}/disposition",
-                               {"decision": "released", "reference": "MFR-2026-0042", "note": "stability data OK"})
+                               {"decision": "released", "reference": "MFR-2026-0042", "note": "stability data OK",
+                                "signature": SIGNED})
     assert status == 200, body
     assert body["status"] == "released" and len(body["recorded"]) == 1
     assert body["reviews"][0]["id"] == review and body["reviews"][0]["decision"] == "released"
     disposition = body["reviews"][0]["dispositions"][0]
     assert (disposition["reference"], disposition["note"], disposition["decided_by"]) == (
         "MFR-2026-0042", "stability data OK", "nurse.kim")
-    status, body = clinic.post(f"/lots/{released}/disposition", {"decision": "discarded"})
+    status, body = clinic.post(f"/lots/{released}/disposition", {"decision": "discarded", "signature": SIGNED})
     assert status == 409 and "no review waiting" in message(body)
     assert clinic.post("/stock/use", {"fridge": "A1", "lot_id": released})[0] == 200
 
-    status, body = clinic.post(f"/lots/{dropped}/disposition", {"decision": "discarded"}, user="boss")
+    status, body = clinic.post(f"/lots/{dropped}/disposition", {"decision": "discarded", "signature": SIGNED},
+                               user="boss")
     assert status == 200 and body["status"] == "discarded" and body["quantity"] == 0
     assert [(mv["kind"], mv["reason_code"], mv["quantity"]) for mv in body["movements"]][-1] == (
         "discard", "excursion", 3)

@@ -266,10 +266,12 @@ def test_an_under_review_lot_is_refused_and_usable_again_once_released(clinic):
     assert missing.status_code == 400
     assert "manufacturer's reference" in " ".join(field_errors(missing, "reference"))
     released = nurse.post(f"/lots/{lot_id}/disposition", data={
-        "csrf_token": token, "decision": "released", "reference": "ALLERGAN-CASE-5521", "note": "stable per letter"})
+        "csrf_token": token, "decision": "released", "reference": "ALLERGAN-CASE-5521", "note": "stable per letter",
+        "sign_name": "nina", "sign_password": "nina-password-1", "meaning": "approved"})
     assert released.status_code == 302
     lot_page = text(nurse.get(f"/lots/{lot_id}"))
     assert "Released by nina" in lot_page and "ALLERGAN-CASE-5521" in lot_page
+    assert re.search(r"Signed by Nina Tester \(nina\) on \d{4}-\d\d-\d\d \d\d:\d\d CES?T, meaning: approved", lot_page)
     assert "Usable — released after review" in lot_page and "Record the manufacturer's disposition" not in lot_page
 
     used = nurse.post("/stock/use", data={"csrf_token": token, "step": "save", "product": known["botox"],
@@ -397,13 +399,15 @@ def test_a_discard_disposition_discards_every_unit_held(clinic):
     admin = client_for(app, engine, "ada")
     token = csrf(admin)
     done = admin.post(f"/lots/{lot_id}/disposition", data={"csrf_token": token, "decision": "discarded",
-                                                            "note": "manufacturer: do not use"})
+                                                            "note": "manufacturer: do not use", "sign_name": "ada",
+                                                            "sign_password": "ada-password-1", "meaning": "approved"})
     assert done.status_code == 302 and held(engine, lot_id, known["A1"]) == 0
     page = text(admin.get(f"/lots/{lot_id}"))
     assert "Discarded by ada" in page and "DO NOT USE — dispositioned for discard" in page
     assert "No units of this lot are held anywhere now." in page
     again = admin.post(f"/lots/{lot_id}/disposition", data={"csrf_token": token, "decision": "released",
-                                                             "reference": "LATE-REF"})
+                                                             "reference": "LATE-REF", "meaning": "approved",
+                                                             "sign_password": "ada-password-1"})
     assert again.status_code == 400 and "has no review waiting for a disposition" in text(again)
 
 

@@ -25,7 +25,7 @@ def signed_clinic(database_url, engine_for):
     engine = engine_for(database_url)
     config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
                            web={"secret_key": "s" * 40, "max_failed_logins": 3},
-                           signatures={"require_for": ["alarms", "warnings"]})
+                           signatures={"require_for": ["alarms", "warnings", "dispositions"]})
     app = clinic_app(engine, config, STAFF, NOW, NOW - timedelta(days=2))
     points = [(t, 9.5 if 30 <= t < 120 else 5.0) for t in range(0, 181, 5)]
     Store(engine).write(Batch(readings=[(Reading("native:a1", "native", "a1", minutes(t), temp, 90), minutes(t))
@@ -118,3 +118,50 @@ def test_a_user_without_a_recorded_full_name_cannot_sign(signed_clinic):
     refused = signed_acknowledgement(client_for(app, engine, "nina"), alert_ids(engine)["heat"], "nina", "Moved.")
     assert refused.status_code == 400
     assert "Your full name is not recorded, and a signature prints it: ask an admin" in text(refused)
+
+
+def test_a_signed_disposition_and_an_api_signature_are_bound_too(signed_clinic):
+    from datetime import date
+
+    from test_inventory_pages import put_under_review, stock_lot
+
+    app, engine, url = signed_clinic
+    with engine.connect() as conn:
+        fridge = conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "A1"))
+        botox = conn.scalar(sa.select(m.Product.id).where(m.Product.catalogue_key == "botox"))
+    lot_id = stock_lot(engine, fridge, botox, "SIG-1", date(2030, 1, 31), 2)
+    put_under_review(engine, lot_id, fridge)
+    nurse = client_for(app, engine, "nina")
+    done = nurse.post(f"/lots/{lot_id}/disposition", data={
+        "csrf_token": csrf(nurse), "decision": "released", "reference": "MFR-77", "meaning": "approved",
+        "sign_name": "nina", "sign_password": "nina-password-1"}, follow_redirects=True)
+    assert done.status_code == 200 and "meaning: approved" in text(done)
+
+    # Signed through the API: the nurse's token, and her password in the body.
+    from fridge_monitor.store import accounts
+    with so.Session(engine) as session, session.begin():
+        token = accounts.new_token(session, session.scalar(sa.select(m.User).where(m.User.name == "nina")),
+                                   actor="test", now=NOW)
+    heat = alert_ids(engine)["heat"]
+    answer = app.test_client().post(f"/api/v1/alerts/{heat}/acknowledge", headers={"Authorization": f"Bearer {token}"},
+                                    json={"action": "Vials moved to B2.",
+                                          "signature": {"password": "nina-password-1", "meaning": "performed"}})
+    assert answer.status_code == 200, answer.get_json()
+    with engine.connect() as conn:
+        kinds = conn.execute(sa.select(m.Signature.record_type, m.Signature.meaning).order_by(m.Signature.id)).all()
+    assert [tuple(k) for k in kinds] == [("lot-disposition", "approved"), ("alert-acknowledgement", "performed")]
+    assert verify(url).returncode == 0
+
+    # The signed disposition's reference edited in the database by someone who first lifted its append-only
+    # trigger (as the database's owner could): named.
+    table = m.LotDisposition.__table__
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER lot_dispositions_no_update")
+        else:
+            conn.exec_driver_sql("ALTER TABLE lot_dispositions DISABLE TRIGGER lot_dispositions_append_only")
+        conn.execute(sa.update(table).values(reference="MFR-78"))
+    result = verify(url)
+    assert result.returncode == 1
+    assert "signature 1 (nina, approved) on lot-disposition 1: the record was changed after it was signed" in (
+        result.stderr)

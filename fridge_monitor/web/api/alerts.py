@@ -8,7 +8,10 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 
 from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT
 from fridge_monitor.store import models as m
+from fridge_monitor.store import signatures
+from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, iso
 from fridge_monitor.web.context import db, now_utc, settings
@@ -66,12 +69,13 @@ def alert_one(alert_id: int) -> Any:
 @allow(*STAFF)
 def alert_acknowledge(alert_id: int) -> Any:
     row = _alert(alert_id)
-    if row.needs_ack and alerts.needs_signature(row.alert, settings()):
-        abort(403, f"acknowledging this {row.alert.severity} is signed ([signatures] require_for), and an API "
-                   f"call cannot sign: acknowledge it on its page, /alerts/{alert_id}")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, 'send a JSON object such as {"action": "Moved the vials to fridge B; coordinator told"}')
+    now = now_utc()
+    meaning = None
+    if row.alert.acknowledged_at is None and alerts.needs_signature(row.alert, settings()):
+        meaning = signing.api_signer(body, f"acknowledging this {row.alert.severity}", now)
     action, steps = body.get("action"), body.get("steps", [])
     if not isinstance(action, str):
         abort(400, "field 'action': describe the action taken, as text")
@@ -79,8 +83,15 @@ def alert_acknowledge(alert_id: int) -> Any:
         abort(400, "field 'steps': a list of the step texts offered for this alert (see its 'steps')")
     session = db()
     try:
-        alerts.acknowledge(session, alert_id, signed_in(), action, steps, now_utc())
+        alert = alerts.acknowledge(session, alert_id, signed_in(), action, steps, now)
+        if meaning is not None:
+            signatures.sign(session, signed_in(), record_type=ALERT_ACKNOWLEDGEMENT, record_id=alert.id,
+                            content=signatures.acknowledgement_content(alert), meaning=meaning, now=now,
+                            timezone=row.timezone)
         session.commit()
+    except signatures.SignatureError as exc:
+        session.rollback()
+        abort(403, f"field 'signature': {exc}")
     except alerts.AckError as exc:
         session.rollback()
         abort(409 if exc.field is None else 400, f"field '{exc.field}': {exc}" if exc.field else str(exc))

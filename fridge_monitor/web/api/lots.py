@@ -13,10 +13,13 @@ import sqlalchemy.orm as so
 from flask import abort, jsonify, request
 
 from fridge_monitor.core import lots
+from fridge_monitor.core.signatures import LOT_DISPOSITION
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
+from fridge_monitor.store import signatures
+from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.api.stock import movement_json
@@ -148,9 +151,19 @@ def lot_disposition(lot_id: int) -> Any:
     if decision == "released" and reference is None:
         fields.bad("reference", "a release needs the manufacturer's reference (case or letter number)")
     user = signed_in()
+    now = now_utc()
+    meaning = signing.api_signer(body, "a disposition", now) if signing.needs("dispositions") else None
     with fields.inventory_change() as session:
         made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,
-                                             note=note, actor=user.name, now=now_utc())
+                                             note=note, actor=user.name, now=now)
+        if meaning is not None:
+            zone = session.scalar(sa.select(m.Site.timezone).join(m.Fridge, m.Fridge.site_id == m.Site.id)
+                                  .join(m.LotReview, m.LotReview.fridge_id == m.Fridge.id)
+                                  .where(m.LotReview.id == made[0].review_id)) if made else "UTC"
+            for disposition in made:
+                signatures.sign(session, user, record_type=LOT_DISPOSITION, record_id=disposition.id,
+                                content=signatures.of_disposition(disposition), meaning=meaning, now=now,
+                                timezone=zone or "UTC")
     return jsonify({**_lot_detail(lot_id), "recorded": [d.id for d in made]})
 
 
