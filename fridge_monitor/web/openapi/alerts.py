@@ -7,7 +7,7 @@ from typing import Any
 from fridge_monitor.alerts.notify.message import JSON_VERSION
 from fridge_monitor.core.escalation import EVENTS
 from fridge_monitor.core.free_text import FREE_TEXT_MAX
-from fridge_monitor.web.openapi.common import TIME, errors, ok
+from fridge_monitor.web.openapi.common import SIGNATURE, TIME, errors, ok
 
 ALERT_ID = {"name": "alert_id", "in": "path", "required": True, "description": "The alert's id.",
             "schema": {"type": "integer"}}
@@ -45,6 +45,7 @@ def paths() -> dict[str, Any]:
                                "description": "What was checked or done, and where the products are now."},
                     "steps": {"type": "array", "items": {"type": "string"},
                               "description": "Steps taken, chosen among the alert's `steps`."},
+                    "signature": SIGNATURE,
                 }}}}},
             "responses": {"200": ok("Alert", "The acknowledged alert."),
                           **errors(400, 401, 403, 404),

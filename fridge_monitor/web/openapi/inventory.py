@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fridge_monitor.core.free_text import FREE_TEXT_MAX
-from fridge_monitor.web.openapi.common import DAY, NAME, TIME, errors, ok
+from fridge_monitor.web.openapi.common import DAY, NAME, SIGNATURE, TIME, errors, ok
 
 _LOT_ID = {"name": "lot_id", "in": "path", "required": True, "description": "The lot's id.",
            "schema": {"type": "integer"}}
@@ -136,7 +136,8 @@ def paths() -> dict[str, Any]:
                     "decision": {"type": "string", "enum": ["released", "discarded"]},
                     "reference": {"type": "string", "maxLength": 200,
                                   "description": "The manufacturer's case or letter number; required to release."},
-                    "note": {"type": "string", "maxLength": FREE_TEXT_MAX}}}}}},
+                    "note": {"type": "string", "maxLength": FREE_TEXT_MAX},
+                    "signature": SIGNATURE}}}}},
             "responses": {"200": ok("LotDetail", "The lot after the disposition, with `recorded` (the new "
                                                   "dispositions' ids)."),
                           **errors(400, 401, 403, 404),
