@@ -5,6 +5,7 @@ again (the user name too, the first time in a session), wrong passwords counting
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -165,3 +166,22 @@ def test_a_signed_disposition_and_an_api_signature_are_bound_too(signed_clinic):
     assert result.returncode == 1
     assert "signature 1 (nina, approved) on lot-disposition 1: the record was changed after it was signed" in (
         result.stderr)
+
+
+def test_the_monthly_pdf_shows_the_signatures(signed_clinic, tmp_path):
+    from test_monthly_report import pdf_text
+
+    from fridge_monitor.reports import monthly
+
+    app, engine, _url = signed_clinic
+    assert signed_acknowledgement(client_for(app, engine, "nina"), alert_ids(engine)["heat"], "nina",
+                                  "Vials moved to B2.", meaning="responsible").status_code == 302
+    config = app.extensions["fridge_monitor"]["config"]
+    month = NOW.astimezone(ZoneInfo("Europe/Berlin"))  # Clinic A's zone
+    path = tmp_path / "month.pdf"
+    path.write_bytes(monthly.monthly_pdf(engine, "A1", month.year, month.month, generated_by="aldo",
+                                         now=NOW + timedelta(minutes=5), config=config))
+    shown = " ".join(pdf_text(path).split())
+    excursions = shown[shown.index("Excursions Rule"):shown.index("Affected lots")]
+    assert "Vials moved to B2." in excursions and "Signed by Nina Tester (nina) on " in excursions
+    assert "meaning: responsible" in excursions

@@ -17,10 +17,11 @@ from fridge_monitor.core import daily
 from fridge_monitor.core.charts import Series
 from fridge_monitor.core.loggers.alarms import disagrees, triggered
 from fridge_monitor.core.rules import AlarmProfile
+from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT, LOT_DISPOSITION
 from fridge_monitor.reports import temperature_log
 from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
-from fridge_monitor.store import logger_files
+from fridge_monitor.store import logger_files, signatures
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import history, local_days
 from fridge_monitor.store.period import fridge_period_stats
@@ -62,6 +63,7 @@ class ExcursionEntry:
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     action: str | None
+    signature: str | None = None  # how the acknowledgement's signature shows, when it was signed
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class LotEntry:
     reference: str | None
     decided_by: str | None
     decided_at: datetime | None
+    signature: str | None = None  # how the disposition's signature shows, when it was signed
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -259,17 +262,19 @@ def _days(bounds: Sequence[tuple[date, datetime, datetime]], logged: Sequence[da
 def _excursions(session: so.Session, fridge_id: int, start: datetime, until: datetime) -> list[ExcursionEntry]:
     e, a = m.Excursion, m.Alert
     rows = session.execute(
-        sa.select(e, a.acknowledged_by, a.acknowledged_at, a.action)
+        sa.select(e, a.id, a.acknowledged_by, a.acknowledged_at, a.action)
         .outerjoin(a, a.excursion_id == e.id)
         .where(e.fridge_id == fridge_id, e.started_at < until, sa.or_(e.ended_at.is_(None), e.ended_at >= start))
         .order_by(e.started_at, e.id, a.id)
     ).all()
+    signed = signatures.of_records(session, ALERT_ACKNOWLEDGEMENT, [row[1] for row in rows if row[1] is not None])
     seen: dict[int, ExcursionEntry] = {}
-    for exc, by, at, action in rows:
+    for exc, alert_id, by, at, action in rows:
         if exc.id in seen and seen[exc.id].acknowledged_at is not None:
             continue  # one line per excursion: its (first) acknowledged alert
+        sig = signed.get(str(alert_id))
         seen[exc.id] = ExcursionEntry(exc.rule, exc.severity, exc.started_at, exc.ended_at, exc.peak_c, exc.low_c,
-                                      exc.mkt_c, exc.time_beyond_s, by, at, action)
+                                      exc.mkt_c, exc.time_beyond_s, by, at, action, sig[0].shown() if sig else None)
     return list(seen.values())
 
 
@@ -285,13 +290,16 @@ def _lots(session: so.Session, fridge_id: int, start: datetime, until: datetime)
     if ids:
         for disposition in session.scalars(sa.select(d).where(d.review_id.in_(ids)).order_by(d.decided_at, d.id)):
             newest[disposition.review_id] = disposition  # the newest of a review is its current decision
+    signed = signatures.of_records(session, LOT_DISPOSITION, [d_.id for d_ in newest.values()])
     out = []
     for review, number, expiry, product in reviews:
         decided = newest.get(review.id)
+        sig = signed.get(str(decided.id)) if decided else None
         out.append(LotEntry(
             product, number, expiry, review.started_at, review.ended_at, review.exposure_s, review.peak_c,
             review.low_c, decided.decision if decided else None, decided.reference if decided else None,
             decided.decided_by if decided else None, decided.decided_at if decided else None,
+            sig[0].shown() if sig else None,
         ))
     return out
 

@@ -147,7 +147,7 @@ def render(log: MonthlyLog) -> bytes:
                 decimal(e.peak_c), decimal(e.low_c), decimal(e.mkt_c),
                 para(f"{e.acknowledged_by}\n{local(e.acknowledged_at)}" if e.acknowledged_by
                      else "NOT ACKNOWLEDGED"),
-                para(e.action or ""),
+                para((e.action or "") + (f"\n{e.signature}" if e.signature else "")),
             ])
         story.append(Table(rows, colWidths=[20 * mm, 17 * mm, 17 * mm, 16 * mm, 11 * mm, 11 * mm, 10 * mm,
                                             23 * mm, width - 125 * mm], style=grid, repeatRows=1))
@@ -165,6 +165,8 @@ def render(log: MonthlyLog) -> bytes:
             else:
                 decision = lot.decision + (f", manufacturer's ref. {lot.reference}" if lot.reference else "")
                 decision += f"\nby {lot.decided_by}, {local(lot.decided_at)}"
+                if lot.signature:
+                    decision += f"\n{lot.signature}"
             exposure = (f"{local(lot.started_at)} to {local(lot.ended_at) or 'ongoing'}\n"
                         f"{duration(lot.exposure_s)} out of range")
             rows.append([para(lot.product), para(lot.lot_number), lot.expiry.isoformat(), para(exposure),
