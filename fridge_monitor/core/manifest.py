@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from fridge_monitor.core import ack_evidence, csv_cells
+from fridge_monitor.core import ack_evidence, csv_cells, signatures
 from fridge_monitor.core.audit import Entry, Stored, canonical_time, first_problem
 
 FORMAT = "fridge-monitor-bundle/1"
@@ -257,23 +257,35 @@ def _recorded_claims(archive: zipfile.ZipFile, names: set[str], document: Mappin
         return None, [f"{AUDIT_FILE}: the export event {last.id} holds no readable record of the export"], None
     if not isinstance(recorded, dict):
         return None, [], file_entry(data, len(events))
-    return recorded, _acknowledgement_problems(archive, names, document, recorded, events), file_entry(
-        data, len(events))
+    found = [*_acknowledgement_problems(archive, names, document, recorded, events),
+             *signatures.bundle_problems(_intact(archive, names, recorded, (
+                 signatures.SIGNATURES_FILE, ack_evidence.ALERTS_FILE, signatures.DISPOSITIONS_FILE)), events)]
+    return recorded, found, file_entry(data, len(events))
 
 
 def _acknowledgement_problems(archive: zipfile.ZipFile, names: set[str], document: Mapping[str, Any],
                               recorded: Mapping[str, Any], events: list[Stored]) -> list[str]:
     """Acknowledgements in an intact ``alerts.csv`` that differ from the trail's (changed in the database
     before the export). A missing or altered ``alerts.csv`` is named by the manifest checks instead."""
+    data = _intact(archive, names, recorded, [ack_evidence.ALERTS_FILE]).get(ack_evidence.ALERTS_FILE)
+    return [] if data is None else ack_evidence.bundle_problems(data, events, ack_evidence.exported_at(document))
+
+
+def _intact(archive: zipfile.ZipFile, names: set[str], recorded: Mapping[str, Any],
+            wanted: Iterable[str]) -> dict[str, bytes]:
+    """Those of ``wanted`` that are in the bundle exactly as the export recorded them (an altered one is named by
+    the manifest checks instead)."""
     files = recorded.get("files")
-    entry = files.get(ack_evidence.ALERTS_FILE) if isinstance(files, dict) else None
-    size = _declared_bytes(entry)
-    if ack_evidence.ALERTS_FILE not in names or not isinstance(entry, dict) or size is None:
-        return []
-    data = _read(archive, ack_evidence.ALERTS_FILE, size)
-    if data is None or sha256(data) != entry.get("sha256"):
-        return []
-    return ack_evidence.bundle_problems(data, events, ack_evidence.exported_at(document))
+    out = {}
+    for name in wanted:
+        entry_ = files.get(name) if isinstance(files, dict) else None
+        size = _declared_bytes(entry_)
+        if name not in names or not isinstance(entry_, dict) or size is None:
+            continue
+        data = _read(archive, name, size)
+        if data is not None and sha256(data) == entry_.get("sha256"):
+            out[name] = data
+    return out
 
 
 def entry(sha256_hex: str, size: int, rows: int | None = None) -> dict[str, int | str]:

@@ -11,16 +11,25 @@ or moved to another record.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
+import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from fridge_monitor.core import ack_evidence, csv_cells
+from fridge_monitor.core.audit import Stored, canonical_time
 
 MEANINGS = ("performed", "reviewed", "approved", "responsible")
 ACTION = "sign"  # the audit event of a signature: record type "signature", record id the signature's id
 RECORD_TYPE = "signature"
+SIGNATURES_FILE = "signatures.csv"  # in an export bundle
+SIGNATURES_HEADER = ["id", "record_type", "record_id", "record_hash", "meaning", "user", "full_name",
+                     "signed_at_utc", "timezone"]
+DISPOSITIONS_FILE = "lot_dispositions.csv"
 ALERT_ACKNOWLEDGEMENT = "alert-acknowledgement"  # an alert's acknowledgement (who, when, the action taken)
 LOT_DISPOSITION = "lot-disposition"  # a lot review's disposition (the decision, the manufacturer's reference)
 
@@ -85,3 +94,57 @@ def binding_problems(signatures: Sequence[Signature], contents: Mapping[tuple[st
     problems += [f"signature {sid}: recorded in the audit trail but removed" for sid in signed_ids
                  if sid not in present]
     return problems
+
+
+def disposition_content(disposition_id: int, review_id: int, decision: str, reference: str | None, note: str | None,
+                        decided_at: datetime, decided_by: str) -> str:
+    """What a disposition's signature is bound to: the review, the decision, the reference, the note, who, when."""
+    return json.dumps([disposition_id, review_id, decision, reference, note, canonical_time(decided_at), decided_by],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def _csv_rows(data: bytes, wanted: Sequence[str]) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    header = [csv_cells.unguard(cell) for cell in next(reader, [])]
+    try:
+        columns = [header.index(name) for name in wanted]
+    except ValueError:
+        raise ValueError(f"it has no {', '.join(wanted)} columns") from None
+    for number, row in enumerate(reader, start=2):
+        try:
+            yield [csv_cells.unguard(row[column]) for column in columns]
+        except IndexError:
+            raise ValueError(f"line {number} is short") from None
+
+
+def bundle_problems(files: Mapping[str, bytes], events: Iterable[Stored]) -> list[str]:
+    """Every signature in a bundle's ``signatures.csv`` that no longer holds, checked offline against the
+    acknowledgements in ``alerts.csv``, the dispositions in ``lot_dispositions.csv`` and the ``sign`` events
+    of ``audit.csv``; each problem names the file it was found in."""
+    if SIGNATURES_FILE not in files:
+        return []
+    recorded = {int(e.entry.record_id): e.entry.new_value or "" for e in events
+                if e.entry.action == ACTION and e.entry.record_type == RECORD_TYPE and e.entry.record_id.isdigit()}
+    contents: dict[tuple[str, str], str | None] = {}
+    # A record file the export did not write, or that was altered since, is named by the manifest checks: its
+    # signatures are not checked against it.
+    checked = {ALERT_ACKNOWLEDGEMENT: ack_evidence.ALERTS_FILE in files, LOT_DISPOSITION: DISPOSITIONS_FILE in files}
+    try:
+        for alert_id, by, at, action in _csv_rows(files[ack_evidence.ALERTS_FILE], (
+                "id", "acknowledged_by", "acknowledged_at_utc", "action")) if checked[ALERT_ACKNOWLEDGEMENT] else []:
+            contents[ALERT_ACKNOWLEDGEMENT, alert_id] = ack_evidence.canonical(ack_evidence.Acknowledgement(
+                int(alert_id), by or None, datetime.fromisoformat(at) if at else None, action or None))
+        for decided in _csv_rows(files[DISPOSITIONS_FILE], ("disposition_id", "review_id", "decision", "reference",
+                                                            "note", "decided_at_utc", "decided_by")
+                                 ) if checked[LOT_DISPOSITION] else []:
+            if decided[0]:
+                contents[LOT_DISPOSITION, decided[0]] = disposition_content(
+                    int(decided[0]), int(decided[1]), decided[2], decided[3] or None, decided[4] or None,
+                    datetime.fromisoformat(decided[5]), decided[6])
+        signed = [Signature(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
+                            datetime.fromisoformat(row[7]), row[8])
+                  for row in _csv_rows(files[SIGNATURES_FILE], SIGNATURES_HEADER)]
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        return [f"{SIGNATURES_FILE}: its signatures cannot be checked: {exc}"]
+    signed = [sig for sig in signed if checked.get(sig.record_type, False)]
+    return [f"{SIGNATURES_FILE}: {problem}" for problem in binding_problems(signed, contents, recorded, [])]

@@ -10,7 +10,6 @@ back with the records they sign.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import ack_evidence, names, signatures
-from fridge_monitor.core.audit import Verdict, canonical_time
+from fridge_monitor.core.audit import Verdict
 from fridge_monitor.core.signatures import Signature
 from fridge_monitor.store import accounts, audit_trail
 from fridge_monitor.store import models as m
@@ -99,15 +98,9 @@ def acknowledgement_content(alert: m.Alert) -> str:
                                                                 alert.acknowledged_at, alert.action))
 
 
-def disposition_content(review_id: int, disposition_id: int, decision: str, reference: str | None,
-                        note: str | None, decided_at: datetime, decided_by: str) -> str:
-    """What a disposition's signature is bound to: the review, the decision, the reference, the note, who and when."""
-    return json.dumps([disposition_id, review_id, decision, reference, note, canonical_time(decided_at), decided_by],
-                      ensure_ascii=False, separators=(",", ":"))
-
-
 def of_disposition(d: m.LotDisposition) -> str:
-    return disposition_content(d.review_id, d.id, d.decision, d.reference, d.note, d.decided_at, d.decided_by)
+    return signatures.disposition_content(d.id, d.review_id, d.decision, d.reference, d.note, d.decided_at,
+                                          d.decided_by)
 
 
 def problems(conn: sa.Connection) -> list[str]:
@@ -134,8 +127,8 @@ def problems(conn: sa.Connection) -> list[str]:
     d = m.LotDisposition
     for made in conn.execute(sa.select(d.id, d.review_id, d.decision, d.reference, d.note, d.decided_at,
                                        d.decided_by).where(d.id.in_(decided))) if decided else []:
-        contents[signatures.LOT_DISPOSITION, str(made.id)] = disposition_content(
-            made.review_id, made.id, made.decision, made.reference, made.note, made.decided_at, made.decided_by)
+        contents[signatures.LOT_DISPOSITION, str(made.id)] = signatures.disposition_content(
+            made.id, made.review_id, made.decision, made.reference, made.note, made.decided_at, made.decided_by)
     return signatures.binding_problems(rows, contents, recorded, sorted(recorded))
 
 

@@ -147,5 +147,8 @@ def test_a_bundle_made_after_the_change_fails_offline_naming_the_alert(clinic, t
     assert result.returncode == 1
     assert (f"alerts.csv: alert {heat}'s acknowledgement was changed outside the application: "
             "acknowledged_by is 'ada' but audit event") in result.stderr
-    assert "does NOT verify: 1 problem" in result.stderr
+    # The alarm's acknowledgement was signed: its signature no longer holds either.
+    assert (f"signatures.csv: signature 1 (nina, performed) on alert-acknowledgement {heat}: the record was "
+            "changed after it was signed") in result.stderr
+    assert "does NOT verify: 2 problems" in result.stderr
 
