@@ -60,8 +60,9 @@ LOGGER_FRIDGE = "Outreach G"
 LOGGER_SERIAL = "130500109088"
 LOGGER_DAYS = 5
 
-DEMO_USERS = (("admin", "admin", "demo-admin-pw"), ("nurse", "nurse", "demo-nurse-pw"),
-              ("auditor", "auditor", "demo-auditor-pw"))
+# Name, role, password, and the full name their signatures print.
+DEMO_USERS = (("admin", "admin", "demo-admin-pw", "Ada Admin"), ("nurse", "nurse", "demo-nurse-pw", "Nina Nurse"),
+              ("auditor", "auditor", "demo-auditor-pw", "Aldo Auditor"))
 
 
 def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[str, list[str]]) -> Config:
@@ -184,10 +185,14 @@ def _simulate(simulation: object, stop: threading.Event) -> None:
 
 def _create_demo_users(engine: sa.Engine) -> None:
     with so.Session(engine) as session, session.begin():
-        for name, role, password in DEMO_USERS:
-            if session.scalar(sa.select(m.User.id).where(m.User.name == name)) is None:
+        for name, role, password, full_name in DEMO_USERS:
+            user = session.scalar(sa.select(m.User).where(m.User.name == name))
+            if user is None:
                 accounts.create_user(session, name, role, password, actor="demo", now=datetime.now(UTC),
-                                     reason="demo login")
+                                     reason="demo login", full_name=full_name)
+            elif user.full_name is None:  # a data directory from a version before full names
+                accounts.set_full_name(session, user, full_name, actor="demo", now=datetime.now(UTC),
+                                       reason="demo login")
 
 
 def _import_logger(engine: sa.Engine, config: Config, data_dir: Path) -> Path:
@@ -218,7 +223,7 @@ def _import_logger(engine: sa.Engine, config: Config, data_dir: Path) -> Path:
 
 def _banner(out: TextIO, data_dir: Path, port: int, web_url: str, logger_file: Path) -> None:
     config_file = data_dir / "fridge-monitor.toml"
-    logins = "\n".join(f"                {name:<8} {password:<16} ({role})" for name, role, password in DEMO_USERS)
+    logins = "\n".join(f"                {name:<8} {password:<16} ({role})" for name, role, password, _ in DEMO_USERS)
     print(
         f"""Fridge Monitor demo
   dashboard     {web_url}
