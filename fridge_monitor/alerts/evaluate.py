@@ -30,17 +30,20 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
 from fridge_monitor.core import checks
+from fridge_monitor.core import staff_checks as staff
 from fridge_monitor.core.loggers.alarms import LoggerEpisode, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
 from fridge_monitor.store import models as m
+from fridge_monitor.store import staff_checks
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.logger_files import device_days, histories_only, is_logger, last_downloads
 from fridge_monitor.store.marks import lock_fridge, mark_of, marked_fridges, settle
 from fridge_monitor.store.overview import local_days
 from fridge_monitor.store.series import (
+    FridgeFacts,
     Readings,
     Segment,
     fridge_facts,
@@ -177,6 +180,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += alarm_findings(device_alarms)
     if sensors and not live:
         findings += _logger_overdue(session, fridge_id, sensors, tz, now, config)
+    findings += _staff_checks(session, facts, config, tz, max(start, facts.created_at), now, by_time=by_time)
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
@@ -213,6 +217,23 @@ def _logger_episodes(session: so.Session, loggers: Sequence[str], tz: ZoneInfo, 
         return []
     days = device_days(session.connection(), loggers, start.astimezone(tz).date(), now.astimezone(tz).date())
     return [e for e in logger_episodes(days, tz) if e.end >= start]
+
+
+def _staff_checks(session: so.Session, facts: FridgeFacts, config: Config, tz: ZoneInfo, since: datetime,
+                  now: datetime, *, by_time: bool) -> list[checks.Finding]:
+    """The site's check times that passed without a check of this fridge (time passing: by the scheduler), and
+    checks whose reading disagreed with the monitor's."""
+    conn = session.connection()
+    out = [f for check in staff_checks.recent(conn, [facts.id], since)
+           if check.current_c is not None and check.monitor_c is not None
+           and (f := staff.disagreement(facts.name, check.id, check.checked_at, check.current_c,
+                                        check.monitor_c)) is not None]
+    site = next((s for s in config.sites if s.name == facts.site), None)
+    if by_time and site is not None and site.checks:
+        done = staff_checks.done(conn, facts.id, since.astimezone(tz).date() - timedelta(days=1),
+                                 now.astimezone(tz).date())
+        out += staff.missed(site.checks, site.check_tolerance, tz, since, now, done, facts.name)
+    return out
 
 
 def _logger_overdue(session: so.Session, fridge_id: int, sensors: Sequence[checks.SensorState], tz: ZoneInfo,

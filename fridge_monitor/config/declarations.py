@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from datetime import time, timedelta
 from typing import Any
 
 from fridge_monitor.config.errors import ConfigError, only_keys, table_list, unique_name, zone
@@ -60,6 +61,9 @@ class Subscription:
 class SiteDecl:
     name: str
     timezone: str
+    # Staff temperature checks: their local times of day, and how long after each one a check may be recorded.
+    checks: tuple[time, ...] = ()
+    check_tolerance: timedelta = timedelta(minutes=60)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -126,14 +130,25 @@ def parse_sites(value: Any, source: str) -> tuple[SiteDecl, ...]:
     sites: list[SiteDecl] = []
     for i, table in enumerate(table_list(value, "sites", source), 1):
         where = f"{source}: [[sites]] #{i}"
-        only_keys(table, {"name", "timezone"}, where)
+        only_keys(table, {"name", "timezone", "checks", "check_tolerance_min"}, where)
         name = table.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"{where} needs a name")
         if any(s.name == name for s in sites):
             raise ConfigError(f"{where}: site {name!r} is declared twice")
         zone(table.get("timezone"), f"{where} ({name}) timezone")
-        sites.append(SiteDecl(name, table["timezone"]))
+        checks = table.get("checks", [])
+        if not isinstance(checks, list) or not all(isinstance(c, str) for c in checks):
+            raise ConfigError(f"{where} ({name}) checks must be a list of local times, e.g. [\"08:00\", \"16:00\"]")
+        try:
+            times = tuple(sorted({time.fromisoformat(c.strip()).replace(second=0, microsecond=0) for c in checks}))
+        except ValueError:
+            raise ConfigError(f"{where} ({name}) checks must be local times hh:mm, e.g. [\"08:00\", \"16:00\"], "
+                              f"not {checks!r}") from None
+        tolerance = table.get("check_tolerance_min", 60)
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int) or not 1 <= tolerance <= 720:
+            raise ConfigError(f"{where} ({name}) check_tolerance_min must be a whole number of minutes, 1 to 720")
+        sites.append(SiteDecl(name, table["timezone"], times, timedelta(minutes=tolerance)))
     return tuple(sites)
 
 

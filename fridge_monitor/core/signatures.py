@@ -31,6 +31,7 @@ SIGNATURES_HEADER = ["id", "record_type", "record_id", "record_hash", "meaning",
                      "signed_at_utc", "timezone"]
 DISPOSITIONS_FILE = "lot_dispositions.csv"
 ALERT_ACKNOWLEDGEMENT = "alert-acknowledgement"  # an alert's acknowledgement (who, when, the action taken)
+TEMPERATURE_CHECK = "temperature-check"  # a staff temperature check (what the display read, who, when)
 LOT_DISPOSITION = "lot-disposition"  # a lot review's disposition (the decision, the manufacturer's reference)
 
 

@@ -819,3 +819,25 @@ class Signature(Base):
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
 
     __table_args__ = (sa.Index("ix_signatures_record", "record_type", "record_id"),)
+
+
+class TemperatureCheck(Base):
+    """A staff temperature check of one fridge (a signed record): what the unit's own display read, and the
+    monitor's value at the time. ``day`` and ``slot`` name the site's check it answers (``slot`` empty: none).
+    The database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "temperature_checks"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"))
+    day: so.Mapped[date]
+    slot: so.Mapped[str] = so.mapped_column(sa.String(5))
+    checked_at: so.Mapped[UTC]
+    checked_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    current_c: so.Mapped[float | None]
+    min_c: so.Mapped[float | None]
+    max_c: so.Mapped[float | None]
+    monitor_c: so.Mapped[float | None]
+    comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_temperature_checks_fridge_day", "fridge_id", "day"),)

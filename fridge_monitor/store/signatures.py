@@ -20,7 +20,7 @@ import sqlalchemy.orm as so
 from fridge_monitor.core import ack_evidence, names, signatures
 from fridge_monitor.core.audit import Verdict
 from fridge_monitor.core.signatures import Signature
-from fridge_monitor.store import accounts, audit_trail
+from fridge_monitor.store import accounts, audit_trail, staff_checks
 from fridge_monitor.store import models as m
 
 LISTED = 20  # problems spelt out before the rest are counted
@@ -129,6 +129,12 @@ def problems(conn: sa.Connection) -> list[str]:
                                        d.decided_by).where(d.id.in_(decided))) if decided else []:
         contents[signatures.LOT_DISPOSITION, str(made.id)] = signatures.disposition_content(
             made.id, made.review_id, made.decision, made.reference, made.note, made.decided_at, made.decided_by)
+    checked = [int(sig.record_id) for sig in rows if sig.record_type == signatures.TEMPERATURE_CHECK
+               and sig.record_id.isdigit()]
+    if checked:
+        with so.Session(bind=conn) as session:
+            for check in session.scalars(sa.select(m.TemperatureCheck).where(m.TemperatureCheck.id.in_(checked))):
+                contents[signatures.TEMPERATURE_CHECK, str(check.id)] = staff_checks.content(check)
     return signatures.binding_problems(rows, contents, recorded, sorted(recorded))
 
 

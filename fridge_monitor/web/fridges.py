@@ -19,6 +19,7 @@ from fridge_monitor.store.logger_files import is_logger
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history, rollups
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
 from fridge_monitor.store.series import segments
+from fridge_monitor.web import checks as staff_checks
 from fridge_monitor.web import logger_files
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.alerts import duration, view
@@ -180,5 +181,6 @@ def detail(name: str) -> Any:
             for day, agg in days
         ],
         loggers=logger_files.section(fridge.id, tz, last_day, now, unit),
+        checks=staff_checks.fridge_checks(fridge.id, tz, unit, now - timedelta(days=14)),
         can_upload=signed_in().role in STAFF,
     ), 400 if error else 200

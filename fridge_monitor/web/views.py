@@ -11,6 +11,7 @@ def blueprints() -> list[Blueprint]:
         alerts,
         api,
         audit,
+        checks,
         dashboard,
         exports,
         fridges,
@@ -34,5 +35,5 @@ def blueprints() -> list[Blueprint]:
     # These modules add their routes to the one ``admin`` or ``api`` blueprint when imported.
     del admin_fridges, admin_sensors, admin_sites, admin_users, api_alerts, api_fridges, api_lots, api_stock
 
-    return [dashboard.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp, reports.bp,
-            api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]
+    return [dashboard.bp, checks.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp,
+            reports.bp, api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]

@@ -57,13 +57,15 @@ def artifacts() -> Path:
 @pytest.fixture
 def clinic(make_config: Callable[..., Any], sqlite_url: str) -> Iterator[Callable[..., tuple[Config, sa.Engine]]]:
     """A clinic of one site and one fridge with one sensor, on a free web port: its config and its SQLite
-    database (migrated, the declarations synced two days before ``now``). Engines are disposed afterwards."""
+    database (migrated, the declarations synced two days before ``now``); ``sites_extra``: more keys of the site
+    (its check times). Engines are disposed afterwards."""
     engines: list[sa.Engine] = []
 
     def factory(site: str, timezone: str, fridge: str, sensor: str, *, now: datetime,
-                sections: dict[str, Any] | None = None) -> tuple[Config, sa.Engine]:
+                sections: dict[str, Any] | None = None,
+                sites_extra: dict[str, Any] | None = None) -> tuple[Config, sa.Engine]:
         config, _ = make_config(sqlite_url, sections={"web": {"port": free_port()}, **(sections or {})},
-                                sites=[{"name": site, "timezone": timezone}],
+                                sites=[{"name": site, "timezone": timezone, **(sites_extra or {})}],
                                 fridges=[{"name": fridge, "site": site, "sensors": [sensor]}])
         engine = create_engine(config.database)
         engines.append(engine)

@@ -57,6 +57,12 @@ STEPS: dict[str, tuple[str, ...]] = {
         "Check that both probes are inside the fridge, among the products, not touching a wall or the door.",
         "Replace a faulty probe; if the fridge really is out of range, follow the excursion steps.",
     ),
+    "check-missed": (
+        "Read the unit's own display now: current temperature, and its minimum and maximum if it shows them.",
+        "Record the check on the Checks page, with why it was late.",
+        ("If the temperature is out of range, or cannot be confirmed, treat it as an excursion: "
+         'label the products "DO NOT USE" and tell the vaccine coordinator.'),
+    ),
     "logger-overdue": (
         "Download the data logger today (USB) and import its file on this fridge's page.",
         "Review the file: minimum and maximum of each day, and any alarm the logger shows.",

@@ -80,8 +80,8 @@ def schemas() -> dict[str, Any]:
         "Alert": {"type": "object", "properties": {
             "id": {"type": "integer"}, "fridge": {"type": "string"}, "site": {"type": "string"},
             "kind": {"type": "string", "enum": ["excursion", "no-data", "low-battery", "calibration-due",
-                                               "sensor-disagreement", "logger-overdue", "lot-review", "lot-expiring",
-                                               "lot-expired", "beyond-use"]},
+                                               "sensor-disagreement", "logger-overdue", "check-missed", "lot-review",
+                                               "lot-expiring", "lot-expired", "beyond-use"]},
             "rule": {"type": "string", "description": "`out-of-range`, an alarm rule's name such as "
                                                       "`heat` or `freeze`, or the check's name."},
             "subject": {"type": "string", "description": "The sensor, for sensor checks."},

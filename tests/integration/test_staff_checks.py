@@ -1,0 +1,99 @@
+"""Staff temperature checks on both databases: recorded and signed on the phone page, a reading far from the
+monitor's raising a disagreement, and a check not recorded in time raising `check-missed` at the right local
+time on both sides of the spring DST change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from test_alert_pages import text as text_of
+
+from fridge_monitor.alerts.evaluate import Evaluator
+from fridge_monitor.core.readings import Reading
+from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.store import models as m
+from fridge_monitor.store.sync import sync_declarations
+
+from support import STAFF, add_users, client_for, csrf
+
+SITE = {"name": "Clinic A", "timezone": "Europe/Berlin", "checks": ["08:00", "16:00"], "check_tolerance_min": 60}
+
+
+def missed(engine: sa.Engine) -> list[tuple[str, datetime]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.select(m.Alert.subject, m.Alert.started_at)
+                                                   .where(m.Alert.kind == "check-missed").order_by(m.Alert.id))]
+
+
+def test_a_missed_check_is_raised_when_its_tolerance_ends_across_the_spring_dst_change(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+    config, _ = make_config(database_url, sites=[SITE], fridges=[{"name": "A1", "site": "Clinic A",
+                                                                 "sensors": ["native:a1"]}])
+    engine = engine_for(database_url)
+    sync_declarations(engine, config, datetime(2026, 3, 27, 12, 0, tzinfo=UTC))
+
+    def judge_at(moment: datetime) -> None:
+        Evaluator(engine, config, clock=lambda: moment).everything()
+
+    # Saturday 28 March (CET, UTC+1): the 08:00 check's tolerance ends at 09:00 local, 08:00 UTC.
+    judge_at(datetime(2026, 3, 28, 7, 59, tzinfo=UTC))
+    assert missed(engine) == []
+    judge_at(datetime(2026, 3, 28, 8, 1, tzinfo=UTC))
+    assert missed(engine) == [("2026-03-28 08:00", datetime(2026, 3, 28, 8, 0, tzinfo=UTC))]
+    judge_at(datetime(2026, 3, 28, 16, 1, tzinfo=UTC))  # 16:00 local: due until 17:00 local, 16:00 UTC
+    judge_at(datetime(2026, 3, 28, 16, 2, tzinfo=UTC))  # judged again: still one alert per missed check
+    assert missed(engine)[1:] == [("2026-03-28 16:00", datetime(2026, 3, 28, 16, 0, tzinfo=UTC))]
+    # Sunday 29 March, the clocks went forward at 02:00 (CEST, UTC+2): 09:00 local is 07:00 UTC.
+    judge_at(datetime(2026, 3, 29, 6, 59, tzinfo=UTC))
+    assert len(missed(engine)) == 2
+    judge_at(datetime(2026, 3, 29, 7, 1, tzinfo=UTC))
+    assert missed(engine)[2:] == [("2026-03-29 08:00", datetime(2026, 3, 29, 7, 0, tzinfo=UTC))]
+
+
+def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+    config, _ = make_config(database_url, sites=[SITE],
+                            fridges=[{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
+                                     {"name": "B2", "site": "Clinic A", "sensors": ["native:b2"]}],
+                            sections={"web": {"secret_key": "s" * 40}})
+    engine = engine_for(database_url)
+    now = datetime.now(UTC)
+    sync_declarations(engine, config, now - timedelta(days=2))
+    add_users(engine, STAFF, now)
+    taken = now - timedelta(minutes=2)
+    Store(engine).write(Batch(readings=[(Reading("native:a1", "native", "a1", taken, 4.8, 90), now),
+                                        (Reading("native:b2", "native", "b2", taken, 5.0, 90), now)]))
+    from fridge_monitor.web import create_app
+
+    app = create_app(config, engine=engine, testing=True)
+    nurse = client_for(app, engine, "nina")
+    page = nurse.get("/checks").get_data(as_text=True)
+    assert "Monitor: <strong>4.8 °C</strong>" in page and 'name="sign_name"' in page
+    with engine.connect() as conn:
+        a1, b2 = (conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == n)) for n in ("A1", "B2"))
+    bad = nurse.post("/checks", data={"csrf_token": csrf(nurse), "site": "Clinic A", f"current_c-{a1}": "warm",
+                                      "meaning": "performed", "sign_name": "nina", "sign_password": "nina-password-1"})
+    assert bad.status_code == 400 and "Type the temperature as a number, e.g. 4.5." in text_of(bad)
+    done = nurse.post("/checks", data={
+        "csrf_token": csrf(nurse), "site": "Clinic A", f"current_c-{a1}": "4,9", f"min_c-{a1}": "3.1",
+        f"max_c-{a1}": "6.0", f"current_c-{b2}": "7.5", f"comment-{b2}": "door was open", "meaning": "performed",
+        "sign_name": "nina", "sign_password": "nina-password-1"}, follow_redirects=True)
+    assert done.status_code == 200 and "Check recorded for A1, B2 and signed." in text_of(done)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(m.TemperatureCheck.fridge_id, m.TemperatureCheck.current_c,
+                                      m.TemperatureCheck.monitor_c, m.TemperatureCheck.checked_by)
+                            .order_by(m.TemperatureCheck.id)).all()
+        signed = conn.scalar(sa.select(sa.func.count()).select_from(m.Signature)
+                             .where(m.Signature.record_type == "temperature-check"))
+        disagreements = conn.execute(sa.select(m.Alert.fridge_id, m.Alert.title)
+                                     .where(m.Alert.kind == "sensor-disagreement")).all()
+    assert [tuple(r) for r in rows] == [(a1, 4.9, 4.8, "nina"), (b2, 7.5, 5.0, "nina")]
+    assert signed == 2
+    # B2's display read 7.5 °C while the monitor read 5.0 °C: more than 1 °C apart.
+    assert [tuple(d) for d in disagreements] == [
+        (b2, "Staff reading differs from the monitor: 7.5 °C against 5.0 °C")]
+    fridge = client_for(app, engine, "aldo").get("/fridges/B2").get_data(as_text=True)
+    assert "door was open" in fridge and "Signed by Nina Tester (nina)" in fridge
