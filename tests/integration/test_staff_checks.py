@@ -17,7 +17,7 @@ from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_declarations
 
-from support import STAFF, add_users, client_for, csrf
+from support import STAFF, add_users, cli, client_for, csrf
 
 SITE = {"name": "Clinic A", "timezone": "Europe/Berlin", "checks": ["08:00", "16:00"], "check_tolerance_min": 60}
 
@@ -97,3 +97,17 @@ def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
         (b2, "Staff reading differs from the monitor: 7.5 °C against 5.0 °C")]
     fridge = client_for(app, engine, "aldo").get("/fridges/B2").get_data(as_text=True)
     assert "door was open" in fridge and "Signed by Nina Tester (nina)" in fridge
+
+    # A signed check edited in the database (its append-only trigger lifted first): audit verify names it.
+    env = {"FRIDGE_MONITOR_DATABASE_URL": database_url}
+    assert cli("audit", "verify", env=env).returncode == 0
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER temperature_checks_no_update")
+        else:
+            conn.exec_driver_sql("ALTER TABLE temperature_checks DISABLE TRIGGER temperature_checks_append_only")
+        conn.execute(sa.update(m.TemperatureCheck.__table__).where(m.TemperatureCheck.fridge_id == b2)
+                     .values(current_c=5.0))
+    result = cli("audit", "verify", env=env)
+    assert result.returncode == 1
+    assert "on temperature-check 2: the record was changed after it was signed" in result.stderr
