@@ -31,7 +31,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells, manifest
 from fridge_monitor.core.csv_cells import utc_or_empty
 from fridge_monitor.core.times import iso_utc
-from fridge_monitor.reports import export, logger_exports, signature_export
+from fridge_monitor.reports import checks_export, export, logger_exports, signature_export
 from fridge_monitor.store import audit_trail, logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.files import open_private
@@ -203,6 +203,7 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
         ("stock.csv", per_fridge(export.export_stock)),
         ("lot_dispositions.csv", per_fridge(export_dispositions)),
         ("signatures.csv", per_fridge(signature_export.export_signatures)),
+        ("checks.csv", per_fridge(checks_export.export_checks)),
         ("rejected.csv", whole(export.export_rejected)),
     ]
     for name, year, month in fridge_months(start, end, fridges):

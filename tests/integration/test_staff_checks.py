@@ -111,3 +111,45 @@ def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
     result = cli("audit", "verify", env=env)
     assert result.returncode == 1
     assert "on temperature-check 2: the record was changed after it was signed" in result.stderr
+
+
+def test_the_api_records_a_signed_check_and_lists_checks(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+    from fridge_monitor.store import accounts
+    from fridge_monitor.web import create_app
+
+    config, _ = make_config(database_url, sites=[SITE], fridges=[{"name": "A1", "site": "Clinic A",
+                                                                 "sensors": ["native:a1"]}],
+                            sections={"web": {"secret_key": "s" * 40}})
+    engine = engine_for(database_url)
+    now = datetime.now(UTC)
+    sync_declarations(engine, config, now - timedelta(days=2))
+    add_users(engine, STAFF, now)
+    import sqlalchemy.orm as so
+    with so.Session(engine) as session, session.begin():
+        token = accounts.new_token(session, accounts.find_user(session, "nina"), actor="test", now=now)
+    client = create_app(config, engine=engine, testing=True).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+
+    unsigned = client.post("/api/v1/fridges/A1/checks", json={"current_c": 4.5}, headers=auth)
+    assert unsigned.status_code == 403 and "a temperature check is signed" in unsigned.get_json()["error"]["message"]
+    bad = client.post("/api/v1/fridges/A1/checks", json={"current_c": "cold"}, headers=auth)
+    assert bad.status_code == 400 and "field 'current_c'" in bad.get_json()["error"]["message"]
+    done = client.post("/api/v1/fridges/A1/checks", headers=auth, json={
+        "current_c": 4.5, "min_c": 3.0, "max_c": 6.5, "comment": "all fine",
+        "signature": {"password": "nina-password-1", "meaning": "performed"}})
+    assert done.status_code == 201, done.get_json()
+    body = done.get_json()
+    assert (body["fridge"], body["current_c"], body["checked_by"]) == ("A1", 4.5, "nina")
+    assert body["signatures"][0].startswith("Signed by Nina Tester (nina) on ")
+    listed = client.get("/api/v1/checks?site=Clinic%20A", headers=auth).get_json()
+    assert [c["id"] for c in listed["checks"]] == [body["id"]]
+    assert client.get("/api/v1/checks?from=yesterday", headers=auth).status_code == 400
+    assert client.get("/api/v1/checks?site=Nowhere", headers=auth).status_code == 404
+    today = now.date().isoformat()
+    exported = cli("export", "checks", "--from", today, "--to", today, "--fridge", "A1",
+                   env={"FRIDGE_MONITOR_DATABASE_URL": database_url})
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert lines[0].startswith("id,fridge,site,day,check_time,checked_at_utc,checked_by,current_c,min_c,max_c")
+    assert len(lines) == 2 and ",nina,4.5,3,6.5," in lines[1] and lines[1].endswith(",all fine")

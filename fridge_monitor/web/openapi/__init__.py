@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fridge_monitor.web.openapi import alerts, fridges, inventory
+from fridge_monitor.web.openapi import alerts, checks, fridges, inventory
 from fridge_monitor.web.openapi.common import errors
 
 
@@ -30,6 +30,7 @@ def document() -> dict[str, Any]:
             **fridges.paths(),
             **alerts.paths(),
             **inventory.paths(),
+            **checks.paths(),
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1 document.",
@@ -57,6 +58,7 @@ def document() -> dict[str, Any]:
                 **fridges.schemas(),
                 **alerts.schemas(),
                 **inventory.schemas(),
+                **checks.schemas(),
             },
         },
     }
