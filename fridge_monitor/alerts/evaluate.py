@@ -180,7 +180,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += alarm_findings(device_alarms)
     if sensors and not live:
         findings += _logger_overdue(session, fridge_id, sensors, tz, now, config)
-    findings += _staff_checks(session, facts, config, tz, max(start, facts.created_at), now, by_time=by_time)
+    if by_time:  # staff checks are judged by the scheduler and right after one is recorded, not per ingest batch
+        findings += _staff_checks(session, facts, config, tz, max(start, facts.created_at), now)
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
@@ -220,16 +221,16 @@ def _logger_episodes(session: so.Session, loggers: Sequence[str], tz: ZoneInfo, 
 
 
 def _staff_checks(session: so.Session, facts: FridgeFacts, config: Config, tz: ZoneInfo, since: datetime,
-                  now: datetime, *, by_time: bool) -> list[checks.Finding]:
-    """The site's check times that passed without a check of this fridge (time passing: by the scheduler), and
-    checks whose reading disagreed with the monitor's."""
+                  now: datetime) -> list[checks.Finding]:
+    """The site's check times that passed without a check of this fridge, and checks whose reading disagreed
+    with the monitor's."""
     conn = session.connection()
     out = [f for check in staff_checks.recent(conn, [facts.id], since)
            if check.current_c is not None and check.monitor_c is not None
            and (f := staff.disagreement(facts.name, check.id, check.checked_at, check.current_c,
                                         check.monitor_c)) is not None]
     site = next((s for s in config.sites if s.name == facts.site), None)
-    if by_time and site is not None and site.checks:
+    if site is not None and site.checks:
         done = staff_checks.done(conn, facts.id, since.astimezone(tz).date() - timedelta(days=1),
                                  now.astimezone(tz).date())
         out += staff.missed(site.checks, site.check_tolerance, tz, since, now, done, facts.name)

@@ -60,6 +60,7 @@ class Imported:
     file_name: str
     file_id: int
     fridge: str
+    fridge_id: int
     sensor_id: str
     role: str
     format: str
@@ -160,14 +161,9 @@ class Importer:
 
     def judge(self, stored: Imported) -> Imported:
         """Judge the fridge again from the file's first day (late data counts): the alerts this opened."""
-        fridge_id = self._fridge_id(stored.fridge)
-        before = self._alert_ids(fridge_id)
-        self.evaluator.fridges([fridge_id])
-        return dataclasses.replace(stored, alerts=self._alert_titles(fridge_id, before))
-
-    def _fridge_id(self, name: str) -> int:
-        with self.engine.connect() as conn:
-            return conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == name)) or 0
+        before = self._alert_ids(stored.fridge_id)
+        self.evaluator.fridges([stored.fridge_id])
+        return dataclasses.replace(stored, alerts=self._alert_titles(stored.fridge_id, before))
 
     def _alert_ids(self, fridge_id: int) -> set[int]:
         with self.engine.connect() as conn:
@@ -227,8 +223,8 @@ class Importer:
                    + (" (the same file again)" if already else ""))
         log.info("imported %s into fridge %s: %d new readings of %d, %d new device days", request.file_name,
                  fridge.name, new, len(placed), new_days)
-        return Imported(request.file_name, kept.id, fridge.name, sensor_id, role, download.format, kept.model,
-                        len(placed), new, len(download.days), new_days, first, last,
+        return Imported(request.file_name, kept.id, fridge.name, fridge.id, sensor_id, role, download.format,
+                        kept.model, len(placed), new, len(download.days), new_days, first, last,
                         signature_status(download.signature is not None), download.notes, already)
 
     @staticmethod

@@ -52,9 +52,10 @@ def check_signer(session: so.Session, user: m.User, password: str, *, typed_name
                              "under Admin → Users.")
 
 
-def sign(session: so.Session, user: m.User, *, record_type: str, record_id: object, content: str, meaning: str,
-         now: datetime, timezone: str) -> Signature:
-    """Sign a record in the caller's transaction: the row, and its audit event holding it whole."""
+def _sign(session: so.Session, user: m.User, *, record_type: str, record_id: object, content: str, meaning: str,
+          now: datetime, fridge_id: int) -> Signature:
+    """Sign a record in the caller's transaction: the row, and its audit event holding it whole; its local time is
+    that of the site of the fridge the record is about."""
     if meaning not in signatures.MEANINGS:
         raise SignatureError(f"Choose what the signature means: {', '.join(signatures.MEANINGS)}.", "meaning")
     if not user.full_name:
@@ -64,7 +65,7 @@ def sign(session: so.Session, user: m.User, *, record_type: str, record_id: obje
     row = m.Signature(record_type=record_type, record_id=record,
                       record_hash=signatures.record_hash(record_type, record, content), meaning=meaning,
                       user_id=user.id, user_name=user.name, full_name=user.full_name, signed_at=now,
-                      timezone=timezone)
+                      timezone=_zone(session, fridge_id))
     session.add(row)
     session.flush()
     made = _value(row)
@@ -72,6 +73,36 @@ def sign(session: so.Session, user: m.User, *, record_type: str, record_id: obje
                        record_type=signatures.RECORD_TYPE, record_id=row.id, field=record_type,
                        new=made.event_value(), reason=made.shown())
     return made
+
+
+def _zone(session: so.Session, fridge_id: int) -> str:
+    f, s = m.Fridge, m.Site
+    return session.scalar(sa.select(s.timezone).join(f, f.site_id == s.id).where(f.id == fridge_id)) or "UTC"
+
+
+def sign_acknowledgement(session: so.Session, user: m.User, alert: m.Alert, meaning: str,
+                         now: datetime) -> Signature:
+    """Sign an alert's acknowledgement (who, when, the action), just recorded in this transaction."""
+    return _sign(session, user, record_type=signatures.ALERT_ACKNOWLEDGEMENT, record_id=alert.id,
+                 content=acknowledgement_content(alert), meaning=meaning, now=now, fridge_id=alert.fridge_id)
+
+
+def sign_dispositions(session: so.Session, user: m.User, made: Iterable[m.LotDisposition], meaning: str,
+                      now: datetime) -> list[Signature]:
+    """Sign the dispositions just recorded in this transaction (one per review of the lot)."""
+    out = []
+    for disposition in made:
+        fridge_id = session.get_one(m.LotReview, disposition.review_id).fridge_id
+        out.append(_sign(session, user, record_type=signatures.LOT_DISPOSITION, record_id=disposition.id,
+                         content=of_disposition(disposition), meaning=meaning, now=now, fridge_id=fridge_id))
+    return out
+
+
+def sign_check(session: so.Session, user: m.User, check: m.TemperatureCheck, meaning: str,
+               now: datetime) -> Signature:
+    """Sign a staff temperature check just recorded in this transaction."""
+    return _sign(session, user, record_type=signatures.TEMPERATURE_CHECK, record_id=check.id,
+                 content=staff_checks.content(check), meaning=meaning, now=now, fridge_id=check.fridge_id)
 
 
 def _value(row: m.Signature) -> Signature:

@@ -192,9 +192,7 @@ def acknowledge(alert_id: int) -> Any:
     try:
         alert = alerts.acknowledge(session, alert_id, signed_in(), form.action.data, form.steps.data or [], now)
         if needed:
-            signatures.sign(session, signed_in(), record_type=ALERT_ACKNOWLEDGEMENT, record_id=alert.id,
-                            content=signatures.acknowledgement_content(alert), meaning=form.meaning.data, now=now,
-                            timezone=row.timezone)
+            signatures.sign_acknowledgement(session, signed_in(), alert, form.meaning.data, now)
         session.commit()
     except signatures.SignatureError as exc:
         session.rollback()

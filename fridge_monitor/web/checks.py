@@ -125,9 +125,7 @@ def record() -> Any:
         for fid, reading in readings.items():
             check = staff_checks.record(session, fridges[fid], decl, reading, actor=signed_in().name, now=now)
             if signing.needs("checks"):
-                signatures.sign(session, signed_in(), record_type=TEMPERATURE_CHECK, record_id=check.id,
-                                content=staff_checks.content(check), meaning=form.meaning.data, now=now,
-                                timezone=site.timezone)
+                signatures.sign_check(session, signed_in(), check, form.meaning.data, now)
         session.commit()
     except signatures.SignatureError as exc:
         session.rollback()

@@ -188,10 +188,7 @@ def disposition(lot_id: int) -> Any:
                                              reference=form.reference.data or None, note=form.note.data or None,
                                              actor=signed_in().name, now=now)
         if needed:
-            for disposition in made:
-                signatures.sign(session, signed_in(), record_type=LOT_DISPOSITION, record_id=disposition.id,
-                                content=signatures.of_disposition(disposition), meaning=form.meaning.data,
-                                now=now, timezone=str(_lot_tz(lot.id, {f.id: f for f in fridges()})))
+            signatures.sign_dispositions(session, signed_in(), made, form.meaning.data, now)
         session.commit()
     except signatures.SignatureError as exc:
         session.rollback()

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures
 from fridge_monitor.web import signing
@@ -85,9 +84,7 @@ def alert_acknowledge(alert_id: int) -> Any:
     try:
         alert = alerts.acknowledge(session, alert_id, signed_in(), action, steps, now)
         if meaning is not None:
-            signatures.sign(session, signed_in(), record_type=ALERT_ACKNOWLEDGEMENT, record_id=alert.id,
-                            content=signatures.acknowledgement_content(alert), meaning=meaning, now=now,
-                            timezone=row.timezone)
+            signatures.sign_acknowledgement(session, signed_in(), alert, meaning, now)
         session.commit()
     except signatures.SignatureError as exc:
         session.rollback()

@@ -56,9 +56,7 @@ def check_record(name: str) -> Any:
     check = staff_checks.record(session, fridge, site, reading, actor=signed_in().name, now=now)
     shown = []
     if meaning is not None:
-        shown.append(signatures.sign(session, signed_in(), record_type=TEMPERATURE_CHECK, record_id=check.id,
-                                     content=staff_checks.content(check), meaning=meaning, now=now,
-                                     timezone=fridge.site.timezone).shown())
+        shown.append(signatures.sign_check(session, signed_in(), check, meaning, now).shown())
     session.commit()
     Evaluator(current_app.extensions["fridge_monitor"]["engine"], settings()).fridges([fridge.id])
     return jsonify(check_json(check, fridge.name, fridge.site.name, shown)), 201

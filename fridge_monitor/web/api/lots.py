@@ -13,7 +13,6 @@ import sqlalchemy.orm as so
 from flask import abort, jsonify, request
 
 from fridge_monitor.core import lots
-from fridge_monitor.core.signatures import LOT_DISPOSITION
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
@@ -157,13 +156,7 @@ def lot_disposition(lot_id: int) -> Any:
         made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,
                                              note=note, actor=user.name, now=now)
         if meaning is not None:
-            zone = session.scalar(sa.select(m.Site.timezone).join(m.Fridge, m.Fridge.site_id == m.Site.id)
-                                  .join(m.LotReview, m.LotReview.fridge_id == m.Fridge.id)
-                                  .where(m.LotReview.id == made[0].review_id)) if made else "UTC"
-            for disposition in made:
-                signatures.sign(session, user, record_type=LOT_DISPOSITION, record_id=disposition.id,
-                                content=signatures.of_disposition(disposition), meaning=meaning, now=now,
-                                timezone=zone or "UTC")
+            signatures.sign_dispositions(session, user, made, meaning, now)
     return jsonify({**_lot_detail(lot_id), "recorded": [d.id for d in made]})
 
 
