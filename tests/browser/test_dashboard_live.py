@@ -9,6 +9,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from playwright.sync_api import expect
+
 from fridge_monitor.mqtt.broker import free_port
 
 from support import REPO, Publisher, add_users, start_cli, wait_until
@@ -71,8 +73,7 @@ def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_p
         # refreshes its tiles in place, without a reload.
         page.evaluate("window.__marker = 'same page'")
         first = page.locator(".refreshed").inner_text()
-        page.wait_for_function("t => document.querySelector('.refreshed').innerText !== t", arg=first,
-                               timeout=30_000)
+        expect(page.locator(".refreshed")).not_to_have_text(first, timeout=30_000)
         assert page.evaluate("window.__marker") == "same page"
         assert re.search(r"\d+ s ago", vaccines.inner_text())
 

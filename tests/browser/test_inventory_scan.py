@@ -26,7 +26,7 @@ def scanned(lot: str, expiry: date, serial: str) -> str:
 def enter_on_the_focused_button(page) -> None:
     """The scanner's next Enter, once the page has put the focus on its record button (as a person sees
     it), not before the page has finished loading."""
-    page.wait_for_function("document.activeElement && document.activeElement.matches('button.primary-action')")
+    page.locator("button.primary-action:focus").wait_for()
     page.keyboard.press("Enter")
 
 
