@@ -14,16 +14,17 @@ from typing import Any
 import click
 
 from fridge_monitor.cli.common import CliError, load, open_database
+from fridge_monitor.core.roles import ROLES
 
 
 @click.group()
 def users() -> None:
-    """People who sign in: nurses, auditors, admins."""
+    """People who sign in: nurses, supervisors, auditors, admins."""
 
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["nurse", "auditor", "admin"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
 @click.option("--full-name", default=None, help="The person's name as their signature prints it.")
 @click.pass_context

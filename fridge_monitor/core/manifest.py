@@ -258,8 +258,9 @@ def _recorded_claims(archive: zipfile.ZipFile, names: set[str], document: Mappin
     if not isinstance(recorded, dict):
         return None, [], file_entry(data, len(events))
     found = [*_acknowledgement_problems(archive, names, document, recorded, events),
-             *signatures.bundle_problems(_intact(archive, names, recorded, (
-                 signatures.SIGNATURES_FILE, ack_evidence.ALERTS_FILE, signatures.DISPOSITIONS_FILE)), events)]
+             *signatures.bundle_problems(
+                 _intact(archive, names, recorded, (signatures.SIGNATURES_FILE, *signatures.SIGNED_FILES.values())),
+                 events, _recorded_hashes(recorded))]
     return recorded, found, file_entry(data, len(events))
 
 
@@ -269,6 +270,14 @@ def _acknowledgement_problems(archive: zipfile.ZipFile, names: set[str], documen
     before the export). A missing or altered ``alerts.csv`` is named by the manifest checks instead."""
     data = _intact(archive, names, recorded, [ack_evidence.ALERTS_FILE]).get(ack_evidence.ALERTS_FILE)
     return [] if data is None else ack_evidence.bundle_problems(data, events, ack_evidence.exported_at(document))
+
+
+def _recorded_hashes(recorded: Mapping[str, Any]) -> dict[str, str]:
+    """Each file's SHA-256 as the export recorded it."""
+    files = recorded.get("files")
+    if not isinstance(files, dict):
+        return {}
+    return {name: str(e["sha256"]) for name, e in files.items() if isinstance(e, dict) and "sha256" in e}
 
 
 def _intact(archive: zipfile.ZipFile, names: set[str], recorded: Mapping[str, Any],

@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fridge_monitor.core import ack_evidence, csv_cells
@@ -30,9 +30,12 @@ SIGNATURES_FILE = "signatures.csv"  # in an export bundle
 SIGNATURES_HEADER = ["id", "record_type", "record_id", "record_hash", "meaning", "user", "full_name",
                      "signed_at_utc", "timezone"]
 DISPOSITIONS_FILE = "lot_dispositions.csv"
+CHECKS_FILE = "checks.csv"
+REVIEWS_FILE = "monthly_reviews.csv"
 ALERT_ACKNOWLEDGEMENT = "alert-acknowledgement"  # an alert's acknowledgement (who, when, the action taken)
 TEMPERATURE_CHECK = "temperature-check"  # a staff temperature check (what the display read, who, when)
 LOT_DISPOSITION = "lot-disposition"  # a lot review's disposition (the decision, the manufacturer's reference)
+MONTHLY_REVIEW = "monthly-review"  # a supervisor's review of a fridge-month (the comment, the frozen PDF's hash)
 
 
 def record_hash(record_type: str, record_id: str, content: str) -> str:
@@ -104,6 +107,23 @@ def disposition_content(disposition_id: int, review_id: int, decision: str, refe
                       ensure_ascii=False, separators=(",", ":"))
 
 
+def check_content(check_id: int, fridge_id: int, day: date, slot: str, checked_at: datetime, checked_by: str,
+                  current_c: float | None, min_c: float | None, max_c: float | None, monitor_c: float | None,
+                  comment: str | None) -> str:
+    """What a staff check's signature is bound to: the fridge, the slot, who, when, what the display and the monitor
+    read, the comment."""
+    return json.dumps([check_id, fridge_id, day.isoformat(), slot, canonical_time(checked_at), checked_by, current_c,
+                       min_c, max_c, monitor_c, comment], ensure_ascii=False, separators=(",", ":"))
+
+
+def review_content(review_id: int, fridge_id: int, month: str, comment: str | None, open_items: Sequence[str],
+                   pdf_sha256: str, reviewed_by: str, reviewed_at: datetime) -> str:
+    """What a monthly review's signature is bound to: the fridge-month, the comment, the open items the reviewer
+    saw, the SHA-256 of the frozen PDF, who, when."""
+    return json.dumps([review_id, fridge_id, month, comment, list(open_items), pdf_sha256, reviewed_by,
+                       canonical_time(reviewed_at)], ensure_ascii=False, separators=(",", ":"))
+
+
 def _csv_rows(data: bytes, wanted: Sequence[str]) -> Iterator[list[str]]:
     reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
     header = [csv_cells.unguard(cell) for cell in next(reader, [])]
@@ -118,34 +138,75 @@ def _csv_rows(data: bytes, wanted: Sequence[str]) -> Iterator[list[str]]:
             raise ValueError(f"line {number} is short") from None
 
 
-def bundle_problems(files: Mapping[str, bytes], events: Iterable[Stored]) -> list[str]:
-    """Every signature in a bundle's ``signatures.csv`` that no longer holds, checked offline against the
-    acknowledgements in ``alerts.csv``, the dispositions in ``lot_dispositions.csv`` and the ``sign`` events
-    of ``audit.csv``; each problem names the file it was found in."""
-    if SIGNATURES_FILE not in files:
-        return []
-    recorded = {int(e.entry.record_id): e.entry.new_value or "" for e in events
-                if e.entry.action == ACTION and e.entry.record_type == RECORD_TYPE and e.entry.record_id.isdigit()}
+def _number(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def _bundle_contents(files: Mapping[str, bytes]) -> dict[tuple[str, str], str | None]:
+    """Each signed record's canonical content, read back from the record files of a bundle (those it holds)."""
     contents: dict[tuple[str, str], str | None] = {}
-    # A record file the export did not write, or that was altered since, is named by the manifest checks: its
-    # signatures are not checked against it.
-    checked = {ALERT_ACKNOWLEDGEMENT: ack_evidence.ALERTS_FILE in files, LOT_DISPOSITION: DISPOSITIONS_FILE in files}
-    try:
+    if ack_evidence.ALERTS_FILE in files:
         for alert_id, by, at, action in _csv_rows(files[ack_evidence.ALERTS_FILE], (
-                "id", "acknowledged_by", "acknowledged_at_utc", "action")) if checked[ALERT_ACKNOWLEDGEMENT] else []:
+                "id", "acknowledged_by", "acknowledged_at_utc", "action")):
             contents[ALERT_ACKNOWLEDGEMENT, alert_id] = ack_evidence.canonical(ack_evidence.Acknowledgement(
                 int(alert_id), by or None, datetime.fromisoformat(at) if at else None, action or None))
+    if DISPOSITIONS_FILE in files:
         for decided in _csv_rows(files[DISPOSITIONS_FILE], ("disposition_id", "review_id", "decision", "reference",
-                                                            "note", "decided_at_utc", "decided_by")
-                                 ) if checked[LOT_DISPOSITION] else []:
+                                                            "note", "decided_at_utc", "decided_by")):
             if decided[0]:
                 contents[LOT_DISPOSITION, decided[0]] = disposition_content(
                     int(decided[0]), int(decided[1]), decided[2], decided[3] or None, decided[4] or None,
                     datetime.fromisoformat(decided[5]), decided[6])
+    if CHECKS_FILE in files:
+        for c in _csv_rows(files[CHECKS_FILE], ("id", "fridge_id", "day", "check_time", "checked_at_utc",
+                                                "checked_by", "current_c", "min_c", "max_c", "monitor_c", "comment")):
+            contents[TEMPERATURE_CHECK, c[0]] = check_content(
+                int(c[0]), int(c[1]), date.fromisoformat(c[2]), c[3], datetime.fromisoformat(c[4]), c[5],
+                _number(c[6]), _number(c[7]), _number(c[8]), _number(c[9]), c[10] or None)
+    if REVIEWS_FILE in files:
+        for r in _csv_rows(files[REVIEWS_FILE], ("id", "fridge_id", "month", "comment", "open_items", "pdf_sha256",
+                                                 "reviewed_by", "reviewed_at_utc")):
+            contents[MONTHLY_REVIEW, r[0]] = review_content(
+                int(r[0]), int(r[1]), r[2], r[3] or None, json.loads(r[4]), r[5], r[6], datetime.fromisoformat(r[7]))
+    return contents
+
+
+SIGNED_FILES = {ALERT_ACKNOWLEDGEMENT: ack_evidence.ALERTS_FILE, LOT_DISPOSITION: DISPOSITIONS_FILE,
+                TEMPERATURE_CHECK: CHECKS_FILE, MONTHLY_REVIEW: REVIEWS_FILE}  # where a bundle holds each record
+
+
+def bundle_problems(files: Mapping[str, bytes], events: Iterable[Stored],
+                    file_hashes: Mapping[str, str] | None = None) -> list[str]:
+    """Every signature in a bundle's ``signatures.csv`` that no longer holds, checked offline against the
+    records in ``alerts.csv``, ``lot_dispositions.csv``, ``checks.csv`` and ``monthly_reviews.csv`` and the
+    ``sign`` events of ``audit.csv``; and every signed monthly PDF whose SHA-256 (``file_hashes``: as the
+    export recorded each file) is not the one its review holds. Each problem names the file it was found in.
+    A record file the export did not write, or that was altered since, is named by the manifest checks: its
+    signatures are not checked against it."""
+    problems = _frozen_problems(files, file_hashes or {})
+    if SIGNATURES_FILE not in files:
+        return problems
+    recorded = {int(e.entry.record_id): e.entry.new_value or "" for e in events
+                if e.entry.action == ACTION and e.entry.record_type == RECORD_TYPE and e.entry.record_id.isdigit()}
+    try:
+        contents = _bundle_contents(files)
         signed = [Signature(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
                             datetime.fromisoformat(row[7]), row[8])
                   for row in _csv_rows(files[SIGNATURES_FILE], SIGNATURES_HEADER)]
     except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-        return [f"{SIGNATURES_FILE}: its signatures cannot be checked: {exc}"]
-    signed = [sig for sig in signed if checked.get(sig.record_type, False)]
-    return [f"{SIGNATURES_FILE}: {problem}" for problem in binding_problems(signed, contents, recorded, [])]
+        return [*problems, f"{SIGNATURES_FILE}: its signatures cannot be checked: {exc}"]
+    signed = [sig for sig in signed if SIGNED_FILES.get(sig.record_type, "") in files]
+    return [*problems, *(f"{SIGNATURES_FILE}: {problem}"
+                         for problem in binding_problems(signed, contents, recorded, []))]
+
+
+def _frozen_problems(files: Mapping[str, bytes], file_hashes: Mapping[str, str]) -> list[str]:
+    """Signed monthly PDFs in the bundle that are not the copy their review froze."""
+    if REVIEWS_FILE not in files:
+        return []
+    try:
+        rows = list(_csv_rows(files[REVIEWS_FILE], ("id", "pdf_file", "pdf_sha256")))
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        return [f"{REVIEWS_FILE}: cannot be read: {exc}"]
+    return [f"{path}: not the signed copy review {review_id} froze (its SHA-256 differs from the review's)"
+            for review_id, path, digest in rows if path and path in file_hashes and file_hashes[path] != digest]

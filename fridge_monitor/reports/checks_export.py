@@ -12,8 +12,8 @@ from fridge_monitor.core import csv_cells
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.store import models as m
 
-CHECKS_HEADER = ["id", "fridge", "site", "day", "check_time", "checked_at_utc", "checked_by", "current_c", "min_c",
-                 "max_c", "monitor_c", "comment"]
+CHECKS_HEADER = ["id", "fridge_id", "fridge", "site", "day", "check_time", "checked_at_utc", "checked_by",
+                 "current_c", "min_c", "max_c", "monitor_c", "comment"]
 
 
 def export_checks(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *, fridge: str | None = None,
@@ -32,9 +32,10 @@ def export_checks(engine: sa.Engine, out: TextIO, start: datetime, end: datetime
 
 def _row(check: Any, fridge: str, site: str, tz: tzinfo | None) -> list[Any]:
     def number(value: float | None) -> str:
-        return "" if value is None else f"{value:g}"
+        return "" if value is None else repr(value)  # exactly: a check's signature is bound to it
 
-    row = [check.id, fridge, site, check.day.isoformat(), check.slot, iso_utc(check.checked_at), check.checked_by,
+    row = [check.id, check.fridge_id, fridge, site, check.day.isoformat(), check.slot, iso_utc(check.checked_at),
+           check.checked_by,
            number(check.current_c), number(check.min_c), number(check.max_c), number(check.monitor_c),
            check.comment or ""]
     if tz is not None:

@@ -13,10 +13,10 @@ import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from fridge_monitor.core import names
+from fridge_monitor.core.roles import ROLES
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 
-ROLES = ("nurse", "auditor", "admin")
 MIN_PASSWORD = 10
 # werkzeug's scrypt at its default cost (N = 2**15, r = 8, p = 1). The test suite lowers it for the hashes it
 # makes; a stored hash names its own method, so each one is checked at the cost it was made with.

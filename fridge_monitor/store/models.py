@@ -841,3 +841,26 @@ class TemperatureCheck(Base):
     comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     __table_args__ = (sa.Index("ix_temperature_checks_fridge_day", "fridge_id", "day"),)
+
+
+class MonthlyReview(Base):
+    """A supervisor's review of one fridge-month (a signed record): the open items they saw, their comment, and
+    the month's PDF log generated once at signing and kept unaltered with its SHA-256. ``starts_at`` and
+    ``ends_at`` bound the site-local month in UTC. The database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "monthly_reviews"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    fridge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fridges.id"))
+    month: so.Mapped[str] = so.mapped_column(sa.String(7))  # YYYY-MM
+    starts_at: so.Mapped[UTC]
+    ends_at: so.Mapped[UTC]
+    comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    open_items: so.Mapped[str] = so.mapped_column(sa.Text)  # JSON list of sentences
+    snapshot: so.Mapped[str] = so.mapped_column(sa.Text)  # JSON: what the log said, line by line (for addenda)
+    pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    pdf_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    reviewed_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    reviewed_at: so.Mapped[UTC]
+
+    __table_args__ = (sa.UniqueConstraint("fridge_id", "month"),)

@@ -9,7 +9,6 @@ check times it answers (:func:`fridge_monitor.core.staff_checks.slot_for`).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import SiteDecl
 from fridge_monitor.core import free_text
-from fridge_monitor.core.audit import canonical_time
+from fridge_monitor.core.signatures import check_content
 from fridge_monitor.core.staff_checks import slot_for
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
@@ -65,9 +64,8 @@ def check_reading(reading: Reading) -> None:
 
 def content(check: m.TemperatureCheck) -> str:
     """What a check's signature is bound to."""
-    return json.dumps([check.id, check.fridge_id, check.day.isoformat(), check.slot, canonical_time(check.checked_at),
-                       check.checked_by, check.current_c, check.min_c, check.max_c, check.monitor_c, check.comment],
-                      ensure_ascii=False, separators=(",", ":"))
+    return check_content(check.id, check.fridge_id, check.day, check.slot, check.checked_at, check.checked_by,
+                         check.current_c, check.min_c, check.max_c, check.monitor_c, check.comment)
 
 
 def monitor_value(conn: sa.Connection, fridge_id: int) -> tuple[datetime, float] | None:

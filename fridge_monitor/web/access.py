@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
-EVERYONE = ("nurse", "auditor", "admin")
-STAFF = ("nurse", "admin")  # may change stock and acknowledge alerts
+EVERYONE = ("nurse", "supervisor", "auditor", "admin")
+STAFF = ("nurse", "supervisor", "admin")  # may change stock, record checks and acknowledge alerts
+REVIEWERS = ("supervisor", "admin")  # may sign a fridge-month's review
 ADMIN = ("admin",)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

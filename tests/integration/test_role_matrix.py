@@ -19,7 +19,7 @@ from fridge_monitor.web.access import PUBLIC, SAFE_METHODS
 
 from support import add_users, web_app
 
-ROLES = ("nurse", "auditor", "admin")
+ROLES = ("nurse", "supervisor", "auditor", "admin")
 PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz"}
 # api.scan: a POST that writes nothing; exports.make_bundle: asking for an export is the auditor's job;
 # exports.csv_file and exports.download: downloads, POST only because each writes an audit event

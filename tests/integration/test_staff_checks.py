@@ -4,8 +4,10 @@ time on both sides of the spring DST change."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from test_alert_pages import text as text_of
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
+from fridge_monitor.reports import bundle
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_declarations
 
@@ -54,7 +57,8 @@ def test_a_missed_check_is_raised_when_its_tolerance_ends_across_the_spring_dst_
 
 
 def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
-        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine],
+        tmp_path: Path) -> None:
     config, _ = make_config(database_url, sites=[SITE],
                             fridges=[{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]},
                                      {"name": "B2", "site": "Clinic A", "sensors": ["native:b2"]}],
@@ -101,6 +105,12 @@ def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
     # A signed check edited in the database (its append-only trigger lifted first): audit verify names it.
     env = {"FRIDGE_MONITOR_DATABASE_URL": database_url}
     assert cli("audit", "verify", env=env).returncode == 0
+    period = bundle.Request(now - timedelta(days=1), now + timedelta(hours=1))
+    clean = bundle.build(engine, config, period, tmp_path / "clean.zip", actor="test")
+    with zipfile.ZipFile(clean.path) as archive:
+        assert archive.read("signatures.csv").decode().count(",temperature-check,") == 2
+    verified = cli("audit", "verify", str(clean.path))
+    assert verified.returncode == 0, verified.stderr
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("DROP TRIGGER temperature_checks_no_update")
@@ -111,6 +121,12 @@ def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
     result = cli("audit", "verify", env=env)
     assert result.returncode == 1
     assert "on temperature-check 2: the record was changed after it was signed" in result.stderr
+    # A bundle made after the change says so offline, from checks.csv and signatures.csv alone.
+    tampered = bundle.build(engine, config, period, tmp_path / "tampered.zip", actor="test")
+    offline = cli("audit", "verify", str(tampered.path))
+    assert offline.returncode == 1
+    assert ("signatures.csv: signature 2 (nina, performed) on temperature-check 2: the record was changed after it "
+            "was signed") in offline.stderr
 
 
 def test_the_api_records_a_signed_check_and_lists_checks(
@@ -151,5 +167,6 @@ def test_the_api_records_a_signed_check_and_lists_checks(
                    env={"FRIDGE_MONITOR_DATABASE_URL": database_url})
     assert exported.returncode == 0, exported.stderr
     lines = exported.stdout.splitlines()
-    assert lines[0].startswith("id,fridge,site,day,check_time,checked_at_utc,checked_by,current_c,min_c,max_c")
-    assert len(lines) == 2 and ",nina,4.5,3,6.5," in lines[1] and lines[1].endswith(",all fine")
+    assert lines[0].startswith("id,fridge_id,fridge,site,day,check_time,checked_at_utc,checked_by,current_c,min_c,"
+                               "max_c")
+    assert len(lines) == 2 and ",nina,4.5,3.0,6.5," in lines[1] and lines[1].endswith(",all fine")

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from fridge_monitor.core.roles import ROLES, WHAT
 from fridge_monitor.store import accounts
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import ADMIN, allow, signed_in
@@ -19,7 +20,7 @@ from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.forms import options, reason_field, sentence
 from fridge_monitor.web.forms import strip as _strip
 
-ROLE_CHOICES = options((r, r.capitalize()) for r in accounts.ROLES)
+ROLE_CHOICES = options((r, r.capitalize()) for r in ROLES)
 
 
 def _check_full_name(_form: FlaskForm, field: StringField) -> None:
@@ -86,7 +87,8 @@ def new_user() -> Any:
                 flash(f"User {user.name} created as {user.role}. Give them the initial password in person.")
                 return redirect(url_for("admin.users"))
             form.name.errors.append(f"A user named {form.name.data!r} already exists.")
-    return render_template("admin/user_new.html", form=form)
+    return render_template("admin/user_new.html", form=form,
+                           role_help=" ".join(f"{r.capitalize()}: {WHAT[r]}." for r in ROLES))
 
 
 def _user_page(user: m.User, **forms: FlaskForm) -> Any:
