@@ -120,7 +120,7 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
     """Write the monthly temperature log of one fridge as PDF."""
     import getpass
 
-    from fridge_monitor.reports import monthly
+    from fridge_monitor.reports import monthly, reviews
 
     try:
         year, month = monthly.parse_month(month_text)
@@ -129,12 +129,19 @@ def report_monthly(ctx: click.Context, fridge: str, month_text: str, out: str, b
     config = load(ctx)
     engine = open_database(config)
     try:
-        pdf = monthly.monthly_pdf(engine, fridge, year, month, generated_by=by or getpass.getuser(),
-                                  now=datetime.now(UTC), config=config)
+        made = reviews.copies(engine, fridge, year, month, generated_by=by or getpass.getuser(),
+                              now=datetime.now(UTC), config=config)
     except monthly.ReportError as exc:
         raise CliError(str(exc)) from None
     finally:
         engine.dispose()
     with private_output(out) as fh:
-        fh.write(pdf)
-    click.echo(f"{fridge} {year:04d}-{month:02d}: {len(pdf)} bytes written to {out}", err=True)
+        fh.write(made.pdf)
+    signed = " (the copy frozen when the month was signed)" if made.signed else ""
+    click.echo(f"{fridge} {year:04d}-{month:02d}: {len(made.pdf)} bytes written to {out}{signed}", err=True)
+    if made.addendum is not None:
+        extra = str(Path(out).with_name(Path(out).stem + "-addendum.pdf"))
+        with private_output(extra) as fh:
+            fh.write(made.addendum)
+        click.echo(f"{fridge} {year:04d}-{month:02d} was signed, and its records changed since: the signed copy is in "
+                   f"{out}, the changes in {extra}", err=True)

@@ -30,8 +30,9 @@ from fridge_monitor import __version__
 from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells, manifest
 from fridge_monitor.core.csv_cells import utc_or_empty
+from fridge_monitor.core.signatures import REVIEWS_FILE
 from fridge_monitor.core.times import iso_utc
-from fridge_monitor.reports import checks_export, export, logger_exports, signature_export
+from fridge_monitor.reports import checks_export, export, logger_exports, reviews, signature_export
 from fridge_monitor.store import audit_trail, logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.files import open_private
@@ -44,6 +45,10 @@ DISPOSITIONS_HEADER = ["review_id", "lot_id", "product", "lot", "expiry", "fridg
                        "exposure_started_at_utc", "exposure_ended_at_utc", "exposure_s", "peak_c", "low_c", "mkt_c",
                        "reason", "reviewed_at_utc", "disposition_id", "decision", "reference", "note",
                        "decided_at_utc", "decided_by", "supersedes_id"]
+
+
+REVIEWS_HEADER = ["id", "fridge_id", "fridge", "month", "comment", "open_items", "pdf_file", "pdf_sha256",
+                  "reviewed_by", "reviewed_at_utc"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -97,7 +102,8 @@ def build(engine: sa.Engine, config: Config, request: Request, out_path: Path, *
             target = work / name
             target.parent.mkdir(parents=True, exist_ok=True)
             rows = write(target)
-            files[name] = _file_entry(target, rows)
+            if target.exists():  # a step may find nothing to write (an addendum of an unchanged month)
+                files[name] = _file_entry(target, rows)
         period = iso_utc(request.start), iso_utc(request.end)
         chosen = [name for name, _tz in fridges] if request.fridges is not None else None
         document: dict[str, object] = {
@@ -151,7 +157,6 @@ Step = tuple[str, Callable[[Path], int | None]]
 
 def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tuple[str, str]], actor: str,
            now: datetime) -> list[Step]:
-    from fridge_monitor.reports import monthly as report
 
     start, end = request.start, request.end
     names = None if request.fridges is None else [name for name, _tz in fridges]
@@ -180,9 +185,20 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
         return export.export_daily(engine, out, first, last, fridge=fridge, config=config, now=now)
 
     def pdf(name: str, year: int, month: int) -> Callable[[Path], None]:
+        """The month's log: a signed month's frozen copy (its hash the one its review holds), else made now."""
         def run(path: Path) -> None:
-            path.write_bytes(report.monthly_pdf(engine, name, year, month, generated_by=actor, now=now,
-                                                config=config))
+            path.write_bytes(reviews.copies(engine, name, year, month, generated_by=actor, now=now,
+                                            config=config).pdf)
+        return run
+
+    def addendum(name: str, year: int, month: int) -> Callable[[Path], None]:
+        """A signed month's addendum, when its records changed since it was signed (else no file)."""
+        def run(path: Path) -> None:
+            with so.Session(engine) as session:
+                found = reviews.look(session, name, year, month, config=config, now=now)
+            made = reviews.addendum_pdf(found, generated_by=actor, now=now)
+            if made is not None:
+                path.write_bytes(made)
         return run
 
     def kept(file_id: int) -> Callable[[Path], None]:
@@ -206,13 +222,35 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
         ("checks.csv", per_fridge(checks_export.export_checks)),
         ("rejected.csv", whole(export.export_rejected)),
     ]
+    signed = reviews.signed_months(engine, start, end, names)
     for name, year, month in fridge_months(start, end, fridges):
-        steps.append((f"reports/{_safe(name)}_{year:04d}-{month:02d}.pdf", pdf(name, year, month)))
+        steps.append((monthly_path(name, year, month), pdf(name, year, month)))
+        if (name, f"{year:04d}-{month:02d}") in signed:
+            steps.append((monthly_path(name, year, month, "_addendum"), addendum(name, year, month)))
+    steps.append((REVIEWS_FILE, per_fridge(reviews_export)))
     steps += [("logger_files.csv", per_fridge(logger_exports.export_logger_files)),
               ("device_days.csv", per_fridge(logger_exports.export_device_days))]
     for fridge, info in logger_exports.kept_files(engine, start, end, names):
         steps.append((logger_exports.bundle_path(fridge, info), kept(info.id)))
     return steps
+
+
+def monthly_path(fridge: str, year: int, month: int, suffix: str = "") -> str:
+    """Where a bundle holds a fridge-month's log (and, with ``_addendum``, the addendum of a signed one)."""
+    return f"reports/{_safe(fridge)}_{year:04d}-{month:02d}{suffix}.pdf"
+
+
+def reviews_export(engine: sa.Engine, out: TextIO, start: datetime, end: datetime, *,
+                   fridge: str | None = None) -> int:
+    """The reviews of the fridge-months the period touches (``monthly_reviews.csv``): each signed copy's path in
+    the bundle and its SHA-256, which `audit verify` compares with the copy's."""
+    rows = []
+    for review, name in reviews.of_period(engine, start, end, fridge):
+        year, month = (int(part) for part in review.month.split("-"))
+        rows.append([review.id, review.fridge_id, name, review.month, review.comment or "", review.open_items,
+                     monthly_path(name, year, month), review.pdf_sha256, review.reviewed_by,
+                     iso_utc(review.reviewed_at)])
+    return csv_cells.write_all(out, REVIEWS_HEADER, rows)
 
 
 class _SkipFirstLine:

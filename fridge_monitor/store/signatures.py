@@ -10,6 +10,8 @@ back with the records they sign.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -105,6 +107,18 @@ def sign_check(session: so.Session, user: m.User, check: m.TemperatureCheck, mea
                  content=staff_checks.content(check), meaning=meaning, now=now, fridge_id=check.fridge_id)
 
 
+def sign_review(session: so.Session, user: m.User, review: m.MonthlyReview, meaning: str,
+                now: datetime) -> Signature:
+    """Sign a monthly review just recorded in this transaction."""
+    return _sign(session, user, record_type=signatures.MONTHLY_REVIEW, record_id=review.id,
+                 content=of_review(review), meaning=meaning, now=now, fridge_id=review.fridge_id)
+
+
+def of_review(r: m.MonthlyReview) -> str:
+    return signatures.review_content(r.id, r.fridge_id, r.month, r.comment, json.loads(r.open_items), r.pdf_sha256,
+                                     r.reviewed_by, r.reviewed_at)
+
+
 def _value(row: m.Signature) -> Signature:
     return Signature(row.id, row.record_type, row.record_id, row.record_hash, row.meaning, row.user_name,
                      row.full_name, row.signed_at, row.timezone)
@@ -162,11 +176,20 @@ def problems(conn: sa.Connection) -> list[str]:
             made.id, made.review_id, made.decision, made.reference, made.note, made.decided_at, made.decided_by)
     checked = [int(sig.record_id) for sig in rows if sig.record_type == signatures.TEMPERATURE_CHECK
                and sig.record_id.isdigit()]
-    if checked:
-        with so.Session(bind=conn) as session:
-            for check in session.scalars(sa.select(m.TemperatureCheck).where(m.TemperatureCheck.id.in_(checked))):
-                contents[signatures.TEMPERATURE_CHECK, str(check.id)] = staff_checks.content(check)
-    return signatures.binding_problems(rows, contents, recorded, sorted(recorded))
+    reviewed = [int(sig.record_id) for sig in rows if sig.record_type == signatures.MONTHLY_REVIEW
+                and sig.record_id.isdigit()]
+    frozen: list[str] = []
+    with so.Session(bind=conn) as session:
+        for check in session.scalars(sa.select(m.TemperatureCheck).where(m.TemperatureCheck.id.in_(checked))
+                                     ) if checked else []:
+            contents[signatures.TEMPERATURE_CHECK, str(check.id)] = staff_checks.content(check)
+        for review in session.scalars(sa.select(m.MonthlyReview).where(m.MonthlyReview.id.in_(reviewed))
+                                      ) if reviewed else []:
+            contents[signatures.MONTHLY_REVIEW, str(review.id)] = of_review(review)
+            if hashlib.sha256(review.pdf).hexdigest() != review.pdf_sha256:
+                frozen.append(f"monthly review {review.id}: its stored PDF is no longer the copy that was signed "
+                              "(its SHA-256 differs)")
+    return [*signatures.binding_problems(rows, contents, recorded, sorted(recorded)), *frozen]
 
 
 def check_database(engine: sa.Engine) -> Verdict:

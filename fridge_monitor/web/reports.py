@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, request, send_file
 
 from fridge_monitor.reports import monthly as report
+from fridge_monitor.reports import reviews
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import EVERYONE, allow, signed_in
 from fridge_monitor.web.context import db
@@ -30,8 +31,9 @@ def monthly(name: str) -> Any:
     text = request.args.get("month", "").strip() or now.astimezone(ZoneInfo(zone)).strftime("%Y-%m")
     try:
         year, month = report.parse_month(text)
-        pdf = report.monthly_pdf(db(), name, year, month, generated_by=signed_in().name, now=now,
-                                 config=current_app.extensions["fridge_monitor"]["config"])
+        # A signed month is its frozen copy; its addendum, if any, is on the month's review page.
+        pdf = reviews.copies(db(), name, year, month, generated_by=signed_in().name, now=now,
+                             config=current_app.extensions["fridge_monitor"]["config"]).pdf
     except report.ReportError as exc:
         abort(400, str(exc))
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,

@@ -53,7 +53,7 @@ def signer_ok(form: Any, now: datetime) -> bool:
     """The meaning, and the password (the user name too, the first time in this session); errors go next to their
     fields. A wrong password is counted toward the lockout, and that count is kept."""
     if form.meaning.data not in MEANINGS:
-        form.meaning.errors.append("Choose what your signature means.")
+        form.meaning.errors = [*form.meaning.errors, "Choose what your signature means."]
         return False
     try:
         signatures.check_signer(db(), signed_in(), form.sign_password.data or "",
@@ -66,7 +66,9 @@ def signer_ok(form: Any, now: datetime) -> bool:
 
 
 def error(form: Any, exc: signatures.SignatureError) -> None:
-    getattr(form, FIELDS[exc.field]).errors.append(str(exc))
+    """The sentence next to its field (whether or not the form was validated before: a list either way)."""
+    field = getattr(form, FIELDS[exc.field])
+    field.errors = [*field.errors, str(exc)]
 
 
 def signed() -> None:

@@ -20,6 +20,7 @@ def blueprints() -> list[Blueprint]:
         lots,
         ops,
         reports,
+        reviews,
         stock,
     )
     from fridge_monitor.web.admin import fridges as admin_fridges
@@ -37,4 +38,4 @@ def blueprints() -> list[Blueprint]:
     del admin_fridges, admin_sensors, admin_sites, admin_users, api_alerts, api_checks, api_fridges, api_lots, api_stock
 
     return [dashboard.bp, checks.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp,
-            reports.bp, api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]
+            reports.bp, reviews.bp, api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]

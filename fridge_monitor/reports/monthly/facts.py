@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from fridge_monitor.core.loggers.alarms import disagrees, triggered
 from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT, LOT_DISPOSITION
 from fridge_monitor.reports import temperature_log
+from fridge_monitor.reports.monthly.checks import CheckRow, check_rows
 from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
 from fridge_monitor.store import logger_files, signatures
@@ -121,6 +122,17 @@ class Summary:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Review:
+    """The review block of a signed month: who, the open items they saw, their comment, their signature."""
+
+    reviewed_by: str
+    reviewed_at: datetime
+    open_items: tuple[str, ...]
+    comment: str | None
+    signature: str | None  # how the signature shows (None where reviews are not signed)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class MonthlyLog:
     """Everything the monthly page shows, as plain values (times aware UTC, shown in ``timezone``)."""
 
@@ -147,6 +159,9 @@ class MonthlyLog:
     generated_by: str
     audit_head: tuple[int, str] | None
     device_days: tuple[DeviceDayEntry, ...] = ()
+    checks: tuple[CheckRow, ...] = ()
+    check_times: tuple[time, ...] = ()
+    review: Review | None = None  # the supervisor's review, on the copy frozen when it was signed
 
     @property
     def tz(self) -> ZoneInfo:
@@ -170,6 +185,7 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         raise ReportError(f"there is no fridge named {fridge_name!r}")
     fridge, site = row
     tz = ZoneInfo(site.timezone)
+    declared = next((d for d in config.sites if d.name == site.name), None) if config is not None else None
     first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
     bounds = local_days(first, last, tz)
     start, end = bounds[0][1], bounds[-1][2]
@@ -206,6 +222,8 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
                         summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
         device_days=tuple(_device_days(conn, fridge.id, first, last, _days(bounds, logged))),
+        checks=tuple(check_rows(session, fridge.id, declared, tz, first, last, until)),
+        check_times=declared.checks if declared is not None else (),
     )
 
 

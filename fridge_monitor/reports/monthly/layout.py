@@ -9,6 +9,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from fridge_monitor.core.loggers.alarms import DISAGREEMENT_C
+from fridge_monitor.reports.monthly import checks
 from fridge_monitor.reports.monthly.chart import chart
 from fridge_monitor.reports.monthly.facts import Day, MonthlyLog
 from fridge_monitor.reports.monthly.text import celsius, decimal, duration, plain
@@ -135,6 +136,8 @@ def render(log: MonthlyLog) -> bytes:
 
     if log.device_days:
         story += _device_days(log, para, heading, small, grid, width, local)
+    if log.checks or log.check_times:
+        story += checks.table(log.checks, log.check_times, tz, para, heading, small, base, grid, width)
 
     # Excursions with their acknowledgement.
     story.append(Paragraph("Excursions", heading))
@@ -193,6 +196,8 @@ def render(log: MonthlyLog) -> bytes:
     else:
         story.append(Paragraph("No sensor was assigned to this fridge this month: it was not monitored.", base))
 
+    story += _review(log, para, heading, base, local)
+
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm, bottomMargin=16 * mm,
@@ -233,6 +238,27 @@ def _device_days(log: MonthlyLog, para: Callable[[str], Any], heading: Any, smal
             Paragraph(f"Values the logger computed itself from its own samples (it samples every minute), in °C, "
                       f"times in the site's time zone{only}. DIFFERS: a complete day whose device minimum or "
                       f"maximum is more than {DISAGREEMENT_C} °C from the one computed from the readings.", small)]
+
+
+def _review(log: MonthlyLog, para: Callable[..., Any], heading: Any, base: Any,
+            local: Callable[[datetime | None], str]) -> list[Any]:
+    """The supervisor's review: on the copy frozen at signing; other copies say they are not one."""
+    from reportlab.platypus import KeepTogether, Paragraph
+
+    r = log.review
+    if r is None:
+        return [Paragraph("Monthly review", heading),
+                para("Not a signed review: this copy was generated from the records as they stood at the time in "
+                     "the footer. A signed month is downloaded as the copy frozen when it was signed.", base)]
+    items = "\n".join(f"- {item}" for item in r.open_items) or "none"
+    lines = [para(f"Reviewed by {r.reviewed_by} on {r.reviewed_at.astimezone(log.tz):%Y-%m-%d %H:%M %Z}. This is "
+                  "the copy frozen when the month was signed: later changes are listed in an addendum, never here.",
+                  base),
+             para(f"Open items at review:\n{items}", base),
+             para(f"Comment: {r.comment or '(none)'}", base)]
+    if r.signature:
+        lines.append(para(r.signature, base))
+    return [KeepTogether([Paragraph("Monthly review (signed)", heading), *lines])]
 
 
 def _day_row(d: Day, log: MonthlyLog) -> list[str]:
