@@ -27,7 +27,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_declarations
 from fridge_monitor.web import create_app
 
-from support import STAFF, add_users, cli, client_for, csrf
+from support import STAFF, add_users, cli, client_for, csrf, user_with_token
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SITE = {"name": "Clinic A", "timezone": "Europe/Berlin", "checks": ["08:00"], "check_tolerance_min": 60}
@@ -161,3 +161,50 @@ def test_a_supervisor_signs_a_month_its_pdf_freezes_and_a_later_import_is_an_add
     assert result.returncode == 1
     assert (f"monthly review {review.id}: its stored PDF is no longer the copy that was signed"
             in result.stderr)
+
+
+def test_the_api_signs_a_month_with_the_password_in_the_body(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+    now = datetime.now(UTC)
+    first, _last = last_month(now)
+    month = f"{first:%Y-%m}"
+    config, _ = make_config(database_url, sites=[SITE],
+                            fridges=[{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
+                            sections={"web": {"secret_key": "s" * 40}})
+    engine = engine_for(database_url)
+    sync_declarations(engine, config, local(first, 0) - timedelta(days=3))
+    tokens = {name: user_with_token(engine, name, role, now) for name, role in (("sam", "supervisor"),
+                                                                                ("nina", "nurse"))}
+    client = create_app(config, engine=engine, testing=True).test_client()
+
+    def call(who: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        auth = {"Authorization": f"Bearer {tokens[who]}"}
+        return client.post(path, json=body, headers=auth) if body is not None else client.get(path, headers=auth)
+
+    url = f"/api/v1/reviews/A1/{month}"
+    signature = {"password": "sam-password-1", "meaning": "approved"}
+    before = call("sam", url).get_json()
+    assert (before["signed"], before["ended"]) == (False, True)
+    assert any(item.startswith("Days without data: ") for item in before["open_items"])
+    assert call("nina", url, {"signature": {**signature, "password": "nina-password-1"}}).status_code == 403
+    unsigned = call("sam", url, {"comment": "fine"})
+    assert unsigned.status_code == 403 and "a monthly review is signed" in unsigned.get_json()["error"]["message"]
+    wrong = call("sam", url, {"signature": {**signature, "password": "not-it"}})
+    assert wrong.status_code == 403 and "Wrong password" in wrong.get_json()["error"]["message"]
+    this_month = now.astimezone(BERLIN).strftime("%Y-%m")
+    assert call("sam", f"/api/v1/reviews/A1/{this_month}", {"signature": signature}).status_code == 409
+    assert call("sam", "/api/v1/reviews/A1/2026-13", {"signature": signature}).status_code == 400
+    assert call("sam", f"/api/v1/reviews/Nowhere/{month}").status_code == 404
+
+    done = call("sam", url, {"comment": "No data all month: the fridge was not in use.", "signature": signature})
+    assert done.status_code == 201, done.get_json()
+    body = done.get_json()
+    assert body["signed"] and body["reviewed_by"] == "sam" and body["changes_since_signing"] == []
+    assert body["signatures"][0].startswith("Signed by Sam Tester (sam) on ")
+    assert body["signatures"][0].endswith("meaning: approved")
+    with engine.connect() as conn:
+        stored = conn.scalar(sa.select(m.MonthlyReview.pdf_sha256))
+    assert body["pdf_sha256"] == stored
+    again = call("sam", url, {"signature": signature})
+    assert again.status_code == 409 and "already reviewed by sam" in again.get_json()["error"]["message"]
+    assert call("nina", url).get_json()["pdf_sha256"] == stored

@@ -50,3 +50,29 @@ def test_an_intact_signature_has_no_problem_and_each_breach_is_named():
     # The signed record deleted.
     assert binding_problems([sig], {}, {1: sig.event_value()}, [1]) == [
         "signature 1 (nina, performed) on alert-acknowledgement 12: the signed record is gone"]
+
+
+def test_a_check_and_a_review_are_bound_by_every_field_they_show():
+    from datetime import date
+
+    from fridge_monitor.core.signatures import check_content, review_content
+
+    check = check_content(7, 2, date(2026, 3, 2), "08:00", AT, "nina", 4.5, 3.0, 6.5, 4.8, None)
+    assert check == '[7,2,"2026-03-02","08:00","2026-03-02T09:30:00.000000Z","nina",4.5,3.0,6.5,4.8,null]'
+    assert check != check_content(7, 2, date(2026, 3, 2), "08:00", AT, "nina", 4.6, 3.0, 6.5, 4.8, None)
+    review = review_content(3, 2, "2026-02", "ok", ["Days without data: 1 (28)"], "ab" * 32, "sam", AT)
+    assert review == ('[3,2,"2026-02","ok",["Days without data: 1 (28)"],"' + "ab" * 32
+                      + '","sam","2026-03-02T09:30:00.000000Z"]')
+    assert review != review_content(3, 2, "2026-02", "ok", [], "ab" * 32, "sam", AT)
+
+
+def test_a_bundle_s_signed_pdf_must_be_the_copy_its_review_froze():
+    from fridge_monitor.core.signatures import REVIEWS_FILE, bundle_problems
+
+    reviews = ("id,fridge_id,fridge,month,comment,open_items,pdf_file,pdf_sha256,reviewed_by,reviewed_at_utc\r\n"
+               '4,2,A1,2026-02,,[],reports/A1_2026-02.pdf,' + "ab" * 32 + ",sam,2026-03-02T09:30:00Z\r\n").encode()
+    same = {"reports/A1_2026-02.pdf": "ab" * 32}
+    assert bundle_problems({REVIEWS_FILE: reviews}, [], same) == []
+    other = {"reports/A1_2026-02.pdf": "cd" * 32}
+    assert bundle_problems({REVIEWS_FILE: reviews}, [], other) == [
+        "reports/A1_2026-02.pdf: not the signed copy review 4 froze (its SHA-256 differs from the review's)"]

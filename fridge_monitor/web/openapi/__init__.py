@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fridge_monitor.web.openapi import alerts, checks, fridges, inventory
+from fridge_monitor.web.openapi import alerts, checks, fridges, inventory, reviews
 from fridge_monitor.web.openapi.common import errors
 
 
@@ -20,8 +20,9 @@ def document() -> dict[str, Any]:
             "description": (
                 "Read the state and temperature history of medical fridges. Temperatures are in °C, "
                 "times in UTC. Authenticate with the browser session or `Authorization: Bearer TOKEN` "
-                "(`fridge-monitor users token NAME`). Every role (nurse, auditor, admin) may read and scan; "
-                "nurses and admins may acknowledge alerts, change stock and record dispositions."
+                "(`fridge-monitor users token NAME`). Every role (nurse, supervisor, auditor, admin) may read and "
+                "scan; nurses, supervisors and admins may acknowledge alerts, change stock, record checks and "
+                "dispositions; supervisors and admins sign monthly reviews."
             ),
         },
         "servers": [{"url": "/"}],
@@ -31,6 +32,7 @@ def document() -> dict[str, Any]:
             **alerts.paths(),
             **inventory.paths(),
             **checks.paths(),
+            **reviews.paths(),
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1 document.",
@@ -59,6 +61,7 @@ def document() -> dict[str, Any]:
                 **alerts.schemas(),
                 **inventory.schemas(),
                 **checks.schemas(),
+                **reviews.schemas(),
             },
         },
     }
