@@ -50,9 +50,11 @@ def initials(full_name: str | None, user: str) -> str:
     return f"{letters} ({user})" if letters else user
 
 
-def check_rows(session: so.Session, fridge_id: int, site: SiteDecl | None, tz: Any, first: date, last: date,
+def check_rows(session: so.Session, fridge: m.Fridge, site: SiteDecl | None, tz: Any, first: date, last: date,
                until: datetime) -> list[CheckRow]:
-    """The month's checks and missed check times up to ``until``, in time order."""
+    """The month's checks, and the check times missed while the fridge was in service, up to ``until``, in time
+    order."""
+    fridge_id = fridge.id
     c, u = m.TemperatureCheck, m.User
     found = session.execute(sa.select(c, u.full_name).outerjoin(u, u.name == c.checked_by)
                             .where(c.fridge_id == fridge_id, c.day >= first, c.day <= last, c.checked_at < until)
@@ -66,7 +68,9 @@ def check_rows(session: so.Session, fridge_id: int, site: SiteDecl | None, tz: A
     rows = list(recorded)
     if site is not None and site.checks:
         for slot in slots(site.checks, tz, first, last):
-            if slot.due + site.check_tolerance <= until and (slot.day, f"{slot.at:%H:%M}") not in answered:
+            due = slot.due + site.check_tolerance
+            in_service = fridge.created_at <= slot.due and (fridge.retired_at is None or due <= fridge.retired_at)
+            if in_service and due <= until and (slot.day, f"{slot.at:%H:%M}") not in answered:
                 rows.append(CheckRow(slot.day, f"{slot.at:%H:%M}", None))
     return sorted(rows, key=lambda r: (r.day, r.slot or "99:99", r.missed, r.checked_at or until))
 

@@ -222,7 +222,7 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
                         summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
         device_days=tuple(_device_days(conn, fridge.id, first, last, _days(bounds, logged))),
-        checks=tuple(check_rows(session, fridge.id, declared, tz, first, last, until)),
+        checks=tuple(check_rows(session, fridge, declared, tz, first, last, until)),
         check_times=declared.checks if declared is not None else (),
     )
 
