@@ -62,6 +62,7 @@ LOGGER_DAYS = 5
 
 # Name, role, password, and the full name their signatures print.
 DEMO_USERS = (("admin", "admin", "demo-admin-pw", "Ada Admin"), ("nurse", "nurse", "demo-nurse-pw", "Nina Nurse"),
+              ("supervisor", "supervisor", "demo-supervisor-pw", "Sam Supervisor"),
               ("auditor", "auditor", "demo-auditor-pw", "Aldo Auditor"))
 
 
@@ -70,7 +71,7 @@ def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[
         "web": {"host": "127.0.0.1", "port": web_port},
         "database": {"url": f"sqlite:///{(data_dir / 'fridge-monitor.db').resolve()}"},
         "mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}", "protocol": "3.1.1", "client_id": "fridge-monitor-demo"},
-        "sites": [{"name": SITE, "timezone": TIMEZONE}],
+        "sites": [{"name": SITE, "timezone": TIMEZONE, "checks": ["08:00", "16:00"]}],
         "fridges": [
             *({"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device]}
               for name, device, *_ in FRIDGES),
@@ -223,7 +224,7 @@ def _import_logger(engine: sa.Engine, config: Config, data_dir: Path) -> Path:
 
 def _banner(out: TextIO, data_dir: Path, port: int, web_url: str, logger_file: Path) -> None:
     config_file = data_dir / "fridge-monitor.toml"
-    logins = "\n".join(f"                {name:<8} {password:<16} ({role})" for name, role, password, _ in DEMO_USERS)
+    logins = "\n".join(f"                {name:<10} {password:<18} ({role})" for name, role, password, _ in DEMO_USERS)
     print(
         f"""Fridge Monitor demo
   dashboard     {web_url}
