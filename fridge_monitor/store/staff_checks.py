@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.config import SiteDecl
+from fridge_monitor.config import Config, SiteDecl
 from fridge_monitor.core import free_text
 from fridge_monitor.core.signatures import check_content
 from fridge_monitor.core.staff_checks import slot_for
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+from fridge_monitor.store.period import fridge_period_stats
 from fridge_monitor.store.sensors import latest_values
+from fridge_monitor.store.series import fridge_facts, fridge_profile
 
 PLAUSIBLE_C = (-100.0, 100.0)
 
@@ -75,6 +77,41 @@ def monitor_value(conn: sa.Connection, fridge_id: int) -> tuple[datetime, float]
     ordered = [sid for sid, role in sorted(sensors, key=lambda row: (row.role != "primary", row.id))]
     latest = latest_values(conn, ordered)
     return next((latest[sid] for sid in ordered if sid in latest), None)
+
+
+CONFIRMED = "Confirmed the monitor's values on the unit's display."  # how a confirmed check's comment begins
+SINCE_AT_MOST = timedelta(hours=24)  # "since the last check" when there is none that recent
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MonitorView:
+    """What the monitor shows beside a fridge's check: its latest reading, and its min and max since ``since``."""
+
+    at: datetime
+    current_c: float
+    min_c: float | None
+    max_c: float | None
+    since: datetime
+
+    def confirmed(self, comment: str | None) -> Reading:
+        """The check of a nurse who confirms these values on the display instead of typing them."""
+        return Reading(self.current_c, self.min_c, self.max_c, " ".join(p for p in (CONFIRMED, comment) if p))
+
+
+def monitor_view(session: so.Session, fridge_id: int, now: datetime,
+                 config: Config | None = None) -> MonitorView | None:
+    """The monitor's values for a check of this fridge now: since its last check (at most the last 24 h)."""
+    shown = monitor_value(session.connection(), fridge_id)
+    if shown is None:
+        return None
+    c = m.TemperatureCheck
+    last = session.scalar(sa.select(sa.func.max(c.checked_at)).where(c.fridge_id == fridge_id))
+    since = max(last, now - SINCE_AT_MOST) if last is not None else now - SINCE_AT_MOST
+    facts = fridge_facts(session, fridge_id)
+    assert facts is not None  # the fridge whose reading was just read
+    profile = fridge_profile(session, facts, config)
+    stats = fridge_period_stats(session, fridge_id, since, now, profile.low_c, profile.high_c, profile.allowed_gap)
+    return MonitorView(shown[0], shown[1], stats.min_c, stats.max_c, since)
 
 
 def record(session: so.Session, fridge: m.Fridge, site: SiteDecl | None, reading: Reading, *, actor: str,

@@ -65,11 +65,14 @@ def _page(site: m.Site, form: SignForm, values: dict[int, dict[str, str]], error
     recent = staff_checks.recent(conn, [f.id for f in fridges], now - timedelta(days=1))
     rows = []
     for fridge in fridges:
-        shown = staff_checks.monitor_value(conn, fridge.id)
+        shown = staff_checks.monitor_view(db(), fridge.id, now, settings())
         last = next((c for c in recent if c.fridge_id == fridge.id), None)
         rows.append({"id": fridge.id, "name": fridge.name,
-                     "monitor": temperature(shown[1], unit) if shown else "no reading",
-                     "monitor_age": age(now, shown[0]) if shown else None,
+                     "monitor": temperature(shown.current_c, unit) if shown else "no reading",
+                     "monitor_age": age(now, shown.at) if shown else None,
+                     "monitor_range": (f"min {temperature(shown.min_c, unit)} · max {temperature(shown.max_c, unit)} "
+                                       f"since {shown.since.astimezone(tz):%H:%M}") if shown else None,
+                     "confirmed": bool(values.get(fridge.id, {}).get("confirm")),
                      "last": (f"{last.checked_at.astimezone(tz):%H:%M} by {last.checked_by}" if last else None),
                      "typed": values.get(fridge.id, {}), "errors": errors.get(fridge.id, {})})
     return render_template(
@@ -94,11 +97,23 @@ def record() -> Any:
     now = now_utc()
     fridges = {f.id: f for f in db().scalars(sa.select(m.Fridge).where(m.Fridge.site_id == site.id,
                                                                        m.Fridge.retired_at.is_(None)))}
-    values = {fid: {field: request.form.get(f"{field}-{fid}", "") for field in (*FIELDS, "comment")}
+    values = {fid: {field: request.form.get(f"{field}-{fid}", "") for field in (*FIELDS, "comment", "confirm")}
               for fid in fridges}
     readings: dict[int, staff_checks.Reading] = {}
     errors: dict[int, dict[str, str]] = {}
     for fid, typed in values.items():
+        if typed["confirm"] and not any(typed[field].strip() for field in FIELDS):
+            shown = staff_checks.monitor_view(db(), fid, now, settings())
+            if shown is None:
+                errors.setdefault(fid, {})["current_c"] = ("The monitor has no reading to confirm: type what the "
+                                                           "display shows.")
+            else:
+                readings[fid] = shown.confirmed(typed["comment"].strip() or None)
+            continue
+        if typed["confirm"]:
+            errors.setdefault(fid, {})["current_c"] = ("Either type what the display shows or confirm the monitor's "
+                                                       "values, not both.")
+            continue
         if not any(typed[field].strip() for field in FIELDS):
             continue  # not checked this time
         try:

@@ -170,3 +170,52 @@ def test_the_api_records_a_signed_check_and_lists_checks(
     assert lines[0].startswith("id,fridge_id,fridge,site,day,check_time,checked_at_utc,checked_by,current_c,min_c,"
                                "max_c")
     assert len(lines) == 2 and ",nina,4.5,3.0,6.5," in lines[1] and lines[1].endswith(",all fine")
+
+
+def test_a_nurse_confirms_the_monitor_s_values_instead_of_typing_them(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+    from fridge_monitor.web import create_app
+
+    config, _ = make_config(database_url, sites=[SITE], fridges=[{"name": "A1", "site": "Clinic A",
+                                                                 "sensors": ["native:a1"]}],
+                            sections={"web": {"secret_key": "s" * 40}})
+    engine = engine_for(database_url)
+    now = datetime.now(UTC)
+    sync_declarations(engine, config, now - timedelta(days=2))
+    add_users(engine, STAFF, now)
+    Store(engine).write(Batch(readings=[(Reading("native:a1", "native", "a1", now - timedelta(minutes=ago), temp, 90),
+                                         now) for ago, temp in ((180, 4.0), (120, 6.2), (2, 5.1))]))
+    app = create_app(config, engine=engine, testing=True)
+    nurse = client_for(app, engine, "nina")
+    with engine.connect() as conn:
+        a1 = conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "A1"))
+    page = nurse.get("/checks").get_data(as_text=True)
+    assert "min 4.0 °C · max 6.2 °C since " in page and f'name="confirm-{a1}"' in page
+    sign = {"csrf_token": csrf(nurse), "site": "Clinic A", "meaning": "performed", "sign_name": "nina",
+            "sign_password": "nina-password-1"}
+    both = nurse.post("/checks", data={**sign, f"confirm-{a1}": "1", f"current_c-{a1}": "5.0"})
+    assert both.status_code == 400 and "Either type what the display shows or confirm" in text_of(both)
+    done = nurse.post("/checks", data={**sign, f"confirm-{a1}": "1", f"comment-{a1}": "door shut"},
+                      follow_redirects=True)
+    assert "Check recorded for A1 and signed." in text_of(done)
+    with engine.connect() as conn:
+        check = conn.execute(sa.select(m.TemperatureCheck)).one()
+    assert (check.current_c, check.min_c, check.max_c, check.monitor_c) == (5.1, 4.0, 6.2, 5.1)
+    assert check.comment == "Confirmed the monitor's values on the unit's display. door shut"
+
+    import sqlalchemy.orm as so
+
+    from fridge_monitor.store import accounts
+    with so.Session(engine) as session, session.begin():
+        token = accounts.new_token(session, accounts.find_user(session, "nina"), actor="test", now=now)
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    signature = {"password": "nina-password-1", "meaning": "performed"}
+    mixed = client.post("/api/v1/fridges/A1/checks", json={"confirm_monitor": True, "current_c": 5.0,
+                                                           "signature": signature}, headers=auth)
+    assert mixed.status_code == 400 and "confirm_monitor" in mixed.get_json()["error"]["message"]
+    confirmed = client.post("/api/v1/fridges/A1/checks", json={"confirm_monitor": True, "signature": signature},
+                            headers=auth)
+    assert confirmed.status_code == 201, confirmed.get_json()
+    # Since the last check (moments ago), the monitor has held 5.1 °C only.
+    assert [confirmed.get_json()[k] for k in ("current_c", "min_c", "max_c")] == [5.1, 5.1, 5.1]

@@ -43,13 +43,26 @@ def check_record(name: str) -> Any:
     fridge = fields.fridge_named(name)
     body = fields.json_body('{"current_c": 4.7, "min_c": 3.9, "max_c": 5.8, "comment": "", '
                             '"signature": {"password": "...", "meaning": "performed"}}')
-    reading = staff_checks.Reading(_temperature(body, "current_c"), _temperature(body, "min_c"),
-                                   _temperature(body, "max_c"), fields.text(body, "comment", required=False))
+    now = now_utc()
+    comment = fields.text(body, "comment", required=False)
+    confirm = body.get("confirm_monitor", False)
+    if not isinstance(confirm, bool):
+        fields.bad("confirm_monitor", "must be true or false")
+    typed = any(body.get(field) is not None for field in ("current_c", "min_c", "max_c"))
+    if confirm and typed:
+        fields.bad("confirm_monitor", "either the display's values or confirm_monitor, not both")
+    if confirm:
+        view = staff_checks.monitor_view(db(), fridge.id, now, settings())
+        if view is None:
+            fields.bad("confirm_monitor", "the monitor has no reading to confirm: send what the display shows")
+        reading = view.confirmed(comment)
+    else:
+        reading = staff_checks.Reading(_temperature(body, "current_c"), _temperature(body, "min_c"),
+                                       _temperature(body, "max_c"), comment)
     try:
         staff_checks.check_reading(reading)
     except staff_checks.CheckError as exc:
         fields.bad(exc.field, str(exc))
-    now = now_utc()
     meaning = signing.api_signer(body, "a temperature check", now) if signing.needs("checks") else None
     session = db()
     site = next((s for s in settings().sites if s.name == fridge.site.name), None)

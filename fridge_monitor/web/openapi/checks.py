@@ -18,12 +18,18 @@ def paths() -> dict[str, Any]:
                        "admin; audited; signed where `[signatures] require_for` lists `checks`)",
             "parameters": [NAME],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["current_c"], "properties": {
+                "type": "object", "properties": {
+                    "confirm_monitor": {"type": "boolean", "default": False,
+                                        "description": "Instead of the display's values: the display shows the "
+                                                       "monitor's (its latest reading, and its min and max since the "
+                                                       "last check, at most 24 h), and those are recorded."},
                     "current_c": {**_CELSIUS, "description": "The display's current temperature."},
                     "min_c": {**_CELSIUS, "description": "The display's minimum since the last check."},
                     "max_c": {**_CELSIUS, "description": "The display's maximum since the last check."},
                     "comment": {"type": "string", "maxLength": FREE_TEXT_MAX},
-                    "signature": SIGNATURE}}}}},
+                    "signature": SIGNATURE},
+                "oneOf": [{"required": ["current_c"]},
+                          {"required": ["confirm_monitor"], "properties": {"confirm_monitor": {"const": True}}}]}}}},
             "responses": {"201": ok("Check", "The check, with the monitor's value then and its signature."),
                           **errors(400, 401, 403, 404)},
         }},
