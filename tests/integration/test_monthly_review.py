@@ -43,17 +43,24 @@ def local(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN).astimezone(UTC)
 
 
+def declared_before_last_month(database_url: str, make_config: Callable[..., Any],
+                               engine_for: Callable[[str], sa.Engine], now: datetime) -> tuple[Any, sa.Engine]:
+    """Clinic A (a check at 08:00) with fridge A1, declared before last month began."""
+    config, _ = make_config(database_url, sites=[SITE],
+                            fridges=[{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
+                            sections={"web": {"secret_key": "s" * 40}})
+    engine = engine_for(database_url)
+    sync_declarations(engine, config, local(last_month(now)[0], 0) - timedelta(days=3))
+    return config, engine
+
+
 def test_a_supervisor_signs_a_month_its_pdf_freezes_and_a_later_import_is_an_addendum(
         database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine],
         tmp_path: Path) -> None:
     now = datetime.now(UTC)
     first, last = last_month(now)
     month = f"{first:%Y-%m}"
-    config, _ = make_config(database_url, sites=[SITE],
-                            fridges=[{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
-                            sections={"web": {"secret_key": "s" * 40}})
-    engine = engine_for(database_url)
-    sync_declarations(engine, config, local(first, 0) - timedelta(days=3))
+    config, engine = declared_before_last_month(database_url, make_config, engine_for, now)
     add_users(engine, {**STAFF, "sam": "supervisor"}, now)
     # Every 2 hours of the month but its last day (no data), 5.0 °C; one check, on the 2nd at 08:10.
     days = (last - first).days
@@ -166,13 +173,8 @@ def test_a_supervisor_signs_a_month_its_pdf_freezes_and_a_later_import_is_an_add
 def test_the_api_signs_a_month_with_the_password_in_the_body(
         database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
     now = datetime.now(UTC)
-    first, _last = last_month(now)
-    month = f"{first:%Y-%m}"
-    config, _ = make_config(database_url, sites=[SITE],
-                            fridges=[{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}],
-                            sections={"web": {"secret_key": "s" * 40}})
-    engine = engine_for(database_url)
-    sync_declarations(engine, config, local(first, 0) - timedelta(days=3))
+    month = f"{last_month(now)[0]:%Y-%m}"
+    config, engine = declared_before_last_month(database_url, make_config, engine_for, now)
     tokens = {name: user_with_token(engine, name, role, now) for name, role in (("sam", "supervisor"),
                                                                                 ("nina", "nurse"))}
     client = create_app(config, engine=engine, testing=True).test_client()

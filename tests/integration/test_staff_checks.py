@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from test_alert_pages import text as text_of
 
 from fridge_monitor.alerts.evaluate import Evaluator
@@ -129,23 +130,34 @@ def test_a_nurse_records_and_signs_checks_and_a_far_reading_is_a_disagreement(
             "was signed") in offline.stderr
 
 
-def test_the_api_records_a_signed_check_and_lists_checks(
-        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
-    from fridge_monitor.store import accounts
+def one_fridge(database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine],
+               now: datetime) -> tuple[Any, sa.Engine, Any]:
+    """Clinic A (checks at 08:00 and 16:00) with fridge A1, declared two days ago, its staff, and the app."""
     from fridge_monitor.web import create_app
 
     config, _ = make_config(database_url, sites=[SITE], fridges=[{"name": "A1", "site": "Clinic A",
                                                                  "sensors": ["native:a1"]}],
                             sections={"web": {"secret_key": "s" * 40}})
     engine = engine_for(database_url)
-    now = datetime.now(UTC)
     sync_declarations(engine, config, now - timedelta(days=2))
     add_users(engine, STAFF, now)
-    import sqlalchemy.orm as so
+    return config, engine, create_app(config, engine=engine, testing=True)
+
+
+def nina_s_token(engine: sa.Engine, now: datetime) -> dict[str, str]:
+    from fridge_monitor.store import accounts
+
     with so.Session(engine) as session, session.begin():
         token = accounts.new_token(session, accounts.find_user(session, "nina"), actor="test", now=now)
-    client = create_app(config, engine=engine, testing=True).test_client()
-    auth = {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_records_a_signed_check_and_lists_checks(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
+    now = datetime.now(UTC)
+    _config, engine, app = one_fridge(database_url, make_config, engine_for, now)
+    client = app.test_client()
+    auth = nina_s_token(engine, now)
 
     unsigned = client.post("/api/v1/fridges/A1/checks", json={"current_c": 4.5}, headers=auth)
     assert unsigned.status_code == 403 and "a temperature check is signed" in unsigned.get_json()["error"]["message"]
@@ -174,18 +186,10 @@ def test_the_api_records_a_signed_check_and_lists_checks(
 
 def test_a_nurse_confirms_the_monitor_s_values_instead_of_typing_them(
         database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine]) -> None:
-    from fridge_monitor.web import create_app
-
-    config, _ = make_config(database_url, sites=[SITE], fridges=[{"name": "A1", "site": "Clinic A",
-                                                                 "sensors": ["native:a1"]}],
-                            sections={"web": {"secret_key": "s" * 40}})
-    engine = engine_for(database_url)
     now = datetime.now(UTC)
-    sync_declarations(engine, config, now - timedelta(days=2))
-    add_users(engine, STAFF, now)
+    _config, engine, app = one_fridge(database_url, make_config, engine_for, now)
     Store(engine).write(Batch(readings=[(Reading("native:a1", "native", "a1", now - timedelta(minutes=ago), temp, 90),
                                          now) for ago, temp in ((180, 4.0), (120, 6.2), (2, 5.1))]))
-    app = create_app(config, engine=engine, testing=True)
     nurse = client_for(app, engine, "nina")
     with engine.connect() as conn:
         a1 = conn.scalar(sa.select(m.Fridge.id).where(m.Fridge.name == "A1"))
@@ -203,13 +207,8 @@ def test_a_nurse_confirms_the_monitor_s_values_instead_of_typing_them(
     assert (check.current_c, check.min_c, check.max_c, check.monitor_c) == (5.1, 4.0, 6.2, 5.1)
     assert check.comment == "Confirmed the monitor's values on the unit's display. door shut"
 
-    import sqlalchemy.orm as so
-
-    from fridge_monitor.store import accounts
-    with so.Session(engine) as session, session.begin():
-        token = accounts.new_token(session, accounts.find_user(session, "nina"), actor="test", now=now)
     client = app.test_client()
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = nina_s_token(engine, now)
     signature = {"password": "nina-password-1", "meaning": "performed"}
     mixed = client.post("/api/v1/fridges/A1/checks", json={"confirm_monitor": True, "current_c": 5.0,
                                                            "signature": signature}, headers=auth)
