@@ -56,7 +56,8 @@ def test_demo_shows_fridge_states_and_stops_cleanly_on_ctrl_c(tmp_path):
         full_names = dict(conn.execute(sa.text("SELECT name, full_name FROM users")).all())
     engine.dispose()
     # The demo's people can sign (a signature prints the full name).
-    assert full_names == {"admin": "Ada Admin", "nurse": "Nina Nurse", "auditor": "Aldo Auditor"}
+    assert full_names == {"admin": "Ada Admin", "nurse": "Nina Nurse", "supervisor": "Sam Supervisor",
+                          "auditor": "Aldo Auditor"}
     # Every demo fridge holds stock received before the simulation began, so lots meet its excursions.
     assert stock == {"Vaccines A": 38, "Botox B": 9, "Insulin C": 15, "Dysport D": 4, "Xeomin E": 5,
                      "Vaccines F": 10}
