@@ -29,14 +29,14 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.config import Config
-from fridge_monitor.core import checks
+from fridge_monitor.core import calibration, checks
 from fridge_monitor.core import staff_checks as staff
 from fridge_monitor.core.loggers.alarms import LoggerEpisode, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
+from fridge_monitor.store import calibrations, staff_checks
 from fridge_monitor.store import models as m
-from fridge_monitor.store import staff_checks
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.logger_files import device_days, histories_only, is_logger, last_downloads
@@ -104,10 +104,11 @@ def _sensor_states(session: so.Session, segs: Sequence[Segment]) -> list[checks.
     s = m.Sensor
     rows = session.execute(sa.select(s.id, s.last_measured_at, s.battery_pct, s.battery_at, s.calibration_due,
                                       s.created_at).where(s.id.in_(list(current)))).all()
+    due = calibrations.due_dates(session.connection(), [(row.id, row.calibration_due) for row in rows])
     states = []
-    for sid, last, pct, battery_at, due, created in rows:
+    for sid, last, pct, battery_at, _legacy, created in rows:
         seg = current[sid]
-        states.append(checks.SensorState(sid, seg.role, seg.since or created, last, pct, battery_at, due))
+        states.append(checks.SensorState(sid, seg.role, seg.since or created, last, pct, battery_at, due[sid]))
     return sorted(states, key=lambda st: (st.role != "primary", st.id))
 
 
@@ -172,8 +173,9 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += silent
     open_battery = frozenset(a.subject for a in rec.alerts if a.kind == "low-battery" and a.ended_at is None)
     findings += checks.battery_findings(sensors, profile.low_battery_pct, open_battery)
-    findings += checks.calibration_findings(sensors, now.astimezone(tz).date(), tz,
-                                            config.alerts["calibration_warning_days"])
+    for sensor in sensors:
+        findings += calibration.due_findings(sensor.id, sensor.calibration_due, now.astimezone(tz).date(), tz,
+                                             config.alerts["calibration_warning_days"])
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
     loggers = [s.id for s in sensors if is_logger(s.id)]
     device_alarms = _logger_episodes(session, loggers, tz, start, now)

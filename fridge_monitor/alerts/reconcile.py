@@ -24,7 +24,7 @@ from fridge_monitor.store import models as m
 log = logging.getLogger(__name__)
 
 # State-like conditions: while the finding is there the alert is open; when it is gone, resolved now.
-STATE_KINDS = ("no-data", "low-battery", "calibration-due", "logger-overdue")
+STATE_KINDS = ("no-data", "low-battery", "calibration-due", "calibration-expired", "logger-overdue")
 
 
 def state_of(ended_at: datetime | None, acknowledged_at: datetime | None) -> str:

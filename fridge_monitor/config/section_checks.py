@@ -70,6 +70,9 @@ def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str
             raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
         if values["secret_key"] and len(values["secret_key"]) < 32:
             raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
+    elif section == "calibration":
+        for key in ("max_error_c", "max_uncertainty_c"):
+            _positive(values, section, key, origin)
     elif section == "loggers":
         _positive(values, section, "review_every_days", origin)
     elif section == "signatures":
@@ -78,8 +81,7 @@ def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str
             raise ConfigError(f"{origin('require_for')}: [signatures] require_for: unknown action {unknown[0]!r} "
                               f"(known: {', '.join(SIGNED_ACTIONS)})")
     elif section == "alerts":
-        for key in ("tier_delay_min", "max_attempts", "calibration_warning_days", "disagreement_c",
-                    "disagreement_min"):
+        for key in ("tier_delay_min", "max_attempts", "disagreement_c", "disagreement_min"):
             _positive(values, section, key, origin)
         if values["reminder_min"] < 0:
             raise ConfigError(f"{origin('reminder_min')}: [alerts] reminder_min must be 0 (no reminders) or more")

@@ -94,7 +94,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "reminder_min": 30.0,
         "max_attempts": 8,
         "base_url": "",
-        "calibration_warning_days": 30,
+        "calibration_warning_days": [90, 30, 7],
         "disagreement_c": 1.0,
         "disagreement_min": 30.0,
     },
@@ -103,6 +103,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
     },
     "loggers": {
         "review_every_days": 7,
+    },
+    "calibration": {
+        "max_error_c": 0.5,
+        "max_uncertainty_c": 0.5,
     },
     "signatures": {
         "require_for": ["alarms", "dispositions", "checks", "monthly-review"],
@@ -142,7 +146,7 @@ class Config:
     sites: tuple[SiteDecl, ...]
     fridges: tuple[FridgeDecl, ...]
     source: str = "defaults"
-    alerts: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["alerts"]))
+    alerts: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _alerts_defaults())
     inventory: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _inventory_defaults())
     scheduler: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["scheduler"]))
     channels: tuple[ChannelDecl, ...] = ()
@@ -154,6 +158,7 @@ class Config:
     audit: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["audit"]))
     loggers: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["loggers"]))
     signatures: Mapping[str, Any] = dataclasses.field(default_factory=lambda: _signature_defaults())
+    calibration: Mapping[str, Any] = dataclasses.field(default_factory=lambda: dict(SETTINGS["calibration"]))
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (validated)."""
@@ -236,6 +241,8 @@ def build_config(
 
     if isinstance(sections["inventory"]["expiry_warning_days"], list):  # the default, not given
         sections["inventory"]["expiry_warning_days"] = tuple(sections["inventory"]["expiry_warning_days"])
+    if isinstance(sections["alerts"]["calibration_warning_days"], list):  # the default, not given
+        sections["alerts"]["calibration_warning_days"] = tuple(sections["alerts"]["calibration_warning_days"])
     if isinstance(sections["signatures"]["require_for"], list):  # the default, not given
         sections["signatures"]["require_for"] = tuple(sections["signatures"]["require_for"])
     for section, values in sections.items():
@@ -262,6 +269,7 @@ def build_config(
         audit=sections["audit"],
         loggers=sections["loggers"],
         signatures=sections["signatures"],
+        calibration=sections["calibration"],
         subscriptions=subscriptions,
         sites=sites,
         fridges=fridges,
@@ -281,12 +289,19 @@ def _signature_defaults() -> dict[str, Any]:
     return {"require_for": tuple(SETTINGS["signatures"]["require_for"])}
 
 
+def _alerts_defaults() -> dict[str, Any]:
+    return {**SETTINGS["alerts"], "calibration_warning_days": tuple(SETTINGS["alerts"]["calibration_warning_days"])}
+
+
 def _inventory_defaults() -> dict[str, Any]:
     return {"expiry_warning_days": tuple(SETTINGS["inventory"]["expiry_warning_days"])}
 
 
 def _days(value: Any, where: str, from_env: bool) -> tuple[int, ...]:
-    """A list of whole numbers of days (env: comma-separated), kept widest first."""
+    """A list of whole numbers of days (env: comma-separated; one number alone is a list of one), kept widest
+    first."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
     if from_env and isinstance(value, str):
         try:
             value = [int(part) for part in value.replace(" ", "").split(",") if part]

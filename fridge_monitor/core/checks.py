@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 
 from fridge_monitor.core.rules import EXCURSION, AlarmProfile, Episode, Rule, episodes
 from fridge_monitor.core.status import is_silent
@@ -19,8 +19,8 @@ from fridge_monitor.core.status import is_silent
 RANGE_RULE = "out-of-range"  # the rule name shown for the range itself
 # A fridge's lots: their findings come from :mod:`fridge_monitor.inventory.lot_safety` (reviews, expiry, beyond-use).
 LOT_KINDS = ("lot-review", "lot-expiring", "lot-expired", "beyond-use")
-KINDS = ("excursion", "no-data", "low-battery", "calibration-due", "sensor-disagreement", "logger-overdue",
-         "check-missed", *LOT_KINDS)
+KINDS = ("excursion", "no-data", "low-battery", "calibration-due", "calibration-expired", "sensor-disagreement",
+         "logger-overdue", "check-missed", *LOT_KINDS)
 BATTERY_RECOVERY_PCT = 5.0  # a battery warning clears only this far above the threshold
 
 
@@ -152,25 +152,6 @@ def battery_findings(sensors: Sequence[SensorState], threshold_pct: float,
             out.append(Finding("low-battery", "battery", sensor.id, "warning", at, None,
                                f"Low battery: sensor {sensor.id} at {pct:.0f} %",
                                f"Battery at {pct:.0f} %, below {threshold_pct:.0f} %. Replace or charge it today."))
-    return out
-
-
-def calibration_findings(sensors: Sequence[SensorState], today: date, tz: tzinfo, warn_days: int) -> list[Finding]:
-    """Calibrations due within ``warn_days`` (a warning) or overdue (an alarm), by the site's calendar."""
-    out = []
-    for sensor in sensors:
-        due_on = sensor.calibration_due
-        if due_on is None or (due_on - today).days > warn_days:
-            continue
-        start = datetime.combine(due_on - timedelta(days=warn_days), time(0), tz).astimezone(UTC)
-        days = (due_on - today).days
-        if days < 0:
-            severity, when = "alarm", f"was due on {due_on.isoformat()} ({-days} days ago)"
-        else:
-            severity, when = "warning", f"is due on {due_on.isoformat()} (in {days} days)"
-        out.append(Finding("calibration-due", "calibration", sensor.id, severity, start, None,
-                           f"Calibration due: sensor {sensor.id}",
-                           f"The calibration of sensor {sensor.id} {when}."))
     return out
 
 

@@ -843,6 +843,36 @@ class TemperatureCheck(Base):
     __table_args__ = (sa.Index("ix_temperature_checks_fridge_day", "fridge_id", "day"),)
 
 
+class CalibrationCertificate(Base):
+    """A certificate of calibration of one sensor, as the laboratory issued it (see
+    :mod:`fridge_monitor.core.calibration`): its test points (JSON ``[[reference_c, measured_c], ...]``), its
+    uncertainty and result, and the certificate's file kept unaltered with its SHA-256. A sensor keeps every
+    certificate it had; the database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "calibration_certificates"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"), index=True)
+    number: so.Mapped[str] = so.mapped_column(sa.String(100))
+    laboratory: so.Mapped[str] = so.mapped_column(sa.String(200))
+    accreditation_body: so.Mapped[str] = so.mapped_column(sa.String(100))
+    accreditation_number: so.Mapped[str] = so.mapped_column(sa.String(100))
+    calibrated_on: so.Mapped[date]
+    due_on: so.Mapped[date]
+    model: so.Mapped[str] = so.mapped_column(sa.String(200))
+    serial: so.Mapped[str] = so.mapped_column(sa.String(100))
+    points: so.Mapped[str] = so.mapped_column(sa.Text)
+    uncertainty_c: so.Mapped[float]
+    lab_result: so.Mapped[str] = so.mapped_column(sa.String(10))
+    file_name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    file_type: so.Mapped[str] = so.mapped_column(sa.String(100))
+    file_size: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    file_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    content: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    recorded_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    recorded_at: so.Mapped[UTC]
+
+
 class MonthlyReview(Base):
     """A supervisor's review of one fridge-month (a signed record): the open items they saw, their comment, and
     the month's PDF log generated once at signing and kept unaltered with its SHA-256. ``starts_at`` and

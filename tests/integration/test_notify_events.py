@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -133,22 +133,27 @@ def test_webhooks_name_the_event_opened_reminder_acknowledged_resolved(
 
 
 def test_a_warning_that_becomes_an_alarm_is_told_as_changed(database_url, engine_for, hooks):
-    """A sensor's calibration falls due (a warning) and then becomes overdue (an alarm): the same alert,
-    its severity changed while it lasts, and every channel that heard of it is told."""
+    """A fridge watched by a data logger alone goes without a download past the week allowed (a warning) and then
+    past twice that (an alarm): the same alert, its severity changed while it lasts, and every channel that heard
+    of it is told."""
     from fridge_monitor.config import build_config
+    from fridge_monitor.loggers.importing import Importer, Request
+    from sensors.logger_files import fridge_tag_report
 
     engine = engine_for(database_url)
-    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    downloaded = datetime.now(UTC).replace(microsecond=0) - timedelta(days=16)
     config = build_config({
         "database": {"url": database_url},
         "sites": [{"name": "Clinic", "timezone": "Europe/Berlin"}],
-        "fridges": [{"name": FRIDGE, "site": "Clinic", "sensors": [f"native:{SENSOR}"]}],
+        "fridges": [{"name": FRIDGE, "site": "Clinic", "sensors": []}],
         "alerts": {"reminder_min": 0, "channels": [{"name": "ward-hook", "type": "webhook", "url": hooks.url,
                                                     "timeout_s": 5.0}]},
     }, {}, {}, "test")
     with so.Session(engine) as session, session.begin():
-        sync_config(session, config, t0 - timedelta(days=1))
-        session.get(m.Sensor, f"native:{SENSOR}").calibration_due = date(2026, 12, 5)
+        sync_config(session, config, downloaded - timedelta(days=10))
+    first_day = (downloaded - timedelta(days=3)).replace(tzinfo=None, hour=0, minute=0, second=0)
+    report = fridge_tag_report("130500109088", first_day, [5.0] * (2 * 1440), data=False)
+    Importer(engine, config, clock=lambda: downloaded).import_file(FRIDGE, Request("tag.txt", report), "nina")
 
     def judge(moment: datetime) -> None:
         evaluator = Evaluator(engine, config, clock=lambda: moment)
@@ -158,12 +163,12 @@ def test_a_warning_that_becomes_an_alarm_is_told_as_changed(database_url, engine
         finally:
             evaluator.outbox.close()
 
-    judge(t0)  # due in 4 days: a warning
-    judge(t0 + timedelta(hours=1))  # nothing new
-    judge(t0 + timedelta(days=5))  # overdue: the same alert, now an alarm
-    judge(t0 + timedelta(days=5, hours=1))  # still an alarm: nothing new
+    judge(downloaded + timedelta(days=8))  # more than the week allowed: a warning
+    judge(downloaded + timedelta(days=8, hours=1))  # nothing new
+    judge(downloaded + timedelta(days=15))  # more than twice the week: the same alert, now an alarm
+    judge(downloaded + timedelta(days=15, hours=1))  # still an alarm: nothing new
 
-    calibration = hooks.received("calibration-due")
-    assert [(b["event"], b["severity"], b["state"]) for b in calibration] == [
+    overdue = hooks.received("logger-overdue")
+    assert [(b["event"], b["severity"], b["state"]) for b in overdue] == [
         ("opened", "warning", "open"), ("changed", "alarm", "open")]
-    assert calibration[0]["alert_id"] == calibration[1]["alert_id"]
+    assert overdue[0]["alert_id"] == overdue[1]["alert_id"]

@@ -1,9 +1,8 @@
-"""Findings for one fridge: excursions, silence, batteries, calibration, disagreeing sensors."""
+"""Findings for one fridge: excursions, silence, batteries, disagreeing sensors."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from fridge_monitor.core import checks
 from fridge_monitor.core.rules import PRESETS, episodes
@@ -84,18 +83,6 @@ def test_low_battery_with_a_recovery_margin():
     assert checks.battery_findings([recovering], 20.0) == []  # never was low
     assert len(checks.battery_findings([recovering], 20.0, frozenset({"native:p"}))) == 1  # 22 < 20 + 5
     assert checks.battery_findings([sensor(pct=25.0, battery_at=m(9))], 20.0, frozenset({"native:p"})) == []
-
-
-def test_calibration_due_warns_30_days_ahead_by_the_site_calendar():
-    tz = ZoneInfo("Europe/Berlin")
-    today = date(2026, 12, 1)
-    assert checks.calibration_findings([sensor(due=date(2027, 1, 1))], today, tz, 30) == []
-    found = checks.calibration_findings([sensor(due=date(2026, 12, 31))], today, tz, 30)
-    assert [(f.severity, f.start) for f in found] == [("warning", datetime(2026, 11, 30, 23, 0, tzinfo=UTC))]
-    assert found[0].detail == "The calibration of sensor native:p is due on 2026-12-31 (in 30 days)."
-    overdue = checks.calibration_findings([sensor(due=date(2026, 11, 28))], today, tz, 30)
-    assert overdue[0].severity == "alarm"
-    assert overdue[0].detail.endswith("was due on 2026-11-28 (3 days ago).")
 
 
 def test_disagreement_series_pairs_fresh_values_only():

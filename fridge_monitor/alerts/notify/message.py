@@ -50,7 +50,12 @@ STEPS: dict[str, tuple[str, ...]] = {
     "calibration-due": (
         ("Arrange calibration of the sensor, or swap in a logger with a valid calibration "
          "certificate, before the due date."),
-        "Keep the new certificate (device serial, calibration date, next due date) with the fridge records.",
+        "Record the new certificate, with its file, on the sensor's calibration page.",
+    ),
+    "calibration-expired": (
+        ("Swap in a logger with a valid certificate of calibration now: until then this sensor's readings are marked "
+         "as taken by an uncalibrated device."),
+        "Send the sensor for calibration, and record the new certificate, with its file, on its calibration page.",
     ),
     "sensor-disagreement": (
         "Check the fridge with a reference thermometer and write down the temperature.",

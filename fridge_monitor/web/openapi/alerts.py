@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fridge_monitor.alerts.notify.message import JSON_VERSION
+from fridge_monitor.core.checks import KINDS
 from fridge_monitor.core.escalation import EVENTS
 from fridge_monitor.core.free_text import FREE_TEXT_MAX
 from fridge_monitor.web.openapi.common import SIGNATURE, TIME, errors, ok
@@ -79,9 +80,7 @@ def schemas() -> dict[str, Any]:
     return {
         "Alert": {"type": "object", "properties": {
             "id": {"type": "integer"}, "fridge": {"type": "string"}, "site": {"type": "string"},
-            "kind": {"type": "string", "enum": ["excursion", "no-data", "low-battery", "calibration-due",
-                                               "sensor-disagreement", "logger-overdue", "check-missed", "lot-review",
-                                               "lot-expiring", "lot-expired", "beyond-use"]},
+            "kind": {"type": "string", "enum": list(KINDS)},
             "rule": {"type": "string", "description": "`out-of-range`, an alarm rule's name such as "
                                                       "`heat` or `freeze`, or the check's name."},
             "subject": {"type": "string", "description": "The sensor, for sensor checks."},
