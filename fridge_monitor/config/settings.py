@@ -298,10 +298,7 @@ def _inventory_defaults() -> dict[str, Any]:
 
 
 def _days(value: Any, where: str, from_env: bool) -> tuple[int, ...]:
-    """A list of whole numbers of days (env: comma-separated; one number alone is a list of one), kept widest
-    first."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value]
+    """A list of whole numbers of days (env: comma-separated), kept widest first."""
     if from_env and isinstance(value, str):
         try:
             value = [int(part) for part in value.replace(" ", "").split(",") if part]
@@ -340,12 +337,17 @@ def _env_target(name: str) -> tuple[str, str]:
     )
 
 
+WAS_ONE_NUMBER = {("alerts", "calibration_warning_days")}  # lists now; a config's single number still means one
+
+
 def _coerce(section: str, key: str, value: Any, source: str, from_env: bool = False) -> Any:
     if key not in SETTINGS[section]:
         known = ", ".join(SETTINGS[section])
         raise ConfigError(f"{source}: unknown setting [{section}] {key} (known: {known})")
     default = SETTINGS[section][key]
     where = f"{source}: [{section}] {key}"
+    if (section, key) in WAS_ONE_NUMBER and isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
     if isinstance(default, list):
         return _words(value, where, from_env) if isinstance(default[0], str) else _days(value, where, from_env)
     if isinstance(default, bool):

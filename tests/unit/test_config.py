@@ -200,3 +200,13 @@ def test_alarm_profiles_are_presets_or_declared():
         build({"alarm_profiles": [{"name": "cdc-freezer", "low_c": -50, "high_c": -15}]})
     with pytest.raises(ConfigError, match="test.toml: alarm profile 'x'"):
         build({"alarm_profiles": [{"name": "x", "low_c": 2, "high_c": 8, "colour": "red"}]})
+
+
+def test_calibration_warnings_are_a_list_of_days_and_an_old_single_number_still_counts():
+    assert build_config({}, {}, {}, "t").alerts["calibration_warning_days"] == (90, 30, 7)
+    assert build_config({"alerts": {"calibration_warning_days": 30}}, {}, {}, "t").alerts[
+        "calibration_warning_days"] == (30,)
+    assert build_config({"calibration": {"max_error_c": 1.0}}, {}, {}, "t").calibration == {
+        "max_error_c": 1.0, "max_uncertainty_c": 0.5}
+    with pytest.raises(ConfigError, match=r"^t: \[calibration\] max_uncertainty_c must be"):
+        build_config({"calibration": {"max_uncertainty_c": 0}}, {}, {}, "t")
