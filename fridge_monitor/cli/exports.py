@@ -15,8 +15,10 @@ from fridge_monitor.core.period import PeriodError, parse_days, parse_period
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-EXPORTS = ["readings", "rejected", "daily", "alerts", "excursions", "stock", "checks", "audit", "bundle"]
-BY_FRIDGE = ("readings", "daily", "alerts", "excursions", "stock", "checks", "bundle")  # the exports --fridge narrows
+EXPORTS = ["readings", "rejected", "daily", "alerts", "excursions", "stock", "checks", "calibrations", "audit",
+           "bundle"]
+# the exports --fridge narrows
+BY_FRIDGE = ("readings", "daily", "alerts", "excursions", "stock", "checks", "calibrations", "bundle")
 
 
 @click.command("export")
@@ -36,7 +38,8 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
     `bundle` writes a zip of all of them with the monthly PDFs, the whole audit
     trail and a checksum manifest (needs --out); `audit verify FILE.zip` checks it.
     """
-    from fridge_monitor.reports import checks_export, export
+    from fridge_monitor.reports import calibration_export, checks_export, export
+    from fridge_monitor.store import calibrations
 
     config = load(ctx)
     if kind == "bundle":
@@ -60,11 +63,15 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
             rows = export.export_rejected(engine, stream, lo, hi)
         elif kind == "audit":
             rows = export.export_audit(engine, stream, lo, hi, tz=tz)
+        elif kind == "calibrations":
+            rows = calibration_export.export_calibrations(engine, stream, lo, hi, fridge=fridge,
+                                                          limits=calibrations.limits(config))
         else:
             write = {"readings": export.export_readings, "alerts": export.export_alerts,
                      "excursions": export.export_excursions, "stock": export.export_stock,
                      "checks": checks_export.export_checks}[kind]
-            rows = write(engine, stream, lo, hi, fridge=fridge, tz=tz)
+            extra = {"limits": calibrations.limits(config)} if kind == "readings" else {}
+            rows = write(engine, stream, lo, hi, fridge=fridge, tz=tz, **extra)
     if out is not None:
         click.echo(f"{rows} rows written to {out}", err=True)
 

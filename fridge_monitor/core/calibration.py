@@ -120,6 +120,27 @@ def calibrated_on(certs: Sequence[Certificate], day: date, limits: Limits = Limi
     return status(certs, day, limits).calibrated
 
 
+def calibrated_spans(certs: Sequence[Certificate], tz: tzinfo,
+                     limits: Limits = Limits()) -> list[tuple[datetime, datetime | None]]:
+    """The moments (UTC, from the site's midnights) when the device was calibrated, as [start, end) spans; an
+    end None is open. The status can change only where a certificate begins or the day after one falls due."""
+    changes = sorted({c.calibrated_on for c in certs} | {c.due_on + timedelta(days=1) for c in certs})
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+    spans: list[tuple[datetime, datetime | None]] = []
+    for index, day in enumerate(changes):
+        if not calibrated_on(certs, day, limits):
+            continue
+        end = midnight(changes[index + 1]) if index + 1 < len(changes) else None
+        if spans and spans[-1][1] == midnight(day):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((midnight(day), end))
+    return spans
+
+
 def due_findings(sensor_id: str, due_on: date | None, today: date, tz: tzinfo,
                  stages: Sequence[int] = DUE_STAGES) -> list[Finding]:
     """`calibration-due` once the due date is ``stages`` days away or less (a new alert at each stage: 90, 30 and

@@ -13,6 +13,7 @@ one, so memory stays flat however many readings there are.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import tempfile
@@ -32,8 +33,15 @@ from fridge_monitor.core import csv_cells, manifest
 from fridge_monitor.core.csv_cells import utc_or_empty
 from fridge_monitor.core.signatures import REVIEWS_FILE
 from fridge_monitor.core.times import iso_utc
-from fridge_monitor.reports import checks_export, export, logger_exports, reviews, signature_export
-from fridge_monitor.store import audit_trail, logger_files
+from fridge_monitor.reports import (
+    calibration_export,
+    checks_export,
+    export,
+    logger_exports,
+    reviews,
+    signature_export,
+)
+from fridge_monitor.store import audit_trail, calibrations, logger_files
 from fridge_monitor.store import models as m
 from fridge_monitor.store.files import open_private
 
@@ -210,8 +218,17 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
             path.write_bytes(found[1])
         return run
 
+    def certificate(certificate_id: int) -> Callable[[Path], None]:
+        """A certificate of calibration's file exactly as recorded: its manifest hash is the one stored with it."""
+        def run(path: Path) -> None:
+            with engine.connect() as conn:
+                found = calibrations.content(conn, certificate_id)
+            assert found is not None
+            path.write_bytes(found[3])
+        return run
+
     steps: list[Step] = [
-        ("readings.csv", per_fridge(export.export_readings)),
+        ("readings.csv", per_fridge(functools.partial(export.export_readings, limits=calibrations.limits(config)))),
         ("daily.csv", per_fridge(daily)),
         ("excursions.csv", per_fridge(export.export_excursions)),
         ("alerts.csv", per_fridge(export.export_alerts)),
@@ -228,6 +245,13 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
         if (name, f"{year:04d}-{month:02d}") in signed:
             steps.append((monthly_path(name, year, month, "_addendum"), addendum(name, year, month)))
     steps.append((REVIEWS_FILE, per_fridge(reviews_export)))
+    limits = calibrations.limits(config)
+    steps.append(("calibrations.csv", per_fridge(functools.partial(calibration_export.export_calibrations,
+                                                                   limits=limits))))
+    chosen: list[str | None] = list(names) if names is not None else [None]
+    certificates = {row.id: row for name in chosen for row in calibration_export.of_period(engine, start, end, name)}
+    for row in sorted(certificates.values(), key=lambda r: r.id):
+        steps.append((calibration_export.bundle_path(row), certificate(row.id)))
     steps += [("logger_files.csv", per_fridge(logger_exports.export_logger_files)),
               ("device_days.csv", per_fridge(logger_exports.export_device_days))]
     for fridge, info in logger_exports.kept_files(engine, start, end, names):

@@ -13,11 +13,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
-from fridge_monitor.core import csv_cells
+from fridge_monitor.core import calibration, csv_cells
+from fridge_monitor.core.calibration import Limits
 from fridge_monitor.core.times import iso_utc
+from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 
-READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
+READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc", "calibrated_device"]
 REJECTED_HEADER = ["received_at_utc", "topic", "reason", "payload"]
 ALERTS_HEADER = ["id", "fridge", "kind", "rule", "severity", "started_at_utc", "ended_at_utc", "state", "peak_c",
                  "low_c", "acknowledged_by", "acknowledged_at_utc", "action", "subject", "title"]
@@ -70,8 +72,10 @@ def export_readings(
     *,
     fridge: str | None = None,
     tz: tzinfo | None = None,
+    limits: Limits | None = None,
 ) -> int:
-    """Write the readings CSV; return the number of rows."""
+    """Write the readings CSV; return the number of rows. ``calibrated_device`` says whether the sensor had a
+    passing certificate of calibration in force that day (``limits``: ``[calibration]``)."""
     # The columns are datetimes, or on SQLite the text of them (below).
     query: sa.Select[*tuple[Any, ...]] = readings_query(start, end, fridge)
     sqlite = engine.dialect.name == "sqlite"
@@ -98,16 +102,18 @@ def export_readings(
 
     count = 0
     lines: list[str] = []
+    calibrated = DeviceCalibration(engine, limits or Limits())
     for measured, fridge_name, sensor, temp, received in stream_rows(engine, query):
         if not sqlite:
             measured_text, received_text = iso_utc(measured), iso_utc(received)
         else:
             measured_text, received_text = measured, received
+        flag = calibrated.flag(sensor, fridge_name, measured_text)
         if tz is None:
-            lines.append(f"{measured_text},{field(fridge_name)},{field(sensor)},{temp!r},{received_text}\n")
+            lines.append(f"{measured_text},{field(fridge_name)},{field(sensor)},{temp!r},{received_text},{flag}\n")
         else:
             moment = datetime.fromisoformat(measured) if sqlite else measured
-            lines.append(f"{measured_text},{field(fridge_name)},{field(sensor)},{temp!r},{received_text},"
+            lines.append(f"{measured_text},{field(fridge_name)},{field(sensor)},{temp!r},{received_text},{flag},"
                          f"{moment.astimezone(tz).isoformat()}\n")
         count += 1
         if len(lines) >= STREAM_ROWS:
@@ -115,6 +121,35 @@ def export_readings(
             lines.clear()
     out.write("".join(lines))
     return count
+
+
+class DeviceCalibration:
+    """Whether a reading was taken by a calibrated device: its sensor's calibrated spans (from its fridge's site's
+    midnights), compared as ISO UTC text to the second, so that a large export pays a dictionary lookup a row."""
+
+    def __init__(self, engine: sa.Engine, limits: Limits) -> None:
+        f, s = m.Fridge, m.Site
+        with engine.connect() as conn:
+            ids = conn.scalars(sa.select(m.CalibrationCertificate.sensor_id).distinct()).all()
+            self.certificates = calibrations.of_sensors(conn, ids)
+            self.zones = {name: zone for name, zone in conn.execute(
+                sa.select(f.name, s.timezone).join(s, s.id == f.site_id))}
+        self.limits = limits
+        self.spans: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+
+    def flag(self, sensor: str, fridge: str | None, measured: str) -> str:
+        """``true`` or ``false`` for a reading at ``measured`` (ISO UTC text)."""
+        if sensor not in self.certificates:
+            return "false"
+        key = (sensor, fridge)
+        spans = self.spans.get(key)
+        if spans is None:
+            zone = ZoneInfo(self.zones.get(fridge or "", "UTC"))
+            spans = self.spans[key] = [
+                (iso_utc(lo, "seconds")[:19], iso_utc(hi, "seconds")[:19] if hi is not None else "9999")
+                for lo, hi in calibration.calibrated_spans(self.certificates[sensor], zone, self.limits)]
+        second = measured[:19]
+        return "true" if any(lo <= second < hi for lo, hi in spans) else "false"
 
 
 def _csv_field(text: str) -> str:

@@ -152,7 +152,7 @@ def value(row: m.CalibrationCertificate | sa.Row[tuple[object, ...]]) -> Certifi
                        row.uncertainty_c, row.lab_result)
 
 
-_COLUMNS = [c for c in m.CalibrationCertificate.__table__.columns if c.name != "content"]
+COLUMNS = [c for c in m.CalibrationCertificate.__table__.columns if c.name != "content"]
 
 
 def of_sensors(conn: sa.Connection, sensor_ids: Iterable[str]) -> dict[str, list[Certificate]]:
@@ -162,7 +162,7 @@ def of_sensors(conn: sa.Connection, sensor_ids: Iterable[str]) -> dict[str, list
     if not ids:
         return found
     c = m.CalibrationCertificate
-    for row in conn.execute(sa.select(*_COLUMNS).where(c.sensor_id.in_(ids)).order_by(c.calibrated_on, c.id)):
+    for row in conn.execute(sa.select(*COLUMNS).where(c.sensor_id.in_(ids)).order_by(c.calibrated_on, c.id)):
         found[row.sensor_id].append(value(row))
     return found
 
@@ -170,16 +170,16 @@ def of_sensors(conn: sa.Connection, sensor_ids: Iterable[str]) -> dict[str, list
 def rows_of(conn: sa.Connection, sensor_id: str) -> list[sa.Row[tuple[object, ...]]]:
     """A sensor's certificates as stored (file metadata, not the file), newest first."""
     c = m.CalibrationCertificate
-    return list(conn.execute(sa.select(*_COLUMNS).where(c.sensor_id == sensor_id)
+    return list(conn.execute(sa.select(*COLUMNS).where(c.sensor_id == sensor_id)
                              .order_by(c.calibrated_on.desc(), c.id.desc())))
 
 
 def content(conn: sa.Connection, certificate_id: int) -> tuple[str, str, str, bytes] | None:
-    """A certificate's file as recorded: (sensor id, file name, type, bytes)."""
+    """A certificate's file as recorded: (file name, type, SHA-256, bytes)."""
     c = m.CalibrationCertificate
-    row = conn.execute(sa.select(c.sensor_id, c.file_name, c.file_type, c.content)
+    row = conn.execute(sa.select(c.file_name, c.file_type, c.file_sha256, c.content)
                        .where(c.id == certificate_id)).first()
-    return (row.sensor_id, row.file_name, row.file_type, row.content) if row else None
+    return (row.file_name, row.file_type, row.file_sha256, row.content) if row else None
 
 
 def statuses(conn: sa.Connection, sensor_ids: Iterable[str], today: date,
@@ -200,3 +200,14 @@ def due_dates(conn: sa.Connection, sensors: Sequence[tuple[str, date | None]]) -
         newest = calibration.in_force(certs.get(sid, []), date.max)
         out[sid] = newest.due_on if newest is not None else legacy
     return out
+
+
+def not_calibrated(conn: sa.Connection, fridges: Iterable[tuple[int, Sequence[str], date]],
+                   config: Config | None = None) -> dict[int, list[str]]:
+    """The sensors of each fridge that are not calibrated on its site's ``today``: (fridge id, sensor ids, today)
+    each."""
+    wanted = list(fridges)
+    certs = of_sensors(conn, [sid for _fid, ids, _today in wanted for sid in ids])
+    bounds = limits(config)
+    return {fid: [sid for sid in ids if not calibration.status(certs.get(sid, []), today, bounds).calibrated]
+            for fid, ids, today in wanted}

@@ -13,12 +13,13 @@ from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts, lots
 from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.inventory import ledger as inventory
+from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.store.logger_files import is_logger, last_downloads
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
 from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
-from fridge_monitor.web.context import db
+from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.inventory import horizons
 from fridge_monitor.web.paging import Page
 from fridge_monitor.web.units import temperature, to_unit
@@ -71,7 +72,8 @@ def stock_line(fridge: FridgeNow, held: list[lots.Stock], now: datetime) -> dict
 
 
 def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | None = None,
-         held: list[lots.Stock] | None = None, downloaded: datetime | None = None) -> dict[str, Any]:
+         held: list[lots.Stock] | None = None, downloaded: datetime | None = None,
+         uncalibrated: list[str] | None = None) -> dict[str, Any]:
     latest = fridge.latest
     active = active or []
     waiting = sum(1 for a in active if alerts.flags_fridge(a))
@@ -92,6 +94,7 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
         "age": age(now, latest.measured_at),
         "last_at": latest.measured_at.astimezone(fridge.tz).strftime("%d %b %H:%M") if latest.measured_at else None,
         "weak": [f"{s.id} {s.battery_pct:.0f} %" for s in weak],
+        "uncalibrated": uncalibrated or [],
         "sensors": len(fridge.sensors),
         # A fridge with data loggers: when a logger file was last imported (logger-only fridges are read so).
         "downloaded": downloaded.astimezone(fridge.tz).strftime("%d %b %Y %H:%M") if downloaded else None,
@@ -113,9 +116,11 @@ def _context() -> dict[str, Any]:
     for units in inventory.stock(db()):
         held[units.fridge_id].append(units)
     downloads = last_downloads(conn, [f.id for f in fridges])
+    uncalibrated = calibrations.not_calibrated(
+        conn, [(f.id, [s.id for s in f.sensors], now.astimezone(f.tz).date()) for f in fridges], settings())
     sites = [
-        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id), held.get(f.id), downloads.get(f.id))
-                                   for f in group])
+        (site, group[0].timezone, [tile(f, now, unit, active.get(f.id), held.get(f.id), downloads.get(f.id),
+                                        uncalibrated.get(f.id, [])) for f in group])
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
     # One page of them: a publisher inventing ids must not make every refresh ship megabytes.

@@ -36,7 +36,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import bundle, export, export_jobs
-from fridge_monitor.store import audit_trail
+from fridge_monitor.store import audit_trail, calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import allow, nav, signed_in
 from fridge_monitor.web.context import db, settings
@@ -73,7 +73,10 @@ def _writers(config: Config) -> dict[str, Callable[..., int]]:
         first, last = start.date(), (end - timedelta(microseconds=1)).date()
         return export.export_daily(engine, out, first, last, fridge=fridge, config=config)
 
-    return {"readings": export.export_readings, "excursions": export.export_excursions,
+    def readings(engine: Any, out: TextIO, start: datetime, end: datetime, *, fridge: str | None) -> int:
+        return export.export_readings(engine, out, start, end, fridge=fridge, limits=calibrations.limits(config))
+
+    return {"readings": readings, "excursions": export.export_excursions,
             "alerts": export.export_alerts, "stock": export.export_stock, "daily": daily}
 
 

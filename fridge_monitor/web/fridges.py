@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, render_template, request
 
 from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core import calibration as calibration_rules
 from fridge_monitor.core import charts
+from fridge_monitor.core.calibration import Status
 from fridge_monitor.core.daily import day_bounds
 from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.stats import PeriodStats
 from fridge_monitor.core.status import age, is_silent, status
 from fridge_monitor.reports.temperature_log import fridge_stats
+from fridge_monitor.store import calibrations
 from fridge_monitor.store.logger_files import is_logger
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history, rollups
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
@@ -53,16 +56,24 @@ def chosen_range(args: Any, tz: ZoneInfo, now: datetime) -> tuple[str, datetime,
     return "custom", start, min(end, max(now, start + timedelta(minutes=1))), None
 
 
-def calibration(sensor: SensorInfo, today: date) -> tuple[str, str]:
-    """(text, css) for a sensor's calibration due date: overdue and due within 30 days are flagged."""
-    if sensor.calibration_due is None:
-        return "not recorded", "muted"
-    if sensor.calibration_due < today:
-        return f"{sensor.calibration_due.isoformat()} — OVERDUE", "flag-bad"
-    if sensor.calibration_due - today <= CALIBRATION_WARNING:
-        days = (sensor.calibration_due - today).days
-        return f"{sensor.calibration_due.isoformat()} — due in {days} day{'s' if days != 1 else ''}", "flag-warn"
-    return sensor.calibration_due.isoformat(), ""
+def calibration(found: Status, today: date) -> tuple[str, str]:
+    """(text, css) for a sensor's calibration: not calibrated is flagged, and so is a certificate due within 30
+    days."""
+    if not found.calibrated:
+        return found.text, "flag-bad"
+    assert found.due_on is not None  # a calibrated sensor has a certificate in force
+    if found.due_on - today <= CALIBRATION_WARNING:
+        days = (found.due_on - today).days
+        return f"{found.text} — due in {days} day{'s' if days != 1 else ''}", "flag-warn"
+    return found.text, ""
+
+
+def _pairing(sensors: Any, conn: Any) -> list[str]:
+    """The fridge page's warnings about its devices: no backup, or primary and backup due together."""
+    live = [s for s in sensors if not is_logger(s.id)]
+    due = calibrations.due_dates(conn, [(s.id, s.calibration_due) for s in live])
+    primary = next(((s.id, due[s.id]) for s in live if s.role == "primary"), None)
+    return calibration_rules.pairing_warnings(primary, [(s.id, due[s.id]) for s in live if s.role == "backup"])
 
 
 def link_state(sensor: SensorInfo, now: datetime, heard_until: datetime | None = None) -> str:
@@ -130,6 +141,7 @@ def detail(name: str) -> Any:
     )
     days = daily_min_max(conn, fridge.id, first_day, last_day, tz, now, hourly)
     today = now.astimezone(tz).date()
+    calibrated = calibrations.statuses(conn, [s.id for s in fridge.sensors], today, settings())
     past = alerts.history(db(), fridge.name)
     waiting, flagging = alerts.waiting_on(db(), fridge.id)
     current = status(fridge.latest, now, DEFAULT_MAX_GAP, alerts_waiting=flagging)
@@ -159,8 +171,7 @@ def detail(name: str) -> Any:
                 "last_seen": (f"{age(now, s.last_seen_at)} ago ({local(s.last_seen_at)})" if s.last_seen_at
                               else "never"),
                 "link": link_state(s, now, fridge.latest.heard_until),
-                "certificate": s.calibration_certificate or "—",
-                "due": calibration(s, today),
+                "calibration": calibration(calibrated[s.id], today),
             }
             for s in fridge.sensors
         ],
@@ -181,6 +192,7 @@ def detail(name: str) -> Any:
             for day, agg in days
         ],
         loggers=logger_files.section(fridge.id, tz, last_day, now, unit),
+        calibration_warnings=_pairing(fridge.sensors, conn),
         checks=staff_checks.fridge_checks(fridge.id, tz, unit, now - timedelta(days=14)),
         can_upload=signed_in().role in STAFF,
     ), 400 if error else 200

@@ -11,6 +11,7 @@ def blueprints() -> list[Blueprint]:
         alerts,
         api,
         audit,
+        calibrations,
         checks,
         dashboard,
         exports,
@@ -40,4 +41,4 @@ def blueprints() -> list[Blueprint]:
          api_reviews, api_stock)
 
     return [dashboard.bp, checks.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp,
-            reports.bp, reviews.bp, api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]
+            reports.bp, reviews.bp, calibrations.bp, api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]

@@ -59,7 +59,7 @@ def test_a_csv_streams_with_a_file_name_and_is_audited(site):
     assert response.headers["Content-Disposition"] == \
         'attachment; filename="fridge-monitor-readings-20261110-20261110-A1.csv"'
     lines = response.get_data(as_text=True).splitlines()
-    assert lines[0] == "measured_at_utc,fridge,sensor,temperature_c,received_at_utc"
+    assert lines[0] == "measured_at_utc,fridge,sensor,temperature_c,received_at_utc,calibrated_device"
     assert len(lines) == 1 + 96 and all(",A1," in line for line in lines[1:])
     assert exports_audited(engine) == [("otto", "export", "readings")]
 

@@ -83,7 +83,8 @@ def test_every_format_is_stored_and_exported(database_url, make_config, engine_f
                  "--to", day)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc"]
+    assert list(rows[0]) == ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc",
+                            "calibrated_device"]
     by_sensor = {row["sensor"]: row for row in rows}
     assert set(by_sensor) == set(EXPECTED)
     for sensor, (celsius, own_time) in EXPECTED.items():

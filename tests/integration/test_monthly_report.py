@@ -22,6 +22,7 @@ from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.cli import main
 from fridge_monitor.config import build_config
+from fridge_monitor.core.calibration import Point
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.inventory import catalog, lot_safety
@@ -29,7 +30,7 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.reports import monthly as report
 from fridge_monitor.reports.monthly.facts import gather
 from fridge_monitor.reports.monthly.layout import render
-from fridge_monitor.store import accounts
+from fridge_monitor.store import accounts, calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
@@ -90,8 +91,10 @@ def month(database_url, engine_for):
         auditor_id = accounts.create_user(session, "ines.auditor", "auditor", "long-enough-pw", actor="test",
                                           now=MONTH_START).id
         a1 = session.scalar(sa.select(m.Fridge).where(m.Fridge.name == "A1"))
-        session.execute(sa.update(m.Sensor).where(m.Sensor.id == "native:a1").values(
-            calibration_certificate="DAkkS-2025-0042", calibration_due=date(2026, 11, 20)))
+        calibrations.record(session, session.get(m.Sensor, "native:a1"), calibrations.Entry(
+            "DAkkS-2025-0042", "Thermo Lab", "DAkkS", "D-K-1", date(2024, 11, 20), date(2026, 11, 20), "T5", "S1",
+            (Point(5.0, 5.1),), 0.2, "pass", "c.pdf", b"%PDF-1.4 certificate"), actor="test",
+            now=MONTH_START - timedelta(days=30))
         product = session.scalar(sa.select(m.Product).order_by(m.Product.id).limit(1))
         lot = catalog.lot_for(session, product_id=product.id, lot_number="C3456AB", expiry=date(2027, 6, 30),
                                 actor="nurse.kim", now=MONTH_START - timedelta(days=2))
@@ -146,7 +149,8 @@ def test_the_month_on_one_page_holds_days_excursion_lots_and_sensors(month, tmp_
     assert "C3456AB" in text and product_name.split()[0] in flat
     assert "released, manufacturer's ref. MFR-2026-118" in flat
     # Sensors and calibration; summary; footer.
-    assert "native:a1" in text and "DAkkS-2025-0042" in text and "OVERDUE since 2026-11-20" in text
+    assert "native:a1" in text and "DAkkS-2025-0042" in text
+    assert "not calibrated: certificate DAkkS-2025-0042 expired on 2026-11-20" in flat
     assert re.search(r"Minimum\s+Maximum\s+Mean\s+MKT", text)
     assert "Generated 2026-12-02 08:00:00 UTC by ines.auditor" in flat
     with engine.connect() as conn:

@@ -93,7 +93,8 @@ def test_a_moved_sensor_keeps_its_history_with_the_old_fridge(database_url, engi
     out = tmp_path / "readings.csv"
     result = cli("export", "readings", "--from", "2026-11-20", "--to", "2026-11-20", "--out", str(out), env=env)
     assert result.returncode == 0 and "4 rows written" in result.stderr
-    assert out.read_text().splitlines()[0] == "measured_at_utc,fridge,sensor,temperature_c,received_at_utc"
+    assert out.read_text().splitlines()[0] == ("measured_at_utc,fridge,sensor,temperature_c,received_at_utc,"
+                                               "calibrated_device")
 
 
 def test_duplicates_are_stored_once_and_last_seen_never_goes_back(database_url, engine_for):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -174,18 +174,28 @@ def test_fridge_page_ranges(web, query, shown):
     html = response.get_data(as_text=True)
     assert f"Showing {shown}" in html
     assert "native:a1-backup" in html and "backup" in html
-    assert "70 %" in html and "not recorded" in html
+    assert "70 %" in html and "not calibrated: no certificate recorded" in html
 
 
 def test_fridge_page_sensors_flag_battery_and_calibration(web):
     client, engine, now, _ = web
     today = now.astimezone(ZoneInfo(TZ)).date()
+    from fridge_monitor.core.calibration import Point
+    from fridge_monitor.store import calibrations
+
+    def certificate(number: str, due: date) -> calibrations.Entry:
+        return calibrations.Entry(number, "Thermo Lab", "UKAS", "0042", due - timedelta(days=730), due, "T5", "S1",
+                                  (Point(5.0, 5.1),), 0.2, "pass", "c.pdf", b"%PDF-1.4 certificate")
+
     with so.Session(engine) as session, session.begin():
-        session.get(m.Sensor, "native:a1").calibration_certificate = "ISO17025-4711"
-        session.get(m.Sensor, "native:a1").calibration_due = today + timedelta(days=10)
-        session.get(m.Sensor, "native:a1-backup").calibration_due = today - timedelta(days=1)
+        for sensor, entry in (("native:a1", certificate("ISO17025-4711", today + timedelta(days=10))),
+                              ("native:a1-backup", certificate("ISO17025-4712", today - timedelta(days=1)))):
+            calibrations.record(session, session.get(m.Sensor, sensor), entry, actor="ada", now=now)
     html = client.get("/fridges/A1").get_data(as_text=True)
-    assert "ISO17025-4711" in html and "due in 10 days" in html and "OVERDUE" in html
+    assert "calibrated (certificate ISO17025-4711, due" in html and "due in 10 days" in html
+    assert f"not calibrated: certificate ISO17025-4712 expired on {today - timedelta(days=1)}" in html
+    # Both fall due within 30 days of each other: one would always be away with the other.
+    assert "fall due for calibration within 30 days of each other" in html
     c3 = client.get("/fridges/C3").get_data(as_text=True)
     assert "12 % LOW" in c3 and "LOW BATTERY" in c3
     b2 = client.get("/fridges/B2").get_data(as_text=True)

@@ -88,3 +88,17 @@ def test_a_fridge_without_backup_or_with_both_due_together_is_warned():
     assert pairing_warnings(("native:a1", date(2027, 3, 31)), [("native:b1", date(2027, 4, 20))]) == [
         "The primary sensor native:a1 and the backup native:b1 fall due for calibration within 30 days of each "
         "other (2027-03-31, 2027-04-20): stagger them, so that one is always in the unit."]
+
+
+def test_the_moments_a_device_was_calibrated_run_from_the_site_s_midnights():
+    older = cert("CAL-1", calibrated=date(2024, 3, 1), due=date(2026, 3, 1), cert_id=1)
+    newer = cert("CAL-2", calibrated=date(2026, 3, 10), due=date(2028, 3, 10), cert_id=2)
+    failing = cert("CAL-3", calibrated=date(2027, 1, 5), uncertainty=0.6, cert_id=3)
+    from fridge_monitor.core.calibration import calibrated_spans
+
+    assert calibrated_spans([older, newer, failing], BERLIN) == [
+        (datetime(2024, 2, 29, 23, 0, tzinfo=UTC), datetime(2026, 3, 1, 23, 0, tzinfo=UTC)),  # 2 March, 00:00 CET
+        (datetime(2026, 3, 9, 23, 0, tzinfo=UTC), datetime(2027, 1, 4, 23, 0, tzinfo=UTC))]
+    assert calibrated_spans([newer], BERLIN) == [
+        (datetime(2026, 3, 9, 23, 0, tzinfo=UTC), datetime(2028, 3, 10, 23, 0, tzinfo=UTC))]
+    assert calibrated_spans([], BERLIN) == []

@@ -9,7 +9,7 @@ import pytest
 
 from fridge_monitor.core.charts import Point, Series
 from fridge_monitor.reports import monthly as report
-from fridge_monitor.reports.monthly.facts import Day, MonthlyLog, Summary, calibration_status
+from fridge_monitor.reports.monthly.facts import Day, MonthlyLog, Summary
 from fridge_monitor.reports.monthly.layout import render
 from fridge_monitor.reports.monthly.text import plain
 
@@ -65,12 +65,3 @@ def test_file_names_are_safe_everywhere():
     assert report.filename("A1", 2026, 11) == "temperature-log-A1-2026-11.pdf"
     assert report.filename("Kühl/schrank 2", 2026, 2) == "temperature-log-K-hl-schrank-2-2026-02.pdf"
     assert report.filename("../..", 2026, 2) == "temperature-log-fridge-2026-02.pdf"
-
-
-def test_calibration_status_on_a_day():
-    today = date(2026, 11, 30)
-    assert calibration_status(None, today) == "not recorded"
-    assert calibration_status(date(2026, 11, 20), today) == "OVERDUE since 2026-11-20"
-    assert calibration_status(date(2026, 12, 1), today) == "due in 1 day"
-    assert calibration_status(date(2026, 11, 30), today) == "due today"
-    assert calibration_status(date(2027, 6, 1), today) == "valid"

@@ -22,13 +22,11 @@ from fridge_monitor.reports import temperature_log
 from fridge_monitor.reports.monthly.checks import CheckRow, check_rows
 from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
-from fridge_monitor.store import logger_files, signatures
+from fridge_monitor.store import calibrations, logger_files, signatures
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import history, local_days
 from fridge_monitor.store.period import fridge_period_stats
 from fridge_monitor.store.series import fridge_facts, fridge_profile, segments
-
-CALIBRATION_WARNING = timedelta(days=30)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,7 +88,7 @@ class SensorEntry:
     role: str
     certificate: str | None
     due: date | None
-    status: str  # "valid", "due in N days", "OVERDUE since ...", "not recorded"
+    status: str  # "calibrated (certificate N, due D)" or "not calibrated: why" (core.calibration.status)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -217,7 +215,7 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         excursions=tuple(excursions),
         lots=tuple(_lots(session, fridge.id, start, until)),
         sensors=tuple(_sensors(session, segments(conn, [fridge.id], start, until),
-                               (until - timedelta(microseconds=1)).astimezone(tz).date())),
+                               (until - timedelta(microseconds=1)).astimezone(tz).date(), config)),
         summary=Summary(summary.min_c, summary.max_c, summary.mean_c, summary.mkt_c, summary.time_out_of_range_s,
                         summary.coverage if summary.period_s > 0 else None, summary.readings),
         generated_at=now, generated_by=generated_by, audit_head=_audit_head(session),
@@ -322,32 +320,21 @@ def _lots(session: so.Session, fridge_id: int, start: datetime, until: datetime)
     return out
 
 
-def _sensors(session: so.Session, segs: Sequence[Any], today: date) -> list[SensorEntry]:
+def _sensors(session: so.Session, segs: Sequence[Any], today: date, config: Config | None) -> list[SensorEntry]:
     roles: dict[str, str] = {}
     for seg in segs:
         roles[seg.sensor_id] = seg.role
     if not roles:
         return []
     out = []
-    for sensor in session.scalars(sa.select(m.Sensor).where(m.Sensor.id.in_(list(roles))).order_by(m.Sensor.id)):
-        out.append(SensorEntry(sensor.id, roles[sensor.id], sensor.calibration_certificate, sensor.calibration_due,
-                               calibration_status(sensor.calibration_due, today)))
+    found = calibrations.statuses(session.connection(), list(roles), today, config)
+    for sid in sorted(roles):
+        status = found[sid]
+        cert = status.certificate
+        out.append(SensorEntry(sid, roles[sid], f"{cert.number} ({cert.laboratory})" if cert else None,
+                               status.due_on, status.text))
     out.sort(key=lambda s: (s.role != "primary", s.id))
     return out
-
-
-def calibration_status(due: date | None, today: date) -> str:
-    """How a calibration due date stands on ``today``: valid, due soon (30 days) or OVERDUE."""
-    if due is None:
-        return "not recorded"
-    if due < today:
-        return f"OVERDUE since {due.isoformat()}"
-    left = (due - today).days
-    if left == 0:
-        return "due today"
-    if timedelta(days=left) <= CALIBRATION_WARNING:
-        return f"due in {left} day{'s' if left != 1 else ''}"
-    return "valid"
 
 
 def _audit_head(session: so.Session) -> tuple[int, str] | None:

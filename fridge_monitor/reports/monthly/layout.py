@@ -183,15 +183,13 @@ def render(log: MonthlyLog) -> bytes:
     story.append(Paragraph("Sensors and calibration", heading))
     if log.sensors:
         rows = [["Sensor", "Role", "Calibration certificate", "Calibration due", "Status (at month end)"]]
+        flagged = ParagraphStyle("flagged", parent=small, fontName="Helvetica-Bold",
+                                 textColor=colors.HexColor("#a51d2d"))
         rows += [[para(x.id), x.role, para(x.certificate or "not recorded"), x.due.isoformat() if x.due else "-",
-                  x.status] for x in log.sensors]
-        table = Table(rows, colWidths=[60 * mm, 16 * mm, 40 * mm, 24 * mm, width - 140 * mm], repeatRows=1)
-        style = [*grid.getCommands()]
-        for index, x in enumerate(log.sensors, start=1):
-            if x.status.startswith("OVERDUE"):
-                style += [("TEXTCOLOR", (4, index), (4, index), colors.HexColor("#a51d2d")),
-                          ("FONT", (4, index), (4, index), "Helvetica-Bold", 6.8)]
-        table.setStyle(TableStyle(style))
+                  para(x.status, flagged if x.status.startswith("not calibrated") else small)]
+                 for x in log.sensors]
+        table = Table(rows, colWidths=[50 * mm, 14 * mm, 38 * mm, 20 * mm, width - 122 * mm], repeatRows=1,
+                      style=grid)
         story.append(KeepTogether([table]))
     else:
         story.append(Paragraph("No sensor was assigned to this fridge this month: it was not monitored.", base))

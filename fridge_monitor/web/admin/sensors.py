@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sensors import unassigned_in_service
 from fridge_monitor.store.sync import assign_sensor, assignment_problems, unassign_sensor
@@ -23,7 +23,6 @@ from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.paging import Page
 
 SENSOR_ROLES = ("primary", "backup")
-CALIBRATION_WARNING = timedelta(days=30)
 
 
 class SensorForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
@@ -34,16 +33,6 @@ class SensorForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship
     calibration_due = DateField("Calibration due", validators=[Optional()],
                                 render_kw={"placeholder": "YYYY-MM-DD"})
     reason = reason_field()
-
-
-def _calibration_state(due: date | None, today: date) -> str | None:
-    if due is None:
-        return None
-    if due < today:
-        return "overdue"
-    if due - today <= CALIBRATION_WARNING:
-        return "due soon"
-    return None
 
 
 @bp.route("/sensors")
@@ -63,7 +52,8 @@ def sensors() -> Any:
     today = now_utc().date()
     return render_template("admin/sensors.html", rows=rows, today=today, page=page, waiting=waiting,
                            cap=settings().ingest["max_unassigned_sensors"],
-                           calibration=lambda due: _calibration_state(due, today))
+                           calibration=calibrations.statuses(db().connection(), [s.id for s, _ in rows], today,
+                                                             settings()))
 
 
 def _sensor_form(sensor: m.Sensor) -> SensorForm:
