@@ -26,6 +26,7 @@ from fridge_monitor.alerts.handling import waiting_count
 from fridge_monitor.alerts.scheduler import Scheduler
 from fridge_monitor.config import Config, build_config
 from fridge_monitor.core.status import State, age, state
+from fridge_monitor.demo.certificates import seed_certificates
 from fridge_monitor.demo.stock import LOTS, example_scan, seed_stock
 from fridge_monitor.ingest.subscriber import Ingest
 from fridge_monitor.launch import Roles
@@ -138,6 +139,13 @@ def run_demo(
     sync_declarations(engine, config, datetime.now(UTC))
     seed_stock(engine, datetime.fromtimestamp(start, UTC) - timedelta(minutes=30))
     logger_file = _import_logger(engine, config, data_dir)
+    with engine.connect() as conn:  # the logger's sensor exists once its file is imported
+        assigned = conn.execute(sa.select(m.Fridge.name, m.Sensor.id).join(m.Sensor, m.Sensor.fridge_id == m.Fridge.id)
+                                .order_by(m.Sensor.role.desc(), m.Sensor.id)).all()
+    by_fridge: dict[str, list[str]] = {}
+    for fridge, sensor_id in assigned:
+        by_fridge.setdefault(fridge, []).append(sensor_id)
+    seed_certificates(engine, by_fridge, datetime.now(UTC))
 
     roles = Roles()
     scheduler: Scheduler | None = None

@@ -54,7 +54,12 @@ def test_demo_shows_fridge_states_and_stops_cleanly_on_ctrl_c(tmp_path):
             "SELECT f.name, sum(e.delta) FROM stock_entries e JOIN fridges f ON f.id = e.fridge_id "
             "GROUP BY f.name")).all())
         full_names = dict(conn.execute(sa.text("SELECT name, full_name FROM users")).all())
+        uncertified = conn.execute(sa.text(
+            "SELECT s.id FROM sensors s WHERE s.fridge_id IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM calibration_certificates c WHERE c.sensor_id = s.id)")).all()
     engine.dispose()
+    # Every demo sensor has a certificate of calibration, with its file.
+    assert uncertified == []
     # The demo's people can sign (a signature prints the full name).
     assert full_names == {"admin": "Ada Admin", "nurse": "Nina Nurse", "supervisor": "Sam Supervisor",
                           "auditor": "Aldo Auditor"}
