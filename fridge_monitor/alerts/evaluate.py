@@ -33,9 +33,10 @@ from fridge_monitor.core import calibration, checks
 from fridge_monitor.core import staff_checks as staff
 from fridge_monitor.core.loggers.alarms import LoggerEpisode, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
+from fridge_monitor.core.troubleshooting import KIND as RECORD_INCOMPLETE
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.inventory.lot_evaluation import LotEvaluation, Window
-from fridge_monitor.store import calibrations, staff_checks
+from fridge_monitor.store import calibrations, staff_checks, troubleshooting
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert, first_line
 from fridge_monitor.store.ingest_state import ingest_heard_until
@@ -184,6 +185,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         findings += _logger_overdue(session, fridge_id, sensors, tz, now, config)
     if by_time:  # staff checks are judged by the scheduler and right after one is recorded, not per ingest batch
         findings += _staff_checks(session, facts, config, tz, max(start, facts.created_at), now)
+        findings += troubleshooting.reminders(session, facts.id, facts.name, now,
+                                              timedelta(hours=config.alerts["record_due_hours"]))
     for finding in sorted(findings, key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
@@ -204,7 +207,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     rec.resolve_unmatched(lot_safety.kinds_evaluated(by_time))
     # Nor does a batch resolve an alarm it does not show (yet): the scheduler may have found it by
     # time passing, and judges it again within its interval.
-    rec.resolve_unmatched(["excursion", "sensor-disagreement", *STATE_KINDS] if by_time else STATE_KINDS)
+    rec.resolve_unmatched(["excursion", "sensor-disagreement", RECORD_INCOMPLETE, *STATE_KINDS] if by_time
+                          else STATE_KINDS)
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)
         days_since = None

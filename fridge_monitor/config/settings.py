@@ -97,6 +97,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "calibration_warning_days": [90, 30, 7],
         "disagreement_c": 1.0,
         "disagreement_min": 30.0,
+        "record_due_hours": 24.0,
     },
     "inventory": {
         "expiry_warning_days": [90, 30, 7],
@@ -109,7 +110,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_uncertainty_c": 0.5,
     },
     "signatures": {
-        "require_for": ["alarms", "dispositions", "checks", "monthly-review"],
+        "require_for": ["alarms", "dispositions", "checks", "monthly-review", "excursion-records"],
     },
     "scheduler": {
         "interval_s": 30.0,

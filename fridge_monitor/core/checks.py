@@ -20,7 +20,7 @@ RANGE_RULE = "out-of-range"  # the rule name shown for the range itself
 # A fridge's lots: their findings come from :mod:`fridge_monitor.inventory.lot_safety` (reviews, expiry, beyond-use).
 LOT_KINDS = ("lot-review", "lot-expiring", "lot-expired", "beyond-use")
 KINDS = ("excursion", "no-data", "low-battery", "calibration-due", "calibration-expired", "sensor-disagreement",
-         "logger-overdue", "check-missed", *LOT_KINDS)
+         "logger-overdue", "check-missed", "record-incomplete", *LOT_KINDS)
 BATTERY_RECOVERY_PCT = 5.0  # a battery warning clears only this far above the threshold
 
 

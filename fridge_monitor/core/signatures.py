@@ -36,6 +36,7 @@ ALERT_ACKNOWLEDGEMENT = "alert-acknowledgement"  # an alert's acknowledgement (w
 TEMPERATURE_CHECK = "temperature-check"  # a staff temperature check (what the display read, who, when)
 LOT_DISPOSITION = "lot-disposition"  # a lot review's disposition (the decision, the manufacturer's reference)
 MONTHLY_REVIEW = "monthly-review"  # a supervisor's review of a fridge-month (the comment, the frozen PDF's hash)
+EXCURSION_RECORD = "excursion-record"  # a version of an excursion's troubleshooting record (every field, the facts)
 
 
 def record_hash(record_type: str, record_id: str, content: str) -> str:

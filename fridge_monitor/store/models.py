@@ -523,6 +523,8 @@ class Lot(Base):
     gtin: so.Mapped[str | None] = so.mapped_column(sa.String(14))
     created_at: so.Mapped[UTC]
     created_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    # Who paid for it: "public" (a programme's stock, e.g. VFC) or "private"; None until someone says.
+    funding: so.Mapped[str | None] = so.mapped_column(sa.String(10))
 
     product: so.Mapped[Product] = so.relationship()
 
@@ -871,6 +873,41 @@ class CalibrationCertificate(Base):
     content: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
     recorded_by: so.Mapped[str] = so.mapped_column(sa.String(100))
     recorded_at: so.Mapped[UTC]
+
+
+class ExcursionRecord(Base):
+    """One saved version of an excursion's troubleshooting record (the CDC Vaccine Storage Troubleshooting
+    Record): what staff filled in, and the facts Fridge Monitor filled in from its records at that moment
+    (``facts``, JSON). The newest version of an excursion is its record; ``complete`` once every required field is
+    filled and it is signed, or confirmed by name where records are not signed. Append-only: a change is a new
+    version."""
+
+    __tablename__ = "excursion_records"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    excursion_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("excursions.id"), index=True)
+    version: so.Mapped[int]
+    found_at: so.Mapped[UTC | None]
+    found_by: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    room_c: so.Mapped[float | None]
+    found_c: so.Mapped[float | None]
+    found_min_c: so.Mapped[float | None]
+    found_max_c: so.Mapped[float | None]
+    other_contents: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    earlier_problems: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    actions: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    contacted: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    case_number: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    contact_answer: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    lots: so.Mapped[str] = so.mapped_column(sa.Text)  # JSON: [{"lot_id", "funding", "outcome"}]
+    outcome: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    facts: so.Mapped[str] = so.mapped_column(sa.Text)
+    complete: so.Mapped[bool]
+    confirmed_by: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    saved_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    saved_at: so.Mapped[UTC]
+
+    __table_args__ = (sa.UniqueConstraint("excursion_id", "version"),)
 
 
 class MonthlyReview(Base):

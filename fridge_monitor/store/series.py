@@ -151,7 +151,7 @@ def load_series(session: so.Session, fridge_id: int, lo: datetime, hi: datetime,
 # -- readings for the API ------------------------------------------------------------------
 
 
-def _in_assignment(fridge_id: int) -> sa.ColumnElement[bool]:
+def in_assignment(fridge_id: int) -> sa.ColumnElement[bool]:
     r, a = m.Reading, m.SensorAssignment
     return sa.and_(
         a.sensor_id == r.sensor_id,
@@ -167,7 +167,7 @@ def raw_readings(conn: sa.Connection, fridge_id: int, start: datetime, end: date
     r, a = m.Reading, m.SensorAssignment
     query = (
         sa.select(r.measured_at, r.sensor_id, r.temperature_c)
-        .join(a, _in_assignment(fridge_id))
+        .join(a, in_assignment(fridge_id))
         .where(r.measured_at >= start, r.measured_at < end)
         .order_by(r.measured_at, r.sensor_id)
         .limit(limit)
@@ -196,7 +196,7 @@ def bucketed_readings(conn: sa.Connection, fridge_id: int, start: datetime, end:
     query = (
         sa.select(bucket, r.sensor_id, sa.func.min(r.temperature_c), sa.func.max(r.temperature_c),
                   sa.func.avg(r.temperature_c), sa.func.count())
-        .join(a, _in_assignment(fridge_id))
+        .join(a, in_assignment(fridge_id))
         .where(r.measured_at >= start, r.measured_at < end)
         .group_by(bucket, r.sensor_id)
         .order_by(bucket, r.sensor_id)

@@ -22,7 +22,7 @@ import sqlalchemy.orm as so
 from fridge_monitor.core import ack_evidence, names, signatures
 from fridge_monitor.core.audit import Verdict
 from fridge_monitor.core.signatures import Signature
-from fridge_monitor.store import accounts, audit_trail, staff_checks
+from fridge_monitor.store import accounts, audit_trail, staff_checks, troubleshooting
 from fridge_monitor.store import models as m
 
 LISTED = 20  # problems spelt out before the rest are counted
@@ -114,6 +114,13 @@ def sign_review(session: so.Session, user: m.User, review: m.MonthlyReview, mean
                  content=of_review(review), meaning=meaning, now=now, fridge_id=review.fridge_id)
 
 
+def sign_record(session: so.Session, user: m.User, record: m.ExcursionRecord, fridge_id: int, meaning: str,
+                now: datetime) -> Signature:
+    """Sign a version of an excursion's troubleshooting record just saved in this transaction."""
+    return _sign(session, user, record_type=signatures.EXCURSION_RECORD, record_id=record.id,
+                 content=troubleshooting.content(record), meaning=meaning, now=now, fridge_id=fridge_id)
+
+
 def of_review(r: m.MonthlyReview) -> str:
     return signatures.review_content(r.id, r.fridge_id, r.month, r.comment, json.loads(r.open_items), r.pdf_sha256,
                                      r.reviewed_by, r.reviewed_at)
@@ -183,6 +190,11 @@ def problems(conn: sa.Connection) -> list[str]:
         for check in session.scalars(sa.select(m.TemperatureCheck).where(m.TemperatureCheck.id.in_(checked))
                                      ) if checked else []:
             contents[signatures.TEMPERATURE_CHECK, str(check.id)] = staff_checks.content(check)
+        recorded_ids = [int(sig.record_id) for sig in rows if sig.record_type == signatures.EXCURSION_RECORD
+                        and sig.record_id.isdigit()]
+        for record in session.scalars(sa.select(m.ExcursionRecord).where(m.ExcursionRecord.id.in_(recorded_ids))
+                                      ) if recorded_ids else []:
+            contents[signatures.EXCURSION_RECORD, str(record.id)] = troubleshooting.content(record)
         for review in session.scalars(sa.select(m.MonthlyReview).where(m.MonthlyReview.id.in_(reviewed))
                                       ) if reviewed else []:
             contents[signatures.MONTHLY_REVIEW, str(review.id)] = of_review(review)

@@ -62,6 +62,10 @@ STEPS: dict[str, tuple[str, ...]] = {
         "Check that both probes are inside the fridge, among the products, not touching a wall or the door.",
         "Replace a faulty probe; if the fridge really is out of range, follow the excursion steps.",
     ),
+    "record-incomplete": (
+        "Open the excursion's troubleshooting record (from its alert), fill in what it still asks for, and sign it.",
+        "Attach the manufacturer's or programme's answer and case number for every lot that was exposed.",
+    ),
     "check-missed": (
         "Read the unit's own display now: current temperature, and its minimum and maximum if it shows them.",
         "Record the check on the Checks page, with why it was late.",
