@@ -56,6 +56,13 @@ def episode(session: so.Session, excursion: m.Excursion) -> list[m.Excursion]:
         sa.or_(e.ended_at.is_(None), e.ended_at >= excursion.started_at)).order_by(e.started_at, e.id)))
 
 
+def anchor(session: so.Session, excursion: m.Excursion) -> m.Excursion:
+    """The excursion an episode's one record belongs to: its time out of range (else the excursion itself)."""
+    if excursion.rule == RANGE_RULE:
+        return excursion
+    return next((x for x in episode(session, excursion) if x.rule == RANGE_RULE), excursion)
+
+
 def facts(session: so.Session, excursion: m.Excursion, config: Config | None = None) -> Facts:
     """What the records say of the excursion now."""
     fridge = session.get_one(m.Fridge, excursion.fridge_id)
@@ -153,6 +160,17 @@ def check_entry(entry: Entry) -> None:
             raise RecordError(free_text.limit_message("the outcome"), f"outcome-{lot.lot_id}")
 
 
+def set_funding(session: so.Session, lot: m.Lot, funding: str, *, actor: str, now: datetime, reason: str) -> None:
+    """Say who paid for a lot (``public`` programme stock or ``private``), audited old → new."""
+    if funding not in FUNDING:
+        raise RecordError("Funding is public or private.", "funding")
+    if lot.funding == funding:
+        return
+    audit_trail.record(session, at=now, actor=actor, action="update", record_type="lot", record_id=lot.id,
+                       field="funding", old=lot.funding, new=funding, reason=reason)
+    lot.funding = funding
+
+
 def save(session: so.Session, excursion: m.Excursion, entry: Entry, *, actor: str, now: datetime,
          finish: bool, signed: bool, config: Config | None = None) -> m.ExcursionRecord:
     """Save a new version in the caller's transaction (audited). ``finish``: the person means it complete (it is,
@@ -179,11 +197,9 @@ def save(session: so.Session, excursion: m.Excursion, entry: Entry, *, actor: st
     session.flush()
     for lot in entry.lots:
         stored = session.get(m.Lot, lot.lot_id)
-        if stored is not None and lot.funding in FUNDING and stored.funding != lot.funding:
-            audit_trail.record(session, at=now, actor=actor, action="update", record_type="lot", record_id=stored.id,
-                               field="funding", old=stored.funding, new=lot.funding,
-                               reason=f"troubleshooting record of excursion {excursion.id}")
-            stored.funding = lot.funding
+        if stored is not None and lot.funding in FUNDING:
+            set_funding(session, stored, lot.funding, actor=actor, now=now,
+                        reason=f"troubleshooting record of excursion {excursion.id}")
     audit_trail.record(session, at=now, actor=actor, action="record", record_type="excursion_record",
                        record_id=row.id, field=f"excursion {excursion.id} v{row.version}", new=content(row),
                        reason=("completed" if finish else f"draft: {len(gaps)} required field(s) to go"))

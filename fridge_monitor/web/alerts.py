@@ -155,7 +155,8 @@ def _excursion(e: m.Excursion, tz: str, now: datetime, unit: str) -> dict[str, A
             "peak": temperature(e.peak_c, unit), "low": temperature(e.low_c, unit),
             "mkt": temperature(e.mkt_c, unit), "beyond": _seconds(e.time_beyond_s),
             "unknown": _seconds(e.unknown_s) if e.unknown_s else None,
-            "readings": e.readings_count}
+            "readings": e.readings_count,
+            "record_url": url_for("troubleshooting.page", excursion_id=e.id)}
 
 
 def _seconds(value: float) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -18,7 +18,7 @@ from fridge_monitor.core.signatures import LOT_DISPOSITION
 from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
-from fridge_monitor.store import signatures
+from fridge_monitor.store import signatures, troubleshooting
 from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
@@ -155,6 +155,7 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
         ledger=[_movement(mv, places, tz) for mv in inventory.movements(session, lot_id=lot.id)],
         reviews=reviews, waiting=waiting, form=form, may_decide=signed_in().role in STAFF and bool(waiting),
         usable=lots.Status(current).usable, history=_history(lot.id, places, tz, unit, now),
+        may_change_funding=signed_in().role in STAFF,
     ), status
 
 
@@ -169,6 +170,21 @@ def _lot(lot_id: int) -> m.Lot:
 @allow(*EVERYONE)
 def detail(lot_id: int) -> Any:
     return _page(_lot(lot_id), DispositionForm())
+
+
+@bp.route("/lots/<int:lot_id>/funding", methods=["POST"])
+@allow(*STAFF)
+def funding(lot_id: int) -> Any:
+    """Who paid for the lot: public (programme) or private stock, as troubleshooting records ask."""
+    lot = _lot(lot_id)
+    try:
+        troubleshooting.set_funding(db(), lot, request.form.get("funding", ""), actor=signed_in().name,
+                                    now=now_utc(), reason="set on the lot's page")
+    except troubleshooting.RecordError as exc:
+        abort(400, str(exc))
+    db().commit()
+    flash(f"Lot {lot.lot_number} is {lot.funding} stock.")
+    return redirect(url_for("lots.detail", lot_id=lot.id))
 
 
 @bp.route("/lots/<int:lot_id>/disposition", methods=["POST"])

@@ -23,6 +23,7 @@ def blueprints() -> list[Blueprint]:
         reports,
         reviews,
         stock,
+        troubleshooting,
     )
     from fridge_monitor.web.admin import fridges as admin_fridges
     from fridge_monitor.web.admin import products as admin_products
@@ -41,4 +42,5 @@ def blueprints() -> list[Blueprint]:
          api_reviews, api_stock)
 
     return [dashboard.bp, checks.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp,
-            reports.bp, reviews.bp, calibrations.bp, api.bp, ops.bp, exports.bp, audit.bp, admin.bp, admin_products.bp]
+            reports.bp, reviews.bp, calibrations.bp, troubleshooting.bp, api.bp, ops.bp, exports.bp, audit.bp,
+            admin.bp, admin_products.bp]
