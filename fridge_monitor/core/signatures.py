@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fridge_monitor.core import ack_evidence, csv_cells
+from fridge_monitor.core import ack_evidence, csv_cells, troubleshooting
 from fridge_monitor.core.audit import Stored, canonical_time
 
 MEANINGS = ("performed", "reviewed", "approved", "responsible")
@@ -32,6 +32,7 @@ SIGNATURES_HEADER = ["id", "record_type", "record_id", "record_hash", "meaning",
 DISPOSITIONS_FILE = "lot_dispositions.csv"
 CHECKS_FILE = "checks.csv"
 REVIEWS_FILE = "monthly_reviews.csv"
+RECORDS_FILE = "excursion_records.csv"
 ALERT_ACKNOWLEDGEMENT = "alert-acknowledgement"  # an alert's acknowledgement (who, when, the action taken)
 TEMPERATURE_CHECK = "temperature-check"  # a staff temperature check (what the display read, who, when)
 LOT_DISPOSITION = "lot-disposition"  # a lot review's disposition (the decision, the manufacturer's reference)
@@ -169,11 +170,17 @@ def _bundle_contents(files: Mapping[str, bytes]) -> dict[tuple[str, str], str | 
                                                  "reviewed_by", "reviewed_at_utc")):
             contents[MONTHLY_REVIEW, r[0]] = review_content(
                 int(r[0]), int(r[1]), r[2], r[3] or None, json.loads(r[4]), r[5], r[6], datetime.fromisoformat(r[7]))
+    if RECORDS_FILE in files:
+        for x in _csv_rows(files[RECORDS_FILE], ("id", "excursion_id", "version", "entry", "facts", "saved_by",
+                                                 "saved_at_utc")):
+            contents[EXCURSION_RECORD, x[0]] = troubleshooting.record_content(
+                int(x[0]), int(x[1]), int(x[2]), json.loads(x[3]), json.loads(x[4]), x[5], datetime.fromisoformat(x[6]))
     return contents
 
 
+# Where a bundle holds each signed record.
 SIGNED_FILES = {ALERT_ACKNOWLEDGEMENT: ack_evidence.ALERTS_FILE, LOT_DISPOSITION: DISPOSITIONS_FILE,
-                TEMPERATURE_CHECK: CHECKS_FILE, MONTHLY_REVIEW: REVIEWS_FILE}  # where a bundle holds each record
+                TEMPERATURE_CHECK: CHECKS_FILE, MONTHLY_REVIEW: REVIEWS_FILE, EXCURSION_RECORD: RECORDS_FILE}
 
 
 def bundle_problems(files: Mapping[str, bytes], events: Iterable[Stored],

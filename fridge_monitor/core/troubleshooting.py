@@ -112,6 +112,21 @@ class Entry:
         return next((lot for lot in self.lots if lot.lot_id == lot_id), LotEntry(lot_id, None, None))
 
 
+def entry_json(entry: Entry) -> dict[str, Any]:
+    """An entry as plain JSON values (the time in canonical UTC)."""
+    out = dataclasses.asdict(entry)
+    out["found_at"] = canonical_time(entry.found_at) if entry.found_at else None
+    return out
+
+
+def record_content(record_id: int, excursion_id: int, version: int, entry: Mapping[str, Any],
+                   facts: Mapping[str, Any], saved_by: str, saved_at: datetime) -> str:
+    """What a record version's signature is bound to: every field staff gave, the facts it was saved with, who
+    saved it and when."""
+    return json.dumps([record_id, excursion_id, version, entry, facts, saved_by, canonical_time(saved_at)],
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 REQUIRED = {
     "found_at": "when the problem was found",
     "found_by": "who found it",

@@ -31,15 +31,17 @@ from fridge_monitor import __version__
 from fridge_monitor.config import Config
 from fridge_monitor.core import csv_cells, manifest
 from fridge_monitor.core.csv_cells import utc_or_empty
-from fridge_monitor.core.signatures import REVIEWS_FILE
+from fridge_monitor.core.signatures import RECORDS_FILE, REVIEWS_FILE
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import (
     calibration_export,
     checks_export,
     export,
     logger_exports,
+    record_exports,
     reviews,
     signature_export,
+    troubleshooting_pdf,
 )
 from fridge_monitor.store import audit_trail, calibrations, logger_files
 from fridge_monitor.store import models as m
@@ -218,6 +220,15 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
             path.write_bytes(found[1])
         return run
 
+    def record(excursion_id: int) -> Callable[[Path], None]:
+        """An excursion's troubleshooting record as PDF (its newest version, or the facts so far)."""
+        def run(path: Path) -> None:
+            with so.Session(engine) as session:
+                made, _name = troubleshooting_pdf.record_pdf(session, session.get_one(m.Excursion, excursion_id),
+                                                             generated_by=actor, now=now, config=config)
+            path.write_bytes(made)
+        return run
+
     def certificate(certificate_id: int) -> Callable[[Path], None]:
         """A certificate of calibration's file exactly as recorded: its manifest hash is the one stored with it."""
         def run(path: Path) -> None:
@@ -245,6 +256,10 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
         if (name, f"{year:04d}-{month:02d}") in signed:
             steps.append((monthly_path(name, year, month, "_addendum"), addendum(name, year, month)))
     steps.append((REVIEWS_FILE, per_fridge(reviews_export)))
+    steps.append((RECORDS_FILE, per_fridge(record_exports.export_records)))
+    for excursion_id, fridge in record_exports.excursions(engine, start, end):
+        if names is None or fridge in names:
+            steps.append((record_exports.bundle_path(fridge, excursion_id), record(excursion_id)))
     limits = calibrations.limits(config)
     steps.append(("calibrations.csv", per_fridge(functools.partial(calibration_export.export_calibrations,
                                                                    limits=limits))))

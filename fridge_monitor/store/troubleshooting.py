@@ -19,7 +19,6 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
 from fridge_monitor.core import free_text
-from fridge_monitor.core.audit import canonical_time
 from fridge_monitor.core.checks import Finding
 from fridge_monitor.core.troubleshooting import (
     EARLIER_LOOKBACK,
@@ -29,8 +28,10 @@ from fridge_monitor.core.troubleshooting import (
     LotEntry,
     LotFacts,
     earlier_lines,
+    entry_json,
     missing,
     overdue,
+    record_content,
 )
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
@@ -138,10 +139,8 @@ def entry_of(row: m.ExcursionRecord | None) -> Entry:
 
 def content(row: m.ExcursionRecord) -> str:
     """What a record's signature is bound to: every field of the version, and the facts it was saved with."""
-    entry = dataclasses.asdict(entry_of(row))
-    entry["found_at"] = canonical_time(row.found_at) if row.found_at else None
-    return json.dumps([row.id, row.excursion_id, row.version, entry, json.loads(row.facts), row.saved_by,
-                       canonical_time(row.saved_at)], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return record_content(row.id, row.excursion_id, row.version, entry_json(entry_of(row)), json.loads(row.facts),
+                          row.saved_by, row.saved_at)
 
 
 def check_entry(entry: Entry) -> None:

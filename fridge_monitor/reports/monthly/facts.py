@@ -22,7 +22,7 @@ from fridge_monitor.reports import temperature_log
 from fridge_monitor.reports.monthly.checks import CheckRow, check_rows
 from fridge_monitor.reports.monthly.month import ReportError
 from fridge_monitor.reports.monthly.text import celsius
-from fridge_monitor.store import calibrations, logger_files, signatures
+from fridge_monitor.store import calibrations, logger_files, signatures, troubleshooting
 from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import history, local_days
 from fridge_monitor.store.period import fridge_period_stats
@@ -63,6 +63,7 @@ class ExcursionEntry:
     acknowledged_at: datetime | None
     action: str | None
     signature: str | None = None  # how the acknowledgement's signature shows, when it was signed
+    record: str | None = None  # the troubleshooting record's state (the range's excursion of each episode)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -290,8 +291,18 @@ def _excursions(session: so.Session, fridge_id: int, start: datetime, until: dat
             continue  # one line per excursion: its (first) acknowledged alert
         sig = signed.get(str(alert_id))
         seen[exc.id] = ExcursionEntry(exc.rule, exc.severity, exc.started_at, exc.ended_at, exc.peak_c, exc.low_c,
-                                      exc.mkt_c, exc.time_beyond_s, by, at, action, sig[0].shown() if sig else None)
+                                      exc.mkt_c, exc.time_beyond_s, by, at, action, sig[0].shown() if sig else None,
+                                      _record_state(session, exc))
     return list(seen.values())
+
+
+def _record_state(session: so.Session, excursion: m.Excursion) -> str | None:
+    """How the monthly log names an episode's troubleshooting record (on its range's excursion only)."""
+    if excursion.rule != troubleshooting.RANGE_RULE:
+        return None
+    row = troubleshooting.current(session, excursion.id)
+    state = "complete" if row is not None and row.complete else "INCOMPLETE"
+    return f"Troubleshooting record (excursion {excursion.id}): {state}"
 
 
 def _lots(session: so.Session, fridge_id: int, start: datetime, until: datetime) -> list[LotEntry]:

@@ -150,7 +150,7 @@ def render(log: MonthlyLog) -> bytes:
                 decimal(e.peak_c), decimal(e.low_c), decimal(e.mkt_c),
                 para(f"{e.acknowledged_by}\n{local(e.acknowledged_at)}" if e.acknowledged_by
                      else "NOT ACKNOWLEDGED"),
-                para((e.action or "") + (f"\n{e.signature}" if e.signature else "")),
+                para("\n".join(x for x in (e.action, e.signature, e.record) if x)),
             ])
         story.append(Table(rows, colWidths=[20 * mm, 17 * mm, 17 * mm, 16 * mm, 11 * mm, 11 * mm, 10 * mm,
                                             23 * mm, width - 125 * mm], style=grid, repeatRows=1))

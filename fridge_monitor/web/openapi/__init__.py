@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fridge_monitor.web.openapi import alerts, checks, fridges, inventory, reviews
+from fridge_monitor.web.openapi import alerts, checks, excursions, fridges, inventory, reviews
 from fridge_monitor.web.openapi.common import errors
 
 
@@ -33,6 +33,7 @@ def document() -> dict[str, Any]:
             **inventory.paths(),
             **checks.paths(),
             **reviews.paths(),
+            **excursions.paths(),
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1 document.",
@@ -62,6 +63,7 @@ def document() -> dict[str, Any]:
                 **inventory.schemas(),
                 **checks.schemas(),
                 **reviews.schemas(),
+                **excursions.schemas(),
             },
         },
     }
