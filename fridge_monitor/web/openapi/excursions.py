@@ -12,12 +12,12 @@ _TEXT = {"type": ["string", "null"]}
 
 def paths() -> dict[str, Any]:
     return {
-        "/api/v1/excursions/{id}/record": {"get": {
+        "/api/v1/excursions/{excursion_id}/record": {"get": {
             "operationId": "getExcursionRecord",
             "summary": "An excursion's troubleshooting record: what Fridge Monitor recorded, what staff filled in, "
                        "whether it is complete and its signatures (an alarm rule's excursion gives its episode's "
                        "record)",
-            "parameters": [{"name": "id", "in": "path", "required": True,
+            "parameters": [{"name": "excursion_id", "in": "path", "required": True,
                             "schema": {"type": "integer", "minimum": 1, "maximum": 9223372036854775807}}],
             "responses": {"200": ok("ExcursionRecord", "The record (its newest version)."), **errors(401, 404)},
         }},
