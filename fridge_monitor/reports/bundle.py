@@ -211,13 +211,12 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
                 path.write_bytes(made)
         return run
 
-    def kept(file_id: int) -> Callable[[Path], None]:
-        """A logger file exactly as it was imported: its manifest hash is the one stored with it."""
+    def stored(read: Callable[[sa.Connection], bytes]) -> Callable[[Path], None]:
+        """A file exactly as it was kept (a logger file as imported, a certificate as recorded): its manifest hash
+        is the one stored with it."""
         def run(path: Path) -> None:
             with engine.connect() as conn:
-                found = logger_files.content(conn, file_id)
-            assert found is not None
-            path.write_bytes(found[1])
+                path.write_bytes(read(conn))
         return run
 
     def record(excursion_id: int) -> Callable[[Path], None]:
@@ -227,15 +226,6 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
                 made, _name = troubleshooting_pdf.record_pdf(session, session.get_one(m.Excursion, excursion_id),
                                                              generated_by=actor, now=now, config=config)
             path.write_bytes(made)
-        return run
-
-    def certificate(certificate_id: int) -> Callable[[Path], None]:
-        """A certificate of calibration's file exactly as recorded: its manifest hash is the one stored with it."""
-        def run(path: Path) -> None:
-            with engine.connect() as conn:
-                found = calibrations.content(conn, certificate_id)
-            assert found is not None
-            path.write_bytes(found[3])
         return run
 
     steps: list[Step] = [
@@ -266,11 +256,11 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
     chosen: list[str | None] = list(names) if names is not None else [None]
     certificates = {row.id: row for name in chosen for row in calibration_export.of_period(engine, start, end, name)}
     for row in sorted(certificates.values(), key=lambda r: r.id):
-        steps.append((calibration_export.bundle_path(row), certificate(row.id)))
+        steps.append((calibration_export.bundle_path(row), stored(functools.partial(_certificate, row.id))))
     steps += [("logger_files.csv", per_fridge(logger_exports.export_logger_files)),
               ("device_days.csv", per_fridge(logger_exports.export_device_days))]
     for fridge, info in logger_exports.kept_files(engine, start, end, names):
-        steps.append((logger_exports.bundle_path(fridge, info), kept(info.id)))
+        steps.append((logger_exports.bundle_path(fridge, info), stored(functools.partial(_logger_file, info.id))))
     return steps
 
 
@@ -290,6 +280,18 @@ def reviews_export(engine: sa.Engine, out: TextIO, start: datetime, end: datetim
                      monthly_path(name, year, month), review.pdf_sha256, review.reviewed_by,
                      iso_utc(review.reviewed_at)])
     return csv_cells.write_all(out, REVIEWS_HEADER, rows)
+
+
+def _logger_file(file_id: int, conn: sa.Connection) -> bytes:
+    found = logger_files.content(conn, file_id)
+    assert found is not None  # listed by this export
+    return found[1]
+
+
+def _certificate(certificate_id: int, conn: sa.Connection) -> bytes:
+    found = calibrations.content(conn, certificate_id)
+    assert found is not None  # listed by this export
+    return found[3]
 
 
 class _SkipFirstLine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -63,3 +64,32 @@ def export_calibrations(engine: sa.Engine, out: TextIO, start: datetime, end: da
                      "false" if found else "true", "; ".join(found), row.file_name, row.file_sha256, row.file_size,
                      bundle_path(row), row.recorded_by, iso_utc(row.recorded_at)])
     return csv_cells.write_all(out, CALIBRATIONS_HEADER, rows)
+
+
+class DeviceCalibration:
+    """Whether a reading was taken by a calibrated device: its sensor's calibrated spans (from its fridge's site's
+    midnights), compared as ISO UTC text to the second, so that a large export pays a dictionary lookup a row."""
+
+    def __init__(self, engine: sa.Engine, limits: Limits) -> None:
+        f, s = m.Fridge, m.Site
+        with engine.connect() as conn:
+            ids = conn.scalars(sa.select(m.CalibrationCertificate.sensor_id).distinct()).all()
+            self.certificates = calibrations.of_sensors(conn, ids)
+            self.zones = {name: zone for name, zone in conn.execute(
+                sa.select(f.name, s.timezone).join(s, s.id == f.site_id))}
+        self.limits = limits
+        self.spans: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+
+    def flag(self, sensor: str, fridge: str | None, measured: str) -> str:
+        """``true`` or ``false`` for a reading at ``measured`` (ISO UTC text)."""
+        if sensor not in self.certificates:
+            return "false"
+        key = (sensor, fridge)
+        spans = self.spans.get(key)
+        if spans is None:
+            zone = ZoneInfo(self.zones.get(fridge or "", "UTC"))
+            spans = self.spans[key] = [
+                (iso_utc(lo, "seconds")[:19], iso_utc(hi, "seconds")[:19] if hi is not None else "9999")
+                for lo, hi in calibration.calibrated_spans(self.certificates[sensor], zone, self.limits)]
+        second = measured[:19]
+        return "true" if any(lo <= second < hi for lo, hi in spans) else "false"

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
-from fridge_monitor.core import calibration, csv_cells
+from fridge_monitor.core import csv_cells
 from fridge_monitor.core.calibration import Limits
 from fridge_monitor.core.times import iso_utc
-from fridge_monitor.store import calibrations
+from fridge_monitor.reports.calibration_export import DeviceCalibration
 from fridge_monitor.store import models as m
 
 READINGS_HEADER = ["measured_at_utc", "fridge", "sensor", "temperature_c", "received_at_utc", "calibrated_device"]
@@ -121,35 +121,6 @@ def export_readings(
             lines.clear()
     out.write("".join(lines))
     return count
-
-
-class DeviceCalibration:
-    """Whether a reading was taken by a calibrated device: its sensor's calibrated spans (from its fridge's site's
-    midnights), compared as ISO UTC text to the second, so that a large export pays a dictionary lookup a row."""
-
-    def __init__(self, engine: sa.Engine, limits: Limits) -> None:
-        f, s = m.Fridge, m.Site
-        with engine.connect() as conn:
-            ids = conn.scalars(sa.select(m.CalibrationCertificate.sensor_id).distinct()).all()
-            self.certificates = calibrations.of_sensors(conn, ids)
-            self.zones = {name: zone for name, zone in conn.execute(
-                sa.select(f.name, s.timezone).join(s, s.id == f.site_id))}
-        self.limits = limits
-        self.spans: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
-
-    def flag(self, sensor: str, fridge: str | None, measured: str) -> str:
-        """``true`` or ``false`` for a reading at ``measured`` (ISO UTC text)."""
-        if sensor not in self.certificates:
-            return "false"
-        key = (sensor, fridge)
-        spans = self.spans.get(key)
-        if spans is None:
-            zone = ZoneInfo(self.zones.get(fridge or "", "UTC"))
-            spans = self.spans[key] = [
-                (iso_utc(lo, "seconds")[:19], iso_utc(hi, "seconds")[:19] if hi is not None else "9999")
-                for lo, hi in calibration.calibrated_spans(self.certificates[sensor], zone, self.limits)]
-        second = measured[:19]
-        return "true" if any(lo <= second < hi for lo, hi in spans) else "false"
 
 
 def _csv_field(text: str) -> str:

@@ -23,6 +23,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
 from fridge_monitor.core import free_text
+from fridge_monitor.core.free_text import FieldError
 from fridge_monitor.core.signatures import MONTHLY_REVIEW, Signature
 from fridge_monitor.core.staff_checks import KIND as CHECK_MISSED
 from fridge_monitor.reports.monthly import addendum, facts, layout
@@ -145,12 +146,10 @@ def since_signing(session: so.Session, fridge_id: int, start: datetime, end: dat
     return out
 
 
-class ReviewError(ValueError):
-    """A review that cannot be signed: one sentence, and the form field it is about."""
+class ReviewError(FieldError):
+    """A review that cannot be signed."""
 
-    def __init__(self, message: str, field: str = "comment") -> None:
-        super().__init__(message)
-        self.field = field
+    field_default = "comment"
 
 
 def sign(session: so.Session, user: m.User, fridge_name: str, year: int, month: int, *, comment: str | None,

@@ -21,6 +21,7 @@ import sqlalchemy.orm as so
 from fridge_monitor.config import Config
 from fridge_monitor.core import calibration, free_text
 from fridge_monitor.core.calibration import Certificate, Limits, Point
+from fridge_monitor.core.free_text import FieldError
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 
@@ -30,12 +31,8 @@ FILE_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"
 PLAUSIBLE_C = (-200.0, 200.0)
 
 
-class CertificateError(ValueError):
-    """A certificate that cannot be recorded: one sentence, and the form field it is about."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+class CertificateError(FieldError):
+    """A certificate that cannot be recorded."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

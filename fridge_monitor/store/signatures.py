@@ -21,6 +21,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.core import ack_evidence, names, signatures
 from fridge_monitor.core.audit import Verdict
+from fridge_monitor.core.free_text import FieldError
 from fridge_monitor.core.signatures import Signature
 from fridge_monitor.store import accounts, audit_trail, staff_checks, troubleshooting
 from fridge_monitor.store import models as m
@@ -28,12 +29,10 @@ from fridge_monitor.store import models as m
 LISTED = 20  # problems spelt out before the rest are counted
 
 
-class SignatureError(ValueError):
-    """A signature that cannot be made: one sentence, and the form field it is about."""
+class SignatureError(FieldError):
+    """A signature that cannot be made."""
 
-    def __init__(self, message: str, field: str = "password") -> None:
-        super().__init__(message)
-        self.field = field
+    field_default = "password"
 
 
 def check_signer(session: so.Session, user: m.User, password: str, *, typed_name: str | None, now: datetime,

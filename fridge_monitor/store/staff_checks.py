@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config, SiteDecl
 from fridge_monitor.core import free_text
+from fridge_monitor.core.free_text import FieldError
 from fridge_monitor.core.signatures import check_content
 from fridge_monitor.core.staff_checks import slot_for
 from fridge_monitor.store import audit_trail
@@ -29,12 +30,8 @@ from fridge_monitor.store.series import fridge_facts, fridge_profile
 PLAUSIBLE_C = (-100.0, 100.0)
 
 
-class CheckError(ValueError):
-    """A check that cannot be recorded: one sentence, and the form field it is about."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+class CheckError(FieldError):
+    """A check that cannot be recorded."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

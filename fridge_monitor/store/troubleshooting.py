@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 from fridge_monitor.config import Config
 from fridge_monitor.core import free_text
 from fridge_monitor.core.checks import Finding
+from fridge_monitor.core.free_text import FieldError
 from fridge_monitor.core.troubleshooting import (
     EARLIER_LOOKBACK,
     FUNDING,
@@ -40,12 +41,8 @@ from fridge_monitor.store.series import fridge_facts, fridge_profile, in_assignm
 RANGE_RULE = "out-of-range"
 
 
-class RecordError(ValueError):
-    """A record that cannot be saved: one sentence, and the form field it is about."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+class RecordError(FieldError):
+    """A record that cannot be saved."""
 
 
 def episode(session: so.Session, excursion: m.Excursion) -> list[m.Excursion]:

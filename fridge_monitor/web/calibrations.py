@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,7 +16,7 @@ from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import ADMIN, EVERYONE, accepts_uploads, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
-from fridge_monitor.web.forms import options
+from fridge_monitor.web.forms import decimal, options
 from fridge_monitor.web.forms import strip as _strip
 
 bp = Blueprint("calibrations", __name__)
@@ -48,16 +47,6 @@ def _sensor(sensor_id: str) -> m.Sensor:
     return sensor
 
 
-def _number(text: str) -> float | None:
-    text = (text or "").strip().replace(",", ".").replace("−", "-")
-    if not text:
-        return None
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
 def _points(errors: dict[str, str]) -> tuple[tuple[Point, ...], list[tuple[str, str]]]:
     """The test points typed (rows with both values), and the rows as typed (to show again)."""
     typed = [(request.form.get(f"reference-{i}", ""), request.form.get(f"measured-{i}", "")) for i in range(POINT_ROWS)]
@@ -66,7 +55,7 @@ def _points(errors: dict[str, str]) -> tuple[tuple[Point, ...], list[tuple[str, 
         if not reference.strip() and not measured.strip():
             continue
         try:
-            ref, meas = _number(reference), _number(measured)
+            ref, meas = decimal(reference), decimal(measured)
         except ValueError:
             errors["points"] = "Type each temperature as a number, e.g. 5.0."
             continue
@@ -111,7 +100,7 @@ def record(sensor_id: str) -> Any:
     errors: dict[str, str] = {f.name: f.errors[0] for f in form if f.errors}
     points, typed = _points(errors)
     try:
-        uncertainty = _number(form.uncertainty_c.data or "")
+        uncertainty = decimal(form.uncertainty_c.data or "")
     except ValueError:
         errors["uncertainty_c"] = "Type the uncertainty as a number, e.g. 0.2."
         uncertainty = None

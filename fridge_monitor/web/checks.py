@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from fridge_monitor.store import signatures, staff_checks
 from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, nav, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.forms import decimal
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("checks", __name__)
@@ -40,16 +40,6 @@ def _site(name: str | None) -> m.Site:
     if found is None:
         abort(404, f"there is no site named {name!r}")
     return found
-
-
-def _number(text: str) -> float | None:
-    text = text.strip().replace(",", ".").replace("−", "-")
-    if not text:
-        return None
-    value = float(text)  # ValueError: the caller says so next to the field
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
 
 
 def _page(site: m.Site, form: SignForm, values: dict[int, dict[str, str]], errors: dict[int, dict[str, str]],
@@ -117,7 +107,7 @@ def record() -> Any:
         if not any(typed[field].strip() for field in FIELDS):
             continue  # not checked this time
         try:
-            numbers = {field: _number(typed[field]) for field in FIELDS}
+            numbers = {field: decimal(typed[field]) for field in FIELDS}
         except ValueError:
             bad = next(f for f in FIELDS if typed[f].strip() and not _parses(typed[f]))
             errors.setdefault(fid, {})[bad] = "Type the temperature as a number, e.g. 4.5."
@@ -157,7 +147,7 @@ def record() -> Any:
 
 def _parses(text: str) -> bool:
     try:
-        _number(text)
+        decimal(text)
     except ValueError:
         return False
     return True

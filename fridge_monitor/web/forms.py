@@ -30,6 +30,17 @@ def _parse(text: str) -> float:
     return float(text.strip().replace(",", ".").replace("−", "-"))
 
 
+def decimal(text: str | None) -> float | None:
+    """A number a person typed (a decimal comma and "−" allowed); None when empty; ValueError when it is not a
+    finite number."""
+    if text is None or not text.strip():
+        return None
+    value = _parse(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 class TemperatureField(FloatField):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     """A temperature in °C; a clear message instead of "Not a valid float value"."""
 

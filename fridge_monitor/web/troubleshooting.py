@@ -4,7 +4,6 @@ and its PDF."""
 from __future__ import annotations
 
 import io
-import math
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from fridge_monitor.store import signatures, troubleshooting
 from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.forms import decimal
 
 bp = Blueprint("troubleshooting", __name__)
 
@@ -40,22 +40,12 @@ def _excursion(excursion_id: int) -> m.Excursion:
     return found
 
 
-def _number(text: str) -> float | None:
-    text = text.strip().replace(",", ".").replace("−", "-")
-    if not text:
-        return None
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(text)
-    return value
-
-
 def _typed(facts: Facts, tz: ZoneInfo, errors: dict[str, str]) -> Entry:
     """The entry as the form typed it; errors next to the fields that cannot be read."""
     numbers: dict[str, float | None] = {}
     for field in NUMBERS:
         try:
-            numbers[field] = _number(request.form.get(field, ""))
+            numbers[field] = decimal(request.form.get(field, ""))
         except ValueError:
             errors[field] = "Type the temperature as a number, e.g. 21.5."
             numbers[field] = None

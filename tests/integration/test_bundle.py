@@ -26,12 +26,14 @@ from support import REPO, cli, wait_until
 START = (datetime.now(UTC) - timedelta(hours=7)).replace(minute=0, second=0, microsecond=0)
 
 
-def simulate(mqtt_url: str, prefix: str) -> None:
-    """Two fridges, five hours every five minutes; the first one's compressor fails after an hour."""
+def simulate(mqtt_url: str, prefix: str, *, scenarios: str = "compressor-failure,normal",
+             start: datetime = START) -> None:
+    """A fridge per scenario (two by default), five hours every five minutes; the first one's compressor fails
+    after an hour."""
     done = subprocess.run(
-        [sys.executable, "-m", "sensors", "--broker", mqtt_url, "--fridges", "2", "--prefix", prefix,
-         "--scenario", "compressor-failure,normal", "--interval", "300", "--count", "60", "--speed", "7200",
-         "--onset", "3600", "--start", START.isoformat(), "--seed", "3", "-q"],
+        [sys.executable, "-m", "sensors", "--broker", mqtt_url, "--fridges", str(len(scenarios.split(","))),
+         "--prefix", prefix, "--scenario", scenarios, "--interval", "300", "--count", "60", "--speed", "7200",
+         "--onset", "3600", "--start", start.isoformat(), "--seed", "3", "-q"],
         capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr
 

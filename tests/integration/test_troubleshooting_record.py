@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from test_alert_pages import text as text_of
+from test_bundle import simulate
 from test_monthly_report import pdf_text
 
 from fridge_monitor.alerts.evaluate import Evaluator
@@ -26,7 +25,7 @@ from fridge_monitor.reports import bundle
 from fridge_monitor.store import models as m
 from fridge_monitor.web import create_app
 
-from support import REPO, STAFF, add_users, cli, client_for, csrf, wait_until
+from support import STAFF, add_users, cli, client_for, csrf, wait_until
 
 START = (datetime.now(UTC) - timedelta(hours=7)).replace(minute=0, second=0, microsecond=0)
 
@@ -50,13 +49,7 @@ def test_a_compressor_failure_s_record_is_filled_completed_signed_and_exported(
                               expiry=received.date() + timedelta(days=300), actor="nina", now=received)
         inventory.receive(session, lot_id=lot.id, fridge_id=fridge_id, quantity=6, actor="nina", now=received)
         lot_id = lot.id
-    # Five hours every five minutes; the compressor fails after an hour.
-    done = subprocess.run(
-        [sys.executable, "-m", "sensors", "--broker", mqtt_url, "--fridges", "1", "--prefix", prefix,
-         "--scenario", "compressor-failure", "--interval", "300", "--count", "60", "--speed", "7200",
-         "--onset", "3600", "--start", START.isoformat(), "--seed", "3", "-q"],
-        capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert done.returncode == 0, done.stderr
+    simulate(mqtt_url, prefix, scenarios="compressor-failure", start=START)  # fails after an hour of five
 
     def stored() -> int:
         with engine.connect() as conn:
