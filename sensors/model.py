@@ -78,6 +78,8 @@ class Environment:
     door_open_s: tuple[float, float] = (10.0, 40.0)
     door_ajar: bool = False
     """The door is held open (left ajar) regardless of the Poisson openings."""
+    defrosting: bool = False
+    """An automatic defrost: the compressor is held off while the evaporator is cleared of ice."""
 
 
 def quantise(value: float, resolution: float) -> float:
@@ -116,7 +118,7 @@ class FridgeModel:
         self._update_door(dt_s, env)
         self._update_thermostat(env)
         self.compressor_running = (
-            self.thermostat_calls and env.mains_power and env.compressor_works
+            self.thermostat_calls and env.mains_power and env.compressor_works and not env.defrosting
         )
 
         dt_min = dt_s / 60.0

@@ -55,6 +55,10 @@ class Scenario:
     bad_fraction: float = 0.0
     needs_list_format: bool = False
     needs_battery: bool = False
+    defrost_every_h: tuple[float, float] | None = None
+    """Automatic defrost: one every 6-8 hours (the interval varies within these bounds), the compressor held off
+    for ``defrost_min`` minutes; the cabinet rises 2-3 °C and stays in range."""
+    defrost_min: float = 20.0
 
     def phase(self, elapsed_s: float, *, onset_s: float, outage_s: float, high_c: float) -> Phase:
         """The conditions ``elapsed_s`` simulated seconds into the run."""
@@ -73,12 +77,28 @@ class Scenario:
             door_rate_per_h=self.door_rate_per_h,
             door_open_s=self.door_open_s,
             door_ajar=ajar,
+            defrosting=self.defrosting(elapsed_s),
         )
         return Phase(
             environment=environment,
             sensor_powered=not (faulty and self.fault == "power"),
             uplink_up=not (faulty and self.fault == "uplink"),
         )
+
+    def defrosting(self, elapsed_s: float) -> bool:
+        """Whether an automatic defrost runs at ``elapsed_s``: the k-th starts after k intervals, each drawn
+        between the bounds from k alone (so the same run always defrosts at the same moments)."""
+        if self.defrost_every_h is None:
+            return False
+        low, high = self.defrost_every_h
+        start = 0.0
+        for k in range(1, 10_000):
+            start += 3600.0 * (low + (high - low) * ((k * 0.6180339887) % 1.0))
+            if elapsed_s < start:
+                return False
+            if elapsed_s < start + self.defrost_min * 60.0:
+                return True
+        return False
 
     def battery_pct(self, start_pct: float, elapsed_s: float) -> float:
         """Battery level after ``elapsed_s``; it never goes below 0 %."""
@@ -140,6 +160,12 @@ SCENARIOS: dict[str, Scenario] = {
             "not-utf8, text-temperature, nan, out-of-range (150 °C), future-timestamp (3 years ahead), "
             "missing-field, oversize (70 KiB); each format sends the kinds it can express",
             bad_fraction=BAD_FRACTION,
+        ),
+        Scenario(
+            "defrost",
+            "cycles around the set point; an automatic defrost every 6-8 hours holds the compressor off for 20 min "
+            "(a rise of 2-3 °C that stays in range)",
+            defrost_every_h=(6.0, 8.0),
         ),
     )
 }

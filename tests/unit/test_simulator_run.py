@@ -219,7 +219,8 @@ def test_help_documents_scenarios_formats_and_sensor_ids() -> None:
     text = build_parser().format_help()
     for word in (
         "normal", "door-open", "compressor-failure", "freeze", "power-outage", "flapping", "low-battery",
-        "backlog", "bad-payloads", "senml:<device>:temp", "tasmota:<device>:<DS18B20 id>", "shelly:<device>:0",
+        "backlog", "bad-payloads", "defrost", "senml:<device>:temp", "tasmota:<device>:<DS18B20 id>",
+        "shelly:<device>:0",
         "esphome:<device>:temperature", "zigbee2mqtt:<device>", "native:<device>", "shelly-gen1",
     ):
         assert word in text
