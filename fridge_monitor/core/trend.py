@@ -24,8 +24,9 @@ MIN_RUN = timedelta(minutes=10)  # a door opening's spike is shorter: never a tr
 FIT = timedelta(minutes=15)
 MIN_POINTS = 4
 TYPICAL_QUANTILE = 0.9
-MARGIN_C = 0.1
+MARGIN_C = 0.2
 LONGER_BY = timedelta(minutes=5)
+NEARLY = timedelta(minutes=3)
 
 Points = Sequence[tuple[datetime, float]]
 
@@ -158,7 +159,9 @@ def forecast(recent: Points, normal: Normal, low_c: float, high_c: float, within
         run = current_run(recent, direction)
         if run is None or run.length < MIN_RUN or direction * (run.end_c - limit) >= 0:
             continue
-        beyond = bound is not None and direction * (run.end_c - bound) > MARGIN_C
+        # Beyond its ceiling, and as long as its long rises (a defrost) nearly: a spike on a rise is neither.
+        beyond = (bound is not None and direction * (run.end_c - bound) > MARGIN_C
+                  and run.length >= longest - NEARLY)
         longer = run.length > longest + LONGER_BY and (typical is None or direction * (run.end_c - typical) > 0)
         if not (beyond or longer):
             continue
