@@ -8,7 +8,7 @@ Alembic is loaded only to upgrade or compare the schema.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -84,3 +84,17 @@ def schema_problem(engine: sa.Engine) -> str | None:
         f"database {describe(engine.url.render_as_string(hide_password=False))} is {state}; "
         f"this version needs {head}: run `fridge-monitor db upgrade`"
     )
+
+
+def make_append_only(op: Any, table: str) -> None:
+    """Inside a migration: the database refuses UPDATE and DELETE on ``table`` (and TRUNCATE on PostgreSQL),
+    as it does on every evidence table (0009's ``evidence_append_only()`` on PostgreSQL)."""
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only: {verb} refused'); END")
+        return
+    op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+               "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
+    op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
 
@@ -91,7 +92,8 @@ def _page(excursion: m.Excursion, form: SignForm, entry: Entry | None, errors: d
     saved = troubleshooting.entry_of(row)
     tz = ZoneInfo(facts.timezone)
     shown = signatures.of_records(session, EXCURSION_RECORD, [row.id]).get(str(row.id), []) if row else []
-    alert = session.query(m.Alert).filter(m.Alert.excursion_id == excursion.id).order_by(m.Alert.id).first()
+    alert = session.scalars(sa.select(m.Alert).where(m.Alert.excursion_id == excursion.id).order_by(m.Alert.id)
+                            .limit(1)).first()
     return render_template(
         "troubleshooting.html", excursion=excursion, facts=facts, tz=tz, row=row, errors=errors,
         values=_prefilled(facts, entry if entry is not None else saved, tz), form=form,

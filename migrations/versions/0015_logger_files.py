@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from fridge_monitor.store.migrate import make_append_only
 from fridge_monitor.store.models import UTCDateTime
 
 revision = '0015'
@@ -69,19 +70,8 @@ def upgrade() -> None:
         sa.UniqueConstraint('sensor_id', 'day', 'file_id', name=op.f('uq_device_days_sensor_id_day_file_id')),
     )
     op.create_index(op.f('ix_device_days_file_id'), 'device_days', ['file_id'], unique=False)
-    if op.get_bind().dialect.name == "sqlite":
-        for table in APPEND_ONLY:
-            for verb in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only: {verb} refused'); END"
-                )
-        return
     for table in APPEND_ONLY:
-        op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                   "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+        make_append_only(op, table)
 
 
 def downgrade() -> None:

@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from fridge_monitor.store.migrate import make_append_only
 from fridge_monitor.store.models import UTCDateTime
 
 revision = '0017'
@@ -34,15 +35,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_signatures_record', 'signatures', ['record_type', 'record_id'], unique=False)
     # Evidence, like readings (0009): the database refuses to change or remove a signature.
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER signatures_no_{verb.lower()} BEFORE {verb} ON signatures "
-                       f"BEGIN SELECT RAISE(ABORT, 'signatures rows are append-only: {verb} refused'); END")
-        return
-    op.execute("CREATE TRIGGER signatures_append_only BEFORE UPDATE OR DELETE ON signatures "
-               "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-    op.execute("CREATE TRIGGER signatures_no_truncate BEFORE TRUNCATE ON signatures "
-               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+    make_append_only(op, 'signatures')
 
 
 def downgrade() -> None:

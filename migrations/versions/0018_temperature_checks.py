@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from fridge_monitor.store.migrate import make_append_only
 from fridge_monitor.store.models import UTCDateTime
 
 revision = '0018'
@@ -34,15 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_temperature_checks')),
     )
     op.create_index('ix_temperature_checks_fridge_day', 'temperature_checks', ['fridge_id', 'day'], unique=False)
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER temperature_checks_no_{verb.lower()} BEFORE {verb} ON temperature_checks "
-                       f"BEGIN SELECT RAISE(ABORT, 'temperature_checks rows are append-only: {verb} refused'); END")
-        return
-    op.execute("CREATE TRIGGER temperature_checks_append_only BEFORE UPDATE OR DELETE ON temperature_checks "
-               "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-    op.execute("CREATE TRIGGER temperature_checks_no_truncate BEFORE TRUNCATE ON temperature_checks "
-               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+    make_append_only(op, 'temperature_checks')
 
 
 def downgrade() -> None:

@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from fridge_monitor.store.migrate import make_append_only
 from fridge_monitor.store.models import UTCDateTime
 
 revision = '0019'
@@ -35,15 +36,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_monthly_reviews')),
         sa.UniqueConstraint('fridge_id', 'month', name=op.f('uq_monthly_reviews_fridge_id_month')),
     )
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER monthly_reviews_no_{verb.lower()} BEFORE {verb} ON monthly_reviews "
-                       f"BEGIN SELECT RAISE(ABORT, 'monthly_reviews rows are append-only: {verb} refused'); END")
-        return
-    op.execute("CREATE TRIGGER monthly_reviews_append_only BEFORE UPDATE OR DELETE ON monthly_reviews "
-               "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-    op.execute("CREATE TRIGGER monthly_reviews_no_truncate BEFORE TRUNCATE ON monthly_reviews "
-               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+    make_append_only(op, 'monthly_reviews')
 
 
 def downgrade() -> None:

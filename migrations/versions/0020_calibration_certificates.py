@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from fridge_monitor.store.migrate import make_append_only
 from fridge_monitor.store.models import UTCDateTime
 
 revision = '0020'
@@ -45,16 +46,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_calibration_certificates_sensor_id'), 'calibration_certificates', ['sensor_id'],
                     unique=False)
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER calibration_certificates_no_{verb.lower()} BEFORE {verb} ON "
-                       f"calibration_certificates BEGIN SELECT RAISE(ABORT, 'calibration_certificates rows are "
-                       f"append-only: {verb} refused'); END")
-        return
-    op.execute("CREATE TRIGGER calibration_certificates_append_only BEFORE UPDATE OR DELETE ON "
-               "calibration_certificates FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-    op.execute("CREATE TRIGGER calibration_certificates_no_truncate BEFORE TRUNCATE ON calibration_certificates "
-               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+    make_append_only(op, 'calibration_certificates')
 
 
 def downgrade() -> None:

@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from fridge_monitor.store.migrate import make_append_only
 from fridge_monitor.store.models import UTCDateTime
 
 revision = '0021'
@@ -49,15 +50,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('excursion_id', 'version', name=op.f('uq_excursion_records_excursion_id_version')),
     )
     op.create_index(op.f('ix_excursion_records_excursion_id'), 'excursion_records', ['excursion_id'], unique=False)
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER excursion_records_no_{verb.lower()} BEFORE {verb} ON excursion_records "
-                       f"BEGIN SELECT RAISE(ABORT, 'excursion_records rows are append-only: {verb} refused'); END")
-        return
-    op.execute("CREATE TRIGGER excursion_records_append_only BEFORE UPDATE OR DELETE ON excursion_records "
-               "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-    op.execute("CREATE TRIGGER excursion_records_no_truncate BEFORE TRUNCATE ON excursion_records "
-               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+    make_append_only(op, 'excursion_records')
 
 
 def downgrade() -> None:
