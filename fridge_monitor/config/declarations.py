@@ -22,14 +22,21 @@ DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
     # The friendly name may contain "/": everything after the base topic names the device.
     ("zigbee2mqtt/#", "zigbee2mqtt"),
     ("tele/+/SENSOR", "tasmota"),
+    ("tele/+/STATE", "tasmota"),
+    ("stat/+/POWER", "tasmota"),
     ("tele/+/LWT", "tasmota"),
     ("homeassistant/sensor/+/+/config", "discovery"),
+    ("homeassistant/binary_sensor/+/+/config", "discovery"),
     ("+/sensor/+/state", "esphome"),
+    ("+/binary_sensor/+/state", "esphome"),
     ("+/status", "esphome"),
     ("shellies/+/sensor/+", "shelly"),
     # Shelly publishes each add-on probe in °C and again in °F (ext_temperature_f): one is enough.
     ("shellies/+/ext_temperature/+", "shelly"),
     ("shellies/+/online", "shelly"),
+    # A plug's relay state and power, and a door contact wired to an input.
+    ("shellies/+/relay/#", "shelly"),
+    ("shellies/+/input/+", "shelly"),
     ("+/status/+", "shelly"),
     ("+/events/rpc", "shelly"),
     ("+/online", "shelly"),
@@ -75,6 +82,8 @@ class FridgeDecl:
     high_c: float
     alarm_profile: str
     sensors: tuple[str, ...]
+    # Door contacts, smart plugs, hygrometers: heard for their channels, never judged as temperatures.
+    aux_sensors: tuple[str, ...] = ()
 
 
 def parse_subscriptions(value: Any, source: str) -> tuple[Subscription, ...]:
@@ -168,10 +177,28 @@ def parse_alarm_profiles(value: Any, source: str) -> tuple[AlarmProfile, ...]:
     return tuple(profiles)
 
 
+def _sensor_ids(table: dict[str, Any], key: str, where: str, fridge: str, claimed: dict[str, str]) -> tuple[str, ...]:
+    """A fridge's ``sensors`` (temperature probes) or ``aux_sensors`` (door contacts, plugs), each claimed once."""
+    sensors = table.get(key, [])
+    if not isinstance(sensors, list) or not all(isinstance(s, str) for s in sensors):
+        raise ConfigError(f"{where}: {key} must be a list of sensor ids such as \"native:a1-probe\"")
+    for sid in sensors:
+        fmt, _, device = sid.partition(":")
+        if fmt not in FORMATS or not device:
+            raise ConfigError(
+                f"{where}: sensor id {sid!r} must look like <format>:<device>[:<channel>] "
+                f"with format one of {', '.join(FORMATS)}"
+            )
+        if sid in claimed:
+            raise ConfigError(f"{where}: sensor {sid!r} is already assigned to fridge {claimed[sid]!r}")
+        claimed[sid] = fridge
+    return tuple(sensors)
+
+
 def parse_fridges(value: Any, site_names: set[str], profiles: set[str], source: str) -> tuple[FridgeDecl, ...]:
     fridges: list[FridgeDecl] = []
     claimed: dict[str, str] = {}
-    allowed = {"name", "site", "kind", "low_c", "high_c", "alarm_profile", "sensors"}
+    allowed = {"name", "site", "kind", "low_c", "high_c", "alarm_profile", "sensors", "aux_sensors"}
     for i, table in enumerate(table_list(value, "fridges", source), 1):
         where = f"{source}: [[fridges]] #{i}"
         only_keys(table, allowed, where)
@@ -202,18 +229,7 @@ def parse_fridges(value: Any, site_names: set[str], profiles: set[str], source: 
                 f"{where}: alarm_profile {profile!r} is neither a preset ({', '.join(PRESETS)}) "
                 "nor declared in [[alarm_profiles]]"
             )
-        sensors = table.get("sensors", [])
-        if not isinstance(sensors, list) or not all(isinstance(s, str) for s in sensors):
-            raise ConfigError(f"{where}: sensors must be a list of sensor ids such as \"native:a1-probe\"")
-        for sid in sensors:
-            fmt, _, device = sid.partition(":")
-            if fmt not in FORMATS or not device:
-                raise ConfigError(
-                    f"{where}: sensor id {sid!r} must look like <format>:<device>[:<channel>] "
-                    f"with format one of {', '.join(FORMATS)}"
-                )
-            if sid in claimed:
-                raise ConfigError(f"{where}: sensor {sid!r} is already assigned to fridge {claimed[sid]!r}")
-            claimed[sid] = name
-        fridges.append(FridgeDecl(name, site, kind, float(low), float(high), profile, tuple(sensors)))
+        sensors = _sensor_ids(table, "sensors", where, name, claimed)
+        aux = _sensor_ids(table, "aux_sensors", where, name, claimed)
+        fridges.append(FridgeDecl(name, site, kind, float(low), float(high), profile, sensors, aux))
     return tuple(fridges)

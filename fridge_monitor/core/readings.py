@@ -78,7 +78,43 @@ class BatteryLevel:
     timed: bool = False
 
 
-MEASURES = ("temperature", "battery", "other")
+MEASURES = ("temperature", "battery", "power", "humidity", "door", "other")
+
+CHANNELS = {
+    "door": "door open (1) or closed (0)",
+    "power": "electrical power drawn, W",
+    "switch": "the plug's output on (1) or off (0)",
+    "humidity": "relative humidity, %",
+}
+"""What a fridge's other sensors report besides temperature (door contacts, smart plugs, hygrometers),
+each stored as its own typed channel (:class:`ChannelReading`), never mixed with °C."""
+
+
+SENSOR_ROLES = {
+    "primary": "primary temperature probe",
+    "backup": "backup temperature probe",
+    "aux": "door contact, smart plug or hygrometer (not a temperature)",
+}
+"""What a sensor assigned to a fridge is there for."""
+TEMPERATURE_ROLES = ("primary", "backup")
+"""The roles whose temperatures are judged, charted and exported as the fridge's."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChannelReading:
+    """One value of a channel other than temperature: ``channel`` is a key of :data:`CHANNELS`.
+
+    ``door`` and ``switch`` are 1 or 0 (open/on, closed/off); ``power`` is in W;
+    ``humidity`` in % RH. ``timed`` as for :class:`Reading`.
+    """
+
+    sensor_id: str
+    fmt: str
+    device: str
+    channel: str
+    measured_at: datetime
+    value: float
+    timed: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -128,6 +164,7 @@ class ParseResult:
     batteries: tuple[BatteryLevel, ...] = ()
     ignored: str | None = None
     entity: Entity | None = None
+    channels: tuple[ChannelReading, ...] = ()
 
 
 NO_ENTITIES: Mapping[str, EntityKind] = MappingProxyType({})

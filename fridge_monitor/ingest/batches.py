@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.core.readings import Availability, BatteryLevel, Entity, Reading
+from fridge_monitor.core.readings import Availability, BatteryLevel, ChannelReading, Entity, Reading
 from fridge_monitor.store import audit_trail, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
@@ -72,10 +72,12 @@ class Batch:
     batteries: list[BatteryLevel] = dataclasses.field(default_factory=list)
     entities: list[Entity] = dataclasses.field(default_factory=list)
     ignored: list[Ignored] = dataclasses.field(default_factory=list)
+    # Door, power, switch and humidity values, with when they arrived and the message they came in.
+    channels: list[tuple[ChannelReading, datetime, Source | None]] = dataclasses.field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.readings or self.rejected or self.availability or self.batteries or self.entities
-                    or self.ignored)
+                    or self.ignored or self.channels)
 
 
 _CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127) if chr(i) not in "\t\n"}
@@ -125,6 +127,12 @@ class Store:
                 last_measured_at=_later(sensors.c.last_measured_at, measured),
             )
         )
+        self._seen_sensor = (
+            sa.update(sensors).where(sensors.c.id == sa.bindparam("sid")).values(
+                last_seen_at=_later(sensors.c.last_seen_at, seen))
+        )
+        self._insert_channels = dialect_insert(name, m.ChannelReading.__table__).on_conflict_do_nothing(
+            index_elements=["sensor_id", "channel", "measured_at"])
         newer_battery = sa.or_(sensors.c.battery_at.is_(None), sensors.c.battery_at <= at)
         self._battery_by_sensor = (
             sa.update(sensors)
@@ -171,14 +179,18 @@ class Store:
         """
         with self.engine.begin() as conn:
             # The batch itself is left as it is: a retry after a database error starts over from it.
-            readings, refused = self._register_sensors(conn, batch)
+            readings, channels, refused = self._register_sensors(conn, batch)
             rejected = [*batch.rejected, *refused]
             if readings:
                 self._insert_readings.execute(
                     conn, ((r.sensor_id, r.measured_at, received, r.temperature_c) for r, received in readings))
                 self._update_sensor_state(conn, readings)
                 self._rollups.readings_stored(conn, [(r.sensor_id, r.measured_at) for r, _ in readings])
-                self._mark_fridges(conn, readings)
+            if channels:
+                self._write_channels(conn, channels)
+            if readings or channels:
+                self._mark_fridges(conn, [(r.sensor_id, r.measured_at) for r, _ in readings]
+                                   + [(c.sensor_id, c.measured_at) for c, _ in channels])
             if rejected:
                 conn.execute(
                     sa.insert(m.RejectedMessage),
@@ -210,7 +222,18 @@ class Store:
             if batch.ignored:
                 self._count(conn, batch.ignored)
         self._known_sensors.update(r.sensor_id for r, _ in readings)
+        self._known_sensors.update(c.sensor_id for c, _ in channels)
         return len(refused)
+
+    def _write_channels(self, conn: sa.Connection, channels: list[tuple[ChannelReading, datetime]]) -> None:
+        """Store door, power, switch and humidity values (once each) and note their sensors were heard."""
+        conn.execute(self._insert_channels, [
+            {"sensor_id": c.sensor_id, "channel": c.channel, "measured_at": c.measured_at, "received_at": received,
+             "value": c.value} for c, received in channels])
+        seen: dict[str, datetime] = {}
+        for _c, received in channels:
+            seen[_c.sensor_id] = max(received, seen.get(_c.sensor_id, received))
+        conn.execute(self._seen_sensor, [{"sid": sid, "seen": at} for sid, at in sorted(seen.items())])
 
     def _write_entities(self, conn: sa.Connection, entities: list[Entity]) -> None:
         """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
@@ -238,19 +261,23 @@ class Store:
             for fmt, (count, last) in sorted(by_format.items())
         ])
 
-    def _register_sensors(self, conn: sa.Connection, batch: Batch) -> tuple[list[tuple[Reading, datetime]],
-                                                                               list[Rejected]]:
+    def _register_sensors(self, conn: sa.Connection, batch: Batch) -> tuple[
+            list[tuple[Reading, datetime]], list[tuple[ChannelReading, datetime]], list[Rejected]]:
         """Register sensors this process has not seen yet; a truly new one is audited.
 
-        Returns the readings to store, and the messages to keep as rejected
+        Returns the readings and channel values to store, and the messages to keep as rejected
         because their new sensor would pass the cap on unassigned sensors.
         """
-        new: dict[str, tuple[Reading, datetime]] = {}
+        new: dict[str, tuple[Reading | ChannelReading, datetime]] = {}
         for reading, received in batch.readings:
             if reading.sensor_id not in self._known_sensors:
                 new.setdefault(reading.sensor_id, (reading, received))
+        for value, received, _source in batch.channels:
+            if value.sensor_id not in self._known_sensors:
+                new.setdefault(value.sensor_id, (value, received))
+        channels = [(c, received) for c, received, _source in batch.channels]
         if not new:
-            return batch.readings, []
+            return batch.readings, channels, []
         existing = set(conn.scalars(sa.select(m.Sensor.id).where(m.Sensor.id.in_(list(new)))))
         unseen = [sid for sid in new if sid not in existing]
         refused: set[str] = set()
@@ -274,8 +301,21 @@ class Store:
                                        record_type="sensor", record_id=sid, field="fridge", new="unassigned",
                                        reason="first reading from an unknown sensor")
         if not refused:
-            return batch.readings, []
-        return self._refuse(batch, refused)
+            return batch.readings, channels, []
+        readings, rejected = self._refuse(batch, refused)
+        kept = [(c, received) for c, received in channels if c.sensor_id not in refused]
+        rejected += self._refuse_channels(batch, refused)
+        return readings, kept, rejected
+
+    def _refuse_channels(self, batch: Batch, refused: set[str]) -> list[Rejected]:
+        """The messages whose channel values came from a refused new sensor, kept whole as rejected (once each)."""
+        assert self._cap is not None
+        out: dict[int, Rejected] = {}
+        for value, received, source in batch.channels:
+            if value.sensor_id in refused and source is not None and id(source) not in out:
+                out[id(source)] = Rejected(received, source.topic, source.fmt, value.sensor_id,
+                                           too_many_unassigned(self._cap), source.payload)
+        return list(out.values())
 
     def _unassigned(self, conn: sa.Connection) -> int:
         """Unassigned sensors in service: what the cap counts (retired ones make room)."""
@@ -307,13 +347,13 @@ class Store:
                 rejected.append(Rejected(received, source.topic, source.fmt, ids[0], why, source.payload))
         return kept, rejected
 
-    def _mark_fridges(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
-        """Mark the fridges these readings belong to for the rules, in this same transaction."""
+    def _mark_fridges(self, conn: sa.Connection, measured: list[tuple[str, datetime]]) -> None:
+        """Mark the fridges these (sensor, measured at) values belong to for the rules, in this same transaction."""
         earliest: dict[str, datetime] = {}
-        for r, _ in readings:
-            at = earliest.get(r.sensor_id)
-            if at is None or r.measured_at < at:
-                earliest[r.sensor_id] = r.measured_at
+        for sid, measured_at in measured:
+            at = earliest.get(sid)
+            if at is None or measured_at < at:
+                earliest[sid] = measured_at
         conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
 
     def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:

@@ -119,11 +119,12 @@ class Writer:
             ctx = ParseContext(received, tz_for, **args, retained=retained, base_topic=base,
                                declared_entities=declared, discovered_entities=discovered)
             result = parse(fmt, topic, payload, ctx)
-            if result.readings:
+            if result.readings or result.channels:
                 source = Source(topic, fmt, payload)  # kept whole if a new sensor of it is refused
                 for reading in result.readings:
                     batch.readings.append((reading, received))
                     batch.sources.append(source)
+                batch.channels.extend((value, received, source) for value in result.channels)
             if result.rejections:
                 reasons = [r.reason for r in result.rejections]
                 shown = "; ".join(reasons[:MAX_REASONS_SHOWN])
@@ -136,7 +137,7 @@ class Writer:
             batch.batteries.extend(result.batteries)
             if result.entity is not None and self._learn(result.entity):
                 batch.entities.append(result.entity)  # learnt at once: the next state in this batch is read by it
-            if result.ignored is not None and not result.readings:
+            if result.ignored is not None and not (result.readings or result.channels):
                 ignored += 1
                 batch.ignored.append(Ignored(fmt, received, topic, result.ignored))
         return batch, ignored
@@ -166,6 +167,7 @@ class Writer:
             return None
         return {
             "readings": len(batch.readings),  # as parsed (a refused sensor's are kept in its rejected message)
+            "channels": len(batch.channels),
             "rejected": len(batch.rejected) + self._refused,
             "ignored": ignored,
             "database_errors": errors,

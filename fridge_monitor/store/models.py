@@ -154,6 +154,27 @@ class Reading(Base):
     __table_args__ = (sa.UniqueConstraint("sensor_id", "measured_at"),)
 
 
+class ChannelReading(Base):
+    """One value of a fridge's other channels: a door contact, a smart plug's power or switch, humidity.
+
+    ``channel`` is ``door`` (1 open, 0 closed), ``power`` (W), ``switch`` (1 on, 0 off) or ``humidity``
+    (% RH): typed apart from the temperatures, which stay in :class:`Reading` in °C. Unique per sensor,
+    channel and measured time (a message delivered twice is stored once). The database refuses UPDATE
+    and DELETE on this table (triggers).
+    """
+
+    __tablename__ = "channel_readings"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    sensor_id: so.Mapped[str] = so.mapped_column(sa.ForeignKey("sensors.id"))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(10))
+    measured_at: so.Mapped[UTC] = so.mapped_column(index=True)
+    received_at: so.Mapped[UTC]
+    value: so.Mapped[float]
+
+    __table_args__ = (sa.UniqueConstraint("sensor_id", "channel", "measured_at"),)
+
+
 class RejectedMessage(Base):
     """An MQTT message (or part of one) that could not be accepted, kept as evidence.
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.config import Config
+from fridge_monitor.core.readings import TEMPERATURE_ROLES
 from fridge_monitor.core.rules import AlarmProfile, ProfileError
 from fridge_monitor.store import models as m
 from fridge_monitor.store import profiles
@@ -98,12 +99,15 @@ class Segment:
 
 
 def segments(conn: sa.Connection, fridge_ids: Iterable[int], start: datetime,
-             end: datetime | None = None) -> list[Segment]:
-    """Assignments of sensors to these fridges that overlap [start, end)."""
+             end: datetime | None = None, *, roles: Sequence[str] | None = TEMPERATURE_ROLES) -> list[Segment]:
+    """Assignments of sensors to these fridges that overlap [start, end): of the temperature probes, or
+    of the sensors in ``roles`` (None: every sensor, door contacts and plugs too)."""
     a = m.SensorAssignment
     query = sa.select(a.sensor_id, a.fridge_id, a.role, a.since, a.until).where(
         a.fridge_id.in_(list(fridge_ids)), sa.or_(a.until.is_(None), a.until > start)
     )
+    if roles is not None:
+        query = query.where(a.role.in_(list(roles)))
     if end is not None:
         query = query.where(sa.or_(a.since.is_(None), a.since < end))
     return [Segment(*row) for row in conn.execute(query.order_by(a.fridge_id, a.id))]

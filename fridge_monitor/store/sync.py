@@ -71,8 +71,9 @@ def sync_config(session: so.Session, config: Config, now: datetime) -> list[str]
                     changes.append(f"fridge {decl.name!r} {key} {getattr(fridge, key)!r} -> {value!r}")
                     audit("update", "fridge", decl.name, key, getattr(fridge, key), value)
                     setattr(fridge, key, value)
-        for position, sensor_id in enumerate(decl.sensors):
-            role = "primary" if position == 0 else "backup"
+        roles = [("primary" if position == 0 else "backup") for position in range(len(decl.sensors))]
+        for sensor_id, role in zip((*decl.sensors, *decl.aux_sensors), (*roles, *(["aux"] * len(decl.aux_sensors))),
+                                   strict=True):
             before = session.get(m.Sensor, sensor_id)
             was = None
             if before is not None and before.fridge_id is not None:

@@ -187,6 +187,17 @@ def discovery(p: str, node: str, name: str, **config: str) -> tuple[str, bytes]:
     return f"{p}homeassistant/sensor/{node}/{name}/config", json.dumps(body).encode()
 
 
+def channel_values(engine: sa.Engine) -> dict[tuple[str, str], list[float]]:
+    """Stored door/power/switch/humidity values by (sensor, channel), in measured order."""
+    c = m.ChannelReading
+    out: dict[tuple[str, str], list[float]] = {}
+    with engine.connect() as conn:
+        for sid, channel, value in conn.execute(sa.select(c.sensor_id, c.channel, c.value)
+                                                .order_by(c.sensor_id, c.channel, c.measured_at, c.id)):
+            out.setdefault((sid, channel), []).append(value)
+    return out
+
+
 def test_esphome_entities_learnt_from_discovery(database_url, ingests, engine_for, mqtt_url, mqtt_protocol,
                                                  prefix):
     engine = engine_for(database_url)
@@ -217,21 +228,24 @@ def test_esphome_entities_learnt_from_discovery(database_url, ingests, engine_fo
             (f"{p}e2/sensor/cold_probe/state", "277.15"),
         ]
         publisher.publish(states)
-        wait_until(lambda: len(readings(engine)) == 3 and ingest.stats.ignored_messages >= 4 and not ingest.backlog,
-                   30, what="3 temperature readings, the rest ignored")
+        wait_until(lambda: len(readings(engine)) == 3 and ingest.stats.ignored_messages >= 2 and not ingest.backlog
+                   and len(channel_values(engine)) == 2, 30, what="3 temperature readings, 2 powers, the rest ignored")
         assert readings(engine) == {"esphome:e1:probe_a": [4.5], "esphome:e1:probe_f": [4.0],
                                     "esphome:e2:cold_probe": [4.0]}
+        # Powers are kept as powers, in W, never as temperatures.
+        assert channel_values(engine) == {("esphome:e1:compressor_power", "power"): [45.0],
+                                          ("esphome:e1:temp_controller_power", "power"): [12.0]}
         assert count(engine, m.RejectedMessage) == 0
         with so.Session(engine) as session:
             ignored = session.scalars(sa.select(m.IgnoredMessageCount)).one()
-        assert (ignored.fmt, ignored.count) == ("esphome", 4)
+        assert (ignored.fmt, ignored.count) == ("esphome", 2)
         assert ignored.last_reason.startswith('sensor "uptime_counter" is not a temperature')
 
         # /metrics shows what was ignored, by format.
         config, token = make_config_with_secret(database_url, engine)
         metrics = create_app(config, engine=engine, testing=True).test_client().get(
             "/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
-        assert 'fridge_monitor_ignored_messages_total{format="esphome"} 4.0' in metrics
+        assert 'fridge_monitor_ignored_messages_total{format="esphome"} 2.0' in metrics
 
         # Restarted with no retained configs left on the broker (and a new session), ingest still
         # knows every entity from the database.
@@ -239,9 +253,11 @@ def test_esphome_entities_learnt_from_discovery(database_url, ingests, engine_fo
         publish_retained(mqtt_url, mqtt_protocol, f"esp-{p.strip('/')}", [(t, b"") for t, _ in configs])
         restarted = ingests.start(database_url, client_id=f"fm-restarted-{p.strip('/')}")
         publisher.publish([(f"{p}e1/sensor/probe_f/state", "41.0"), (f"{p}e1/sensor/compressor_power/state", "50")])
-        wait_until(lambda: len(readings(engine)["esphome:e1:probe_f"]) == 2 and restarted.stats.ignored_messages >= 1
-                   and not restarted.backlog, 30, what="the °F probe read again")
+        wait_until(lambda: len(readings(engine)["esphome:e1:probe_f"]) == 2 and not restarted.backlog
+                   and len(channel_values(engine)[("esphome:e1:compressor_power", "power")]) == 2,
+                   30, what="the °F probe and the power read again")
         assert readings(engine)["esphome:e1:probe_f"] == [4.0, 5.0]
+        assert channel_values(engine)[("esphome:e1:compressor_power", "power")] == [45.0, 50.0]
         assert "esphome:e1:compressor_power" not in readings(engine)
     finally:
         publisher.close()

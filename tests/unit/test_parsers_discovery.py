@@ -89,7 +89,7 @@ def test_bad_configs_are_rejected(payload, reason):
 
 @pytest.mark.parametrize(
     "topic",
-    ["homeassistant/binary_sensor/node1/door/config", "homeassistant/status", "homeassistant/sensor/node1/x/state"],
+    ["homeassistant/switch/node1/relay/config", "homeassistant/status", "homeassistant/sensor/node1/x/state"],
 )
 def test_other_topics_are_ignored(topic):
     assert run(b"{}", topic).ignored is not None
@@ -108,3 +108,11 @@ def test_explain_says_what_was_learnt():
     ]
     (line,) = explain(run(ESPHOME_POWER, "homeassistant/sensor/pharmacy-fridge/compressor_power/config"))
     assert "esphome:pharmacy-fridge:compressor_power   not a temperature: its states are ignored" in line
+
+
+def test_binary_sensor_config_is_learnt_for_a_door_contact():
+    payload = b'{"stat_t": "node1/binary_sensor/fridge_door/state", "dev_cla": "door"}'
+    entity = run(payload, "homeassistant/binary_sensor/node1/fridge_door/config").entity
+    assert entity is not None
+    assert (entity.state_topic, entity.node, entity.name, entity.device_class) == (
+        "node1/binary_sensor/fridge_door/state", "node1", "fridge_door", "door")

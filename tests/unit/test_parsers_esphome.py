@@ -97,12 +97,43 @@ def test_discovered_kelvin_entity_is_converted():
     assert reading.temperature_c == 4.0
 
 
-def test_discovered_power_entity_is_ignored_even_if_named_temp():
+def test_discovered_power_entity_is_a_power_channel_never_a_temperature_even_if_named_temp():
     ctx = discovered(temp_controller_power=entity_kind("power", "W"))
-    assert run("node1/sensor/temp_controller_power/state", b"45.0", ctx) == ParseResult(
-        ignored='sensor "temp_controller_power" is not a temperature '
-                '(discovery config: device class "power", unit "W")'
-    )
+    result = run("node1/sensor/temp_controller_power/state", b"45.0", ctx)
+    assert result.readings == ()
+    assert [(c.sensor_id, c.channel, c.value) for c in result.channels] == [
+        ("esphome:node1:temp_controller_power", "power", 45.0)]
+
+
+def test_discovered_humidity_entity_is_a_humidity_channel():
+    ctx = discovered(fridge_humidity=entity_kind("humidity", "%"))
+    result = run("node1/sensor/fridge_humidity/state", b"48.5", ctx)
+    assert [(c.channel, c.value) for c in result.channels] == [("humidity", 48.5)]
+    assert result.readings == ()
+
+
+@pytest.mark.parametrize(("payload", "value"), [(b"ON", 1.0), (b"OFF", 0.0)])
+def test_binary_sensor_named_door_is_a_door_contact(payload, value):
+    result = run("node1/binary_sensor/fridge_door/state", payload)
+    assert [(c.sensor_id, c.channel, c.value) for c in result.channels] == [
+        ("esphome:node1:fridge_door", "door", value)]
+
+
+def test_binary_sensor_with_a_door_class_is_a_door_contact_whatever_its_name():
+    ctx = ParseContext(received_at=NOW,
+                       discovered_entities={"node1/binary_sensor/contact_1/state": entity_kind("opening", None)})
+    assert [(c.channel, c.value) for c in run("node1/binary_sensor/contact_1/state", b"ON", ctx).channels] == [
+        ("door", 1.0)]
+
+
+def test_other_binary_sensors_are_ignored():
+    result = run("node1/binary_sensor/motion/state", b"ON")
+    assert result.channels == () and result.ignored is not None and "does not say door" in result.ignored
+
+
+def test_door_state_that_is_not_on_or_off_is_rejected():
+    result = run("node1/binary_sensor/fridge_door/state", b"maybe")
+    assert [r.reason for r in result.rejections] == ['door state "maybe" is a string ("maybe"); expected "ON" or "OFF"']
 
 
 def test_discovered_counter_without_device_class_is_ignored():
@@ -158,8 +189,8 @@ def test_declared_entity_overrides_discovery_and_name():
         (None, "°C", "temperature", "C"),
         ("temperature", None, "temperature", None),
         ("battery", "%", "battery", None),
-        ("power", "W", "other", None),
-        ("humidity", "%", "other", None),
+        ("power", "W", "power", "W"),
+        ("humidity", "%", "humidity", "%"),
         (None, None, "other", None),
         ("energy", "kWh", "other", None),
     ],
@@ -206,7 +237,7 @@ def test_status(payload, online):
 
 @pytest.mark.parametrize(
     "topic",
-    ["node1/binary_sensor/door/state", "node1/switch/relay/state", "node1/sensor/temp/command", "node1/debug"],
+    ["node1/binary_sensor/door/command", "node1/switch/relay/state", "node1/sensor/temp/command", "node1/debug"],
 )
 def test_other_topics_are_ignored(topic):
     assert run(topic, b"ON").ignored == f'topic "{topic}" is not an ESPHome .../<node>/sensor/<name>/state topic'

@@ -87,10 +87,24 @@ def test_no_bn_and_no_n_uses_topic_device_without_channel():
     assert reading.sensor_id == "senml:cold-room-1"
 
 
-def test_pack_without_temperatures_is_ignored():
-    payload = b'[{"bn":"m:","n":"humidity","u":"%RH","v":80},{"n":"door","vb":true}]'
-    assert run(payload) == ParseResult(ignored="SenML pack has no temperature records")
-    assert run(b"[]") == ParseResult(ignored="SenML pack has no temperature records")
+def test_humidity_and_power_records_become_channels_of_their_own():
+    payload = b'[{"bn":"m:","n":"humidity","u":"%RH","v":80},{"n":"door","vb":true},{"n":"plug","u":"W","v":41.5}]'
+    result = run(payload)
+    assert result.readings == ()
+    assert [(c.sensor_id, c.channel, c.value, c.measured_at) for c in result.channels] == [
+        ("senml:m:humidity", "humidity", 80.0, NOW), ("senml:m:plug", "power", 41.5, NOW)]
+
+
+def test_pack_without_anything_to_record_is_ignored():
+    payload = b'[{"bn":"m:","n":"door","vb":true},{"n":"count","v":3}]'
+    assert run(payload) == ParseResult(ignored="SenML pack has no temperature, battery, humidity or power records")
+    assert run(b"[]") == ParseResult(ignored="SenML pack has no temperature, battery, humidity or power records")
+
+
+def test_humidity_over_100_percent_is_rejected():
+    result = run(b'[{"bn":"m:","n":"humidity","u":"%RH","v":130}]')
+    assert result.channels == ()
+    assert [r.reason for r in result.rejections] == ["item 1: humidity 130 % is outside 0..100 %"]
 
 
 def test_temperature_record_without_value_is_rejected():

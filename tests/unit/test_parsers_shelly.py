@@ -39,7 +39,7 @@ def test_gen1_battery():
 @pytest.mark.parametrize("kind", ["humidity", "ext_power", "error", "act_reasons"])
 def test_gen1_other_sensors_are_ignored(kind):
     result = run(f"shellies/shellyht-6A4F2B/sensor/{kind}", b"0")
-    assert result.ignored == f'Shelly sensor "{kind}" is not a temperature or battery'
+    assert result.ignored == f'Shelly sensor "{kind}" is not a temperature, battery or door state'
 
 
 @pytest.mark.parametrize(
@@ -167,10 +167,10 @@ def test_gen2_devicepower_without_battery_is_ignored():
     assert run("fridge-b-ht/status/devicepower:0", payload).ignored == '"devicepower:0" has no battery percentage'
 
 
-@pytest.mark.parametrize("component", ["humidity:0", "sys", "wifi", "switch:0"])
+@pytest.mark.parametrize("component", ["humidity:0", "sys", "wifi", "input:0"])
 def test_gen2_other_components_are_ignored(component):
     result = run(f"fridge-b-ht/status/{component}", b"{}")
-    assert result.ignored == f'Shelly component "{component}" is not a temperature or device power'
+    assert result.ignored == f'Shelly component "{component}" is not a temperature, device power or switch'
 
 
 # --- Gen2+ notifications ---------------------------------------------------------
@@ -256,7 +256,7 @@ def test_notify_with_bad_ts_is_rejected():
         ),
         (
             notification("NotifyStatus", {"ts": 1795600800, "sys": {"uptime": 5}}),
-            ParseResult(ignored="NotifyStatus has no temperature or battery"),
+            ParseResult(ignored="NotifyStatus has no temperature, battery or switch"),
         ),
         (
             b'{"method":"NotifyStatus","params":[1]}',
@@ -267,6 +267,62 @@ def test_notify_with_bad_ts_is_rejected():
 )
 def test_other_notifications(payload, expected):
     assert run("fridge-b-ht/events/rpc", payload) == expected
+
+
+# --- plugs and door contacts -------------------------------------------------------
+
+
+def channels(result: ParseResult) -> list[tuple[str, str, float]]:
+    return [(c.sensor_id, c.channel, c.value) for c in result.channels]
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "expected"),
+    [
+        ("shellies/plug-a/relay/0/power", b"52.3", [("shelly:plug-a", "power", 52.3)]),
+        ("shellies/plug-a/relay/0/power", b"0", [("shelly:plug-a", "power", 0.0)]),
+        ("shellies/plug-a/relay/0", b"on", [("shelly:plug-a", "switch", 1.0)]),
+        ("shellies/plug-a/relay/0", b"off", [("shelly:plug-a", "switch", 0.0)]),
+        ("shellies/plug-a/relay/0", b"overpower", [("shelly:plug-a", "switch", 0.0)]),
+        ("shellies/plug-2/relay/1", b"on", [("shelly:plug-2:relay1", "switch", 1.0)]),
+        ("shellies/shelly1-door/input/0", b"1", [("shelly:shelly1-door", "door", 0.0)]),
+        ("shellies/shelly1-door/input/0", b"0", [("shelly:shelly1-door", "door", 1.0)]),
+        ("shellies/shellydw2-1/sensor/state", b"open", [("shelly:shellydw2-1", "door", 1.0)]),
+        ("shellies/shellydw2-1/sensor/state", b"close", [("shelly:shellydw2-1", "door", 0.0)]),
+    ],
+)
+def test_gen1_plugs_and_contacts(topic, payload, expected):
+    result = run(topic, payload)
+    assert channels(result) == expected
+    assert result.readings == () and result.rejections == ()
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("shellies/plug-a/relay/0/power", b"lots", 'payload "lots" is not a number; expected e.g. "4.3"'),
+        ("shellies/plug-a/relay/0/power", b"-5", "power -5 W is outside the plausible range 0..100000 W"),
+        ("shellies/plug-a/relay/0", b"dim", 'relay state "dim" is a string ("dim"); expected "on" or "off"'),
+        ("shellies/shellydw2-1/sensor/state", b"ajar", 'door/window state "ajar"; expected "open" or "close"'),
+    ],
+)
+def test_bad_plug_and_contact_values_are_rejected(topic, payload, reason):
+    result = run(topic, payload)
+    assert result.channels == ()
+    assert [r.reason for r in result.rejections] == [reason]
+
+
+def test_gen2_switch_status_gives_power_and_output():
+    payload = b'{"id":0,"source":"init","output":true,"apower":48.2,"voltage":230.1,"aenergy":{"total":12.5}}'
+    assert channels(run("plug-b/status/switch:0", payload)) == [("shelly:plug-b", "switch", 1.0),
+                                                               ("shelly:plug-b", "power", 48.2)]
+
+
+def test_gen2_notification_of_power_alone_is_timed():
+    result = run("plug-b/events/rpc", notification("NotifyStatus", {"ts": 1795600800, "switch:0": {"apower": 0}}))
+    (reading,) = result.channels
+    assert (reading.channel, reading.value, reading.timed) == ("power", 0.0, True)
+    assert reading.measured_at == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def test_unrelated_topics_are_ignored():

@@ -156,7 +156,7 @@ def test_bad_messages_are_rejected(payload, reason):
 
 def test_message_without_probe_is_ignored():
     payload = b'{"Time":"2026-11-25T11:00:00","Switch1":"ON","ANALOG":{"A0":512}}'
-    assert run(payload, berlin_ctx(WINTER)) == ParseResult(ignored="message has no temperature probe")
+    assert run(payload, berlin_ctx(WINTER)) == ParseResult(ignored="message has no temperature probe or energy meter")
 
 
 @pytest.mark.parametrize(("payload", "online"), [(b"Online", True), (b"Offline", False), (b"online", True)])
@@ -166,10 +166,57 @@ def test_lwt(payload, online):
     )
 
 
-@pytest.mark.parametrize("suffix", ["STATE", "RESULT", "INFO1"])
+@pytest.mark.parametrize("suffix", ["INFO1", "UPTIME"])
 def test_other_tele_topics_are_ignored(suffix):
     result = run(b'{"Uptime":"0T00:01:00"}', berlin_ctx(WINTER), f"tele/fridge-a/{suffix}")
-    assert result.ignored == f'topic "tele/fridge-a/{suffix}" is not a Tasmota .../SENSOR or .../LWT message'
+    assert result.ignored == (f'topic "tele/fridge-a/{suffix}" is not a Tasmota .../SENSOR, STATE, POWER, RESULT '
+                              "or LWT message")
+
+
+@pytest.mark.parametrize("suffix", ["STATE", "RESULT"])
+def test_state_without_relay_is_ignored(suffix):
+    result = run(b'{"Uptime":"0T00:01:00"}', berlin_ctx(WINTER), f"tele/fridge-a/{suffix}")
+    assert result.ignored == f"Tasmota {suffix} message has no relay state (POWER)"
+
+
+def channels(result: ParseResult) -> list[tuple[str, str, float, bool]]:
+    return [(c.sensor_id, c.channel, c.value, c.timed) for c in result.channels]
+
+
+def test_plug_energy_is_a_power_channel_at_the_device_time():
+    payload = b'{"Time":"2026-11-25T11:00:00","ENERGY":{"Total":1.2,"Power":47,"Voltage":231}}'
+    result = run(payload, berlin_ctx(WINTER), "tele/plug-a/SENSOR")
+    assert channels(result) == [("tasmota:plug-a", "power", 47.0, True)]
+    assert result.channels[0].measured_at == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    assert result.readings == ()
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "value"),
+    [
+        ("tele/plug-a/STATE", b'{"Time":"2026-11-25T11:00:00","POWER":"ON"}', 1.0),
+        ("stat/plug-a/RESULT", b'{"POWER":"OFF"}', 0.0),
+        ("stat/plug-a/POWER", b"OFF", 0.0),
+        ("stat/plug-a/POWER", b"ON", 1.0),
+    ],
+)
+def test_relay_state_is_a_switch_channel(topic, payload, value):
+    result = run(payload, berlin_ctx(WINTER), topic)
+    assert [(c.sensor_id, c.channel, c.value) for c in result.channels] == [("tasmota:plug-a", "switch", value)]
+
+
+def test_probe_humidity_is_kept_beside_its_temperature():
+    payload = b'{"Time":"2026-11-25T11:00:00","AM2301":{"Temperature":4.5,"Humidity":61.0}}'
+    result = run(payload, berlin_ctx(WINTER))
+    assert [r.temperature_c for r in result.readings] == [4.5]
+    assert channels(result) == [("tasmota:fridge-a:AM2301", "humidity", 61.0, True)]
+
+
+def test_bad_power_is_rejected_and_the_probe_kept():
+    payload = b'{"Time":"2026-11-25T11:00:00","ENERGY":{"Power":"n/a"},"DS18B20":{"Temperature":4.0}}'
+    result = run(payload, berlin_ctx(WINTER))
+    assert [r.temperature_c for r in result.readings] == [4.0]
+    assert [r.reason for r in result.rejections] == ['"ENERGY.Power" is a string ("n/a"), expected a number']
 
 
 def test_ambiguous_autumn_hour_is_read_as_the_first_one():

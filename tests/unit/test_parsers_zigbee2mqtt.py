@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 import pytest
 
 from fridge_monitor.core.parsers import parse
-from fridge_monitor.core.readings import Availability, ParseContext, ParseResult, Reading, Rejection
+from fridge_monitor.core.readings import (
+    Availability,
+    BatteryLevel,
+    ChannelReading,
+    ParseContext,
+    ParseResult,
+    Reading,
+    Rejection,
+)
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
@@ -22,7 +30,10 @@ def test_aqara_style_message_with_battery():
         b'{"battery":88,"humidity":41.52,"linkquality":134,"power_outage_count":2,'
         b'"pressure":1011.4,"temperature":4.31,"voltage":2985,"last_seen":"2026-11-25T09:58:01+01:00"}'
     )
-    assert run(payload) == ParseResult(readings=(Reading(SID, "zigbee2mqtt", "vaccine-fridge-1", NOW, 4.31, 88.0),))
+    assert run(payload) == ParseResult(
+        readings=(Reading(SID, "zigbee2mqtt", "vaccine-fridge-1", NOW, 4.31, 88.0),),
+        channels=(ChannelReading(SID, "zigbee2mqtt", "vaccine-fridge-1", "humidity", NOW, 41.52),),
+    )
 
 
 def test_last_seen_is_ignored_in_favour_of_arrival():
@@ -31,8 +42,39 @@ def test_last_seen_is_ignored_in_favour_of_arrival():
     assert reading.battery_pct is None
 
 
-def test_humidity_only_message_is_ignored():
-    assert run(b'{"humidity":40.1,"linkquality":120,"battery":90}') == ParseResult(ignored="message has no temperature")
+def test_humidity_only_message_is_a_humidity_channel_with_its_battery():
+    assert run(b'{"humidity":40.1,"linkquality":120,"battery":90}') == ParseResult(
+        channels=(ChannelReading(SID, "zigbee2mqtt", "vaccine-fridge-1", "humidity", NOW, 40.1),),
+        batteries=(BatteryLevel("zigbee2mqtt", "vaccine-fridge-1", 90.0, NOW),),
+    )
+
+
+def test_message_with_nothing_to_record_is_ignored():
+    assert run(b'{"linkquality":120,"action":"single"}') == ParseResult(
+        ignored="message has no temperature, contact, power or humidity")
+
+
+@pytest.mark.parametrize(("contact", "door"), [(b"false", 1.0), (b"true", 0.0)])
+def test_door_contact_is_open_when_not_in_contact(contact, door):
+    result = run(b'{"contact":' + contact + b',"battery":100,"linkquality":90,"voltage":3005}')
+    assert [(c.channel, c.value) for c in result.channels] == [("door", door)]
+    assert result.readings == ()
+
+
+def test_metering_plug_gives_power_and_switch():
+    result = run(b'{"power":0,"state":"OFF","energy":12.4,"voltage":229}')
+    assert [(c.channel, c.value) for c in result.channels] == [("power", 0.0), ("switch", 0.0)]
+
+
+def test_a_lamps_state_is_not_kept():
+    assert run(b'{"state":"ON","brightness":200}').channels == ()
+
+
+def test_bad_contact_is_rejected_and_the_temperature_kept():
+    result = run(b'{"contact":"ajar","temperature":4.0}')
+    assert [r.temperature_c for r in result.readings] == [4.0]
+    assert [r.reason for r in result.rejections] == [
+        '"contact" is a string ("ajar"); expected true or false; the rest of the message kept']
 
 
 @pytest.mark.parametrize(

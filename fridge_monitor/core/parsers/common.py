@@ -8,7 +8,15 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from fridge_monitor.core.readings import Availability, BatteryLevel, ParseContext, ParseResult, Reading, Rejection
+from fridge_monitor.core.readings import (
+    Availability,
+    BatteryLevel,
+    ChannelReading,
+    ParseContext,
+    ParseResult,
+    Reading,
+    Rejection,
+)
 
 # Stricter than float(): no "inf", no "1_000", no spaces inside.
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -181,6 +189,20 @@ def availability(fmt: str, device: str, text: str, online: str, offline: str) ->
     )
 
 
+ON_WORDS = {"on": 1.0, "off": 0.0, "true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
+
+
+def on_off(value: object, what: str, expected: str = '"ON" or "OFF"') -> float | str:
+    """A switch or contact state (``ON``/``OFF``, ``true``/``false``, 1/0) as 1.0 or 0.0, or an error string."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ON_WORDS:
+        return ON_WORDS[value.strip().lower()]
+    return f"{what} is {describe(value)}; expected {expected}"
+
+
 def rejected(reason: str, sensor: str | None = None) -> ParseResult:
     """A result that rejects the whole message."""
     return ParseResult(rejections=(Rejection(reason, sensor),))
@@ -203,11 +225,14 @@ def merge(results: Iterable[ParseResult], empty_reason: str) -> ParseResult:
     readings: list[Reading] = []
     rejections: list[Rejection] = []
     batteries: list[BatteryLevel] = []
+    channels: list[ChannelReading] = []
     for part in results:
         readings.extend(part.readings)
         rejections.extend(part.rejections)
         batteries.extend(part.batteries)
-    if not (readings or rejections or batteries):
+        channels.extend(part.channels)
+    if not (readings or rejections or batteries or channels):
         return ignored(empty_reason)
-    return ParseResult(readings=tuple(readings), rejections=tuple(rejections), batteries=tuple(batteries))
+    return ParseResult(readings=tuple(readings), rejections=tuple(rejections), batteries=tuple(batteries),
+                       channels=tuple(channels))
 

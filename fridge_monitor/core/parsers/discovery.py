@@ -14,6 +14,8 @@ from fridge_monitor.core.parsers.common import decode_json, describe, ignored, r
 from fridge_monitor.core.readings import Entity, ParseContext, ParseResult, Rejection
 
 FMT = "discovery"
+# Sensors (temperature, battery, power, humidity) and binary sensors (a door contact).
+COMPONENTS = ("sensor", "binary_sensor")
 KEYS = {
     "state_topic": ("state_topic", "stat_t"),
     "device_class": ("device_class", "dev_cla"),
@@ -26,9 +28,9 @@ LIMITS = {"state_topic": 300, "node": 200, "name": 200, "device_class": 50, "uni
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """The entity a sensor's discovery config announces (or withdraws, with an empty payload)."""
     segments = topic_levels(topic)
-    if len(segments) >= 4 and segments[-1] == "config" and segments[-4] == "sensor":
+    if len(segments) >= 4 and segments[-1] == "config" and segments[-4] in COMPONENTS:
         node, object_id = segments[-3], segments[-2]
-    elif len(segments) >= 3 and segments[-1] == "config" and segments[-3] == "sensor":
+    elif len(segments) >= 3 and segments[-1] == "config" and segments[-3] in COMPONENTS:
         node, object_id = "", segments[-2]
     else:
         return ignored(f'topic "{topic}" is not a Home Assistant .../sensor/[<node>/]<object id>/config topic')
@@ -54,7 +56,7 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     if any(ch in state_topic for ch in "+#\x00"):
         return rejected(f'"state_topic" "{shorten(state_topic)}" is not a topic name')
     levels = state_topic.split("/")
-    if len(levels) >= 4 and levels[-1] == "state" and levels[-3] == "sensor" and levels[-4] and levels[-2]:
+    if len(levels) >= 4 and levels[-1] == "state" and levels[-3] in COMPONENTS and levels[-4] and levels[-2]:
         node, object_id = levels[-4], levels[-2]  # what the state parser will see
     entity = Entity(
         config_topic=topic,

@@ -22,11 +22,21 @@ from fridge_monitor.core.parsers.common import (
     topic_levels,
 )
 from fridge_monitor.core.parsers.validate import check
-from fridge_monitor.core.readings import BatteryLevel, ParseContext, ParseResult, Reading, Rejection, sensor_id
+from fridge_monitor.core.readings import (
+    BatteryLevel,
+    ChannelReading,
+    ParseContext,
+    ParseResult,
+    Reading,
+    Rejection,
+    sensor_id,
+)
 
 FMT = "senml"
 TEMPERATURE_UNITS = {"Cel": "C", "K": "K", "degF": "F"}
 BATTERY_UNIT = "%EL"
+# Units of the other channels a fridge's sensors may send (RFC 8428 §12.1).
+CHANNEL_UNITS = {"%RH": "humidity", "W": "power"}
 NON_NUMERIC = frozenset(("vs", "vb", "vd"))
 # RFC 8428 §4.5.3: times below 2**28 are relative to now.
 RELATIVE_LIMIT = 2**28
@@ -43,7 +53,7 @@ class Base:
 
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
-    """Temperature and battery records of a pack, or a ``.../status`` availability."""
+    """Temperature, battery, humidity and power records of a pack, or a ``.../status`` availability."""
     segments = topic_levels(topic)
     if len(segments) >= 3 and segments[-3] == "senml" and segments[-1] == "status":
         text = decode_text(payload)
@@ -64,7 +74,7 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     for n, record in enumerate(pack, 1):
         base, part = _record(record, base, segments[-1], ctx)
         parts.append(prefixed(check(part, ctx), f"item {n}: "))
-    return merge(parts, "SenML pack has no temperature records")
+    return merge(parts, "SenML pack has no temperature, battery, humidity or power records")
 
 
 def _record(record: object, base: Base, topic_device: str, ctx: ParseContext) -> tuple[Base, ParseResult]:
@@ -80,7 +90,8 @@ def _record(record: object, base: Base, topic_device: str, ctx: ParseContext) ->
     unit = record.get("u", base.unit)
     if unit is not None and not isinstance(unit, str):
         return base, rejected(f'"u" is {describe(unit)}; expected a string')
-    if not NON_NUMERIC.isdisjoint(record) or (unit not in TEMPERATURE_UNITS and unit != BATTERY_UNIT):
+    if not NON_NUMERIC.isdisjoint(record) or (unit not in TEMPERATURE_UNITS and unit != BATTERY_UNIT
+                                               and unit not in CHANNEL_UNITS):
         return base, ParseResult()
     if "v" not in record and "s" not in record:
         # RFC 8428 §4.2: a record carries a value or a sum; a temperature without one is broken.
@@ -106,6 +117,9 @@ def _record(record: object, base: Base, topic_device: str, ctx: ParseContext) ->
     value += base.value
     if unit == BATTERY_UNIT:
         return base, ParseResult(batteries=(BatteryLevel(FMT, device, value, measured_at, timed),))
+    if unit in CHANNEL_UNITS:
+        return base, ParseResult(channels=(ChannelReading(sid, FMT, device, CHANNEL_UNITS[unit], measured_at, value,
+                                                          timed),))
     reading = Reading(sid, FMT, device, measured_at, to_celsius(value, TEMPERATURE_UNITS[unit]), timed=timed)
     return base, ParseResult(readings=(reading,))
 

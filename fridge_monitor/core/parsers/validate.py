@@ -11,6 +11,7 @@ from fridge_monitor.core.parsers.common import received_utc, to_utc
 from fridge_monitor.core.readings import (
     RETAINED_WITHOUT_TIME,
     BatteryLevel,
+    ChannelReading,
     ParseContext,
     ParseResult,
     Reading,
@@ -117,10 +118,38 @@ def check_battery(level: BatteryLevel, ctx: ParseContext) -> tuple[BatteryLevel 
     return dataclasses.replace(level, at=level.at.astimezone(UTC)), []
 
 
+# What a channel's value may be: door and switch are 1 or 0; power a plug's measuring range.
+MAX_POWER_W = 100_000.0
+
+
+def channel_problem(channel: str, value: float) -> str | None:
+    """Why ``value`` cannot be a reading of ``channel``, or None if it can."""
+    if not math.isfinite(value):
+        return f"{channel} is not a number ({value})"
+    if channel in ("door", "switch") and value not in (0.0, 1.0):
+        return f"{channel} state {value:g} is not 1 or 0"
+    if channel == "power" and not 0 <= value <= MAX_POWER_W:
+        return f"power {value:g} W is outside the plausible range 0..{MAX_POWER_W:g} W"
+    if channel == "humidity" and not 0 <= value <= 100:
+        return f"humidity {value:g} % is outside 0..100 %"
+    return None
+
+
+def check_channel(reading: ChannelReading, ctx: ParseContext) -> tuple[ChannelReading | None, list[Rejection]]:
+    """The channel reading if plausible, plus the rejections found."""
+    if problem := sensor_problem(reading.sensor_id):
+        return None, [Rejection(problem)]
+    problem = channel_problem(reading.channel, reading.value) or time_problem(reading.measured_at, ctx)
+    if problem:
+        return None, [Rejection(problem, reading.sensor_id)]
+    return dataclasses.replace(reading, measured_at=reading.measured_at.astimezone(UTC)), []
+
+
 def check(result: ParseResult, ctx: ParseContext) -> ParseResult:
-    """``result`` with implausible readings and batteries moved to rejections."""
+    """``result`` with implausible readings, channel values and batteries moved to rejections."""
     readings: list[Reading] = []
     batteries: list[BatteryLevel] = []
+    channels: list[ChannelReading] = []
     rejections = list(result.rejections)
     for reading in result.readings:
         kept, found = check_reading(reading, ctx)
@@ -130,8 +159,12 @@ def check(result: ParseResult, ctx: ParseContext) -> ParseResult:
         kept_level, found = check_battery(level, ctx)
         batteries.extend([kept_level] if kept_level else [])
         rejections.extend(found)
+    for value in result.channels:
+        kept_value, found = check_channel(value, ctx)
+        channels.extend([kept_value] if kept_value else [])
+        rejections.extend(found)
     return ParseResult(tuple(readings), tuple(rejections), result.availability, tuple(batteries), result.ignored,
-                       result.entity)
+                       result.entity, tuple(channels))
 
 
 def refuse_untimed(result: ParseResult) -> ParseResult:
@@ -140,13 +173,16 @@ def refuse_untimed(result: ParseResult) -> ParseResult:
     The broker hands a new subscriber the last retained message of a topic,
     however old; without its own time, its measurement time is unknown.
     """
-    if all(r.timed for r in result.readings) and all(b.timed for b in result.batteries):
+    if all(r.timed for r in result.readings) and all(b.timed for b in result.batteries) \
+            and all(c.timed for c in result.channels):
         return result
     refused = [Rejection(RETAINED_WITHOUT_TIME, r.sensor_id) for r in result.readings if not r.timed]
     refused += [Rejection(RETAINED_WITHOUT_TIME, sensor_id(b.fmt, b.device)) for b in result.batteries if not b.timed]
+    refused += [Rejection(RETAINED_WITHOUT_TIME, c.sensor_id) for c in result.channels if not c.timed]
     return dataclasses.replace(
         result,
         readings=tuple(r for r in result.readings if r.timed),
         batteries=tuple(b for b in result.batteries if b.timed),
+        channels=tuple(c for c in result.channels if c.timed),
         rejections=(*result.rejections, *refused),
     )

@@ -8,6 +8,8 @@ known. Ingest passes the fixed part of the subscription filter that matched
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fridge_monitor.core.parsers.common import (
     as_number,
     availability,
@@ -15,12 +17,21 @@ from fridge_monitor.core.parsers.common import (
     decode_text,
     describe,
     ignored,
+    on_off,
     optional_battery,
     received_utc,
     rejected,
     topic_levels,
 )
-from fridge_monitor.core.readings import ParseContext, ParseResult, Reading, Rejection, sensor_id
+from fridge_monitor.core.readings import (
+    BatteryLevel,
+    ChannelReading,
+    ParseContext,
+    ParseResult,
+    Reading,
+    Rejection,
+    sensor_id,
+)
 
 FMT = "zigbee2mqtt"
 DEFAULT_BASE = "zigbee2mqtt"
@@ -29,7 +40,7 @@ COMMAND_LEVELS = ("set", "get")
 
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
-    """A temperature (with battery) from a device, or its availability."""
+    """A temperature (with battery), door contact, plug power or humidity from a device, or its availability."""
     levels = name_levels(topic, ctx.base_topic)
     if levels[:1] == ["bridge"]:
         return ignored("zigbee2mqtt bridge message, not a device")
@@ -51,17 +62,49 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
         return ParseResult(rejections=(Rejection(data.reason, sid),))
     if not isinstance(data, dict):
         return rejected(f"payload is {describe(data)}; expected a JSON object", sid)
+    # last_seen depends on a bridge setting and may be absent or a local time; arrival is reliable.
+    at = received_utc(ctx)
+    channels, problems = _channels(data, sid, name, at)
     if "temperature" not in data:
-        return ignored("message has no temperature")
+        if channels or problems:  # a door contact or a plug: its battery, if it has one, as a report of its own
+            battery, battery_problems = optional_battery(data, "battery", sid)
+            reports = (BatteryLevel(FMT, name, battery, at),) if battery is not None else ()
+            return ParseResult(rejections=(*battery_problems, *problems), channels=tuple(channels), batteries=reports)
+        return ignored("message has no temperature, contact, power or humidity")
     if data["temperature"] is None:
-        return rejected("sensor reported no temperature (null)", sid)
+        return ParseResult(rejections=(Rejection("sensor reported no temperature (null)", sid), *problems),
+                           channels=tuple(channels))
     temperature = as_number(data["temperature"], '"temperature"')
     if isinstance(temperature, str):
-        return rejected(temperature, sid)
-    battery, problems = optional_battery(data, "battery", sid)
-    # last_seen depends on a bridge setting and may be absent or a local time; arrival is reliable.
-    reading = Reading(sid, FMT, name, received_utc(ctx), temperature, battery)
-    return ParseResult(readings=(reading,), rejections=problems)
+        return ParseResult(rejections=(Rejection(temperature, sid), *problems), channels=tuple(channels))
+    battery, battery_problems = optional_battery(data, "battery", sid)
+    reading = Reading(sid, FMT, name, at, temperature, battery)
+    return ParseResult(readings=(reading,), rejections=(*battery_problems, *problems), channels=tuple(channels))
+
+
+def _channels(data: dict[str, object], sid: str, name: str, at: datetime) -> tuple[list[ChannelReading],
+                                                                                   list[Rejection]]:
+    """A door contact (``contact``: true is closed), a metering plug (``power`` W, with ``state`` ON/OFF)
+    and ``humidity``. A plug's ``state`` is kept only beside its power: a lamp's is none of our business."""
+    found: list[ChannelReading] = []
+    problems: list[Rejection] = []
+
+    def add(channel: str, value: float | str) -> None:
+        if isinstance(value, str):
+            problems.append(Rejection(f"{value}; the rest of the message kept", sid))
+        else:
+            found.append(ChannelReading(sid, FMT, name, channel, at, value))
+
+    if data.get("contact") is not None:
+        closed = on_off(data["contact"], '"contact"', "true or false")
+        add("door", closed if isinstance(closed, str) else 1.0 - closed)
+    if data.get("power") is not None:
+        add("power", as_number(data["power"], '"power"'))
+        if data.get("state") is not None:
+            add("switch", on_off(data["state"], '"state"'))
+    if data.get("humidity") is not None:
+        add("humidity", as_number(data["humidity"], '"humidity"'))
+    return found, problems
 
 
 def name_levels(topic: str, base_topic: str | None) -> list[str]:

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from fridge_monitor.core.readings import SENSOR_ROLES
 from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sensors import unassigned_in_service
@@ -22,12 +23,11 @@ from fridge_monitor.web.forms import options, reason_field
 from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.paging import Page
 
-SENSOR_ROLES = ("primary", "backup")
-
 
 class SensorForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     fridge = SelectField("Fridge", coerce=int, validate_choice=True)
-    role = SelectField("Role in that fridge", choices=options((r, r.capitalize()) for r in SENSOR_ROLES))
+    role = SelectField("Role in that fridge",
+                       choices=options((r, f"{r.capitalize()}: {what}") for r, what in SENSOR_ROLES.items()))
     calibration_certificate = StringField("Calibration certificate number", filters=[_strip],
                                           validators=[Optional(), Length(max=100)])
     calibration_due = DateField("Calibration due", validators=[Optional()],

@@ -76,7 +76,7 @@ def schemas() -> dict[str, Any]:
             "id": {"type": "string", "description": "<format>:<device>[:<channel>]"},
             "format": {"type": "string"}, "device": {"type": "string"},
             "fridge": {"type": ["string", "null"]},
-            "role": {"type": ["string", "null"], "enum": ["primary", "backup", None]},
+            "role": {"type": ["string", "null"], "enum": ["primary", "backup", "aux", None]},
             "temperature_c": {"type": ["number", "null"]},
             "last_measured_at": TIME, "last_seen_at": TIME,
             "battery_pct": {"type": ["number", "null"]}, "online": {"type": ["boolean", "null"]},
