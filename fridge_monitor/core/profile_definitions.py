@@ -12,7 +12,8 @@ from fridge_monitor.core.intervals import is_number
 from fridge_monitor.core.rules import MINUTE, AlarmProfile, ProfileError, Rule
 
 PROFILE_KEYS = {"name", "low_c", "high_c", "rules", "hysteresis_c", "clear_delay_min", "settle_min",
-                "allowed_gap_min", "low_battery_pct"}
+                "allowed_gap_min", "low_battery_pct", "door_open_max_min", "power_lost_w", "compressor_on_w",
+                "off_cycle_max_min"}
 MAX_MINUTES = 366 * 24 * 60  # a year: longer windows or delays are typing mistakes
 RULE_KEYS = {"name", "direction", "threshold_c", "inclusive", "mode", "duration_min", "window_min", "severity"}
 
@@ -22,8 +23,9 @@ def profile_from_config(table: Mapping[str, Any]) -> AlarmProfile:
 
     Keys: ``name``, ``low_c``, ``high_c`` (required); ``hysteresis_c`` (0.3),
     ``clear_delay_min`` (10), ``settle_min`` (30), ``allowed_gap_min`` (35),
-    ``low_battery_pct`` (20); ``rules``: a list of tables with ``name``, ``direction``
-    (high|low), ``threshold_c`` (required), ``inclusive`` (true), ``mode``
+    ``low_battery_pct`` (20); ``door_open_max_min`` (3), ``power_lost_w`` (0.5),
+    ``compressor_on_w`` (20), ``off_cycle_max_min`` (learnt when absent); ``rules``: a list of
+    tables with ``name``, ``direction`` (high|low), ``threshold_c`` (required), ``inclusive`` (true), ``mode``
     (continuous|cumulative), ``duration_min`` (0), ``window_min``
     (cumulative only), ``severity`` (warning|alarm, default alarm). Raises
     :class:`ProfileError` with one sentence naming the profile and field.
@@ -53,6 +55,10 @@ def profile_from_config(table: Mapping[str, Any]) -> AlarmProfile:
         settle_time=_minutes(table, "settle_min", default["settle_time"] / MINUTE, where),
         allowed_gap=_minutes(table, "allowed_gap_min", default["allowed_gap"] / MINUTE, where),
         low_battery_pct=_number(table, "low_battery_pct", default["low_battery_pct"], where),
+        door_open_max=_minutes(table, "door_open_max_min", default["door_open_max"] / MINUTE, where),
+        power_lost_w=_number(table, "power_lost_w", default["power_lost_w"], where),
+        compressor_on_w=_number(table, "compressor_on_w", default["compressor_on_w"], where),
+        off_cycle_max=_minutes(table, "off_cycle_max_min", None, where),
     )
     try:
         return AlarmProfile(**values)
@@ -96,7 +102,8 @@ def _rule_from_config(item: Any, index: int, where: str) -> Rule:
 def _config_names(message: str) -> str:
     """Speak of the config keys (``duration_min``) rather than the dataclass fields (``duration``)."""
     for field, key in (("clear_delay", "clear_delay_min"), ("settle_time", "settle_min"),
-                       ("allowed_gap", "allowed_gap_min"),
+                       ("allowed_gap", "allowed_gap_min"), ("door_open_max", "door_open_max_min"),
+                       ("off_cycle_max", "off_cycle_max_min"),
                        ("duration", "duration_min"), ("window", "window_min")):
         message = message.replace(f": {field} ", f": {key} ").replace(f"a {field} ", f"a {key} ")
     return message

@@ -121,6 +121,13 @@ class AlarmProfile:
     # Back inside the range this long ends an episode even short of the hysteresis margin (a fridge
     # hovering at 7.9 °C is in range).
     settle_time: timedelta = timedelta(minutes=30)
+    # The causes (:mod:`fridge_monitor.core.causes`): a door open longer than this; a plug measuring at most
+    # ``power_lost_w`` (no power at all); the compressor running above ``compressor_on_w``, resting below it
+    # for at most ``off_cycle_max`` (None: learnt from the plug's last days).
+    door_open_max: timedelta = timedelta(minutes=3)
+    power_lost_w: float = 0.5
+    compressor_on_w: float = 20.0
+    off_cycle_max: timedelta | None = None
 
     def __post_init__(self) -> None:
         where = f"alarm profile {self.name!r}"
@@ -140,6 +147,18 @@ class AlarmProfile:
             raise ProfileError(f"{where}: settle_time must be a length of time of at least zero")
         if not isinstance(self.allowed_gap, timedelta) or self.allowed_gap <= ZERO:
             raise ProfileError(f"{where}: allowed_gap must be a length of time longer than zero")
+        if not isinstance(self.door_open_max, timedelta) or self.door_open_max <= ZERO:
+            raise ProfileError(f"{where}: door_open_max must be a length of time longer than zero")
+        if self.off_cycle_max is not None and (not isinstance(self.off_cycle_max, timedelta)
+                                               or self.off_cycle_max <= ZERO):
+            raise ProfileError(f"{where}: off_cycle_max must be a length of time longer than zero")
+        for field in ("power_lost_w", "compressor_on_w"):
+            if not is_number(getattr(self, field)) or getattr(self, field) < 0:
+                raise ProfileError(f"{where}: {field} must be a number of watts of at least 0, "
+                                   f"not {getattr(self, field)!r}")
+        if self.compressor_on_w <= self.power_lost_w:
+            raise ProfileError(f"{where}: compressor_on_w ({self.compressor_on_w:g} W) must be above power_lost_w "
+                               f"({self.power_lost_w:g} W)")
         if not 0 <= self.low_battery_pct <= 100:
             raise ProfileError(f"{where}: low_battery_pct must be between 0 and 100, not {self.low_battery_pct}")
         if not isinstance(self.rules, tuple) or not all(isinstance(r, Rule) for r in self.rules):

@@ -106,6 +106,9 @@ def to_definition(profile: AlarmProfile) -> dict[str, Any]:
             "hysteresis_c": profile.hysteresis_c, "clear_delay_min": profile.clear_delay.total_seconds() / 60,
             "settle_min": profile.settle_time.total_seconds() / 60,
             "allowed_gap_min": profile.allowed_gap.total_seconds() / 60, "low_battery_pct": profile.low_battery_pct,
+            "door_open_max_min": profile.door_open_max.total_seconds() / 60, "power_lost_w": profile.power_lost_w,
+            "compressor_on_w": profile.compressor_on_w,
+            **({"off_cycle_max_min": profile.off_cycle_max.total_seconds() / 60} if profile.off_cycle_max else {}),
             "rules": rules}
 
 

@@ -67,7 +67,8 @@ def rule(index: int, **values: str) -> dict[str, str]:
 def cumulative_profile(**changes: str) -> dict[str, str]:
     """warm-2h: an alarm once 30 minutes at or above 8 °C add up within 2 hours; a second row left empty."""
     form = {"name": "warm-2h", "low_c": "2", "high_c": "8", "hysteresis_c": "0.2", "clear_delay_min": "15",
-            "allowed_gap_min": "30", "low_battery_pct": "25", "reason": "Programme rule: 30 min beyond within 2 h",
+            "allowed_gap_min": "30", "low_battery_pct": "25", "door_open_max_min": "5",
+            "reason": "Programme rule: 30 min beyond within 2 h",
             **rule(0, name="warm", threshold_c="8.0", mode="cumulative", duration_min="30", window_min="120"),
             **rule(1)}
     form.update(changes)
@@ -111,6 +112,9 @@ def test_an_admin_creates_a_cumulative_profile_it_is_listed_and_audited_with_the
         "name": "warm-2h", "low_c": 2.0, "high_c": 8.0, "hysteresis_c": 0.2, "clear_delay_min": 15.0,
         "settle_min": 30.0,
         "allowed_gap_min": 30.0, "low_battery_pct": 25.0,
+        # The causes' settings: the door's as typed, the plug's left empty take their defaults (the
+        # off-cycle, learnt, is not written at all).
+        "door_open_max_min": 5.0, "power_lost_w": 0.5, "compressor_on_w": 20.0,
         "rules": [{"name": "warm", "direction": "high", "threshold_c": 8.0, "inclusive": True, "mode": "cumulative",
                    "duration_min": 30.0, "window_min": 120.0, "severity": "alarm"}],  # the empty row is ignored
     }

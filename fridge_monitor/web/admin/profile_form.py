@@ -26,7 +26,9 @@ SEVERITIES = {"alarm": "Alarm", "warning": "Warning"}
 PROFILE_WORDS = {"name": "name", "low_c": "the lowest allowed temperature", "high_c": "the highest allowed temperature",
                  "hysteresis_c": "the hysteresis margin", "clear_delay_min": "the clear delay",
                  "settle_min": "the settle time", "allowed_gap_min": "the allowed gap",
-                 "low_battery_pct": "the low-battery level"}
+                 "low_battery_pct": "the low-battery level", "door_open_max_min": "the longest the door may be open",
+                 "power_lost_w": "the no-power level", "compressor_on_w": "the compressor's running power",
+                 "off_cycle_max_min": "the longest off-cycle"}
 RULE_WORDS = {"name": "name", "direction": "direction", "threshold_c": "threshold", "inclusive": "inclusive",
               "mode": "mode", "duration_min": "duration", "window_min": "window", "severity": "severity"}
 
@@ -77,6 +79,11 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf shi
     settle_min = NumberField("Settle time (min)", "30", render_kw={"placeholder": "30"})
     allowed_gap_min = NumberField("Allowed gap between readings (min)", "35", render_kw={"placeholder": "35"})
     low_battery_pct = NumberField("Low-battery level (%)", "20", render_kw={"placeholder": "20"})
+    door_open_max_min = NumberField("Door may be open for (min)", "3", render_kw={"placeholder": "3"})
+    power_lost_w = NumberField("No power at or below (W)", "0.5", render_kw={"placeholder": "0.5"})
+    compressor_on_w = NumberField("Compressor running above (W)", "20", render_kw={"placeholder": "20"})
+    off_cycle_max_min = NumberField("Longest normal off-cycle (min)", "learnt",
+                                    render_kw={"placeholder": "learnt"})
     rules = FieldList(FormField(RuleRow), max_entries=MAX_RULES)
     reason = reason_field()
 
@@ -97,7 +104,8 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf shi
     def definition(self) -> dict[str, Any]:
         """The form as an ``[[alarm_profiles]]`` table; left-empty settings take the documented defaults."""
         table: dict[str, Any] = {"name": self.name.data, "low_c": self.low_c.data, "high_c": self.high_c.data}
-        for key in ("hysteresis_c", "clear_delay_min", "settle_min", "allowed_gap_min", "low_battery_pct"):
+        for key in ("hysteresis_c", "clear_delay_min", "settle_min", "allowed_gap_min", "low_battery_pct",
+                    "door_open_max_min", "power_lost_w", "compressor_on_w", "off_cycle_max_min"):
             if self[key].data is not None:
                 table[key] = self[key].data
         rules = []
