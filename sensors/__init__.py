@@ -10,7 +10,7 @@ wire formats. Run ``python -m sensors --help``, or drive it from code::
     stats = simulation.run(stop_event)   # blocks; run it in a thread
 """
 
-from sensors.device import FridgePlan, plan_sensor_ids
+from sensors.device import FridgePlan, plan_aux_sensor_ids, plan_sensor_ids
 from sensors.formats import FORMATS
 from sensors.malformed import BAD_KINDS
 from sensors.mqtt import BrokerUnavailable
@@ -25,5 +25,6 @@ __all__ = [
     "FridgePlan",
     "Simulation",
     "Stats",
+    "plan_aux_sensor_ids",
     "plan_sensor_ids",
 ]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import NoReturn
 
-from sensors.device import FridgePlan, plan_sensor_ids
+from sensors.device import FridgePlan, plan_aux_sensor_ids, plan_sensor_ids
 from sensors.formats import FORMATS, make_format
 from sensors.mqtt import BrokerUnavailable
 from sensors.scenarios import SCENARIOS
@@ -139,7 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--password", help="broker password")
     add("--qos", type=int, choices=(0, 1, 2), default=1,
         help="QoS of readings (default 1; availability is always at least 1)")
-    add("--list-sensors", action="store_true", help="print the sensor ids, one per line, and exit")
+    add("--door-contact", action="store_true",
+        help="give each fridge a door contact too, native:<name>-door (door_open every interval)")
+    add("--plug", action="store_true",
+        help="give each fridge a smart plug too, native:<name>-plug (power_w and switch_on every interval)")
+    add("--list-sensors", action="store_true",
+        help="print the sensor ids, one per line (door contacts and plugs after the probes), and exit")
     add("--dry-run", action="store_true",
         help="print the messages of --count intervals as 'topic payload' lines, without a broker")
     add("-q", "--quiet", action="store_true", help="only print errors")
@@ -158,6 +163,8 @@ def plans_from(args: argparse.Namespace) -> list[FridgePlan]:
             onset_s=args.onset,
             outage_s=args.outage,
             device_tz=args.device_tz,
+            door_contact=args.door_contact,
+            plug=args.plug,
             **limits,
         )
         for i in range(args.fridges)
@@ -174,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plans = plans_from(args)
         if args.list_sensors:
             for plan in plans:
-                print("\n".join(plan_sensor_ids(plan)))
+                print("\n".join([*plan_sensor_ids(plan), *plan_aux_sensor_ids(plan)]))
             return EXIT_OK
         if args.dry_run:
             if args.count is None:

@@ -13,7 +13,7 @@ import dataclasses
 import random
 import re
 
-from sensors.formats import FORMATS, Format, Message, Sample, make_format
+from sensors.formats import FORMATS, Format, Message, Sample, make_format, payload_time, to_json
 from sensors.model import FridgeModel, FridgeParams
 from sensors.scenarios import SCENARIOS, Phase, Scenario
 
@@ -38,6 +38,10 @@ class FridgePlan:
     onset_s: float | None = None
     outage_s: float | None = None
     device_tz: str = "UTC"
+    door_contact: bool = False
+    """Also a door contact, ``native:<name>-door`` (``door_open``), reporting every interval."""
+    plug: bool = False
+    """Also a smart plug feeding the fridge, ``native:<name>-plug`` (``power_w``, ``switch_on``)."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -72,6 +76,16 @@ class FridgePlan:
 def plan_sensor_ids(plan: FridgePlan) -> list[str]:
     """The sensor ids the server will see for this plan (one per probe)."""
     return [plan.encoder.sensor_id(plan.name)]
+
+
+def plan_aux_sensor_ids(plan: FridgePlan) -> list[str]:
+    """The plan's door contact and smart plug, as the server will see them (an ``aux_sensors`` list)."""
+    return [f"native:{plan.name}-{what}" for what, wanted in (("door", plan.door_contact), ("plug", plan.plug))
+            if wanted]
+
+
+COMPRESSOR_W = 85.0  # a pharmacy fridge's compressor and fans
+IDLE_W = 3.0  # its controller and display between runs
 
 
 def fridge_params(plan: FridgePlan, resolution_c: float) -> FridgeParams:
@@ -183,7 +197,24 @@ class Device:
             messages = self.encoder.readings(self.plan.name, sample)
             actions.append(Publish(self._prefixed(messages[0]), readings=1))
             actions.extend(Publish(self._prefixed(m)) for m in messages[1:])
+        actions.extend(Publish(self._prefixed(m)) for m in self._channels(time_s, phase))
         return Slot(time_s, tuple(actions), sample)
+
+    def _channels(self, time_s: float, phase: Phase) -> list[Message]:
+        """The door contact's and the plug's reports (native, timed): the door as the model has it now; the
+        plug off and at 0 W while its socket is switched off, else the compressor's power or the idle draw."""
+        out = []
+        if self.plan.door_contact:
+            document = {"door_open": self.model.door_open, "ts": payload_time(time_s)}
+            out.append(Message(f"fridge-monitor/readings/{self.plan.name}-door", to_json(document)))
+        if self.plan.plug:
+            switched_on = phase.environment.mains_power
+            power = 0.0
+            if switched_on:
+                power = (COMPRESSOR_W if self.model.compressor_running else IDLE_W) + self._rng.uniform(-0.5, 0.5)
+            document = {"power_w": round(power, 1), "switch_on": switched_on, "ts": payload_time(time_s)}
+            out.append(Message(f"fridge-monitor/readings/{self.plan.name}-plug", to_json(document)))
+        return out
 
     def flush(self) -> tuple[Action, ...]:
         """At the end of a run: reconnect and upload any buffered readings."""

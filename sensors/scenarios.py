@@ -13,7 +13,9 @@ from typing import Literal
 
 from sensors.model import Environment
 
-Fault = Literal["none", "compressor", "thermostat-stuck-on", "power", "uplink"]
+Fault = Literal["none", "compressor", "thermostat-stuck-on", "power", "uplink", "switched-off", "door"]
+# Faults that last the outage length (the others are permanent).
+TEMPORARY: tuple[Fault, ...] = ("power", "uplink", "switched-off", "door")
 
 HOVER_BAND_C = 0.8
 """Half-width of the misadjusted thermostat's band around the upper limit."""
@@ -63,13 +65,13 @@ class Scenario:
     def phase(self, elapsed_s: float, *, onset_s: float, outage_s: float, high_c: float) -> Phase:
         """The conditions ``elapsed_s`` simulated seconds into the run."""
         since_onset = elapsed_s - onset_s
-        faulty = since_onset >= 0 and (self.fault not in ("power", "uplink") or since_onset < outage_s)
-        ajar = False
+        faulty = since_onset >= 0 and (self.fault not in TEMPORARY or since_onset < outage_s)
+        ajar = faulty and self.fault == "door"
         if faulty and self.door_ajar_during_outage_s is not None:
             start, length = self.door_ajar_during_outage_s
             ajar = start <= since_onset < start + length
         environment = Environment(
-            mains_power=not (faulty and self.fault == "power"),
+            mains_power=not (faulty and self.fault in ("power", "switched-off")),
             compressor_works=not (faulty and self.fault == "compressor"),
             thermostat_stuck_on=faulty and self.fault == "thermostat-stuck-on",
             cut_in_c=high_c + HOVER_BAND_C if self.hover_at_high_limit else None,
@@ -131,6 +133,19 @@ SCENARIOS: dict[str, Scenario] = {
             "abruptly (its last will says offline) and sends nothing; the cabinet warms, then "
             "everything resumes",
             fault="power",
+        ),
+        Scenario(
+            "power-cut",
+            "the fridge's socket is switched off at the onset for the outage length (60 min by default): the "
+            "fridge warms while its probe, on battery, keeps reporting; a smart plug (--plug) reports off and 0 W",
+            fault="switched-off",
+        ),
+        Scenario(
+            "door-left-open",
+            "the door is left open at the onset for the outage length (15 min by default), then shut; a door "
+            "contact (--door-contact) reports it",
+            fault="door",
+            outage_s=15 * 60.0,
         ),
         Scenario(
             "flapping",

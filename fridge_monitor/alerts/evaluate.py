@@ -29,8 +29,9 @@ import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.cause_findings import cause_findings, name_causes
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
+from fridge_monitor.alerts.trend_findings import predicted, trend_findings
 from fridge_monitor.config import Config
-from fridge_monitor.core import calibration, causes, checks
+from fridge_monitor.core import calibration, causes, checks, trend
 from fridge_monitor.core import staff_checks as staff
 from fridge_monitor.core.loggers.alarms import LoggerEpisode, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
@@ -181,6 +182,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
     findings += [f for f in cause_findings(session.connection(), fridge_id, profile, load_from, now, series)
                  if f.end is None or f.end >= start]
+    findings += trend_findings(session, fridge_id, facts.name, profile, series, until,
+                               timedelta(minutes=config.alerts["predict_within_min"]), findings, rec.alerts)
     loggers = [s.id for s in sensors if is_logger(s.id)]
     device_alarms = _logger_episodes(session, loggers, tz, start, now)
     findings += alarm_findings(device_alarms)
@@ -190,7 +193,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         findings += _staff_checks(session, facts, config, tz, max(start, facts.created_at), now)
         findings += troubleshooting.reminders(session, facts.id, facts.name, now,
                                               timedelta(hours=config.alerts["record_due_hours"]))
-    for finding in sorted(name_causes(findings), key=lambda f: f.start):
+    for finding in sorted(predicted(name_causes(findings), rec.alerts), key=lambda f: f.start):
         rec.apply(finding)
     # The lots held here, judged against their products' ranges over the same window (after the
     # fridge's excursions are stored, so a review can name the one it overlaps).
@@ -210,8 +213,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     rec.resolve_unmatched(lot_safety.kinds_evaluated(by_time))
     # Nor does a batch resolve an alarm it does not show (yet): the scheduler may have found it by
     # time passing, and judges it again within its interval.
-    rec.resolve_unmatched(["excursion", "sensor-disagreement", RECORD_INCOMPLETE, *causes.KINDS, *STATE_KINDS]
-                          if by_time
+    rec.resolve_unmatched(["excursion", "sensor-disagreement", RECORD_INCOMPLETE, *causes.KINDS, trend.KIND,
+                           *STATE_KINDS] if by_time
                           else STATE_KINDS)
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)

@@ -81,7 +81,8 @@ def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str
             raise ConfigError(f"{origin('require_for')}: [signatures] require_for: unknown action {unknown[0]!r} "
                               f"(known: {', '.join(SIGNED_ACTIONS)})")
     elif section == "alerts":
-        for key in ("tier_delay_min", "max_attempts", "disagreement_c", "disagreement_min", "record_due_hours"):
+        for key in ("tier_delay_min", "max_attempts", "disagreement_c", "disagreement_min", "record_due_hours",
+                    "predict_within_min"):
             _positive(values, section, key, origin)
         if values["reminder_min"] < 0:
             raise ConfigError(f"{origin('reminder_min')}: [alerts] reminder_min must be 0 (no reminders) or more")

@@ -98,6 +98,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "disagreement_c": 1.0,
         "disagreement_min": 30.0,
         "record_due_hours": 24.0,
+        "predict_within_min": 30.0,
     },
     "inventory": {
         "expiry_warning_days": [90, 30, 7],

@@ -173,3 +173,9 @@ def forecast(recent: Points, normal: Normal, low_c: float, high_c: float, within
         if minutes <= within.total_seconds() / 60:
             return Forecast(direction, limit, slope * 60, minutes, run.end, run.end_c, run.start)
     return None
+
+
+def still_heading(recent: Points, since: datetime, direction: int) -> bool:
+    """Whether the rise (fall) a warning was raised on at ``since`` goes on: the run ending now began by then."""
+    run = current_run(recent, direction)
+    return run is not None and run.start <= since

@@ -106,13 +106,26 @@ def test_simulated_scenarios_raise_the_expected_alerts(database_url, make_config
     assert re.fullmatch(r"checks done: 1 alert\(s\) opened, \d+ updated", done.stdout.strip()), done.stdout
 
     warning = ("excursion", "out-of-range", "warning")
+    # The failing fridges were warned of by their trend first, which ended when the excursion began.
     assert alerts_by_fridge(engine) == {
-        "compressor-failure": [(*warning, "open"), ("excursion", "heat", "alarm", "open")],
-        "freeze": [(*warning, "open"), ("excursion", "freeze", "alarm", "open")],
-        "flapping": [(*warning, "open")],
+        "compressor-failure": [("trend", "rising", "warning", "resolved"), (*warning, "open"),
+                               ("excursion", "heat", "alarm", "open")],
+        "freeze": [("trend", "falling", "warning", "resolved"), (*warning, "open"),
+                   ("excursion", "freeze", "alarm", "open")],
+        # Its first climb to the limit is heading out of range too; once that is its usual, no more warnings.
+        "flapping": [("trend", "rising", "warning", "resolved"), (*warning, "open")],
         "power-outage": [("no-data", "silence", "alarm", "open")],
         "backlog": [(*warning, "resolved")],
     }
+
+    a, f = m.Alert, m.Fridge
+    with engine.connect() as conn:
+        details = conn.execute(sa.select(f.name, a.detail).join(f, a.fridge_id == f.id)
+                               .where(a.kind == "excursion", a.rule == "out-of-range")).all()
+    predicted = {name: re.search(r"Predicted by the trend warning (\d+) min before it began", detail)
+                 for name, detail in details}
+    assert predicted["compressor-failure"] and predicted["freeze"], details
+    assert not predicted["backlog"], details
 
     # The backlog's excursion is the one hidden in the late upload: it lies inside the Wi-Fi outage.
     a, f = m.Alert, m.Fridge

@@ -10,6 +10,7 @@ from fridge_monitor.core.readings import Availability, ParseContext, ParseResult
 NOW = datetime(2026, 11, 25, 10, 0, 30, tzinfo=UTC)
 CTX = ParseContext(received_at=NOW)
 TOPIC = "t123/fridge-monitor/readings/a1-probe"
+MISSING = 'missing "temperature_c" (or a channel: "door_open", "power_w", "switch_on", "humidity_pct")'
 SID = "native:a1-probe"
 
 
@@ -60,7 +61,7 @@ def test_logger_buffer_keeps_good_items_out_of_order():
     ]
     assert result.rejections == (
         Rejection("item 2: temperature 150.0 °C is outside the plausible range -100..100 °C", SID),
-        Rejection('item 4: missing "temperature_c"', SID),
+        Rejection('item 4: ' + MISSING, SID),
         Rejection('item 5: expected a JSON object, got a string ("4.2")', SID),
         Rejection('item 6: timestamp "2026-11-25T09:00:00" has no UTC offset; add "Z" or e.g. "+01:00"', SID),
     )
@@ -83,7 +84,7 @@ def test_empty_list_is_ignored():
         ),
         (b"4.3", "payload is a number; expected a JSON object or a list of objects"),
         (b'"hello"', 'payload is a string ("hello"); expected a JSON object or a list of objects'),
-        (b'{"temp": 4.3}', 'missing "temperature_c"'),
+        (b'{"temp": 4.3}', MISSING),
         (b'{"temperature_c": null}', '"temperature_c" is null, expected a number'),
         (b'{"temperature_c": "4.3"}', '"temperature_c" is a string ("4.3"), expected a number'),
         (b'{"temperature_c": true}', '"temperature_c" is a boolean (true), expected a number'),
@@ -154,3 +155,27 @@ def test_module_parse_does_not_validate_ranges_itself():
     # The dispatcher validates; the module only reads the format.
     result = native.parse(TOPIC, b'{"temperature_c": 150}', CTX)
     assert result.readings[0].temperature_c == 150.0
+
+
+def test_door_contact_and_plug_in_the_native_format_are_timed_channels():
+    result = parse("native", "fridge-monitor/readings/a1-door",
+                   b'[{"door_open": true, "ts": "2026-11-25T09:58:00Z"}, {"door_open": false, "ts": 1795600740}]',
+                   ParseContext(received_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC)))
+    assert [(c.sensor_id, c.channel, c.value, c.measured_at, c.timed) for c in result.channels] == [
+        ("native:a1-door", "door", 1.0, datetime(2026, 11, 25, 9, 58, tzinfo=UTC), True),
+        ("native:a1-door", "door", 0.0, datetime(2026, 11, 25, 9, 59, tzinfo=UTC), True)]
+    assert result.readings == () and result.rejections == ()
+
+
+def test_native_plug_power_and_switch_beside_a_temperature():
+    result = parse("native", "fridge-monitor/readings/a1", b'{"temperature_c": 4.0, "power_w": 82.5, "switch_on": "ON"}',
+                   ParseContext(received_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC)))
+    assert [r.temperature_c for r in result.readings] == [4.0]
+    assert [(c.channel, c.value) for c in result.channels] == [("power", 82.5), ("switch", 1.0)]
+
+
+def test_bad_native_channel_is_rejected_and_the_rest_kept():
+    result = parse("native", "fridge-monitor/readings/a1", b'{"temperature_c": 4.0, "door_open": "ajar"}',
+                   ParseContext(received_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC)))
+    assert [r.temperature_c for r in result.readings] == [4.0]
+    assert [r.reason for r in result.rejections] == ['"door_open" is a string ("ajar"); expected true or false']

@@ -187,3 +187,47 @@ def test_bad_payloads_are_reproducible_from_the_seed() -> None:
 
     assert kinds(1) == kinds(1)
     assert kinds(1) != kinds(2)
+
+
+# -- door contacts and plugs --------------------------------------------------------
+
+
+def channel_reports(dev: Device, slots: int, name: str) -> list[dict]:
+    """The ``native:sim-fridge-1-<name>`` reports of the next ``slots`` slots."""
+    out = []
+    for _ in range(slots):
+        for publish in publishes(dev.take_slot().actions):
+            if publish.message.topic == f"fridge-monitor/readings/sim-fridge-1-{name}":
+                out.append(json.loads(publish.message.payload))
+    return out
+
+
+def test_aux_sensor_ids_name_the_door_contact_and_the_plug():
+    from sensors.device import plan_aux_sensor_ids
+
+    plan = FridgePlan("sim-fridge-1", "normal", door_contact=True, plug=True)
+    assert plan_aux_sensor_ids(plan) == ["native:sim-fridge-1-door", "native:sim-fridge-1-plug"]
+    assert plan_aux_sensor_ids(FridgePlan("sim-fridge-1")) == []
+
+
+def test_plug_reports_the_compressor_running_and_resting():
+    powers = [r["power_w"] for r in channel_reports(device(plug=True), 240, "plug")]
+    assert len(powers) == 240
+    assert {round(p) for p in powers} <= {2, 3, 4, 84, 85, 86}
+    assert any(p > 80 for p in powers) and any(p < 5 for p in powers)
+
+
+def test_power_cut_switches_the_plug_off_while_the_probe_reports_on():
+    dev = device("power-cut", plug=True, onset_s=600)
+    reports = channel_reports(dev, 20, "plug")
+    assert [r["switch_on"] for r in reports[:10]] == [True] * 10
+    assert [(r["switch_on"], r["power_w"]) for r in reports[11:20]] == [(False, 0.0)] * 9
+    # The probe (battery-powered) still reports during the cut.
+    assert any(p.readings for p in publishes(dev.take_slot().actions))
+
+
+def test_door_left_open_is_reported_open_until_shut():
+    doors = [r["door_open"] for r in channel_reports(device("door-left-open", door_contact=True, onset_s=600), 30,
+                                                        "door")]
+    assert doors[11:25] == [True] * 14
+    assert doors[27:] == [False] * 3

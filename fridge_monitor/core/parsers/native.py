@@ -10,6 +10,7 @@ from fridge_monitor.core.parsers.common import (
     describe,
     ignored,
     merge,
+    on_off,
     optional_battery,
     parse_timestamp,
     prefixed,
@@ -18,7 +19,7 @@ from fridge_monitor.core.parsers.common import (
     topic_levels,
 )
 from fridge_monitor.core.parsers.validate import check
-from fridge_monitor.core.readings import ParseContext, ParseResult, Reading, Rejection, sensor_id
+from fridge_monitor.core.readings import ChannelReading, ParseContext, ParseResult, Reading, Rejection, sensor_id
 
 FMT = "native"
 
@@ -50,21 +51,40 @@ def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     )
 
 
+# The other channels an object may carry: key -> (channel, is it on/off).
+CHANNEL_KEYS = {"door_open": ("door", True), "power_w": ("power", False), "switch_on": ("switch", True),
+                "humidity_pct": ("humidity", False)}
+
+
 def _item(item: object, sensor: str, ctx: ParseContext) -> ParseResult:
-    """One ``{"temperature_c": ..., "ts": ..., "battery_pct": ...}`` object."""
+    """One ``{"temperature_c": ..., "ts": ..., "battery_pct": ...}`` object; a door contact or a plug sends
+    ``door_open`` (true/false), ``power_w``, ``switch_on`` or ``humidity_pct`` instead of (or besides) the
+    temperature."""
     sid = sensor_id(FMT, sensor)
     if not isinstance(item, dict):
         return rejected(f"expected a JSON object, got {describe(item)}", sid)
-    if "temperature_c" not in item:
-        return rejected('missing "temperature_c"', sid)
-    temperature = as_number(item["temperature_c"], '"temperature_c"')
-    if isinstance(temperature, str):
-        return rejected(temperature, sid)
+    present = [key for key in CHANNEL_KEYS if item.get(key) is not None]
+    if "temperature_c" not in item and not present:
+        return rejected('missing "temperature_c" (or a channel: ' + ", ".join(f'"{k}"' for k in CHANNEL_KEYS) + ")",
+                        sid)
     # An absent (or null) ts means "now": small loggers often have no clock.
     timed = item.get("ts") is not None
     measured_at = parse_timestamp(item["ts"]) if timed else received_utc(ctx)
     if isinstance(measured_at, str):
         return rejected(measured_at, sid)
-    battery, problems = optional_battery(item, "battery_pct", sid)
+    channels, problems = [], []
+    for key in present:
+        channel, binary = CHANNEL_KEYS[key]
+        value = on_off(item[key], f'"{key}"', "true or false") if binary else as_number(item[key], f'"{key}"')
+        if isinstance(value, str):
+            problems.append(Rejection(value, sid))
+        else:
+            channels.append(ChannelReading(sid, FMT, sensor, channel, measured_at, value, timed))
+    if "temperature_c" not in item:
+        return ParseResult(rejections=tuple(problems), channels=tuple(channels))
+    temperature = as_number(item["temperature_c"], '"temperature_c"')
+    if isinstance(temperature, str):
+        return ParseResult(rejections=(Rejection(temperature, sid), *problems), channels=tuple(channels))
+    battery, battery_problems = optional_battery(item, "battery_pct", sid)
     reading = Reading(sid, FMT, sensor, measured_at, temperature, battery, timed)
-    return ParseResult(readings=(reading,), rejections=problems)
+    return ParseResult(readings=(reading,), rejections=(*battery_problems, *problems), channels=tuple(channels))
