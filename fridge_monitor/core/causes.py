@@ -27,8 +27,11 @@ CAUSE_WINDOW = timedelta(hours=1)  # a cause this long (or less) before an excur
 PLUG_SILENCE = timedelta(minutes=15)
 LEARN_DAYS = 7  # the normal off-cycle is learnt from this many days of the plug's power
 MIN_CYCLES = 10  # ... when they hold at least this many complete off-cycles
+MIN_SPAN = timedelta(hours=36)  # ... and cover this long: a day and a half holds a few defrosts
 DEFAULT_OFF_CYCLE = timedelta(minutes=60)  # without enough history, and none configured
 MIN_OFF_CYCLE = timedelta(minutes=10)  # a learnt limit never below this (a fridge that rarely rests)
+# The 99th percentile is passed by one rest in a hundred, a few times a day: the limit is this much longer.
+OFF_CYCLE_MARGIN = 1.25
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ def door_open(sensor: str, door: Values, now: datetime, profile: AlarmProfile) -
     """A door open for longer than the profile's ``door_open_max``, with the time it was open."""
     out = []
     for run in runs(door, (value >= 0.5 for _at, value in door)):
-        if run.length(now) < profile.door_open_max:
+        if run.length(now) <= profile.door_open_max:
             continue
         state = f"open {minutes(run.length(now))}" + ("" if run.end else " so far")
         detail = (f"The door contact {sensor} reported the door open at {run.start:%H:%M} UTC"
@@ -127,11 +130,13 @@ def off_cycle_limit(profile: AlarmProfile, history: Values) -> tuple[timedelta, 
     if rests and rests[0].start == history[0][0]:
         rests = rests[1:]  # it began before the history: its length is unknown
     complete = sorted(run.end - run.start for run in rests if run.end is not None)
-    if len(complete) < MIN_CYCLES:
-        return DEFAULT_OFF_CYCLE, f"the default: fewer than {MIN_CYCLES} off-cycles measured in {LEARN_DAYS} days"
+    if len(complete) < MIN_CYCLES or history[-1][0] - history[0][0] < MIN_SPAN:
+        return DEFAULT_OFF_CYCLE, (f"the default: the plug has not measured {MIN_CYCLES} off-cycles over "
+                                   f"{MIN_SPAN.total_seconds() / 3600:g} hours yet")
     rank = max(0, math.ceil(0.99 * len(complete)) - 1)
-    learnt = max(complete[rank], MIN_OFF_CYCLE)
-    return learnt, f"learnt from {len(complete)} off-cycles in the last {LEARN_DAYS} days (99th percentile)"
+    learnt = max(complete[rank] * OFF_CYCLE_MARGIN, MIN_OFF_CYCLE)
+    return learnt, (f"learnt from {len(complete)} off-cycles in the last {LEARN_DAYS} days: their 99th percentile, "
+                    f"{minutes(complete[rank])}, and a quarter more")
 
 
 def _resting(power: Values, profile: AlarmProfile) -> list[Run]:

@@ -101,14 +101,15 @@ def cycling(days: float, on_min: int, off_min: int) -> list[tuple[datetime, floa
 
 def test_off_cycle_learnt_from_a_week_of_cycles():
     limit, why = causes.off_cycle_limit(PROFILE, cycling(7, 15, 25))
-    assert limit == timedelta(minutes=25)
-    assert why.startswith("learnt from ") and "(99th percentile)" in why
+    assert limit == timedelta(minutes=25 * 1.25)
+    assert why == ("learnt from 251 off-cycles in the last 7 days: their 99th percentile, 25 min, "
+                   "and a quarter more")
 
 
 def test_off_cycle_without_enough_history_is_the_default():
     limit, why = causes.off_cycle_limit(PROFILE, cycling(0.1, 15, 25))
     assert limit == timedelta(minutes=60)
-    assert why == "the default: fewer than 10 off-cycles measured in 7 days"
+    assert why == "the default: the plug has not measured 10 off-cycles over 36 hours yet"
 
 
 def test_off_cycle_set_in_the_profile_wins():
