@@ -28,10 +28,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.alerts.cause_findings import cause_findings, name_causes
+from fridge_monitor.alerts.outages import group_silence, outage_findings, outage_of
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.alerts.trend_findings import predicted, trend_findings
 from fridge_monitor.config import Config
-from fridge_monitor.core import calibration, causes, checks, trend
+from fridge_monitor.core import calibration, causes, checks, outages, trend
 from fridge_monitor.core import staff_checks as staff
 from fridge_monitor.core.loggers.alarms import LoggerEpisode, alarm_findings, logger_episodes, overdue_finding
 from fridge_monitor.core.rules import AlarmProfile, days_out_of_range, episodes
@@ -167,13 +168,16 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     # A data logger is read when its file is imported, not heard from: its silence is no alarm (its review
     # duty is), and a fridge with only loggers has sensors all the same.
     live = [s for s in sensors if not is_logger(s.id)]
+    heard = ingest_heard_until(session.connection(), now) if by_time else None
     silent = [] if sensors and not live else checks.no_data_findings(
-        live, facts.created_at, now, profile.allowed_gap,
-        heard_until=ingest_heard_until(session.connection(), now) if by_time else None,
+        live, facts.created_at, now, profile.allowed_gap, heard_until=heard,
         open_subjects=frozenset(subject for kind, rule, subject in already if rule == "silence"))
     if not by_time:
         silent = [f for f in silent if f.key in already]
     findings += silent
+    # A whole site (or gateway) gone silent is one alert, under which the fridges' own are grouped.
+    outage = outage_of(session, facts, now, profile.allowed_gap, heard) if by_time and silent else None
+    findings += outage_findings(fridge_id, outage)
     open_battery = frozenset(a.subject for a in rec.alerts if a.kind == "low-battery" and a.ended_at is None)
     findings += checks.battery_findings(sensors, profile.low_battery_pct, open_battery)
     for sensor in sensors:
@@ -195,6 +199,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
                                               timedelta(hours=config.alerts["record_due_hours"]))
     for finding in sorted(predicted(name_causes(findings), rec.alerts), key=lambda f: f.start):
         rec.apply(finding)
+    group_silence(session, rec, outage)
     # The lots held here, judged against their products' ranges over the same window (after the
     # fridge's excursions are stored, so a review can name the one it overlaps).
     judge = LotEvaluation(session, Window(
@@ -214,7 +219,7 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     # Nor does a batch resolve an alarm it does not show (yet): the scheduler may have found it by
     # time passing, and judges it again within its interval.
     rec.resolve_unmatched(["excursion", "sensor-disagreement", RECORD_INCOMPLETE, *causes.KINDS, trend.KIND,
-                           *STATE_KINDS] if by_time
+                           *outages.KINDS, *STATE_KINDS] if by_time
                           else STATE_KINDS)
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)

@@ -82,8 +82,10 @@ class Outbox:
         if not ids:
             return 0
         n = m.Notification
+        # A no-data alert grouped under a site's (or gateway's) outage is told by the outage's alert alone.
         alerts = session.execute(sa.select(m.Alert.id, m.Alert.created_at, m.Alert.ended_at,
-                                           m.Alert.acknowledged_at).where(m.Alert.id.in_(ids))).all()
+                                           m.Alert.acknowledged_at).where(m.Alert.id.in_(ids),
+                                                                          m.Alert.group_id.is_(None))).all()
         planned: dict[int, set[tuple[str, str, int]]] = {i: set() for i in ids}
         for alert_id, channel, event, sequence in session.execute(
                 sa.select(n.alert_id, n.channel, n.event, n.sequence).where(n.alert_id.in_(ids), n.attempt == 1)):

@@ -22,7 +22,8 @@ LOT_KINDS = ("lot-review", "lot-expiring", "lot-expired", "beyond-use")
 # What is about to warm the fridge (:mod:`fridge_monitor.core.causes`), and where its temperature is heading.
 CAUSE_KINDS = ("door-open", "power-lost", "compressor-stopped")
 KINDS = ("excursion", "no-data", "low-battery", "calibration-due", "calibration-expired", "sensor-disagreement",
-         "logger-overdue", "check-missed", "record-incomplete", *CAUSE_KINDS, "trend", *LOT_KINDS)
+         "logger-overdue", "check-missed", "record-incomplete", *CAUSE_KINDS, "trend", "site-offline",
+         "gateway-offline", *LOT_KINDS)
 BATTERY_RECOVERY_PCT = 5.0  # a battery warning clears only this far above the threshold
 
 

@@ -151,6 +151,11 @@ class Store:
             .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"))
             .values(online=sa.bindparam("online"), online_changed_at=at)
         )
+        # A zigbee2mqtt bridge's state speaks for every zigbee2mqtt device (they reach us only through it).
+        self._bridge = (
+            sa.update(sensors).where(sensors.c.format == "zigbee2mqtt")
+            .values(online=sa.bindparam("online"), online_changed_at=at)
+        )
         entities = m.DiscoveredEntity.__table__
         upsert_entity = dialect_insert(name, entities)
         self._upsert_entity = upsert_entity.on_conflict_do_update(
@@ -212,11 +217,15 @@ class Store:
                     self._battery_by_device,
                     [{"fmt": b.fmt, "dev": b.device, "pct": b.battery_pct, "at": b.at} for b in batch.batteries],
                 )
-            if batch.availability:
+            devices = [(a, at) for a, at in batch.availability if not (a.fmt == "zigbee2mqtt" and a.device == "")]
+            if devices:
                 conn.execute(
                     self._availability,
-                    [{"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at} for a, at in batch.availability],
+                    [{"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at} for a, at in devices],
                 )
+            for a, at in batch.availability:
+                if a.fmt == "zigbee2mqtt" and a.device == "":
+                    conn.execute(self._bridge, {"online": a.online, "at": at})
             if batch.entities:
                 self._write_entities(conn, batch.entities)
             if batch.ignored:

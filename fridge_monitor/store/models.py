@@ -383,6 +383,8 @@ class Alert(Base):
     acknowledged_by: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     acknowledged_at: so.Mapped[UTC | None]
     action: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # A no-data alert that is part of a site or gateway outage: the outage's alert, which is the one notified.
+    group_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("alerts.id"), index=True)
 
     __table_args__ = (sa.Index("ix_alerts_fridge_kind_started", "fridge_id", "kind", "started_at"),)
 

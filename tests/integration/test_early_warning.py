@@ -137,3 +137,57 @@ def test_a_plug_reporting_no_power_gives_power_lost_and_the_excursion_names_it(c
     kinds = {a.kind: a for a in alerts(engine, "Plug fridge")}
     assert kinds["power-lost"].state == "resolved"
     assert kinds["excursion"].ended_at is None
+
+
+def test_a_whole_site_gone_silent_is_one_notified_alert_and_one_resolution(
+        database_url, make_config, engine_for, mqtt_url, mqtt_protocol, prefix, hooks):
+    north = [f"north-{n}" for n in (1, 2, 3)]
+    config, _path = make_config(
+        database_url,
+        sections={"alerts": {"channels": [{"name": "ward-hook", "type": "webhook", "url": hooks.url,
+                                           "timeout_s": 5.0}]}},
+        sites=[{"name": "North", "timezone": "Europe/Berlin"}, {"name": "South", "timezone": "Europe/Berlin"}],
+        fridges=[*({"name": name, "site": "North", "sensors": [f"native:{name}-probe"]} for name in north),
+                 {"name": "south-1", "site": "South", "sensors": ["native:south-1-probe"]}])
+    engine = engine_for(database_url)
+    ingest = Ingest(config)
+    ingest.start()
+    publisher = Publisher(mqtt_url, f"pub-{prefix.strip('/')}", mqtt_protocol)
+    now = datetime.now(UTC)
+    try:
+        assert ingest.wait_connected(10)
+        # North's sensors all stopped 40 to 38 minutes ago (the allowed gap is 35); South still reports.
+        publisher.publish([native(prefix, f"{name}-probe", 4.5, (now - timedelta(minutes=40 - k)).isoformat())
+                           for k, name in enumerate(north)] + [native(prefix, "south-1-probe", 5.0, now.isoformat())])
+        wait_until(lambda: sum(stored(engine, m.Reading, f"native:{n}-probe") for n in [*north, "south-1"]) == 4,
+                   30, what="the last readings stored")
+
+        evaluator = Evaluator(engine, config, clock=lambda: now)
+        evaluator.everything()
+        evaluator.outbox.send_due(now, wait=True)
+        by_fridge = {name: [(a.kind, a.state, a.group_id) for a in alerts(engine, name)]
+                     for name in [*north, "south-1"]}
+        (site,) = [a for a in alerts(engine, "north-1") if a.kind == "site-offline"]
+        assert site.title == "Site North offline: 3 fridges silent"
+        assert "Fridges: north-1, north-2, north-3" in site.detail
+        # Each fridge still shows its own no-data alert, grouped under the site's.
+        assert by_fridge == {"north-1": [("no-data", "open", site.id), ("site-offline", "open", None)],
+                             "north-2": [("no-data", "open", site.id)], "north-3": [("no-data", "open", site.id)],
+                             "south-1": []}
+        assert hooks.events() == [(site.id, "opened", "open")]
+
+        # The site comes back: one resolution, and the fridges' own alerts end without a word.
+        back = datetime.now(UTC)
+        publisher.publish([native(prefix, f"{name}-probe", 4.6, back.isoformat()) for name in north])
+        wait_until(lambda: sum(stored(engine, m.Reading, f"native:{n}-probe") for n in north) == 6, 30,
+                   what="the site's readings again")
+        evaluator = Evaluator(engine, config, clock=lambda: back + timedelta(seconds=5))
+        evaluator.everything()
+        evaluator.outbox.send_due(back + timedelta(seconds=5), wait=True)
+        states = {name: [(a.kind, a.state) for a in alerts(engine, name)] for name in north}
+        assert states == {"north-1": [("no-data", "resolved"), ("site-offline", "resolved")],
+                          "north-2": [("no-data", "resolved")], "north-3": [("no-data", "resolved")]}
+        assert hooks.events() == [(site.id, "opened", "open"), (site.id, "resolved", "resolved")]
+    finally:
+        publisher.close()
+        ingest.stop()

@@ -168,7 +168,8 @@ def test_door_contact_and_plug_in_the_native_format_are_timed_channels():
 
 
 def test_native_plug_power_and_switch_beside_a_temperature():
-    result = parse("native", "fridge-monitor/readings/a1", b'{"temperature_c": 4.0, "power_w": 82.5, "switch_on": "ON"}',
+    payload = b'{"temperature_c": 4.0, "power_w": 82.5, "switch_on": "ON"}'
+    result = parse("native", "fridge-monitor/readings/a1", payload,
                    ParseContext(received_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC)))
     assert [r.temperature_c for r in result.readings] == [4.0]
     assert [(c.channel, c.value) for c in result.channels] == [("power", 82.5), ("switch", 1.0)]

@@ -116,7 +116,7 @@ def test_bad_battery_keeps_reading():
 
 @pytest.mark.parametrize(
     "topic",
-    ["zigbee2mqtt/bridge", "zigbee2mqtt/bridge/state", "zigbee2mqtt/bridge/logging", "t1/zigbee2mqtt/bridge/devices"],
+    ["zigbee2mqtt/bridge", "zigbee2mqtt/bridge/logging", "t1/zigbee2mqtt/bridge/devices"],
 )
 def test_bridge_messages_are_ignored(topic):
     assert run(b'{"temperature":4}', topic) == ParseResult(ignored="zigbee2mqtt bridge message, not a device")
@@ -177,6 +177,12 @@ def test_nested_availability():
 )
 def test_nested_commands_and_bridge_topics_are_not_devices(topic, reason):
     assert nested(topic, b'{"temperature":4}') == ParseResult(ignored=reason)
+
+
+@pytest.mark.parametrize(("payload", "online"), [(b'{"state":"offline"}', False), (b"online", True)])
+def test_the_bridge_state_is_the_availability_of_every_device_behind_it(payload, online):
+    assert run(payload, "zigbee2mqtt/bridge/state") == ParseResult(
+        availability=Availability("zigbee2mqtt", "", online))
 
 
 def test_a_device_may_be_named_like_a_bridge_below_the_top():

@@ -37,11 +37,15 @@ FMT = "zigbee2mqtt"
 DEFAULT_BASE = "zigbee2mqtt"
 # Topics that address a device rather than report from it (``<name>/set``, ``<name>/get/<attribute>``).
 COMMAND_LEVELS = ("set", "get")
+# The device name an availability of the bridge itself carries (no device is named "").
+BRIDGE = ""
 
 
 def parse(topic: str, payload: bytes, ctx: ParseContext) -> ParseResult:
     """A temperature (with battery), door contact, plug power or humidity from a device, or its availability."""
     levels = name_levels(topic, ctx.base_topic)
+    if levels == ["bridge", "state"]:  # the bridge's own availability speaks for every device behind it
+        return _availability(BRIDGE, payload)
     if levels[:1] == ["bridge"]:
         return ignored("zigbee2mqtt bridge message, not a device")
     command = next((level for level in levels[1:] if level in COMMAND_LEVELS), None)
