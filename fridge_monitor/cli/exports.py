@@ -15,10 +15,10 @@ from fridge_monitor.core.period import PeriodError, parse_days, parse_period
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-EXPORTS = ["readings", "rejected", "daily", "alerts", "excursions", "stock", "checks", "calibrations", "audit",
-           "bundle"]
+EXPORTS = ["readings", "channels", "rejected", "daily", "alerts", "excursions", "stock", "checks", "calibrations",
+           "audit", "bundle"]
 # the exports --fridge narrows
-BY_FRIDGE = ("readings", "daily", "alerts", "excursions", "stock", "checks", "calibrations", "bundle")
+BY_FRIDGE = ("readings", "channels", "daily", "alerts", "excursions", "stock", "checks", "calibrations", "bundle")
 
 
 @click.command("export")
@@ -38,7 +38,7 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
     `bundle` writes a zip of all of them with the monthly PDFs, the whole audit
     trail and a checksum manifest (needs --out); `audit verify FILE.zip` checks it.
     """
-    from fridge_monitor.reports import calibration_export, checks_export, export
+    from fridge_monitor.reports import calibration_export, channel_export, checks_export, export
     from fridge_monitor.store import calibrations
 
     config = load(ctx)
@@ -67,7 +67,8 @@ def export_command(ctx: click.Context, kind: str, start: str, end: str, fridge: 
             rows = calibration_export.export_calibrations(engine, stream, lo, hi, fridge=fridge,
                                                           limits=calibrations.limits(config))
         else:
-            write = {"readings": export.export_readings, "alerts": export.export_alerts,
+            write = {"readings": export.export_readings, "channels": channel_export.export_channels,
+                     "alerts": export.export_alerts,
                      "excursions": export.export_excursions, "stock": export.export_stock,
                      "checks": checks_export.export_checks}[kind]
             extra = {"limits": calibrations.limits(config)} if kind == "readings" else {}

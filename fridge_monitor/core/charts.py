@@ -21,6 +21,7 @@ ENVELOPE_FILL = "#9ec1ea"
 BAND_EDGE = "#1f7a3a"
 LINE_STYLES = (("#1a5fb4", ""), ("#8a3ffc", "6 3"), ("#b35900", "2 3"), ("#2e7d6b", "8 3 2 3"))
 GRID = "#d8dde5"
+SPAN_FILL = "#f6d9b3"  # a door open: shaded, and labelled in the span's own <title>
 TEXT = "#5b6575"
 
 
@@ -160,8 +161,10 @@ def render(
     height: int = 260,
     chart_id: str = "chart",
     compact: bool = False,
+    spans: Sequence[tuple[datetime, datetime, str]] = (),
 ) -> str:
-    """The chart as an ``<svg>`` element (values and band already in the display unit)."""
+    """The chart as an ``<svg>`` element (values and band already in the display unit); ``spans`` are
+    periods shaded behind the lines (a door open), each with its label."""
     values = [v for s in series for p in s.points for v in (p.mean, p.low, p.high) if v is not None]
     if band is not None:
         values.extend(band)
@@ -189,6 +192,12 @@ def render(
             f'height="{max(0.0, bottom_y - top_y):.1f}" fill="{BAND_FILL}"><title>allowed '
             f'{escape(_fmt(min(band)))} to {escape(_fmt(max(band)))} {escape(unit)}</title></rect>'
         )
+    for since, until, label in spans:
+        x0, x1 = frame.x(max(since, start)), frame.x(min(until, end))
+        if x1 > x0:
+            out.append(f'<rect class="span" x="{x0:.1f}" y="{frame.top}" width="{max(1.0, x1 - x0):.1f}" '
+                       f'height="{plot_bottom - frame.top}" fill="{SPAN_FILL}" fill-opacity="0.7">'
+                       f'<title>{escape(label)}</title></rect>')
     for tick in ticks:
         y = frame.y(tick)
         out.append(f'<line class="grid" x1="{frame.left}" x2="{plot_right}" y1="{y:.1f}" y2="{y:.1f}" '

@@ -2,7 +2,10 @@
 
 An embedded MQTT broker, SQLite in a data directory, ingest, and simulated
 fridges in several payload formats: most are fine, one has a compressor that
-fails (it drifts out of range), one loses power (its sensor goes silent).
+fails (it drifts out of range; its smart plug sees the compressor stop), one
+loses power (its sensor goes silent), one is switched off at the socket (its
+smart plug says so at once), and one has its door left open (its door
+contact says so): the early warnings come before the excursions.
 The simulation starts a few hours in the past and runs fast until it reaches
 the present, so there is history at once; then it continues in real time.
 """
@@ -45,15 +48,17 @@ HISTORY = timedelta(hours=3)
 SPEED = 90.0
 INTERVAL_S = 15.0
 
-# (fridge name, device, payload format, scenario, fault onset after the simulation start)
+# (fridge name, device, payload format, scenario, fault onset after the simulation start, its door contact
+# and smart plug besides the probe)
 FRIDGES = (
-    ("Vaccines A", "vaccines-a", "native", "normal", None),
-    ("Botox B", "botox-b", "native", "compressor-failure", timedelta(hours=2)),
-    ("Insulin C", "insulin-c", "senml", "power-outage", timedelta(hours=2, minutes=40)),
-    ("Dysport D", "dysport-d", "zigbee2mqtt", "door-open", None),
-    ("Xeomin E", "xeomin-e", "tasmota", "normal", None),
-    ("Vaccines F", "vaccines-f", "shelly", "normal", None),
+    ("Vaccines A", "vaccines-a", "native", "normal", None, ""),
+    ("Botox B", "botox-b", "native", "compressor-failure", timedelta(hours=2), "plug"),
+    ("Insulin C", "insulin-c", "senml", "power-outage", timedelta(hours=2, minutes=40), ""),
+    ("Dysport D", "dysport-d", "zigbee2mqtt", "door-open", None, "door"),
+    ("Xeomin E", "xeomin-e", "tasmota", "power-cut", timedelta(hours=2, minutes=20), "plug"),
+    ("Vaccines F", "vaccines-f", "shelly", "door-left-open", timedelta(hours=2, minutes=35), "door"),
 )
+OUTAGES = {"power-outage": timedelta(days=1), "power-cut": timedelta(days=1)}
 
 
 # A fridge watched by a stand-alone data logger only: its download is imported at start (see _import_logger).
@@ -67,15 +72,16 @@ DEMO_USERS = (("admin", "admin", "demo-admin-pw", "Ada Admin"), ("nurse", "nurse
               ("auditor", "auditor", "demo-auditor-pw", "Aldo Auditor"))
 
 
-def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[str, list[str]]) -> Config:
+def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[str, list[str]],
+                aux_ids: dict[str, list[str]] | None = None) -> Config:
     raw = {
         "web": {"host": "127.0.0.1", "port": web_port},
         "database": {"url": f"sqlite:///{(data_dir / 'fridge-monitor.db').resolve()}"},
         "mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}", "protocol": "3.1.1", "client_id": "fridge-monitor-demo"},
         "sites": [{"name": SITE, "timezone": TIMEZONE, "checks": ["08:00", "16:00"]}],
         "fridges": [
-            *({"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device]}
-              for name, device, *_ in FRIDGES),
+            *({"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device],
+               "aux_sensors": (aux_ids or {}).get(device, [])} for name, device, *_ in FRIDGES),
             {"name": LOGGER_FRIDGE, "site": SITE, "kind": "refrigerator", "sensors": []},
         ],
     }
@@ -108,7 +114,7 @@ def run_demo(
     status_every: float = 5.0,
     out: TextIO,
 ) -> None:
-    from sensors.device import FridgePlan
+    from sensors.device import FridgePlan, plan_aux_sensor_ids
     from sensors.simulation import Simulation
 
     if fresh and data_dir.exists():
@@ -124,12 +130,14 @@ def run_demo(
     plans = [
         FridgePlan(device, scenario=scenario, fmt=fmt, device_tz=TIMEZONE,
                    onset_s=onset.total_seconds() if onset else None,
-                   outage_s=timedelta(days=1).total_seconds() if scenario == "power-outage" else None)
-        for _name, device, fmt, scenario, onset in FRIDGES
+                   outage_s=OUTAGES[scenario].total_seconds() if scenario in OUTAGES else None,
+                   door_contact="door" in aux, plug="plug" in aux)
+        for _name, device, fmt, scenario, onset, aux in FRIDGES
     ]
     simulation = Simulation(f"mqtt://127.0.0.1:{mqtt_port}", plans, interval_s=INTERVAL_S, speed=SPEED,
                             seed=7, start=start, client_id="fridge-monitor-demo-sim")
-    config = demo_config(data_dir, mqtt_port, web_port, simulation.sensor_ids())
+    config = demo_config(data_dir, mqtt_port, web_port, simulation.sensor_ids(),
+                         {plan.name: plan_aux_sensor_ids(plan) for plan in plans})
     write_config_file(data_dir / "fridge-monitor.toml", config)
 
     engine = create_engine(config.database)
@@ -243,6 +251,9 @@ def _banner(out: TextIO, data_dir: Path, port: int, web_url: str, logger_file: P
   database      {data_dir / 'fridge-monitor.db'} (SQLite)
   simulator     {len(FRIDGES)} fridges, {HISTORY.total_seconds() / 3600:.0f} h of history replayed at {SPEED:.0f}x, \
 then live
+  early warning Botox B's compressor stops (its smart plug sees it), Xeomin E is switched off at the
+                socket (power-lost at once), Vaccines F's door is left open (door-open): each warns
+                before its excursion, which names the cause (Alerts)
   data logger   {LOGGER_FRIDGE} is watched by a Fridge-tag only: its download {logger_file.name} is
                 imported (device days and its own alarm on the fridge's page); import files there, or
                 fridge-monitor --config {config_file} import FILE --fridge "{LOGGER_FRIDGE}"

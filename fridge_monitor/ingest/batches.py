@@ -217,15 +217,11 @@ class Store:
                     self._battery_by_device,
                     [{"fmt": b.fmt, "dev": b.device, "pct": b.battery_pct, "at": b.at} for b in batch.batteries],
                 )
-            devices = [(a, at) for a, at in batch.availability if not (a.fmt == "zigbee2mqtt" and a.device == "")]
-            if devices:
-                conn.execute(
-                    self._availability,
-                    [{"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at} for a, at in devices],
-                )
+            # In the order they came: a device's own availability after its bridge's has the last word.
             for a, at in batch.availability:
-                if a.fmt == "zigbee2mqtt" and a.device == "":
-                    conn.execute(self._bridge, {"online": a.online, "at": at})
+                bridge = a.fmt == "zigbee2mqtt" and a.device == ""
+                conn.execute(self._bridge if bridge else self._availability,
+                             {"fmt": a.fmt, "dev": a.device, "online": a.online, "at": at})
             if batch.entities:
                 self._write_entities(conn, batch.entities)
             if batch.ignored:

@@ -35,6 +35,7 @@ from fridge_monitor.core.signatures import RECORDS_FILE, REVIEWS_FILE
 from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import (
     calibration_export,
+    channel_export,
     checks_export,
     export,
     logger_exports,
@@ -230,6 +231,7 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
 
     steps: list[Step] = [
         ("readings.csv", per_fridge(functools.partial(export.export_readings, limits=calibrations.limits(config)))),
+        ("channels.csv", per_fridge(channel_export.export_channels)),
         ("daily.csv", per_fridge(daily)),
         ("excursions.csv", per_fridge(export.export_excursions)),
         ("alerts.csv", per_fridge(export.export_alerts)),

@@ -26,6 +26,7 @@ from fridge_monitor.web import checks as staff_checks
 from fridge_monitor.web import logger_files
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.alerts import duration, view
+from fridge_monitor.web.channel_charts import channel_charts
 from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.units import temperature, to_unit
 
@@ -131,13 +132,14 @@ def detail(name: str) -> Any:
     def local(at: datetime) -> str:
         return at.astimezone(tz).strftime("%d %b %Y %H:%M")
 
+    others = channel_charts(conn, fridge.id, fridge.name, start, end, tz, now)
     chart = charts.render(
         charts.convert(made.series, None if unit == "C" else (lambda c: to_unit(c, unit))),
         start=start, end=end, tz=tz, band=(low, high), max_gap=made.max_gap,
         title=f"{fridge.name}: {local(start)} to {local(end)} ({fridge.timezone})",
         description=(f"Temperature of {fridge.name}, {what}, per sensor; the allowed range "
                      f"{low:.1f} to {high:.1f} °{unit} is shaded. Times in {fridge.timezone}."),
-        unit=f"°{unit}", width=960, height=320, chart_id="fridge-chart",
+        unit=f"°{unit}", width=960, height=320, chart_id="fridge-chart", spans=others.door_spans,
     )
     days = daily_min_max(conn, fridge.id, first_day, last_day, tz, now, hourly)
     today = now.astimezone(tz).date()
@@ -155,6 +157,8 @@ def detail(name: str) -> Any:
         allowed=f"{temperature(fridge.latest.low_c, unit)} … {temperature(fridge.latest.high_c, unit)}",
         age=age(now, fridge.latest.measured_at),
         chart=chart,
+        door_spans=others.door_spans,
+        channel_charts=others.charts,
         period_stats=stats_view(fridge_stats(db(), fridge.id, start, end, config=settings(), now=now), unit, tz),
         resolution=what,
         range_name=range_name,
