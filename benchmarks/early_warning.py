@@ -100,18 +100,28 @@ def warnings(t: Trace, first_min: int, *, causes_too: bool = True) -> list[tuple
     out: list[tuple[datetime, str]] = []
     normal, limit = None, None
     active: set[str] = set()
+    held: tuple[datetime, int] | None = None  # when the trend warning was raised, and its direction
     for i in range(first_min, len(t.temperature)):
         now = t.temperature[i][0]
         if normal is None or i % 60 == 0:
             normal = trend.learn(t.temperature[max(0, i - 7 * 1440):i], LOW, HIGH)
             limit = causes.off_cycle_limit(PROFILE, t.power[max(0, i - 7 * 1440):i])
         found = set()
-        if trend.forecast(t.temperature[max(0, i - 120):i + 1], normal, LOW, HIGH, WITHIN) is not None:
+        recent = t.temperature[max(0, i - 120):i + 1]
+        forecast = None if normal.ceiling_c is None else trend.forecast(recent, normal, LOW, HIGH, WITHIN)
+        # As the evaluator does: a warning holds while the rise (fall) it was raised on goes on.
+        if held is not None and trend.still_heading(recent, held[0], held[1]) and LOW <= recent[-1][1] <= HIGH:
             found.add("trend")
+        elif forecast is not None:
+            found.add("trend")
+            held = (forecast.at, forecast.direction)
+        else:
+            held = None
         if causes_too:
             lo = max(0, i - 180)
             power, switch = t.power[lo:i + 1], t.switch[lo:i + 1]
-            door = t.door[max(0, bisect.bisect_right(t.door, (now, 2.0)) - 50):bisect.bisect_right(t.door, (now, 2.0))]
+            end = bisect.bisect_right(t.door, (now, 2.0))
+            door = t.door[max(0, end - 50):end]
             ongoing = [f for f in (causes.door_open(DOOR, door, now, PROFILE)
                                    + causes.power_lost(PLUG, power, switch, now, PROFILE, now)
                                    + causes.compressor_stopped(PLUG, power, now, PROFILE, limit))

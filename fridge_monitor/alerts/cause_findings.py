@@ -21,12 +21,19 @@ from fridge_monitor.store.series import Readings, segments
 
 
 def cause_findings(conn: sa.Connection, fridge_id: int, profile: AlarmProfile, since: datetime, now: datetime,
-                   series: Readings) -> list[Finding]:
-    """The door, power and compressor findings of the fridge's sensors, each saying the temperature then."""
+                   series: Readings, *, by_time: bool = True) -> list[Finding]:
+    """The door, power and compressor findings of the fridge's sensors, each saying the temperature then.
+
+    ``by_time`` False (right after a batch) judges them as of the channels' newest value stored, not ``now``:
+    a door open in a backlog's newest report has been open until then, as far as the data says; how long it
+    has stayed open since is time passing, the scheduler's to judge.
+    """
     segs = segments(conn, [fridge_id], since, now, roles=None)
     values = channel_values(conn, segs, since, now, channels=("door", "power", "switch"))
     if not values:
         return []
+    if not by_time:
+        now = min(now, max(at for points in values.values() for at, _v in points[-1:]))
     probe_heard_at = series[-1][0] if series else None
     found: list[Finding] = []
     for sensor in sorted({sid for sid, _channel in values}):

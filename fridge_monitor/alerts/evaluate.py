@@ -184,9 +184,9 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         findings += calibration.due_findings(sensor.id, sensor.calibration_due, now.astimezone(tz).date(), tz,
                                              config.alerts["calibration_warning_days"])
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
-    findings += [f for f in cause_findings(session.connection(), fridge_id, profile, load_from, now, series)
-                 if f.end is None or f.end >= start]
-    findings += trend_findings(session, fridge_id, facts.name, profile, series, until,
+    findings += [f for f in cause_findings(session.connection(), fridge_id, profile, load_from, now, series,
+                                           by_time=by_time) if f.end is None or f.end >= start]
+    findings += trend_findings(session, fridge_id, facts.name, profile, series,
                                timedelta(minutes=config.alerts["predict_within_min"]), findings, rec.alerts)
     loggers = [s.id for s in sensors if is_logger(s.id)]
     device_alarms = _logger_episodes(session, loggers, tz, start, now)

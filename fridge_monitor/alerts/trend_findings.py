@@ -31,18 +31,21 @@ PREDICTED_WITHIN = timedelta(hours=2)  # a warning this long (or less) before an
 _learnt: dict[int, tuple[datetime, float, float, trend.Normal]] = {}
 
 
-def _normal(session: so.Session, fridge_id: int, profile: AlarmProfile, now: datetime) -> trend.Normal:
+def _normal(session: so.Session, fridge_id: int, profile: AlarmProfile, newest: datetime) -> trend.Normal:
+    """The fridge's usual behaviour up to its newest reading (a backlog replayed is learnt as it goes);
+    relearnt every :data:`RELEARN` of readings, and while too little is known."""
     known = _learnt.get(fridge_id)
-    if known is not None and abs(now - known[0]) < RELEARN and known[1:3] == (profile.low_c, profile.high_c):
+    if known is not None and abs(newest - known[0]) < RELEARN and known[1:3] == (profile.low_c, profile.high_c):
         return known[3]
-    history = load_series(session, fridge_id, now - LEARN, now, profile.allowed_gap)
+    history = load_series(session, fridge_id, newest - LEARN, newest, profile.allowed_gap)
     normal = trend.learn(history, profile.low_c, profile.high_c)
-    _learnt[fridge_id] = (now, profile.low_c, profile.high_c, normal)
+    if normal.ceiling_c is not None:
+        _learnt[fridge_id] = (newest, profile.low_c, profile.high_c, normal)
     return normal
 
 
 def trend_findings(session: so.Session, fridge_id: int, fridge: str, profile: AlarmProfile, series: Readings,
-                   now: datetime, within: timedelta, findings: Sequence[Finding],
+                   within: timedelta, findings: Sequence[Finding],
                    alerts: Sequence[m.Alert]) -> list[Finding]:
     """A ``trend`` warning while the fridge heads out of its range (none during an excursion)."""
     if not series or any(f.kind == "excursion" and f.end is None for f in findings):
@@ -51,13 +54,17 @@ def trend_findings(session: so.Session, fridge_id: int, fridge: str, profile: Al
         return []
     recent = [p for p in series if p[0] >= series[-1][0] - RECENT]
     held = next((a for a in alerts if a.kind == trend.KIND and a.ended_at is None), None)
-    found = trend.forecast(recent, _normal(session, fridge_id, profile, now), profile.low_c, profile.high_c, within)
-    if found is not None:
-        start = held.started_at if held is not None and held.rule == _rule(found.direction) else found.at
-        return [Finding(trend.KIND, _rule(found.direction), "", "warning", start, None, found.title(),
-                        found.detail(fridge))]
-    if held is not None and trend.still_heading(recent, held.started_at, 1 if held.rule == "rising" else -1):
+    normal = _normal(session, fridge_id, profile, series[-1][0])
+    # Nothing is known yet of this fridge's usual cycles (its first readings): no forecast to make.
+    found = None if normal.ceiling_c is None else trend.forecast(recent, normal, profile.low_c, profile.high_c,
+                                                                  within)
+    if held is not None and (found is not None and _rule(found.direction) == held.rule or trend.still_heading(
+            recent, held.started_at, 1 if held.rule == "rising" else -1)):
+        # What was predicted when it was raised stands: the warning holds while that rise goes on.
         return [Finding(trend.KIND, held.rule, "", "warning", held.started_at, None, held.title, held.detail)]
+    if found is not None:
+        return [Finding(trend.KIND, _rule(found.direction), "", "warning", found.at, None, found.title(),
+                        found.detail(fridge))]
     return []
 
 

@@ -27,6 +27,7 @@ TYPICAL_QUANTILE = 0.9
 MARGIN_C = 0.2
 LONGER_BY = timedelta(minutes=5)
 NEARLY = timedelta(minutes=3)
+MIN_HISTORY = timedelta(hours=2)  # less than this of readings says nothing yet of a fridge's usual cycles
 
 Points = Sequence[tuple[datetime, float]]
 
@@ -138,9 +139,10 @@ def runs(points: Points, direction: int) -> list[Run]:
 
 def learn(history: Points, low_c: float, high_c: float) -> Normal:
     """A fridge's usual behaviour from its recent readings: the quantiles of its in-range readings, and the longest
-    rises and falls that did not leave the range."""
+    rises and falls that did not leave the range. Nothing is known (all None) from less than :data:`MIN_HISTORY`
+    or fewer than 20 readings in range."""
     inside = sorted(c for _, c in history if low_c <= c <= high_c)
-    if len(inside) < 20:
+    if len(inside) < 20 or history[-1][0] - history[0][0] < MIN_HISTORY:
         return Normal(None, None, None, None, timedelta(0), timedelta(0))
     rises = [r.length for r in runs(history, 1) if r.end_c <= high_c]
     falls = [r.length for r in runs(history, -1) if r.end_c >= low_c]

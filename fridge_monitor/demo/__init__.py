@@ -51,13 +51,19 @@ INTERVAL_S = 15.0
 # (fridge name, device, payload format, scenario, fault onset after the simulation start, its door contact
 # and smart plug besides the probe)
 FRIDGES = (
-    ("Vaccines A", "vaccines-a", "native", "normal", None, ""),
+    ("Vaccines A", "vaccines-a", "tasmota", "normal", None, ""),
     ("Botox B", "botox-b", "native", "compressor-failure", timedelta(hours=2), "plug"),
     ("Insulin C", "insulin-c", "senml", "power-outage", timedelta(hours=2, minutes=40), ""),
     ("Dysport D", "dysport-d", "zigbee2mqtt", "door-open", None, "door"),
-    ("Xeomin E", "xeomin-e", "tasmota", "power-cut", timedelta(hours=2, minutes=20), "plug"),
-    ("Vaccines F", "vaccines-f", "shelly", "door-left-open", timedelta(hours=2, minutes=35), "door"),
+    ("Xeomin E", "xeomin-e", "senml", "power-cut", timedelta(hours=2, minutes=20), "plug"),
+    ("Vaccines F", "vaccines-f", "native", "door-left-open", timedelta(hours=2, minutes=35), "door"),
 )
+# Judged by the CDC preset with the simulated compressor's off-cycle: at most 16 minutes, and a quarter more (what
+# a plug learns from 36 hours of it; the demo has three).
+DEMO_PROFILE = {"name": "demo-refrigerator", "low_c": 2.0, "high_c": 8.0, "off_cycle_max_min": 20,
+                "rules": [{"name": "heat", "direction": "high", "threshold_c": 8.0, "inclusive": False,
+                           "mode": "continuous", "duration_min": 60},
+                          {"name": "freeze", "direction": "low", "threshold_c": 2.0, "inclusive": False}]}
 OUTAGES = {"power-outage": timedelta(days=1), "power-cut": timedelta(days=1)}
 
 
@@ -79,9 +85,11 @@ def demo_config(data_dir: Path, mqtt_port: int, web_port: int, sensor_ids: dict[
         "database": {"url": f"sqlite:///{(data_dir / 'fridge-monitor.db').resolve()}"},
         "mqtt": {"url": f"mqtt://127.0.0.1:{mqtt_port}", "protocol": "3.1.1", "client_id": "fridge-monitor-demo"},
         "sites": [{"name": SITE, "timezone": TIMEZONE, "checks": ["08:00", "16:00"]}],
+        "alarm_profiles": [DEMO_PROFILE],
         "fridges": [
             *({"name": name, "site": SITE, "kind": "refrigerator", "sensors": sensor_ids[device],
-               "aux_sensors": (aux_ids or {}).get(device, [])} for name, device, *_ in FRIDGES),
+               "aux_sensors": (aux_ids or {}).get(device, []), "alarm_profile": DEMO_PROFILE["name"]}
+              for name, device, *_ in FRIDGES),
             {"name": LOGGER_FRIDGE, "site": SITE, "kind": "refrigerator", "sensors": []},
         ],
     }
