@@ -41,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fridge_monitor.alerts.cause_findings import door_last_open  # noqa: E402
 from fridge_monitor.core import causes, trend  # noqa: E402
 from fridge_monitor.core.rules import AlarmProfile  # noqa: E402
 from sensors.device import COMPRESSOR_W, IDLE_W  # noqa: E402
@@ -108,7 +109,12 @@ def warnings(t: Trace, first_min: int, *, causes_too: bool = True) -> list[tuple
             limit = causes.off_cycle_limit(PROFILE, t.power[max(0, i - 7 * 1440):i])
         found = set()
         recent = t.temperature[max(0, i - 120):i + 1]
-        forecast = None if normal.ceiling_c is None else trend.forecast(recent, normal, LOW, HIGH, WITHIN)
+        end = bisect.bisect_right(t.door, (now, 2.0))
+        door = t.door[max(0, end - 50):end]
+        # As the evaluator does: a rise while the door was open lately is the door's doing, not a trend.
+        opened = door_last_open({(DOOR, "door"): door})
+        forecast = None if normal.ceiling_c is None or (opened is not None and opened >= now - trend.FIT) \
+            else trend.forecast(recent, normal, LOW, HIGH, WITHIN)
         # As the evaluator does: a warning holds while the rise (fall) it was raised on goes on.
         if held is not None and trend.still_heading(recent, held[0], held[1]) and LOW <= recent[-1][1] <= HIGH:
             found.add("trend")
@@ -120,8 +126,6 @@ def warnings(t: Trace, first_min: int, *, causes_too: bool = True) -> list[tuple
         if causes_too:
             lo = max(0, i - 180)
             power, switch = t.power[lo:i + 1], t.switch[lo:i + 1]
-            end = bisect.bisect_right(t.door, (now, 2.0))
-            door = t.door[max(0, end - 50):end]
             ongoing = [f for f in (causes.door_open(DOOR, door, now, PROFILE)
                                    + causes.power_lost(PLUG, power, switch, now, PROFILE, now)
                                    + causes.compressor_stopped(PLUG, power, now, PROFILE, limit))

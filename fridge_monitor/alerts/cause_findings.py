@@ -16,20 +16,39 @@ import sqlalchemy as sa
 from fridge_monitor.core import causes
 from fridge_monitor.core.checks import Finding
 from fridge_monitor.core.rules import AlarmProfile
-from fridge_monitor.store.channels import channel_values
+from fridge_monitor.store.channels import ChannelSeries, channel_values
 from fridge_monitor.store.series import Readings, segments
 
 
-def cause_findings(conn: sa.Connection, fridge_id: int, profile: AlarmProfile, since: datetime, now: datetime,
-                   series: Readings, *, by_time: bool = True) -> list[Finding]:
-    """The door, power and compressor findings of the fridge's sensors, each saying the temperature then.
+def fridge_channels(conn: sa.Connection, fridge_id: int, since: datetime, now: datetime) -> ChannelSeries:
+    """What the fridge's door contacts and plugs said from ``since`` (with the state they were in then)."""
+    segs = segments(conn, [fridge_id], since, now, roles=None)
+    return channel_values(conn, segs, since, now, channels=("door", "power", "switch"))
+
+
+def door_last_open(values: ChannelSeries) -> datetime | None:
+    """When a door of the fridge was last seen open (now, if it still is): a rise since is the door's doing."""
+    found = None
+    for (_sensor, channel), points in values.items():
+        if channel != "door" or not points:
+            continue
+        if points[-1][1] >= 0.5:
+            return datetime.max.replace(tzinfo=points[-1][0].tzinfo)
+        closings = [at for (_a, was), (at, v) in zip(points, points[1:], strict=False) if was >= 0.5 > v]
+        if closings and (found is None or closings[-1] > found):
+            found = closings[-1]
+    return found
+
+
+def cause_findings(conn: sa.Connection, fridge_id: int, profile: AlarmProfile, values: ChannelSeries,
+                   now: datetime, series: Readings, *, by_time: bool = True) -> list[Finding]:
+    """The door, power and compressor findings of the fridge's sensors (``values``: :func:`fridge_channels`),
+    each saying the temperature then.
 
     ``by_time`` False (right after a batch) judges them as of the channels' newest value stored, not ``now``:
     a door open in a backlog's newest report has been open until then, as far as the data says; how long it
     has stayed open since is time passing, the scheduler's to judge.
     """
-    segs = segments(conn, [fridge_id], since, now, roles=None)
-    values = channel_values(conn, segs, since, now, channels=("door", "power", "switch"))
     if not values:
         return []
     if not by_time:

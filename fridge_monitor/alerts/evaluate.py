@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from fridge_monitor.alerts.cause_findings import cause_findings, name_causes
+from fridge_monitor.alerts.cause_findings import cause_findings, door_last_open, fridge_channels, name_causes
 from fridge_monitor.alerts.outages import group_silence, outage_findings, outage_of
 from fridge_monitor.alerts.reconcile import STATE_KINDS, Outcome, Reconciler
 from fridge_monitor.alerts.trend_findings import predicted, trend_findings
@@ -184,10 +184,12 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
         findings += calibration.due_findings(sensor.id, sensor.calibration_due, now.astimezone(tz).date(), tz,
                                              config.alerts["calibration_warning_days"])
     findings += _disagreements(pieces, sensors, until, profile.allowed_gap, config, start)
-    findings += [f for f in cause_findings(session.connection(), fridge_id, profile, load_from, now, series,
+    channels = fridge_channels(session.connection(), fridge_id, load_from, now)
+    findings += [f for f in cause_findings(session.connection(), fridge_id, profile, channels, now, series,
                                            by_time=by_time) if f.end is None or f.end >= start]
     findings += trend_findings(session, fridge_id, facts.name, profile, series,
-                               timedelta(minutes=config.alerts["predict_within_min"]), findings, rec.alerts)
+                               timedelta(minutes=config.alerts["predict_within_min"]), findings, rec.alerts,
+                               door_last_open(channels))
     loggers = [s.id for s in sensors if is_logger(s.id)]
     device_alarms = _logger_episodes(session, loggers, tz, start, now)
     findings += alarm_findings(device_alarms)
@@ -199,7 +201,6 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
                                               timedelta(hours=config.alerts["record_due_hours"]))
     for finding in sorted(predicted(name_causes(findings), rec.alerts), key=lambda f: f.start):
         rec.apply(finding)
-    group_silence(session, rec, outage)
     # The lots held here, judged against their products' ranges over the same window (after the
     # fridge's excursions are stored, so a review can name the one it overlaps).
     judge = LotEvaluation(session, Window(
@@ -221,6 +222,8 @@ def evaluate_fridge(session: so.Session, config: Config, fridge_id: int, now: da
     rec.resolve_unmatched(["excursion", "sensor-disagreement", RECORD_INCOMPLETE, *causes.KINDS, trend.KIND,
                            *outages.KINDS, *STATE_KINDS] if by_time
                           else STATE_KINDS)
+    # After resolving: a fridge's no-data alert that ended with its site's outage stays in the outage's group.
+    group_silence(session, rec, outage)
     if first_day is not None:
         _store_days(session, fridge_id, profile, series, tz, first_day, now)
         days_since = None

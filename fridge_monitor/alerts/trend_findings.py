@@ -45,9 +45,11 @@ def _normal(session: so.Session, fridge_id: int, profile: AlarmProfile, newest: 
 
 
 def trend_findings(session: so.Session, fridge_id: int, fridge: str, profile: AlarmProfile, series: Readings,
-                   within: timedelta, findings: Sequence[Finding],
-                   alerts: Sequence[m.Alert]) -> list[Finding]:
-    """A ``trend`` warning while the fridge heads out of its range (none during an excursion)."""
+                   within: timedelta, findings: Sequence[Finding], alerts: Sequence[m.Alert],
+                   door_opened: datetime | None = None) -> list[Finding]:
+    """A ``trend`` warning while the fridge heads out of its range (none during an excursion). A rise while
+    the door was open (``door_opened``: when its contact last saw it open) within the slope's window is the
+    door's doing: ``door-open`` speaks for a door left open."""
     if not series or any(f.kind == "excursion" and f.end is None for f in findings):
         return []
     if not profile.low_c <= series[-1][1] <= profile.high_c:
@@ -56,8 +58,9 @@ def trend_findings(session: so.Session, fridge_id: int, fridge: str, profile: Al
     held = next((a for a in alerts if a.kind == trend.KIND and a.ended_at is None), None)
     normal = _normal(session, fridge_id, profile, series[-1][0])
     # Nothing is known yet of this fridge's usual cycles (its first readings): no forecast to make.
-    found = None if normal.ceiling_c is None else trend.forecast(recent, normal, profile.low_c, profile.high_c,
-                                                                  within)
+    door = door_opened is not None and door_opened >= series[-1][0] - trend.FIT
+    found = None if normal.ceiling_c is None or door else trend.forecast(recent, normal, profile.low_c,
+                                                                          profile.high_c, within)
     if held is not None and (found is not None and _rule(found.direction) == held.rule or trend.still_heading(
             recent, held.started_at, 1 if held.rule == "rising" else -1)):
         # What was predicted when it was raised stands: the warning holds while that rise goes on.
