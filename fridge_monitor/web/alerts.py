@@ -146,7 +146,20 @@ def _detail_page(row: alerts.AlertRow, form: AcknowledgeForm, status: int = 200)
                     .get(str(row.alert.id), [])],
         excursion=_excursion(excursion, row.timezone, now, unit) if excursion else None,
         deliveries=[_delivery(n) for n in alerts.notifications(db(), row.alert.id)],
+        group=_group(row.alert),
     ), status
+
+
+def _group(alert: m.Alert) -> dict[str, Any] | None:
+    """The site or gateway outage a no-data alert is grouped under; or an outage's grouped alerts."""
+    a, f = m.Alert, m.Fridge
+    if alert.group_id is not None:
+        outage = db().get(m.Alert, alert.group_id)
+        if outage is not None:
+            return {"under": (outage.id, outage.title)}
+    members = db().execute(sa.select(a.id, f.name, a.title, a.state).join(f, a.fridge_id == f.id)
+                           .where(a.group_id == alert.id).order_by(a.id)).all()
+    return {"members": [tuple(row) for row in members]} if members else None
 
 
 def _excursion(e: m.Excursion, tz: str, now: datetime, unit: str) -> dict[str, Any]:

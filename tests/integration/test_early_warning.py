@@ -21,8 +21,9 @@ import sqlalchemy.orm as so
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.ingest.subscriber import Ingest
 from fridge_monitor.store import models as m
+from fridge_monitor.web import create_app
 
-from support import Publisher, native, wait_until
+from support import Publisher, add_users, client_for, native, wait_until
 
 pytestmark = [pytest.mark.slow]
 
@@ -175,6 +176,15 @@ def test_a_whole_site_gone_silent_is_one_notified_alert_and_one_resolution(
                              "north-2": [("no-data", "open", site.id)], "north-3": [("no-data", "open", site.id)],
                              "south-1": []}
         assert hooks.events() == [(site.id, "opened", "open")]
+        # On the alert pages, each fridge's alert points to the outage's, which lists them.
+        add_users(engine, {"aldo": "auditor"}, now)
+        auditor = client_for(create_app(config, engine=engine, testing=True), engine, "aldo")
+        member = alerts(engine, "north-2")[0]
+        page = auditor.get(f"/alerts/{member.id}").get_data(as_text=True)
+        assert f'href="/alerts/{site.id}">#{site.id} Site North offline: 3 fridges silent</a>' in page
+        listing = auditor.get(f"/alerts/{site.id}").get_data(as_text=True)
+        assert "Fridges in this outage" in listing and listing.count('href="/alerts/') >= 3
+        assert "north-3: No data from primary sensor native:north-3-probe (open)" in listing
 
         # The site comes back: one resolution, and the fridges' own alerts end without a word.
         back = datetime.now(UTC)

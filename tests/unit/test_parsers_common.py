@@ -21,6 +21,7 @@ from fridge_monitor.core.readings import (
     SUBSCRIPTION_FORMATS,
     Availability,
     BatteryLevel,
+    ChannelReading,
     ParseContext,
     ParseResult,
     Reading,
@@ -279,6 +280,20 @@ def test_explain_lines():
         "battery   shelly:abc 88 %",
         "rejected  item 2: temperature is not a number (nan)   [native:a1-probe]",
         "rejected  bad",
+    ]
+
+
+def test_explain_channels():
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    result = ParseResult(channels=(ChannelReading("zigbee2mqtt:door", "zigbee2mqtt", "door", "door", at, 1.0),
+                                   ChannelReading("tasmota:plug", "tasmota", "plug", "power", at, 45.5),
+                                   ChannelReading("tasmota:plug", "tasmota", "plug", "switch", at, 0.0),
+                                   ChannelReading("senml:h", "senml", "h", "humidity", at, 52.0)))
+    assert explain(result) == [
+        "door      zigbee2mqtt:door   2026-11-25T10:00:00Z   open",
+        "power     tasmota:plug   2026-11-25T10:00:00Z   45.5 W",
+        "switch    tasmota:plug   2026-11-25T10:00:00Z   off",
+        "humidity  senml:h   2026-11-25T10:00:00Z   52 %RH",
     ]
 
 

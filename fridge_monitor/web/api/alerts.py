@@ -24,7 +24,7 @@ def alert_json(row: alerts.AlertRow, *, deliveries: bool = False) -> dict[str, A
         "id": a.id, "fridge": row.fridge, "site": row.site, "kind": a.kind, "rule": a.rule, "subject": a.subject,
         "severity": a.severity, "state": a.state, "needs_acknowledgement": row.needs_ack,
         "title": a.title, "detail": a.detail, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
-        "peak_c": a.peak_c, "low_c": a.low_c, "excursion_id": a.excursion_id,
+        "peak_c": a.peak_c, "low_c": a.low_c, "excursion_id": a.excursion_id, "group_id": a.group_id,
         "acknowledged_by": a.acknowledged_by, "acknowledged_at": iso(a.acknowledged_at), "action": a.action,
         "steps": list(alerts.steps_for(a.kind)),
     }

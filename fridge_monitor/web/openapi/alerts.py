@@ -83,7 +83,9 @@ def schemas() -> dict[str, Any]:
             "kind": {"type": "string", "enum": list(KINDS)},
             "rule": {"type": "string", "description": "`out-of-range`, an alarm rule's name such as "
                                                       "`heat` or `freeze`, or the check's name."},
-            "subject": {"type": "string", "description": "The sensor, for sensor checks."},
+            "subject": {"type": "string", "description": "The sensor, for sensor checks (the door contact or plug "
+                                                         "for door-open, power-lost and compressor-stopped); "
+                                                         "`site:<name>` or `gateway:<id>` for an outage."},
             "severity": {"type": "string", "enum": ["warning", "alarm"]},
             "state": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
             "needs_acknowledgement": {"type": "boolean"},
@@ -91,6 +93,9 @@ def schemas() -> dict[str, Any]:
             "started_at": TIME, "ended_at": TIME,
             "peak_c": {"type": ["number", "null"]}, "low_c": {"type": ["number", "null"]},
             "excursion_id": {"type": ["integer", "null"]},
+            "group_id": {"type": ["integer", "null"],
+                         "description": "The site-offline or gateway-offline alert this no-data alert is grouped "
+                                        "under (only that one is notified)."},
             "acknowledged_by": {"type": ["string", "null"]}, "acknowledged_at": TIME,
             "action": {"type": ["string", "null"]},
             "steps": {"type": "array", "items": {"type": "string"},
