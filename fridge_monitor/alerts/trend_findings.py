@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 import sqlalchemy.orm as so
 
 from fridge_monitor.core import trend
-from fridge_monitor.core.causes import minutes
 from fridge_monitor.core.checks import Finding
+from fridge_monitor.core.checks import duration_text as minutes
 from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.store import models as m
 from fridge_monitor.store.series import Readings, load_series

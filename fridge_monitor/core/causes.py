@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from fridge_monitor.core.checks import CAUSE_KINDS, Finding
+from fridge_monitor.core.checks import duration_text as minutes
 from fridge_monitor.core.rules import AlarmProfile
 
 Values = Sequence[tuple[datetime, float]]  # (measured at, value), in time order
@@ -58,15 +59,6 @@ def runs(values: Values, holds: Iterable[bool]) -> list[Run]:
     if start is not None:
         out.append(Run(start, None))
     return out
-
-
-def minutes(span: timedelta) -> str:
-    """``14 min``, ``2 h 5 min``."""
-    total = max(0, int(span.total_seconds() // 60))
-    if total >= 120:
-        hours, rest = divmod(total, 60)
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
-    return f"{total} min"
 
 
 def door_open(sensor: str, door: Values, now: datetime, profile: AlarmProfile) -> list[Finding]:

@@ -61,8 +61,9 @@ class SensorState:
     calibration_due: date | None
 
 
-def _minutes(span: timedelta) -> str:
-    total = int(span.total_seconds() // 60)
+def duration_text(span: timedelta) -> str:
+    """How a length of time reads in an alert: ``14 min``, ``2 h 5 min`` (hours from two on)."""
+    total = max(0, int(span.total_seconds() // 60))
     if total >= 120:
         hours, minutes = divmod(total, 60)
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
@@ -75,9 +76,9 @@ def describe_rule(rule: Rule) -> str:
             ("low", True): "at or below", ("low", False): "below"}[rule.direction, rule.inclusive]
     text = f"{word} {rule.threshold_c:.1f} °C"
     if rule.duration > timedelta(0):
-        text += f" for {_minutes(rule.duration)}"
+        text += f" for {duration_text(rule.duration)}"
         if rule.mode == "cumulative" and rule.window is not None:
-            text += f" within {_minutes(rule.window)}"
+            text += f" within {duration_text(rule.window)}"
     return text
 
 
@@ -98,11 +99,12 @@ def excursion_findings(profile: AlarmProfile, found: Sequence[Episode], now: dat
         else:
             continue
         lasting = "lasted" if episode.end is not None else "so far"
+        beyond, lasted = duration_text(episode.time_beyond), duration_text(episode.duration(now))
         detail = (f"Highest {episode.peak_c:.1f} °C, lowest {episode.low_c:.1f} °C; "
-                  f"{_minutes(episode.time_beyond)} beyond the limit, {_minutes(episode.duration(now))} {lasting}.")
+                  f"{beyond} beyond the limit, {lasted} {lasting}.")
         if episode.unknown > timedelta(0):
-            detail += (f" Of that, {_minutes(episode.unknown)} had no readings, between readings beyond the limit: "
-                       "counted as beyond, since it cannot be shown to have been safe.")
+            detail += (f" Of that, {duration_text(episode.unknown)} had no readings, between readings beyond the "
+                       "limit: counted as beyond, since it cannot be shown to have been safe.")
         if episode.mkt_c is not None:
             detail += f" Mean kinetic temperature {episode.mkt_c:.1f} °C."
         out.append(Finding("excursion", rule_name, "", episode.severity, episode.start, episode.end, title, detail,
@@ -136,7 +138,7 @@ def no_data_findings(sensors: Sequence[SensorState], fridge_since: datetime, now
             detail = f"Sensor {sensor.id} ({sensor.role}) has never sent a reading."
         else:
             detail = (f"No reading from sensor {sensor.id} ({sensor.role}) since {last.astimezone(UTC):%Y-%m-%d %H:%M} "
-                      f"UTC; the allowed gap is {_minutes(allowed_gap)}.")
+                      f"UTC; the allowed gap is {duration_text(allowed_gap)}.")
         out.append(Finding("no-data", "silence", sensor.id, "alarm", start, None,
                            f"No data from {sensor.role} sensor {sensor.id}", detail))
     return out
@@ -194,7 +196,7 @@ def disagreement_findings(primary_id: str, backup_id: str, primary: Sequence[tup
             "sensor-disagreement", "disagreement", backup_id, "warning", episode.start, episode.end,
             f"Sensors disagree: {primary_id} and {backup_id}",
             f"The primary and backup sensors differed by up to {episode.peak_c:.1f} °C, more than {limit_c:.1f} °C "
-            f"for {_minutes(episode.time_beyond)}.",
+            f"for {duration_text(episode.time_beyond)}.",
             None, None, None,
         ))
     return out

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, tzinfo
 import sqlalchemy as sa
 
 from fridge_monitor.core import charts
-from fridge_monitor.core.causes import minutes, runs
+from fridge_monitor.core.causes import runs
+from fridge_monitor.core.checks import duration_text as minutes
 from fridge_monitor.store.channels import ChannelSeries, channel_values
 from fridge_monitor.store.series import segments
 

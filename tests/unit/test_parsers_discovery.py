@@ -107,7 +107,9 @@ def test_explain_says_what_was_learnt():
         'discovery config: device class "temperature", unit "°C")'
     ]
     (line,) = explain(run(ESPHOME_POWER, "homeassistant/sensor/pharmacy-fridge/compressor_power/config"))
-    assert "esphome:pharmacy-fridge:compressor_power   not a temperature: its states are ignored" in line
+    assert "esphome:pharmacy-fridge:compressor_power   power (W), kept as a channel" in line
+    (line,) = explain(run(b'{"stat_t": "n1/sensor/uptime/state"}', "homeassistant/sensor/n1/uptime/config"))
+    assert "esphome:n1:uptime   not a temperature: its states are ignored" in line
 
 
 def test_binary_sensor_config_is_learnt_for_a_door_contact():
