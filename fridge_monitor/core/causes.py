@@ -28,7 +28,7 @@ CAUSE_WINDOW = timedelta(hours=1)  # a cause this long (or less) before an excur
 PLUG_SILENCE = timedelta(minutes=15)
 LEARN_DAYS = 7  # the normal off-cycle is learnt from this many days of the plug's power
 MIN_CYCLES = 10  # ... when they hold at least this many complete off-cycles
-MIN_SPAN = timedelta(hours=36)  # ... and cover this long: a day and a half holds a few defrosts
+MIN_SPAN = timedelta(days=3)  # ... and cover this long: enough defrosts (every 6-8 h) to know how long they run
 DEFAULT_OFF_CYCLE = timedelta(minutes=60)  # without enough history, and none configured
 MIN_OFF_CYCLE = timedelta(minutes=10)  # a learnt limit never below this (a fridge that rarely rests)
 # The 99th percentile is passed by one rest in a hundred, a few times a day: the limit is this much longer.
@@ -124,7 +124,7 @@ def off_cycle_limit(profile: AlarmProfile, history: Values) -> tuple[timedelta, 
     complete = sorted(run.end - run.start for run in rests if run.end is not None)
     if len(complete) < MIN_CYCLES or history[-1][0] - history[0][0] < MIN_SPAN:
         return DEFAULT_OFF_CYCLE, (f"the default: the plug has not measured {MIN_CYCLES} off-cycles over "
-                                   f"{MIN_SPAN.total_seconds() / 3600:g} hours yet")
+                                   f"{MIN_SPAN.days} days yet")
     rank = max(0, math.ceil(0.99 * len(complete)) - 1)
     learnt = max(complete[rank] * OFF_CYCLE_MARGIN, MIN_OFF_CYCLE)
     return learnt, (f"learnt from {len(complete)} off-cycles in the last {LEARN_DAYS} days: their 99th percentile, "

@@ -35,7 +35,7 @@ from flask import (
 from fridge_monitor.config import Config
 from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.times import iso_utc
-from fridge_monitor.reports import bundle, export, export_jobs
+from fridge_monitor.reports import bundle, channel_export, export, export_jobs
 from fridge_monitor.store import audit_trail, calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import allow, nav, signed_in
@@ -47,13 +47,14 @@ nav("exports.index", "Exports", 70)
 READERS = ("auditor", "admin")
 CSV_KINDS = {
     "readings": "Readings (every stored reading, with the fridge it belonged to)",
+    "channels": "Door contacts, smart plugs and humidity (every value, with its fridge and unit)",
     "daily": "Daily log (min, max, first reading of the workday, time out of range, who acknowledged)",
     "excursions": "Excursions (duration, peak, lowest, MKT)",
     "alerts": "Alerts (who acknowledged and the action taken)",
     "stock": "Stock ledger (every movement, who and why)",
     "rejected": "Rejected messages (payloads that could not be understood)",
 }
-BY_FRIDGE = {"readings", "daily", "excursions", "alerts", "stock"}
+BY_FRIDGE = {"readings", "channels", "daily", "excursions", "alerts", "stock"}
 CHUNK = 64 * 1024
 
 
@@ -76,7 +77,7 @@ def _writers(config: Config) -> dict[str, Callable[..., int]]:
     def readings(engine: Any, out: TextIO, start: datetime, end: datetime, *, fridge: str | None) -> int:
         return export.export_readings(engine, out, start, end, fridge=fridge, limits=calibrations.limits(config))
 
-    return {"readings": readings, "excursions": export.export_excursions,
+    return {"readings": readings, "channels": channel_export.export_channels, "excursions": export.export_excursions,
             "alerts": export.export_alerts, "stock": export.export_stock, "daily": daily}
 
 

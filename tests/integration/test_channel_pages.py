@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -63,3 +64,13 @@ def test_door_and_plug_on_the_fridge_page_and_in_the_channels_export(database_ur
     assert watts == [v for _at, v in power] and {r["unit"] for r in rows if r["channel"] == "power"} == {"W"}
     assert {r["fridge"] for r in rows} == {"A1"}
     assert rows[0]["measured_at_utc"] == power[0][0].strftime("%Y-%m-%dT%H:%M:%SZ")  # in time order
+
+    # The same from the exports page, as an auditor downloads it.
+    auditor = client_for(app, engine, "aldo")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', auditor.get("/exports/").get_data(as_text=True)).group(1)
+    day = NOW.date().isoformat()
+    start = (NOW - timedelta(days=1)).date().isoformat()
+    download = auditor.post("/exports/csv", data={"csrf_token": token, "kind": "channels", "from": start, "to": day,
+                                                  "fridge": "A1"})
+    assert download.status_code == 200
+    assert list(csv.DictReader(io.StringIO(download.get_data(as_text=True)))) == rows

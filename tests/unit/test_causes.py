@@ -109,7 +109,7 @@ def test_off_cycle_learnt_from_a_week_of_cycles():
 def test_off_cycle_without_enough_history_is_the_default():
     limit, why = causes.off_cycle_limit(PROFILE, cycling(0.1, 15, 25))
     assert limit == timedelta(minutes=60)
-    assert why == "the default: the plug has not measured 10 off-cycles over 36 hours yet"
+    assert why == "the default: the plug has not measured 10 off-cycles over 3 days yet"
 
 
 def test_off_cycle_set_in_the_profile_wins():

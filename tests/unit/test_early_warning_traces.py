@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import early_warning as bench  # noqa: E402
 
-ONSET = 2 * 1440  # the failure two days in: a day and a half of the plug learnt, as the evaluator needs
+ONSET = 4 * 1440  # the failure four days in: the plug's off-cycle is learnt from three
 
 
 def first_out(trace: bench.Trace) -> int:
@@ -42,9 +42,8 @@ def leads(scenario: str, seeds: range) -> list[tuple[float, str]]:
 def test_a_compressor_failure_is_warned_of_well_before_the_first_reading_out_of_range():
     found = leads("compressor-failure", range(4))
     # The most a temperature-only detector can give is the time from the cycle's usual peak to 8 °C (16 min
-    # in this simulator); the trend and the plug's stopped compressor come within a few minutes of it.
-    assert min(lead for lead, _kind in found) >= 9
-    assert statistics.median(lead for lead, _kind in found) >= 12
+    # in this simulator); the plug's stopped compressor comes at least 15 minutes before 8 °C.
+    assert min(lead for lead, _kind in found) >= 15
     assert {kind for _lead, kind in found} <= {"trend", "compressor-stopped"}
 
 
