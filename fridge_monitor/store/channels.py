@@ -20,27 +20,45 @@ def channel_values(conn: sa.Connection, segs: Sequence[Segment], lo: datetime, h
     """Each (sensor, channel)'s values within [lo, hi] while the sensor was in the fridge, in time order.
 
     ``with_state_before``: also the last value before ``lo`` (within the assignment), since a state holds
-    until it changes: a door that opened an hour ago and sent nothing since is open now.
+    until it changes: a door that opened an hour ago and sent nothing since is open now. Two queries
+    whatever the number of sensors (a fridge with probes only costs one that finds nothing).
     """
     c = m.ChannelReading
+    sensors = sorted({seg.sensor_id for seg in segs})
+    if not sensors:
+        return {}
     out: ChannelSeries = defaultdict(list)
-    for seg in segs:
-        clipped = seg.clip(lo, hi)
-        if clipped is None:
-            continue
-        start, end = clipped
-        if with_state_before:
-            for channel in channels:
-                query = sa.select(c.measured_at, c.value).where(
-                    c.sensor_id == seg.sensor_id, c.channel == channel, c.measured_at < start)
-                if seg.since is not None:
-                    query = query.where(c.measured_at >= seg.since)
-                row = conn.execute(query.order_by(c.measured_at.desc()).limit(1)).first()
-                if row is not None:
-                    out[seg.sensor_id, channel].append((row.measured_at, row.value))
-        within = sa.select(c.channel, c.measured_at, c.value).where(
-            c.sensor_id == seg.sensor_id, c.channel.in_(list(channels)), c.measured_at >= start)
-        within = within.where(c.measured_at < end) if end is not None else within.where(c.measured_at <= hi)
-        for channel, at, value in conn.execute(within.order_by(c.measured_at, c.id)):
-            out[seg.sensor_id, channel].append((at, value))
-    return {key: sorted(values) for key, values in out.items()}
+    rows = conn.execute(sa.select(c.sensor_id, c.channel, c.measured_at, c.value)
+                        .where(c.sensor_id.in_(sensors), c.channel.in_(list(channels)), c.measured_at >= lo,
+                               c.measured_at <= hi).order_by(c.measured_at, c.id)).all()
+    for sensor, channel, at, value in rows:
+        if any(_holds(seg, sensor, at) for seg in segs):
+            out[sensor, channel].append((at, value))
+    if with_state_before:
+        before = _states_before(conn, [seg for seg in segs if seg.since is None or seg.since < lo], lo, channels)
+        for (sensor, channel), (at, value) in before.items():
+            out[sensor, channel].insert(0, (at, value))
+    return dict(out)
+
+
+def _holds(seg: Segment, sensor: str, at: datetime) -> bool:
+    """Whether ``at`` falls in this assignment of ``sensor``."""
+    return (seg.sensor_id == sensor and (seg.since is None or seg.since <= at)
+            and (seg.until is None or at < seg.until))
+
+
+def _states_before(conn: sa.Connection, segs: Sequence[Segment], lo: datetime,
+                   channels: Sequence[str]) -> dict[tuple[str, str], tuple[datetime, float]]:
+    """The last value before ``lo`` of each channel of the sensors whose assignment began before it."""
+    c = m.ChannelReading
+    sensors = sorted({seg.sensor_id for seg in segs})
+    if not sensors:
+        return {}
+    last = (sa.select(c.sensor_id, c.channel, sa.func.max(c.measured_at).label("at"))
+            .where(c.sensor_id.in_(sensors), c.channel.in_(list(channels)), c.measured_at < lo)
+            .group_by(c.sensor_id, c.channel).subquery())
+    rows = conn.execute(sa.select(c.sensor_id, c.channel, c.measured_at, c.value)
+                        .join(last, sa.and_(c.sensor_id == last.c.sensor_id, c.channel == last.c.channel,
+                                            c.measured_at == last.c.at))).all()
+    return {(sensor, channel): (at, value) for sensor, channel, at, value in rows
+            if any(_holds(seg, sensor, at) for seg in segs)}
