@@ -25,12 +25,12 @@ def first_out(trace: bench.Trace) -> int:
     return next(i for i in range(ONSET, len(trace.temperature)) if trace.temperature[i][1] > bench.HIGH)
 
 
-def leads(scenario: str, seeds: range) -> list[tuple[float, str]]:
+def leads(scenario: str, seeds: range, *, causes_too: bool = True) -> list[tuple[float, str]]:
     out = []
     for seed in seeds:
         trace = bench.trace(scenario, ONSET + 180, seed=seed, onset_min=ONSET)
         first = trace.temperature[first_out(trace)][0]
-        raised = [(at, kind) for at, kind in bench.warnings(trace, ONSET - 120)
+        raised = [(at, kind) for at, kind in bench.warnings(trace, ONSET - 120, causes_too=causes_too)
                   if bench.T0 + timedelta(minutes=ONSET) <= at < first]
         assert raised, f"{scenario}, seed {seed}: no warning before the first reading above 8 °C"
         out.append(((first - raised[0][0]).total_seconds() / 60, raised[0][1]))
@@ -45,6 +45,14 @@ def test_a_compressor_failure_is_warned_of_well_before_the_first_reading_out_of_
     # in this simulator); the plug's stopped compressor comes at least 15 minutes before 8 °C.
     assert min(lead for lead, _kind in found) >= 15
     assert {kind for _lead, kind in found} <= {"trend", "compressor-stopped"}
+
+
+@pytest.mark.slow
+def test_the_trend_alone_warns_of_a_compressor_failure_from_the_temperature():
+    found = leads("compressor-failure", range(4), causes_too=False)
+    assert all(kind == "trend" for _lead, kind in found)
+    assert min(lead for lead, _kind in found) >= 12
+    assert statistics.median(lead for lead, _kind in found) >= 15
 
 
 @pytest.mark.slow
