@@ -162,15 +162,18 @@ def render(
     chart_id: str = "chart",
     compact: bool = False,
     spans: Sequence[tuple[datetime, datetime, str]] = (),
+    floor: float | None = None,
 ) -> str:
     """The chart as an ``<svg>`` element (values and band already in the display unit); ``spans`` are
-    periods shaded behind the lines (a door open), each with its label."""
+    periods shaded behind the lines (a door open), each with its label; ``floor``: the axis goes no lower
+    (a power is never negative)."""
     values = [v for s in series for p in s.points for v in (p.mean, p.low, p.high) if v is not None]
     if band is not None:
         values.extend(band)
     low, high = (min(values), max(values)) if values else (0.0, 10.0)
     pad = max((high - low) * 0.08, 0.5)
-    ticks = nice_ticks(low - pad, high + pad, 3 if compact else 5)
+    bottom = low - pad if floor is None else max(floor, low - pad)
+    ticks = nice_ticks(bottom, high + pad, 3 if compact else 5)
     frame = Frame(
         width=width, height=height, start=start, end=end, y_min=ticks[0], y_max=ticks[-1],
         left=30 if compact else 46, right=6 if compact else 12, top=6 if compact else 10, bottom=16 if compact else 24,

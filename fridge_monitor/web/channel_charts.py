@@ -39,7 +39,9 @@ def _door_spans(values: ChannelSeries, end: datetime, tz: tzinfo) -> list[tuple[
             continue
         for run in runs(points, (v >= 0.5 for _at, v in points)):
             until = run.end or end
-            out.append((run.start, until, f"door open {run.start.astimezone(tz):%H:%M}, {minutes(until - run.start)}"
+            span = until - run.start
+            took = minutes(span) if span >= timedelta(minutes=1) else f"{int(span.total_seconds())} s"
+            out.append((run.start, until, f"door open {run.start.astimezone(tz):%H:%M}, {took}"
                                           f"{'' if run.end else ' so far'} ({sensor})"))
     return out
 
@@ -54,7 +56,8 @@ def _chart(values: ChannelSeries, channel: str, fridge: str, start: datetime, en
     svg = charts.render(series, start=start, end=end, tz=tz, band=None, max_gap=timedelta(hours=1),
                         title=f"{fridge}: {heading.lower()} ({unit})",
                         description=f"{heading} of {fridge} in {unit}, per sensor, over the chosen range.",
-                        unit=unit, width=960, height=160, chart_id=f"fridge-{channel}-chart", compact=True)
+                        unit=unit, width=960, height=160, chart_id=f"fridge-{channel}-chart", compact=True,
+                        floor=0.0)
     return heading, svg
 
 

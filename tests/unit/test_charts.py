@@ -92,3 +92,19 @@ def test_month_ticks_for_a_year():
 def test_convert_to_fahrenheit():
     (series,) = convert([Series("p", [Point(at(0), 5.0, 0.0, 10.0)])], lambda c: c * 9 / 5 + 32)
     assert series.points == [Point(at(0), 41.0, 32.0, 50.0)]
+
+
+def test_a_floor_keeps_the_axis_from_going_below_it():
+    power = [Series("plug", [Point(at(0), 0.0), Point(at(60), 85.0)])]
+    assert ">-" in chart(power, band=None, max_gap=timedelta(hours=3))
+    floored = chart(power, band=None, max_gap=timedelta(hours=3), floor=0.0)
+    assert ">-" not in floored and ">0</text>" in floored
+
+
+def test_spans_are_shaded_within_the_window_with_their_label():
+    svg = chart([Series("p1", [Point(at(0), 4.0)])],
+                spans=[(at(30), at(45), "door open 00:30, 15 min"), (at(-30), at(-10), "before the window")])
+    assert svg.count('<rect class="span"') == 1
+    assert "<title>door open 00:30, 15 min</title>" in svg
+    # 15 minutes of a 2-hour plot 142 px wide, from a quarter of it.
+    assert 'x="81.5" y="10" width="17.8"' in svg
