@@ -31,8 +31,9 @@ MIN_CYCLES = 10  # ... when they hold at least this many complete off-cycles
 MIN_SPAN = timedelta(days=3)  # ... and cover this long: enough defrosts (every 6-8 h) to know how long they run
 DEFAULT_OFF_CYCLE = timedelta(minutes=60)  # without enough history, and none configured
 MIN_OFF_CYCLE = timedelta(minutes=10)  # a learnt limit never below this (a fridge that rarely rests)
-# The 99th percentile is passed by one rest in a hundred, a few times a day: the limit is this much longer.
-OFF_CYCLE_MARGIN = 1.25
+# The 99th percentile is passed by one rest in a hundred, a few times a day: the limit adds the spread of the
+# longest rests (99th less 90th percentile: large where defrosts vary), and at least this.
+OFF_CYCLE_MARGIN = timedelta(minutes=2)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,8 +115,9 @@ def _switched_off(switch: Values, at: datetime) -> bool:
 
 
 def off_cycle_limit(profile: AlarmProfile, history: Values) -> tuple[timedelta, str]:
-    """How long the compressor may rest: the profile's ``off_cycle_max``, else the 99th percentile of the
-    complete off-cycles in ``history`` (the plug's power over the last days), else the default."""
+    """How long the compressor may rest: the profile's ``off_cycle_max``, else learnt from the complete
+    off-cycles in ``history`` (the plug's power over the last days): their 99th percentile and the spread at
+    the top (99th less 90th percentile, at least :data:`OFF_CYCLE_MARGIN`), else the default."""
     if profile.off_cycle_max is not None:
         return profile.off_cycle_max, "set in the alarm profile"
     rests = _resting(history, profile)
@@ -125,10 +127,12 @@ def off_cycle_limit(profile: AlarmProfile, history: Values) -> tuple[timedelta, 
     if len(complete) < MIN_CYCLES or history[-1][0] - history[0][0] < MIN_SPAN:
         return DEFAULT_OFF_CYCLE, (f"the default: the plug has not measured {MIN_CYCLES} off-cycles over "
                                    f"{MIN_SPAN.days} days yet")
-    rank = max(0, math.ceil(0.99 * len(complete)) - 1)
-    learnt = max(complete[rank] * OFF_CYCLE_MARGIN, MIN_OFF_CYCLE)
+    p99 = complete[max(0, math.ceil(0.99 * len(complete)) - 1)]
+    p90 = complete[max(0, math.ceil(0.90 * len(complete)) - 1)]
+    spread = max(p99 - p90, OFF_CYCLE_MARGIN)
+    learnt = max(p99 + spread, MIN_OFF_CYCLE)
     return learnt, (f"learnt from {len(complete)} off-cycles in the last {LEARN_DAYS} days: their 99th percentile, "
-                    f"{minutes(complete[rank])}, and a quarter more")
+                    f"{minutes(p99)}, and {minutes(spread)} more")
 
 
 def _resting(power: Values, profile: AlarmProfile) -> list[Run]:

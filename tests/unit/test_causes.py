@@ -101,9 +101,20 @@ def cycling(days: float, on_min: int, off_min: int) -> list[tuple[datetime, floa
 
 def test_off_cycle_learnt_from_a_week_of_cycles():
     limit, why = causes.off_cycle_limit(PROFILE, cycling(7, 15, 25))
-    assert limit == timedelta(minutes=25 * 1.25)
-    assert why == ("learnt from 251 off-cycles in the last 7 days: their 99th percentile, 25 min, "
-                   "and a quarter more")
+    assert limit == timedelta(minutes=27)
+    assert why == "learnt from 251 off-cycles in the last 7 days: their 99th percentile, 25 min, and 2 min more"
+
+
+def test_off_cycle_allows_for_rests_that_vary_at_the_top():
+    # Mostly 10-minute rests, every tenth one 30 minutes (a defrost): the 99th percentile is 30, the 90th 10.
+    history, minute = [], 0
+    for k in range(300):
+        rest = 30 if k % 10 == 0 else 10
+        history += [(at(minute - 5000), 90.0), (at(minute - 5000 + 5), 3.0)]
+        minute += 5 + rest
+    history.append((at(minute - 5000), 90.0))
+    limit, _why = causes.off_cycle_limit(PROFILE, history)
+    assert limit == timedelta(minutes=30 + 20)
 
 
 def test_off_cycle_without_enough_history_is_the_default():

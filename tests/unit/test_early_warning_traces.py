@@ -41,9 +41,10 @@ def leads(scenario: str, seeds: range, *, causes_too: bool = True) -> list[tuple
 @pytest.mark.slow
 def test_a_compressor_failure_is_warned_of_well_before_the_first_reading_out_of_range():
     found = leads("compressor-failure", range(4))
-    # The most a temperature-only detector can give is the time from the cycle's usual peak to 8 °C (16 min
-    # in this simulator); the plug's stopped compressor comes at least 15 minutes before 8 °C.
+    # The most a temperature-only detector can give is the time from the cycle's usual peak to 8 °C (16-19 min
+    # in this simulator); the plug's stopped compressor comes at least 15 minutes before 8 °C, 20 as a rule.
     assert min(lead for lead, _kind in found) >= 15
+    assert statistics.median(lead for lead, _kind in found) >= 20
     assert {kind for _lead, kind in found} <= {"trend", "compressor-stopped"}
 
 
