@@ -60,6 +60,8 @@ class Outbox:
         self.channels = {c.name: c for c in (channels if channels is not None else
                                              (build_channel(d, config.mqtt) for d in config.channels))}
         self.targets = [escalation.Target(c.name, c.type, c.tier) for c in self.channels.values()]
+        # A channel scoped to sites (``sites = [...]``) is told of those sites' fridges' alerts only.
+        self.sites: dict[str, frozenset[str]] = {d.name: frozenset(d.sites) for d in config.channels}
         self.claim_for = max((getattr(c, "timeout_s", 10.0) for c in self.channels.values()), default=0.0)
         self._pool: ThreadPoolExecutor | None = None
         self._workers = workers
@@ -84,8 +86,10 @@ class Outbox:
         n = m.Notification
         # A no-data alert grouped under a site's (or gateway's) outage is told by the outage's alert alone.
         alerts = session.execute(sa.select(m.Alert.id, m.Alert.created_at, m.Alert.ended_at,
-                                           m.Alert.acknowledged_at).where(m.Alert.id.in_(ids),
-                                                                          m.Alert.group_id.is_(None))).all()
+                                           m.Alert.acknowledged_at, m.Site.name)
+                                 .join(m.Fridge, m.Alert.fridge_id == m.Fridge.id)
+                                 .join(m.Site, m.Fridge.site_id == m.Site.id)
+                                 .where(m.Alert.id.in_(ids), m.Alert.group_id.is_(None))).all()
         planned: dict[int, set[tuple[str, str, int]]] = {i: set() for i in ids}
         for alert_id, channel, event, sequence in session.execute(
                 sa.select(n.alert_id, n.channel, n.event, n.sequence).where(n.alert_id.in_(ids), n.attempt == 1)):
@@ -95,9 +99,10 @@ class Outbox:
                 sa.select(n.alert_id, n.channel).where(n.alert_id.in_(ids), n.ok.is_(True)).distinct()):
             told[alert_id].add(channel)
         rows = []
-        for alert_id, created, ended, acked in alerts:
+        for alert_id, created, ended, acked, site in alerts:
             times = escalation.AlertTimes(created, ended, acked)
-            for channel, event, sequence in escalation.due(times, self.targets, self.policy, planned[alert_id], now,
+            targets = [t for t in self.targets if not self.sites.get(t.name) or site in self.sites[t.name]]
+            for channel, event, sequence in escalation.due(times, targets, self.policy, planned[alert_id], now,
                                                            told=told[alert_id],
                                                            severity_changed=alert_id in severity_changed):
                 target = self.channels[channel]

@@ -26,6 +26,8 @@ class ChannelDecl:
     type: str
     tier: int
     options: Mapping[str, Any]
+    # Only the alerts of these sites' fridges (empty: every site's).
+    sites: tuple[str, ...] = ()
 
 
 # type -> key -> default. A type instead of a default (list, str) marks a required key.
@@ -50,7 +52,9 @@ CHANNEL_KEYS: dict[str, dict[str, Any]] = {
 CHANNEL_SECRETS = {"smtp_username", "smtp_password", "secret", "urls"}
 
 
-def parse_channels(value: Any, source: str) -> tuple[ChannelDecl, ...]:
+def parse_channels(value: Any, source: str, declared_sites: frozenset[str] = frozenset()) -> tuple[ChannelDecl, ...]:
+    """The channels; a channel's ``sites`` must name sites of ``[[sites]]`` when the file declares any (a typo
+    would silence the channel for the site it meant)."""
     channels: list[ChannelDecl] = []
     for i, table in enumerate(table_list(value, "alerts.channels", source), 1):
         name, where = unique_name(table, f"{source}: [[alerts.channels]] #{i}", source, "channel",
@@ -59,13 +63,19 @@ def parse_channels(value: Any, source: str) -> tuple[ChannelDecl, ...]:
         if kind not in CHANNEL_KEYS:
             raise ConfigError(f"{where}: type must be one of {', '.join(CHANNEL_KEYS)}, not {kind!r}")
         defaults = CHANNEL_KEYS[kind]
-        only_keys(table, {"name", "type", "tier", *defaults}, where)
+        only_keys(table, {"name", "type", "tier", "sites", *defaults}, where)
         tier = table.get("tier", 1)
         if isinstance(tier, bool) or not isinstance(tier, int) or tier < 1:
             raise ConfigError(f"{where}: tier must be a whole number of at least 1, not {tier!r}")
+        sites = table.get("sites", [])
+        if not isinstance(sites, list) or not all(isinstance(x, str) and x.strip() for x in sites):
+            raise ConfigError(f"{where}: sites must be a list of site names, such as [\"Clinic A\"]")
+        unknown = [x for x in sites if declared_sites and x not in declared_sites]
+        if unknown:
+            raise ConfigError(f"{where}: site {unknown[0]!r} is not declared in [[sites]]")
         options = {key: _channel_value(table, key, default, where) for key, default in defaults.items()}
         _check_channel(kind, options, where)
-        channels.append(ChannelDecl(name, kind, tier, options))
+        channels.append(ChannelDecl(name, kind, tier, options, tuple(sites)))
     return tuple(channels)
 
 

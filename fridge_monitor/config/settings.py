@@ -256,7 +256,7 @@ def build_config(
     profiles = parse_alarm_profiles(raw.get("alarm_profiles", []), source)
     known_profiles = set(PRESETS) | {p.name for p in profiles}
     fridges = parse_fridges(raw.get("fridges", []), {s.name for s in sites}, known_profiles, source)
-    channels = parse_channels(raw.get("alerts", {}).get("channels", []), source)
+    channels = parse_channels(raw.get("alerts", {}).get("channels", []), source, frozenset(s.name for s in sites))
     return Config(
         database=sections["database"],
         mqtt=sections["mqtt"],

@@ -106,6 +106,19 @@ def test_bad_channels_fail_with_one_line_naming_channel_and_key(tables, message)
     assert "\n" not in str(info.value)
 
 
+def test_a_channel_may_be_scoped_to_declared_sites():
+    sites = {"sites": [{"name": "North", "timezone": "UTC"}, {"name": "South", "timezone": "UTC"}]}
+    made = build_config({**sites, "alerts": {"channels": [
+        {"name": "north-hook", "type": "webhook", "url": "http://h/n", "sites": ["North"]},
+        {"name": "all-hook", "type": "webhook", "url": "http://h/a"}]}}, {}, {}, "test.toml").channels
+    assert [(c.name, c.sites) for c in made] == [("north-hook", ("North",)), ("all-hook", ())]
+    with pytest.raises(ConfigError, match="channel 'x': site 'Nort' is not declared in \\[\\[sites\\]\\]"):
+        build_config({**sites, "alerts": {"channels": [{"name": "x", "type": "mqtt", "sites": ["Nort"]}]}},
+                     {}, {}, "test.toml")
+    with pytest.raises(ConfigError, match="channel 'x': sites must be a list of site names"):
+        channels({"name": "x", "type": "mqtt", "sites": "North"})
+
+
 def test_channels_must_be_an_array_of_tables():
     with pytest.raises(ConfigError, match=r"alerts.channels must be an array of tables \(\[\[alerts.channels\]\]\)"):
         build_config({"alerts": {"channels": {"name": "x"}}}, {}, {}, "test.toml")
