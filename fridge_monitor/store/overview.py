@@ -165,8 +165,10 @@ def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
 
 
 def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFAULT_MAX_GAP,
-                name: str | None = None, history: timedelta = timedelta(hours=24)) -> list[FridgeNow]:
-    """Every fridge in service (or the one called ``name``), by site then name: now, today, last 24 h."""
+                name: str | None = None, history: timedelta = timedelta(hours=24),
+                search: str | None = None) -> list[FridgeNow]:
+    """Every fridge in service (or the one called ``name``; or those whose name holds ``search``, in any
+    case), by site then name: now, today, last 24 h."""
     f, site = m.Fridge, m.Site
     query = (
         sa.select(f.id, f.name, f.kind, f.low_c, f.high_c, site.name.label("site"), site.timezone)
@@ -174,6 +176,8 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
         .order_by(site.name, f.name)
     )
     query = query.where(f.name == name) if name is not None else query.where(f.retired_at.is_(None))
+    if search:
+        query = query.where(sa.func.lower(f.name).contains(search.lower(), autoescape=True))
     fridges = conn.execute(query).all()
     if not fridges:
         return []

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts, lots
@@ -30,6 +30,7 @@ nav("dashboard.index", "Dashboard", 10)
 MAX_GAP = DEFAULT_MAX_GAP
 SPARK_HOURS = 24
 UNASSIGNED_PAGE = 50
+SEARCH_MAX = 100  # characters of a fridge-name search kept
 
 
 def sparkline(fridge: FridgeNow, now: datetime, unit: str) -> str:
@@ -110,7 +111,8 @@ def _context() -> dict[str, Any]:
     now = datetime.now(UTC)
     unit = signed_in().display_unit
     conn = db().connection()
-    fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS))
+    search = request.args.get("q", "").strip()[:SEARCH_MAX]
+    fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS), search=search or None)
     active = alerts.open_by_fridge(db())
     held: dict[int | None, list[lots.Stock]] = defaultdict(list)
     for units in inventory.stock(db()):
@@ -124,7 +126,8 @@ def _context() -> dict[str, Any]:
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
     # One page of them: a publisher inventing ids must not make every refresh ship megabytes.
-    page = Page.of(count_unassigned(conn), lambda n: url_for("dashboard.index", page=n), size=UNASSIGNED_PAGE)
+    page = Page.of(count_unassigned(conn), lambda n: url_for("dashboard.index", page=n, q=search or None),
+                   size=UNASSIGNED_PAGE)
     loose = [
         {"id": s.id, "last_seen": age(now, s.last_seen_at), "temperature": temperature(s.temperature_c, unit),
          "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—",
@@ -134,7 +137,7 @@ def _context() -> dict[str, Any]:
     failing = [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
                for channel, at, detail in alerts.failing_channels(db())]
     return {"sites": sites, "unassigned": loose, "unassigned_page": page, "refreshed": now, "failing": failing,
-            "is_admin": signed_in().role == "admin"}
+            "is_admin": signed_in().role == "admin", "search": search}
 
 
 @bp.route("/")

@@ -124,6 +124,22 @@ def test_dashboard_shows_temperatures_states_and_todays_min_max(web):
     assert html.index("Clinic A") < html.index("Clinic B")
 
 
+def test_dashboard_finds_fridges_by_name_in_any_case(web):
+    client, _engine, _now, _ = web
+    tiles = re.compile(r'data-fridge="([^"]+)"')
+    found = client.get("/?q=d").get_data(as_text=True)
+    assert tiles.findall(found) == ["D4", "DST"]
+    assert 'value="d"' in found and "Show all fridges" in found
+    # The live refresh keeps the search.
+    assert 'data-refresh="/dashboard/tiles?q=d"' in found
+    assert tiles.findall(client.get("/dashboard/tiles?q=a1").get_data(as_text=True)) == ["A1"]
+    # A search is text, not a pattern: "%" and "_" match only themselves.
+    assert tiles.findall(client.get("/?q=%25").get_data(as_text=True)) == []
+    nothing = client.get("/?q=_").get_data(as_text=True)
+    assert tiles.findall(nothing) == [] and "No fridge's name holds “_”." in nothing
+    assert len(tiles.findall(client.get("/").get_data(as_text=True))) == 6
+
+
 def test_tiles_refresh_alone_and_follow_the_units_preference(web):
     client, engine, _now, user_id = web
     with so.Session(engine) as session, session.begin():
