@@ -41,7 +41,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fridge_monitor.alerts.cause_findings import door_last_open  # noqa: E402
 from fridge_monitor.core import causes, trend  # noqa: E402
 from fridge_monitor.core.rules import AlarmProfile  # noqa: E402
 from sensors.device import COMPRESSOR_W, IDLE_W  # noqa: E402
@@ -112,7 +111,7 @@ def warnings(t: Trace, first_min: int, *, causes_too: bool = True) -> list[tuple
         end = bisect.bisect_right(t.door, (now, 2.0))
         door = t.door[max(0, end - 50):end]
         # As the evaluator does: a rise while the door was open lately is the door's doing, not a trend.
-        opened = door_last_open({(DOOR, "door"): door})
+        opened = causes.last_open([door])
         forecast = None if normal.ceiling_c is None or (opened is not None and opened >= now - trend.FIT) \
             else trend.forecast(recent, normal, LOW, HIGH, WITHIN)
         # As the evaluator does: a warning holds while the rise (fall) it was raised on goes on.

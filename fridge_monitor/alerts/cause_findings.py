@@ -27,17 +27,8 @@ def fridge_channels(conn: sa.Connection, fridge_id: int, since: datetime, now: d
 
 
 def door_last_open(values: ChannelSeries) -> datetime | None:
-    """When a door of the fridge was last seen open (now, if it still is): a rise since is the door's doing."""
-    found = None
-    for (_sensor, channel), points in values.items():
-        if channel != "door" or not points:
-            continue
-        if points[-1][1] >= 0.5:
-            return datetime.max.replace(tzinfo=points[-1][0].tzinfo)
-        closings = [at for (_a, was), (at, v) in zip(points, points[1:], strict=False) if was >= 0.5 > v]
-        if closings and (found is None or closings[-1] > found):
-            found = closings[-1]
-    return found
+    """When a door of the fridge was last seen open (:func:`fridge_monitor.core.causes.last_open`)."""
+    return causes.last_open(points for (_sensor, channel), points in values.items() if channel == "door")
 
 
 def cause_findings(conn: sa.Connection, fridge_id: int, profile: AlarmProfile, values: ChannelSeries,

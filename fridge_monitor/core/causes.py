@@ -62,10 +62,26 @@ def runs(values: Values, holds: Iterable[bool]) -> list[Run]:
     return out
 
 
+def open_runs(door: Values) -> list[Run]:
+    """The stretches a door contact reported the door open."""
+    return runs(door, (value >= 0.5 for _at, value in door))
+
+
+def last_open(doors: Iterable[Values]) -> datetime | None:
+    """When a door was last seen open (``datetime.max`` while one still is): a rise since is the door's doing."""
+    found = None
+    for door in doors:
+        for run in open_runs(door):
+            if run.end is None:
+                return datetime.max.replace(tzinfo=run.start.tzinfo)
+            found = run.end if found is None else max(found, run.end)
+    return found
+
+
 def door_open(sensor: str, door: Values, now: datetime, profile: AlarmProfile) -> list[Finding]:
     """A door open for longer than the profile's ``door_open_max``, with the time it was open."""
     out = []
-    for run in runs(door, (value >= 0.5 for _at, value in door)):
+    for run in open_runs(door):
         if run.length(now) <= profile.door_open_max:
             continue
         state = f"open {minutes(run.length(now))}" + ("" if run.end else " so far")

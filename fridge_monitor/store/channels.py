@@ -32,19 +32,13 @@ def channel_values(conn: sa.Connection, segs: Sequence[Segment], lo: datetime, h
                         .where(c.sensor_id.in_(sensors), c.channel.in_(list(channels)), c.measured_at >= lo,
                                c.measured_at <= hi).order_by(c.measured_at, c.id)).all()
     for sensor, channel, at, value in rows:
-        if any(_holds(seg, sensor, at) for seg in segs):
+        if any(seg.sensor_id == sensor and seg.covers(at) for seg in segs):
             out[sensor, channel].append((at, value))
     if with_state_before:
         before = _states_before(conn, [seg for seg in segs if seg.since is None or seg.since < lo], lo, channels)
         for (sensor, channel), (at, value) in before.items():
             out[sensor, channel].insert(0, (at, value))
     return dict(out)
-
-
-def _holds(seg: Segment, sensor: str, at: datetime) -> bool:
-    """Whether ``at`` falls in this assignment of ``sensor``."""
-    return (seg.sensor_id == sensor and (seg.since is None or seg.since <= at)
-            and (seg.until is None or at < seg.until))
 
 
 def _states_before(conn: sa.Connection, segs: Sequence[Segment], lo: datetime,
@@ -61,4 +55,4 @@ def _states_before(conn: sa.Connection, segs: Sequence[Segment], lo: datetime,
                         .join(last, sa.and_(c.sensor_id == last.c.sensor_id, c.channel == last.c.channel,
                                             c.measured_at == last.c.at))).all()
     return {(sensor, channel): (at, value) for sensor, channel, at, value in rows
-            if any(_holds(seg, sensor, at) for seg in segs)}
+            if any(seg.sensor_id == sensor and seg.covers(at) for seg in segs)}

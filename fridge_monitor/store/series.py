@@ -89,6 +89,10 @@ class Segment:
     since: datetime | None
     until: datetime | None
 
+    def covers(self, at: datetime) -> bool:
+        """Whether ``at`` falls in this assignment."""
+        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+
     def clip(self, lo: datetime, hi: datetime | None) -> tuple[datetime, datetime | None] | None:
         start = lo if self.since is None else max(lo, self.since)
         ends = [e for e in (hi, self.until) if e is not None]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 import sqlalchemy as sa
 
 from fridge_monitor.core import charts
-from fridge_monitor.core.causes import runs
+from fridge_monitor.core.causes import open_runs
 from fridge_monitor.core.checks import duration_text as minutes
 from fridge_monitor.store.channels import ChannelSeries, channel_values
 from fridge_monitor.store.series import segments
@@ -37,7 +37,7 @@ def _door_spans(values: ChannelSeries, end: datetime, tz: tzinfo) -> list[tuple[
     for (sensor, channel), points in sorted(values.items()):
         if channel != "door":
             continue
-        for run in runs(points, (v >= 0.5 for _at, v in points)):
+        for run in open_runs(points):
             until = run.end or end
             span = until - run.start
             took = minutes(span) if span >= timedelta(minutes=1) else f"{int(span.total_seconds())} s"
