@@ -15,7 +15,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-HEAD = "0023"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
+HEAD = "0024"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
 
 
 def migrations_dir() -> Path:

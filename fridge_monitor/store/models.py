@@ -271,6 +271,17 @@ class User(Base):
         return name
 
 
+class UserSite(Base):
+    """A site a user works at. A nurse, supervisor or auditor with none is not limited to sites (a one-site
+    clinic never lists them); with some, they see and change only those sites' fridges, lots, alerts and
+    exports. Admins are never limited."""
+
+    __tablename__ = "user_sites"
+
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    site_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("sites.id"), primary_key=True, index=True)
+
+
 class ApiToken(Base):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
