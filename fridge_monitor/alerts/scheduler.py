@@ -25,7 +25,7 @@ from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.alerts.outbox import Outbox
 from fridge_monitor.alerts.reconcile import Outcome
 from fridge_monitor.config import Config
-from fridge_monitor.store import anchors, audit_trail, rollups
+from fridge_monitor.store import anchors, audit_trail, partitions, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import first_line
 
@@ -36,6 +36,7 @@ SEND_EVERY_S = 5.0
 ANCHOR_POLL_S = 5.0  # how often the anchor job looks whether an anchor is due
 ROLLUPS_EVERY_S = 5.0  # how often stale hours of the rollups are recomputed
 AUDIT_CHECK_EVERY_S = 60.0  # how often the audit trail is checked from its checkpoint (the audit page's work)
+PARTITIONS_EVERY_S = 6 * 3600.0  # how often the coming months' readings partitions are made (PostgreSQL)
 
 
 def run_checks(engine: sa.Engine, config: Config, outbox: Outbox, now: datetime | None = None) -> Outcome:
@@ -127,6 +128,8 @@ class Scheduler:
                                 next_run_time=now + timedelta(seconds=2))
         self._scheduler.add_job(self._audit_check, "interval", seconds=AUDIT_CHECK_EVERY_S, id="audit-check",
                                 next_run_time=now + timedelta(seconds=3))
+        self._scheduler.add_job(self._partitions, "interval", seconds=PARTITIONS_EVERY_S, id="partitions",
+                                next_run_time=now + timedelta(seconds=4))
         self._scheduler.start()
         log.info("scheduler %s started; waiting for the lease", self.lease.holder)
 
@@ -216,6 +219,18 @@ class Scheduler:
                 log.error("the audit trail does not verify: %s", found.verdict.problem)
         except Exception:  # noqa: BLE001 - logged; the next round tries again
             log.exception("checking the audit trail failed")
+
+    def _partitions(self) -> None:
+        """Make the readings partitions of this UTC month and the next ones ahead of time, at start and every few
+        hours (:func:`partitions.ensure_partitions`; PostgreSQL only). A month without one still takes its
+        readings, in the DEFAULT partition."""
+        with self._lock:
+            if not self._holding():
+                return
+        try:
+            partitions.ensure_partitions(self.engine, datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("making the coming months' readings partitions failed")
 
     def _anchor(self) -> None:
         """Anchor the audit chain outside the database when due (see :mod:`fridge_monitor.store.anchors`)."""

@@ -2,7 +2,8 @@
 
 ``roles`` runs the processes (run, ingest, web, scheduler, check, demo),
 ``admin`` the database, audit and parse commands, ``exports`` the CSV exports
-and printable reports, ``users`` the accounts; ``common`` holds what they share.
+and printable reports, ``archive`` old readings by month, ``users`` the accounts; ``common`` holds what they
+share.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import click
 
 from fridge_monitor import __version__
-from fridge_monitor.cli import admin, exports, loggers, roles
+from fridge_monitor.cli import admin, archive, exports, loggers, roles
 from fridge_monitor.cli.users import users
 
 
@@ -35,5 +36,5 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 for command in (roles.ingest, roles.web, roles.scheduler, roles.check, roles.run, roles.demo,
                 admin.db, users, admin.audit, admin.parse_command, exports.export_command, exports.report,
-                loggers.import_command):
+                loggers.import_command, archive.archive_command):
     main.add_command(command)

@@ -27,16 +27,19 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply migrations up to the newest schema."""
     import sqlalchemy as sa
 
-    from fridge_monitor.store import migrate
+    from fridge_monitor.store import migrate, partitions
     from fridge_monitor.store.db import describe
 
     config = load(ctx)
     engine = open_database(config, require_current=False)
     try:
         migrate.upgrade(engine)
+        made = partitions.ensure_partitions(engine, datetime.now(UTC))  # PostgreSQL: the coming months' partitions
     except sa.exc.OperationalError as exc:
         raise CliError(f"cannot upgrade {describe(config.database['url'])}: {exc.orig}") from None
     click.echo(f"database {describe(config.database['url'])} is at revision {migrate.current_revision(engine)}")
+    if made:
+        click.echo(f"readings partitions made for the coming UTC months: {', '.join(made)}")
 
 
 @db.command("check")

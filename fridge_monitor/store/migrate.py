@@ -15,7 +15,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-HEAD = "0024"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
+HEAD = "0025"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
 
 
 def migrations_dir() -> Path:
@@ -89,12 +89,27 @@ def schema_problem(engine: sa.Engine) -> str | None:
 def make_append_only(op: Any, table: str) -> None:
     """Inside a migration: the database refuses UPDATE and DELETE on ``table`` (and TRUNCATE on PostgreSQL),
     as it does on every evidence table (0009's ``evidence_append_only()`` on PostgreSQL)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                       f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only: {verb} refused'); END")
-        return
-    op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-               "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
-    op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-               "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")
+    for statement in append_only_statements(op.get_bind().dialect.name, table):
+        op.execute(statement)
+
+
+def append_only_statements(dialect: str, table: str) -> list[str]:
+    """The triggers that make ``table`` append-only: on SQLite one per verb; on PostgreSQL a row trigger for
+    UPDATE and DELETE (a partition inherits it) and a statement trigger for TRUNCATE (a partition does not)."""
+    if dialect == "sqlite":
+        return [f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only: {verb} refused'); END"
+                for verb in ("UPDATE", "DELETE")]
+    return [row_trigger(table), truncate_trigger(table)]
+
+
+def row_trigger(table: str) -> str:
+    """PostgreSQL: the trigger refusing UPDATE and DELETE on ``table``."""
+    return (f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION evidence_append_only()")
+
+
+def truncate_trigger(table: str) -> str:
+    """PostgreSQL: the trigger refusing TRUNCATE on ``table``."""
+    return (f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION evidence_append_only()")

@@ -140,7 +140,9 @@ class SensorAssignment(Base):
 class Reading(Base):
     """One stored temperature: unique per sensor and measured time.
 
-    The database refuses UPDATE and DELETE on this table (triggers).
+    The database refuses UPDATE and DELETE on this table (triggers). On PostgreSQL the table is partitioned
+    by UTC month of ``measured_at`` (migration 0025, :mod:`fridge_monitor.store.partitions`), so its primary
+    key there is (id, measured_at); ids still come from one sequence, and nothing refers to them.
     """
 
     __tablename__ = "readings"
