@@ -7,7 +7,7 @@ module is what the web pages, the API and the exports read and write.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import ack_evidence, free_text
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
+from fridge_monitor.store.site_access import Sites, within
 
 STATES = ("open", "acknowledged", "resolved")
 # Warnings about stock that expires in weeks or months: listed and notified, but they do not turn a fridge
@@ -81,13 +82,14 @@ def _base() -> AlertQuery:
 
 
 def list_alerts(session: so.Session, *, state: str | None = None, fridge: str | None = None,
-                limit: int = 500) -> list[AlertRow]:
+                limit: int = 500, sites: Sites = None) -> list[AlertRow]:
     """Alerts needing action first (unacknowledged, then ongoing), oldest first within each group.
 
-    ``state`` filters by stored state, or ``active`` (needs an acknowledgement or is still going on).
+    ``state`` filters by stored state, or ``active`` (needs an acknowledgement or is still going on);
+    ``sites`` limits them to those sites' fridges.
     """
     a, f = m.Alert, m.Fridge
-    query = _base()
+    query = _base().where(within(a.fridge_id, sites))
     if state == "active":
         query = query.where(sa.or_(a.acknowledged_at.is_(None), a.ended_at.is_(None)))
     elif state is not None:
@@ -129,23 +131,37 @@ def get_alert(session: so.Session, alert_id: int) -> AlertRow | None:
     return found[0] if found else None
 
 
-def waiting_count(session: so.Session) -> tuple[int, int]:
-    """(alerts waiting for an acknowledgement, of which alarms) — for the banner on every page."""
+def waiting_count(session: so.Session, sites: Sites = None) -> tuple[int, int]:
+    """(alerts waiting for an acknowledgement, of which alarms) in ``sites`` — for the banner on every page."""
     a = m.Alert
     row = session.execute(
-        sa.select(sa.func.count(), sa.func.count().filter(a.severity == "alarm")).where(a.acknowledged_at.is_(None))
+        sa.select(sa.func.count(), sa.func.count().filter(a.severity == "alarm"))
+        .where(a.acknowledged_at.is_(None), within(a.fridge_id, sites))
     ).one()
     return int(row[0]), int(row[1])
 
 
-def open_by_fridge(session: so.Session) -> dict[int, list[m.Alert]]:
-    """Alerts that need an acknowledgement or are still going on, by fridge id (for the dashboard)."""
+def open_by_fridge(session: so.Session, fridge_ids: Collection[int] | None = None) -> dict[int, list[m.Alert]]:
+    """Alerts that need an acknowledgement or are still going on, by fridge id (for the dashboard), of
+    ``fridge_ids`` (None: every fridge)."""
     a = m.Alert
     out: dict[int, list[m.Alert]] = {}
-    for alert in session.scalars(sa.select(a).where(sa.or_(a.acknowledged_at.is_(None), a.ended_at.is_(None)))
+    which = sa.true() if fridge_ids is None else a.fridge_id.in_(list(fridge_ids))
+    for alert in session.scalars(sa.select(a).where(sa.or_(a.acknowledged_at.is_(None), a.ended_at.is_(None)), which)
                                  .order_by(a.started_at)):
         out.setdefault(alert.fridge_id, []).append(alert)
     return out
+
+
+def waiting_by_fridge(session: so.Session, sites: Sites = None) -> dict[int, int]:
+    """How many alerts wait for an acknowledgement and make their fridge show ALERT (:func:`flags_fridge`),
+    by fridge id, in ``sites``."""
+    a = m.Alert
+    rows = session.execute(sa.select(a.fridge_id, sa.func.count())
+                           .where(a.acknowledged_at.is_(None), a.kind.not_in(HOUSEKEEPING_KINDS),
+                                  within(a.fridge_id, sites))
+                           .group_by(a.fridge_id))
+    return {fridge_id: int(count) for fridge_id, count in rows}
 
 
 def notifications(session: so.Session, alert_id: int) -> list[m.Notification]:

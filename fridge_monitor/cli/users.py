@@ -27,8 +27,11 @@ def users() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
 @click.option("--full-name", default=None, help="The person's name as their signature prints it.")
+@click.option("--site", "sites", multiple=True, metavar="SITE",
+              help="A site they work at (repeat for several); none: every site. Admins see every site.")
 @click.pass_context
-def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool, full_name: str | None) -> None:
+def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool, full_name: str | None,
+              sites: tuple[str, ...]) -> None:
     """Create a user."""
     import sqlalchemy.orm as so
 
@@ -42,11 +45,43 @@ def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool, fu
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with so.Session(engine) as session, session.begin():
-            accounts.create_user(session, name, role, password, actor="cli", now=datetime.now(UTC),
-                                 reason="created with fridge-monitor users add", full_name=full_name)
+            user = accounts.create_user(session, name, role, password, actor="cli", now=datetime.now(UTC),
+                                        reason="created with fridge-monitor users add", full_name=full_name)
+            _set_sites(session, user, sites, "created with fridge-monitor users add")
     except accounts.AccountError as exc:
         raise CliError(str(exc)) from None
-    click.echo(f"user {name!r} created with role {role}")
+    click.echo(f"user {name!r} created with role {role}" + (f" at {', '.join(sites)}" if sites else ""))
+
+
+def _set_sites(session: Any, user: Any, sites: tuple[str, ...], reason: str) -> None:
+    """List ``user`` at the sites named (one line and exit 2 for a name that is no site)."""
+    import sqlalchemy as sa
+
+    from fridge_monitor.store import models as m
+    from fridge_monitor.store import site_access
+
+    known = {name: site_id for name, site_id in session.execute(sa.select(m.Site.name, m.Site.id))}
+    unknown = [name for name in sites if name not in known]
+    if unknown:
+        raise CliError(f"no site named {unknown[0]!r} (sites: {', '.join(sorted(known)) or 'none declared'})")
+    site_access.set_sites(session, user, {known[name] for name in sites}, actor="cli", now=datetime.now(UTC),
+                          reason=reason)
+
+
+@users.command("sites")
+@click.argument("name")
+@click.option("--site", "sites", multiple=True, metavar="SITE",
+              help="A site they work at (repeat for several); give none to let them see every site.")
+@click.option("--reason", default="set with fridge-monitor users sites", show_default=True,
+              help="Why (recorded in the audit trail).")
+@click.pass_context
+def users_sites(ctx: click.Context, name: str, sites: tuple[str, ...], reason: str) -> None:
+    """Set the sites a nurse, supervisor or auditor works at: they see and change only those sites' records."""
+    with _user_session(ctx, name) as (session, user):
+        _set_sites(session, user, sites, reason)
+        role = user.role
+    where = ", ".join(sites) if sites else "every site"
+    click.echo(f"user {name!r} works at {where}" + (" (admins see every site)" if role == "admin" else ""))
 
 
 class _TokenGroup(click.Group):

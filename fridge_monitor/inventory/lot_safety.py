@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -185,21 +185,26 @@ def lot_exposure(session: so.Session, lot_id: int, *, now: datetime, config: Con
 # -- dispositions ----------------------------------------------------------------------------------
 
 
-def open_reviews(session: so.Session, lot_id: int) -> list[m.LotReview]:
-    """The lot's reviews still waiting for a disposition, oldest first."""
+def open_reviews(session: so.Session, lot_id: int, fridge_ids: Collection[int] | None = None) -> list[m.LotReview]:
+    """The lot's reviews still waiting for a disposition (in ``fridge_ids``; None: in any fridge), oldest first."""
     r, d = m.LotReview, m.LotDisposition
     decided = sa.select(d.review_id)
-    return list(session.scalars(sa.select(r).where(r.lot_id == lot_id, r.id.not_in(decided))
-                                .order_by(r.started_at, r.id)))
+    query = sa.select(r).where(r.lot_id == lot_id, r.id.not_in(decided))
+    if fridge_ids is not None:
+        query = query.where(r.fridge_id.in_(sorted(fridge_ids)))
+    return list(session.scalars(query.order_by(r.started_at, r.id)))
 
 
 def record_disposition(session: so.Session, *, lot_id: int, decision: str, reference: str | None,
-                       note: str | None, actor: str, now: datetime) -> list[m.LotDisposition]:
+                       note: str | None, actor: str, now: datetime,
+                       fridge_ids: Collection[int] | None = None) -> list[m.LotDisposition]:
     """Record the manufacturer's answer for every open review of a lot, in the caller's transaction (audited).
 
     ``decision`` is ``released`` (needs the manufacturer's ``reference``: the case
     or letter number) or ``discarded`` (the units still held, sealed and opened, in
-    every fridge, are discarded with reason ``excursion``). A released lot is
+    every fridge, are discarded with reason ``excursion``). With ``fridge_ids``
+    (someone limited to some sites) only the reviews of those fridges are answered
+    and only their units discarded. A released lot is
     usable again until a new exposure opens a new review. Their lot-review alerts
     resolve now. Raises :class:`~fridge_monitor.inventory.ledger.InventoryError` with a
     sentence for staff when the input is wrong or no review waits.
@@ -222,7 +227,7 @@ def record_disposition(session: so.Session, *, lot_id: int, decision: str, refer
     lot = session.get(m.Lot, lot_id)
     if lot is None:
         raise InventoryError(f"there is no lot {lot_id}")
-    waiting = open_reviews(session, lot_id)
+    waiting = open_reviews(session, lot_id, fridge_ids)
     # Lock order as in evaluation: the fridges' evaluation locks, then the alert rows, then the audit
     # trail and the lot (inventory's order), so a disposition never deadlocks with a judgement, an
     # acknowledgement (alert row, then audit) or a stock movement (audit, then lot).
@@ -232,7 +237,7 @@ def record_disposition(session: so.Session, *, lot_id: int, decision: str, refer
     session.execute(sa.select(a.id).where(a.kind == REVIEW_KIND, a.subject.like(f"lot:{lot_id}/review:%"),
                                           a.ended_at.is_(None)).with_for_update())
     _lock_lot(session, lot_id)
-    waiting = open_reviews(session, lot_id)  # again, under the lock: someone may have just decided
+    waiting = open_reviews(session, lot_id, fridge_ids)  # again, under the lock: someone may have just decided
     label = f"lot {lot.lot_number} ({lot.product.name})"
     if not waiting:
         raise InventoryError(f"{label} has no review waiting for a disposition: nothing to decide")
@@ -251,7 +256,8 @@ def record_disposition(session: so.Session, *, lot_id: int, decision: str, refer
     if decision == "discarded":
         why = note or f"disposition after excursion review {', '.join(str(r.id) for r in waiting)}"
         for held in inventory.stock(session, lot_id=lot_id):
-            if held.quantity > 0 and held.fridge_id is not None:
+            mine = held.fridge_id is not None and (fridge_ids is None or held.fridge_id in fridge_ids)
+            if held.quantity > 0 and mine and held.fridge_id is not None:
                 inventory.discard(session, lot_id=lot_id, fridge_id=held.fridge_id, quantity=held.quantity,
                                   reason_code="excursion", reason=why, actor=actor, now=now,
                                   opened_vial_id=held.opened_vial_id)

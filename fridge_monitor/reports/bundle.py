@@ -180,7 +180,7 @@ def _steps(engine: sa.Engine, config: Config, request: Request, fridges: list[tu
                     return write(engine, out, start, end, fridge=None)
                 total = 0
                 for number, name in enumerate(names):
-                    total += write(engine, out if number == 0 else _SkipFirstLine(out), start, end, fridge=name)
+                    total += write(engine, out if number == 0 else SkipFirstLine(out), start, end, fridge=name)
                 return total
         return run
 
@@ -296,7 +296,7 @@ def _certificate(certificate_id: int, conn: sa.Connection) -> bytes:
     return found[3]
 
 
-class _SkipFirstLine:
+class SkipFirstLine:
     """A text stream that drops the first line written to it (a repeated CSV header)."""
 
     def __init__(self, out: TextIO) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -166,9 +167,10 @@ def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
 
 def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFAULT_MAX_GAP,
                 name: str | None = None, history: timedelta = timedelta(hours=24),
-                search: str | None = None) -> list[FridgeNow]:
+                search: str | None = None, sites: Collection[int] | None = None,
+                limit: int | None = None) -> list[FridgeNow]:
     """Every fridge in service (or the one called ``name``; or those whose name holds ``search``, in any
-    case), by site then name: now, today, last 24 h."""
+    case; of ``sites`` if given; the first ``limit``), by site then name: now, today, last 24 h."""
     f, site = m.Fridge, m.Site
     query = (
         sa.select(f.id, f.name, f.kind, f.low_c, f.high_c, site.name.label("site"), site.timezone)
@@ -178,7 +180,9 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
     query = query.where(f.name == name) if name is not None else query.where(f.retired_at.is_(None))
     if search:
         query = query.where(sa.func.lower(f.name).contains(search.lower(), autoescape=True))
-    fridges = conn.execute(query).all()
+    if sites is not None:
+        query = query.where(f.site_id.in_(sorted(sites)))
+    fridges = conn.execute(query.limit(limit)).all()
     if not fridges:
         return []
     window = now - max(history, timedelta(hours=26))  # a local day can last 25 h
@@ -203,27 +207,36 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
     result = []
     for row in fridges:
         current = [seg for seg in by_fridge[row.id] if seg.until is None]
-        mine = sorted((infos[seg.sensor_id] for seg in current if seg.sensor_id in infos),
-                      key=lambda s: (s.role != "primary", s.id))
-        shown = _shown_reading(mine, current, now, max_gap, heard)
-        fresh = tuple(
-            s.temperature_c for s in mine
-            if s.temperature_c is not None and not is_silent(s.last_measured_at, now, max_gap, heard)
-        )
-        batteries = [s.battery_pct for s in mine if s.battery_pct is not None]
         agg = today.get(row.id, Agg())
-        latest = Latest(
-            fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
-            measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
-            min_c=agg.min_c, max_c=agg.max_c, battery_pct=min(batteries) if batteries else None, fresh_c=fresh,
-            heard_until=heard,
-        )
+        mine, latest = latest_of(row, current, infos, now, max_gap, heard, agg.min_c, agg.max_c)
         result.append(FridgeNow(
             id=row.id, name=row.name, site=row.site, timezone=row.timezone, kind=row.kind, latest=latest,
             sensors=tuple(mine),
             history=tuple(hourly_envelope(by_fridge[row.id], hourly, now - history, now)),
         ))
     return result
+
+
+def latest_of(row: Any, current: Sequence[Segment], infos: Mapping[str, SensorInfo], now: datetime,
+              max_gap: timedelta, heard: datetime, min_c: float | None = None,
+              max_c: float | None = None) -> tuple[list[SensorInfo], Latest]:
+    """A fridge's sensors now (primary first) and what it shows now, from its current assignments; ``row``
+    has its ``name``, ``low_c`` and ``high_c``. The one place the "current temperature" is chosen."""
+    mine = sorted((infos[seg.sensor_id] for seg in current if seg.sensor_id in infos),
+                  key=lambda s: (s.role != "primary", s.id))
+    shown = _shown_reading(mine, current, now, max_gap, heard)
+    fresh = tuple(
+        s.temperature_c for s in mine
+        if s.temperature_c is not None and not is_silent(s.last_measured_at, now, max_gap, heard)
+    )
+    batteries = [s.battery_pct for s in mine if s.battery_pct is not None]
+    latest = Latest(
+        fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
+        measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
+        min_c=min_c, max_c=max_c, battery_pct=min(batteries) if batteries else None, fresh_c=fresh,
+        heard_until=heard,
+    )
+    return mine, latest
 
 
 def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: datetime,

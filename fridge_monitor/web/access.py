@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from fridge_monitor.store import accounts
+from fridge_monitor.store import accounts, site_access
 from fridge_monitor.store import models as m
+from fridge_monitor.web import scope
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ def enforce() -> Any:
         return redirect(url_for("auth.login", next=request.full_path if request.args else request.path))
     elif g.user.role not in roles:
         abort(403, f"the {g.user.role} role may not do this")
+    g.sites = site_access.sites_of(db(), g.user) if g.user is not None else None
+    scope.check_url(db())
     limit = getattr(view, "max_upload_bytes", None)
     if limit is not None:
         request.max_content_length = limit  # read before the CSRF check parses the form
@@ -142,6 +145,6 @@ def nav_items() -> list[tuple[str, str]]:
     for _position, endpoint, label in _NAV:
         view = current_app.view_functions.get(endpoint)
         roles: frozenset[str] = getattr(view, "allowed_roles", frozenset())
-        if user.role in roles:
+        if user.role in roles and not (getattr(view, "every_site", None) and g.get("sites") is not None):
             items.append((url_for(endpoint), label))
     return items

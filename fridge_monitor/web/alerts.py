@@ -16,9 +16,10 @@ from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core.signatures import ALERT_ACKNOWLEDGEMENT
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures
-from fridge_monitor.web import signing
+from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, current_user, nav, signed_in
 from fridge_monitor.web.context import db, settings
+from fridge_monitor.web.scope import names
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("alert_views", __name__)
@@ -81,7 +82,7 @@ def banner() -> dict[str, Any]:
     """How many alerts wait for an acknowledgement, for the banner at the top of every page."""
     if current_user() is None:
         return {}
-    waiting, alarms = alerts.waiting_count(db())
+    waiting, alarms = alerts.waiting_count(db(), scope.sites())
     return {"alerts_waiting": waiting, "alarms_waiting": alarms}
 
 
@@ -102,10 +103,10 @@ def index() -> Any:
         error = f"Unknown filter {chosen!r}; showing alerts that need action."
         chosen = "active"
     fridge = request.args.get("fridge", "").strip() or None
-    names = list(db().scalars(sa.select(m.Fridge.name).order_by(m.Fridge.name)))
+    names = scope.fridge_names()
     if fridge is not None and fridge not in names:
         error, fridge = f"There is no fridge named {fridge!r}; showing every fridge.", None
-    rows = alerts.list_alerts(db(), state=None if chosen == "all" else chosen, fridge=fridge)
+    rows = alerts.list_alerts(db(), state=None if chosen == "all" else chosen, fridge=fridge, sites=scope.sites())
     unit = signed_in().display_unit
     return render_template(
         "alerts.html", alerts=[view(r, now, unit) for r in rows], filters=FILTERS, chosen=chosen,
@@ -126,6 +127,7 @@ def _form_for(kind: str) -> AcknowledgeForm:
 
 @bp.route("/alerts/<int:alert_id>")
 @allow(*EVERYONE)
+@names(alert_id="alert")
 def detail(alert_id: int) -> Any:
     row = alerts.get_alert(db(), alert_id)
     if row is None:
@@ -190,6 +192,7 @@ def _delivery(n: m.Notification) -> dict[str, Any]:
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @allow(*STAFF)
+@names(alert_id="alert")
 def acknowledge(alert_id: int) -> Any:
     row = alerts.get_alert(db(), alert_id)
     if row is None:

@@ -20,6 +20,7 @@ from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import allow, nav
 from fridge_monitor.web.context import db
+from fridge_monitor.web.scope import AUDIT_WHOLE, every_site
 
 bp = Blueprint("audit_views", __name__)
 
@@ -56,6 +57,7 @@ def _number(name: str, default: int) -> int:
 
 @bp.route("/audit")
 @allow("auditor", "admin")
+@every_site(AUDIT_WHOLE)
 def index() -> Any:
     check = audit_trail.check_since_checkpoint(current_app.extensions["fridge_monitor"]["engine"], datetime.now(UTC))
     form = FilterForm(request.args)

@@ -18,6 +18,7 @@ from fridge_monitor.web.access import ADMIN, EVERYONE, accepts_uploads, allow, s
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import decimal, options
 from fridge_monitor.web.forms import strip as _strip
+from fridge_monitor.web.scope import names
 
 bp = Blueprint("calibrations", __name__)
 
@@ -86,12 +87,14 @@ def _page(sensor: m.Sensor, form: CertificateForm, errors: dict[str, str], typed
 
 @bp.route("/calibration/<path:sensor_id>")
 @allow(*EVERYONE)
+@names(sensor_id="sensor")
 def page(sensor_id: str) -> Any:
     return _page(_sensor(sensor_id), CertificateForm(formdata=None), {}, [])
 
 
 @bp.route("/calibration/<path:sensor_id>", methods=["POST"])
 @allow(*ADMIN)
+@names(sensor_id="sensor")
 @accepts_uploads(calibrations.MAX_FILE_BYTES + 64 * 1024)
 def record(sensor_id: str) -> Any:
     sensor = _sensor(sensor_id)
@@ -125,6 +128,7 @@ def record(sensor_id: str) -> Any:
 
 @bp.route("/calibration-certificates/<int:certificate_id>/file")
 @allow(*EVERYONE)
+@names(certificate_id="certificate")
 def certificate_file(certificate_id: int) -> Any:
     found = calibrations.content(db().connection(), certificate_id)
     if found is None:

@@ -16,7 +16,7 @@ from fridge_monitor.core.staff_checks import slot_for
 from fridge_monitor.core.status import age
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures, staff_checks
-from fridge_monitor.web import signing
+from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, nav, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import decimal
@@ -32,8 +32,15 @@ class SignForm(FlaskForm, signing.SignatureFields):  # type: ignore[misc]  # wtf
     pass
 
 
+def _visible_sites() -> list[m.Site]:
+    query = sa.select(m.Site).order_by(m.Site.name)
+    if scope.sites() is not None:
+        query = query.where(m.Site.id.in_(sorted(scope.sites() or ())))
+    return list(db().scalars(query))
+
+
 def _site(name: str | None) -> m.Site:
-    sites = list(db().scalars(sa.select(m.Site).order_by(m.Site.name)))
+    sites = _visible_sites()
     if not sites:
         abort(404, "no site is declared yet")
     found = next((s for s in sites if s.name == name), None) if name else sites[0]
@@ -66,7 +73,7 @@ def _page(site: m.Site, form: SignForm, values: dict[int, dict[str, str]], error
                      "last": (f"{last.checked_at.astimezone(tz):%H:%M} by {last.checked_by}" if last else None),
                      "typed": values.get(fridge.id, {}), "errors": errors.get(fridge.id, {})})
     return render_template(
-        "checks.html", site=site, sites=list(db().scalars(sa.select(m.Site.name).order_by(m.Site.name))),
+        "checks.html", site=site, sites=[s.name for s in _visible_sites()],
         rows=rows, form=form, now=now.astimezone(tz), slot=f"{slot.at:%H:%M}" if slot else None,
         times=[f"{t:%H:%M}" for t in decl.checks] if decl is not None else [],
         may_record=signed_in().role in STAFF, signing=signing.needs("checks"), ask_name=signing.ask_name(),

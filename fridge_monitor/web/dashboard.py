@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts, lots
 from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
 from fridge_monitor.inventory import ledger as inventory
-from fridge_monitor.store import calibrations
+from fridge_monitor.store import calibrations, site_access, site_overview
 from fridge_monitor.store import models as m
 from fridge_monitor.store.logger_files import is_logger, last_downloads
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
 from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.inventory import horizons
 from fridge_monitor.web.paging import Page
+from fridge_monitor.web.scope import names
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("dashboard", __name__)
@@ -31,6 +33,7 @@ MAX_GAP = DEFAULT_MAX_GAP
 SPARK_HOURS = 24
 UNASSIGNED_PAGE = 50
 SEARCH_MAX = 100  # characters of a fridge-name search kept
+TILES_MAX = 60  # tiles on one page: beyond, the sites list comes alone and a site's page or a search shows tiles
 
 
 def sparkline(fridge: FridgeNow, now: datetime, unit: str) -> str:
@@ -107,16 +110,47 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
     }
 
 
-def _context() -> dict[str, Any]:
+def site_list(now: datetime, rows: list[site_overview.SiteRow]) -> list[dict[str, Any]]:
+    """Each of the user's sites with its fridges counted by what their tiles show."""
+    conn = db().connection()
+    waiting = alerts.waiting_by_fridge(db(), scope.sites())
+    counts: dict[int, Counter[State]] = defaultdict(Counter)
+    for fridge in site_overview.fridge_states(conn, now, within=scope.sites(), max_gap=MAX_GAP):
+        counts[fridge.site_id][status(fridge.latest, now, MAX_GAP, alerts_waiting=waiting.get(fridge.id, 0))] += 1
+    out = []
+    for site in rows:
+        seen = counts[site.id]
+        silent = seen[State.NO_DATA] + seen[State.NO_SENSOR]
+        out.append({"id": site.id, "name": site.name, "timezone": site.timezone,
+                    "url": url_for("dashboard.site", site_id=site.id), "fridges": sum(seen.values()),
+                    "ok": seen[State.OK], "alerts": seen[State.ALERT], "out": seen[State.OUT_OF_RANGE],
+                    "silent": silent, "battery": seen[State.LOW_BATTERY],
+                    "attention": bool(seen[State.ALERT] or seen[State.OUT_OF_RANGE] or silent)})
+    return out
+
+
+def _context(site_id: int | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     unit = signed_in().display_unit
     conn = db().connection()
     search = request.args.get("q", "").strip()[:SEARCH_MAX]
-    fridges = fridges_now(conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS), search=search or None)
-    active = alerts.open_by_fridge(db())
+    rows = site_overview.sites(conn, scope.sites())
+    listed = site_list(now, rows) if site_id is None and len(rows) > 1 else []
+    chosen = next((site for site in rows if site.id == site_id), None)
+    # With many sites the list comes first; tiles follow for a few fridges, a search or one site's page.
+    too_many = sum(site["fridges"] for site in listed) if not search and len(rows) > 1 and chosen is None else 0
+    shown_sites = {site_id} if site_id is not None else scope.sites()
+    fridges = [] if too_many > TILES_MAX else fridges_now(
+        conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS), search=search or None,
+        sites=shown_sites, limit=TILES_MAX + 1)
+    more = len(fridges) > TILES_MAX
+    fridges = fridges[:TILES_MAX]
+    active = alerts.open_by_fridge(db(), [f.id for f in fridges])
     held: dict[int | None, list[lots.Stock]] = defaultdict(list)
+    shown_ids = {f.id for f in fridges}
     for units in inventory.stock(db()):
-        held[units.fridge_id].append(units)
+        if units.fridge_id in shown_ids:
+            held[units.fridge_id].append(units)
     downloads = last_downloads(conn, [f.id for f in fridges])
     uncalibrated = calibrations.not_calibrated(
         conn, [(f.id, [s.id for s in f.sensors], now.astimezone(f.tz).date()) for f in fridges], settings())
@@ -125,19 +159,27 @@ def _context() -> dict[str, Any]:
                                         uncalibrated.get(f.id, [])) for f in group])
         for site, group in ((s, list(g)) for s, g in groupby(fridges, key=lambda f: f.site))
     ]
-    # One page of them: a publisher inventing ids must not make every refresh ship megabytes.
-    page = Page.of(count_unassigned(conn), lambda n: url_for("dashboard.index", page=n, q=search or None),
-                   size=UNASSIGNED_PAGE)
+    def here(n: int | None) -> str:
+        if site_id is not None:
+            return url_for("dashboard.site", site_id=site_id, page=n, q=search or None)
+        return url_for("dashboard.index", page=n, q=search or None)
+
+    # Sensors that belong to no fridge belong to no site: shown to those who see every site.
+    page = Page.of(count_unassigned(conn) if scope.sites() is None else 0, here, size=UNASSIGNED_PAGE)
     loose = [
         {"id": s.id, "last_seen": age(now, s.last_seen_at), "temperature": temperature(s.temperature_c, unit),
          "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—",
          "url": url_for("admin.edit_sensor", sensor_id=s.id)}
-        for s in sensors(conn, unassigned=True, limit=page.size, offset=page.offset)
+        for s in (sensors(conn, unassigned=True, limit=page.size, offset=page.offset) if page.total else [])
     ]
     failing = [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
                for channel, at, detail in alerts.failing_channels(db())]
+    refresh = url_for("dashboard.tiles", site=site_id, page=page.number if page.number > 1 else None,
+                      q=search or None)
     return {"sites": sites, "unassigned": loose, "unassigned_page": page, "refreshed": now, "failing": failing,
-            "is_admin": signed_in().role == "admin", "search": search}
+            "is_admin": signed_in().role == "admin", "search": search, "site_list": listed, "site": chosen,
+            "too_many": too_many if too_many > TILES_MAX else 0, "more": more, "tiles_max": TILES_MAX,
+            "refresh": refresh, "search_url": here(None)}
 
 
 @bp.route("/")
@@ -146,8 +188,20 @@ def index() -> Any:
     return render_template("dashboard.html", **_context())
 
 
+@bp.route("/sites/<int:site_id>")
+@allow(*EVERYONE)
+@names(site_id="site")
+def site(site_id: int) -> Any:
+    """One site's fridges (the dashboard of a hospital group opens on the list of its sites)."""
+    return render_template("dashboard.html", **_context(site_id))
+
+
 @bp.route("/dashboard/tiles")
 @allow(*EVERYONE)
 def tiles() -> Any:
-    """The live part of the dashboard (the page of unassigned sensors shown), fetched every few seconds."""
-    return render_template("_dashboard_tiles.html", **_context())
+    """The live part of the dashboard (one site's, with ``?site=ID``), fetched every few seconds."""
+    site_id = request.args.get("site", type=int)
+    if request.args.get("site") is not None and (site_id is None or not site_access.may_see(
+            db(), scope.sites(), "site", site_id)):
+        abort(404, f"there is no site {request.args.get('site')}")
+    return render_template("_dashboard_tiles.html", **_context(site_id))

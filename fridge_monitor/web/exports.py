@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -38,8 +37,10 @@ from fridge_monitor.core.times import iso_utc
 from fridge_monitor.reports import bundle, channel_export, export, export_jobs
 from fridge_monitor.store import audit_trail, calibrations
 from fridge_monitor.store import models as m
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import allow, nav, signed_in
 from fridge_monitor.web.context import db, settings
+from fridge_monitor.web.scope import BUNDLE_WHOLE, every_site, names
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 nav("exports.index", "Exports", 70)
@@ -94,7 +95,13 @@ def _period(args: Any) -> tuple[datetime, datetime, str | None]:
 
 
 def _fridge_names() -> list[str]:
-    return list(db().scalars(sa.select(m.Fridge.name).order_by(m.Fridge.name)))
+    return scope.fridge_names()
+
+
+def _kinds() -> dict[str, str]:
+    """What may be exported: someone limited to sites exports their fridges' records (rejected messages belong
+    to no fridge, so to no site)."""
+    return {kind: text for kind, text in CSV_KINDS.items() if kind in BY_FRIDGE or not scope.limited()}
 
 
 def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
@@ -105,11 +112,14 @@ def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
               "to": request.values.get("to", (today.replace(day=1) - timedelta(days=1)).isoformat()),
               "kind": request.values.get("kind", "readings"), "fridge": request.values.get("fridge", ""),
               "fridges": request.values.getlist("fridges")}
-    return render_template("exports.html", kinds=CSV_KINDS, fridges=_fridge_names(), values=values,
-                           errors=errors or {}, jobs=_jobs(now), busy=_busy(now)), status
+    return render_template("exports.html", kinds=_kinds(), fridges=_fridge_names(), values=values,
+                           errors=errors or {}, jobs=_jobs(now), busy=_busy(now),
+                           bundles=not scope.limited(), bundle_refusal=BUNDLE_WHOLE), status
 
 
 def _jobs(now: datetime) -> list[dict[str, Any]]:
+    if scope.limited():
+        return []  # bundles carry every site's audit trail (scope.BUNDLE_WHOLE)
     out = []
     for job in export_jobs.jobs_for(db()):
         seen = export_jobs.view(job, now)
@@ -157,7 +167,7 @@ def csv_file() -> Any:
     """One CSV file, streamed while it is written (no row limit, the browser never waits for the whole)."""
     kind = request.form.get("kind", "")
     errors: dict[str, str] = {}
-    if kind not in CSV_KINDS:
+    if kind not in _kinds():
         errors["kind"] = "Choose what to export."
     start, end, problem = _period(request.form)
     if problem:
@@ -171,7 +181,8 @@ def csv_file() -> Any:
     session = db()
     audit_trail.record(session, at=datetime.now(UTC), actor=actor, action="export", record_type=kind,
                        record_id=f"{iso_utc(start)}..{iso_utc(end)}", field="csv",
-                       new=fridge or "every fridge", reason="CSV download from the export page")
+                       new=fridge or ("every fridge of the user's sites" if scope.limited() else "every fridge"),
+                       reason="CSV download from the export page")
     session.commit()
     engine = current_app.extensions["fridge_monitor"]["engine"]
     if kind == "rejected":
@@ -179,9 +190,12 @@ def csv_file() -> Any:
             return export.export_rejected(engine, out, start, end)
     else:
         writer = _writers(settings())[kind]
+        # Someone limited to sites who chose no fridge gets each of theirs in turn, the header once.
+        each: list[str | None] = [fridge] if fridge is not None or not scope.limited() else list(_fridge_names())
 
         def write(out: TextIO) -> int:
-            return writer(engine, out, start, end, fridge=fridge if kind in BY_FRIDGE else None)
+            return sum(writer(engine, out if number == 0 else bundle.SkipFirstLine(out), start, end, fridge=name)
+                       for number, name in enumerate(each))
     last = end - timedelta(microseconds=1)
     name = f"fridge-monitor-{kind}-{start:%Y%m%d}-{last:%Y%m%d}{'-' + _safe(fridge) if fridge else ''}.csv"
     return Response(stream_with_context(_streamed(write)), mimetype="text/csv",
@@ -239,12 +253,15 @@ def _streamed(write: Callable[[TextIO], int]) -> Iterator[bytes]:
 
 @bp.route("/bundle", methods=["POST"])
 @allow(*READERS)
+@every_site(BUNDLE_WHOLE)
 def make_bundle() -> Any:
     errors: dict[str, str] = {}
     start, end, problem = _period(request.form)
     if problem:
         errors["period"] = problem
     chosen = [name for name in request.form.getlist("fridges") if name]
+    if not chosen and scope.limited():
+        chosen = _fridge_names()  # "every fridge" of someone limited to sites: every fridge of theirs
     unknown = [name for name in chosen if name not in _fridge_names()]
     if unknown:
         errors["fridges"] = f"There is no fridge named {unknown[0]!r}."
@@ -261,6 +278,8 @@ def make_bundle() -> Any:
 
 @bp.route("/jobs/<int:job_id>/download", methods=["POST"])
 @allow(*READERS)
+@every_site(BUNDLE_WHOLE)
+@names(job_id="export")
 def download(job_id: int) -> Any:
     """The finished bundle's zip; each download is an audit event."""
     job = db().get(m.ExportJob, job_id)

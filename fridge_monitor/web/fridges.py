@@ -28,6 +28,7 @@ from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.alerts import duration, view
 from fridge_monitor.web.channel_charts import channel_charts
 from fridge_monitor.web.context import db, settings
+from fridge_monitor.web.scope import names
 from fridge_monitor.web.units import temperature, to_unit
 
 bp = Blueprint("fridges", __name__)
@@ -109,6 +110,7 @@ def stats_view(found: PeriodStats | None, unit: str, tz: tzinfo) -> dict[str, An
 
 @bp.route("/fridges/<name>")
 @allow(*EVERYONE)
+@names(name="fridge")
 def detail(name: str) -> Any:
     now = datetime.now(UTC)
     unit = signed_in().display_unit

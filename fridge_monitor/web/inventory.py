@@ -15,6 +15,8 @@ from fridge_monitor.core import lots
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
+from fridge_monitor.store.site_access import within
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, nav, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import sentence
@@ -49,10 +51,11 @@ class FridgeRow:
 
 
 def fridges() -> list[FridgeRow]:
-    """Every fridge with its site's time zone, in service first, by site and name."""
+    """Every fridge of the user's sites with its site's time zone, in service first, by site and name."""
     f, s = m.Fridge, m.Site
     rows = db().execute(sa.select(f.id, f.name, f.retired_at, s.name.label("site"), s.timezone)
-                        .join(s, s.id == f.site_id).order_by(f.retired_at.is_not(None), s.name, f.name))
+                        .join(s, s.id == f.site_id).where(within(f.id, scope.sites()))
+                        .order_by(f.retired_at.is_not(None), s.name, f.name))
     return [FridgeRow(r.id, r.name, r.site, ZoneInfo(r.timezone), r.retired_at is not None) for r in rows]
 
 

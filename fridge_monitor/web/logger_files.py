@@ -17,6 +17,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.overview import Agg, daily_min_max
 from fridge_monitor.web.access import EVERYONE, STAFF, accepts_uploads, allow, signed_in
 from fridge_monitor.web.context import db, settings
+from fridge_monitor.web.scope import names
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("logger_files", __name__)
@@ -34,6 +35,7 @@ def _fridge(name: str) -> m.Fridge:
 
 @bp.route("/fridges/<name>/logger-files", methods=["POST"])
 @allow(*STAFF)
+@names(name="fridge")
 @accepts_uploads(MAX_FILES * MAX_FILE_BYTES)
 def upload(name: str) -> Any:
     fridge = _fridge(name)
@@ -63,6 +65,7 @@ def upload(name: str) -> Any:
 
 @bp.route("/fridges/<name>/logger-files/<int:file_id>")
 @allow(*EVERYONE)
+@names(name="fridge")
 def download(name: str, file_id: int) -> Any:
     fridge = _fridge(name)
     kept = db().get(m.LoggerFile, file_id)

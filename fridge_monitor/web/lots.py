@@ -19,11 +19,13 @@ from fridge_monitor.inventory import catalog, lot_safety
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures, troubleshooting
-from fridge_monitor.web import signing
+from fridge_monitor.store.site_access import within
+from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import options, sentence, strip
 from fridge_monitor.web.inventory import FridgeRow, fridges, horizons, local, lot_rows, status_label
+from fridge_monitor.web.scope import names
 from fridge_monitor.web.units import temperature
 
 bp = Blueprint("lots", __name__)
@@ -81,7 +83,8 @@ def _movement(mv: m.StockMovement, places: dict[int, FridgeRow], tz: ZoneInfo) -
 
 def _reviews(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str) -> list[dict[str, Any]]:
     r, d = m.LotReview, m.LotDisposition
-    reviews = list(db().scalars(sa.select(r).where(r.lot_id == lot_id).order_by(r.started_at, r.id)))
+    reviews = list(db().scalars(sa.select(r).where(r.lot_id == lot_id, within(r.fridge_id, scope.sites()))
+                                .order_by(r.started_at, r.id)))
     decided: dict[int, list[m.LotDisposition]] = defaultdict(list)
     for disposition in db().scalars(sa.select(d).where(d.review_id.in_([x.id for x in reviews])).order_by(d.id)):
         decided[disposition.review_id].append(disposition)
@@ -110,6 +113,8 @@ def _history(lot_id: int, places: dict[int, FridgeRow], tz: ZoneInfo, unit: str,
     rows = []
     for h in seen.holdings:
         place = places.get(h.fridge_id)
+        if place is None and scope.limited():
+            continue  # held at a site that is not the user's
         where = place.tz if place else tz
         period: dict[str, Any] = {"from": h.since.astimezone(where).date().isoformat(),
                                   "to": (h.until or now).astimezone(where).date().isoformat()}
@@ -152,7 +157,8 @@ def _page(lot: m.Lot, form: DispositionForm, status: int = 200) -> Any:
         label=status_label(current, lot.expiry, now.astimezone(tz).date()), where=where,
         total=sum(w["row"]["sealed"] + w["row"]["opened"] for w in where),
         serials=[{"serial": s.serial, "at": local(s.at, tz), "by": s.actor} for s in serials],
-        ledger=[_movement(mv, places, tz) for mv in inventory.movements(session, lot_id=lot.id)],
+        ledger=[_movement(mv, places, tz) for mv in inventory.movements(session, lot_id=lot.id)
+                if not scope.limited() or any(e.fridge_id in places for e in mv.entries)],
         reviews=reviews, waiting=waiting, form=form, may_decide=signed_in().role in STAFF and bool(waiting),
         usable=lots.Status(current).usable, history=_history(lot.id, places, tz, unit, now),
         may_change_funding=signed_in().role in STAFF,
@@ -168,12 +174,14 @@ def _lot(lot_id: int) -> m.Lot:
 
 @bp.route("/lots/<int:lot_id>")
 @allow(*EVERYONE)
+@names(lot_id="lot")
 def detail(lot_id: int) -> Any:
     return _page(_lot(lot_id), DispositionForm())
 
 
 @bp.route("/lots/<int:lot_id>/funding", methods=["POST"])
 @allow(*STAFF)
+@names(lot_id="lot")
 def funding(lot_id: int) -> Any:
     """Who paid for the lot: public (programme) or private stock, as troubleshooting records ask."""
     lot = _lot(lot_id)
@@ -189,6 +197,7 @@ def funding(lot_id: int) -> Any:
 
 @bp.route("/lots/<int:lot_id>/disposition", methods=["POST"])
 @allow(*STAFF)
+@names(lot_id="lot")
 def disposition(lot_id: int) -> Any:
     lot = _lot(lot_id)
     form = DispositionForm()
@@ -201,6 +210,7 @@ def disposition(lot_id: int) -> Any:
         return _page(lot, form, 400)
     try:
         made = lot_safety.record_disposition(session, lot_id=lot.id, decision=form.decision.data,
+                                             fridge_ids=scope.fridge_ids(),
                                              reference=form.reference.data or None, note=form.note.data or None,
                                              actor=signed_in().name, now=now)
         if needed:

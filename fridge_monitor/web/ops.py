@@ -26,6 +26,7 @@ from fridge_monitor.store.db import first_line
 from fridge_monitor.store.ingest_state import ingest_figures
 from fridge_monitor.store.overview import fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
 from fridge_monitor.web.context import db
 
@@ -178,7 +179,10 @@ def alert_metrics(conn: sa.Connection, now: datetime) -> Iterator[Any]:
 
 @bp.route("/metrics")
 @allow(*EVERYONE)
+@scope.every_site("the metrics count every site's fridges and alerts: read them with a token of someone who "
+                  "sees every site")
 def metrics() -> Any:
+    """The installation's figures (every site's fridges and alerts), for a monitoring system."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(db().connection(), datetime.now(UTC)))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

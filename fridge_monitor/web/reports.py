@@ -15,12 +15,14 @@ from fridge_monitor.reports import reviews
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import EVERYONE, allow, signed_in
 from fridge_monitor.web.context import db
+from fridge_monitor.web.scope import names
 
 bp = Blueprint("reports", __name__)
 
 
 @bp.route("/fridges/<name>/report.pdf")
 @allow(*EVERYONE)
+@names(name="fridge")
 def monthly(name: str) -> Any:
     """``?month=YYYY-MM`` (default: this month at the fridge's site)."""
     now = datetime.now(UTC)

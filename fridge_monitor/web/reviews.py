@@ -19,6 +19,7 @@ from fridge_monitor.store import signatures
 from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, REVIEWERS, allow, signed_in
 from fridge_monitor.web.context import db, now_utc
+from fridge_monitor.web.scope import names
 
 bp = Blueprint("reviews", __name__)
 
@@ -68,6 +69,7 @@ def _render(found: reviews.Month, form: ReviewForm, status: int = 200) -> Any:
 
 @bp.route("/fridges/<name>/review")
 @allow(*EVERYONE)
+@names(name="fridge")
 def page(name: str) -> Any:
     now = now_utc()
     year, month = _month(name, now)
@@ -76,6 +78,7 @@ def page(name: str) -> Any:
 
 @bp.route("/fridges/<name>/review", methods=["POST"])
 @allow(*REVIEWERS)
+@names(name="fridge")
 def sign(name: str) -> Any:
     now = now_utc()
     year, month = _month(name, now)
@@ -108,6 +111,7 @@ def sign(name: str) -> Any:
 
 @bp.route("/fridges/<name>/report-addendum.pdf")
 @allow(*EVERYONE)
+@names(name="fridge")
 def addendum_pdf(name: str) -> Any:
     """``?month=YYYY-MM``: what changed in a signed month since it was signed."""
     now = now_utc()

@@ -288,7 +288,7 @@ def _save(form: StockForm, kind: str, groups: list[dict[str, Any]], places: list
     fridge = next((f for f in places if f.id == form.fridge.data), None)
     if fridge is None:
         form.fridge.errors = ["Choose the fridge."]
-    if kind == "transfer" and not form.to_fridge.data:
+    if kind == "transfer" and not any(f.id == form.to_fridge.data and not f.retired for f in places):
         form.to_fridge.errors = ["Choose the fridge to move the stock to."]
     if kind == "correct" and form.counted.data is None and not form.counted.errors:
         form.counted.errors = ["Type how many you counted (0 if none)."]

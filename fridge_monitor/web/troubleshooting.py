@@ -22,6 +22,7 @@ from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import decimal
+from fridge_monitor.web.scope import names
 
 bp = Blueprint("troubleshooting", __name__)
 
@@ -105,6 +106,7 @@ def _page(excursion: m.Excursion, form: SignForm, entry: Entry | None, errors: d
 
 @bp.route("/excursions/<int:excursion_id>/record")
 @allow(*EVERYONE)
+@names(excursion_id="excursion")
 def page(excursion_id: int) -> Any:
     excursion = _excursion(excursion_id)
     owner = troubleshooting.anchor(db(), excursion)
@@ -115,6 +117,7 @@ def page(excursion_id: int) -> Any:
 
 @bp.route("/excursions/<int:excursion_id>/record", methods=["POST"])
 @allow(*STAFF)
+@names(excursion_id="excursion")
 def save(excursion_id: int) -> Any:
     excursion = troubleshooting.anchor(db(), _excursion(excursion_id))
     form = SignForm()
@@ -153,6 +156,7 @@ def save(excursion_id: int) -> Any:
 
 @bp.route("/excursions/<int:excursion_id>/record.pdf")
 @allow(*EVERYONE)
+@names(excursion_id="excursion")
 def pdf(excursion_id: int) -> Any:
     excursion = troubleshooting.anchor(db(), _excursion(excursion_id))
     made, name = troubleshooting_pdf.record_pdf(db(), excursion, generated_by=signed_in().name, now=now_utc(),

@@ -7,11 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from fridge_monitor.core.roles import ROLES, WHAT
-from fridge_monitor.store import accounts
+from fridge_monitor.store import accounts, site_access
 from fridge_monitor.store import models as m
 from fridge_monitor.web.access import ADMIN, allow, signed_in
 from fridge_monitor.web.admin import bp
@@ -21,6 +21,19 @@ from fridge_monitor.web.forms import options, reason_field, sentence
 from fridge_monitor.web.forms import strip as _strip
 
 ROLE_CHOICES = options((r, r.capitalize()) for r in ROLES)
+SITES_HELP = ("Tick the sites this person works at: they will see and change only those sites' fridges, lots, "
+              "alerts and exports. None ticked: every site. Admins always see every site. The audit trail is one "
+              "record for every site: auditors read it whole.")
+
+
+def sites_field() -> SelectMultipleField:
+    return SelectMultipleField("Sites", coerce=int, option_widget=widgets.CheckboxInput(),
+                               widget=widgets.ListWidget(prefix_label=False))
+
+
+def _site_choices(form: FlaskForm) -> FlaskForm:
+    form.sites.choices = [(site.id, site.name) for site in db().scalars(sa.select(m.Site).order_by(m.Site.name))]
+    return form
 
 
 def _check_full_name(_form: FlaskForm, field: StringField) -> None:
@@ -34,6 +47,7 @@ class NewUserForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf shi
     name = StringField("User name", filters=[_strip], validators=[DataRequired("Give a user name."), Length(max=100)])
     full_name = StringField("Full name", filters=[_strip], validators=[_check_full_name])
     role = SelectField("Role", choices=ROLE_CHOICES)
+    sites = sites_field()
     password = PasswordField("Initial password", validators=[DataRequired("Give an initial password.")])
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
     reason = reason_field()
@@ -47,6 +61,11 @@ class NewUserForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf shi
 
 class RoleForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
     role = SelectField("Role", choices=ROLE_CHOICES)
+    reason = reason_field()
+
+
+class SitesForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf ship no types
+    sites = sites_field()
     reason = reason_field()
 
 
@@ -67,18 +86,22 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]  # wtforms and flask_wtf sh
 @allow(*ADMIN)
 def users() -> Any:
     rows = db().scalars(sa.select(m.User).order_by(m.User.disabled_at.is_not(None), m.User.name)).all()
-    return render_template("admin/users.html", rows=rows, now=now_utc())
+    sites = {user.id: site_access.site_names_of(db(), user.id) for user in rows}
+    return render_template("admin/users.html", rows=rows, now=now_utc(), sites=sites)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @allow(*ADMIN)
 def new_user() -> Any:
-    form = NewUserForm()
+    form = _site_choices(NewUserForm())
     if form.validate_on_submit():
         try:
             user = accounts.create_user(db(), form.name.data, form.role.data, form.password.data,
                                         actor=signed_in().name, now=now_utc(), reason=form.reason.data,
                                         full_name=form.full_name.data)
+            if form.role.data != "admin":
+                site_access.set_sites(db(), user, form.sites.data or [], actor=signed_in().name, now=now_utc(),
+                                      reason=form.reason.data)
         except accounts.AccountError as exc:
             db().rollback()
             form.name.errors.append(sentence(str(exc)))
@@ -87,7 +110,7 @@ def new_user() -> Any:
                 flash(f"User {user.name} created as {user.role}. Give them the initial password in person.")
                 return redirect(url_for("admin.users"))
             form.name.errors.append(f"A user named {form.name.data!r} already exists.")
-    return render_template("admin/user_new.html", form=form,
+    return render_template("admin/user_new.html", form=form, sites_help=SITES_HELP,
                            role_help=" ".join(f"{r.capitalize()}: {WHAT[r]}." for r in ROLES))
 
 
@@ -96,7 +119,10 @@ def _user_page(user: m.User, **forms: FlaskForm) -> Any:
     forms.setdefault("name_form", FullNameForm(formdata=None, prefix="name", full_name=user.full_name or ""))
     forms.setdefault("status_form", ReasonForm(formdata=None, prefix="status"))
     forms.setdefault("password_form", PasswordForm(formdata=None, prefix="password"))
-    return render_template("admin/user_edit.html", user=user, own=user.id == signed_in().id, **forms)
+    listed = db().scalars(sa.select(m.UserSite.site_id).where(m.UserSite.user_id == user.id)).all()
+    forms.setdefault("sites_form", _site_choices(SitesForm(formdata=None, prefix="sites", sites=list(listed))))
+    return render_template("admin/user_edit.html", user=user, own=user.id == signed_in().id, sites_help=SITES_HELP,
+                           **forms)
 
 
 @bp.route("/users/<int:user_id>")
@@ -123,6 +149,25 @@ def change_role(user_id: int) -> Any:
             flash(f"{user.name} is now {user.role}.")
             return redirect(url_for("admin.users"))
     return _user_page(user, role_form=form)
+
+
+@bp.route("/users/<int:user_id>/sites", methods=["POST"])
+@allow(*ADMIN)
+def change_sites(user_id: int) -> Any:
+    """The sites a nurse, supervisor or auditor works at (none: every site)."""
+    user = get_or_404(m.User, user_id)
+    form = _site_choices(SitesForm(prefix="sites"))
+    if form.validate_on_submit():
+        if site_access.set_sites(db(), user, form.sites.data or [], actor=signed_in().name, now=now_utc(),
+                                 reason=form.reason.data):
+            db().commit()
+            names = site_access.site_names_of(db(), user.id)
+            flash(f"{user.name} now works at {', '.join(names) if names else 'every site'}"
+                  + (" (admins always see every site)." if user.role == "admin" else "."))
+        else:
+            flash("Nothing changed.")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _user_page(user, sites_form=form)
 
 
 @bp.route("/users/<int:user_id>/full-name", methods=["POST"])

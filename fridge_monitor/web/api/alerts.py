@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, jsonify, request
 
 from fridge_monitor.alerts import handling as alerts
-from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures
-from fridge_monitor.web import signing
+from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, iso
 from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.scope import names
 
 ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
 
@@ -45,9 +44,9 @@ def alert_list() -> Any:
     if state not in ALERT_STATES:
         abort(400, f"parameter 'state': {state!r} is not one of {', '.join(ALERT_STATES)}")
     fridge = request.args.get("fridge") or None
-    if fridge is not None and db().scalar(sa.select(m.Fridge.id).where(m.Fridge.name == fridge)) is None:
+    if fridge is not None and not scope.sees_fridge(fridge):
         abort(404, f"there is no fridge named {fridge!r}")
-    rows = alerts.list_alerts(db(), state=None if state == "all" else state, fridge=fridge)
+    rows = alerts.list_alerts(db(), state=None if state == "all" else state, fridge=fridge, sites=scope.sites())
     return jsonify({"alerts": [alert_json(r) for r in rows], "state": state, "fridge": fridge})
 
 
@@ -60,12 +59,14 @@ def _alert(alert_id: int) -> alerts.AlertRow:
 
 @bp.route("/alerts/<int:alert_id>")
 @allow(*EVERYONE)
+@names(alert_id="alert")
 def alert_one(alert_id: int) -> Any:
     return jsonify(alert_json(_alert(alert_id), deliveries=True))
 
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @allow(*STAFF)
+@names(alert_id="alert")
 def alert_acknowledge(alert_id: int) -> Any:
     row = _alert(alert_id)
     body = request.get_json(silent=True)

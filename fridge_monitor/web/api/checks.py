@@ -13,10 +13,12 @@ from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.signatures import TEMPERATURE_CHECK
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures, staff_checks
-from fridge_monitor.web import signing
+from fridge_monitor.store.site_access import within
+from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.scope import names
 
 LISTED_DAYS = 7  # what GET /checks lists without from and to
 
@@ -39,6 +41,7 @@ def check_json(check: m.TemperatureCheck, fridge: str, site: str, shown: list[st
 
 @bp.route("/fridges/<name>/checks", methods=["POST"])
 @allow(*STAFF)
+@names(name="fridge")
 def check_record(name: str) -> Any:
     fridge = fields.fridge_named(name)
     body = fields.json_body('{"current_c": 4.7, "min_c": 3.9, "max_c": 5.8, "comment": "", '
@@ -95,10 +98,11 @@ def check_list() -> Any:
         abort(400, "parameter 'from': after 'to'")
     c, f, s = m.TemperatureCheck, m.Fridge, m.Site
     query = (sa.select(c, f.name, s.name).join(f, f.id == c.fridge_id).join(s, s.id == f.site_id)
-             .where(c.day >= first, c.day <= last).order_by(c.checked_at, c.id))
+             .where(c.day >= first, c.day <= last, within(f.id, scope.sites())).order_by(c.checked_at, c.id))
     site = request.args.get("site")
     if site:
-        if db().scalar(sa.select(s.id).where(s.name == site)) is None:
+        site_id = db().scalar(sa.select(s.id).where(s.name == site))
+        if site_id is None or not scope.sees(site_id):
             abort(404, f"there is no site named {site!r}")
         query = query.where(s.name == site)
     rows = db().execute(query).all()

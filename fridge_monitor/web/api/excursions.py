@@ -14,10 +14,12 @@ from fridge_monitor.store import signatures, troubleshooting
 from fridge_monitor.web.access import EVERYONE, allow
 from fridge_monitor.web.api import bp, iso
 from fridge_monitor.web.context import db, settings
+from fridge_monitor.web.scope import names
 
 
 @bp.route("/excursions/<int:excursion_id>/record")
 @allow(*EVERYONE)
+@names(excursion_id="excursion")
 def excursion_record(excursion_id: int) -> Any:
     found = db().get(m.Excursion, excursion_id)
     if found is None:

@@ -18,6 +18,8 @@ from flask import abort, request
 from fridge_monitor.core import free_text, gs1
 from fridge_monitor.inventory import catalog
 from fridge_monitor.store import models as m
+from fridge_monitor.store import site_access
+from fridge_monitor.web import scope
 from fridge_monitor.web.context import db
 
 
@@ -66,8 +68,9 @@ def day(body: dict[str, Any], field: str) -> date:
 
 
 def fridge_named(name: str) -> m.Fridge:
+    """The fridge called ``name``, if it lies in the user's sites (404 either way, the same words)."""
     found = db().scalar(sa.select(m.Fridge).where(m.Fridge.name == name))
-    if found is None:
+    if found is None or not scope.sees(found.site_id):
         abort(404, f"there is no fridge named {name!r}")
     return found
 
@@ -109,8 +112,9 @@ def product_for(body: dict[str, Any]) -> m.Product:
 
 
 def lot_named(lot_id: int) -> m.Lot:
+    """The lot ``lot_id``, if it lies in the user's sites (404 either way, the same words)."""
     found = db().get(m.Lot, lot_id)
-    if found is None:
+    if found is None or not site_access.may_see(db(), scope.sites(), "lot", lot_id):
         abort(404, f"there is no lot {lot_id}")
     return found
 

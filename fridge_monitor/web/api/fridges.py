@@ -19,9 +19,11 @@ from fridge_monitor.store.buckets import readings_in_buckets
 from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors
 from fridge_monitor.store.series import raw_readings
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, allow
 from fridge_monitor.web.api import bp, iso
 from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.scope import names
 
 MAX_RAW = 100_000
 MIN_EVERY = 1
@@ -60,8 +62,8 @@ def fridge_json(f: FridgeNow, now: datetime, active: list[m.Alert] | None = None
 @allow(*EVERYONE)
 def fridges() -> Any:
     now = now_utc()
-    found = fridges_now(db().connection(), now, history=timedelta(0))
-    active = alerts.open_by_fridge(db())
+    found = fridges_now(db().connection(), now, history=timedelta(0), sites=scope.sites())
+    active = alerts.open_by_fridge(db(), [f.id for f in found])
     return jsonify({"fridges": [fridge_json(f, now, active.get(f.id)) for f in found], "generated_at": iso_utc(now)})
 
 
@@ -74,16 +76,21 @@ def _one(name: str, now: datetime) -> FridgeNow:
 
 @bp.route("/fridges/<name>")
 @allow(*EVERYONE)
+@names(name="fridge")
 def fridge(name: str) -> Any:
     now = now_utc()
     found = _one(name, now)
-    return jsonify(fridge_json(found, now, alerts.open_by_fridge(db()).get(found.id)))
+    return jsonify(fridge_json(found, now, alerts.open_by_fridge(db(), [found.id]).get(found.id)))
 
 
 @bp.route("/sensors")
 @allow(*EVERYONE)
 def sensor_list() -> Any:
-    return jsonify({"sensors": [sensor_json(s) for s in sensors(db().connection())]})
+    found = sensors(db().connection())
+    if scope.limited():  # the sensors in the user's sites' fridges; unassigned ones belong to no site
+        mine = set(scope.fridge_names())
+        found = [s for s in found if s.fridge in mine]
+    return jsonify({"sensors": [sensor_json(s) for s in found]})
 
 
 def _bound(param: str, tz: ZoneInfo, *, end: bool) -> datetime | None:
@@ -100,7 +107,7 @@ def _fridge_period(name: str, now: datetime) -> tuple[sa.Row[int, str], datetime
     """(the fridge's id and time zone, start, end) from ``?from=&to=``, read in the site's zone; last 24 h by
     default."""
     fridge_row = db().execute(sa.select(m.Fridge.id, m.Site.timezone).join(m.Site).where(m.Fridge.name == name)).first()
-    if fridge_row is None:
+    if fridge_row is None or not scope.sees_fridge(name):
         abort(404, f"there is no fridge named {name!r}")
     tz = ZoneInfo(fridge_row.timezone)
     end = _bound("to", tz, end=True) or now
@@ -114,6 +121,7 @@ def _fridge_period(name: str, now: datetime) -> tuple[sa.Row[int, str], datetime
 
 @bp.route("/fridges/<name>/readings")
 @allow(*EVERYONE)
+@names(name="fridge")
 def readings(name: str) -> Any:
     now = now_utc()
     fridge_row, start, end = _fridge_period(name, now)
@@ -150,6 +158,7 @@ def _rounded(value: float | None, digits: int) -> float | None:
 
 @bp.route("/fridges/<name>/stats")
 @allow(*EVERYONE)
+@names(name="fridge")
 def statistics(name: str) -> Any:
     now = now_utc()
     fridge_row, start, end = _fridge_period(name, now)

@@ -18,19 +18,22 @@ from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.inventory import lot_safety
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures
-from fridge_monitor.web import signing
+from fridge_monitor.store.site_access import within
+from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.api.stock import movement_json
 from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.inventory import horizons
+from fridge_monitor.web.scope import names
 
 STATUSES = tuple(s.value for s in lots.Status)
 
 
 def _fridge_zones(session: so.Session) -> dict[int, tuple[str, ZoneInfo]]:
+    """The fridges of the user's sites: name and time zone by id."""
     rows = session.execute(sa.select(m.Fridge.id, m.Fridge.name, m.Site.timezone)
-                           .join(m.Site, m.Site.id == m.Fridge.site_id))
+                           .join(m.Site, m.Site.id == m.Fridge.site_id).where(within(m.Fridge.id, scope.sites())))
     return {fid: (name, ZoneInfo(tz)) for fid, name, tz in rows}
 
 
@@ -71,16 +74,21 @@ def lot_list() -> Any:
         abort(400, f"parameter 'status': {unknown[0]!r} is not one of {', '.join(STATUSES)}")
     every = request.args.get("all", "").lower() in ("1", "true", "yes")
     now = now_utc()
-    held = inventory.stock(session, fridge_id=fridge.id if fridge else None)
+    zones, fallback = _fridge_zones(session), _default_zone(session)
+    held = [s for s in inventory.stock(session, fridge_id=fridge.id if fridge else None)
+            if not scope.limited() or s.fridge_id in zones]
     by_lot: dict[int, list[lots.Stock]] = defaultdict(list)
     for s in held:
         by_lot[s.lot_id].append(s)
     query = sa.select(m.Lot).options(so.joinedload(m.Lot.product)).order_by(m.Lot.expiry, m.Lot.lot_number, m.Lot.id)
     if not every:
         query = query.where(m.Lot.id.in_(list(by_lot)))
+    elif scope.limited():  # every lot ever held or reviewed at the user's sites
+        query = query.where(sa.or_(
+            m.Lot.id.in_(sa.select(m.StockEntry.lot_id).where(m.StockEntry.fridge_id.in_(list(zones)))),
+            m.Lot.id.in_(sa.select(m.LotReview.lot_id).where(m.LotReview.fridge_id.in_(list(zones))))))
     found = list(session.scalars(query))
     reviews = inventory.review_states(session, [lot.id for lot in found])
-    zones, fallback = _fridge_zones(session), _default_zone(session)
     items = [_lot_json(lot, reviews[lot.id], by_lot.get(lot.id, []), zones, fallback, now) for lot in found]
     if wanted:
         items = [item for item in items if item["status"] in wanted]
@@ -89,6 +97,7 @@ def lot_list() -> Any:
 
 @bp.route("/lots/<int:lot_id>")
 @allow(*EVERYONE)
+@names(lot_id="lot")
 def lot_one(lot_id: int) -> Any:
     return jsonify(_lot_detail(lot_id))
 
@@ -98,9 +107,9 @@ def _lot_detail(lot_id: int) -> dict[str, Any]:
     session = db()
     lot = fields.lot_named(lot_id)
     now = now_utc()
-    held = inventory.stock(session, lot_id=lot_id)
-    review = inventory.review_states(session, [lot_id])[lot_id]
     zones, fallback = _fridge_zones(session), _default_zone(session)
+    held = [s for s in inventory.stock(session, lot_id=lot_id) if not scope.limited() or s.fridge_id in zones]
+    review = inventory.review_states(session, [lot_id])[lot_id]
     body = _lot_json(lot, review, held, zones, fallback, now)
     body["holdings"] = [
         {"fridge": zones[s.fridge_id][0], "quantity": s.quantity, "opened_vial_id": s.opened_vial_id,
@@ -111,17 +120,19 @@ def _lot_detail(lot_id: int) -> dict[str, Any]:
     body["history"] = [
         {"fridge": zones[h.fridge_id][0], "quantity": h.quantity, "opened": h.opened, "since": iso_utc(h.since),
          "until": iso(h.until)}
-        for h in inventory.location_history(session, lot_id)
+        for h in inventory.location_history(session, lot_id) if h.fridge_id in zones
     ]
     names = {fid: name for fid, (name, _tz) in zones.items()}
-    body["movements"] = [movement_json(mv, names) for mv in inventory.movements(session, lot_id=lot_id)]
+    body["movements"] = [movement_json(mv, names) for mv in inventory.movements(session, lot_id=lot_id)
+                         if not scope.limited() or any(e.fridge_id in names for e in mv.entries)]
     body["reviews"] = _reviews(session, lot_id, names)
     return body
 
 
 def _reviews(session: so.Session, lot_id: int, names: dict[int, str]) -> list[dict[str, Any]]:
     r, d = m.LotReview, m.LotDisposition
-    reviews = list(session.scalars(sa.select(r).where(r.lot_id == lot_id).order_by(r.started_at, r.id)))
+    reviews = list(session.scalars(sa.select(r).where(r.lot_id == lot_id, within(r.fridge_id, scope.sites()))
+                                  .order_by(r.started_at, r.id)))
     decided: dict[int, list[m.LotDisposition]] = defaultdict(list)
     if reviews:
         for row in session.scalars(sa.select(d).where(d.review_id.in_([x.id for x in reviews])).order_by(d.id)):
@@ -140,6 +151,7 @@ def _reviews(session: so.Session, lot_id: int, names: dict[int, str]) -> list[di
 
 @bp.route("/lots/<int:lot_id>/disposition", methods=["POST"])
 @allow(*STAFF)
+@names(lot_id="lot")
 def lot_disposition(lot_id: int) -> Any:
     fields.lot_named(lot_id)
     body = fields.json_body('{"decision": "released", "reference": "MFR-2026-0042", "note": "stability data OK"}')
@@ -154,7 +166,7 @@ def lot_disposition(lot_id: int) -> Any:
     meaning = signing.api_signer(body, "a disposition", now) if signing.needs("dispositions") else None
     with fields.inventory_change() as session:
         made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,
-                                             note=note, actor=user.name, now=now)
+                                             note=note, actor=user.name, now=now, fridge_ids=scope.fridge_ids())
         if meaning is not None:
             signatures.sign_dispositions(session, user, made, meaning, now)
     return jsonify({**_lot_detail(lot_id), "recorded": [d.id for d in made]})
@@ -162,6 +174,7 @@ def lot_disposition(lot_id: int) -> Any:
 
 @bp.route("/fridges/<name>/next")
 @allow(*EVERYONE)
+@names(name="fridge")
 def fridge_next(name: str) -> Any:
     session = db()
     fridge = fields.fridge_named(name)

@@ -13,6 +13,7 @@ from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, REVIEWERS, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.context import db, now_utc
+from fridge_monitor.web.scope import names
 
 
 def _month(fridge: str, text: str) -> reviews.Month:
@@ -42,12 +43,14 @@ def review_json(found: reviews.Month) -> dict[str, Any]:
 
 @bp.route("/reviews/<fridge>/<month>")
 @allow(*EVERYONE)
+@names(fridge="fridge")
 def review_get(fridge: str, month: str) -> Any:
     return jsonify(review_json(_month(fridge, month)))
 
 
 @bp.route("/reviews/<fridge>/<month>", methods=["POST"])
 @allow(*REVIEWERS)
+@names(fridge="fridge")
 def review_sign(fridge: str, month: str) -> Any:
     found = _month(fridge, month)
     body = fields.json_body('{"comment": "...", "signature": {"password": "...", "meaning": "reviewed"}}')

@@ -16,6 +16,8 @@ from fridge_monitor.core.times import iso_utc
 from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
+from fridge_monitor.store import site_access
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.context import db, now_utc
@@ -106,6 +108,8 @@ def scan() -> Any:
         abort(400, str(exc))
     product = catalog.product_for_gtin(db(), found.gtin)
     lot = catalog.find_lot(db(), product.id, found.lot) if product is not None and found.lot else None
+    if lot is not None and not site_access.may_see(db(), scope.sites(), "lot", lot.id):
+        lot = None  # known only at other sites: received here, it is a new holding of the same lot
     answer: dict[str, Any] = {
         "gtin": found.gtin, "lot": found.lot, "expiry": found.expiry.isoformat() if found.expiry else None,
         "serial": found.serial, "product": product_json(product) if product is not None else None,
