@@ -25,6 +25,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import manifest
 from fridge_monitor.reports import bundle
 from fridge_monitor.store import audit_trail, partitions
+from fridge_monitor.store.db import first_line
 
 ARCHIVE_ACTION = "archive"
 DETACH_ACTION = "detach"
@@ -118,7 +119,12 @@ def detach(engine: sa.Engine, archived: MonthBundle, *, actor: str, now: datetim
         conn = session.connection()
         if not partitions.partitioned(conn):
             raise ArchiveError("detaching a month needs PostgreSQL, where readings are partitioned by month")
-        table = partitions.detach_month(conn, archived.month)
+        partitions.lock_timeout(conn)
+        try:
+            table = partitions.detach_month(conn, archived.month)
+        except sa.exc.OperationalError as exc:
+            raise ArchiveError(f"{month}: nothing detached: the readings table stayed busy for "
+                               f"{partitions.LOCK_TIMEOUT} ({first_line(exc)}); run the archive again") from None
         held = conn.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
         if held != archived.readings:
             raise ArchiveError(f"{month}: the month now holds {held} readings, its bundle {archived.readings}; "

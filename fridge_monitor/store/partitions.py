@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from fridge_monitor.store import models as m
+from fridge_monitor.store.db import first_line
 from fridge_monitor.store.migrate import row_trigger, truncate_trigger
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ MONTHS_AHEAD = 3  # the current month and the next three have their partitions
 COLUMNS = "id, sensor_id, measured_at, received_at, temperature_c"
 # The partitions' names (a name taken by a detached table gets a suffix, ``readings_y2026m01_2``).
 _NAME = re.compile(r"^readings_(?:y(\d{4})m(\d{2})(?:_\d+)?|default)$")
+# Making or detaching a partition takes the exclusive lock of ``readings``: ingest waits for it, and it waits for
+# every query reading readings (a long export). Outside a migration it gives up after this long and tries later.
+LOCK_TIMEOUT = "10s"
 # Any constant: the key of the PostgreSQL advisory lock that serialises making and detaching partitions.
 _LOCK_KEY = 0x46_4D_50_54  # "FMPT"
 
@@ -135,8 +139,14 @@ def ensure_partitions(engine: sa.Engine, now: datetime, months_ahead: int = MONT
         missing = [month for month in wanted if month not in attached(conn)]
     made = []
     for month in missing:
-        with engine.begin() as conn:
-            name = create_month(conn, month)
+        try:
+            with engine.begin() as conn:
+                lock_timeout(conn)
+                name = create_month(conn, month)
+        except sa.exc.OperationalError as exc:  # most likely the lock timeout: a long query on readings
+            log.warning("the readings partition of %s was not made this time (%s); the next round tries again",
+                        month_text(month), first_line(exc))
+            continue
         if name is not None:
             log.info("made the readings partition %s for %s (UTC)", name, month_text(month))
             made.append(name)
@@ -188,6 +198,11 @@ def create_default(conn: sa.Connection) -> None:
 def no_truncate(conn: sa.Connection, table: str) -> None:
     """The TRUNCATE trigger a partition needs of its own (the parent's fires only for ``TRUNCATE readings``)."""
     conn.exec_driver_sql(truncate_trigger(table))
+
+
+def lock_timeout(conn: sa.Connection) -> None:
+    """Give up waiting for a lock after :data:`LOCK_TIMEOUT`, for the rest of the transaction."""
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
 def lock(conn: sa.Connection) -> None:

@@ -140,6 +140,22 @@ def test_a_month_that_changed_since_its_bundle_is_not_detached(postgres_url, eng
         assert conn.scalar(sa.text("SELECT to_regclass('readings_y2025m02')")) is None  # rolled back, all of it
 
 
+@pytest.mark.postgres
+def test_a_busy_readings_table_leaves_the_month_attached(postgres_url, engine_for, tmp_path, monkeypatch):
+    engine = engine_for(postgres_url)
+    filled(engine)
+    bundles = archive.write_bundles(engine, clinic_config([]), date(2025, 3, 1), tmp_path, actor="test")
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    with engine.connect() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM readings")  # a long export, still reading
+        with pytest.raises(archive.ArchiveError, match="2025-02: nothing detached: the readings table stayed busy"):
+            archive.detach(engine, bundles[0], actor="test")
+        reader.rollback()
+    assert len(rows(engine, month=date(2025, 2, 1))) == len(FEBRUARY)
+    assert archive.detach(engine, bundles[0], actor="test").table == "readings_y2025m02"
+    assert rows(engine, month=date(2025, 2, 1)) == []
+
+
 def test_archive_on_sqlite_writes_the_bundles_and_refuses_to_detach(sqlite_url, engine_for, tmp_path):
     engine = engine_for(sqlite_url)
     filled(engine)

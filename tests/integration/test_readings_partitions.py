@@ -11,10 +11,14 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from fridge_monitor.alerts.scheduler import Scheduler
+from fridge_monitor.config import build_config
 from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import migrate, partitions
 from fridge_monitor.store import models as m
+
+from support import wait_until
 
 pytestmark = [pytest.mark.postgres]
 
@@ -96,6 +100,42 @@ def test_two_schedulers_making_the_same_partitions_at_once_make_each_once(postgr
     with engines[0].connect() as conn:
         assert {month for month in partitions.attached(conn) if month.year == 2033} == {
             datetime(2033, k, 1).date() for k in (1, 2, 3, 4)}
+
+
+def test_the_active_scheduler_makes_the_coming_months_partitions_at_start(postgres_url, engine_for):
+    engine = engine_for(postgres_url)
+    this_month = partitions.month_of(datetime.now(UTC))
+    ahead = [partitions.add_months(this_month, k) for k in range(1, partitions.MONTHS_AHEAD + 1)]
+    with engine.begin() as conn:  # as if the migration had run three months ago and nothing since
+        for month in ahead:
+            conn.exec_driver_sql(f"DROP TABLE {partitions.partition_name(month)}")
+    config = build_config({"database": {"url": postgres_url}, "audit": {"anchor_topic": ""}}, {}, {}, "test")
+    scheduler = Scheduler(config, engine)
+
+    def made() -> bool:
+        with engine.connect() as conn:
+            return set(ahead) <= set(partitions.attached(conn))
+
+    scheduler.start()
+    try:
+        wait_until(made, 30, what="the coming months' partitions")
+    finally:
+        scheduler.stop()
+
+
+def test_a_long_query_on_readings_delays_a_partition_instead_of_stalling_ingest(postgres_url, engine_for,
+                                                                                monkeypatch, caplog):
+    """Making a partition needs the readings table's exclusive lock; waiting for it would queue every insert
+    behind a long export. The scheduler gives up after a moment and makes it on its next round."""
+    engine = engine_for(postgres_url)
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    now = datetime(2035, 7, 1, tzinfo=UTC)
+    with engine.connect() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM readings")  # a read still open: it holds its lock
+        assert partitions.ensure_partitions(engine, now, months_ahead=0) == []
+        assert "the readings partition of 2035-07 was not made this time" in caplog.text
+        reader.rollback()
+    assert partitions.ensure_partitions(engine, now, months_ahead=0) == ["readings_y2035m07"]
 
 
 def refused(engine: sa.Engine, table: str) -> None:
