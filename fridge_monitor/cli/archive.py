@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 @click.option("--before", "before_text", required=True, metavar="YYYY-MM",
               help="Archive every UTC month before this one (UTC months: the partitions' bounds).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="The directory the bundles are written to (made if missing): fridge-monitor-YYYY-MM.zip each.")
+              help="The directory the bundles are written to (made if missing): fridge-monitor-YYYY-MM.zip each, "
+                   "replacing a file of that name.")
 @click.option("--confirm", is_flag=True,
               help="PostgreSQL only: then detach each archived month's partition from readings, for the months "
                    "whose bundle verified in this run. The detached table is kept.")

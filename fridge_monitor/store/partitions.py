@@ -174,7 +174,7 @@ def create_month(conn: sa.Connection, month: date) -> str | None:
     start, end = (f"'{moment.isoformat()}'" for moment in bounds(month))  # "'2026-12-01T00:00:00+00:00'"
     create = f"CREATE TABLE {name} PARTITION OF {PARENT} FOR VALUES FROM ({start}) TO ({end})"
     in_range = f"measured_at >= {start} AND measured_at < {end}"
-    stray = has_default(conn) and conn.scalar(sa.text(f"SELECT count(*) FROM {DEFAULT} WHERE {in_range}"))
+    stray = has_default(conn) and conn.exec_driver_sql(f"SELECT count(*) FROM {DEFAULT} WHERE {in_range}").scalar()
     if stray:
         conn.exec_driver_sql(f"ALTER TABLE {PARENT} DETACH PARTITION {DEFAULT}")
         conn.exec_driver_sql(create)
