@@ -70,7 +70,7 @@ class Roles:
 
         try:
             server = WebServer(create_app(config, engine=engine), config.web["host"], config.web["port"],
-                               config.web["threads"])
+                               config.web["threads"], config.web["trusted_proxy"])
         except ConfigError as exc:  # e.g. a session key file others can read
             raise RoleError(str(exc)) from None
         except OSError as exc:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fridge_monitor")
 # Libraries whose INFO lines would drown the application's own: they log warnings and errors only.
-NOISY_LOGGERS = ("amqtt", "transitions", "alembic")
+NOISY_LOGGERS = ("amqtt", "transitions", "alembic", "apscheduler")  # (apscheduler: a line per job run)
 
 
 class CliError(click.ClickException):

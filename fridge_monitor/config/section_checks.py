@@ -7,6 +7,7 @@ error names where the value came from.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -70,6 +71,13 @@ def check_section(section: str, values: Mapping[str, Any], origin: Callable[[str
             raise ConfigError(f"{origin('port')}: [web] port must be at most 65535")
         if values["secret_key"] and len(values["secret_key"]) < 32:
             raise ConfigError(f"{origin('secret_key')}: [web] secret_key must be at least 32 characters")
+        proxy = values["trusted_proxy"]
+        if proxy and proxy != "*":
+            try:
+                ipaddress.ip_address(proxy)
+            except ValueError:
+                raise ConfigError(f"{origin('trusted_proxy')}: [web] trusted_proxy must be the reverse proxy's IP "
+                                  f"address (or * inside a private network), not {proxy!r}") from None
     elif section == "calibration":
         for key in ("max_error_c", "max_uncertainty_c"):
             _positive(values, section, key, origin)

@@ -88,6 +88,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_failed_logins": 5,
         "lockout_minutes": 15,
         "login_attempts_per_minute": 10,
+        "trusted_proxy": "",
     },
     "alerts": {
         "tier_delay_min": 15.0,

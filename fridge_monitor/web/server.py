@@ -12,10 +12,18 @@ log = logging.getLogger(__name__)
 class WebServer:
     """waitress on ``host:port``; ``start()`` returns at once, ``stop()`` closes the listener."""
 
-    def __init__(self, app: Any, host: str, port: int, threads: int) -> None:
+    def __init__(self, app: Any, host: str, port: int, threads: int, trusted_proxy: str = "") -> None:
         from waitress.server import create_server
 
-        self._server = create_server(app, host=host, port=port, threads=threads, ident="fridge-monitor")
+        # Behind a reverse proxy at ``trusted_proxy`` (its address; ``*``: any), its X-Forwarded-For and
+        # -Proto are believed: the client's address (what the sign-in throttle counts) and HTTPS (what signing
+        # over the API needs). From anyone else those headers are removed, never believed.
+        proxy: dict[str, Any] = {}
+        if trusted_proxy:
+            proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1,
+                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+                     "clear_untrusted_proxy_headers": True}
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="fridge-monitor", **proxy)
         self.url = f"http://{host}:{port}"
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
 
