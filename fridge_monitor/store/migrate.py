@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 HEAD = "0025"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
 
 
+UPGRADE_LOCK = 0x46_4D_5550  # "FMUP": the advisory lock a schema upgrade holds on PostgreSQL
+
+
 def migrations_dir() -> Path:
     """The migrations shipped inside the wheel, or the source tree's ``migrations/``."""
     here = Path(__file__).resolve().parent
@@ -37,10 +40,13 @@ def alembic_config(connection: sa.Connection) -> AlembicConfig:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` in one transaction per run."""
+    """Apply migrations up to ``revision`` in one transaction per run. On PostgreSQL two runs at once (two
+    boxes deploying together) take turns: the second waits for the first's transaction, then finds nothing to do."""
     from alembic import command
 
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
         command.upgrade(alembic_config(conn), revision)
 
 

@@ -119,3 +119,30 @@ def test_the_held_figures_migration_builds_them_for_the_readings_already_stored(
         row = stored[expected.hour]
         found = HourFigures(*(row[n] for n in names))
         assert found == pytest.approx(expected)
+
+
+def test_two_upgrades_at_once_on_postgres_take_turns(postgres_url, engine_for):
+    """Two boxes deploying together both run ``db upgrade``: one migrates, the other waits and finds it done."""
+    import threading
+
+    engine = engine_for(postgres_url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0023")
+    assert migrate.current_revision(engine) == "0023"
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        try:
+            migrate.upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not failures, failures
+    assert migrate.current_revision(engine) == migrate.HEAD
