@@ -21,7 +21,8 @@ from fridge_monitor.core.readings import Availability, BatteryLevel, ChannelRead
 from fridge_monitor.store import audit_trail, rollups
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
-from fridge_monitor.store.marks import mark_statement
+from fridge_monitor.store.many import ManyRows
+from fridge_monitor.store.marks import fridge_marks
 from fridge_monitor.store.readings_insert import ReadingsInsert
 from fridge_monitor.store.sensors import too_many_unassigned, unassigned_in_service
 
@@ -88,8 +89,14 @@ def printable(text: str) -> str:
     return text.translate(_CONTROL)
 
 
-def _later(column: sa.ColumnElement[datetime], value: sa.BindParameter[datetime]) -> sa.Case[datetime]:
+def _later(column: sa.ColumnElement[datetime], value: sa.ColumnElement[datetime]) -> sa.Case[datetime]:
     return sa.case((column.is_(None), value), (column < value, value), else_=column)
+
+
+def _newer_battery(at: sa.ColumnElement[datetime]) -> sa.ColumnElement[bool]:
+    """A battery level measured at ``at`` is news: the sensor's last one is older (or there is none)."""
+    sensors = m.Sensor.__table__
+    return sa.or_(sensors.c.battery_at.is_(None), sensors.c.battery_at <= at)
 
 
 class Store:
@@ -115,36 +122,29 @@ class Store:
             },
         )
         sensors = m.Sensor.__table__
-        seen = sa.bindparam("seen", type_=m.UTCDateTime())
-        measured = sa.bindparam("measured", type_=m.UTCDateTime())
-        at = sa.bindparam("at", type_=m.UTCDateTime())
-        # Late data must not move "last seen" backwards: keep the later time.
-        self._touch_sensor = (
-            sa.update(sensors)
-            .where(sensors.c.id == sa.bindparam("sid"))
-            .values(
-                last_seen_at=_later(sensors.c.last_seen_at, seen),
-                last_measured_at=_later(sensors.c.last_measured_at, measured),
-            )
-        )
-        self._seen_sensor = (
-            sa.update(sensors).where(sensors.c.id == sa.bindparam("sid")).values(
-                last_seen_at=_later(sensors.c.last_seen_at, seen))
-        )
+        moment = m.UTCDateTime()
+        # Late data must not move "last seen" backwards: keep the later time. One statement per batch on PostgreSQL.
+        self._touch_sensor = ManyRows(name, lambda row, _multirow: sa.update(sensors).where(sensors.c.id == row.sid)
+                                      .values(last_seen_at=_later(sensors.c.last_seen_at, row.seen),
+                                              last_measured_at=_later(sensors.c.last_measured_at, row.measured)),
+                                      sid=sa.String(300), seen=moment, measured=moment)
+        self._seen_sensor = ManyRows(name, lambda row, _multirow: sa.update(sensors).where(sensors.c.id == row.sid)
+                                     .values(last_seen_at=_later(sensors.c.last_seen_at, row.seen)),
+                                     sid=sa.String(300), seen=moment)
         self._insert_channels = dialect_insert(name, m.ChannelReading.__table__).on_conflict_do_nothing(
             index_elements=["sensor_id", "channel", "measured_at"])
-        newer_battery = sa.or_(sensors.c.battery_at.is_(None), sensors.c.battery_at <= at)
-        self._battery_by_sensor = (
-            sa.update(sensors)
-            .where(sensors.c.id == sa.bindparam("sid"), newer_battery)
-            .values(battery_pct=sa.bindparam("pct"), battery_at=at)
-        )
+        self._battery_by_sensor = ManyRows(
+            name, lambda row, _multirow: sa.update(sensors).where(sensors.c.id == row.sid, _newer_battery(row.at))
+            .values(battery_pct=row.pct, battery_at=row.at),
+            sid=sa.String(300), at=moment, pct=sa.Float())
+        at = sa.bindparam("at", type_=m.UTCDateTime())
         self._battery_by_device = (
             sa.update(sensors)
-            .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"), newer_battery)
+            .where(sensors.c.format == sa.bindparam("fmt"), sensors.c.device == sa.bindparam("dev"),
+                   _newer_battery(at))
             .values(battery_pct=sa.bindparam("pct"), battery_at=at)
         )
-        self._mark = mark_statement(name)
+        self._mark = fridge_marks(name)
         self._rollups = rollups.Keeper(name)
         self._availability = (
             sa.update(sensors)
@@ -238,7 +238,7 @@ class Store:
         seen: dict[str, datetime] = {}
         for _c, received in channels:
             seen[_c.sensor_id] = max(received, seen.get(_c.sensor_id, received))
-        conn.execute(self._seen_sensor, [{"sid": sid, "seen": at} for sid, at in sorted(seen.items())])
+        self._seen_sensor.execute(conn, sorted(seen.items()))
 
     def _write_entities(self, conn: sa.Connection, entities: list[Entity]) -> None:
         """Keep what discovery configs say, in the order they came, so every ingest process knows it."""
@@ -359,7 +359,7 @@ class Store:
             at = earliest.get(sid)
             if at is None or measured_at < at:
                 earliest[sid] = measured_at
-        conn.execute(self._mark, [{"sid": sid, "since": at} for sid, at in sorted(earliest.items())])
+        self._mark.execute(conn, sorted(earliest.items()))
 
     def _update_sensor_state(self, conn: sa.Connection, readings: list[tuple[Reading, datetime]]) -> None:
         seen: dict[str, tuple[datetime, datetime]] = {}
@@ -374,15 +374,8 @@ class Store:
                 b = battery.get(r.sensor_id)
                 if b is None or b[0] <= r.measured_at:
                     battery[r.sensor_id] = (r.measured_at, r.battery_pct)
-        conn.execute(
-            self._touch_sensor,
-            [{"sid": sid, "seen": s, "measured": mt} for sid, (s, mt) in seen.items()],
-        )
-        if battery:
-            conn.execute(
-                self._battery_by_sensor,
-                [{"sid": sid, "at": at, "pct": pct} for sid, (at, pct) in battery.items()],
-            )
+        self._touch_sensor.execute(conn, [(sid, s, mt) for sid, (s, mt) in sorted(seen.items())])
+        self._battery_by_sensor.execute(conn, [(sid, at, pct) for sid, (at, pct) in sorted(battery.items())])
 
 
 def _as_payload(reading: Reading) -> bytes:

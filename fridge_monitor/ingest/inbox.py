@@ -55,6 +55,11 @@ class Inbox(Generic[T]):
         return len(self._waiting)
 
     @property
+    def batches_in_flight(self) -> int:
+        """Batches shipped and not yet committed."""
+        return len(self._in_flight)
+
+    @property
     def held(self) -> int:
         """Messages received and not yet committed: waiting and in flight."""
         return len(self._waiting) + self._in_flight_count

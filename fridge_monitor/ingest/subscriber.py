@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Maximum Packet Size beyond [ingest] max_payload_bytes: a topic takes up to 64 KiB, the header and properties
 # a few bytes more, so every message ingest could keep, even as rejected, still arrives.
 PACKET_HEADROOM = 65 * 1024
+# Batches the writer may have: one committing, one ready. More are only smaller (MQTT 5 Receive Maximum).
+SHIP_AHEAD = 2
 
 
 @dataclasses.dataclass(slots=True)
@@ -294,12 +296,13 @@ class Ingest:
         self._acker.start()
 
     def _ship_loop(self) -> None:
-        """Send the inbox to the writer in batches, as fast as it arrives."""
+        """Send the inbox to the writer in batches: a full one at once, others when it has room (SHIP_AHEAD)."""
+        inbox, size = self._inbox, self._batch_size
         while True:
             self._wake.wait(0.5)
             self._wake.clear()
-            while self._inbox:
-                self._ship(self._inbox.take(self._batch_size))
+            while inbox and (len(inbox) >= size or inbox.batches_in_flight < SHIP_AHEAD or self._stopping.is_set()):
+                self._ship(inbox.take(size))
             if self._stopping.is_set():
                 return
 
@@ -348,6 +351,7 @@ class Ingest:
             except (EOFError, OSError):
                 break
             messages = self._inbox.committed(batch_id)
+            self._wake.set()  # the shipper may send what waits
             if messages is None:
                 continue  # answered twice (re-sent around a writer restart): acknowledged already
             self._acknowledge(messages)

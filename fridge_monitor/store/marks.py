@@ -1,6 +1,6 @@
 """Fridges marked for evaluation, and a fridge's evaluation lock (its FridgeEvaluation row).
 
-Ingest marks the fridges a batch touched (:func:`mark_statement`) in the
+Ingest marks the fridges a batch touched (:func:`fridge_marks`) in the
 batch's own transaction; evaluation judges the marked ones (:func:`marked_fridges`)
 and clears the mark (:func:`settle`). One fridge is judged by one process at a
 time: whoever judges it, or records a disposition for a lot in it, first takes
@@ -9,13 +9,16 @@ its lock (:func:`lock_fridge`; on SQLite, the database's write lock).
 
 from __future__ import annotations
 
+import types
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
+from fridge_monitor.store.many import ManyRows
 
 
 def mark_statement(dialect: str) -> sa.Insert:
@@ -23,13 +26,26 @@ def mark_statement(dialect: str) -> sa.Insert:
 
     Parameters ``sid`` and ``since``, one row per sensor of a batch (its earliest reading).
     """
-    a, fe = m.SensorAssignment, m.FridgeEvaluation.__table__
     since = sa.bindparam("since", type_=m.UTCDateTime())
-    select = (
-        sa.select(a.fridge_id, since)
-        .where(a.sensor_id == sa.bindparam("sid"), sa.or_(a.until.is_(None), a.until > since))
-        .distinct()
-    )
+    return _mark(dialect, types.SimpleNamespace(sid=sa.bindparam("sid"), since=since), multirow=False)
+
+
+def fridge_marks(dialect: str) -> ManyRows:
+    """:func:`mark_statement` for many (sensor id, since) rows at once (one statement on PostgreSQL)."""
+    return ManyRows(dialect, lambda rows, multirow: _mark(dialect, rows, multirow=multirow),
+                    sid=sa.String(300), since=m.UTCDateTime())
+
+
+def _mark(dialect: str, row: Any, *, multirow: bool) -> sa.Insert:
+    """Mark the fridges sensor ``row.sid`` was in since ``row.since``, from then (the earliest mark wins).
+
+    A fridge with several of the rows' sensors is marked once, from the earliest of them: one statement
+    may not update a row twice.
+    """
+    a, fe = m.SensorAssignment, m.FridgeEvaluation.__table__
+    since = sa.func.min(row.since) if multirow else row.since
+    select = sa.select(a.fridge_id, since).where(a.sensor_id == row.sid, sa.or_(a.until.is_(None), a.until > row.since))
+    select = select.group_by(a.fridge_id) if multirow else select.distinct()
     stmt = dialect_insert(dialect, fe).from_select(["fridge_id", "dirty_since"], select)
     current, new = fe.c.dirty_since, stmt.excluded.dirty_since
     return stmt.on_conflict_do_update(

@@ -2,10 +2,23 @@
 
 A reading already stored (a message delivered twice, a logger file imported
 again) is skipped by ON CONFLICT DO NOTHING, which fires no UPDATE trigger on
-the append-only table. The times are prepared once per value, as the column
-stores them (SQLite: naive UTC text as SQLAlchemy writes it; PostgreSQL:
-aware ``timestamptz``), so inserting many rows costs what the driver costs,
-not a type conversion per parameter.
+the append-only table.
+
+On PostgreSQL the rows go to the server in one binary COPY into a temporary
+staging table of the connection's own, then into ``readings`` with one
+``INSERT … SELECT … ON CONFLICT DO NOTHING``: two round trips a batch, however
+many rows, and psycopg writes the rows in C. (The driver's executemany runs one
+INSERT per row; an ``unnest`` of arrays costs several times COPY's time to
+send.) The staging table empties itself at commit (ON COMMIT DELETE ROWS: a
+truncation, so it never bloats) and is moved with DELETE … RETURNING, so two
+inserts in one transaction never see each other's rows; it is created on
+first use in each session (a rolled-back transaction takes it away; the next
+insert makes it again).
+
+On SQLite the statement is compiled once and run with the driver's
+executemany, the times prepared once per value as the column stores them
+(naive UTC text as SQLAlchemy writes it), so inserting many rows costs what
+the driver costs, not a type conversion per parameter.
 """
 
 from __future__ import annotations
@@ -19,8 +32,17 @@ import sqlalchemy as sa
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
 
-CHUNK = 5000  # rows per executemany
+CHUNK = 5000  # rows per executemany (SQLite)
 COLUMNS = ("sensor_id", "measured_at", "received_at", "temperature_c")
+
+STAGE = "readings_incoming"
+_STAGE_DDL = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (sensor_id varchar(300), measured_at timestamptz, "
+              "received_at timestamptz, temperature_c float8) ON COMMIT DELETE ROWS")
+_COPY = f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = ["varchar", "timestamptz", "timestamptz", "float8"]
+_MOVE = (f"WITH staged AS (DELETE FROM {STAGE} RETURNING {', '.join(COLUMNS)}) "
+         f"INSERT INTO readings ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM staged "
+         "ON CONFLICT (sensor_id, measured_at) DO NOTHING")
 
 
 class ReadingsInsert:
@@ -28,53 +50,43 @@ class ReadingsInsert:
 
     def __init__(self, dialect: str) -> None:
         self._sqlite = dialect == "sqlite"
-        moment = sa.String() if self._sqlite else sa.DateTime(timezone=True)
+        # SQLite's statement; PostgreSQL's are the COPY and the move above.
         self.statement = dialect_insert(dialect, m.Reading.__table__).values(
             sensor_id=sa.bindparam("sensor_id", type_=sa.String()),
-            measured_at=sa.bindparam("measured_at", type_=moment),
-            received_at=sa.bindparam("received_at", type_=moment),
+            measured_at=sa.bindparam("measured_at", type_=sa.String()),
+            received_at=sa.bindparam("received_at", type_=sa.String()),
             temperature_c=sa.bindparam("temperature_c", type_=sa.Float()),
         ).on_conflict_do_nothing(index_elements=["sensor_id", "measured_at"])
 
-    def moment(self, at: datetime) -> datetime | str:
-        """``at`` (aware) as the column stores it."""
-        utc = at if at.tzinfo is UTC else at.astimezone(UTC)
-        return utc.isoformat(" ", "microseconds")[:26] if self._sqlite else utc  # without its "+00:00"
-
     def execute(self, conn: sa.Connection, rows: Iterable[tuple[str, datetime, datetime, float]]) -> None:
-        """Insert (sensor id, measured at, received at, °C) rows, skipping those stored already.
-
-        The statement is compiled once and run with the driver's own executemany: the parameters are
-        ready as stored, so there is nothing left for SQLAlchemy to convert row by row.
-        """
-        if self._sqlite:
-            rows = list(rows)
-            received_at = {received: self.moment(received) for received in {row[2] for row in rows}}
-            # One expression a row: a year of minute readings is half a million of them.
-            prepared: list[tuple[Any, ...]] = [
-                (sensor_id,
-                 (measured if measured.tzinfo is UTC else measured.astimezone(UTC)).isoformat(" ", "microseconds")[:26],
-                 received_at[received], celsius)
-                for sensor_id, measured, received, celsius in rows]
-        else:
-            prepared = [(sensor_id, measured.astimezone(UTC), received.astimezone(UTC), celsius)
-                        for sensor_id, measured, received, celsius in rows]
+        """Insert (sensor id, measured at, received at, °C) rows (aware times), skipping those stored already."""
+        if not self._sqlite:
+            _copy_in(conn, rows)
+            return
+        rows = list(rows)
+        received_at = {received: _sqlite_text(received) for received in {row[2] for row in rows}}
+        # One expression a row: a year of minute readings is half a million of them.
+        prepared: list[tuple[Any, ...]] = [
+            (sensor_id,
+             (measured if measured.tzinfo is UTC else measured.astimezone(UTC)).isoformat(" ", "microseconds")[:26],
+             received_at[received], celsius)
+            for sensor_id, measured, received, celsius in rows]
         self._run(conn, prepared)
 
     def execute_series(self, conn: sa.Connection, sensor_id: str, received: datetime,
                        series: Iterable[tuple[datetime, float]]) -> None:
         """Insert one sensor's readings (measured at, °C), all received at ``received`` (a logger file)."""
-        stored_received = self.moment(received)
-        prepared: list[tuple[Any, ...]]
-        if self._sqlite:
-            prepared = [(sensor_id,
-                         (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:26],
-                         stored_received, celsius) for at, celsius in series]
-        else:
-            prepared = [(sensor_id, at.astimezone(UTC), stored_received, celsius) for at, celsius in series]
+        if not self._sqlite:
+            _copy_in(conn, ((sensor_id, at, received, celsius) for at, celsius in series))
+            return
+        stored_received = _sqlite_text(received)
+        prepared: list[tuple[Any, ...]] = [
+            (sensor_id, (at if at.tzinfo is UTC else at.astimezone(UTC)).isoformat(" ", "microseconds")[:26],
+             stored_received, celsius) for at, celsius in series]
         self._run(conn, prepared)
 
     def _run(self, conn: sa.Connection, prepared: list[tuple[Any, ...]]) -> None:
+        """SQLite: the statement compiled once, run with the driver's executemany on values ready as stored."""
         compiled = self.statement.compile(dialect=conn.dialect)
         sql = str(compiled)
         order = list(compiled.positiontup or []) if compiled.positional else None
@@ -88,3 +100,22 @@ class ReadingsInsert:
             else:
                 batch = [dict(zip(COLUMNS, values, strict=True)) for values in chunk]
             conn.exec_driver_sql(sql, batch)
+
+
+def _sqlite_text(at: datetime) -> str:
+    """``at`` (aware) as SQLite's column stores it: naive UTC text, as SQLAlchemy writes it (without "+00:00")."""
+    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+    return utc.isoformat(" ", "microseconds")[:26]
+
+
+def _copy_in(conn: sa.Connection, rows: Iterable[tuple[str, datetime, datetime, float]]) -> None:
+    """PostgreSQL: stage the rows with one binary COPY, then move the new ones into ``readings``."""
+    raw: Any = conn.connection.dbapi_connection  # psycopg's, in the transaction ``conn`` is in
+    with raw.cursor() as cursor:
+        cursor.execute(_STAGE_DDL)
+        with cursor.copy(_COPY) as copy:
+            copy.set_types(_COPY_TYPES)
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        cursor.execute(_MOVE)

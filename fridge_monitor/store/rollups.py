@@ -4,7 +4,7 @@ recomputed by the scheduler, read for period statistics.
 A reading at ``t`` changes the step of the reading before it and starts its
 own, so it changes its own hour and possibly the hours of the readings just
 before and after it. Ingest marks all of those stale in the transaction that
-stores the reading (:func:`mark_statement`): ``held_s`` NULL and ``revision``
+stores the reading (:func:`_mark_stale`): ``held_s`` NULL and ``revision``
 moved on. :func:`refresh` recomputes stale hours from the readings and writes
 each only where ``revision`` is still the one it read, so an hour that a
 reading changed meanwhile stays stale for the next round. Readers take the
@@ -18,12 +18,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from fridge_monitor.core.rollups import HOUR, HeldSpan, HourFigures, floor_hour, hour_figures
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import dialect_insert
+from fridge_monitor.store.many import ManyRows
 from fridge_monitor.store.series import epoch_seconds
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,10 @@ READINGS = m.Reading.__table__
 BATCH_HOURS = 2000  # stale hours recomputed per round
 
 
-def mark_statement() -> sa.Update:
-    """Mark stale the hours whose steps a sensor's new readings can change (bind ``sid``; ``lo`` and ``hi``, the
-    first and last of their hours; ``first_at`` and ``last_at``, the first and last of them; ``after_hi``,
-    ``hi`` + 1 h).
+def _mark_stale(row: Any, _multirow: bool = False) -> sa.Update:
+    """Mark stale the hours whose steps a sensor's new readings can change (``row.sid``; ``row.lo`` and
+    ``row.hi``, the first and last of their hours; ``row.first_at`` and ``row.last_at``, the first and last of
+    them; ``row.after_hi``, ``hi`` + 1 h).
 
     Their own hours from ``lo`` to ``hi``; the hour of the reading before the
     first, when that is in an earlier hour (no reading in ``[lo, first_at)``):
@@ -49,16 +51,15 @@ def mark_statement() -> sa.Update:
     """
     r, rd = ROLLUPS, READINGS
     earlier, later = r.alias("earlier"), r.alias("later")
-    sid = sa.bindparam("sid", type_=sa.String(300))
-    lo, hi = sa.bindparam("lo", type_=m.UTCDateTime()), sa.bindparam("hi", type_=m.UTCDateTime())
-    first_at = sa.bindparam("first_at", type_=m.UTCDateTime())
-    last_at = sa.bindparam("last_at", type_=m.UTCDateTime())
-    after_hi = sa.bindparam("after_hi", type_=m.UTCDateTime())
-    before = sa.select(sa.func.max(earlier.c.hour)).where(earlier.c.sensor_id == sid, earlier.c.hour < lo)
-    after = sa.select(sa.func.min(later.c.hour)).where(later.c.sensor_id == sid, later.c.hour > hi)
-    first_of_hour = ~sa.exists().where(rd.c.sensor_id == sid, rd.c.measured_at >= lo, rd.c.measured_at < first_at)
-    last_of_hour = ~sa.exists().where(rd.c.sensor_id == sid, rd.c.measured_at > last_at,
-                                      rd.c.measured_at < after_hi)
+    sid, lo, hi = row.sid, row.lo, row.hi
+    before = (sa.select(sa.func.max(earlier.c.hour)).where(earlier.c.sensor_id == sid, earlier.c.hour < lo)
+              .correlate_except(earlier))
+    after = (sa.select(sa.func.min(later.c.hour)).where(later.c.sensor_id == sid, later.c.hour > hi)
+             .correlate_except(later))
+    first_of_hour = ~sa.exists().where(rd.c.sensor_id == sid, rd.c.measured_at >= lo,
+                                       rd.c.measured_at < row.first_at).correlate_except(rd)
+    last_of_hour = ~sa.exists().where(rd.c.sensor_id == sid, rd.c.measured_at > row.last_at,
+                                      rd.c.measured_at < row.after_hi).correlate_except(rd)
     return (
         sa.update(r)
         .where(r.c.sensor_id == sid, sa.or_(
@@ -70,33 +71,43 @@ def mark_statement() -> sa.Update:
     )
 
 
+def _taken(dialect: str, row: Any, multirow: bool) -> sa.Insert:
+    """Recompute the taken figures (min, max, sum, count) of sensor ``row.sid``'s hour from ``row.hour`` to
+    ``row.next_hour`` from its readings."""
+    rd = READINGS
+    figures = (sa.func.min(rd.c.temperature_c).label("min_c"), sa.func.max(rd.c.temperature_c).label("max_c"),
+               sa.func.sum(rd.c.temperature_c).label("sum_c"), sa.func.count().label("count"))
+    in_hour = (rd.c.sensor_id == row.sid, rd.c.measured_at >= row.hour, rd.c.measured_at < row.next_hour)
+    if multirow:
+        # Each row's hour read by an index range of its own (LATERAL), whatever the planner would guess of a
+        # join of the rows with the whole table.
+        hour = sa.select(*figures).where(*in_hour).lateral("hour_figures")
+        select = sa.select(row.sid, row.hour, *hour.c)
+    else:
+        select = sa.select(row.sid, row.hour, *figures).where(*in_hour)
+    taken = dialect_insert(dialect, ROLLUPS).from_select(["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
+                                                         select)
+    return taken.on_conflict_do_update(
+        index_elements=["sensor_id", "hour"],
+        set_={c: taken.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
+    )
+
+
 class Keeper:
     """Keeps the rollups exact as readings are stored, in the transaction that stores them.
 
     The taken figures (min, max, sum, count) of each hour a reading fell in are
     recomputed from that hour's readings, so late and duplicate readings leave
     them exact; the held figures those readings can change are marked stale
-    (:func:`mark_statement`). Used by ingest and by the logger-file import.
+    (:func:`_mark_stale`). Used by ingest and by the logger-file import.
     """
 
     def __init__(self, dialect: str) -> None:
-        readings = READINGS
-        hour = sa.bindparam("hour", type_=m.UTCDateTime())
-        next_hour = sa.bindparam("next_hour", type_=m.UTCDateTime())
-        sid = sa.bindparam("sid", type_=sa.String(300))
-        taken = dialect_insert(dialect, ROLLUPS).from_select(
-            ["sensor_id", "hour", "min_c", "max_c", "sum_c", "count"],
-            sa.select(
-                sid, hour,
-                sa.func.min(readings.c.temperature_c), sa.func.max(readings.c.temperature_c),
-                sa.func.sum(readings.c.temperature_c), sa.func.count(),
-            ).where(readings.c.sensor_id == sid, readings.c.measured_at >= hour, readings.c.measured_at < next_hour),
-        )
-        self._taken = taken.on_conflict_do_update(
-            index_elements=["sensor_id", "hour"],
-            set_={c: taken.excluded[c] for c in ("min_c", "max_c", "sum_c", "count")},
-        )
-        self._mark = mark_statement()
+        moment = m.UTCDateTime()
+        self._taken = ManyRows(dialect, lambda row, multirow: _taken(dialect, row, multirow),
+                               sid=sa.String(300), hour=moment, next_hour=moment)
+        self._mark = ManyRows(dialect, _mark_stale, sid=sa.String(300), lo=moment, hi=moment, first_at=moment,
+                              last_at=moment, after_hi=moment)
 
     def series_stored(self, conn: sa.Connection, sensor_id: str, times: Sequence[datetime]) -> None:
         """:meth:`readings_stored` for one sensor's readings in time order (a logger file)."""
@@ -131,12 +142,10 @@ class Keeper:
 
     def _write(self, conn: sa.Connection, hours: Sequence[tuple[str, datetime]],
                spans: dict[str, tuple[datetime, datetime]]) -> None:
-        conn.execute(self._taken, [{"sid": sid, "hour": hour, "next_hour": hour + HOUR}
-                                   for sid, hour in hours])
+        self._taken.execute(conn, [(sid, hour, hour + HOUR) for sid, hour in hours])
         # The held figures of these hours, and of the hours of the readings just before and after, go stale.
-        conn.execute(self._mark, [
-            {"sid": sid, "lo": floor_hour(first), "hi": floor_hour(last), "first_at": first, "last_at": last,
-             "after_hi": floor_hour(last) + HOUR} for sid, (first, last) in sorted(spans.items())])
+        self._mark.execute(conn, [(sid, floor_hour(first), floor_hour(last), first, last, floor_hour(last) + HOUR)
+                                  for sid, (first, last) in sorted(spans.items())])
 
 
 def _stale(conn: sa.Connection, limit: int) -> dict[str, list[tuple[datetime, int]]]:
