@@ -110,13 +110,19 @@ def index() -> Any:
     unit = signed_in().display_unit
     return render_template(
         "alerts.html", alerts=[view(r, now, unit) for r in rows], filters=FILTERS, chosen=chosen,
-        fridges=names, fridge=fridge, error=error, failing=_failing(),
+        fridges=names, fridge=fridge, error=error, failing=failing(),
     ), 400 if error else 200
 
 
-def _failing() -> list[dict[str, str]]:
+def failing() -> list[dict[str, str]]:
+    """Channels whose latest notification failed: those that serve the user's sites (a channel scoped to other
+    sites is theirs to worry about)."""
+    mine = None if not scope.limited() else set(db().scalars(sa.select(m.Site.name).where(
+        m.Site.id.in_(sorted(scope.sites() or ())))))
+    serves = {channel.name: set(channel.sites) for channel in settings().channels}
     return [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
-            for channel, at, detail in alerts.failing_channels(db())]
+            for channel, at, detail in alerts.failing_channels(db())
+            if mine is None or not serves.get(channel) or serves[channel] & mine]
 
 
 def _form_for(kind: str) -> AcknowledgeForm:

@@ -14,6 +14,7 @@ from fridge_monitor.core import calibration
 from fridge_monitor.core.calibration import Point
 from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
+from fridge_monitor.web import scope
 from fridge_monitor.web.access import ADMIN, EVERYONE, accepts_uploads, allow, signed_in
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import decimal, options
@@ -77,6 +78,8 @@ def _page(sensor: m.Sensor, form: CertificateForm, errors: dict[str, str], typed
         cert = calibrations.value(row)
         certificates.append({"row": row, "cert": cert, "problems": calibration.problems(cert, limits)})
     fridge = db().get(m.Fridge, sensor.fridge_id) if sensor.fridge_id else None
+    if fridge is not None and not scope.sees(fridge.site_id):
+        fridge = None  # moved on to another site's fridge: not named to someone of this one
     return render_template(
         "calibration.html", sensor=sensor, fridge=fridge, certificates=certificates, form=form, errors=errors,
         typed=typed + [("", "")] * (POINT_ROWS - len(typed)),

@@ -20,6 +20,7 @@ from fridge_monitor.store.overview import FridgeNow, fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
+from fridge_monitor.web.alerts import failing as failing_channels
 from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.inventory import horizons
 from fridge_monitor.web.paging import Page
@@ -172,8 +173,7 @@ def _context(site_id: int | None = None) -> dict[str, Any]:
          "url": url_for("admin.edit_sensor", sensor_id=s.id)}
         for s in (sensors(conn, unassigned=True, limit=page.size, offset=page.offset) if page.total else [])
     ]
-    failing = [{"channel": channel, "at": at.strftime("%d %b %H:%M UTC"), "detail": detail}
-               for channel, at, detail in alerts.failing_channels(db())]
+    failing = failing_channels()
     refresh = url_for("dashboard.tiles", site=site_id, page=page.number if page.number > 1 else None,
                       q=search or None)
     return {"sites": sites, "unassigned": loose, "unassigned_page": page, "refreshed": now, "failing": failing,

@@ -34,7 +34,7 @@ from support import add_users, cli
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ROLES = ("nurse", "supervisor", "auditor")
-SOUTH_MARKS = ("Zebra-Fridge-South", "South Clinic", "LOTSOUTH77", "native:zebra-probe")
+SOUTH_MARKS = ("Zebra-Fridge-South", "South Clinic", "LOTSOUTH77", "native:zebra-probe", "south-ward")
 # Route arguments that name no site's record: a stock form's kind, a month, a logger file within its (checked)
 # fridge. Admin pages are for admins, who see every site.
 NOT_SITE_RECORDS = {"kind", "month", "file_id"}
@@ -55,6 +55,8 @@ def clinic(sqlite_url, engine_for):
                   {"name": "South Clinic", "timezone": "Europe/Lisbon"}],
         "fridges": [{"name": "North-1", "site": "North Clinic", "sensors": ["native:north-probe"]},
                     {"name": "Zebra-Fridge-South", "site": "South Clinic", "sensors": ["native:zebra-probe"]}],
+        "alerts": {"channels": [{"name": "south-ward", "type": "webhook", "url": "http://127.0.0.1:9/hook",
+                                 "sites": ["South Clinic"]}]},
     }, {}, {}, "test")
     sync_declarations(engine, config, NOW - timedelta(days=2))
     records: dict[str, dict[str, object]] = {"north": {}, "south": {}}
@@ -94,6 +96,10 @@ def clinic(sqlite_url, engine_for):
             records[side]["site"] = session.scalar(sa.select(m.Fridge.site_id).where(m.Fridge.id == fridge_id))
     assert all(records[side][kind] for side in records for kind in ("alert", "excursion", "lot")), records
     with so.Session(engine) as session, session.begin():
+        # South's channel failed: a worry for South's staff, not North's.
+        session.add(m.Notification(alert_id=records["south"]["alert"], channel="south-ward", channel_type="webhook",
+                                   tier=1, event="opened", attempt=9, due_at=NOW, sent_at=NOW, ok=False,
+                                   detail="connection refused"))
         for side in ("north", "south"):
             certificate = m.CalibrationCertificate(
                 sensor_id=records[side]["sensor"], number=f"CAL-{side}", laboratory="Lab", accreditation_body="UKAS",
@@ -219,6 +225,7 @@ def test_every_page_and_list_leaves_other_sites_out(clinic):
     for name in ("admin-1", "nurse-everywhere"):
         client = as_user(app, engine, users[name])
         assert "Zebra-Fridge-South" in client.get("/alerts?state=all").get_data(as_text=True)
+        assert "south-ward" in client.get("/").get_data(as_text=True)
         assert "LOTSOUTH77" in client.get("/api/v1/lots").get_data(as_text=True)
         assert "South Clinic" in client.get("/").get_data(as_text=True)
 
