@@ -14,7 +14,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -32,6 +32,24 @@ Hourly = dict[str, list[tuple[datetime, float, float, float, int]]]
 
 HOUR = timedelta(hours=1)
 RAW_FRAGMENT_CHUNK = 100
+
+
+class SensorNow(Protocol):
+    """What choosing a fridge's current temperature reads of a sensor (a :class:`SensorInfo` has it all)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def battery_pct(self) -> float | None: ...
+    @property
+    def last_measured_at(self) -> datetime | None: ...
+    @property
+    def temperature_c(self) -> float | None: ...
+
+
+S = TypeVar("S", bound=SensorNow)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -217,9 +235,9 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
     return result
 
 
-def latest_of(row: Any, current: Sequence[Segment], infos: Mapping[str, SensorInfo], now: datetime,
+def latest_of(row: Any, current: Sequence[Segment], infos: Mapping[str, S], now: datetime,
               max_gap: timedelta, heard: datetime, min_c: float | None = None,
-              max_c: float | None = None) -> tuple[list[SensorInfo], Latest]:
+              max_c: float | None = None) -> tuple[list[S], Latest]:
     """A fridge's sensors now (primary first) and what it shows now, from its current assignments; ``row``
     has its ``name``, ``low_c`` and ``high_c``. The one place the "current temperature" is chosen."""
     mine = sorted((infos[seg.sensor_id] for seg in current if seg.sensor_id in infos),
@@ -239,7 +257,7 @@ def latest_of(row: Any, current: Sequence[Segment], infos: Mapping[str, SensorIn
     return mine, latest
 
 
-def _shown_reading(mine: Sequence[SensorInfo], current: Sequence[Segment], now: datetime,
+def _shown_reading(mine: Sequence[SensorNow], current: Sequence[Segment], now: datetime,
                    max_gap: timedelta, heard: datetime) -> tuple[datetime, float] | None:
     """The "current temperature": the primary's latest reading if it is fresh, else the newest of any sensor
     (readings from before the sensor came to this fridge do not count)."""

@@ -2,9 +2,11 @@
 
 The dashboard's tiles (:func:`fridge_monitor.store.overview.fridges_now`) also
 chart the last 24 hours and today's min/max; a hospital group's site list
-needs only each fridge's state, so this reads the current assignments, the
-sensors and their latest readings — three queries, however many fridges —
-and chooses the "current temperature" with the tiles' own rule
+needs only each fridge's state, so this reads the fridges with their current
+assignments, the few columns of their sensors that choose what a fridge shows
+and the sensors' latest readings — one query, however many fridges, filtered
+by site in the database rather than by lists of ids — and chooses the "current
+temperature" with the tiles' own rule
 (:func:`~fridge_monitor.store.overview.latest_of`).
 """
 
@@ -14,15 +16,17 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from fridge_monitor.core.readings import TEMPERATURE_ROLES
 from fridge_monitor.core.status import Latest
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.overview import latest_of
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, sensors_by_id
-from fridge_monitor.store.series import Segment, segments
+from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
+from fridge_monitor.store.series import Segment
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,6 +35,25 @@ class FridgeState:
     name: str
     site_id: int
     latest: Latest
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProbeNow:
+    """What :func:`~fridge_monitor.store.overview.latest_of` reads of a sensor, and nothing more."""
+
+    id: str
+    role: str | None
+    battery_pct: float | None
+    last_measured_at: datetime | None
+    temperature_c: float | None
+
+
+class _Fridge(NamedTuple):
+    id: int
+    name: str
+    site_id: int
+    low_c: float
+    high_c: float
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,19 +74,34 @@ def sites(conn: sa.Connection, within: Collection[int] | None) -> list[SiteRow]:
 def fridge_states(conn: sa.Connection, now: datetime, *, within: Collection[int] | None,
                   max_gap: timedelta = DEFAULT_MAX_GAP) -> list[FridgeState]:
     """Every fridge in service of the sites ``within`` (None: every site), with what it shows now."""
-    f = m.Fridge
-    query = sa.select(f.id, f.name, f.site_id, f.low_c, f.high_c).where(f.retired_at.is_(None)).order_by(f.id)
+    f, a, s, r = m.Fridge, m.SensorAssignment, m.Sensor, m.Reading
+    query = (
+        sa.select(f.id, f.name, f.site_id, f.low_c, f.high_c, a.sensor_id, a.role.label("assigned_as"), a.since,
+                  s.role, s.battery_pct, s.last_measured_at, r.temperature_c)
+        .select_from(f)
+        # The current assignments of temperature probes: the segments that are still open (series.segments).
+        .outerjoin(a, sa.and_(a.fridge_id == f.id, a.until.is_(None), a.role.in_(TEMPERATURE_ROLES)))
+        .outerjoin(s, s.id == a.sensor_id)
+        # Each sensor's newest reading, found through last_measured_at (as sensors.latest_values does).
+        .outerjoin(r, sa.and_(r.sensor_id == s.id, r.measured_at == s.last_measured_at))
+        .where(f.retired_at.is_(None))
+        .order_by(f.id, a.id)
+    )
     if within is not None:
         query = query.where(f.site_id.in_(sorted(within)))
-    fridges = conn.execute(query).all()
+    fridges: dict[int, _Fridge] = {}
+    current: dict[int, list[Segment]] = defaultdict(list)
+    probes: dict[str, ProbeNow] = {}
+    # One fetch, and the rows unpacked: row by row, and by attribute name, cost more than the query itself.
+    for row in conn.execute(query).all():
+        fridge_id, name, site_id, low_c, high_c, sensor_id, assigned_as, since, role, battery, measured, celsius = row
+        if fridge_id not in fridges:
+            fridges[fridge_id] = _Fridge(fridge_id, name, site_id, low_c, high_c)
+        if sensor_id is not None:
+            current[fridge_id].append(Segment(sensor_id, fridge_id, assigned_as, since, None))
+            probes[sensor_id] = ProbeNow(sensor_id, role, battery, measured, celsius)
     if not fridges:
         return []
-    by_fridge: dict[int, list[Segment]] = defaultdict(list)
-    for seg in segments(conn, [row.id for row in fridges], now):
-        if seg.until is None:
-            by_fridge[seg.fridge_id].append(seg)
-    infos = {info.id: info for info in sensors_by_id(conn, [seg.sensor_id for segs in by_fridge.values()
-                                                            for seg in segs])}
     heard = ingest_heard_until(conn, now)
-    return [FridgeState(row.id, row.name, row.site_id, latest_of(row, by_fridge[row.id], infos, now, max_gap, heard)[1])
-            for row in fridges]
+    return [FridgeState(f.id, f.name, f.site_id, latest_of(f, current[f.id], probes, now, max_gap, heard)[1])
+            for f in fridges.values()]
