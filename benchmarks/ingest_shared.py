@@ -48,6 +48,7 @@ from ingest_throughput import (
     publish_all,
     start_mosquitto,
     subscribe_session,
+    time_drain,
     write_config,
 )
 
@@ -74,23 +75,12 @@ def drain(port: int, n: int, workdir: Path, assigned: bool, database: Database) 
         with log.open("wb") as out:
             procs.append(subprocess.Popen([*FM, "ingest", "--shared-group", GROUP, "--client-id", member],
                                           env=env, stdout=out, stderr=subprocess.STDOUT))
-    first_count, first = 0, 0.0
-    deadline = time.monotonic() + 900
-    count = 0
     try:
-        while time.monotonic() < deadline:
-            count = database.count()
-            if count and not first:
-                first_count, first = count, time.perf_counter()
-            if count >= n:
-                last = time.perf_counter()
-                break
-            if any(proc.poll() is not None for proc in procs):
-                raise SystemExit("an ingest process exited:\n" + "\n".join(log.read_text()[-2000:] for log in logs))
-            time.sleep(0.05)
-        else:
-            raise SystemExit(f"the group stored only {count} of {n} readings")
+        first_count, first, last = time_drain(database, n, lambda: all(proc.poll() is None for proc in procs))
         time.sleep(2)  # a redelivery still on its way would show as a doubled reading
+    except SystemExit:
+        print("\n".join(log.read_text(errors="replace")[-2000:] for log in logs))
+        raise
     finally:
         for proc in procs:
             proc.terminate()

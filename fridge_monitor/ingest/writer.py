@@ -6,7 +6,9 @@ which answers each batch once :meth:`Writer.process` has committed it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -34,6 +36,15 @@ MAX_REASONS_SHOWN = 5
 RawMessage = tuple[str, bytes, float, bool, int]
 # (format, base topic: the fixed part of the filter that matched)
 Route = tuple[str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch parsed and ready to commit: the messages, what they amount to, and how many were ignored."""
+
+    messages: Sequence[RawMessage]
+    batch: Batch
+    ignored: int
 
 
 class Router:
@@ -76,6 +87,7 @@ class Writer:
         self._router = Router(config.subscriptions)
         self._should_stop = should_stop
         self._refused = 0  # messages of the last batch kept as rejected for want of room for a new sensor
+        self._parsing = threading.Lock()  # what parsing learns (time zones, discovered entities) is one thread's
         self._default_tz: tzinfo = ZoneInfo(config.ingest["default_timezone"])
         self._sensor_tz: dict[str, tzinfo] = {}
         self._tz_loaded_at = float("-inf")
@@ -159,17 +171,27 @@ class Writer:
 
     def process(self, messages: Sequence[RawMessage]) -> dict[str, int] | None:
         """Commit the messages; counts of what was stored, or None if told to stop first."""
-        self._refresh_time_zones()
-        batch, ignored = self.understand(messages)
+        return self.commit(self.prepare(messages))
+
+    def prepare(self, messages: Sequence[RawMessage]) -> Prepared:
+        """Parse a batch (no writes): the first half of :meth:`process`, which may run ahead of commits."""
+        with self._parsing:
+            self._refresh_time_zones()
+            batch, ignored = self.understand(messages)
+        return Prepared(messages, batch, ignored)
+
+    def commit(self, prepared: Prepared) -> dict[str, int] | None:
+        """Commit a prepared batch; counts of what was stored, or None if told to stop first."""
+        batch = prepared.batch
         self._refused = 0
-        errors = self._commit(batch, messages)
+        errors = self._commit(batch, prepared.messages)
         if errors is None:
             return None
         return {
             "readings": len(batch.readings),  # as parsed (a refused sensor's are kept in its rejected message)
             "channels": len(batch.channels),
             "rejected": len(batch.rejected) + self._refused,
-            "ignored": ignored,
+            "ignored": prepared.ignored,
             "database_errors": errors,
         }
 
@@ -200,7 +222,8 @@ class Writer:
     def _commit_one_by_one(self, messages: Sequence[RawMessage]) -> None:
         """Isolate a message the database refuses, keeping it as a rejected message."""
         for message in messages:
-            batch, _ = self.understand([message])
+            with self._parsing:
+                batch, _ = self.understand([message])
             try:
                 self._store.write(batch)
             except sa.exc.SQLAlchemyError as exc:

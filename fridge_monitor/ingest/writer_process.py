@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 
 from fridge_monitor.config import Config, redact_log_handlers
 from fridge_monitor.core.heartbeat import Heartbeat
-from fridge_monitor.ingest.writer import Writer
+from fridge_monitor.ingest.writer import Prepared, Writer
 from fridge_monitor.store.db import first_line
 from fridge_monitor.store.ingest_state import record_heartbeat
 
@@ -86,18 +87,16 @@ def writer_main(conn: Connection, beats: Connection, config: Config, log_level: 
         # make a draining ingest look gone.
         beater = threading.Thread(target=Beats(engine).run, args=(beats,), name="ingest-heartbeats", daemon=True)
         beater.start()
+        ahead = ParseAhead(conn, writer)
         try:
             while True:
-                try:
-                    if evaluations.pending and not conn.poll(0):
-                        evaluations.run()  # nothing more arrived: evaluate what the last batches touched
-                    message = conn.recv()
-                except (EOFError, OSError):
-                    return  # the ingest process is gone; unacknowledged messages will be redelivered
-                if message is None:
-                    return
-                batch_id, messages = message
-                counts = writer.process(messages)
+                if evaluations.pending and ahead.idle:
+                    evaluations.run()  # nothing more arrived: evaluate what the last batches touched
+                batch = ahead.next()
+                if batch is None:
+                    return  # stopped, or the ingest process is gone (unacknowledged messages will be redelivered)
+                batch_id, prepared = batch
+                counts = writer.commit(prepared)
                 if counts is None:
                     return
                 try:
@@ -112,6 +111,52 @@ def writer_main(conn: Connection, beats: Connection, config: Config, log_level: 
             beater.join(2)  # the last heartbeat (ingest closes its end before this one's)
     finally:
         engine.dispose()
+
+
+class ParseAhead:
+    """Receives the shipped batches and parses each while the batch before it is being committed.
+
+    Parsing is Python's work and committing mostly waiting for the database, so a thread of its own reads
+    the pipe and parses (at most one batch ahead) while the main thread commits: parsing then adds nothing
+    to a drain. Batches are committed in the order they came, each answered only once committed, as before.
+    """
+
+    def __init__(self, conn: Connection, writer: Writer) -> None:
+        self._conn, self._writer = conn, writer
+        self._ready: queue.Queue[tuple[int, Prepared] | BaseException | None] = queue.Queue(maxsize=1)
+        self._received = self._handed = 0
+        threading.Thread(target=self._run, name="ingest-parse-ahead", daemon=True).start()
+
+    @property
+    def idle(self) -> bool:
+        """No batch received that is not yet handed on: nothing more arrived."""
+        return self._received == self._handed
+
+    def next(self) -> tuple[int, Prepared] | None:
+        """The next batch, parsed: (its id, what it amounts to); None when there are no more."""
+        item = self._ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is not None:
+            self._handed += 1
+        return item
+
+    def _run(self) -> None:
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                message = None  # the ingest process is gone
+            if message is None:
+                self._ready.put(None)
+                return
+            self._received += 1
+            batch_id, messages = message
+            try:
+                self._ready.put((batch_id, self._writer.prepare(messages)))
+            except BaseException as exc:  # noqa: BLE001 - raised in the main thread, which ends this process
+                self._ready.put(exc)
+                return
 
 
 class Beats:
@@ -147,14 +192,19 @@ class Beats:
 
 
 EVALUATE_EVERY_S = 0.2
+# While batches keep coming (a backlog, or more than ingest keeps up with), judging takes at most this share of
+# the writer: judging 50 fridges takes a second or two whatever the batch, and the readings it holds back are
+# the ones that make the next judgement current. Once the writer has caught up it judges at once.
+JUDGING_SHARE = 1 / 8
 
 
 class Evaluations:
     """Runs the rules over the fridges the committed batches touched, right after they are acknowledged.
 
     A backlog that arrives in many batches is judged every ``EVALUATE_EVERY_S``
-    rather than after each batch. Failures are logged; the fridges stay marked
-    in the database for the next run (or the scheduler).
+    rather than after each batch, and then for at most ``JUDGING_SHARE`` of the
+    time. Failures are logged; the fridges stay marked in the database for the
+    next run (or the scheduler).
     """
 
     def __init__(self, engine: sa.Engine, config: Config) -> None:
@@ -166,8 +216,7 @@ class Evaluations:
         self._took = 0.0
 
     def due(self) -> bool:
-        # While batches keep coming (a backlog), judging takes at most about a quarter of this process.
-        return time.monotonic() - self._last >= max(EVALUATE_EVERY_S, 3 * self._took)
+        return time.monotonic() - self._last >= max(EVALUATE_EVERY_S, self._took * (1 / JUDGING_SHARE - 1))
 
     def run(self) -> None:
         self.pending = False

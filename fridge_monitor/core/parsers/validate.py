@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -81,8 +82,10 @@ def temperature_problem(value: float, ctx: ParseContext) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def sensor_problem(sid: str) -> str | None:
-    """Why ``sid`` cannot be stored as a sensor id, or None if it can."""
+    """Why ``sid`` cannot be stored as a sensor id, or None if it can (remembered: every message of a sensor
+    asks again about the same few ids)."""
     if len(sid) > MAX_SENSOR_ID:
         return f"sensor id is {len(sid)} characters long; the limit is {MAX_SENSOR_ID}"
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in sid):
