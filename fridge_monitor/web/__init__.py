@@ -51,8 +51,9 @@ def create_app(config: Config, *, engine: sa.Engine | None = None, testing: bool
     _forget_stored_secret(engine)
     csrf.init_app(app)
 
-    from fridge_monitor.web import access, auth, errors, headers, views
+    from fridge_monitor.web import access, auth, errors, headers, routing, views
 
+    routing.init_app(app)
     access.init_app(app)
     headers.init_app(app, https=web["https"])
     errors.init_app(app)

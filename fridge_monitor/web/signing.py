@@ -19,6 +19,7 @@ from wtforms import PasswordField, SelectField, StringField
 from fridge_monitor.core.signatures import MEANINGS
 from fridge_monitor.store import signatures
 from fridge_monitor.web.access import signed_in
+from fridge_monitor.web.api.schemas.common import Signature
 from fridge_monitor.web.context import db, settings
 from fridge_monitor.web.forms import options
 
@@ -76,22 +77,17 @@ def signed() -> None:
     flask_session[SIGNED_IN_SESSION] = True
 
 
-def api_signer(body: dict[str, Any], what: str, now: datetime) -> str:
-    """An API call's signature: its meaning, once the password in the body is the caller's (else 403, or 400
-    for a malformed one). Over HTTPS only, when the site runs on HTTPS."""
-    given = body.get("signature")
+def api_signer(given: Signature | None, what: str, now: datetime) -> str:
+    """An API call's signature (its shape checked by the route's contract): its meaning, once the password in
+    the body is the caller's (else 403). Over HTTPS only, when the site runs on HTTPS."""
     if given is None:
         abort(403, f"{what} is signed ([signatures] require_for): send \"signature\": {{\"password\": ..., "
                    f"\"meaning\": one of {', '.join(MEANINGS)}}} with the person's own password")
-    if not isinstance(given, dict) or not isinstance(given.get("password"), str):
-        abort(400, "field 'signature': an object with the signer's 'password' and the 'meaning'")
-    if given.get("meaning") not in MEANINGS:
-        abort(400, f"field 'signature.meaning': one of {', '.join(MEANINGS)}")
     if settings().web["https"] and not request.is_secure:
         abort(403, "a signature's password is sent over HTTPS only")
     try:
-        signatures.check_signer(db(), signed_in(), given["password"], typed_name=None, now=now, **_limits())
+        signatures.check_signer(db(), signed_in(), given.password, typed_name=None, now=now, **_limits())
     except signatures.SignatureError as exc:
         db().commit()  # counted toward the lockout
         abort(403, f"field 'signature': {exc}")
-    return str(given["meaning"])
+    return str(given.meaning)

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 
 from fridge_monitor.alerts import handling as alerts
+from fridge_monitor.core.times import iso_utc
 from fridge_monitor.store import signatures
 from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, iso
+from fridge_monitor.web.api.contract import operation
+from fridge_monitor.web.api.schemas.alerts import Acknowledgement, Alert, AlertList, AlertPath, AlertQuery
 from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.scope import names
 
-ALERT_STATES = ("active", "open", "acknowledged", "resolved", "all")
 
-
-def alert_json(row: alerts.AlertRow, *, deliveries: bool = False) -> dict[str, Any]:
+def alert_json(row: alerts.AlertRow, *, deliveries: bool = False) -> Alert:
     a = row.alert
-    body: dict[str, Any] = {
+    body: Alert = {
         "id": a.id, "fridge": row.fridge, "site": row.site, "kind": a.kind, "rule": a.rule, "subject": a.subject,
         "severity": a.severity, "state": a.state, "needs_acknowledgement": row.needs_ack,
-        "title": a.title, "detail": a.detail, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
+        "title": a.title, "detail": a.detail, "started_at": iso_utc(a.started_at), "ended_at": iso(a.ended_at),
         "peak_c": a.peak_c, "low_c": a.low_c, "excursion_id": a.excursion_id, "group_id": a.group_id,
         "acknowledged_by": a.acknowledged_by, "acknowledged_at": iso(a.acknowledged_at), "action": a.action,
         "steps": list(alerts.steps_for(a.kind)),
@@ -39,15 +40,16 @@ def alert_json(row: alerts.AlertRow, *, deliveries: bool = False) -> dict[str, A
 
 @bp.route("/alerts")
 @allow(*EVERYONE)
-def alert_list() -> Any:
-    state = request.args.get("state", "active") or "active"
-    if state not in ALERT_STATES:
-        abort(400, f"parameter 'state': {state!r} is not one of {', '.join(ALERT_STATES)}")
-    fridge = request.args.get("fridge") or None
+@operation("listAlerts", "Alerts; by default those needing action, unacknowledged first, oldest first",
+           query=AlertQuery, answers={200: (AlertList, "Alerts, at most 500."), 404: "There is no such fridge."})
+def alert_list(query: AlertQuery) -> Any:
+    fridge = query.fridge or None
     if fridge is not None and not scope.sees_fridge(fridge):
         abort(404, f"there is no fridge named {fridge!r}")
-    rows = alerts.list_alerts(db(), state=None if state == "all" else state, fridge=fridge, sites=scope.sites())
-    return jsonify({"alerts": [alert_json(r) for r in rows], "state": state, "fridge": fridge})
+    rows = alerts.list_alerts(db(), state=None if query.state == "all" else query.state, fridge=fridge,
+                              sites=scope.sites())
+    answer: AlertList = {"alerts": [alert_json(r) for r in rows], "state": query.state, "fridge": fridge}
+    return jsonify(answer)
 
 
 def _alert(alert_id: int) -> alerts.AlertRow:
@@ -60,6 +62,8 @@ def _alert(alert_id: int) -> alerts.AlertRow:
 @bp.route("/alerts/<int:alert_id>")
 @allow(*EVERYONE)
 @names(alert_id="alert")
+@operation("getAlert", "One alert with its notification log", path=AlertPath,
+           answers={200: (Alert, "The alert.")})
 def alert_one(alert_id: int) -> Any:
     return jsonify(alert_json(_alert(alert_id), deliveries=True))
 
@@ -67,23 +71,22 @@ def alert_one(alert_id: int) -> Any:
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 @allow(*STAFF)
 @names(alert_id="alert")
-def alert_acknowledge(alert_id: int) -> Any:
+@operation("acknowledgeAlert", "Acknowledge an alert with the action taken (audited; signed where `[signatures] "
+           "require_for` lists its severity)", path=AlertPath, body=Acknowledgement,
+           answers={200: (Alert, "The acknowledged alert."),
+                    400: "The body does not fit (the message names the field), or a step is not one this alert "
+                         "offers (see its `steps`).",
+                    403: "The role may not acknowledge, or the signature is missing, wrong or not over HTTPS.",
+                    409: "Already acknowledged (the message says by whom)."})
+def alert_acknowledge(alert_id: int, body: Acknowledgement) -> Any:
     row = _alert(alert_id)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, 'send a JSON object such as {"action": "Moved the vials to fridge B; coordinator told"}')
     now = now_utc()
     meaning = None
     if row.alert.acknowledged_at is None and alerts.needs_signature(row.alert, settings()):
-        meaning = signing.api_signer(body, f"acknowledging this {row.alert.severity}", now)
-    action, steps = body.get("action"), body.get("steps", [])
-    if not isinstance(action, str):
-        abort(400, "field 'action': describe the action taken, as text")
-    if not isinstance(steps, list) or not all(isinstance(step, str) for step in steps):
-        abort(400, "field 'steps': a list of the step texts offered for this alert (see its 'steps')")
+        meaning = signing.api_signer(body.signature, f"acknowledging this {row.alert.severity}", now)
     session = db()
     try:
-        alert = alerts.acknowledge(session, alert_id, signed_in(), action, steps, now)
+        alert = alerts.acknowledge(session, alert_id, signed_in(), body.action, body.steps, now)
         if meaning is not None:
             signatures.sign_acknowledgement(session, signed_in(), alert, meaning, now)
         session.commit()

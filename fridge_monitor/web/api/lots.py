@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 
 from fridge_monitor.core import lots
 from fridge_monitor.core.times import iso_utc
@@ -22,12 +22,23 @@ from fridge_monitor.store.site_access import within
 from fridge_monitor.web import scope, signing
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
+from fridge_monitor.web.api.contract import operation
+from fridge_monitor.web.api.schemas.common import MAX_ID, FridgePath
+from fridge_monitor.web.api.schemas.lots import (
+    Disposition,
+    Lot,
+    LotDetail,
+    LotList,
+    LotPath,
+    LotQuery,
+    LotReview,
+    NextQuery,
+    NextUnits,
+)
 from fridge_monitor.web.api.stock import movement_json
 from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.inventory import horizons
 from fridge_monitor.web.scope import names
-
-STATUSES = tuple(s.value for s in lots.Status)
 
 
 def _fridge_zones(session: so.Session) -> dict[int, tuple[str, ZoneInfo]]:
@@ -44,7 +55,7 @@ def _default_zone(session: so.Session) -> ZoneInfo:
 
 
 def _lot_json(lot: m.Lot, review: lots.Review, held: list[lots.Stock], zones: dict[int, tuple[str, ZoneInfo]],
-              fallback: ZoneInfo, now: datetime) -> dict[str, Any]:
+              fallback: ZoneInfo, now: datetime) -> Lot:
     per_fridge: dict[int, list[lots.Stock]] = defaultdict(list)
     for s in held:
         if s.fridge_id is not None:
@@ -64,15 +75,13 @@ def _lot_json(lot: m.Lot, review: lots.Review, held: list[lots.Stock], zones: di
 
 @bp.route("/lots")
 @allow(*EVERYONE)
-def lot_list() -> Any:
+@operation("listLots", "Lots held, with status and quantities, soonest expiry first", query=LotQuery,
+           answers={200: (LotList, "The lots."), 404: "There is no such fridge."})
+def lot_list(query: LotQuery) -> Any:
     session = db()
-    name = request.args.get("fridge") or None
+    name = query.fridge or None
     fridge = fields.fridge_named(name) if name is not None else None
-    wanted = [s.strip() for s in (request.args.get("status") or "").split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in STATUSES]
-    if unknown:
-        abort(400, f"parameter 'status': {unknown[0]!r} is not one of {', '.join(STATUSES)}")
-    every = request.args.get("all", "").lower() in ("1", "true", "yes")
+    wanted, every = list(query.status), query.every
     now = now_utc()
     zones, fallback = _fridge_zones(session), _default_zone(session)
     held = [s for s in inventory.stock(session, fridge_id=fridge.id if fridge else None)
@@ -80,29 +89,33 @@ def lot_list() -> Any:
     by_lot: dict[int, list[lots.Stock]] = defaultdict(list)
     for s in held:
         by_lot[s.lot_id].append(s)
-    query = sa.select(m.Lot).options(so.joinedload(m.Lot.product)).order_by(m.Lot.expiry, m.Lot.lot_number, m.Lot.id)
+    statement = (sa.select(m.Lot).options(so.joinedload(m.Lot.product))
+                 .order_by(m.Lot.expiry, m.Lot.lot_number, m.Lot.id))
     if not every:
-        query = query.where(m.Lot.id.in_(list(by_lot)))
+        statement = statement.where(m.Lot.id.in_(list(by_lot)))
     elif scope.limited():  # every lot ever held or reviewed at the user's sites
-        query = query.where(sa.or_(
+        statement = statement.where(sa.or_(
             m.Lot.id.in_(sa.select(m.StockEntry.lot_id).where(m.StockEntry.fridge_id.in_(list(zones)))),
             m.Lot.id.in_(sa.select(m.LotReview.lot_id).where(m.LotReview.fridge_id.in_(list(zones))))))
-    found = list(session.scalars(query))
+    found = list(session.scalars(statement))
     reviews = inventory.review_states(session, [lot.id for lot in found])
     items = [_lot_json(lot, reviews[lot.id], by_lot.get(lot.id, []), zones, fallback, now) for lot in found]
     if wanted:
         items = [item for item in items if item["status"] in wanted]
-    return jsonify({"lots": items, "fridge": name, "status": wanted or None, "generated_at": iso_utc(now)})
+    answer: LotList = {"lots": items, "fridge": name, "status": wanted or None, "generated_at": iso_utc(now)}
+    return jsonify(answer)
 
 
 @bp.route("/lots/<int:lot_id>")
 @allow(*EVERYONE)
 @names(lot_id="lot")
+@operation("getLot", "One lot: holdings per fridge, where it was, movements, reviews and dispositions",
+           path=LotPath, answers={200: (LotDetail, "The lot.")})
 def lot_one(lot_id: int) -> Any:
     return jsonify(_lot_detail(lot_id))
 
 
-def _lot_detail(lot_id: int) -> dict[str, Any]:
+def _lot_detail(lot_id: int) -> LotDetail:
     """The lot with its holdings per fridge and opened vial group, where it was, movements and reviews."""
     session = db()
     lot = fields.lot_named(lot_id)
@@ -110,26 +123,26 @@ def _lot_detail(lot_id: int) -> dict[str, Any]:
     zones, fallback = _fridge_zones(session), _default_zone(session)
     held = [s for s in inventory.stock(session, lot_id=lot_id) if not scope.limited() or s.fridge_id in zones]
     review = inventory.review_states(session, [lot_id])[lot_id]
-    body = _lot_json(lot, review, held, zones, fallback, now)
-    body["holdings"] = [
-        {"fridge": zones[s.fridge_id][0], "quantity": s.quantity, "opened_vial_id": s.opened_vial_id,
-         "opened_at": iso(s.opened_at), "beyond_use_at": iso(s.beyond_use_at),
-         "status": lots.stock_status(s, now, zones[s.fridge_id][1], horizons()).value}
-        for s in held if s.fridge_id is not None
-    ]
-    body["history"] = [
-        {"fridge": zones[h.fridge_id][0], "quantity": h.quantity, "opened": h.opened, "since": iso_utc(h.since),
-         "until": iso(h.until)}
-        for h in inventory.location_history(session, lot_id) if h.fridge_id in zones
-    ]
     names = {fid: name for fid, (name, _tz) in zones.items()}
-    body["movements"] = [movement_json(mv, names) for mv in inventory.movements(session, lot_id=lot_id)
-                         if not scope.limited() or any(e.fridge_id in names for e in mv.entries)]
-    body["reviews"] = _reviews(session, lot_id, names)
-    return body
+    detail = cast(LotDetail, _lot_json(lot, review, held, zones, fallback, now))  # the keys below complete it
+    detail.update({
+        "holdings": [
+            {"fridge": zones[s.fridge_id][0], "quantity": s.quantity, "opened_vial_id": s.opened_vial_id,
+             "opened_at": iso(s.opened_at), "beyond_use_at": iso(s.beyond_use_at),
+             "status": lots.stock_status(s, now, zones[s.fridge_id][1], horizons()).value}
+            for s in held if s.fridge_id is not None],
+        "history": [
+            {"fridge": zones[h.fridge_id][0], "quantity": h.quantity, "opened": h.opened, "since": iso_utc(h.since),
+             "until": iso(h.until)}
+            for h in inventory.location_history(session, lot_id) if h.fridge_id in zones],
+        "movements": [movement_json(mv, names) for mv in inventory.movements(session, lot_id=lot_id)
+                      if not scope.limited() or any(e.fridge_id in names for e in mv.entries)],
+        "reviews": _reviews(session, lot_id, names),
+    })
+    return detail
 
 
-def _reviews(session: so.Session, lot_id: int, names: dict[int, str]) -> list[dict[str, Any]]:
+def _reviews(session: so.Session, lot_id: int, names: dict[int, str]) -> list[LotReview]:
     r, d = m.LotReview, m.LotDisposition
     reviews = list(session.scalars(sa.select(r).where(r.lot_id == lot_id, within(r.fridge_id, scope.sites()))
                                   .order_by(r.started_at, r.id)))
@@ -152,36 +165,40 @@ def _reviews(session: so.Session, lot_id: int, names: dict[int, str]) -> list[di
 @bp.route("/lots/<int:lot_id>/disposition", methods=["POST"])
 @allow(*STAFF)
 @names(lot_id="lot")
-def lot_disposition(lot_id: int) -> Any:
+@operation("recordDisposition", "Record the manufacturer's answer for the lot's open reviews (audited; signed "
+           "where `[signatures] require_for` lists `dispositions`)", path=LotPath, body=Disposition,
+           answers={200: (LotDetail, "The lot after the disposition, with `recorded` (the new dispositions' ids)."),
+                    403: "The role may not decide, or the signature is missing, wrong or not over HTTPS.",
+                    409: "No review of this lot waits for a disposition."})
+def lot_disposition(lot_id: int, body: Disposition) -> Any:
     fields.lot_named(lot_id)
-    body = fields.json_body('{"decision": "released", "reference": "MFR-2026-0042", "note": "stability data OK"}')
-    decision = fields.text(body, "decision")
-    if decision not in lot_safety.DECISIONS:
-        fields.bad("decision", f"{decision!r} is not one of {', '.join(lot_safety.DECISIONS)}")
-    reference, note = fields.text(body, "reference", required=False), fields.text(body, "note", required=False)
-    if decision == "released" and reference is None:
-        fields.bad("reference", "a release needs the manufacturer's reference (case or letter number)")
+    reference, note = fields.stripped(body.reference), fields.stripped(body.note)
     user = signed_in()
     now = now_utc()
-    meaning = signing.api_signer(body, "a disposition", now) if signing.needs("dispositions") else None
+    meaning = signing.api_signer(body.signature, "a disposition", now) if signing.needs("dispositions") else None
     with fields.inventory_change() as session:
-        made = lot_safety.record_disposition(session, lot_id=lot_id, decision=decision, reference=reference,
+        made = lot_safety.record_disposition(session, lot_id=lot_id, decision=body.decision, reference=reference,
                                              note=note, actor=user.name, now=now, fridge_ids=scope.fridge_ids())
         if meaning is not None:
             signatures.sign_dispositions(session, user, made, meaning, now)
-    return jsonify({**_lot_detail(lot_id), "recorded": [d.id for d in made]})
+    answer = _lot_detail(lot_id)
+    answer["recorded"] = [d.id for d in made]
+    return jsonify(answer)
 
 
 @bp.route("/fridges/<name>/next")
 @allow(*EVERYONE)
 @names(name="fridge")
-def fridge_next(name: str) -> Any:
+@operation("nextUnits", "First-expiry-first-out: which units of a product to take from this fridge now",
+           path=FridgePath, query=NextQuery,
+           answers={200: (NextUnits, "The units to take."),
+                    404: "No such fridge or product, or nothing usable of it there (the message lists what is "
+                         "held and why it may not be used)."})
+def fridge_next(name: str, query: NextQuery) -> Any:
     session = db()
     fridge = fields.fridge_named(name)
-    value = request.args.get("product")
-    if value is None or not value.strip():
-        abort(400, "parameter 'product': which product (its id or name)?")
-    product = fields.product_ref(int(value) if value.strip().isdigit() else value, "product")
+    value = query.product.strip()
+    product = fields.product_ref(int(value) if value.isdigit() and int(value) <= MAX_ID else value, "product")
     now = now_utc()
     tz = ZoneInfo(fridge.site.timezone)
     held = inventory.stock(session, fridge_id=fridge.id, product_id=product.id)
@@ -191,10 +208,11 @@ def fridge_next(name: str) -> Any:
                         f"{lots.stock_status(s, now, tz, horizons()).value}"
                         for s in held if s.quantity > 0)
         abort(404, f"nothing usable of {product.name} in fridge {name}" + (f" (held: {why})" if why else ""))
-    return jsonify({
+    answer: NextUnits = {
         "fridge": name, "product": product.name, "product_id": product.id, "lot_id": pick.lot_id,
         "lot": pick.lot_number, "expiry": pick.expiry.isoformat(), "quantity": pick.quantity,
         "opened_vial_id": pick.opened_vial_id, "beyond_use_at": iso(pick.beyond_use_at),
         "usable_until": iso_utc(lots.usable_until(pick, tz)),
         "status": lots.stock_status(pick, now, tz, horizons()).value,
-    })
+    }
+    return jsonify(answer)

@@ -12,6 +12,8 @@ from fridge_monitor.store import signatures
 from fridge_monitor.web import signing
 from fridge_monitor.web.access import EVERYONE, REVIEWERS, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
+from fridge_monitor.web.api.contract import operation
+from fridge_monitor.web.api.schemas.reviews import Review, ReviewBody, ReviewPath
 from fridge_monitor.web.context import db, now_utc
 from fridge_monitor.web.scope import names
 
@@ -26,9 +28,9 @@ def _month(fridge: str, text: str) -> reviews.Month:
         abort(400, f"parameter 'month': {exc}")
 
 
-def review_json(found: reviews.Month) -> dict[str, Any]:
+def review_json(found: reviews.Month) -> Review:
     r = found.review
-    out: dict[str, Any] = {
+    out: Review = {
         "fridge": found.fridge, "month": found.text, "ended": found.ended, "signed": r is not None,
         "open_items": list(found.open_items),
         "pdf_url": url_for("reports.monthly", name=found.fridge, month=found.text)}
@@ -44,6 +46,8 @@ def review_json(found: reviews.Month) -> dict[str, Any]:
 @bp.route("/reviews/<fridge>/<month>")
 @allow(*EVERYONE)
 @names(fridge="fridge")
+@operation("getReview", "A fridge-month's review: signed (with the changes since), or its open items",
+           path=ReviewPath, answers={200: (Review, "The review, or the open items of a month not reviewed yet.")})
 def review_get(fridge: str, month: str) -> Any:
     return jsonify(review_json(_month(fridge, month)))
 
@@ -51,12 +55,17 @@ def review_get(fridge: str, month: str) -> Any:
 @bp.route("/reviews/<fridge>/<month>", methods=["POST"])
 @allow(*REVIEWERS)
 @names(fridge="fridge")
-def review_sign(fridge: str, month: str) -> Any:
+@operation("signReview", "Review and sign a fridge-month that has ended (audited; signed where `[signatures] "
+           "require_for` lists `monthly-review`): its PDF is frozen", path=ReviewPath, body=ReviewBody,
+           answers={201: (Review, "The signed review."),
+                    403: "The role may not sign reviews, or the signature is missing, wrong or not over HTTPS.",
+                    409: "The month has not ended yet, or it was reviewed already."})
+def review_sign(fridge: str, month: str, body: ReviewBody) -> Any:
     found = _month(fridge, month)
-    body = fields.json_body('{"comment": "...", "signature": {"password": "...", "meaning": "reviewed"}}')
-    comment = fields.text(body, "comment", required=False)
+    comment = fields.stripped(body.comment)
     now = now_utc()
-    meaning = signing.api_signer(body, "a monthly review", now) if signing.needs("monthly-review") else None
+    meaning = (signing.api_signer(body.signature, "a monthly review", now) if signing.needs("monthly-review")
+               else None)
     session = db()
     try:
         reviews.sign(session, signed_in(), found.fridge, found.year, found.month, comment=comment, meaning=meaning,

@@ -4,7 +4,7 @@ discard, correct) and the products they are of."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,25 @@ from fridge_monitor.store import site_access
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
 from fridge_monitor.web.api import bp, fields, iso
+from fridge_monitor.web.api.contract import operation
+from fridge_monitor.web.api.schemas.stock import (
+    Correct,
+    Discard,
+    Entry,
+    GtinLink,
+    GtinLinked,
+    Movement,
+    Product,
+    ProductList,
+    Range,
+    Receive,
+    Reconstitute,
+    ScanBody,
+    ScanRead,
+    StockChange,
+    Transfer,
+    Use,
+)
 from fridge_monitor.web.context import db, now_utc
 
 
@@ -31,11 +50,11 @@ def _fridge_names(session: so.Session, ids: Iterable[int]) -> dict[int, str]:
     return {fridge_id: name for fridge_id, name in rows}
 
 
-def movement_json(mv: m.StockMovement, names: dict[int, str]) -> dict[str, Any]:
-    entries = [{"fridge": names.get(e.fridge_id), "delta": e.delta, "opened_vial_id": e.opened_vial_id}
-               for e in mv.entries]
+def movement_json(mv: m.StockMovement, names: dict[int, str]) -> Movement:
+    entries: list[Entry] = [{"fridge": names.get(e.fridge_id), "delta": e.delta, "opened_vial_id": e.opened_vial_id}
+                            for e in mv.entries]
     fridges = list(dict.fromkeys(entry["fridge"] for entry in entries))
-    body: dict[str, Any] = {
+    body: Movement = {
         "id": mv.id, "kind": mv.kind, "at": iso_utc(mv.at),
         "lot": {"id": mv.lot_id, "number": mv.lot.lot_number, "product": mv.lot.product.name,
                 "expiry": mv.lot.expiry.isoformat()},
@@ -54,8 +73,8 @@ def movement_json(mv: m.StockMovement, names: dict[int, str]) -> dict[str, Any]:
     return body
 
 
-def product_json(p: m.Product) -> dict[str, Any]:
-    opened = None if p.opened_low_c is None or p.opened_high_c is None else {
+def product_json(p: m.Product) -> Product:
+    opened: Range | None = None if p.opened_low_c is None or p.opened_high_c is None else {
         "low_c": p.opened_low_c, "high_c": p.opened_high_c}
     return {
         "id": p.id, "name": p.name, "form": p.form, "unit": p.unit,
@@ -80,37 +99,31 @@ def _apply(move: Callable[[so.Session, str, datetime], m.StockMovement]) -> Any:
         names = _fridge_names(session, touched)
         quantities = {names[fid]: inventory.quantity(session, movement.lot_id, fid) for fid in touched}
         total = inventory.quantity(session, movement.lot_id)
-        body = {"movement": movement_json(movement, names), "quantities": quantities, "lot_quantity": total}
+        body: StockChange = {"movement": movement_json(movement, names), "quantities": quantities,
+                             "lot_quantity": total}
     return jsonify(body)
 
 
-def _units_in_fridge() -> tuple[dict[str, Any], m.Fridge, m.Lot, int]:
-    """The body of a movement of some units of one lot in one fridge ("quantity" 1 unless given),
-    with the fridge, the lot and the count it names, read in that order."""
-    body = fields.json_body('{"fridge": "A1", "lot_id": 12, "quantity": 1}')
-    fridge = fields.fridge_field(body, "fridge")
-    lot = fields.lot_for(body)
-    quantity = fields.whole(body, "quantity", minimum=1, required=False) or 1
-    return body, fridge, lot, quantity
+MOVED: dict[int, tuple[Any, str] | str] = {200: (StockChange, "The movement and the lot's new quantities."),
+         404: "No such fridge, product, lot or opened vial (or the GTIN is not linked to a product)."}
 
 
 @bp.route("/scan", methods=["POST"])
 @allow(*EVERYONE)
-def scan() -> Any:
+@operation("readScan", "Read what a barcode scanner typed for a vial's GS1 code (changes nothing)", body=ScanBody,
+           answers={200: (ScanRead, "What the code holds and the product its GTIN is linked to."),
+                    400: "The code cannot be read safely (the message says why)."})
+def scan(body: ScanBody) -> Any:
     """Read a vial code (writes nothing, so every role may scan)."""
-    body = fields.json_body('{"code": "]d201095060001343521727013110C3709C3"}')
-    code = body.get("code")
-    if not isinstance(code, str):
-        fields.bad("code", "the text the scanner typed")
     try:
-        found = gs1.parse_scan(code)
+        found = gs1.parse_scan(body.code)
     except gs1.ScanError as exc:
-        abort(400, str(exc))
+        abort(400, f"field 'code': {exc}")
     product = catalog.product_for_gtin(db(), found.gtin)
     lot = catalog.find_lot(db(), product.id, found.lot) if product is not None and found.lot else None
     if lot is not None and not site_access.may_see(db(), scope.sites(), "lot", lot.id):
         lot = None  # known only at other sites: received here, it is a new holding of the same lot
-    answer: dict[str, Any] = {
+    answer: ScanRead = {
         "gtin": found.gtin, "lot": found.lot, "expiry": found.expiry.isoformat() if found.expiry else None,
         "serial": found.serial, "product": product_json(product) if product is not None else None,
         "lot_id": lot.id if lot is not None else None, "message": None,
@@ -123,73 +136,68 @@ def scan() -> Any:
     return jsonify(answer)
 
 
-def _with_scan(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with what its "code" (a raw scan) holds: GTIN, lot, expiry and serial; a field typed as well
-    fills what the code lacks and must agree with what it holds."""
-    code = body.get("code")
-    if code is None:
-        return body
-    if not isinstance(code, str):
-        fields.bad("code", "the text the scanner typed")
+def _with_scan(body: Receive) -> tuple[str | None, str | None, date | None, str | None]:
+    """(GTIN, lot, expiry, serial): what the body's ``code`` (a raw scan) holds; a field typed as well fills what
+    the code lacks and must agree with what it holds."""
+    typed = (body.gtin, fields.stripped(body.lot), body.expiry, fields.stripped(body.serial))
+    if body.code is None:
+        return typed
     try:
-        found = gs1.parse_scan(code)
+        found = gs1.parse_scan(body.code)
     except gs1.ScanError as exc:
         fields.bad("code", str(exc))
-    merged = dict(body)
-    read = {"gtin": found.gtin, "lot": found.lot, "expiry": found.expiry.isoformat() if found.expiry else None,
-            "serial": found.serial}
-    for field, value in read.items():
-        typed = body.get(field)
-        if value is None:
-            continue
-        if typed is not None and field != "gtin" and str(typed).strip() != value:
-            fields.bad(field, f"{typed!r} differs from the scanned code ({value}): check the pack")
-        merged[field] = value
-    return merged
+    read = (found.gtin, found.lot, found.expiry, found.serial)
+    for field, was_typed, value in zip(("lot", "expiry", "serial"), typed[1:], read[1:], strict=True):
+        if value is not None and was_typed is not None and was_typed != value:
+            shown = was_typed.isoformat() if isinstance(was_typed, date) else was_typed
+            fields.bad(field, f"{shown!r} differs from the scanned code ({value}): check the pack")
+    gtin, lot, expiry, serial = (scanned if scanned is not None else given for given, scanned in zip(typed, read,
+                                                                                                   strict=True))
+    return gtin, lot, expiry, serial  # type: ignore[return-value]
 
 
 @bp.route("/gtins", methods=["POST"])
 @allow(*STAFF)
-def gtin_link() -> Any:
-    """Link a GTIN to its product, once (audited): then its scans name the product."""
-    body = fields.json_body('{"gtin": "09506000134352", "product": "Botox 100 U (onabotulinumtoxinA)"}')
-    gtin = fields.text(body, "gtin")
-    assert gtin is not None
-    try:
-        gs1.normalise_gtin(gtin)
-    except gs1.ScanError as exc:
-        fields.bad("gtin", str(exc))
-    if body.get("product") is None:
-        fields.bad("product", "missing (the product's id or name)")
-    product = fields.product_ref(body["product"], "product")
+@operation("linkGtin", "Link a GTIN to its product, once (audited): then its scans name the product", body=GtinLink,
+           answers={200: (GtinLinked, "The link (linking again to the same product changes nothing)."),
+                    404: "There is no such product.", 409: "The GTIN is linked to another product already."})
+def gtin_link(body: GtinLink) -> Any:
+    fields.gtin_of(body.gtin)
+    product = fields.product_ref(body.product, "product")
     user = signed_in()
     with fields.inventory_change() as session:
-        link = catalog.link_gtin(session, gtin, product.id, actor=user.name, now=now_utc())
-        answer = {"gtin": link.gtin, "product": product_json(link.product), "linked_at": iso_utc(link.linked_at),
-                  "linked_by": link.linked_by}
+        link = catalog.link_gtin(session, body.gtin, product.id, actor=user.name, now=now_utc())
+        answer: GtinLinked = {"gtin": link.gtin, "product": product_json(link.product),
+                              "linked_at": iso_utc(link.linked_at), "linked_by": link.linked_by}
     return jsonify(answer)
 
 
 @bp.route("/stock/receive", methods=["POST"])
 @allow(*STAFF)
-def stock_receive() -> Any:
-    body = _with_scan(fields.json_body('{"fridge": "A1", "product": "Botox 100 U", "lot": "C3709C3", '
-                            '"expiry": "2027-01-31", "quantity": 5}'))
-    fridge = fields.fridge_field(body, "fridge")
-    product = fields.product_for(body)
-    number, expiry = fields.text(body, "lot"), fields.day(body, "expiry")
-    quantity = fields.whole(body, "quantity", minimum=1)
-    serial, note = fields.text(body, "serial", required=False), fields.text(body, "note", required=False)
-    gtin = fields.text(body, "gtin", required=False)
-    if gtin is not None and body.get("product") is not None:
-        linked = fields.product_for({"gtin": gtin})  # the product and the GTIN must name the same thing
+@operation("receiveStock", "Units arrive in a fridge; the lot is created the first time it is seen", body=Receive,
+           answers={**MOVED, 400: "The body does not fit (the message names the field): also a typed field that "
+                                  "differs from the scanned code, a code without the lot or expiry, or a "
+                                  "product that is not the one its GTIN is linked to.",
+                    409: "Refused: expired lot, another expiry recorded for this lot, a serial received before, "
+                         "retired fridge."})
+def stock_receive(body: Receive) -> Any:
+    gtin, number, expiry, serial = _with_scan(body)
+    fridge = fields.fridge_named(body.fridge.strip())
+    product = fields.product_for(body.product, gtin)
+    if number is None:
+        fields.bad("lot", "missing")
+    if expiry is None:
+        fields.bad("expiry", "missing")
+    note = fields.stripped(body.note)
+    if gtin is not None and body.product is not None:
+        linked = fields.product_for(None, gtin)  # the product and the GTIN must name the same thing
         if linked.id != product.id:
             fields.bad("product", f"GTIN {gtin} is linked to {linked.name}, not {product.name}: check the pack")
-    assert number is not None and quantity is not None
+    quantity = body.quantity
 
     def move(session: so.Session, actor: str, now: datetime) -> m.StockMovement:
         lot = catalog.lot_for(session, product_id=product.id, lot_number=number, expiry=expiry, gtin=gtin,
-                                actor=actor, now=now)
+                              actor=actor, now=now)
         return inventory.receive(session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity, serial=serial,
                                  note=note, actor=actor, now=now)
 
@@ -198,77 +206,73 @@ def stock_receive() -> Any:
 
 @bp.route("/stock/use", methods=["POST"])
 @allow(*STAFF)
-def stock_use() -> Any:
-    body, fridge, lot, quantity = _units_in_fridge()
-    opened = fields.opened_vial(body, lot)
-    note = fields.text(body, "note", required=False)
+@operation("useStock", "Units taken out to administer", body=Use,
+           answers={**MOVED, 409: "Refused: not enough units (the message says how many are left), lot expired, "
+                                  "under review, discarded, or the opened vial is past its beyond-use time."})
+def stock_use(body: Use) -> Any:
+    fridge, lot = fields.fridge_named(body.fridge.strip()), fields.lot_for(body)
+    opened = fields.opened_vial(body.opened_vial_id, lot)
     return _apply(lambda session, actor, now: inventory.use(
-        session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity, opened_vial_id=opened, note=note,
-        actor=actor, now=now))
+        session, lot_id=lot.id, fridge_id=fridge.id, quantity=body.quantity, opened_vial_id=opened,
+        note=fields.stripped(body.note), actor=actor, now=now))
 
 
 @bp.route("/stock/transfer", methods=["POST"])
 @allow(*STAFF)
-def stock_transfer() -> Any:
-    body = fields.json_body('{"from": "A1", "to": "B2", "lot_id": 12, "quantity": 3}')
-    source, target = fields.fridge_field(body, "from"), fields.fridge_field(body, "to")
+@operation("transferStock", "Units moved between fridges (whatever the lot's status)", body=Transfer,
+           answers={**MOVED, 409: "Refused: not enough units in `from`, the same fridge twice, `to` retired."})
+def stock_transfer(body: Transfer) -> Any:
+    source, target = fields.fridge_named(body.source.strip()), fields.fridge_named(body.target.strip())
     lot = fields.lot_for(body)
-    quantity = fields.whole(body, "quantity", minimum=1)
-    assert quantity is not None
-    opened = fields.opened_vial(body, lot)
-    note = fields.text(body, "note", required=False)
+    opened = fields.opened_vial(body.opened_vial_id, lot)
     return _apply(lambda session, actor, now: inventory.transfer(
-        session, lot_id=lot.id, from_fridge_id=source.id, to_fridge_id=target.id, quantity=quantity,
-        opened_vial_id=opened, note=note, actor=actor, now=now))
+        session, lot_id=lot.id, from_fridge_id=source.id, to_fridge_id=target.id, quantity=body.quantity,
+        opened_vial_id=opened, note=fields.stripped(body.note), actor=actor, now=now))
 
 
 @bp.route("/stock/reconstitute", methods=["POST"])
 @allow(*STAFF)
-def stock_reconstitute() -> Any:
-    body, fridge, lot, quantity = _units_in_fridge()
-    note = fields.text(body, "note", required=False)
+@operation("reconstituteStock", "Sealed vials reconstituted or opened: they become an opened vial group with a "
+           "beyond-use time", body=Reconstitute,
+           answers={**MOVED, 409: "Refused: not enough sealed units, lot not usable."})
+def stock_reconstitute(body: Reconstitute) -> Any:
+    fridge, lot = fields.fridge_named(body.fridge.strip()), fields.lot_for(body)
     return _apply(lambda session, actor, now: inventory.reconstitute(
-        session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity, note=note, actor=actor, now=now))
+        session, lot_id=lot.id, fridge_id=fridge.id, quantity=body.quantity, note=fields.stripped(body.note),
+        actor=actor, now=now))
 
 
 @bp.route("/stock/discard", methods=["POST"])
 @allow(*STAFF)
-def stock_discard() -> Any:
-    body = fields.json_body('{"fridge": "A1", "lot_id": 12, "quantity": 1, "reason_code": "damaged", '
-                            '"reason": "dropped"}')
-    fridge = fields.fridge_field(body, "fridge")
-    lot = fields.lot_for(body)
-    quantity = fields.whole(body, "quantity", minimum=1)
-    assert quantity is not None
-    reason_code = fields.text(body, "reason_code")
-    if reason_code not in inventory.DISCARD_REASONS:
-        fields.bad("reason_code", f"{reason_code!r} is not one of {', '.join(inventory.DISCARD_REASONS)}")
-    reason = fields.text(body, "reason", required=reason_code == "other")
-    opened = fields.opened_vial(body, lot)
+@operation("discardStock", "Units thrown away, with a reason", body=Discard,
+           answers={**MOVED, 409: "Refused: not enough units."})
+def stock_discard(body: Discard) -> Any:
+    fridge, lot = fields.fridge_named(body.fridge.strip()), fields.lot_for(body)
+    opened = fields.opened_vial(body.opened_vial_id, lot)
     return _apply(lambda session, actor, now: inventory.discard(
-        session, lot_id=lot.id, fridge_id=fridge.id, quantity=quantity, reason_code=reason_code, reason=reason,
-        opened_vial_id=opened, actor=actor, now=now))
+        session, lot_id=lot.id, fridge_id=fridge.id, quantity=body.quantity, reason_code=body.reason_code,
+        reason=fields.stripped(body.reason), opened_vial_id=opened, actor=actor, now=now))
 
 
 @bp.route("/stock/correct", methods=["POST"])
 @allow(*STAFF)
-def stock_correct() -> Any:
-    body = fields.json_body('{"fridge": "A1", "lot_id": 12, "counted": 4, "reason": "counted at the weekly check"}')
-    fridge = fields.fridge_field(body, "fridge")
-    lot = fields.lot_for(body)
-    counted = fields.whole(body, "counted", minimum=0)
-    reason = fields.text(body, "reason")
-    assert counted is not None and reason is not None
-    opened = fields.opened_vial(body, lot)
-    corrects = fields.whole(body, "corrects_id", minimum=1, required=False)
+@operation("correctStock", "A count that differs from the records: a new movement of the difference", body=Correct,
+           answers={**MOVED, 409: "Refused: the count matches the records, or `corrects_id` is not a movement of "
+                                  "this lot."})
+def stock_correct(body: Correct) -> Any:
+    fridge, lot = fields.fridge_named(body.fridge.strip()), fields.lot_for(body)
+    opened = fields.opened_vial(body.opened_vial_id, lot)
     return _apply(lambda session, actor, now: inventory.correct(
-        session, lot_id=lot.id, fridge_id=fridge.id, counted=counted, reason=reason, opened_vial_id=opened,
-        corrects_id=corrects, actor=actor, now=now))
+        session, lot_id=lot.id, fridge_id=fridge.id, counted=body.counted, reason=body.reason.strip(),
+        opened_vial_id=opened, corrects_id=body.corrects_id, actor=actor, now=now))
 
 
 @bp.route("/products")
 @allow(*EVERYONE)
+@operation("listProducts", "Every product with its storage ranges and linked GTINs",
+           answers={200: (ProductList, "Products by name.")})
 def product_list() -> Any:
     rows = db().scalars(sa.select(m.Product).options(so.selectinload(m.Product.ranges),
                                                      so.selectinload(m.Product.gtins)).order_by(m.Product.name))
-    return jsonify({"products": [product_json(p) for p in rows]})
+    answer: ProductList = {"products": [product_json(p) for p in rows]}
+    return jsonify(answer)
