@@ -26,6 +26,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "frame-ancestors 'none'",
 ))
 HSTS = "max-age=31536000; includeSubDomains"
+CACHEABLE = frozenset({"static", "api_page.swagger_ui"})  # versioned files, the same for everyone
 
 
 def init_app(app: Flask, *, https: bool) -> None:
@@ -40,7 +41,7 @@ def init_app(app: Flask, *, https: bool) -> None:
             headers["Strict-Transport-Security"] = HSTS
         # Records of a medical fridge stay off shared caches and disks: only the versioned static files may
         # be cached. That covers pages, the API, CSV and PDF exports and bundle downloads alike.
-        if request.endpoint != "static":
+        if request.endpoint not in CACHEABLE:
             headers["Cache-Control"] = "no-store"
             headers.pop("Expires", None)
         return response

@@ -10,6 +10,7 @@ def blueprints() -> list[Blueprint]:
         admin,
         alerts,
         api,
+        api_page,
         audit,
         calibrations,
         checks,
@@ -43,5 +44,5 @@ def blueprints() -> list[Blueprint]:
          api_lots, api_reviews, api_stock)
 
     return [dashboard.bp, checks.bp, inventory.bp, stock.bp, lots.bp, alerts.bp, fridges.bp, logger_files.bp,
-            reports.bp, reviews.bp, calibrations.bp, troubleshooting.bp, api.bp, ops.bp, exports.bp, audit.bp,
-            admin.bp, admin_products.bp]
+            reports.bp, reviews.bp, calibrations.bp, troubleshooting.bp, api.bp, api_page.bp, ops.bp, exports.bp,
+            audit.bp, admin.bp, admin_products.bp]

@@ -37,7 +37,7 @@ ROLES = ("nurse", "supervisor", "auditor")
 SOUTH_MARKS = ("Zebra-Fridge-South", "South Clinic", "LOTSOUTH77", "native:zebra-probe", "south-ward")
 # Route arguments that name no site's record: a stock form's kind, a month, a logger file within its (checked)
 # fridge. Admin pages are for admins, who see every site.
-NOT_SITE_RECORDS = {"kind", "month", "file_id"}
+NOT_SITE_RECORDS = {"kind", "month", "file_id", "asset"}  # asset: a file of Swagger UI
 
 
 def reading(sensor: str, at: datetime, celsius: float) -> tuple[Reading, datetime]:
