@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.ingest.subscriber import Ingest
 from fridge_monitor.store import models as m
+from fridge_monitor.store.readings_insert import ReadingsInsert
 
 from guarantees import assert_exactly, count_readings, stream_expected
 from support import Publisher, native, wait_until
@@ -85,6 +87,57 @@ def test_duplicates_and_a_redelivered_batch_are_stored_once(postgres_url, engine
     # A redelivered reading with another value is still the first one (evidence is not rewritten).
     store.write(Batch(readings=[(reading("d0", T0, 9.9), received)]))
     assert [row for row in readings(engine) if row[0] == "native:d0" and row[1] == T0] == [("native:d0", T0, 4.0)]
+
+
+@pytest.mark.parametrize("staging", [True, False], ids=["copy", "arrays"])
+def test_both_insert_paths_store_each_reading_once(postgres_url, engine_for, staging):
+    """The staging table (COPY) and, for a user who may not create temporary tables, the arrays."""
+    engine = engine_for(postgres_url)
+    Store(engine).write(Batch(readings=[(reading(f"i{k}", T0, 4.0), T0) for k in range(3)]))  # the sensors
+    insert = ReadingsInsert("postgresql", staging=staging)
+    rows = [(f"native:i{k % 3}", T0 + timedelta(seconds=k), T0 + timedelta(hours=1), 4.0 + k / 10) for k in range(90)]
+    with engine.begin() as conn:
+        insert.execute(conn, rows + rows[:10])  # repeats in the same statement
+        insert.execute(conn, rows[40:])  # and again in the same transaction
+        insert.execute_series(conn, "native:i0", T0, [(T0 + timedelta(seconds=k), 9.9) for k in range(0, 120, 3)])
+    with engine.begin() as conn:
+        insert.execute(conn, rows)  # redelivered later
+        insert.execute(conn, [])
+    expected = {(sid, at, celsius) for sid, at, _received, celsius in rows}
+    expected |= {("native:i0", T0 + timedelta(seconds=k), 9.9) for k in range(90, 120, 3)}
+    expected |= {(f"native:i{k}", T0, 4.0) for k in range(3)}  # the first ones
+    assert sorted(readings(engine)) == sorted(expected) and doubled(engine) == 0
+
+
+def test_a_user_who_may_not_create_temporary_tables_gets_the_arrays(postgres_url, postgres_admin, engine_for,
+                                                                     caplog):
+    engine = engine_for(postgres_url)
+    Store(engine).write(Batch(readings=[(reading("u", T0, 4.0), T0)]))
+    role = f"fm_no_temp_{uuid.uuid4().hex[:8]}"
+    database = sa.make_url(postgres_url).database
+    with postgres_admin.connect() as admin:
+        admin.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+    limited = None
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+            conn.exec_driver_sql(f"GRANT SELECT, INSERT ON readings, sensors TO {role}")
+            conn.exec_driver_sql(f"GRANT USAGE ON SEQUENCE readings_id_seq TO {role}")
+        limited = sa.create_engine(sa.make_url(postgres_url).set(username=role))
+        insert = ReadingsInsert("postgresql")
+        with limited.begin() as conn:
+            insert.execute(conn, [("native:u", T0 + timedelta(minutes=k), T0, 5.0) for k in range(1, 4)])
+            insert.execute(conn, [("native:u", T0 + timedelta(minutes=k), T0, 5.0) for k in range(1, 4)])
+        assert "may not create temporary tables" in caplog.text
+        assert len(readings(engine)) == 4 and doubled(engine) == 0
+    finally:
+        if limited is not None:
+            limited.dispose()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO PUBLIC')
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+        with postgres_admin.connect() as admin:
+            admin.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_a_batch_of_mixed_sensors_lands_whole(postgres_url, engine_for, make_config):
