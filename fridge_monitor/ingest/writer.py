@@ -1,7 +1,8 @@
 """The ingest writer: parses shipped MQTT messages and commits them, waiting out database outages.
 
 It runs in the writer process (:mod:`fridge_monitor.ingest.writer_process`),
-which answers each batch once :meth:`Writer.process` has committed it.
+which parses each batch (:meth:`Writer.prepare`) while the one before it
+commits (:meth:`Writer.commit`), and answers each batch once committed.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The MQTT side (paho's network loop) and the parse-and-store side each need a
 whole CPU core at full rate; in one Python process they would share one
 interpreter lock. So :class:`fridge_monitor.ingest.subscriber.Ingest` ships batches of
 raw messages here over a pipe and acknowledges them to the broker when this
-process answers that the batch is committed.
+process answers that the batch is committed. Here a thread parses each batch
+while the one before it commits (:class:`ParseAhead`).
 """
 
 from __future__ import annotations
