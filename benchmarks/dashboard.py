@@ -67,6 +67,7 @@ from fridge_monitor.store.db import create_engine
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
+from fridge_monitor.web.server import settle
 
 SITES = [("North Clinic", "Europe/Berlin"), ("South Clinic", "America/New_York"), ("East Clinic", "Asia/Kolkata")]
 YEAR = timedelta(days=365)
@@ -125,8 +126,9 @@ def build(path: Path, fridges: int, readings: int, now: datetime) -> None:
             total += len(rows)
         last = sqlite_text(start + timedelta(seconds=(count - 1) * step))
         conn.execute("UPDATE sensors SET first_seen_at = ?, last_seen_at = ?, last_measured_at = ?, battery_pct = ?, "
-                     "battery_at = ? WHERE id = ?", (sqlite_text(start), last, last, 15.0 if index % 37 == 5 else 88.0,
-                                                     last, sensor))
+                     "battery_at = ?, last_temperature_c = (SELECT temperature_c FROM readings r "
+                     "WHERE r.sensor_id = sensors.id AND r.measured_at = ?) WHERE id = ?",
+                     (sqlite_text(start), last, last, 15.0 if index % 37 == 5 else 88.0, last, last, sensor))
         if index % 20 == 0:
             conn.commit()
             print(f"  {total:,} readings ({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
@@ -271,6 +273,7 @@ def run_sites(args: argparse.Namespace) -> int:
     states = state_counts(engine, datetime.now(UTC))
     app = create_app(group.config(url, scale), engine=engine)
     admin, nurse = signed_in(app, engine, group.ADMIN), signed_in(app, engine, group.NURSE)
+    settle()  # as the web role does before it serves (web/server.py)
     pages = [
         (f"site list GET / (admin, {figures['sites']} sites)", admin, "/", SITE_TARGET_MS),
         ("site list refresh GET /dashboard/tiles (admin)", admin, "/dashboard/tiles", None),

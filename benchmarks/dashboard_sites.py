@@ -43,6 +43,7 @@ from fridge_monitor.core.mkt import arrhenius_weight
 from fridge_monitor.inventory import catalog, ledger
 from fridge_monitor.store import accounts, migrate, partitions, rollups, site_access
 from fridge_monitor.store import models as m
+from fridge_monitor.store.sensors import reading_at_last
 from fridge_monitor.store.sync import sync_config
 
 LAYOUT = 1  # bump when the generated data changes, so that --reuse rebuilds
@@ -275,6 +276,7 @@ def _sensor_state(conn: sa.Connection, fridges: list[FridgePlan], first: datetim
         sa.update(s).where(s.c.id == sa.bindparam("sid")).values(
             first_seen_at=sa.func.coalesce(s.c.first_seen_at, sa.bindparam("first", type_=m.UTCDateTime())),
             last_measured_at=sa.bindparam("measured", type_=m.UTCDateTime()),
+            last_temperature_c=reading_at_last(s.c.id, sa.bindparam("measured", type_=m.UTCDateTime())),
             last_seen_at=sa.bindparam("seen", type_=m.UTCDateTime()),
             battery_pct=sa.bindparam("battery"), battery_at=sa.bindparam("measured", type_=m.UTCDateTime())),
         [{"sid": f.sensor, "first": first, "measured": newest[f.sensor],
@@ -397,7 +399,9 @@ def build(engine: sa.Engine, url: str, scale: Scale, now: datetime, say: Callabl
 
 
 def top_up(engine: sa.Engine, scale: Scale, now: datetime, say: Callable[[str], None]) -> dict[str, int]:
-    """A reused database brought up to ``now``: what the fridges would have sent since its last build."""
+    """A reused database brought up to ``now`` (and to the newest migration): what the fridges would have sent
+    since its last build."""
+    migrate.upgrade(engine)
     found = fingerprint(engine)
     assert found is not None
     since = datetime.fromisoformat(found["until"])

@@ -24,7 +24,7 @@ from fridge_monitor.store.db import dialect_insert
 from fridge_monitor.store.many import ManyRows
 from fridge_monitor.store.marks import fridge_marks
 from fridge_monitor.store.readings_insert import ReadingsInsert
-from fridge_monitor.store.sensors import too_many_unassigned, unassigned_in_service
+from fridge_monitor.store.sensors import reading_at_last, too_many_unassigned, unassigned_in_service
 
 REJECTED_PAYLOAD_KEEP = 64 * 1024
 
@@ -126,7 +126,9 @@ class Store:
         # Late data must not move "last seen" backwards: keep the later time. One statement per batch on PostgreSQL.
         self._touch_sensor = ManyRows(name, lambda row, _multirow: sa.update(sensors).where(sensors.c.id == row.sid)
                                       .values(last_seen_at=_later(sensors.c.last_seen_at, row.seen),
-                                              last_measured_at=_later(sensors.c.last_measured_at, row.measured)),
+                                              last_measured_at=_later(sensors.c.last_measured_at, row.measured),
+                                              last_temperature_c=reading_at_last(
+                                                  sensors.c.id, _later(sensors.c.last_measured_at, row.measured))),
                                       sid=sa.String(300), seen=moment, measured=moment)
         self._seen_sensor = ManyRows(name, lambda row, _multirow: sa.update(sensors).where(sensors.c.id == row.sid)
                                      .values(last_seen_at=_later(sensors.c.last_seen_at, row.seen)),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -180,15 +180,17 @@ def quantity(session: so.Session, lot_id: int, fridge_id: int | None = None) -> 
 
 
 def stock(session: so.Session, *, fridge_id: int | None = None, lot_id: int | None = None,
-          product_id: int | None = None) -> list[lots.Stock]:
-    """What is held, one :class:`~fridge_monitor.core.lots.Stock` per lot, fridge and opened vial group, with
-    the lot's review state; feed it to :func:`fridge_monitor.core.lots.stock_status` or
-    :func:`~fridge_monitor.core.lots.fefo`."""
+          product_id: int | None = None, fridge_ids: Collection[int] | None = None) -> list[lots.Stock]:
+    """What is held (in ``fridge_id``, or in ``fridge_ids``), one :class:`~fridge_monitor.core.lots.Stock` per
+    lot, fridge and opened vial group, with the lot's review state; feed it to
+    :func:`fridge_monitor.core.lots.stock_status` or :func:`~fridge_monitor.core.lots.fefo`."""
     e, lot, p, o = m.StockEntry, m.Lot, m.Product, m.OpenedVial
     held = sa.select(e.lot_id, e.fridge_id, e.opened_vial_id, sa.func.sum(e.delta).label("quantity")).group_by(
         e.lot_id, e.fridge_id, e.opened_vial_id)
     if fridge_id is not None:
         held = held.where(e.fridge_id == fridge_id)
+    if fridge_ids is not None:
+        held = held.where(e.fridge_id.in_(sorted(fridge_ids)))
     if lot_id is not None:
         held = held.where(e.lot_id == lot_id)
     sums = held.having(sa.func.sum(e.delta) != 0).subquery()

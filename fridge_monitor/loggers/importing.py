@@ -42,6 +42,7 @@ from fridge_monitor.store import models as m
 from fridge_monitor.store.db import write_lock
 from fridge_monitor.store.marks import mark_statement
 from fridge_monitor.store.readings_insert import ReadingsInsert
+from fridge_monitor.store.sensors import reading_at_last
 from fridge_monitor.store.sync import assign_sensor
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,8 @@ class Importer:
         sensor.first_seen_at = sensor.first_seen_at or now
         sensor.last_seen_at = max(sensor.last_seen_at or now, now)
         sensor.last_measured_at = max(last, sensor.last_measured_at) if sensor.last_measured_at else last
+        session.flush()
+        sensor.last_temperature_c = session.scalar(sa.select(reading_at_last(sensor_id, sensor.last_measured_at)))
         return new
 
     def _days(self, session: so.Session, sensor_id: str, file_id: int, download: Download, tz: ZoneInfo,

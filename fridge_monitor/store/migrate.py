@@ -15,7 +15,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-HEAD = "0025"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
+HEAD = "0026"  # the newest migration: tests/unit/test_migrate.py checks it is the migrations' head
 
 
 UPGRADE_LOCK = 0x46_4D_5550  # "FMUP": the advisory lock a schema upgrade holds on PostgreSQL

@@ -104,6 +104,9 @@ class Sensor(Base):
     first_seen_at: so.Mapped[UTC | None]
     last_seen_at: so.Mapped[UTC | None]
     last_measured_at: so.Mapped[UTC | None]
+    # The stored reading at last_measured_at, kept beside it (store.sensors.reading_at_last): a dashboard of
+    # thousands of fridges reads each sensor's value with the sensor, not by one lookup into readings each.
+    last_temperature_c: so.Mapped[float | None]
     battery_pct: so.Mapped[float | None]
     battery_at: so.Mapped[UTC | None]
     online: so.Mapped[bool | None]

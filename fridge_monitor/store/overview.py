@@ -14,7 +14,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -235,43 +235,51 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
     return result
 
 
-def latest_of(row: Any, current: Sequence[Segment], infos: Mapping[str, S], now: datetime,
+class Assigned(NamedTuple):
+    """Of a current assignment, what choosing the current temperature reads (a :class:`Segment` has it too)."""
+
+    sensor_id: str
+    since: datetime | None
+
+
+def latest_of(row: Any, current: Sequence[Segment | Assigned], infos: Mapping[str, S], now: datetime,
               max_gap: timedelta, heard: datetime, min_c: float | None = None,
               max_c: float | None = None) -> tuple[list[S], Latest]:
     """A fridge's sensors now (primary first) and what it shows now, from its current assignments; ``row``
-    has its ``name``, ``low_c`` and ``high_c``. The one place the "current temperature" is chosen."""
-    mine = sorted((infos[seg.sensor_id] for seg in current if seg.sensor_id in infos),
-                  key=lambda s: (s.role != "primary", s.id))
-    shown = _shown_reading(mine, current, now, max_gap, heard)
-    fresh = tuple(
-        s.temperature_c for s in mine
-        if s.temperature_c is not None and not is_silent(s.last_measured_at, now, max_gap, heard)
-    )
-    batteries = [s.battery_pct for s in mine if s.battery_pct is not None]
+    has its ``name``, ``low_c`` and ``high_c``. The one place the "current temperature" is chosen: the
+    primary's latest reading if it is fresh, else the newest of any sensor (readings from before the sensor
+    came to this fridge do not count). One pass over the sensors: the site list runs it for thousands."""
+    mine = [infos[seg.sensor_id] for seg in current if seg.sensor_id in infos]
+    if len(mine) > 1:
+        mine.sort(key=_primary_first)
+    since = {seg.sensor_id: seg.since for seg in current}
+    fresh: list[float] = []
+    candidates: list[tuple[datetime, float, bool]] = []
+    fresh_primary: tuple[datetime, float, bool] | None = None
+    battery: float | None = None
+    for s in mine:
+        at, celsius = s.last_measured_at, s.temperature_c
+        live = not is_silent(at, now, max_gap, heard)
+        if celsius is not None and live:
+            fresh.append(celsius)
+        if s.battery_pct is not None and (battery is None or s.battery_pct < battery):
+            battery = s.battery_pct
+        if at is not None and celsius is not None and ((came := since.get(s.id)) is None or at >= came):
+            candidate = (at, celsius, s.role == "primary")
+            candidates.append(candidate)
+            if fresh_primary is None and candidate[2] and live:
+                fresh_primary = candidate
+    shown = fresh_primary or (max(candidates) if candidates else None)
     latest = Latest(
         fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
         measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
-        min_c=min_c, max_c=max_c, battery_pct=min(batteries) if batteries else None, fresh_c=fresh,
-        heard_until=heard,
+        min_c=min_c, max_c=max_c, battery_pct=battery, fresh_c=tuple(fresh), heard_until=heard,
     )
     return mine, latest
 
 
-def _shown_reading(mine: Sequence[SensorNow], current: Sequence[Segment], now: datetime,
-                   max_gap: timedelta, heard: datetime) -> tuple[datetime, float] | None:
-    """The "current temperature": the primary's latest reading if it is fresh, else the newest of any sensor
-    (readings from before the sensor came to this fridge do not count)."""
-    since = {seg.sensor_id: seg.since for seg in current}
-    candidates = [
-        (s.last_measured_at, s.temperature_c, s.role == "primary") for s in mine
-        if s.last_measured_at is not None and s.temperature_c is not None
-        and ((came := since.get(s.id)) is None or s.last_measured_at >= came)
-    ]
-    if not candidates:
-        return None
-    fresh_primary = [c for c in candidates if c[2] and not is_silent(c[0], now, max_gap, heard)]
-    chosen = fresh_primary[0] if fresh_primary else max(candidates)
-    return chosen[0], chosen[1]
+def _primary_first(sensor: SensorNow) -> tuple[bool, str]:
+    return sensor.role != "primary", sensor.id
 
 
 def hourly_envelope(segs: Sequence[Segment], hourly: Hourly,

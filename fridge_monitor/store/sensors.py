@@ -52,18 +52,24 @@ class SensorInfo:
     temperature_c: float | None = None  # its latest reading, when known
 
 
+def reading_at_last(sensor_id: Any, measured_at: Any) -> sa.ScalarSelect[float]:
+    """The stored reading's °C at ``measured_at`` of ``sensor_id`` (SQL expressions): what
+    ``sensors.last_temperature_c`` is set to whenever ``last_measured_at`` is (ingest, logger imports), so the
+    two always name one stored reading — the one rule for a sensor's latest value."""
+    r = m.Reading
+    return sa.select(r.temperature_c).where(r.sensor_id == sensor_id, r.measured_at == measured_at).scalar_subquery()
+
+
 def latest_values(conn: sa.Connection, sensor_ids: Iterable[str]) -> dict[str, tuple[datetime, float]]:
-    """Each sensor's newest reading (measured time, °C), found through ``sensors.last_measured_at``."""
-    s, r = m.Sensor, m.Reading
+    """Each sensor's newest reading (measured time, °C): ``sensors.last_measured_at`` and the stored reading
+    there (``last_temperature_c``, see :func:`reading_at_last`)."""
+    s = m.Sensor
     ids = sorted(set(sensor_ids))
     if not ids:
         return {}
-    rows = conn.execute(
-        sa.select(s.id, r.measured_at, r.temperature_c)
-        .join(r, sa.and_(r.sensor_id == s.id, r.measured_at == s.last_measured_at))
-        .where(s.id.in_(ids))
-    )
-    return {sid: (at, temp) for sid, at, temp in rows}
+    rows = conn.execute(sa.select(s.id, s.last_measured_at, s.last_temperature_c)
+                        .where(s.id.in_(ids), s.last_measured_at.is_not(None), s.last_temperature_c.is_not(None)))
+    return {sid: (at, temp) for sid, at, temp in rows if at is not None and temp is not None}
 
 
 def _sensor_query() -> sa.Select[Any]:

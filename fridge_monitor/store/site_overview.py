@@ -24,21 +24,20 @@ from fridge_monitor.core.readings import TEMPERATURE_ROLES
 from fridge_monitor.core.status import Latest
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
-from fridge_monitor.store.overview import latest_of
+from fridge_monitor.store.overview import Assigned, latest_of
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
-from fridge_monitor.store.series import Segment
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class FridgeState:
+class FridgeState(NamedTuple):
     id: int
     name: str
     site_id: int
     latest: Latest
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ProbeNow:
+# Tuples, not frozen dataclasses: thousands are made per request, and a frozen dataclass's __init__ costs
+# several times a tuple's.
+class ProbeNow(NamedTuple):
     """What :func:`~fridge_monitor.store.overview.latest_of` reads of a sensor, and nothing more."""
 
     id: str
@@ -74,31 +73,30 @@ def sites(conn: sa.Connection, within: Collection[int] | None) -> list[SiteRow]:
 def fridge_states(conn: sa.Connection, now: datetime, *, within: Collection[int] | None,
                   max_gap: timedelta = DEFAULT_MAX_GAP) -> list[FridgeState]:
     """Every fridge in service of the sites ``within`` (None: every site), with what it shows now."""
-    f, a, s, r = m.Fridge, m.SensorAssignment, m.Sensor, m.Reading
+    f, a, s = m.Fridge, m.SensorAssignment, m.Sensor
     query = (
-        sa.select(f.id, f.name, f.site_id, f.low_c, f.high_c, a.sensor_id, a.role.label("assigned_as"), a.since,
-                  s.role, s.battery_pct, s.last_measured_at, r.temperature_c)
+        sa.select(f.id, f.name, f.site_id, f.low_c, f.high_c, a.sensor_id, a.since,
+                  s.role, s.battery_pct, s.last_measured_at, s.last_temperature_c)
         .select_from(f)
         # The current assignments of temperature probes: the segments that are still open (series.segments).
         .outerjoin(a, sa.and_(a.fridge_id == f.id, a.until.is_(None), a.role.in_(TEMPERATURE_ROLES)))
+        # Each sensor's newest reading is kept with it (as sensors.latest_values reads it).
         .outerjoin(s, s.id == a.sensor_id)
-        # Each sensor's newest reading, found through last_measured_at (as sensors.latest_values does).
-        .outerjoin(r, sa.and_(r.sensor_id == s.id, r.measured_at == s.last_measured_at))
         .where(f.retired_at.is_(None))
         .order_by(f.id, a.id)
     )
     if within is not None:
         query = query.where(f.site_id.in_(sorted(within)))
     fridges: dict[int, _Fridge] = {}
-    current: dict[int, list[Segment]] = defaultdict(list)
+    current: dict[int, list[Assigned]] = defaultdict(list)
     probes: dict[str, ProbeNow] = {}
     # One fetch, and the rows unpacked: row by row, and by attribute name, cost more than the query itself.
     for row in conn.execute(query).all():
-        fridge_id, name, site_id, low_c, high_c, sensor_id, assigned_as, since, role, battery, measured, celsius = row
+        fridge_id, name, site_id, low_c, high_c, sensor_id, since, role, battery, measured, celsius = row
         if fridge_id not in fridges:
             fridges[fridge_id] = _Fridge(fridge_id, name, site_id, low_c, high_c)
         if sensor_id is not None:
-            current[fridge_id].append(Segment(sensor_id, fridge_id, assigned_as, since, None))
+            current[fridge_id].append(Assigned(sensor_id, since))
             probes[sensor_id] = ProbeNow(sensor_id, role, battery, measured, celsius)
     if not fridges:
         return []

@@ -148,10 +148,8 @@ def _context(site_id: int | None = None) -> dict[str, Any]:
     fridges = fridges[:TILES_MAX]
     active = alerts.open_by_fridge(db(), [f.id for f in fridges])
     held: dict[int | None, list[lots.Stock]] = defaultdict(list)
-    shown_ids = {f.id for f in fridges}
-    for units in inventory.stock(db()):
-        if units.fridge_id in shown_ids:
-            held[units.fridge_id].append(units)
+    for units in inventory.stock(db(), fridge_ids=[f.id for f in fridges]) if fridges else []:
+        held[units.fridge_id].append(units)
     downloads = last_downloads(conn, [f.id for f in fridges])
     uncalibrated = calibrations.not_calibrated(
         conn, [(f.id, [s.id for s in f.sensors], now.astimezone(f.tz).date()) for f in fridges], settings())

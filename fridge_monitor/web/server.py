@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+def settle() -> None:
+    """Before serving: what the process made at start (the app, its models, its templates) lives as long as it
+    does, so the garbage collector's full passes leave it out (``gc.freeze``). Without this, a page that
+    reads thousands of rows (the list of 500 sites) set off a full pass over the whole heap every other
+    request: 50-70 ms added to one request in two."""
+    gc.collect()
+    gc.freeze()
 
 
 class WebServer:
@@ -34,6 +44,7 @@ class WebServer:
             pass
 
     def start(self) -> None:
+        settle()
         self._thread.start()
         log.info("web listening on %s", self.url)
 

@@ -91,12 +91,12 @@ def test_the_held_figures_migration_builds_them_for_the_readings_already_stored(
     from support import clinic_config
 
     engine = engine_for(database_url)
-    with engine.begin() as conn:
-        command.downgrade(migrate.alembic_config(conn), "0012")
     config = clinic_config([{"name": "M1", "site": "Clinic A", "sensors": ["native:m1"]}], database_url)
     start = datetime(2026, 10, 1, tzinfo=UTC)
-    with so.Session(engine) as session, session.begin():
+    with so.Session(engine) as session, session.begin():  # declared with today's models, then taken back to 0012
         sync_config(session, config, start - timedelta(days=1))
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0012")
     # What 0012 stored: readings every 7 minutes for two days (one 3-hour silence), and their hourly rollups.
     readings = [(start + timedelta(minutes=7 * k), 4.0 + (k % 9) * 0.3) for k in range(2 * 24 * 60 // 7)
                 if not 600 <= 7 * k < 780]
