@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 LOW_BATTERY_PCT = 20.0  # DOMAIN.md: "Low battery (e.g. < 20 %) warns"
 
@@ -116,3 +118,82 @@ def age(now: datetime, then: datetime | None) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit}"
     return f"{seconds} s"
+
+
+# -- what a fridge shows now -------------------------------------------------------------------------------
+
+
+class SensorNow(Protocol):
+    """What choosing a fridge's current temperature reads of a sensor (a store ``SensorInfo`` has it all)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def battery_pct(self) -> float | None: ...
+    @property
+    def last_measured_at(self) -> datetime | None: ...
+    @property
+    def temperature_c(self) -> float | None: ...
+
+
+S = TypeVar("S", bound=SensorNow)
+
+
+class AssignedNow(Protocol):
+    """Of a sensor's current assignment to a fridge, what choosing the current temperature reads (a store
+    ``Segment`` has it)."""
+
+    @property
+    def sensor_id(self) -> str: ...
+    @property
+    def since(self) -> datetime | None: ...
+
+
+class Assigned(NamedTuple):
+    """An :class:`AssignedNow` as a plain tuple (thousands are made for the list of sites)."""
+
+    sensor_id: str
+    since: datetime | None
+
+
+def latest_of(row: Any, current: Sequence[AssignedNow], infos: Mapping[str, S], now: datetime,
+              max_gap: timedelta, heard: datetime, min_c: float | None = None,
+              max_c: float | None = None) -> tuple[list[S], Latest]:
+    """A fridge's sensors now (primary first) and what it shows now, from its current assignments and its
+    sensors by id; ``row`` has its ``name``, ``low_c`` and ``high_c``. The one place the "current temperature"
+    is chosen: the primary's latest reading if it is fresh, else the newest of any sensor (readings from before
+    the sensor came to this fridge do not count). One pass over the sensors: the site list runs it for
+    thousands."""
+    mine = [infos[seg.sensor_id] for seg in current if seg.sensor_id in infos]
+    if len(mine) > 1:
+        mine.sort(key=_primary_first)
+    since = {seg.sensor_id: seg.since for seg in current}
+    fresh: list[float] = []
+    candidates: list[tuple[datetime, float, bool]] = []
+    fresh_primary: tuple[datetime, float, bool] | None = None
+    battery: float | None = None
+    for s in mine:
+        at, celsius = s.last_measured_at, s.temperature_c
+        live = not is_silent(at, now, max_gap, heard)
+        if celsius is not None and live:
+            fresh.append(celsius)
+        if s.battery_pct is not None and (battery is None or s.battery_pct < battery):
+            battery = s.battery_pct
+        if at is not None and celsius is not None and ((came := since.get(s.id)) is None or at >= came):
+            candidate = (at, celsius, s.role == "primary")
+            candidates.append(candidate)
+            if fresh_primary is None and candidate[2] and live:
+                fresh_primary = candidate
+    shown = fresh_primary or (max(candidates) if candidates else None)
+    latest = Latest(
+        fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
+        measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
+        min_c=min_c, max_c=max_c, battery_pct=battery, fresh_c=tuple(fresh), heard_until=heard,
+    )
+    return mine, latest
+
+
+def _primary_first(sensor: SensorNow) -> tuple[bool, str]:
+    return sensor.role != "primary", sensor.id

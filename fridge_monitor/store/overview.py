@@ -12,16 +12,15 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from fridge_monitor.core.charts import Point, Series
 from fridge_monitor.core.daily import day_bounds
-from fridge_monitor.core.status import Latest, is_silent, workday_start
+from fridge_monitor.core.status import Latest, latest_of, workday_start
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors_by_id
@@ -32,24 +31,6 @@ Hourly = dict[str, list[tuple[datetime, float, float, float, int]]]
 
 HOUR = timedelta(hours=1)
 RAW_FRAGMENT_CHUNK = 100
-
-
-class SensorNow(Protocol):
-    """What choosing a fridge's current temperature reads of a sensor (a :class:`SensorInfo` has it all)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def role(self) -> str | None: ...
-    @property
-    def battery_pct(self) -> float | None: ...
-    @property
-    def last_measured_at(self) -> datetime | None: ...
-    @property
-    def temperature_c(self) -> float | None: ...
-
-
-S = TypeVar("S", bound=SensorNow)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -233,53 +214,6 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
             history=tuple(hourly_envelope(by_fridge[row.id], hourly, now - history, now)),
         ))
     return result
-
-
-class Assigned(NamedTuple):
-    """Of a current assignment, what choosing the current temperature reads (a :class:`Segment` has it too)."""
-
-    sensor_id: str
-    since: datetime | None
-
-
-def latest_of(row: Any, current: Sequence[Segment | Assigned], infos: Mapping[str, S], now: datetime,
-              max_gap: timedelta, heard: datetime, min_c: float | None = None,
-              max_c: float | None = None) -> tuple[list[S], Latest]:
-    """A fridge's sensors now (primary first) and what it shows now, from its current assignments; ``row``
-    has its ``name``, ``low_c`` and ``high_c``. The one place the "current temperature" is chosen: the
-    primary's latest reading if it is fresh, else the newest of any sensor (readings from before the sensor
-    came to this fridge do not count). One pass over the sensors: the site list runs it for thousands."""
-    mine = [infos[seg.sensor_id] for seg in current if seg.sensor_id in infos]
-    if len(mine) > 1:
-        mine.sort(key=_primary_first)
-    since = {seg.sensor_id: seg.since for seg in current}
-    fresh: list[float] = []
-    candidates: list[tuple[datetime, float, bool]] = []
-    fresh_primary: tuple[datetime, float, bool] | None = None
-    battery: float | None = None
-    for s in mine:
-        at, celsius = s.last_measured_at, s.temperature_c
-        live = not is_silent(at, now, max_gap, heard)
-        if celsius is not None and live:
-            fresh.append(celsius)
-        if s.battery_pct is not None and (battery is None or s.battery_pct < battery):
-            battery = s.battery_pct
-        if at is not None and celsius is not None and ((came := since.get(s.id)) is None or at >= came):
-            candidate = (at, celsius, s.role == "primary")
-            candidates.append(candidate)
-            if fresh_primary is None and candidate[2] and live:
-                fresh_primary = candidate
-    shown = fresh_primary or (max(candidates) if candidates else None)
-    latest = Latest(
-        fridge=row.name, low_c=row.low_c, high_c=row.high_c, sensors=len(current),
-        measured_at=shown[0] if shown else None, temperature_c=shown[1] if shown else None,
-        min_c=min_c, max_c=max_c, battery_pct=battery, fresh_c=tuple(fresh), heard_until=heard,
-    )
-    return mine, latest
-
-
-def _primary_first(sensor: SensorNow) -> tuple[bool, str]:
-    return sensor.role != "primary", sensor.id
 
 
 def hourly_envelope(segs: Sequence[Segment], hourly: Hourly,

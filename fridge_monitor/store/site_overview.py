@@ -7,7 +7,7 @@ assignments, the few columns of their sensors that choose what a fridge shows
 and the sensors' latest readings — one query, however many fridges, filtered
 by site in the database rather than by lists of ids — and chooses the "current
 temperature" with the tiles' own rule
-(:func:`~fridge_monitor.store.overview.latest_of`).
+(:func:`~fridge_monitor.core.status.latest_of`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from fridge_monitor.core.readings import TEMPERATURE_ROLES
-from fridge_monitor.core.status import Latest
+from fridge_monitor.core.status import Assigned, Latest, latest_of
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
-from fridge_monitor.store.overview import Assigned, latest_of
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
 
 
@@ -38,7 +37,7 @@ class FridgeState(NamedTuple):
 # Tuples, not frozen dataclasses: thousands are made per request, and a frozen dataclass's __init__ costs
 # several times a tuple's.
 class ProbeNow(NamedTuple):
-    """What :func:`~fridge_monitor.store.overview.latest_of` reads of a sensor, and nothing more."""
+    """What :func:`~fridge_monitor.core.status.latest_of` reads of a sensor, and nothing more."""
 
     id: str
     role: str | None

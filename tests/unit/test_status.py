@@ -96,3 +96,46 @@ def test_a_sensor_is_silent_once_its_latest_reading_is_older_than_the_gap():
     assert is_silent(None, NOW, gap)
     assert not is_silent(NOW - timedelta(minutes=35), NOW, gap)
     assert is_silent(NOW - timedelta(minutes=36), NOW, gap)
+
+
+# -- latest_of: what a fridge shows now -----------------------------------------------------------------------
+
+def test_latest_of_shows_the_fresh_primary_else_the_newest_reading_of_any_sensor():
+    from types import SimpleNamespace
+
+    from fridge_monitor.core.status import Assigned, latest_of
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    gap = timedelta(minutes=30)
+    fridge = SimpleNamespace(name="F1", low_c=2.0, high_c=8.0)
+
+    def probe(sid, role, minutes_ago, celsius, battery=None):
+        return SimpleNamespace(id=sid, role=role, battery_pct=battery,
+                               last_measured_at=now - timedelta(minutes=minutes_ago), temperature_c=celsius)
+
+    sensors = {"p": probe("p", "primary", 5, 4.0, 80.0), "b": probe("b", "backup", 1, 6.0, 30.0)}
+    current = [Assigned("b", None), Assigned("p", None)]
+    mine, latest = latest_of(fridge, current, sensors, now, gap, now)
+    assert [s.id for s in mine] == ["p", "b"]  # primary first
+    assert (latest.temperature_c, latest.fresh_c, latest.battery_pct, latest.sensors) == (4.0, (4.0, 6.0), 30.0, 2)
+    # The primary silent (40 min): the newest reading of any sensor is shown, and only the backup is fresh.
+    sensors["p"] = probe("p", "primary", 40, 4.0)
+    _mine, latest = latest_of(fridge, current, sensors, now, gap, now)
+    assert (latest.temperature_c, latest.measured_at, latest.fresh_c) == (6.0, now - timedelta(minutes=1), (6.0,))
+    # A backup that came to this fridge after its last reading: that reading is another fridge's.
+    moved = [Assigned("b", now), Assigned("p", None)]
+    _mine, latest = latest_of(fridge, moved, sensors, now, gap, now)
+    assert (latest.temperature_c, latest.measured_at) == (4.0, now - timedelta(minutes=40))
+    assert state(latest, now, gap) is State.NO_DATA  # shown, but silent
+
+
+def test_latest_of_a_fridge_without_readings_shows_nothing():
+    from types import SimpleNamespace
+
+    from fridge_monitor.core.status import latest_of
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    _mine, latest = latest_of(SimpleNamespace(name="F2", low_c=2.0, high_c=8.0), [], {}, now, timedelta(minutes=30),
+                              now)
+    assert (latest.temperature_c, latest.measured_at, latest.sensors, latest.fresh_c) == (None, None, 0, ())
+    assert state(latest, now, timedelta(minutes=30)) is State.NO_SENSOR
