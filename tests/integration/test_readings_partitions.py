@@ -17,6 +17,7 @@ from fridge_monitor.core.readings import Reading
 from fridge_monitor.ingest.batches import Batch, Store
 from fridge_monitor.store import migrate, partitions
 from fridge_monitor.store import models as m
+from fridge_monitor.store.readings_insert import ReadingsInsert
 
 from support import wait_until
 
@@ -30,6 +31,20 @@ def store(engine: sa.Engine, sensor: str, moments: list[datetime], celsius: floa
     device = sensor.split(":", 1)[1]
     Store(engine).write(Batch(readings=[(Reading(sensor, "native", device, at, celsius + k % 7 / 10), at)
                                         for k, at in enumerate(moments)]))
+
+
+def store_before_head(engine: sa.Engine, sensor: str, moments: list[datetime], celsius: float = 4.5) -> None:
+    """Readings written into a database at an older migration by the one INSERT ingest uses (today's ``Store``
+    also keeps sensor columns later migrations added)."""
+    device = sensor.split(":", 1)[1]
+    with engine.begin() as conn:
+        known = conn.scalar(sa.select(sa.func.count()).select_from(m.Sensor.__table__)
+                            .where(m.Sensor.__table__.c.id == sensor))
+        if not known:
+            conn.execute(sa.insert(m.Sensor.__table__).values(id=sensor, format="native", device=device,
+                                                              created_at=datetime.now(UTC)))
+        ReadingsInsert(conn.dialect.name).execute(conn, [(sensor, at, at, celsius + k % 7 / 10)
+                                                         for k, at in enumerate(moments)])
 
 
 def where(engine: sa.Engine) -> dict[datetime, str]:
@@ -172,8 +187,8 @@ def test_upgrading_a_filled_table_to_0025_keeps_every_row_and_downgrading_too(po
     # Months apart, across year ends and a leap day, and two sensors at the same moments.
     moments = [datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) + timedelta(days=29 * k, minutes=k)
                for k in range(20)] + [datetime(2024, 2, 29, 12, tzinfo=UTC), datetime(2091, 1, 1, tzinfo=UTC)]
-    store(engine, "native:m1", moments)
-    store(engine, "native:m2", moments, celsius=-20.0)
+    store_before_head(engine, "native:m1", moments)
+    store_before_head(engine, "native:m2", moments, celsius=-20.0)
     before = everything(engine)
     assert len(before) == 2 * len(moments)
 

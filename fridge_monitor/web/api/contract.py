@@ -157,7 +157,8 @@ def _query_values(model: type[BaseModel]) -> dict[str, Any]:
     for key, field in known.items():
         if key in request.args:
             given = request.args.getlist(key)
-            values[key] = ([item.strip() for text in given for item in text.split(",") if item.strip()]
+            # Every item is checked, an empty one too (``status=`` or ``a,,b`` is a mistake, not "no filter").
+            values[key] = ([item.strip() for text in given for item in text.split(",")]
                            if _is_list(field.annotation) else given[0])
     return values
 

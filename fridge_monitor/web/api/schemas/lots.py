@@ -50,7 +50,9 @@ class LotQuery(BaseModel):
     fridge: Annotated[str, Field(max_length=NAME_MAX, pattern=NO_NUL, description=(
         "Only lots held in this fridge, with its quantities (404 if there is no such fridge); empty: every "
         "fridge."))] = ""
-    status: Annotated[list[LotStatus], about("Only lots in these statuses (comma-separated).")] = []
+    # At least one when given: ``status=`` would be both "none" and "one empty status", so it is neither (400).
+    status: Annotated[list[LotStatus], Field(min_length=1, default_factory=list),
+                      about("Only lots in these statuses (comma-separated); absent: any.")]
     every: Annotated[bool, Field(alias="all", description="Also lots with nothing left.")] = False
 
 
