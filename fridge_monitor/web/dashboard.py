@@ -139,9 +139,10 @@ def _context(site_id: int | None = None) -> dict[str, Any]:
     listed = site_list(now, rows) if site_id is None and len(rows) > 1 else []
     chosen = next((site for site in rows if site.id == site_id), None)
     # With many sites the list comes first; tiles follow for a few fridges, a search or one site's page.
-    too_many = sum(site["fridges"] for site in listed) if not search and len(rows) > 1 and chosen is None else 0
+    in_list = sum(site["fridges"] for site in listed)
+    too_many = in_list if listed and not search and in_list > TILES_MAX else 0
     shown_sites = {site_id} if site_id is not None else scope.sites()
-    fridges = [] if too_many > TILES_MAX else fridges_now(
+    fridges = [] if too_many else fridges_now(
         conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS), search=search or None,
         sites=shown_sites, limit=TILES_MAX + 1)
     more = len(fridges) > TILES_MAX
@@ -176,7 +177,7 @@ def _context(site_id: int | None = None) -> dict[str, Any]:
                       q=search or None)
     return {"sites": sites, "unassigned": loose, "unassigned_page": page, "refreshed": now, "failing": failing,
             "is_admin": signed_in().role == "admin", "search": search, "site_list": listed, "site": chosen,
-            "too_many": too_many if too_many > TILES_MAX else 0, "more": more, "tiles_max": TILES_MAX,
+            "too_many": too_many, "more": more, "tiles_max": TILES_MAX,
             "refresh": refresh, "search_url": here(None)}
 
 

@@ -17,6 +17,7 @@ from flask import abort, current_app, g, request
 
 from fridge_monitor.store import site_access
 from fridge_monitor.store.site_access import Sites
+from fridge_monitor.web.context import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,22 +90,16 @@ def check_url(session: Any) -> None:
 
 def sees_fridge(name: str) -> bool:
     """Whether the fridge called ``name`` exists and lies in the user's sites (for names in a query or a form)."""
-    from fridge_monitor.web.context import db
-
     return site_access.may_see(db(), sites(), "fridge", name)
 
 
 def fridge_names(*, retired: bool = True) -> list[str]:
     """The names of the fridges the user sees, by name."""
-    from fridge_monitor.web.context import db
-
     return site_access.visible_fridge_names(db(), sites(), retired=retired)
 
 
 def fridge_ids() -> frozenset[int] | None:
     """The ids of every fridge (retired too) of the user's sites; None for someone who sees every site."""
-    from fridge_monitor.web.context import db
-
     subquery = site_access.fridge_ids(sites())
     return None if subquery is None else frozenset(db().scalars(subquery))
 
