@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from amqtt.broker import Broker
@@ -57,11 +57,14 @@ class EmbeddedBroker:
         loop.run_until_complete(self._shutdown())
         # Connections amqtt still serves (a client that vanished without a DISCONNECT) end with the loop:
         # their tasks are cancelled and run to the end, which closes their sockets.
+        loop.set_exception_handler(_quiet_cancellation)
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        _close_connections(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())
+        self._broker = None
         loop.close()
 
     async def _start(self) -> None:
@@ -87,6 +90,28 @@ class EmbeddedBroker:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+
+
+def _quiet_cancellation(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """At shutdown, a connection cancelled before its CONNECT is not an error (Python 3.11's stream callback
+    reports the cancellation as one); anything else goes to the default handler."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
+def _close_connections(loop: asyncio.AbstractEventLoop) -> None:
+    """Close every socket the loop still holds: amqtt leaves a connection's transport open when its handler
+    is cancelled (a client that never sent CONNECT, or one still connected at shutdown). Left open, the
+    socket is only closed by the garbage collector, after the loop, with a ResourceWarning."""
+    transports = getattr(loop, "_transports", None)  # the selector loop's fd -> transport map
+    if not transports:
+        return
+    for transport in list(transports.values()):
+        if transport is not None and not transport.is_closing():
+            transport.close()
+    # Let each transport's connection_lost run, which closes its socket.
+    loop.run_until_complete(asyncio.sleep(0))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
