@@ -137,13 +137,15 @@ class IngestProcess:
 
         wait_until(seen, timeout, what=f"{text!r} in the ingest log")
 
-    def kill9(self) -> dict[int, int]:
-        """SIGKILL the ingest process only; return the descendants it had (left to end by themselves)."""
+    def kill9(self) -> tuple[dict[int, int], dict[int, int]]:
+        """SIGKILL the ingest process only; return the descendants it had (left to end by themselves) and which
+        of them were writers, told apart before the kill (an orphaned writer may be gone before anyone looks)."""
         assert self.proc is not None
         kids = self.children()
+        writers = {pid: started for pid, started in kids.items() if "spawn_main" in cmdline(pid)}
         self.proc.kill()
         self.proc.wait(10)
-        return kids
+        return kids, writers
 
     def terminate(self, timeout: float = 20) -> int:
         """SIGTERM (a clean stop); the exit status."""

@@ -26,7 +26,7 @@ from fridge_monitor.mqtt.broker import free_port
 from fridge_monitor.store import migrate
 from fridge_monitor.store.db import create_engine
 
-from guarantees import StreamPublisher, alive, cmdline, count_readings, stream_expected, wait_stored_exactly
+from guarantees import StreamPublisher, alive, count_readings, stream_expected, wait_stored_exactly
 from support import missing_service, wait_until
 
 OUTAGE_S = 10.0
@@ -160,8 +160,7 @@ def test_postgres_outage_kill_9_acknowledges_nothing_unstored(postgres_server, i
             down_at = time.monotonic()
             ingest.wait_log("database unavailable", timeout=OUTAGE_S)
             time.sleep(2.0)  # the ingest keeps receiving (up to its receive maximum) and can store none of it
-            children = ingest.kill9()
-            writers = {pid: t for pid, t in children.items() if "spawn_main" in cmdline(pid)}
+            children, writers = ingest.kill9()
             assert writers, f"no writer child found among {children}"
             wait_until(lambda: not any(alive(p, t) for p, t in writers.items()), 15,
                        what="the orphaned writer (waiting for the database) to exit by itself")
