@@ -87,22 +87,23 @@ class Forecast:
 def current_run(points: Points, direction: int) -> Run | None:
     """The rise (``direction`` +1) or fall (-1) that ends with the newest reading: walking back while the readings
     stay below (above) the lowest (highest) seen so far by at most :data:`TOLERANCE_C`."""
-    if len(points) < 2:
+    return _run_ending(points, len(points) - 1, direction)
+
+
+def _run_ending(points: Points, last: int, direction: int) -> Run | None:
+    """:func:`current_run` of ``points[:last + 1]``, without copying the history before the run."""
+    if last < 1:
         return None
-    end, end_c = points[-1]
-    extreme = end_c
-    start_index = len(points) - 1
-    for index in range(len(points) - 2, -1, -1):
+    end, end_c = points[last]
+    extreme, extreme_index = end_c, last
+    for index in range(last - 1, -1, -1):
         value = points[index][1]
         if direction * (value - extreme) > TOLERANCE_C:
             break
         if direction * (value - extreme) < 0:
-            extreme = value
-        start_index = index
-    # The run starts at its lowest (highest) reading, not at a plateau before it.
-    run = points[start_index:]
-    low_index = min(range(len(run)), key=lambda i: (direction * run[i][1], -i))
-    run = run[low_index:]
+            extreme, extreme_index = value, index
+    # The run starts at its lowest (highest) reading, the latest of equal ones, not at a plateau before it.
+    run = points[extreme_index:last + 1]
     if len(run) < 2 or direction * (run[-1][1] - run[0][1]) <= 0:
         return None
     return Run(direction, run[0][0], run[0][1], end, end_c, tuple(run))
@@ -130,7 +131,7 @@ def runs(points: Points, direction: int) -> list[Run]:
                 break
         else:
             break  # still running at the end of the history: not a completed run
-        run = current_run(points[:peak + 1], direction)
+        run = _run_ending(points, peak, direction)
         if run is not None:
             out.append(run)
         index = peak + 1
