@@ -70,3 +70,18 @@ def test_a_database_whose_schema_a_test_changed_is_dropped(databases, engine_for
     assert databases.take() != name
     with postgres_admin.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": name}) == 0
+
+
+def test_a_database_where_a_session_used_a_temporary_table_is_reused(databases, engine_for):
+    """Ingest's COPY path writes through a temporary table: the server then keeps an empty pg_temp schema
+    for the database, which is no change a later test could see."""
+    name = databases.take()
+    engine = engine_for(databases.url(name))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE staged (n integer) ON COMMIT DROP")
+        assert conn.scalar(sa.text("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pg_temp_%'")) >= 1
+    engine.dispose()
+
+    databases.give_back(name)
+
+    assert databases.take() == name
