@@ -3,7 +3,7 @@ and a warning only for a rise that goes on past it; and the simulator's defrost 
 
 from datetime import UTC, datetime, timedelta
 
-from fridge_monitor.core.trend import Normal, current_run, forecast, learn, slope_per_min
+from fridge_monitor.core.trend import Normal, current_run, forecast, learn, runs, slope_per_min
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -18,6 +18,18 @@ def test_the_current_rise_starts_at_its_lowest_reading_and_survives_small_dips()
     assert run is not None and (run.start, run.start_c, run.end_c) == (T0 + timedelta(minutes=3), 4.5, 5.2)
     assert current_run(minutes([5.0, 4.8, 4.6]), 1) is None  # falling: no rise
     assert current_run(minutes([5.0, 4.8, 4.6]), -1).start_c == 5.0
+
+
+def test_a_rise_from_a_plateau_starts_at_the_last_of_its_lowest_readings():
+    run = current_run(minutes([4.6, 4.5, 4.6, 4.5, 4.7, 5.0]), 1)
+    assert run is not None and (run.start, run.start_c) == (T0 + timedelta(minutes=3), 4.5)
+
+
+def test_every_completed_run_of_a_history_and_not_the_one_still_going():
+    history = minutes([4.0, 4.5, 5.0, 4.6, 4.2, 4.4, 4.9, 5.3, 4.8, 4.9])
+    assert [(r.start_c, r.end_c, r.length) for r in runs(history, 1)] == [
+        (4.0, 5.0, timedelta(minutes=2)), (4.2, 5.3, timedelta(minutes=3))]
+    assert [(r.start_c, r.end_c, r.length) for r in runs(history, -1)] == [(5.0, 4.2, timedelta(minutes=2))]
 
 
 def test_the_slope_ignores_one_spike():
