@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as paho
 import pytest
@@ -260,6 +261,15 @@ def add_users(engine: Any, users: Mapping[str, str] | Iterable[tuple[str, str]],
         return {user.name: user.id for user in made}
 
 
+CLINIC_ZONE = ZoneInfo("Europe/Berlin")  # the test clinic's site
+
+
+def clinic_today(now: datetime) -> date:
+    """The date at the test clinic at ``now``: what its pages count days from (an hour ahead of UTC's in winter,
+    so a test that took UTC's date would fail between 23:00 and midnight UTC)."""
+    return now.astimezone(CLINIC_ZONE).date()
+
+
 def clinic_config(fridges: list[dict[str, Any]], database_url: str | None = None, *, source: str = "test",
                   **sections: Any) -> Any:
     """The test clinic's config: site Clinic A (Europe/Berlin) with ``fridges``, the database (if given) and
@@ -268,7 +278,7 @@ def clinic_config(fridges: list[dict[str, Any]], database_url: str | None = None
 
     doc: dict[str, Any] = {"database": {"url": database_url}} if database_url else {}
     doc.update(sections)
-    doc["sites"] = [{"name": "Clinic A", "timezone": "Europe/Berlin"}]
+    doc["sites"] = [{"name": "Clinic A", "timezone": CLINIC_ZONE.key}]
     doc["fridges"] = fridges
     return build_config(doc, {}, {}, source)
 

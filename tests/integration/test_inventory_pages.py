@@ -18,10 +18,10 @@ from fridge_monitor.inventory import catalog
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import models as m
 
-from support import STAFF, client_for, clinic_app, clinic_config, csrf
+from support import STAFF, client_for, clinic_app, clinic_config, clinic_today, csrf
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-TODAY = NOW.date()
+TODAY = clinic_today(NOW)  # expiry days are counted at the site
 GTIN = "09506000134352"  # GS1's example GTIN (check digit 2)
 EXPIRY = date(TODAY.year + 2, 6, 30)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from test_alert_pages import text as text_of
@@ -218,3 +219,24 @@ def test_a_nurse_confirms_the_monitor_s_values_instead_of_typing_them(
     assert confirmed.status_code == 201, confirmed.get_json()
     # Since the last check (moments ago), the monitor has held 5.1 °C only.
     assert [confirmed.get_json()[k] for k in ("current_c", "min_c", "max_c")] == [5.1, 5.1, 5.1]
+
+
+def test_the_api_lists_a_check_made_after_the_site_s_midnight_before_utc_s(
+        database_url: str, make_config: Callable[..., Any], engine_for: Callable[[str], sa.Engine],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """23:10 UTC on 6 December is 00:10 on 7 December in Berlin: the check's day is the 7th, and the list of the
+    last days (no `from` or `to`) counts them at the site, so it shows the check."""
+    from fridge_monitor.web.api import checks as checks_api
+
+    now = datetime(2026, 12, 6, 23, 10, tzinfo=UTC)
+    monkeypatch.setattr(checks_api, "now_utc", lambda: now)
+    _config, engine, app = one_fridge(database_url, make_config, engine_for, now)
+    client = app.test_client()
+    auth = nina_s_token(engine, now)
+    done = client.post("/api/v1/fridges/A1/checks", headers=auth, json={
+        "current_c": 4.5, "signature": {"password": "nina-password-1", "meaning": "performed"}})
+    assert done.status_code == 201, done.get_json()
+
+    listed = client.get("/api/v1/checks", headers=auth).get_json()
+    assert [(c["id"], c["day"]) for c in listed["checks"]] == [(done.get_json()["id"], "2026-12-07")]
+    assert (listed["from"], listed["to"]) == ("2026-12-01", "2026-12-07")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, jsonify
@@ -68,6 +69,14 @@ def check_record(name: str, body: CheckBody) -> Any:
     return jsonify(check_json(check, fridge.name, fridge.site.name, shown)), 201
 
 
+def _today(site: str | None) -> date:
+    """Today at the site asked for, or the latest of today's dates at the sites: a check's day is its site's, and
+    a site east of UTC begins its day before UTC's."""
+    now = now_utc()
+    return max((now.astimezone(ZoneInfo(s.timezone)).date() for s in settings().sites if site in (None, s.name)),
+               default=now.date())
+
+
 @bp.route("/checks")
 @allow(*EVERYONE)
 @operation("listChecks", "Staff temperature checks of site-local days (default: the last 7 days)",
@@ -77,7 +86,7 @@ def check_record(name: str, body: CheckBody) -> Any:
                                       404: "There is no such site."})
 def check_list(query: CheckQuery) -> Any:
     """Checks of the site-local days ``from`` to ``to`` (default: the last week), of one site or all."""
-    last = query.last or now_utc().date()
+    last = query.last or _today(query.site or None)
     first = query.first or last - timedelta(days=LISTED_DAYS - 1)
     if first > last:
         abort(400, "parameter 'from': after 'to'")
