@@ -4,6 +4,7 @@ and is refused an under-review lot — in headless Chromium against a real serve
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -33,7 +34,7 @@ def enter_on_the_focused_button(page) -> None:
 def test_receive_by_scan_take_next_and_an_under_review_lot_refused(artifacts, clinic, serve, signed_in_page):
     config, engine = clinic("Derm Clinic", "Europe/Berlin", "Botox", "native:botox-probe", now=NOW)
     add_users(engine, {"nina": "nurse"}, NOW, password="nurse-password-1")
-    today = NOW.date()
+    today = NOW.astimezone(ZoneInfo("Europe/Berlin")).date()  # the pages count expiry days at the site
     late, early = today + timedelta(days=500), today + timedelta(days=45)
     base = serve(config, engine)
     page = signed_in_page(base, "nina", "nurse-password-1")
