@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -182,10 +182,15 @@ def content(conn: sa.Connection, certificate_id: int) -> tuple[str, str, str, by
 def statuses(conn: sa.Connection, sensor_ids: Iterable[str], today: date,
              config: Config | None = None) -> dict[str, calibration.Status]:
     """Each sensor's calibration on ``today``."""
-    ids = list(sensor_ids)
-    certs = of_sensors(conn, ids)
+    return statuses_on(conn, {sid: today for sid in sensor_ids}, config)
+
+
+def statuses_on(conn: sa.Connection, days: Mapping[str, date], config: Config | None = None
+                ) -> dict[str, calibration.Status]:
+    """Each sensor's calibration on its own day (``days``: sensor id → today at its site)."""
+    certs = of_sensors(conn, list(days))
     bounds = limits(config)
-    return {sid: calibration.status(certs.get(sid, []), today, bounds) for sid in ids}
+    return {sid: calibration.status(certs.get(sid, []), day, bounds) for sid, day in days.items()}
 
 
 def due_dates(conn: sa.Connection, sensors: Sequence[tuple[str, date | None]]) -> dict[str, date | None]:

@@ -16,7 +16,7 @@ from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import ADMIN, EVERYONE, accepts_uploads, allow, signed_in
-from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.context import db, now_utc, settings, today_at
 from fridge_monitor.web.forms import decimal, options
 from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.scope import names
@@ -71,13 +71,14 @@ def _points(errors: dict[str, str]) -> tuple[tuple[Point, ...], list[tuple[str, 
 def _page(sensor: m.Sensor, form: CertificateForm, errors: dict[str, str], typed: list[tuple[str, str]],
           status: int = 200) -> Any:
     conn = db().connection()
-    today = now_utc().date()
+    fridge = db().get(m.Fridge, sensor.fridge_id) if sensor.fridge_id else None
+    # Calibrated today at the sensor's site, as its fridge's alerts judge it (UTC's date when in no fridge).
+    today = today_at(now_utc(), *([fridge.site.timezone] if fridge is not None else []))
     limits = calibrations.limits(settings())
     certificates = []
     for row in calibrations.rows_of(conn, sensor.id):
         cert = calibrations.value(row)
         certificates.append({"row": row, "cert": cert, "problems": calibration.problems(cert, limits)})
-    fridge = db().get(m.Fridge, sensor.fridge_id) if sensor.fridge_id else None
     if fridge is not None and not scope.sees(fridge.site_id):
         fridge = None  # moved on to another site's fridge: not named to someone of this one
     return render_template(

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -39,7 +40,7 @@ from fridge_monitor.store import audit_trail, calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import allow, nav, signed_in
-from fridge_monitor.web.context import db, settings
+from fridge_monitor.web.context import db, now_utc, settings, today_at
 from fridge_monitor.web.scope import BUNDLE_WHOLE, every_site, names
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -105,8 +106,12 @@ def _kinds() -> dict[str, str]:
 
 
 def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
-    now = datetime.now(UTC)
-    today = now.date()
+    now = now_utc()
+    # By default the last month that has ended at the sites (a site east of UTC begins its month first).
+    zones = sa.select(m.Site.timezone)
+    if scope.limited():
+        zones = zones.where(m.Site.id.in_(scope.sites() or ()))
+    today = today_at(now, *db().scalars(zones))
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     values = {"from": request.values.get("from", first.isoformat()),
               "to": request.values.get("to", (today.replace(day=1) - timedelta(days=1)).isoformat()),

@@ -18,7 +18,7 @@ from fridge_monitor.store.sync import assign_sensor, assignment_problems, unassi
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
 from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, retire_or_reinstate
-from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.context import db, now_utc, settings, today_at
 from fridge_monitor.web.forms import options, reason_field
 from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.paging import Page
@@ -41,19 +41,21 @@ def sensors() -> Any:
     """Every sensor, a page at a time: unassigned ones first (they wait for an admin), retired ones last."""
     total = db().scalar(sa.select(sa.func.count()).select_from(m.Sensor)) or 0
     page = Page.of(total, lambda n: url_for("admin.sensors", page=n))
-    rows = db().execute(
-        sa.select(m.Sensor, m.Fridge.name.label("fridge"))
-        .outerjoin(m.Fridge, m.Sensor.fridge_id == m.Fridge.id)
+    found = db().execute(
+        sa.select(m.Sensor, m.Fridge.name.label("fridge"), m.Site.timezone)
+        .outerjoin(m.Fridge, m.Sensor.fridge_id == m.Fridge.id).outerjoin(m.Site, m.Fridge.site_id == m.Site.id)
         .order_by(m.Sensor.retired_at.is_not(None), m.Sensor.fridge_id.is_not(None), m.Fridge.name,
                   m.Sensor.role.desc(), m.Sensor.id)
         .limit(page.size).offset(page.offset)
     ).all()
     waiting = db().scalar(sa.select(sa.func.count()).select_from(m.Sensor).where(unassigned_in_service())) or 0
-    today = now_utc().date()
-    return render_template("admin/sensors.html", rows=rows, today=today, page=page, waiting=waiting,
-                           cap=settings().ingest["max_unassigned_sensors"],
-                           calibration=calibrations.statuses(db().connection(), [s.id for s, _ in rows], today,
-                                                             settings()))
+    # Each sensor calibrated or not today at its fridge's site, as the fridge's alerts judge it (UTC's date for
+    # one in no fridge).
+    now = now_utc()
+    days = {sensor.id: today_at(now, *([zone] if zone else [])) for sensor, _fridge, zone in found}
+    return render_template("admin/sensors.html", rows=[(sensor, fridge) for sensor, fridge, _zone in found],
+                           page=page, waiting=waiting, cap=settings().ingest["max_unassigned_sensors"],
+                           calibration=calibrations.statuses_on(db().connection(), days, settings()))
 
 
 def _sensor_form(sensor: m.Sensor) -> SensorForm:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, jsonify
@@ -20,7 +19,7 @@ from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.api.contract import operation
 from fridge_monitor.web.api.schemas.checks import Check, CheckBody, CheckList, CheckQuery
 from fridge_monitor.web.api.schemas.common import FridgePath
-from fridge_monitor.web.context import db, now_utc, settings
+from fridge_monitor.web.context import db, now_utc, settings, today_at
 from fridge_monitor.web.scope import names
 
 LISTED_DAYS = 7  # what GET /checks lists without from and to
@@ -72,9 +71,7 @@ def check_record(name: str, body: CheckBody) -> Any:
 def _today(site: str | None) -> date:
     """Today at the site asked for, or the latest of today's dates at the sites: a check's day is its site's, and
     a site east of UTC begins its day before UTC's."""
-    now = now_utc()
-    return max((now.astimezone(ZoneInfo(s.timezone)).date() for s in settings().sites if site in (None, s.name)),
-               default=now.date())
+    return today_at(now_utc(), *(s.timezone for s in settings().sites if site in (None, s.name)))
 
 
 @bp.route("/checks")
