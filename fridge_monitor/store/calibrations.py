@@ -22,6 +22,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core import calibration, free_text
 from fridge_monitor.core.calibration import Certificate, Limits, Point
 from fridge_monitor.core.free_text import FieldError
+from fridge_monitor.core.times import today_at
 from fridge_monitor.store import audit_trail
 from fridge_monitor.store import models as m
 
@@ -115,8 +116,10 @@ def _points_json(points: Sequence[Point]) -> str:
 
 def record(session: so.Session, sensor: m.Sensor, entry: Entry, *, actor: str, now: datetime,
            config: Config | None = None) -> m.CalibrationCertificate:
-    """Record a certificate in the caller's transaction (audited; its file kept with its SHA-256)."""
-    kind = check_entry(entry, now.date())
+    """Record a certificate in the caller's transaction (audited; its file kept with its SHA-256). Its dates are
+    checked against today at the sensor's site (UTC's date for a sensor in no fridge)."""
+    fridge = session.get(m.Fridge, sensor.fridge_id) if sensor.fridge_id is not None else None
+    kind = check_entry(entry, today_at(now, *([fridge.site.timezone] if fridge is not None else [])))
     row = m.CalibrationCertificate(
         sensor_id=sensor.id, number=entry.number.strip(), laboratory=entry.laboratory.strip(),
         accreditation_body=entry.accreditation_body.strip(), accreditation_number=entry.accreditation_number.strip(),

@@ -12,11 +12,12 @@ from wtforms.validators import Optional
 
 from fridge_monitor.core import calibration
 from fridge_monitor.core.calibration import Point
+from fridge_monitor.core.times import today_at
 from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import ADMIN, EVERYONE, accepts_uploads, allow, signed_in
-from fridge_monitor.web.context import db, now_utc, settings, today_at
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import decimal, options
 from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.scope import names

@@ -6,8 +6,7 @@ views import this module and the app factory imports the views, never back.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import sqlalchemy.orm as so
 from flask import current_app, g
@@ -29,12 +28,6 @@ def db() -> so.Session:
 def now_utc() -> datetime:
     """The time now, in UTC: what a page or API call records and judges against."""
     return datetime.now(UTC)
-
-
-def today_at(now: datetime, *zones: str) -> date:
-    """The date ``now`` at the latest of these sites' zones (a site east of UTC begins its day first), or UTC's
-    date without one: a site's day, as its daily log and its alerts count days."""
-    return max((now.astimezone(ZoneInfo(zone)).date() for zone in zones), default=now.astimezone(UTC).date())
 
 
 def settings() -> Config:

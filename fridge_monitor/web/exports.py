@@ -34,13 +34,13 @@ from flask import (
 
 from fridge_monitor.config import Config
 from fridge_monitor.core.period import PeriodError, parse_period
-from fridge_monitor.core.times import iso_utc
+from fridge_monitor.core.times import iso_utc, today_at
 from fridge_monitor.reports import bundle, channel_export, export, export_jobs
 from fridge_monitor.store import audit_trail, calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import allow, nav, signed_in
-from fridge_monitor.web.context import db, now_utc, settings, today_at
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.scope import BUNDLE_WHOLE, every_site, names
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")

@@ -62,3 +62,23 @@ def test_the_export_page_offers_the_last_month_ended_at_the_sites(database_url, 
     page = client_for(app, engine, "aldo").get("/exports/").get_data(as_text=True)
     # November has ended in Berlin, though not yet in UTC.
     assert 'name="from" value="2026-11-01"' in page and 'name="to" value="2026-11-30"' in page
+
+
+def test_a_certificate_dated_today_at_the_site_is_not_in_the_future(database_url, engine_for, monkeypatch):
+    monkeypatch.setattr(calibrations_view, "now_utc", lambda: NOW)
+    engine = engine_for(database_url)
+    config = clinic_config([{"name": "A1", "site": "Clinic A", "sensors": ["native:a1"]}], database_url,
+                           web={"secret_key": "s" * 40})
+    app = clinic_app(engine, config, STAFF, NOW, NOW - timedelta(days=800))
+    admin = client_for(app, engine, "ada")
+    site_today = date(2026, 12, 1)  # calibrated this morning in Berlin; still 30 November in UTC
+    pdf = certificate_pdf("CAL-2026-88", laboratory="Thermo Lab GmbH", accreditation="DAkkS D-K-15070-01-00",
+                          model="TempTrak 5", serial="SN-88412", calibrated_on=site_today,
+                          due_on=site_today + timedelta(days=365), points=[(5, 5.1)], uncertainty_c=0.2)
+    done = admin.post("/calibration/native:a1",
+                      data={**form("CAL-2026-88", site_today, site_today + timedelta(days=365), [("5", "5.1")],
+                                   pdf=pdf), "csrf_token": csrf(admin)},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert "The calibration date is in the future." not in text(done)
+    assert "Certificate CAL-2026-88 recorded for native:a1." in text(done)
+    assert "calibrated (certificate CAL-2026-88, due 2027-12-01" in text(done)

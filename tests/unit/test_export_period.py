@@ -1,10 +1,10 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from fridge_monitor.core.period import PeriodError, parse_period
-from fridge_monitor.core.times import iso_utc
+from fridge_monitor.core.times import iso_utc, today_at
 
 
 def test_dates_cover_whole_days_in_utc():
@@ -42,3 +42,15 @@ def test_iso_utc_keeps_microseconds_only_when_present():
     assert iso_utc(datetime(2026, 11, 25, 10, 0, tzinfo=UTC)) == "2026-11-25T10:00:00Z"
     berlin = ZoneInfo("Europe/Berlin")
     assert iso_utc(datetime(2026, 11, 25, 11, 0, 0, 500000, tzinfo=berlin)) == "2026-11-25T10:00:00.500000Z"
+
+
+def test_today_at_a_site_is_its_own_date_and_the_latest_of_several():
+    late_in_utc = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    assert today_at(late_in_utc) == date(2026, 11, 30)  # no site: UTC's date
+    assert today_at(late_in_utc, "Europe/Berlin") == date(2026, 12, 1)
+    assert today_at(late_in_utc, "America/New_York") == date(2026, 11, 30)
+    assert today_at(late_in_utc, "America/New_York", "Europe/Berlin") == date(2026, 12, 1)
+    early_in_utc = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    assert today_at(early_in_utc, "America/Los_Angeles") == date(2026, 11, 30)
+    tokyo_morning = datetime(2026, 12, 1, 5, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # 20:00 on 30 November in UTC
+    assert today_at(tokyo_morning) == date(2026, 11, 30)  # no site: UTC's date, whatever zone the moment is in

@@ -11,6 +11,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from fridge_monitor.core.readings import SENSOR_ROLES
+from fridge_monitor.core.times import today_at
 from fridge_monitor.store import calibrations
 from fridge_monitor.store import models as m
 from fridge_monitor.store.sensors import unassigned_in_service
@@ -18,7 +19,7 @@ from fridge_monitor.store.sync import assign_sensor, assignment_problems, unassi
 from fridge_monitor.web.access import ADMIN, allow
 from fridge_monitor.web.admin import bp
 from fridge_monitor.web.admin.changes import ReasonForm, audit, get_or_404, retire_or_reinstate
-from fridge_monitor.web.context import db, now_utc, settings, today_at
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.forms import options, reason_field
 from fridge_monitor.web.forms import strip as _strip
 from fridge_monitor.web.paging import Page

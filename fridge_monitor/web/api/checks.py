@@ -10,6 +10,7 @@ from flask import abort, current_app, jsonify
 
 from fridge_monitor.alerts.evaluate import Evaluator
 from fridge_monitor.core.signatures import TEMPERATURE_CHECK
+from fridge_monitor.core.times import today_at
 from fridge_monitor.store import models as m
 from fridge_monitor.store import signatures, staff_checks
 from fridge_monitor.store.site_access import within
@@ -19,7 +20,7 @@ from fridge_monitor.web.api import bp, fields, iso
 from fridge_monitor.web.api.contract import operation
 from fridge_monitor.web.api.schemas.checks import Check, CheckBody, CheckList, CheckQuery
 from fridge_monitor.web.api.schemas.common import FridgePath
-from fridge_monitor.web.context import db, now_utc, settings, today_at
+from fridge_monitor.web.context import db, now_utc, settings
 from fridge_monitor.web.scope import names
 
 LISTED_DAYS = 7  # what GET /checks lists without from and to
