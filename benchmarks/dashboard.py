@@ -64,7 +64,7 @@ from fridge_monitor.inventory import catalog, ledger
 from fridge_monitor.store import accounts, audit_trail, migrate, rollups, site_overview
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
+from fridge_monitor.store.series import profiles_of
 from fridge_monitor.store.sync import sync_config
 from fridge_monitor.web import create_app
 from fridge_monitor.web.server import settle
@@ -227,8 +227,9 @@ def state_counts(engine: sa.Engine, now: datetime) -> Counter[State]:
     """Every fridge's state as the site list counts it."""
     with so.Session(engine) as session:
         waiting = alerts.waiting_by_fridge(session)
-        return Counter(status(f.latest, now, DEFAULT_MAX_GAP, alerts_waiting=waiting.get(f.id, 0))
-                       for f in site_overview.fridge_states(session.connection(), now, within=None))
+        return Counter(status(f.latest, now, f.max_gap, f.low_battery_pct, alerts_waiting=waiting.get(f.id, 0))
+                       for f in site_overview.fridge_states(session.connection(), now, within=None,
+                                                                   profile_of=profiles_of(session)))
 
 
 def signed_in(app: Any, engine: sa.Engine, name: str) -> Any:  # noqa: ANN401

@@ -151,6 +151,14 @@ class AssignedNow(Protocol):
     def since(self) -> datetime | None: ...
 
 
+class Judged(NamedTuple):
+    """A fridge as :func:`latest_of` reads it: its name and the range it is judged by (its profile's)."""
+
+    name: str
+    low_c: float
+    high_c: float
+
+
 class Assigned(NamedTuple):
     """An :class:`AssignedNow` as a plain tuple (thousands are made for the list of sites)."""
 

@@ -37,7 +37,8 @@ from fridge_monitor.mqtt.broker import free_port, port_in_use
 from fridge_monitor.store import accounts, migrate
 from fridge_monitor.store import models as m
 from fridge_monitor.store.db import create_engine
-from fridge_monitor.store.overview import fridge_overview
+from fridge_monitor.store.overview import fridges_now
+from fridge_monitor.store.series import profiles_of
 from fridge_monitor.store.sync import sync_declarations
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def run_demo(
                 scheduler = roles.start_scheduler(config, engine)
             if time.monotonic() - printed >= status_every:
                 printed = time.monotonic()
-                _print_status(out, engine, ingest, max_gap, simulation)
+                _print_status(out, engine, config, ingest, max_gap, simulation)
     finally:
         print("\nstopping…", file=out, flush=True)
         stop.set()
@@ -276,16 +277,17 @@ then live
     )
 
 
-def _print_status(out: TextIO, engine: sa.Engine, ingest: Ingest, max_gap: timedelta, simulation: object) -> None:
+def _print_status(out: TextIO, engine: sa.Engine, config: Config, ingest: Ingest, max_gap: timedelta,
+                  simulation: object) -> None:
     now = datetime.now(UTC)
     clock = getattr(simulation, "clock", None)
-    with engine.connect() as conn:
-        overview = fridge_overview(conn, now)
     with so.Session(engine) as session:
+        overview = fridges_now(session.connection(), now, profile_of=profiles_of(session, config), history=timedelta(0))
         waiting, alarms = waiting_count(session)
     lines = [f"{now.astimezone().strftime('%H:%M:%S')}  {SITE} ({TIMEZONE})"]
-    for _site, latest in overview:
-        current = state(latest, now, max_gap)
+    for fridge in overview:
+        latest = fridge.latest
+        current = state(latest, now, max_gap)  # the simulator's cadence, not the profiles' gap: silence shows soon
         temp = f"{latest.temperature_c:5.1f} °C" if latest.temperature_c is not None else "    — °C"
         today = (f"today {latest.min_c:.1f}…{latest.max_c:.1f}" if latest.min_c is not None else "today —").ljust(18)
         flag = {State.OK: "✓", State.OUT_OF_RANGE: "✗", State.NO_DATA: "?", State.NO_SENSOR: "?"}[current]

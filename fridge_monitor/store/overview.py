@@ -20,11 +20,11 @@ import sqlalchemy as sa
 
 from fridge_monitor.core.charts import Point, Series
 from fridge_monitor.core.daily import day_bounds
-from fridge_monitor.core.status import Latest, latest_of, workday_start
+from fridge_monitor.core.status import Judged, Latest, latest_of, workday_start
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors_by_id
-from fridge_monitor.store.series import Segment, epoch_seconds, segments
+from fridge_monitor.store.series import ProfileOf, Segment, epoch_seconds, segments
 
 Hourly = dict[str, list[tuple[datetime, float, float, float, int]]]
 """Hourly rollups by sensor, hour ascending: (hour, min, max, sum, count) of the readings taken in each hour."""
@@ -40,9 +40,11 @@ class FridgeNow:
     site: str
     timezone: str
     kind: str
-    latest: Latest
+    latest: Latest  # its range is the one the fridge is judged by (its profile's, narrowed to its own)
     sensors: tuple[SensorInfo, ...]
     history: tuple[Point, ...]  # hourly envelope of the last 24 h, all its sensors together
+    max_gap: timedelta  # its profile's allowed gap: longer without a reading is silence, as its alarms judge it
+    low_battery_pct: float  # its profile's
 
     @property
     def tz(self) -> ZoneInfo:
@@ -164,15 +166,16 @@ def aggregate(conn: sa.Connection, pieces: Sequence[Piece],
 # -- the dashboard and the API's fridge list ---------------------------------------
 
 
-def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFAULT_MAX_GAP,
+def fridges_now(conn: sa.Connection, now: datetime, *, profile_of: ProfileOf,
                 name: str | None = None, history: timedelta = timedelta(hours=24),
                 search: str | None = None, sites: Collection[int] | None = None,
                 limit: int | None = None) -> list[FridgeNow]:
     """Every fridge in service (or the one called ``name``; or those whose name holds ``search``, in any
-    case; of ``sites`` if given; the first ``limit``), by site then name: now, today, last 24 h."""
+    case; of ``sites`` if given; the first ``limit``), by site then name: now, today, last 24 h; each judged
+    by its profile (``profile_of``: :func:`fridge_monitor.store.series.profiles_of`), as its alarms are."""
     f, site = m.Fridge, m.Site
     query = (
-        sa.select(f.id, f.name, f.kind, f.low_c, f.high_c, site.name.label("site"), site.timezone)
+        sa.select(f.id, f.name, f.kind, f.low_c, f.high_c, f.alarm_profile, site.name.label("site"), site.timezone)
         .join(site, f.site_id == site.id)
         .order_by(site.name, f.name)
     )
@@ -207,11 +210,14 @@ def fridges_now(conn: sa.Connection, now: datetime, *, max_gap: timedelta = DEFA
     for row in fridges:
         current = [seg for seg in by_fridge[row.id] if seg.until is None]
         agg = today.get(row.id, Agg())
-        mine, latest = latest_of(row, current, infos, now, max_gap, heard, agg.min_c, agg.max_c)
+        profile = profile_of(row.alarm_profile, row.low_c, row.high_c)
+        mine, latest = latest_of(Judged(row.name, profile.low_c, profile.high_c), current, infos, now,
+                                 profile.allowed_gap, heard, agg.min_c, agg.max_c)
         result.append(FridgeNow(
             id=row.id, name=row.name, site=row.site, timezone=row.timezone, kind=row.kind, latest=latest,
             sensors=tuple(mine),
             history=tuple(hourly_envelope(by_fridge[row.id], hourly, now - history, now)),
+            max_gap=profile.allowed_gap, low_battery_pct=profile.low_battery_pct,
         ))
     return result
 
@@ -330,7 +336,3 @@ def daily_min_max(conn: sa.Connection, fridge_id: int, first: date, last: date, 
     return [(day, aggs.get(day, Agg())) for day, _, _ in reversed(days)]
 
 
-def fridge_overview(conn: sa.Connection, now: datetime,
-                    max_gap: timedelta = DEFAULT_MAX_GAP) -> list[tuple[str, Latest]]:
-    """(site name, latest state) for every fridge in service, by site then fridge name."""
-    return [(fridge.site, fridge.latest) for fridge in fridges_now(conn, now, max_gap=max_gap)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -61,11 +61,35 @@ def fridge_profile(session: so.Session, facts: FridgeFacts, config: Config | Non
     presets, the config file's when ``config`` is passed, the admin pages'). An
     unknown one judges by the fridge's range alone, with the default settings.
     """
-    name, low_c, high_c = facts.profile_name, facts.low_c, facts.high_c
+    name = facts.profile_name
     base = profiles.resolve(session, config, name)
+    if base is None and name:
+        log.warning("alarm profile %r is not known (any more); judging by the fridge's range only", name)
+    return _narrowed(base, name, facts.low_c, facts.high_c)
+
+
+ProfileOf = Callable[[str | None, float, float], AlarmProfile]
+
+
+def profiles_of(session: so.Session, config: Config | None = None) -> ProfileOf:
+    """:func:`fridge_profile` for many fridges (the dashboard's tiles, the list of sites), from each fridge's
+    profile name and range: each name resolved once, each profile and range made once."""
+    bases: dict[str, AlarmProfile | None] = {}
+    made: dict[tuple[str | None, float, float], AlarmProfile] = {}
+
+    def profile_of(name: str | None, low_c: float, high_c: float) -> AlarmProfile:
+        key = (name, low_c, high_c)
+        if key not in made:
+            if name and name not in bases:
+                bases[name] = profiles.resolve(session, config, name)
+            made[key] = _narrowed(bases.get(name) if name else None, name, low_c, high_c)
+        return made[key]
+
+    return profile_of
+
+
+def _narrowed(base: AlarmProfile | None, name: str | None, low_c: float, high_c: float) -> AlarmProfile:
     if base is None:
-        if name:
-            log.warning("alarm profile %r is not known (any more); judging by the fridge's range only", name)
         return AlarmProfile(name or "range", low_c, high_c)
     low, high = max(base.low_c, low_c), min(base.high_c, high_c)
     if low >= high:

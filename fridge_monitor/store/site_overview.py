@@ -21,17 +21,20 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from fridge_monitor.core.readings import TEMPERATURE_ROLES
-from fridge_monitor.core.status import Assigned, Latest, latest_of
+from fridge_monitor.core.rules import AlarmProfile
+from fridge_monitor.core.status import Assigned, Judged, Latest, latest_of
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
+from fridge_monitor.store.series import ProfileOf
 
 
 class FridgeState(NamedTuple):
     id: int
     name: str
     site_id: int
-    latest: Latest
+    latest: Latest  # judged by the fridge's profile (its range, narrowed to the fridge's own)
+    max_gap: timedelta  # the profile's allowed gap
+    low_battery_pct: float  # the profile's
 
 
 # Tuples, not frozen dataclasses: thousands are made per request, and a frozen dataclass's __init__ costs
@@ -50,8 +53,7 @@ class _Fridge(NamedTuple):
     id: int
     name: str
     site_id: int
-    low_c: float
-    high_c: float
+    profile: AlarmProfile
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,11 +72,12 @@ def sites(conn: sa.Connection, within: Collection[int] | None) -> list[SiteRow]:
 
 
 def fridge_states(conn: sa.Connection, now: datetime, *, within: Collection[int] | None,
-                  max_gap: timedelta = DEFAULT_MAX_GAP) -> list[FridgeState]:
-    """Every fridge in service of the sites ``within`` (None: every site), with what it shows now."""
+                  profile_of: ProfileOf) -> list[FridgeState]:
+    """Every fridge in service of the sites ``within`` (None: every site), with what it shows now, judged by its
+    profile (``profile_of``: :func:`fridge_monitor.store.series.profiles_of`), as its alarms are."""
     f, a, s = m.Fridge, m.SensorAssignment, m.Sensor
     query = (
-        sa.select(f.id, f.name, f.site_id, f.low_c, f.high_c, a.sensor_id, a.since,
+        sa.select(f.id, f.name, f.site_id, f.low_c, f.high_c, f.alarm_profile, a.sensor_id, a.since,
                   s.role, s.battery_pct, s.last_measured_at, s.last_temperature_c)
         .select_from(f)
         # The current assignments of temperature probes: the segments that are still open (series.segments).
@@ -91,14 +94,17 @@ def fridge_states(conn: sa.Connection, now: datetime, *, within: Collection[int]
     probes: dict[str, ProbeNow] = {}
     # One fetch, and the rows unpacked: row by row, and by attribute name, cost more than the query itself.
     for row in conn.execute(query).all():
-        fridge_id, name, site_id, low_c, high_c, sensor_id, since, role, battery, measured, celsius = row
+        fridge_id, name, site_id, low_c, high_c, profile, sensor_id, since, role, battery, measured, celsius = row
         if fridge_id not in fridges:
-            fridges[fridge_id] = _Fridge(fridge_id, name, site_id, low_c, high_c)
+            fridges[fridge_id] = _Fridge(fridge_id, name, site_id, profile_of(profile, low_c, high_c))
         if sensor_id is not None:
             current[fridge_id].append(Assigned(sensor_id, since))
             probes[sensor_id] = ProbeNow(sensor_id, role, battery, measured, celsius)
     if not fridges:
         return []
     heard = ingest_heard_until(conn, now)
-    return [FridgeState(f.id, f.name, f.site_id, latest_of(f, current[f.id], probes, now, max_gap, heard)[1])
+    return [FridgeState(f.id, f.name, f.site_id,
+                        latest_of(Judged(f.name, f.profile.low_c, f.profile.high_c), current[f.id], probes, now,
+                                  f.profile.allowed_gap, heard)[1],
+                        f.profile.allowed_gap, f.profile.low_battery_pct)
             for f in fridges.values()]

@@ -11,13 +11,14 @@ from flask import Blueprint, abort, render_template, request, url_for
 
 from fridge_monitor.alerts import handling as alerts
 from fridge_monitor.core import charts, lots
-from fridge_monitor.core.status import LOW_BATTERY_PCT, State, age, status
+from fridge_monitor.core.status import State, age, status
 from fridge_monitor.inventory import ledger as inventory
 from fridge_monitor.store import calibrations, site_access, site_overview
 from fridge_monitor.store import models as m
 from fridge_monitor.store.logger_files import is_logger, last_downloads
 from fridge_monitor.store.overview import FridgeNow, fridges_now
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, count_unassigned, sensors
+from fridge_monitor.store.sensors import count_unassigned, sensors
+from fridge_monitor.store.series import profiles_of
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, allow, nav, signed_in
 from fridge_monitor.web.alerts import failing as failing_channels
@@ -30,7 +31,6 @@ from fridge_monitor.web.units import temperature, to_unit
 bp = Blueprint("dashboard", __name__)
 nav("dashboard.index", "Dashboard", 10)
 
-MAX_GAP = DEFAULT_MAX_GAP
 SPARK_HOURS = 24
 UNASSIGNED_PAGE = 50
 SEARCH_MAX = 100  # characters of a fridge-name search kept
@@ -82,9 +82,9 @@ def tile(fridge: FridgeNow, now: datetime, unit: str, active: list[m.Alert] | No
     latest = fridge.latest
     active = active or []
     waiting = sum(1 for a in active if alerts.flags_fridge(a))
-    current = status(latest, now, MAX_GAP, alerts_waiting=waiting)
+    current = status(latest, now, fridge.max_gap, fridge.low_battery_pct, alerts_waiting=waiting)
     live = current not in (State.NO_DATA, State.NO_SENSOR)
-    weak = [s for s in fridge.sensors if s.battery_pct is not None and s.battery_pct < LOW_BATTERY_PCT]
+    weak = [s for s in fridge.sensors if s.battery_pct is not None and s.battery_pct < fridge.low_battery_pct]
     return {
         "name": fridge.name,
         "url": url_for("fridges.detail", name=fridge.name),
@@ -116,8 +116,10 @@ def site_list(now: datetime, rows: list[site_overview.SiteRow]) -> list[dict[str
     conn = db().connection()
     waiting = alerts.waiting_by_fridge(db(), scope.sites())
     counts: dict[int, Counter[State]] = defaultdict(Counter)
-    for fridge in site_overview.fridge_states(conn, now, within=scope.sites(), max_gap=MAX_GAP):
-        counts[fridge.site_id][status(fridge.latest, now, MAX_GAP, alerts_waiting=waiting.get(fridge.id, 0))] += 1
+    judged = site_overview.fridge_states(conn, now, within=scope.sites(), profile_of=profiles_of(db(), settings()))
+    for fridge in judged:
+        counts[fridge.site_id][status(fridge.latest, now, fridge.max_gap, fridge.low_battery_pct,
+                                      alerts_waiting=waiting.get(fridge.id, 0))] += 1
     out = []
     for site in rows:
         seen = counts[site.id]
@@ -143,8 +145,8 @@ def _context(site_id: int | None = None) -> dict[str, Any]:
     too_many = in_list if listed and not search and in_list > TILES_MAX else 0
     shown_sites = {site_id} if site_id is not None else scope.sites()
     fridges = [] if too_many else fridges_now(
-        conn, now, max_gap=MAX_GAP, history=timedelta(hours=SPARK_HOURS), search=search or None,
-        sites=shown_sites, limit=TILES_MAX + 1)
+        conn, now, profile_of=profiles_of(db(), settings()), history=timedelta(hours=SPARK_HOURS),
+        search=search or None, sites=shown_sites, limit=TILES_MAX + 1)
     more = len(fridges) > TILES_MAX
     fridges = fridges[:TILES_MAX]
     active = alerts.open_by_fridge(db(), [f.id for f in fridges])

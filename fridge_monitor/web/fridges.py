@@ -20,8 +20,8 @@ from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store import calibrations
 from fridge_monitor.store.logger_files import is_logger
 from fridge_monitor.store.overview import daily_min_max, fridges_now, history, rollups
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo
-from fridge_monitor.store.series import segments
+from fridge_monitor.store.sensors import SensorInfo
+from fridge_monitor.store.series import profiles_of, segments
 from fridge_monitor.web import checks as staff_checks
 from fridge_monitor.web import logger_files
 from fridge_monitor.web.access import EVERYONE, STAFF, allow, signed_in
@@ -78,11 +78,13 @@ def _pairing(sensors: Any, conn: Any) -> list[str]:
     return calibration_rules.pairing_warnings(primary, [(s.id, due[s.id]) for s in live if s.role == "backup"])
 
 
-def link_state(sensor: SensorInfo, now: datetime, heard_until: datetime | None = None) -> str:
+def link_state(sensor: SensorInfo, now: datetime, max_gap: timedelta, heard_until: datetime | None = None) -> str:
+    """How a sensor is heard from; silent past the fridge's allowed gap, as its no-data alarm judges it."""
     if is_logger(sensor.id):
         return "data logger: read when its file is imported"
-    if is_silent(sensor.last_measured_at, now, DEFAULT_MAX_GAP, heard_until):
-        return "silent (no reading for over 30 min)" if sensor.last_measured_at else "never reported"
+    if is_silent(sensor.last_measured_at, now, max_gap, heard_until):
+        return (f"silent (no reading for over {hours_minutes(max_gap.total_seconds())})" if sensor.last_measured_at
+                else "never reported")
     if sensor.online is False:
         return "offline (device reported)"
     return "online"
@@ -115,7 +117,7 @@ def detail(name: str) -> Any:
     now = datetime.now(UTC)
     unit = signed_in().display_unit
     conn = db().connection()
-    found = fridges_now(conn, now, name=name)
+    found = fridges_now(conn, now, name=name, profile_of=profiles_of(db(), settings()))
     if not found:
         abort(404, f"there is no fridge named {name!r}")
     fridge = found[0]
@@ -148,7 +150,7 @@ def detail(name: str) -> Any:
     calibrated = calibrations.statuses(conn, [s.id for s in fridge.sensors], today, settings())
     past = alerts.history(db(), fridge.name)
     waiting, flagging = alerts.waiting_on(db(), fridge.id)
-    current = status(fridge.latest, now, DEFAULT_MAX_GAP, alerts_waiting=flagging)
+    current = status(fridge.latest, now, fridge.max_gap, fridge.low_battery_pct, alerts_waiting=flagging)
     return render_template(
         "fridge.html",
         fridge=fridge,
@@ -172,11 +174,11 @@ def detail(name: str) -> Any:
             {
                 "id": s.id, "role": s.role or "—",
                 "battery": f"{s.battery_pct:.0f} %" if s.battery_pct is not None else "—",
-                "low_battery": s.battery_pct is not None and s.battery_pct < 20,
+                "low_battery": s.battery_pct is not None and s.battery_pct < fridge.low_battery_pct,
                 "value": temperature(s.temperature_c, unit),
                 "last_seen": (f"{age(now, s.last_seen_at)} ago ({local(s.last_seen_at)})" if s.last_seen_at
                               else "never"),
-                "link": link_state(s, now, fridge.latest.heard_until),
+                "link": link_state(s, now, fridge.max_gap, fridge.latest.heard_until),
                 "calibration": calibration(calibrated[s.id], today),
             }
             for s in fridge.sensors

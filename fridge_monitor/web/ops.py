@@ -26,9 +26,10 @@ from fridge_monitor.store.db import first_line
 from fridge_monitor.store.ingest_state import ingest_figures
 from fridge_monitor.store.overview import fridges_now
 from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
+from fridge_monitor.store.series import ProfileOf, profiles_of
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, PUBLIC, allow, current_user
-from fridge_monitor.web.context import db
+from fridge_monitor.web.context import db, settings
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,10 @@ def heartbeat_json(beat: Heartbeat, now: datetime) -> dict[str, Any]:
 class DatabaseCollector:
     """Reads the figures from the database at each scrape, so every web process reports the same."""
 
-    def __init__(self, conn: sa.Connection, now: datetime) -> None:
+    def __init__(self, conn: sa.Connection, now: datetime, profile_of: ProfileOf) -> None:
         self.conn = conn
         self.now = now
+        self.profile_of = profile_of  # each fridge's state is judged by its profile, as its alarms are
 
     def collect(self) -> Iterator[Any]:
         figures = ingest_figures(self.conn, self.now)
@@ -127,8 +129,8 @@ class DatabaseCollector:
             f"Assigned sensors without a reading in the last {int(DEFAULT_MAX_GAP.total_seconds() // 60)} minutes.",
             value=figures.silent_sensors,
         )
-        states = Counter(status(f.latest, self.now, DEFAULT_MAX_GAP) for f in
-                         fridges_now(self.conn, self.now, history=timedelta(0)))
+        states = Counter(status(f.latest, self.now, f.max_gap, f.low_battery_pct) for f in
+                         fridges_now(self.conn, self.now, profile_of=self.profile_of, history=timedelta(0)))
         by_status = GaugeMetricFamily("fridge_monitor_fridges", "Fridges in service by status.", labels=["status"])
         for state in State:
             by_status.add_metric([state.value], states.get(state, 0))
@@ -184,5 +186,5 @@ def alert_metrics(conn: sa.Connection, now: datetime) -> Iterator[Any]:
 def metrics() -> Any:
     """The installation's figures (every site's fridges and alerts), for a monitoring system."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(db().connection(), datetime.now(UTC)))
+    registry.register(DatabaseCollector(db().connection(), datetime.now(UTC), profiles_of(db(), settings())))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

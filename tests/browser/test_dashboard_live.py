@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
+from fridge_monitor.core.rules import AlarmProfile
 from fridge_monitor.mqtt.broker import free_port
 
 from support import REPO, Publisher, add_users, start_cli, wait_until
@@ -41,8 +42,9 @@ def test_nurse_sees_live_values_and_a_fridge_going_silent(page, artifacts, tmp_p
     try:
         wait_until(lambda: f"http://127.0.0.1:{port}" in log.read_text() and "subscribing to" in log.read_text(),
                    30, what="run to serve the dashboard and subscribe")
-        # Botox's sensor last spoke 29 min 40 s ago: fresh now, silent (> 30 min) in a few seconds.
-        silent_from = datetime.now(UTC) - timedelta(minutes=29, seconds=40)
+        # Botox's sensor last spoke 20 s less than its profile's allowed gap ago (the default profile's 35 min):
+        # fresh now, silent in a few seconds.
+        silent_from = datetime.now(UTC) - AlarmProfile("range", 2.0, 8.0).allowed_gap + timedelta(seconds=20)
         publisher.publish([
             (f"{prefix}fridge-monitor/readings/{tag}-b",
              json.dumps({"temperature_c": 5.5, "ts": silent_from.timestamp()})),

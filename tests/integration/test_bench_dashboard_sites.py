@@ -18,7 +18,7 @@ from fridge_monitor.core.status import State, status
 from fridge_monitor.store import models as m
 from fridge_monitor.store import site_overview
 from fridge_monitor.store.db import create_engine
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP
+from fridge_monitor.store.series import profiles_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -59,8 +59,9 @@ def test_builds_a_small_group_and_tops_it_up(tmp_path: Path) -> None:
 
     with so.Session(engine) as session:
         waiting = alerts.waiting_by_fridge(session)
-        states = Counter(status(f.latest, now, DEFAULT_MAX_GAP, alerts_waiting=waiting.get(f.id, 0))
-                         for f in site_overview.fridge_states(session.connection(), now, within=None))
+        states = Counter(status(f.latest, now, f.max_gap, f.low_battery_pct, alerts_waiting=waiting.get(f.id, 0))
+                         for f in site_overview.fridge_states(session.connection(), now, within=None,
+                                                                   profile_of=profiles_of(session)))
     assert states[State.OUT_OF_RANGE] == states[State.NO_DATA] == states[State.LOW_BATTERY] == 1
     assert states[State.OK] == 17
 

@@ -17,8 +17,8 @@ from fridge_monitor.reports.temperature_log import fridge_stats
 from fridge_monitor.store import models as m
 from fridge_monitor.store.buckets import readings_in_buckets
 from fridge_monitor.store.overview import FridgeNow, fridges_now
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors
-from fridge_monitor.store.series import raw_readings
+from fridge_monitor.store.sensors import SensorInfo, sensors
+from fridge_monitor.store.series import profiles_of, raw_readings
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import EVERYONE, allow
 from fridge_monitor.web.api import bp, iso
@@ -59,7 +59,7 @@ def fridge_json(f: FridgeNow, now: datetime, active: list[m.Alert] | None = None
     return {
         "name": f.name, "site": f.site, "timezone": f.timezone, "kind": f.kind,
         "range": {"low_c": latest.low_c, "high_c": latest.high_c},
-        "status": status(latest, now, DEFAULT_MAX_GAP, alerts_waiting=flagged).value,
+        "status": status(latest, now, f.max_gap, f.low_battery_pct, alerts_waiting=flagged).value,
         "alerts": {"waiting": waiting, "ongoing": sum(1 for a in active if a.ended_at is None),
                    "ids": [a.id for a in active]},
         "temperature_c": latest.temperature_c,
@@ -75,7 +75,8 @@ def fridge_json(f: FridgeNow, now: datetime, active: list[m.Alert] | None = None
            answers={200: (FridgeList, "Fridges by site, then name.")})
 def fridges() -> Any:
     now = now_utc()
-    found = fridges_now(db().connection(), now, history=timedelta(0), sites=scope.sites())
+    found = fridges_now(db().connection(), now, profile_of=profiles_of(db(), settings()), history=timedelta(0),
+                        sites=scope.sites())
     active = alerts.open_by_fridge(db(), [f.id for f in found])
     answer: FridgeList = {"fridges": [fridge_json(f, now, active.get(f.id)) for f in found],
                           "generated_at": iso_utc(now)}
@@ -83,7 +84,8 @@ def fridges() -> Any:
 
 
 def _one(name: str, now: datetime) -> FridgeNow:
-    found = fridges_now(db().connection(), now, name=name, history=timedelta(0))
+    found = fridges_now(db().connection(), now, profile_of=profiles_of(db(), settings()), name=name,
+                        history=timedelta(0))
     if not found:
         abort(404, f"there is no fridge named {name!r}")
     return found[0]
