@@ -23,7 +23,7 @@ from fridge_monitor.core.daily import day_bounds
 from fridge_monitor.core.status import Judged, Latest, latest_of, workday_start
 from fridge_monitor.store import models as m
 from fridge_monitor.store.ingest_state import ingest_heard_until
-from fridge_monitor.store.sensors import DEFAULT_MAX_GAP, SensorInfo, sensors_by_id
+from fridge_monitor.store.sensors import SensorInfo, sensors_by_id
 from fridge_monitor.store.series import ProfileOf, Segment, epoch_seconds, segments
 
 Hourly = dict[str, list[tuple[datetime, float, float, float, int]]]
@@ -256,9 +256,10 @@ HOURLY_UP_TO = timedelta(days=93)
 
 
 def history(conn: sa.Connection, fridge_id: int, start: datetime, end: datetime, tz: tzinfo, *,
-            max_gap: timedelta = DEFAULT_MAX_GAP, hourly: Hourly | None = None) -> History:
+            max_gap: timedelta, hourly: Hourly | None = None) -> History:
     """Per-sensor series over [start, end): raw readings for short windows, hourly rollups for
-    medium ones, and daily (site-local days) from the hourly rollups for long ones. ``hourly``: the rollups
+    medium ones, and daily (site-local days) from the hourly rollups for long ones. ``max_gap``: the fridge's
+    allowed gap (its profile's), past which a line breaks, as the rules see a gap. ``hourly``: the rollups
     of the fridge's sensors from ``start`` on, when the caller has them already."""
     segs = segments(conn, [fridge_id], start, end)
     span = end - start

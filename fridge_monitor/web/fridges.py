@@ -128,7 +128,7 @@ def detail(name: str) -> Any:
     # The chart and the daily log read the same hourly rollups: once, from the first day's start.
     since, until = min(start, day_bounds(first_day, tz)[0]), max(end, day_bounds(last_day, tz)[1])
     hourly = rollups(conn, {seg.sensor_id for seg in segments(conn, [fridge.id], since, until)}, since, until)
-    made = history(conn, fridge.id, start, end, tz, hourly=hourly)
+    made = history(conn, fridge.id, start, end, tz, max_gap=fridge.max_gap, hourly=hourly)
     low, high = to_unit(fridge.latest.low_c, unit), to_unit(fridge.latest.high_c, unit)
     what = {"raw": "every reading", "hourly": "hourly minimum, maximum and mean",
             "daily": "daily minimum, maximum and mean"}[made.resolution]

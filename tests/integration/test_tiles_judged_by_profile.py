@@ -63,3 +63,23 @@ def test_tiles_page_list_and_api_agree_with_the_alarms(database_url, engine_for)
     assert states["B2"] == "NO DATA" and states["S2"] == "OUT OF RANGE"
     ranges = {f["name"]: f["range"] for f in listed["fridges"]}
     assert ranges["S2"] == {"low_c": 2.0, "high_c": 6.0}
+
+
+def test_the_fridge_page_chart_breaks_its_line_only_past_the_profile_s_gap(database_url, engine_for):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    engine = engine_for(database_url)
+    config = clinic_config(FRIDGES, database_url, web={"secret_key": "s" * 40}, alarm_profiles=[SLOW])
+    app = clinic_app(engine, config, STAFF, now, now - timedelta(days=30))
+    hourly = [now - timedelta(hours=h, minutes=5) for h in range(6)]  # a reading an hour, the last 6 hours
+    Store(engine).write(Batch(readings=[reading(sensor, at, 5.0, 90) for at in hourly
+                                        for sensor in ("native:a1", "native:s1")]))
+    nurse = client_for(app, engine, "nina")
+
+    def lines(fridge: str) -> tuple[int, int]:
+        page = nurse.get(f"/fridges/{fridge}?range=day").get_data(as_text=True)
+        chart = page[page.index('id="fridge-chart-title"'):]
+        chart = chart[:chart.index("</svg>")]
+        return chart.count('<polyline class="line"'), chart.count('<circle class="line"')
+
+    assert lines("S1") == (1, 0)  # 60 min apart is within its 2-hour gap: one line
+    assert lines("A1") == (0, 6)  # past the default 35 min: six lone points, silence between them

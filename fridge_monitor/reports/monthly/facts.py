@@ -206,7 +206,8 @@ def gather(session: so.Session, fridge_name: str, year: int, month: int, *, gene
         session, fridge.id, first, last, tz, profile, now=until, workday=temperature_log.workday_start(config),
         excursions=[daily.Occurrence(e.started_at, e.ended_at, e.rule) for e in excursions], alerts=acknowledgements)
     summary = fridge_period_stats(session, fridge.id, start, until, profile.low_c, profile.high_c, gap)
-    made = history(conn, fridge.id, start, until, tz) if summary.readings else None
+    # The chart's lines break where the rules see a gap: past the profile's allowed gap.
+    made = history(conn, fridge.id, start, until, tz, max_gap=gap) if summary.readings else None
     return MonthlyLog(
         site=site.name, timezone=site.timezone, fridge=fridge.name, kind=fridge.kind, low_c=profile.low_c,
         high_c=profile.high_c, alarm_profile=fridge.alarm_profile, profile_rules=_describe_rules(profile),
