@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -36,7 +35,7 @@ from fridge_monitor.config import Config
 from fridge_monitor.core.period import PeriodError, parse_period
 from fridge_monitor.core.times import iso_utc, today_at
 from fridge_monitor.reports import bundle, channel_export, export, export_jobs
-from fridge_monitor.store import audit_trail, calibrations
+from fridge_monitor.store import audit_trail, calibrations, site_overview
 from fridge_monitor.store import models as m
 from fridge_monitor.web import scope
 from fridge_monitor.web.access import allow, nav, signed_in
@@ -108,10 +107,7 @@ def _kinds() -> dict[str, str]:
 def _page(errors: dict[str, str] | None = None, status: int = 200) -> Any:
     now = now_utc()
     # By default the last month that has ended at the sites (a site east of UTC begins its month first).
-    zones = sa.select(m.Site.timezone)
-    if scope.limited():
-        zones = zones.where(m.Site.id.in_(scope.sites() or ()))
-    today = today_at(now, *db().scalars(zones))
+    today = today_at(now, *(site.timezone for site in site_overview.sites(db().connection(), scope.sites())))
     first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     values = {"from": request.values.get("from", first.isoformat()),
               "to": request.values.get("to", (today.replace(day=1) - timedelta(days=1)).isoformat()),
